@@ -1,0 +1,8 @@
+// Helpers for tests that run the real infrastructure: InfluxDB, Mosquitto, Chromium.
+export { startInfluxDb, influxConfig } from './influxdb.js';
+export type { InfluxHandle, InfluxQueryOptions, InfluxResult, InfluxWriteOptions, StartInfluxDbOptions } from './influxdb.js';
+export { startMosquitto } from './mosquitto.js';
+export type { MosquittoHandle, StartMosquittoOptions } from './mosquitto.js';
+export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
+export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
+export type { WaitForOptions } from './ports.js';
