@@ -1,0 +1,10 @@
+/** @michi/proto: the contracts every michi package shares. Nothing else is shared. */
+export * from './errors.js';
+export * from './topics.js';
+export * from './codec.js';
+export { validateBody, MAX_BATCH_ITEMS, MAX_DETAIL_LENGTH, MAX_MAP_ENTRIES, MIN_TS_MS, MAX_TS_MS } from './validate-reading.js';
+export { michi } from './michi-pb.js';
+export { descriptorPath, protoDir } from './descriptor.js';
+export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
+export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
+export * from './seed-schema.js';
