@@ -8,7 +8,8 @@
 # ports 8086/8088 and 1883.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(influxdb mosquitto mosquitto-clients chromium curl)
+# fonts-noto-cjk: Chromium needs it to draw the Japanese dashboard in screenshots (text assertions pass without).
+DEBIAN_PACKAGES=(influxdb mosquitto mosquitto-clients chromium fonts-noto-cjk curl)
 # package -> the config its own service starts the daemon with (how we recognise that daemon)
 declare -A SERVICE_CONFIG=([influxdb]=/etc/influxdb/influxdb.conf [mosquitto]=/etc/mosquitto/mosquitto.conf)
 declare -A SERVICE_DAEMON=([influxdb]=influxd [mosquitto]=mosquitto)

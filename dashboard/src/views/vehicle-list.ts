@@ -1,0 +1,167 @@
+// The side panel's list of a pilot's vehicles: name, kind, autonomy mode, speed, battery and how
+// long ago it last reported. Each row is a button (keyboard and screen-reader usable) that
+// selects the vehicle and flies the map to it. Rows are updated in place once a second, so focus
+// and a screen reader's position survive the refresh.
+
+import type { PilotVehicle, VehicleStatus } from '../api.js';
+import type { Formatters } from '../format.js';
+import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
+import { STALE_AFTER_MS } from '../map/vehicle-markers.js';
+import { modeClass, modeLabelKey } from '../modes.js';
+import { h, setText } from './dom.js';
+
+interface Row {
+  item: HTMLLIElement;
+  button: HTMLButtonElement;
+  dot: HTMLElement;
+  name: HTMLElement;
+  kind: HTMLElement;
+  mode: HTMLElement;
+  speed: HTMLElement;
+  battery: HTMLElement;
+  age: HTMLElement;
+}
+
+export interface VehicleListView {
+  readonly element: HTMLElement;
+  /** The pilot's vehicles, in the pilot file's order, before any state has arrived. */
+  setVehicles(vehicles: readonly PilotVehicle[]): void;
+  update(statuses: readonly VehicleStatus[], nowMs: number): void;
+  /** Ages and staleness move on without new data. */
+  refresh(nowMs: number): void;
+  select(vehicleId: string | null): void;
+  setLanguage(lang: Lang, t: Translate, fmt: Formatters, nowMs: number): void;
+}
+
+/** A small battery gauge plus the percentage; the word "battery" is there for screen readers only. */
+function renderBattery(el: HTMLElement, pct: number | null, t: Translate, fmt: Formatters | null): void {
+  if (pct === null || !fmt) {
+    if (el.childNodes.length) el.replaceChildren();
+    return;
+  }
+  const level = Math.max(0, Math.min(100, pct));
+  const text = fmt.percent(level);
+  const key = `${Math.round(level)}|${text}|${t('vehicle.battery')}`;
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  const fill = h('span', { class: 'battery-gauge__level' });
+  fill.style.width = `${level}%`;
+  const gauge = h('span', { class: 'battery-gauge', 'aria-hidden': 'true' }, fill);
+  gauge.classList.toggle('is-low', level < 20);
+  el.replaceChildren(gauge, h('span', { class: 'visually-hidden' }, `${t('vehicle.battery')} `), text);
+}
+
+export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) => void }): VehicleListView {
+  const heading = h('h2', { class: 'panel-heading', id: 'vehicles-heading' });
+  const count = h('span', { class: 'panel-heading__count' });
+  const empty = h('p', { class: 'vehicle-list__empty', hidden: true });
+  const list = h('ul', { class: 'vehicle-list', 'data-testid': 'vehicle-list', 'aria-labelledby': 'vehicles-heading' });
+  const element = h('section', { class: 'vehicle-section' }, h('div', { class: 'panel-heading-row' }, heading, count), empty, list);
+
+  const rows = new Map<string, Row>();
+  let known: readonly PilotVehicle[] = [];
+  let statuses = new Map<string, VehicleStatus>();
+  let selected: string | null = null;
+  let lang: Lang = 'ja';
+  let t: Translate = (key) => key;
+  let fmt: Formatters | null = null;
+  let lastNow = 0;
+
+  function createRow(id: string): Row {
+    const dot = h('span', { class: 'mode-dot', 'aria-hidden': 'true' });
+    const name = h('span', { class: 'vehicle-row__name' });
+    const kind = h('span', { class: 'vehicle-row__kind' });
+    const mode = h('span', { class: 'mode-badge' });
+    const speed = h('span', { class: 'vehicle-row__speed', 'data-testid': 'vehicle-speed' });
+    const battery = h('span', { class: 'vehicle-row__battery' });
+    const age = h('span', { class: 'vehicle-row__age', 'data-testid': 'vehicle-age' });
+    const button = h(
+      'button',
+      { type: 'button', class: 'vehicle-row', 'data-testid': 'vehicle-row', 'data-vehicle-id': id, 'aria-pressed': 'false' },
+      h('span', { class: 'vehicle-row__line' }, dot, name, mode),
+      h('span', { class: 'vehicle-row__line vehicle-row__meta' }, kind, speed, battery, age),
+    );
+    button.addEventListener('click', () => onSelect(id));
+    const item = h('li', {}, button);
+    return { item, button, dot, name, kind, mode, speed, battery, age };
+  }
+
+  function order(): { id: string; name: { ja: string; en: string }; kind: string }[] {
+    // Vehicles the API reports but the pilot file does not list (a new one) go at the end.
+    const ids = new Set(known.map((v) => v.id));
+    return [...known, ...[...statuses.values()].filter((s) => !ids.has(s.id))];
+  }
+
+  function render(): void {
+    const vehicles = order();
+    const wanted = new Set(vehicles.map((v) => v.id));
+    for (const [id, row] of rows) {
+      if (!wanted.has(id)) {
+        row.item.remove();
+        rows.delete(id);
+      }
+    }
+    vehicles.forEach((vehicle, index) => {
+      let row = rows.get(vehicle.id);
+      if (!row) {
+        row = createRow(vehicle.id);
+        rows.set(vehicle.id, row);
+      }
+      if (list.children[index] !== row.item) list.insertBefore(row.item, list.children[index] ?? null);
+      fill(row, vehicle, statuses.get(vehicle.id)?.state ?? null);
+    });
+    setText(count, fmt ? fmt.integer(vehicles.length) : String(vehicles.length));
+    empty.hidden = vehicles.length > 0;
+  }
+
+  function fill(row: Row, vehicle: { id: string; name: { ja: string; en: string }; kind: string }, state: VehicleStatus['state']): void {
+    const stale = !state || lastNow - state.ts_ms > STALE_AFTER_MS;
+    const cls = modeClass(state?.mode);
+    const name = pick(vehicle.name, lang);
+    setText(row.name, name);
+    const kindKey = `kind.${vehicle.kind}`;
+    setText(row.kind, isMessageKey(kindKey) ? t(kindKey) : vehicle.kind);
+    row.dot.className = `mode-dot mode-${cls}`;
+    row.mode.className = `mode-badge mode-${cls}`;
+    setText(row.mode, state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'));
+    setText(row.speed, state && fmt ? fmt.speed(state.speed_mps) : '—');
+    renderBattery(row.battery, state && fmt && Number.isFinite(state.battery_pct) ? state.battery_pct : null, t, fmt);
+    setText(row.age, state && fmt ? fmt.age(lastNow - state.ts_ms) : '');
+    row.button.classList.toggle('is-stale', stale);
+    row.button.classList.toggle('is-selected', vehicle.id === selected);
+    row.button.setAttribute('aria-pressed', String(vehicle.id === selected));
+    row.button.title = t('vehicle.show', { name });
+    row.button.disabled = !state;
+  }
+
+  return {
+    element,
+    setVehicles(vehicles) {
+      known = vehicles;
+      statuses = new Map();
+      render();
+    },
+    update(next, nowMs) {
+      statuses = new Map(next.map((s) => [s.id, s]));
+      lastNow = nowMs;
+      render();
+    },
+    refresh(nowMs) {
+      lastNow = nowMs;
+      render();
+    },
+    select(vehicleId) {
+      selected = vehicleId;
+      render();
+    },
+    setLanguage(nextLang, nextT, nextFmt, nowMs) {
+      lang = nextLang;
+      t = nextT;
+      fmt = nextFmt;
+      lastNow = nowMs;
+      setText(heading, t('vehicles.title'));
+      setText(empty, t('vehicles.empty'));
+      render();
+    },
+  };
+}
