@@ -9,13 +9,7 @@ export interface Bilingual {
   en: string;
 }
 
-export type AutonomyMode =
-  | 'AUTONOMOUS'
-  | 'MANUAL'
-  | 'REMOTE_ASSIST'
-  | 'REMOTE_DRIVING'
-  | 'MINIMAL_RISK'
-  | 'UNSPECIFIED';
+export type AutonomyMode = 'AUTONOMOUS' | 'MANUAL' | 'REMOTE_ASSIST' | 'REMOTE_DRIVING' | 'MINIMAL_RISK' | 'UNSPECIFIED';
 
 export interface PilotSummary {
   id: string;
@@ -141,7 +135,7 @@ export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(g
       throw new ApiError(path, 0, 'the server did not answer', undefined, { cause: err });
     }
     if (!res.ok) {
-      const body = await res.json().catch(() => null) as { code?: unknown; message?: unknown } | null;
+      const body = (await res.json().catch(() => null)) as { code?: unknown; message?: unknown } | null;
       const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`;
       throw new ApiError(path, res.status, message, typeof body?.code === 'string' ? body.code : undefined);
     }
@@ -154,10 +148,8 @@ export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(g
 
   return {
     listPilots: (signal) => getJson<PilotSummary[]>('/pilots', signal),
-    getPilot: async (pilotId, signal) =>
-      withDefaults(await getJson<PilotDetail>(`/pilots/${encodeURIComponent(pilotId)}`, signal)),
-    listVehicles: (pilotId, signal) =>
-      getJson<VehicleStatus[]>(`/pilots/${encodeURIComponent(pilotId)}/vehicles`, signal),
+    getPilot: async (pilotId, signal) => withDefaults(await getJson<PilotDetail>(`/pilots/${encodeURIComponent(pilotId)}`, signal)),
+    listVehicles: (pilotId, signal) => getJson<VehicleStatus[]>(`/pilots/${encodeURIComponent(pilotId)}/vehicles`, signal),
   };
 }
 

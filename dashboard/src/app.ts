@@ -83,9 +83,7 @@ export function startApp({
     if (!next) bannerView.clear();
     else {
       const lang = langStore.get();
-      const params = Object.fromEntries(
-        Object.entries(next.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : pick(v, lang)]),
-      );
+      const params = Object.fromEntries(Object.entries(next.params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : pick(v, lang)]));
       bannerView.show(translator(lang)(next.key, params), next.tone);
     }
   }

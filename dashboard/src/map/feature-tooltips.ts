@@ -18,14 +18,7 @@ function cellSiteContent(p: Props, t: Translate): HTMLElement {
     { 'data-testid': 'cell-site-tooltip' },
     h('div', { class: 'map-tooltip__kind' }, t('cellSite.title')),
     h('div', { class: 'map-tooltip__title' }, String(p.name ?? p.id ?? '')),
-    h(
-      'dl',
-      {},
-      row('ID', p.id),
-      row(t('cellSite.pci'), p.pci),
-      row(t('cellSite.band'), p.band),
-      row(t('cellSite.cellId'), p.cellId),
-    ),
+    h('dl', {}, row('ID', p.id), row(t('cellSite.pci'), p.pci), row(t('cellSite.band'), p.band), row(t('cellSite.cellId'), p.cellId)),
   );
 }
 
@@ -53,7 +46,10 @@ export function attachFeatureTooltips(map: MapLibreMap, locale: () => { lang: La
       map.getCanvas().style.cursor = 'pointer';
       if (feature.geometry.type !== 'Point') return;
       const [lon = 0, lat = 0] = feature.geometry.coordinates;
-      popup.setLngLat([lon, lat]).setDOMContent(content(feature.properties as Props)).addTo(map);
+      popup
+        .setLngLat([lon, lat])
+        .setDOMContent(content(feature.properties as Props))
+        .addTo(map);
     };
     const onLeave = () => {
       map.getCanvas().style.cursor = '';

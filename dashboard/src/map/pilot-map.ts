@@ -1,13 +1,7 @@
 // The map of one pilot at a time: a MapLibre map whose style is built from the pilot definition,
 // framed on its routes, north up, with hover tooltips. Vehicle markers live in vehicle-markers.ts.
 
-import {
-  Map as MapLibreMap,
-  NavigationControl,
-  ScaleControl,
-  type ErrorEvent as MapErrorEvent,
-  type LngLatBoundsLike,
-} from 'maplibre-gl';
+import { Map as MapLibreMap, NavigationControl, ScaleControl, type ErrorEvent as MapErrorEvent, type LngLatBoundsLike } from 'maplibre-gl';
 import type { PilotDetail } from '../api.js';
 import type { Lang, Translate } from '../i18n.js';
 import { attachFeatureTooltips } from './feature-tooltips.js';

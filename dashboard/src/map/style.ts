@@ -47,7 +47,9 @@ type ColorValue = NonNullable<NonNullable<FillLayer['paint']>['fill-color']>;
 
 type Props = Record<string, string | number | boolean>;
 
-function collection<G extends Point | LineString | Polygon>(features: { geometry: G; properties: Props; id: string }[]): FeatureCollection<G, Props> {
+function collection<G extends Point | LineString | Polygon>(
+  features: { geometry: G; properties: Props; id: string }[],
+): FeatureCollection<G, Props> {
   return { type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) };
 }
 

@@ -52,7 +52,9 @@ export function createLegend(): LegendView {
 
     element.replaceChildren(
       h('summary', { class: 'legend__title' }, t('legend.title')),
-      h('div', { class: 'legend__body' },
+      h(
+        'div',
+        { class: 'legend__body' },
         h('h3', { class: 'legend__heading' }, t('legend.modes')),
         h('ul', { class: 'legend__list' }, ...modes),
         h('h3', { class: 'legend__heading' }, t('legend.map')),

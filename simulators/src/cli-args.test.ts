@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs } from './cli-args.js';
+import { SimErrorCodes } from './errors.js';
+import { formatProgress, formatSummary, progressWriter } from './progress-report.js';
+
+describe('parseCliArgs', () => {
+  it('fills in the defaults', () => {
+    expect(parseCliArgs(['--pilot', 'maebashi-l4-bus'])).toEqual({
+      help: false,
+      pilotId: 'maebashi-l4-bus',
+      seedsDir: 'seeds',
+      mqttUrl: 'mqtt://127.0.0.1:1884',
+      gatewayUrls: {},
+      rateHz: 1,
+      durationS: undefined,
+      count: undefined,
+      speedup: 1,
+      seed: 42,
+      format: 'protobuf',
+      kinds: ['state'],
+      logLevel: 'warn',
+    });
+  });
+
+  it('reads every option', () => {
+    const o = parseCliArgs([
+      '--pilot=p1',
+      '--seeds',
+      '/tmp/seeds',
+      '--mqtt',
+      'mqtt://10.0.0.5:1884',
+      '--gateway-url',
+      'gw-a=mqtt://127.0.0.1:2001',
+      '--gateway-url',
+      'gw-b=mqtts://edge-b:8883',
+      '--rate',
+      '2.5',
+      '--duration',
+      '60',
+      '--count',
+      '100',
+      '--speedup',
+      'max',
+      '--seed',
+      '7',
+      '--format',
+      'json',
+      '--kinds',
+      'state, link',
+      '--log-level',
+      'info',
+    ]);
+    expect(o).toMatchObject({
+      pilotId: 'p1',
+      seedsDir: '/tmp/seeds',
+      mqttUrl: 'mqtt://10.0.0.5:1884',
+      gatewayUrls: { 'gw-a': 'mqtt://127.0.0.1:2001', 'gw-b': 'mqtts://edge-b:8883' },
+      rateHz: 2.5,
+      durationS: 60,
+      count: 100,
+      speedup: Infinity,
+      seed: 7,
+      format: 'json',
+      kinds: ['state', 'link'],
+      logLevel: 'info',
+    });
+  });
+
+  it('needs no pilot for --help', () => {
+    expect(parseCliArgs(['-h']).help).toBe(true);
+  });
+
+  it.each([
+    [[], '--pilot: expected the id of the pilot to simulate'],
+    [['--pilot', 'p', '--rate', 'fast'], '--rate: expected a number > 0, got "fast"'],
+    [['--pilot', 'p', '--rate', '0'], '--rate: expected a number > 0, got "0"'],
+    [['--pilot', 'p', '--count', '2.5'], '--count: expected a whole number ≥ 1, got "2.5"'],
+    [['--pilot', 'p', '--count', '0'], '--count: expected a whole number ≥ 1, got "0"'],
+    [['--pilot', 'p', '--duration=-3'], '--duration: expected a number > 0, got "-3"'],
+    [['--pilot', 'p', '--speedup', 'fast'], '--speedup: expected a number > 0, got "fast"'],
+    [['--pilot', 'p', '--seed', 'abc'], '--seed: expected a whole number ≥ 0, got "abc"'],
+    [['--pilot', 'p', '--format', 'xml'], '--format: expected protobuf or json, got "xml"'],
+    [['--pilot', 'p', '--kinds', 'state,sensor'], '--kinds: expected state or link (vehicles simulate no other kind yet), got "sensor"'],
+    [['--pilot', 'p', '--mqtt', 'localhost:1884'], '--mqtt: expected a URL starting with mqtt://'],
+    [['--pilot', 'p', '--mqtt', 'http://localhost'], '--mqtt: expected a URL starting with mqtt://'],
+    [['--pilot', 'p', '--gateway-url', 'mqtt://x:1'], '--gateway-url: expected <gateway-id>=<url>'],
+    [['--pilot', 'p', '--gateway-url', 'a=mqtt://x:1', '--gateway-url', 'a=mqtt://y:1'], '--gateway-url: gateway "a" given twice'],
+    [['--pilot', 'p', '--log-level', 'loud'], '--log-level: expected one of fatal'],
+    [['--pilot', 'p', '--rat', '1'], "Unknown option '--rat'"],
+    [['--pilot', 'p', 'extra'], 'extra'],
+  ])('rejects %j with a message saying what was expected', (argv, message) => {
+    expect(() => parseCliArgs(argv)).toThrow(
+      expect.objectContaining({ code: SimErrorCodes.USAGE, message: expect.stringContaining(message) }),
+    );
+  });
+});
+
+describe('progress report', () => {
+  const stats = { sent: 120, acked: 118, failed: 2, failedByReason: { unacked_at_end: 2 }, elapsedMs: 12_000 };
+
+  it('formats one line of progress and a summary', () => {
+    expect(formatProgress(stats)).toBe('12.0 s: sent 120, acked 118, failed 2, 9.8 acked/s');
+    expect(formatSummary({ ...stats, simulatedS: 120 })).toBe(
+      'done in 12.0 s (120.0 simulated s): sent 120, acked 118, failed 2 (unacked_at_end 2), 10.0 sent/s',
+    );
+  });
+
+  it('rewrites one line on a terminal, and writes plain lines now and then elsewhere', () => {
+    const chunks: string[] = [];
+    const sink = (isTTY: boolean) =>
+      ({ isTTY, write: (s: string) => chunks.push(s) }) as unknown as NodeJS.WritableStream & { isTTY: boolean };
+    const tty = progressWriter(sink(true));
+    tty.update(stats);
+    tty.finish();
+    expect(chunks).toEqual([`\r\x1b[2K${formatProgress(stats)}`, '\r\x1b[2K']);
+    chunks.length = 0;
+    const plain = progressWriter(sink(false), 5_000);
+    for (const elapsedMs of [1_000, 4_000, 6_000, 9_000, 12_000]) plain.update({ ...stats, elapsedMs });
+    plain.finish();
+    expect(chunks.map((c) => c.split(':')[0])).toEqual(['6.0 s', '12.0 s']);
+    expect(chunks.every((c) => c.endsWith('\n') && !c.includes('\r'))).toBe(true);
+  });
+});

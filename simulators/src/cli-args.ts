@@ -1,0 +1,178 @@
+/**
+ * The command line of `michi-sim`: parsed with node:util parseArgs and checked into the options
+ * of a run, with a message a person can act on for every mistake (a UsageError, exit code 2).
+ */
+import { parseArgs } from 'node:util';
+import { isValidSegment, type PayloadFormat } from '@michi/proto';
+import { UsageError } from './errors.js';
+import { SIMULATED_KINDS, type SimulatedKind } from './run-fleet.js';
+
+export const USAGE = `Usage: michi-sim --pilot <id> [options]
+
+Simulates the vehicles of a pilot (seeds/<file>.json) and publishes their readings to the
+local MQTT broker of each gateway's edge agent.
+
+Options:
+  --pilot <id>             pilot to simulate (required)
+  --seeds <dir>            directory of pilot definitions (default: seeds)
+  --mqtt <url>             broker of every gateway (default: mqtt://127.0.0.1:1884)
+  --gateway-url <gw=url>   broker of one gateway, overriding --mqtt (repeatable)
+  --rate <hz>              state readings per vehicle per simulated second (default: 1)
+  --duration <s>           stop after this many simulated seconds
+  --count <n>              stop after exactly n readings in total
+  --speedup <x|max>        simulated seconds per real second (default: 1); max: as fast as acked
+  --seed <n>               random seed; the same seed gives the same readings (default: 42)
+  --format <f>             protobuf or json (default: protobuf)
+  --kinds <list>           comma-separated: ${SIMULATED_KINDS.join(', ')} (default: state)
+  --log-level <level>      fatal, error, warn, info, debug (default: warn)
+  -h, --help               show this help
+
+Exit codes: 0 done, every reading acknowledged; 1 failed (broker unreachable, readings not
+acknowledged, invalid seeds); 2 bad usage.`;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface CliOptions {
+  help: boolean;
+  pilotId: string;
+  seedsDir: string;
+  mqttUrl: string;
+  /** Per-gateway brokers from --gateway-url. */
+  gatewayUrls: Record<string, string>;
+  rateHz: number;
+  durationS: number | undefined;
+  count: number | undefined;
+  speedup: number;
+  seed: number;
+  format: PayloadFormat;
+  kinds: SimulatedKind[];
+  logLevel: LogLevel;
+}
+
+const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
+
+function positiveNumber(flag: string, raw: string | undefined, fallback: number): number;
+function positiveNumber(flag: string, raw: string | undefined, fallback?: undefined): number | undefined;
+function positiveNumber(flag: string, raw: string | undefined, fallback?: number): number | undefined {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v <= 0)
+    throw new UsageError(`${flag}: expected a number > 0, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function wholeNumber(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min) {
+    throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+function brokerUrl(flag: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${flag}: expected a broker URL such as mqtt://127.0.0.1:1884, got ${JSON.stringify(raw)}`);
+  }
+  if (!BROKER_PROTOCOLS.includes(url.protocol)) {
+    throw new UsageError(
+      `${flag}: expected a URL starting with ${BROKER_PROTOCOLS.map((p) => `${p}//`).join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
+/** Parses `michi-sim` arguments (without the node and script paths). Throws UsageError. */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        pilot: { type: 'string' },
+        seeds: { type: 'string', default: 'seeds' },
+        mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1884' },
+        'gateway-url': { type: 'string', multiple: true, default: [] },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        count: { type: 'string' },
+        speedup: { type: 'string' },
+        seed: { type: 'string' },
+        format: { type: 'string', default: 'protobuf' },
+        kinds: { type: 'string', default: 'state' },
+        'log-level': { type: 'string', default: 'warn' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    // parseArgs already names the option ("Unknown option '--rat'"); keep its words.
+    throw new UsageError((err as Error).message);
+  }
+
+  const help = values.help === true;
+  const pilotId = values.pilot ?? '';
+  if (!help && pilotId === '') throw new UsageError('--pilot: expected the id of the pilot to simulate, e.g. --pilot maebashi-l4-bus');
+
+  const gatewayUrls: Record<string, string> = {};
+  for (const entry of values['gateway-url'] ?? []) {
+    const eq = entry.indexOf('=');
+    const gw = eq > 0 ? entry.slice(0, eq) : '';
+    if (!isValidSegment(gw))
+      throw new UsageError(
+        `--gateway-url: expected <gateway-id>=<url>, e.g. gw-ekimae=mqtt://127.0.0.1:1885, got ${JSON.stringify(entry)}`,
+      );
+    if (gw in gatewayUrls) throw new UsageError(`--gateway-url: gateway "${gw}" given twice`);
+    gatewayUrls[gw] = brokerUrl(`--gateway-url ${gw}`, entry.slice(eq + 1));
+  }
+
+  const format = values.format;
+  if (format !== 'protobuf' && format !== 'json')
+    throw new UsageError(`--format: expected protobuf or json, got ${JSON.stringify(format)}`);
+
+  const kinds = (values.kinds ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  if (kinds.length === 0) throw new UsageError(`--kinds: expected a comma-separated list of ${SIMULATED_KINDS.join(', ')}`);
+  for (const k of kinds) {
+    if (!(SIMULATED_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(
+        `--kinds: expected ${SIMULATED_KINDS.join(' or ')} (vehicles simulate no other kind yet), got ${JSON.stringify(k)}`,
+      );
+    }
+  }
+
+  const logLevel = values['log-level'];
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel ?? '')) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  }
+
+  const speedupRaw = values.speedup;
+  const speedup = speedupRaw === 'max' ? Infinity : positiveNumber('--speedup', speedupRaw, 1);
+  const seed = wholeNumber('--seed', values.seed, 0) ?? 42;
+  if (seed > 0xffff_ffff) throw new UsageError(`--seed: expected a whole number from 0 to 4294967295, got ${values.seed}`);
+  const count = wholeNumber('--count', values.count, 1);
+  const durationS = positiveNumber('--duration', values.duration);
+
+  return {
+    help,
+    pilotId,
+    seedsDir: values.seeds ?? 'seeds',
+    mqttUrl: brokerUrl('--mqtt', values.mqtt ?? ''),
+    gatewayUrls,
+    rateHz: positiveNumber('--rate', values.rate, 1),
+    durationS,
+    count,
+    speedup,
+    seed,
+    format,
+    kinds: [...new Set(kinds)] as SimulatedKind[],
+    logLevel: logLevel as LogLevel,
+  };
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * michi-sim: simulates a pilot's fleet against edge brokers. Wires the parts (arguments, seeds,
+ * publisher, progress, signals) and maps the outcome to an exit code; the work is in run-fleet.ts.
+ */
+import { loadSeeds, SeedError, type Pilot } from '@michi/proto';
+import { pino } from 'pino';
+import { parseCliArgs, USAGE, type CliOptions } from './cli-args.js';
+import { SimulatorError, UsageError } from './errors.js';
+import { formatSummary, progressWriter } from './progress-report.js';
+import { MqttPublisher } from './publisher-mqtt.js';
+import { gatewayUrls, runFleet } from './run-fleet.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function findPilot(opts: CliOptions): Pilot {
+  const pilots = loadSeeds(opts.seedsDir);
+  const pilot = pilots.find((p) => p.id === opts.pilotId);
+  if (!pilot) {
+    const known = pilots.map((p) => p.id).join(', ') || '(none)';
+    throw new UsageError(`--pilot: expected one of the pilots in ${opts.seedsDir}: ${known}; got "${opts.pilotId}"`);
+  }
+  if (pilot.vehicles.length === 0) throw new UsageError(`--pilot: pilot "${pilot.id}" has no vehicles to simulate`);
+  for (const gw of Object.keys(opts.gatewayUrls)) {
+    if (!pilot.gateways.some((g) => g.id === gw)) {
+      throw new UsageError(
+        `--gateway-url: pilot "${pilot.id}" has no gateway "${gw}"; its gateways are ${pilot.gateways.map((g) => g.id).join(', ')}`,
+      );
+    }
+  }
+  return pilot;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const opts = parseCliArgs(argv);
+  if (opts.help) {
+    console.log(USAGE);
+    return EXIT_OK;
+  }
+  const pilot = findPilot(opts);
+  const logger = pino({ name: 'michi-sim', level: opts.logLevel }, pino.destination(2));
+  const urls = Object.fromEntries(pilot.gateways.map((g) => [g.id, opts.gatewayUrls[g.id] ?? opts.mqttUrl]));
+  const gatewayIds = [...new Set(pilot.vehicles.map((v) => v.gatewayId))];
+  const publisher = await MqttPublisher.open({
+    pilotId: pilot.id,
+    gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
+    format: opts.format,
+    logger,
+  });
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130); // a second Ctrl-C: do not wait for acknowledgements
+    logger.info({ signal }, 'stopping; waiting for outstanding acknowledgements');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = progressWriter(process.stdout);
+  const started = performance.now();
+  const timer = setInterval(() => progress.update({ ...publisher.stats(), elapsedMs: performance.now() - started }), 1_000);
+  try {
+    const result = await runFleet({
+      pilot,
+      publisher,
+      rateHz: opts.rateHz,
+      durationS: opts.durationS,
+      count: opts.count,
+      speedup: opts.speedup,
+      seed: opts.seed,
+      format: opts.format,
+      kinds: opts.kinds,
+      signal: abort.signal,
+      logger,
+    });
+    progress.finish();
+    console.log(formatSummary(result));
+    return result.failed === 0 ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    clearInterval(timer);
+    await publisher.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`michi-sim: ${err.message}\nRun michi-sim --help for the options.`);
+      process.exitCode = EXIT_USAGE;
+    } else if (err instanceof SimulatorError || err instanceof SeedError) {
+      console.error(`michi-sim: ${err.message}`);
+      process.exitCode = EXIT_FAILED;
+    } else {
+      console.error('michi-sim: unexpected error', err);
+      process.exitCode = EXIT_FAILED;
+    }
+  },
+);

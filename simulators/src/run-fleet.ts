@@ -1,0 +1,200 @@
+/**
+ * Runs a simulated fleet against edge brokers: advances the pilot's vehicles in simulated time,
+ * makes their readings on schedule and publishes them, paced to the wall clock (scaled by
+ * `speedup`), until a duration, a count of readings or an abort signal ends the run. Then waits
+ * for the outstanding acknowledgements and reports what was sent, acknowledged and failed.
+ */
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import type { PayloadFormat } from '@michi/proto';
+import { pino, type Logger } from 'pino';
+import { SimErrorCodes, SimulatorError, UsageError } from './errors.js';
+import { Fleet, type FleetOptions, type FleetPilot, type SimReading } from './fleet.js';
+import { MqttPublisher, type PublishStats, type ReadingPublisher } from './publisher-mqtt.js';
+
+/** The kinds a vehicle simulates so far; sensors and events come with the roadside and mode models. */
+export const SIMULATED_KINDS = ['state', 'link'] as const;
+export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
+
+export interface RunFleetOptions {
+  pilot: FleetPilot;
+  /** The edge broker all gateways publish to, or one URL per gateway id. Not needed with `publisher`. */
+  mqttUrl?: string | Readonly<Record<string, string>>;
+  /** Where readings go instead of the MQTT brokers of `mqttUrl`; the caller closes it. */
+  publisher?: ReadingPublisher;
+  /** State readings per vehicle per simulated second. */
+  rateHz?: number;
+  /** Link samples per vehicle per simulated second. */
+  linkRateHz?: number;
+  /** Stop after this many simulated seconds (wall time is durationS / speedup). */
+  durationS?: number;
+  /** Stop after exactly this many readings in total, all kinds and vehicles together. */
+  count?: number;
+  /** Simulated seconds per wall-clock second; Infinity publishes as fast as the brokers acknowledge. */
+  speedup?: number;
+  seed?: number;
+  format?: PayloadFormat;
+  kinds?: readonly SimulatedKind[];
+  /** Source timestamp of simulated time 0; the simulated clock runs from there. */
+  startTsMs?: number;
+  signal?: AbortSignal;
+  /** Called with each reading just before it is published. */
+  onReading?: (reading: SimReading) => void;
+  /** Return every reading in the result (memory grows with the run). */
+  keep?: boolean;
+  /** At most this many readings awaiting a PUBACK; the simulator waits beyond it. */
+  maxInFlight?: number;
+  /** How long to wait for outstanding PUBACKs at the end before counting them as failed. */
+  drainTimeoutMs?: number;
+  /** Client ids are `<prefix>-<pilot>-<gateway>`. */
+  clientIdPrefix?: string;
+  /** Vehicle profiles and link model settings. */
+  fleet?: Omit<FleetOptions, 'seed'>;
+  logger?: Logger;
+}
+
+export interface RunFleetResult extends PublishStats {
+  /** Every reading made, when `keep` was set; empty otherwise. */
+  readings: SimReading[];
+  /** Simulated seconds covered by the readings made. */
+  simulatedS: number;
+  elapsedMs: number;
+}
+
+/** Due times closer than this (seconds) are the same instant. */
+const SAME_INSTANT_S = 1e-9;
+
+export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
+  const rateHz = opts.rateHz ?? 1;
+  const linkRateHz = opts.linkRateHz ?? 1;
+  const speedup = opts.speedup ?? 1;
+  const kinds = opts.kinds ?? ['state'];
+  const maxInFlight = opts.maxInFlight ?? 1_000;
+  checkOptions(opts, { rateHz, linkRateHz, speedup, kinds, maxInFlight });
+  const logger = opts.logger ?? pino({ name: 'michi-sim', level: 'warn' });
+
+  const fleet = new Fleet(opts.pilot, { ...opts.fleet, seed: opts.seed ?? 42 });
+  if (fleet.vehicles.length === 0) throw new UsageError(`pilot "${opts.pilot.id}" has no vehicles to simulate`);
+  if (kinds.every((k) => k === 'link') && opts.pilot.cellSites.length === 0) {
+    throw new UsageError(`pilot "${opts.pilot.id}" has no cell sites, so its vehicles make no link samples`);
+  }
+
+  const ownPublisher = !opts.publisher;
+  const publisher =
+    opts.publisher ??
+    (await MqttPublisher.open({
+      pilotId: opts.pilot.id,
+      gatewayUrls: gatewayUrls(opts.pilot.id, fleet.gatewayIds(), opts.mqttUrl),
+      format: opts.format ?? 'protobuf',
+      clientIdPrefix: opts.clientIdPrefix ?? 'sim',
+      logger,
+    }));
+
+  const readings: SimReading[] = [];
+  const startTsMs = opts.startTsMs ?? Date.now();
+  const wallStart = performance.now();
+  // The order readings are made in within one instant; fixed, so runs are reproducible.
+  const schedule = SIMULATED_KINDS.filter((k) => kinds.includes(k)).map((kind) => ({
+    kind,
+    periodS: 1 / (kind === 'state' ? rateHz : linkRateHz),
+    ticks: 0,
+  }));
+  let total = 0;
+  let simulatedS = 0;
+  try {
+    run: for (;;) {
+      // Each due time is ticks × period, not a running sum, so that no rounding error accumulates.
+      const t = Math.min(...schedule.map((s) => s.ticks * s.periodS));
+      if (opts.durationS !== undefined && t >= opts.durationS - SAME_INSTANT_S) break;
+      if (opts.signal?.aborted) break;
+      if (Number.isFinite(speedup)) {
+        const waitMs = wallStart + (t * 1000) / speedup - performance.now();
+        if (waitMs > 0 && !(await sleepUnlessAborted(waitMs, opts.signal))) break;
+      } else {
+        await yieldToEventLoop();
+      }
+      fleet.advance(t - fleet.simTimeS);
+      simulatedS = t;
+      const due = schedule.filter((s) => s.ticks * s.periodS - t < SAME_INSTANT_S);
+      for (const s of due) s.ticks++;
+      const tsMs = startTsMs + Math.round(t * 1000);
+      for (const vehicle of fleet.vehicles) {
+        for (const { kind } of due) {
+          const reading = fleet.reading(vehicle, kind, tsMs);
+          if (!reading) continue;
+          if (publisher.inFlight >= maxInFlight) await publisher.waitForCapacity(maxInFlight);
+          if (opts.signal?.aborted) break run;
+          opts.onReading?.(reading);
+          if (opts.keep) readings.push(reading);
+          publisher.publish(reading);
+          total++;
+          if (opts.count !== undefined && total >= opts.count) break run;
+        }
+      }
+    }
+    await publisher.drain(opts.drainTimeoutMs ?? 10_000);
+  } finally {
+    if (ownPublisher) await publisher.close();
+  }
+  const stats = publisher.stats();
+  logger.info({ pilot: opts.pilot.id, ...stats, simulatedS }, 'fleet run finished');
+  return { ...stats, readings, simulatedS, elapsedMs: Math.round(performance.now() - wallStart) };
+}
+
+function checkOptions(
+  opts: RunFleetOptions,
+  o: { rateHz: number; linkRateHz: number; speedup: number; kinds: readonly string[]; maxInFlight: number },
+): void {
+  const positive = (name: string, v: number, allowInfinity = false): void => {
+    if (!(v > 0) || (!allowInfinity && !Number.isFinite(v))) throw new UsageError(`${name}: expected a number > 0, got ${v}`);
+  };
+  positive('rateHz', o.rateHz);
+  positive('linkRateHz', o.linkRateHz);
+  positive('speedup', o.speedup, true);
+  if (opts.durationS !== undefined) positive('durationS', opts.durationS);
+  if (opts.count !== undefined && !(Number.isSafeInteger(opts.count) && opts.count > 0)) {
+    throw new UsageError(`count: expected a whole number > 0, got ${opts.count}`);
+  }
+  if (!(Number.isSafeInteger(o.maxInFlight) && o.maxInFlight > 0 && o.maxInFlight < 65_535)) {
+    // MQTT packet ids are 16 bits: a client cannot have more QoS 1 publishes outstanding.
+    throw new UsageError(`maxInFlight: expected a whole number from 1 to 65534, got ${o.maxInFlight}`);
+  }
+  if (o.kinds.length === 0) throw new UsageError(`kinds: expected at least one of ${SIMULATED_KINDS.join(', ')}`);
+  for (const k of o.kinds) {
+    if (!(SIMULATED_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(`kinds: expected ${SIMULATED_KINDS.join(' or ')} (vehicles simulate no other kind yet), got "${k}"`);
+    }
+  }
+  if (!opts.publisher && opts.mqttUrl === undefined) throw new UsageError('mqttUrl: expected the URL of the edge broker (or a publisher)');
+}
+
+/** The broker URL of each gateway the fleet uses; every one must have one. */
+export function gatewayUrls(
+  pilotId: string,
+  gatewayIds: readonly string[],
+  mqttUrl: string | Readonly<Record<string, string>> | undefined,
+): Map<string, string> {
+  const urls = new Map<string, string>();
+  for (const gw of gatewayIds) {
+    const url = typeof mqttUrl === 'string' ? mqttUrl : mqttUrl?.[gw];
+    if (url === undefined) {
+      throw new SimulatorError(
+        SimErrorCodes.PILOT,
+        `gateway "${gw}" of pilot "${pilotId}" has no broker URL; give one for every gateway its vehicles use`,
+        { gateway: gw },
+      );
+    }
+    urls.set(gw, url);
+  }
+  return urls;
+}
+
+/** Resolves true after ms, or false as soon as the signal aborts. */
+async function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+    return true;
+  } catch (err) {
+    if (signal?.aborted) return false;
+    throw err;
+  }
+}
