@@ -1,0 +1,189 @@
+/**
+ * The edge agent's configuration: one closed schema with its defaults, loaded once at start-up from
+ * a YAML file and MICHI_EDGE_* environment variables, then frozen. The uplink secret is never part
+ * of the file: `uplink.passwordEnv` names the variable, the loader resolves it into a
+ * non-enumerable property, so printing or logging the configuration never shows it.
+ */
+import { ConfigError, formatZodIssues, isValidSegment, loadConfig, MAX_BATCH_ITEMS } from '@michi/proto';
+import { z } from 'zod';
+
+export const EDGE_ENV_PREFIX = 'MICHI_EDGE_';
+/** Names the configuration file (main.ts reads it); not a setting itself. */
+export const EDGE_CONFIG_ENV = 'MICHI_EDGE_CONFIG';
+
+const MiB = 1024 * 1024;
+/** What @michi/proto's decodeBatch accepts by default, hence what the cloud takes in one batch. */
+const CLOUD_MAX_BATCH_BYTES = 4 * MiB;
+/** Batch header (ids, first_seq, sent_ts_ms) plus one item's tag and length prefix. */
+const BATCH_OVERHEAD_BYTES = 256;
+
+const port = z.int({ error: 'expected a TCP port number' }).min(0).max(65_535);
+const host = z.string().min(1);
+const id = (what: string, example: string) =>
+  z
+    .string({ error: (issue) => `${issue.input === undefined ? 'missing; ' : ''}expected the ${what} id as in seeds/, e.g. "${example}"` })
+    .refine(isValidSegment, `expected the ${what} id: 1 to 64 letters, digits, "_" or "-" (it is an MQTT topic segment)`);
+
+const LocalMqttSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(1884),
+  /** A reading larger than this is refused (MICHI_ERR_TOO_LARGE); readings are typically 50-300 bytes. */
+  maxPayloadBytes: z
+    .int()
+    .min(256)
+    .max(CLOUD_MAX_BATCH_BYTES - BATCH_OVERHEAD_BYTES)
+    .default(64 * 1024),
+});
+
+const BufferSchema = z.strictObject({
+  /** The SQLite file; default .data/edge/<gatewayId>/buffer.sqlite, relative to the working directory. */
+  path: z.string().min(1).optional(),
+  /** Appends beyond this many payload bytes are refused (MICHI_ERR_BUFFER_FULL) until the uplink drains. */
+  maxBytes: z
+    .int()
+    .min(1 * MiB)
+    .default(256 * MiB),
+  /** Longest a reading waits for its group commit, hence the floor of a local PUBACK's latency. */
+  commitIntervalMs: z.int().min(1).max(1_000).default(20),
+  /** A group commit happens at once when this many readings wait. */
+  commitMaxItems: z.int().min(1).max(100_000).default(1_000),
+});
+
+const UplinkSchema = z.strictObject({
+  mode: z.enum(['mqtt'], { error: 'expected "mqtt" (gRPC is not built yet)' }).default('mqtt'),
+  url: z
+    .url({ protocol: /^mqtts?$/, error: 'expected an mqtt:// or mqtts:// URL such as mqtt://127.0.0.1:1883' })
+    // The URL is logged with every connection state change; credentials belong in username/passwordEnv.
+    .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'expected a URL without credentials: use uplink.username and uplink.passwordEnv')
+    .default('mqtt://127.0.0.1:1883'),
+  /** Default: the gateway id, which is what the cloud authenticates gateways by. */
+  username: z.string().min(1).optional(),
+  /** The name of the environment variable holding the gateway's secret, never the secret itself. */
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,127}$/, 'expected the name of an environment variable, e.g. MICHI_GW_TOYAMA_1_SECRET')
+    // The loader reads every MICHI_EDGE_* variable as a setting, and the closed schema refuses unknown ones.
+    .refine(
+      (name) => !name.startsWith(EDGE_ENV_PREFIX),
+      `expected a variable name outside the ${EDGE_ENV_PREFIX} prefix, which is reserved for settings`,
+    )
+    .optional(),
+  batchMaxItems: z.int().min(1).max(MAX_BATCH_ITEMS).default(500),
+  /** A batch is also closed when it reaches this many bytes; the cloud refuses batches over 4 MiB. */
+  batchMaxBytes: z
+    .int()
+    .min(1_024)
+    .max(CLOUD_MAX_BATCH_BYTES)
+    .default(1 * MiB),
+  /** How long the first reading of a partial batch waits for company. */
+  batchMaxDelayMs: z.int().min(0).max(60_000).default(50),
+  /** Batches published and not yet acknowledged by the cloud. */
+  maxInflightBatches: z.int().min(1).max(1_000).default(8),
+  reconnectMinMs: z.int().min(10).default(500),
+  reconnectMaxMs: z.int().min(10).default(30_000),
+  connectTimeoutMs: z.int().min(100).max(600_000).default(10_000),
+  keepaliveS: z.int().min(0).max(65_535).default(30),
+});
+
+const MetricsSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(9464),
+});
+
+const LogSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const EdgeConfigSchema = z
+  .strictObject({
+    pilotId: id('pilot', 'maebashi-l4-bus'),
+    gatewayId: id('gateway', 'gw-ekimae'),
+    /** The pilot definitions: this gateway's vehicles and sensors are the only sources it accepts. */
+    seedsDir: z.string().min(1).default('seeds'),
+    local: z.strictObject({ mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})) }).default({ mqtt: LocalMqttSchema.parse({}) }),
+    buffer: BufferSchema.default(BufferSchema.parse({})),
+    uplink: UplinkSchema.default(UplinkSchema.parse({})),
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
+    log: LogSchema.default(LogSchema.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    const { uplink, buffer } = c;
+    const maxPayload = c.local.mqtt.maxPayloadBytes;
+    if (uplink.reconnectMaxMs < uplink.reconnectMinMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink', 'reconnectMaxMs'],
+        message: `uplink.reconnectMaxMs (${uplink.reconnectMaxMs}) must be at least uplink.reconnectMinMs (${uplink.reconnectMinMs})`,
+      });
+    }
+    if (uplink.batchMaxBytes < maxPayload + BATCH_OVERHEAD_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink', 'batchMaxBytes'],
+        message:
+          `uplink.batchMaxBytes (${uplink.batchMaxBytes}) must be at least local.mqtt.maxPayloadBytes + ${BATCH_OVERHEAD_BYTES} ` +
+          `(${maxPayload + BATCH_OVERHEAD_BYTES}), or a reading of the largest accepted size could never be sent upstream`,
+      });
+    }
+    const inflightBytes = uplink.batchMaxBytes * uplink.maxInflightBatches;
+    if (buffer.maxBytes <= inflightBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['buffer', 'maxBytes'],
+        message:
+          `buffer.maxBytes (${buffer.maxBytes}) must be larger than uplink.batchMaxBytes × uplink.maxInflightBatches ` +
+          `(${inflightBytes}): the buffer holds every batch until the cloud acknowledges it`,
+      });
+    }
+  })
+  .transform((c) => ({
+    ...c,
+    buffer: { ...c.buffer, path: c.buffer.path ?? `.data/edge/${c.gatewayId}/buffer.sqlite` },
+    uplink: { ...c.uplink, username: c.uplink.username ?? c.gatewayId },
+  }));
+
+/** What a configuration file may contain (everything but pilotId and gatewayId has a default). */
+export type EdgeConfigInput = z.input<typeof EdgeConfigSchema>;
+export type EdgeSettings = z.output<typeof EdgeConfigSchema>;
+
+export type EdgeConfig = Readonly<EdgeSettings> & {
+  /** The uplink password from the variable `uplink.passwordEnv` names; not enumerable, so never logged. */
+  readonly uplinkPassword: string | undefined;
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Defaults, then `file` (YAML), then MICHI_EDGE_* variables of `env` (MICHI_EDGE_UPLINK__URL sets
+ * uplink.url). Throws ConfigError naming the file, the path and what was expected.
+ */
+export function loadEdgeConfig(file?: string, env: Env = process.env): EdgeConfig {
+  const { [EDGE_CONFIG_ENV]: _file, ...settingsEnv } = env;
+  const settings = loadConfig(EdgeConfigSchema, { file, env: settingsEnv, envPrefix: EDGE_ENV_PREFIX });
+  return withSecrets(settings, env);
+}
+
+/** The same checks for a configuration built in code (tests, benchmarks, an embedding process). */
+export function parseEdgeConfig(input: EdgeConfigInput, env: Env = {}): EdgeConfig {
+  const result = EdgeConfigSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(`invalid configuration\n${formatZodIssues('configuration', result.error)}`);
+  return withSecrets(result.data, env);
+}
+
+function withSecrets(settings: EdgeSettings, env: Env): EdgeConfig {
+  const name = settings.uplink.passwordEnv;
+  const password = name === undefined ? undefined : env[name];
+  if (name !== undefined && !password) {
+    throw new ConfigError(`uplink.passwordEnv names ${name}, but that environment variable is not set or empty`, { variable: name });
+  }
+  const config = Object.defineProperty({ ...settings }, 'uplinkPassword', { value: password, enumerable: false });
+  return deepFreeze(config) as EdgeConfig;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.values(o).forEach(deepFreeze);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,71 @@
+/**
+ * The edge agent's own error classes. Codes are the shared ones from @michi/proto (docs/errors.md),
+ * except MICHI_ERR_BUFFER_CLOSED, which only a programming error or a shutdown race can raise.
+ * `RejectReason` is the closed set of `reason` labels of michi_edge_rejected_total.
+ */
+import { ErrorCodes, MichiError, type ErrorCode } from '@michi/proto';
+
+export const REJECT_REASONS = [
+  /** Not michi/v1/{pilot}/{gateway}/{source}/{kind}. */
+  'bad_topic',
+  /** Another pilot's or gateway's topic. */
+  'wrong_gateway',
+  /** A source that is not one of this gateway's vehicles or sensors. */
+  'unknown_source',
+  /** The MQTT username names another source than the topic. */
+  'username_mismatch',
+  /** The reading's source_id differs from the topic's source. */
+  'source_mismatch',
+  'decode',
+  'invalid',
+  'too_large',
+  /** The buffer reached buffer.maxBytes; the reading was not acknowledged. */
+  'buffer_full',
+  /** The buffer could not write (disk full, I/O error, shutting down); the reading was not acknowledged. */
+  'store_error',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** The stable code each reason is reported with, beside it, in logs and in the metric. */
+export const REJECT_REASON_CODES: Readonly<Record<RejectReason, ErrorCode>> = {
+  bad_topic: ErrorCodes.BAD_TOPIC,
+  wrong_gateway: ErrorCodes.FORBIDDEN,
+  unknown_source: ErrorCodes.UNKNOWN_SOURCE,
+  username_mismatch: ErrorCodes.FORBIDDEN,
+  source_mismatch: ErrorCodes.FORBIDDEN,
+  decode: ErrorCodes.DECODE,
+  invalid: ErrorCodes.INVALID_READING,
+  too_large: ErrorCodes.TOO_LARGE,
+  buffer_full: ErrorCodes.BUFFER_FULL,
+  store_error: ErrorCodes.STORAGE,
+};
+
+/** A reading the local broker refused; `reason` becomes the metric label. */
+export class ReadingRejectedError extends MichiError {
+  readonly reason: RejectReason;
+  constructor(reason: RejectReason, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(REJECT_REASON_CODES[reason], message, { ...context, reason }, options);
+    this.reason = reason;
+  }
+}
+
+/** The buffer holds buffer.maxBytes of payload: nothing more is accepted until the uplink drains it. */
+export class BufferFullError extends MichiError {
+  constructor(bytes: number, maxBytes: number, size: number) {
+    super(
+      ErrorCodes.BUFFER_FULL,
+      `the buffer holds ${bytes} of buffer.maxBytes ${maxBytes} bytes; a reading of ${size} bytes does not fit`,
+      { bytes, maxBytes, size },
+    );
+  }
+}
+
+/** An append after close(); the agent closes its broker before its buffer, so this means a shutdown race. */
+export class BufferClosedError extends Error {
+  readonly code = 'MICHI_ERR_BUFFER_CLOSED';
+  constructor() {
+    super('the buffer is closed');
+    this.name = 'BufferClosedError';
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The gateway-local MQTT broker (aedes, MQTT 3.1.1) that this gateway's vehicles and roadside
+ * sensors publish to. It accepts a reading only on michi/v1/{pilot}/{gateway}/{source}/{kind} for
+ * this pilot and gateway, from one of this gateway's devices, decoded and validated by
+ * @michi/proto; it appends the reading to the buffer and lets aedes send the PUBACK only once the
+ * group commit holding it is on disk.
+ *
+ * What a refused client sees (aedes 1.2, lib/handlers/publish.js): an error passed to the
+ * authorizePublish callback emits `clientError` and destroys the connection, without a PUBACK; a
+ * null error sends the PUBACK. MQTT 3.1.1 has no negative acknowledgement, and [MQTT-3.3.5-2] allows
+ * either a positive ack or closing the connection. So:
+ * - a reading that can never be accepted (topic, identity, payload) is acknowledged and dropped,
+ *   counted and logged. Closing instead would make the client send the same message again after it
+ *   reconnects (mqtt.js and most clients resend unacknowledged QoS 1 publishes), so one bad reading
+ *   would lock its sender in a reconnect loop and stop all its good readings too (Mosquitto and
+ *   EMQX do the same for 3.1.1 by default);
+ * - a valid reading the buffer could not store (full, disk error) is not acknowledged: the
+ *   connection is closed, the client keeps the reading and sends it again later.
+ * Either way no other client is affected.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import {
+  decodeReadingPayload,
+  ErrorCodes,
+  isMichiError,
+  parseTopic,
+  readingBody,
+  TOPIC_ROOT,
+  type Reading,
+  type ReadingKind,
+} from '@michi/proto';
+import { BufferFullError, ReadingRejectedError, type RejectReason } from './errors.js';
+import { countRejection, type EdgeMetrics } from './metrics.js';
+import type { ReadingBuffer } from './buffer-store.js';
+
+export interface EdgeDevice {
+  id: string;
+  type: 'vehicle' | 'sensor';
+}
+
+export interface LocalBrokerOptions {
+  host: string;
+  port: number;
+  maxPayloadBytes: number;
+  pilotId: string;
+  gatewayId: string;
+  devices: readonly EdgeDevice[];
+  buffer: ReadingBuffer;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** Called after a reading is committed and acknowledged (the uplink wakes up on it). */
+  onAccepted?: (seq: number, kind: ReadingKind) => void;
+  createBroker?: (opts: AedesOptions) => Promise<Aedes>;
+}
+
+export interface LocalBroker {
+  port: number;
+  clients(): number;
+  /** Stops taking new connections; connected clients keep publishing. */
+  stopAccepting(): void;
+  /** Disconnects every client and closes the listener. */
+  close(): Promise<void>;
+}
+
+/** A sender that keeps publishing bad readings gets one log line per reason per this interval. */
+const REJECTION_LOG_INTERVAL_MS = 10_000;
+
+const PAYLOAD_REASONS: Partial<Record<string, RejectReason>> = {
+  [ErrorCodes.DECODE]: 'decode',
+  [ErrorCodes.INVALID_READING]: 'invalid',
+  [ErrorCodes.TOO_LARGE]: 'too_large',
+};
+
+interface Accepted {
+  reading: Reading;
+  source: string;
+  kind: ReadingKind;
+}
+
+export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalBroker> {
+  const { pilotId, gatewayId, metrics, logger, buffer } = opts;
+  const devices = new Set(opts.devices.map((d) => d.id));
+  const usernames = new WeakMap<Client, string>();
+  const ownPrefix = `${TOPIC_ROOT}/${pilotId}/${gatewayId}/`;
+  const rejectionLog = new Map<string, { at: number; suppressed: number }>();
+
+  function check(username: string | undefined, topic: string, payload: Buffer): Accepted {
+    let parsed;
+    try {
+      parsed = parseTopic(topic);
+    } catch (err) {
+      throw new ReadingRejectedError('bad_topic', (err as Error).message, { topic });
+    }
+    if (parsed.type !== 'reading') {
+      throw new ReadingRejectedError('bad_topic', `expected a reading topic ${ownPrefix}{source}/{kind}, got ${JSON.stringify(topic)}`, {
+        topic,
+      });
+    }
+    if (parsed.pilot !== pilotId || parsed.gateway !== gatewayId) {
+      throw new ReadingRejectedError(
+        'wrong_gateway',
+        `this gateway takes readings of pilot "${pilotId}", gateway "${gatewayId}" only (${ownPrefix}{source}/{kind}), got ${JSON.stringify(topic)}`,
+        { topic },
+      );
+    }
+    const { source, kind } = parsed;
+    if (!devices.has(source)) {
+      throw new ReadingRejectedError(
+        'unknown_source',
+        `"${source}" is not a vehicle or sensor of gateway "${gatewayId}" in the pilot definition`,
+        { topic },
+      );
+    }
+    if (username !== undefined && username !== source) {
+      throw new ReadingRejectedError(
+        'username_mismatch',
+        `client "${username}" may publish only as itself, got a reading for "${source}"`,
+        { topic },
+      );
+    }
+    let reading: Reading;
+    try {
+      reading = decodeReadingPayload(kind, payload, opts.maxPayloadBytes);
+    } catch (err) {
+      const reason = isMichiError(err) ? PAYLOAD_REASONS[err.code] : undefined;
+      if (!reason) throw err;
+      throw new ReadingRejectedError(reason, (err as Error).message, { topic });
+    }
+    const sourceId = readingBody(reading).source_id;
+    if (sourceId !== source) {
+      throw new ReadingRejectedError(
+        'source_mismatch',
+        `source_id: expected "${source}" as in the topic, got ${JSON.stringify(sourceId)}`,
+        { topic },
+      );
+    }
+    return { reading, source, kind };
+  }
+
+  function logRejection(err: ReadingRejectedError, clientId: string | undefined, source: string | undefined): void {
+    // Keyed by known sources only, so an unknown client cannot grow this map with made-up ids.
+    const key = `${err.reason}|${source && devices.has(source) ? source : '-'}`;
+    const now = Date.now();
+    const entry = rejectionLog.get(key);
+    if (entry && now - entry.at < REJECTION_LOG_INTERVAL_MS) {
+      entry.suppressed++;
+      return;
+    }
+    rejectionLog.set(key, { at: now, suppressed: 0 });
+    logger
+      .child({ source })
+      .warn(
+        { code: err.code, reason: err.reason, clientId, topic: err.context['topic'], suppressed: entry?.suppressed ?? 0 },
+        `reading rejected: ${err.message}`,
+      );
+  }
+
+  const aedesOptions: AedesOptions = {
+    id: `edge-${gatewayId}`,
+    authenticate(client, username, _password, done) {
+      // Per-device credentials come later; until then a username, when given, must name a device.
+      if (username !== undefined && !devices.has(username)) {
+        metrics.connectionsRefused.inc({ reason: 'unknown_username' });
+        logger.warn({ clientId: client.id, username }, 'local connection refused: the username is not a device of this gateway');
+        const err = Object.assign(new Error(`unknown device ${JSON.stringify(username)}`), { returnCode: 4 as const });
+        return done(err, false);
+      }
+      if (username !== undefined) usernames.set(client, username);
+      done(null, true);
+    },
+
+    authorizePublish(client, packet, callback) {
+      // Readings are a stream, not state; retaining them would also let any client fill the
+      // broker's memory with arbitrary topics.
+      packet.retain = false;
+      const username = client ? usernames.get(client) : undefined;
+      let accepted: Accepted;
+      try {
+        accepted = check(username, packet.topic, packet.payload as Buffer);
+      } catch (err) {
+        if (!(err instanceof ReadingRejectedError)) {
+          logger.error({ err, clientId: client?.id, topic: packet.topic }, 'unexpected error while checking a reading');
+          return callback(err as Error);
+        }
+        countRejection(metrics, err.reason);
+        logRejection(err, client?.id, safeSource(packet.topic));
+        return callback(null);
+      }
+      buffer.append(accepted.reading).then(
+        (seq) => {
+          metrics.received.inc({ kind: accepted.kind });
+          callback(null);
+          opts.onAccepted?.(seq, accepted.kind);
+        },
+        (err: unknown) => {
+          const reason: RejectReason = err instanceof BufferFullError ? 'buffer_full' : 'store_error';
+          const rejected = new ReadingRejectedError(
+            reason,
+            `not stored, the client will send it again: ${(err as Error).message}`,
+            { topic: packet.topic },
+            { cause: err },
+          );
+          countRejection(metrics, reason);
+          logRejection(rejected, client?.id, accepted.source);
+          callback(rejected);
+        },
+      );
+    },
+
+    authorizeSubscribe(client, sub, callback) {
+      const username = usernames.get(client);
+      const own = username === undefined ? undefined : `${ownPrefix}${username}`;
+      if (own !== undefined && (sub.topic === own || sub.topic.startsWith(`${own}/`))) return callback(null, sub);
+      const reason = username === undefined ? 'no_username' : 'not_own_topic';
+      metrics.subscribeRefused.inc({ reason });
+      logger.warn(
+        { clientId: client.id, username, filter: sub.topic, reason },
+        'local subscription refused: a client may subscribe only under its own topics',
+      );
+      // A null subscription answers 0x80 in the SUBACK and keeps the connection [MQTT-3.9.3].
+      callback(null, null);
+    },
+
+    // Readings go upstream through the buffer, never sideways: aedes would otherwise deliver to
+    // subscribers whatever authorizePublish acknowledged, including readings it dropped.
+    authorizeForward(_client, packet) {
+      return packet.topic.startsWith(`${TOPIC_ROOT}/`) ? null : packet;
+    },
+  };
+
+  const broker = await (opts.createBroker ?? ((o) => Aedes.createBroker(o)))(aedesOptions);
+  broker.on('clientError', (client, err) => {
+    if (err instanceof ReadingRejectedError) return; // counted and logged above
+    logger.debug({ clientId: client.id, err: err.message }, 'local client error');
+  });
+  broker.on('connectionError', (_client, err) => logger.debug({ err: err.message }, 'local connection error before CONNECT'));
+
+  const server = net.createServer((socket) => {
+    // DESIGN.md: Nagle's algorithm costs 15-43 ms per hop; aedes does not disable it.
+    socket.setNoDelay(true);
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'local MQTT listener error'));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: opts.host, port, devices: devices.size }, 'local MQTT broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    clients: () => broker.connectedClients,
+    stopAccepting: () => {
+      if (server.listening) server.close();
+    },
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        if (server.listening) server.close();
+        broker.close(() => resolve());
+      })),
+  };
+}
+
+/** The {source} segment of a topic, for the log line, when there is one. */
+function safeSource(topic: string): string | undefined {
+  const parts = topic.split('/');
+  return parts.length === 6 ? parts[4] : undefined;
+}

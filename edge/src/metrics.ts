@@ -1,0 +1,186 @@
+/**
+ * The agent's Prometheus metrics and the small HTTP server that serves them (/metrics) with a
+ * liveness answer (/healthz). Every drop, rejection and retry has a counter with a reason label;
+ * the label sets are closed and pre-initialized at 0, so a dashboard sees a reason before it occurs.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { READING_KINDS } from '@michi/proto';
+import { REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
+import type { BufferStats } from './buffer-store.js';
+
+export const RECONNECT_REASONS = ['connect_failed', 'refused', 'connection_lost'] as const;
+export type ReconnectReason = (typeof RECONNECT_REASONS)[number];
+export const SUBSCRIBE_REFUSALS = ['not_own_topic', 'no_username'] as const;
+export type SubscribeRefusal = (typeof SUBSCRIBE_REFUSALS)[number];
+
+/** What the gauges read when Prometheus scrapes; set once the parts exist. */
+export interface MetricProbes {
+  buffer?: () => BufferStats;
+  uplinkConnected?: () => boolean;
+  uplinkInflightBatches?: () => number;
+  localClients?: () => number;
+}
+
+export interface EdgeMetrics {
+  readonly registry: Registry;
+  readonly probes: MetricProbes;
+  /** Readings from local clients committed to the buffer (hence acknowledged), by kind. */
+  readonly received: Counter<'kind'>;
+  readonly rejected: Counter<'reason' | 'code'>;
+  /** Readings the cloud acknowledged (then deleted from the buffer). */
+  readonly forwarded: Counter;
+  readonly batchesAcked: Counter;
+  /** Readings published again because their batch was unacknowledged when the connection dropped. */
+  readonly resent: Counter<'reason'>;
+  readonly reconnects: Counter<'reason'>;
+  readonly subscribeRefused: Counter<'reason'>;
+  readonly connectionsRefused: Counter<'reason'>;
+  /** Buffered readings removed without the cloud's acknowledgement (today only rows that do not decode). */
+  readonly dropped: Counter<'reason'>;
+}
+
+export function createEdgeMetrics(registry: Registry): EdgeMetrics {
+  const registers = [registry];
+  const probes: MetricProbes = {};
+  const m: EdgeMetrics = {
+    registry,
+    probes,
+    received: new Counter({
+      name: 'michi_edge_received_total',
+      help: 'Readings from local clients committed to the buffer and acknowledged',
+      labelNames: ['kind'],
+      registers,
+    }),
+    rejected: new Counter({
+      name: 'michi_edge_rejected_total',
+      help: 'Readings refused by the local broker, by reason (and stable error code)',
+      labelNames: ['reason', 'code'],
+      registers,
+    }),
+    forwarded: new Counter({
+      name: 'michi_edge_forwarded_total',
+      help: 'Readings acknowledged by the cloud and removed from the buffer',
+      registers,
+    }),
+    batchesAcked: new Counter({
+      name: 'michi_edge_uplink_batches_acked_total',
+      help: 'Upstream batches acknowledged by the cloud',
+      registers,
+    }),
+    resent: new Counter({
+      name: 'michi_edge_uplink_resent_total',
+      help: 'Readings published upstream again, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    reconnects: new Counter({
+      name: 'michi_edge_uplink_reconnects_total',
+      help: 'Uplink reconnection attempts, by what ended the previous one',
+      labelNames: ['reason'],
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'michi_edge_connections_refused_total',
+      help: 'Local MQTT connections refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'michi_edge_buffer_dropped_total',
+      help: 'Buffered readings removed without an acknowledgement, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    subscribeRefused: new Counter({
+      name: 'michi_edge_subscribe_refused_total',
+      help: 'Local SUBSCRIBE filters refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+  };
+  for (const kind of READING_KINDS) m.received.inc({ kind }, 0);
+  for (const reason of REJECT_REASONS) m.rejected.inc({ reason, code: REJECT_REASON_CODES[reason] }, 0);
+  for (const reason of RECONNECT_REASONS) m.reconnects.inc({ reason }, 0);
+  for (const reason of SUBSCRIBE_REFUSALS) m.subscribeRefused.inc({ reason }, 0);
+  m.resent.inc({ reason: 'reconnect' }, 0);
+  m.connectionsRefused.inc({ reason: 'unknown_username' }, 0);
+  m.dropped.inc({ reason: 'corrupt' }, 0);
+
+  gauge(registry, 'michi_edge_buffer_depth', 'Readings in the buffer not yet acknowledged by the cloud', () => probes.buffer?.().depth);
+  gauge(registry, 'michi_edge_buffer_bytes', 'Payload bytes in the buffer (bounded by buffer.maxBytes)', () => probes.buffer?.().bytes);
+  gauge(registry, 'michi_edge_buffer_oldest_age_seconds', 'Age of the oldest buffered reading (0 when empty)', () => {
+    const oldest = probes.buffer?.().oldestTs;
+    return oldest === undefined ? undefined : oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+  });
+  gauge(registry, 'michi_edge_uplink_connected', '1 while the uplink to the cloud is connected', () =>
+    Number(probes.uplinkConnected?.() ?? 0),
+  );
+  gauge(registry, 'michi_edge_uplink_inflight_batches', 'Batches published and not yet acknowledged', () =>
+    probes.uplinkInflightBatches?.(),
+  );
+  gauge(registry, 'michi_edge_local_clients', 'MQTT clients connected to the local broker', () => probes.localClients?.());
+  return m;
+}
+
+/** Counts a rejection under its reason, with its stable code beside it (docs/errors.md). */
+export function countRejection(m: EdgeMetrics, reason: RejectReason): void {
+  m.rejected.inc({ reason, code: REJECT_REASON_CODES[reason] });
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const v = read();
+      if (v !== undefined) this.set(v);
+    },
+  });
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /metrics (Prometheus text format) and /healthz (JSON from `health`). */
+export async function startMetricsServer(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  health: () => Record<string, unknown>;
+}): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${err.message}\n`),
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...opts.health() }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
