@@ -147,9 +147,11 @@ export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(g
   }
 
   return {
-    listPilots: (signal) => getJson<PilotSummary[]>('/pilots', signal),
+    // Lists come wrapped in an object ({pilots: [...]}) so the API can add fields without breaking clients.
+    listPilots: async (signal) => (await getJson<{ pilots: PilotSummary[] }>('/pilots', signal)).pilots,
     getPilot: async (pilotId, signal) => withDefaults(await getJson<PilotDetail>(`/pilots/${encodeURIComponent(pilotId)}`, signal)),
-    listVehicles: (pilotId, signal) => getJson<VehicleStatus[]>(`/pilots/${encodeURIComponent(pilotId)}/vehicles`, signal),
+    listVehicles: async (pilotId, signal) =>
+      (await getJson<{ vehicles: VehicleStatus[] }>(`/pilots/${encodeURIComponent(pilotId)}/vehicles`, signal)).vehicles,
   };
 }
 

@@ -1,0 +1,120 @@
+// Starts the demo stack that `make run` promises: the cloud, one edge agent per seeded gateway and
+// one simulator per pilot, each in the background with its PID in .run/<name>.pid and its log in
+// .run/<name>.log (scripts/stop.sh stops them). InfluxDB is started before this by influxdb.sh.
+// Gateway secrets are made once, kept in .run/secrets.env (mode 0600, git-ignored), and handed to
+// the processes through their environment, never through command lines or logs.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadSeeds } from '@michi/proto';
+
+const RUN = '.run';
+const env = process.env;
+const host = '127.0.0.1';
+const httpPort = Number(env.MICHI_HTTP_PORT ?? 8080);
+const cloudMqttPort = Number(env.MICHI_MQTT_PORT ?? 1883);
+const influxUrl = `http://127.0.0.1:${env.MICHI_INFLUX_PORT ?? 8086}`;
+const edgeBasePort = Number(env.MICHI_EDGE_BASE_PORT ?? 1884);
+const metricsBasePort = Number(env.MICHI_METRICS_BASE_PORT ?? 9464);
+
+mkdirSync(RUN, { recursive: true });
+const pilots = loadSeeds('seeds');
+
+// One secret per gateway, made once and reused across runs.
+const secretsFile = `${RUN}/secrets.env`;
+const secrets = {};
+if (existsSync(secretsFile)) {
+  for (const line of readFileSync(secretsFile, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) secrets[m[1]] = m[2];
+  }
+}
+for (const p of pilots) {
+  for (const gw of p.gateways) {
+    const name = gw.credentialsRef.replace(/^env:/, '');
+    secrets[name] ??= randomBytes(24).toString('base64url');
+  }
+}
+writeFileSync(
+  secretsFile,
+  Object.entries(secrets)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join(''),
+  { mode: 0o600 },
+);
+const childEnv = { ...env, ...secrets };
+
+function start(name, args, extraEnv = {}) {
+  const log = openSync(`${RUN}/${name}.log`, 'a');
+  const child = spawn(process.execPath, args, { env: { ...childEnv, ...extraEnv }, stdio: ['ignore', log, log], detached: true });
+  child.unref();
+  closeSync(log);
+  writeFileSync(`${RUN}/${name}.pid`, `${child.pid}\n`);
+  return child;
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await fn()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+function yaml(obj, indent = '') {
+  return Object.entries(obj)
+    .map(([k, v]) => (typeof v === 'object' && v !== null ? `${indent}${k}:\n${yaml(v, `${indent}  `)}` : `${indent}${k}: ${JSON.stringify(v)}`))
+    .join('\n');
+}
+
+// The cloud.
+writeFileSync(
+  `${RUN}/cloud.yaml`,
+  yaml({
+    seedsDir: 'seeds',
+    dashboardDir: 'dashboard/dist',
+    mqtt: { host, port: cloudMqttPort },
+    http: { host: env.MICHI_HTTP_HOST ?? host, port: httpPort },
+    influx: { url: influxUrl, database: 'michi' },
+  }) + '\n',
+);
+start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`]);
+await waitFor(`the cloud's API on port ${httpPort} (see ${RUN}/cloud.log)`, async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`)).ok);
+
+// One edge agent per gateway, then one simulator per pilot driving its gateways.
+let i = 0;
+for (const p of pilots) {
+  const gatewayUrls = [];
+  for (const gw of p.gateways) {
+    const port = edgeBasePort + i;
+    const metricsPort = metricsBasePort + i;
+    i++;
+    writeFileSync(
+      `${RUN}/edge-${gw.id}.yaml`,
+      yaml({
+        pilotId: p.id,
+        gatewayId: gw.id,
+        seedsDir: 'seeds',
+        local: { mqtt: { host, port } },
+        buffer: { path: `.data/edge/${gw.id}/buffer.sqlite` },
+        uplink: { url: `mqtt://127.0.0.1:${cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
+        metrics: { host, port: metricsPort },
+      }) + '\n',
+    );
+    start(`edge-${gw.id}`, ['edge/dist/main.js', '--config', `${RUN}/edge-${gw.id}.yaml`]);
+    await waitFor(`edge agent ${gw.id} (see ${RUN}/edge-${gw.id}.log)`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok);
+    gatewayUrls.push('--gateway-url', `${gw.id}=mqtt://127.0.0.1:${port}`);
+  }
+  start(`sim-${p.id}`, ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, '--kinds', 'state,link']);
+}
+
+console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);
+console.log(`  dashboard: http://localhost:${httpPort}/`);
+console.log(`  API:       http://localhost:${httpPort}/api/v1/pilots`);
+console.log(`  logs:      ${RUN}/*.log      stop: make stop`);
