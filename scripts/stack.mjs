@@ -69,7 +69,9 @@ async function waitFor(what, fn, timeoutMs = 30_000) {
 
 function yaml(obj, indent = '') {
   return Object.entries(obj)
-    .map(([k, v]) => (typeof v === 'object' && v !== null ? `${indent}${k}:\n${yaml(v, `${indent}  `)}` : `${indent}${k}: ${JSON.stringify(v)}`))
+    .map(([k, v]) =>
+      typeof v === 'object' && v !== null ? `${indent}${k}:\n${yaml(v, `${indent}  `)}` : `${indent}${k}: ${JSON.stringify(v)}`,
+    )
     .join('\n');
 }
 
@@ -85,7 +87,10 @@ writeFileSync(
   }) + '\n',
 );
 start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`]);
-await waitFor(`the cloud's API on port ${httpPort} (see ${RUN}/cloud.log)`, async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`)).ok);
+await waitFor(
+  `the cloud's API on port ${httpPort} (see ${RUN}/cloud.log)`,
+  async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`)).ok,
+);
 
 // One edge agent per gateway, then one simulator per pilot driving its gateways.
 let i = 0;
@@ -108,7 +113,10 @@ for (const p of pilots) {
       }) + '\n',
     );
     start(`edge-${gw.id}`, ['edge/dist/main.js', '--config', `${RUN}/edge-${gw.id}.yaml`]);
-    await waitFor(`edge agent ${gw.id} (see ${RUN}/edge-${gw.id}.log)`, async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok);
+    await waitFor(
+      `edge agent ${gw.id} (see ${RUN}/edge-${gw.id}.log)`,
+      async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok,
+    );
     gatewayUrls.push('--gateway-url', `${gw.id}=mqtt://127.0.0.1:${port}`);
   }
   start(`sim-${p.id}`, ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, '--kinds', 'state,link']);

@@ -24,7 +24,8 @@ describe('dashboard in Chromium against the live stack', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync('dashboard/dist/index.html')) throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
+    if (!existsSync('dashboard/dist/index.html'))
+      throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
     stack = await startStack({ pilotId: PILOT });
     // Buses driven in real time at 1 Hz for as long as the test runs.
     fleet = runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, signal: stopFleet.signal });
@@ -36,7 +37,8 @@ describe('dashboard in Chromium against the live stack', () => {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('request', (r) => {
       const host = new URL(r.url()).hostname;
-      if (!['127.0.0.1', 'localhost'].includes(host) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push(`request to ${r.url()}`);
+      if (!['127.0.0.1', 'localhost'].includes(host) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+        problems.push(`request to ${r.url()}`);
     });
     await page.goto(`${stack.cloud.url}/?pilot=${PILOT}`);
   });
@@ -77,10 +79,12 @@ describe('dashboard in Chromium against the live stack', () => {
     let moved: string[] = [];
     await waitFor(
       async () => {
-        moved = (await markers()).filter((m) => {
-          const b = before.get(m.id)!;
-          return Math.hypot(m.x - b.x, m.y - b.y) > 2;
-        }).map((m) => m.id);
+        moved = (await markers())
+          .filter((m) => {
+            const b = before.get(m.id)!;
+            return Math.hypot(m.x - b.x, m.y - b.y) > 2;
+          })
+          .map((m) => m.id);
         return moved.length > 0;
       },
       { timeoutMs: 20_000, intervalMs: 500, what: 'a vehicle marker to move' },

@@ -1,0 +1,101 @@
+/**
+ * Starts the cloud service from a loaded configuration: pilot definitions, InfluxDB writer and
+ * query, latest-state cache (rebuilt from InfluxDB), MQTT ingest and HTTP API. Every collaborator
+ * can be passed in; the defaults are the real ones. close() stops taking data first, then lets the
+ * writes in flight finish, then stops the API.
+ */
+import { pino, type Logger } from 'pino';
+import { loadSeeds, type Pilot } from '@michi/proto';
+import { influxPassword, type CloudConfig } from './config.js';
+import { buildHttpApi } from './http-api.js';
+import { InfluxHttp } from './influx-http.js';
+import { InfluxQuery } from './influx-query.js';
+import { InfluxWriter } from './influx-writer.js';
+import { BatchIngest } from './ingest-batch.js';
+import { startMqttIngest } from './ingest-mqtt.js';
+import { LatestState } from './latest-state.js';
+import { CloudMetrics } from './metrics.js';
+import { PilotDirectory } from './pilot-directory.js';
+
+export interface CloudDeps {
+  logger?: Logger;
+  /** Default: loadSeeds(config.seedsDir). */
+  pilots?: readonly Pilot[];
+  metrics?: CloudMetrics;
+  /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
+  now?: () => number;
+}
+
+export interface CloudService {
+  readonly mqttPort: number;
+  readonly httpPort: number;
+  /** http://host:port of the HTTP API and dashboard. */
+  readonly url: string;
+  readonly metrics: CloudMetrics;
+  close(): Promise<void>;
+}
+
+export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Promise<CloudService> {
+  const logger = deps.logger ?? pino({ level: config.log.level, base: { service: 'michi-cloud' } });
+  const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
+  const metrics = deps.metrics ?? new CloudMetrics();
+  const now = deps.now ?? Date.now;
+  const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
+
+  const influx = new InfluxHttp({
+    url: config.influx.url,
+    database: config.influx.database,
+    username: config.influx.username,
+    password: influxPassword(config),
+    timeoutMs: config.influx.timeoutMs,
+  });
+  const query = new InfluxQuery(influx);
+  const writer = new InfluxWriter(influx, config.influx, { metrics, logger: logger.child({ component: 'influx-writer' }) });
+  const latest = new LatestState(pilots);
+  try {
+    await latest.rebuild(query, logger);
+  } catch (err) {
+    // Start anyway: ingest will not acknowledge until InfluxDB is back, and the map fills as data arrives.
+    logger.warn({ err: (err as Error).message }, 'could not rebuild the latest vehicle states from InfluxDB; starting with an empty map');
+  }
+
+  const ingest = new BatchIngest(
+    { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
+    { directory, writer, latest, metrics, logger, now },
+  );
+  const api = await buildHttpApi({ directory, latest, query, metrics, logger, dashboardDir: config.dashboardDir, now });
+  let mqtt;
+  try {
+    await api.listen({ host: config.http.host, port: config.http.port });
+    mqtt = await startMqttIngest({ host: config.mqtt.host, port: config.mqtt.port }, { directory, ingest, metrics, logger });
+  } catch (err) {
+    await api.close();
+    await writer.close();
+    influx.close();
+    throw err;
+  }
+  const address = api.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+  const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `http://${urlHost}:${httpPort}`;
+  logger.info({ url, mqttPort: mqtt.port, pilots: pilots.map((p) => p.id) }, 'michi cloud started');
+
+  let closing: Promise<void> | undefined;
+  const ingestServer = mqtt;
+  return {
+    mqttPort: mqtt.port,
+    httpPort,
+    url,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        await ingestServer.close();
+        await writer.close();
+        await api.close();
+        influx.close();
+        logger.info('michi cloud stopped');
+      })();
+      return closing;
+    },
+  };
+}

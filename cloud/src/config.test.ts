@@ -1,0 +1,85 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@michi/proto';
+import { influxPassword, loadCloudConfig } from './config.js';
+
+function file(text: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'michi-cloud-config-')), 'cloud.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('loadCloudConfig', () => {
+  it('has a default for everything', () => {
+    const c = loadCloudConfig(undefined, {});
+    expect(c).toEqual({
+      seedsDir: 'seeds',
+      mqtt: { host: '127.0.0.1', port: 1883, maxPayloadBytes: 4 * 1024 * 1024 },
+      http: { host: '127.0.0.1', port: 8080 },
+      influx: {
+        url: 'http://127.0.0.1:8086',
+        database: 'michi',
+        timeoutMs: 10_000,
+        maxBatchLines: 5_000,
+        flushIntervalMs: 20,
+        maxPendingLines: 200_000,
+        maxConcurrentWrites: 3,
+      },
+      dashboardDir: 'dashboard/dist',
+      timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
+      log: { level: 'info' },
+    });
+    expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);
+  });
+
+  it('documents every setting with its default in cloud.example.yaml', () => {
+    const example = fileURLToPath(new URL('../cloud.example.yaml', import.meta.url));
+    expect(loadCloudConfig(example, {})).toEqual(loadCloudConfig(undefined, {}));
+  });
+
+  it('takes the file, then MICHI_CLOUD_* variables, and allows port 0', () => {
+    const c = loadCloudConfig(file('mqtt:\n  port: 0\ninflux:\n  database: pilots\n'), {
+      MICHI_CLOUD_HTTP__PORT: '0',
+      MICHI_CLOUD_INFLUX__URL: 'http://db:8086',
+      MICHI_CLOUD_CONFIG: '/names/the/file',
+    });
+    expect(c.mqtt.port).toBe(0);
+    expect(c.http.port).toBe(0);
+    expect(c.influx).toMatchObject({ url: 'http://db:8086', database: 'pilots' });
+  });
+
+  it('resolves gateway secrets from the environment it was given, and never shows them with the configuration', () => {
+    const c = loadCloudConfig(undefined, { MICHI_GW_X_SECRET: 's3cret' });
+    expect(c.resolveSecret('env:MICHI_GW_X_SECRET')).toBe('s3cret');
+    expect(c.resolveSecret('env:MICHI_GW_MISSING')).toBeUndefined();
+    const secretFile = file('from-a-file\n');
+    expect(c.resolveSecret(`file:${secretFile}`)).toBe('from-a-file');
+    expect(JSON.stringify(c)).not.toContain('s3cret');
+    expect(Object.keys(c)).not.toContain('resolveSecret');
+  });
+
+  it('names the file, the path and what was expected', () => {
+    const f = file('influx:\n  url: ftp://x\n  maxBatchLines: 10\n  maxPendingLines: 5\nmqtt:\n  portt: 1\n');
+    let err: unknown;
+    try {
+      loadCloudConfig(f, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as ConfigError).message;
+    expect(message).toContain(`${f}: influx.url: expected an http:// or https:// URL`);
+    expect(message).toContain('influx.maxPendingLines must be at least influx.maxBatchLines');
+    expect(message).toContain(`${f}: mqtt: Unrecognized key: "portt"`);
+  });
+
+  it('reads the InfluxDB password from the variable passwordEnv names, and says which one is missing', () => {
+    const f = file('influx:\n  username: michi\n  passwordEnv: MICHI_INFLUX_PASSWORD\n');
+    expect(influxPassword(loadCloudConfig(f, { MICHI_INFLUX_PASSWORD: 'pw' }))).toBe('pw');
+    expect(() => influxPassword(loadCloudConfig(f, {}))).toThrow(/MICHI_INFLUX_PASSWORD/);
+    expect(() => loadCloudConfig(file('influx:\n  passwordEnv: X\n'), {})).toThrow(/passwordEnv needs influx.username/);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * The cloud service's configuration: one closed schema with its defaults, loaded once at start-up
+ * from a YAML file and MICHI_CLOUD_* environment variables, then frozen. Gateway secrets are not
+ * part of it: the seeds name them (`credentialsRef`), and `resolveSecret` looks them up in the
+ * environment given to the loader, so that no secret is ever printed with the configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '@michi/proto';
+
+export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
+/** Names the configuration file (main.ts); shares the prefix but is not a setting. */
+export const CLOUD_CONFIG_ENV = 'MICHI_CLOUD_CONFIG';
+
+const port = z.int().min(0).max(65_535);
+const host = z.string().min(1);
+
+const MqttSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(1883),
+  /** A gateway's batch larger than this is refused (decodeBatch's own ceiling is 4 MiB too). */
+  maxPayloadBytes: z
+    .int()
+    .min(1_024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+});
+
+const HttpSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(8080),
+});
+
+const InfluxSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL such as http://127.0.0.1:8086' })
+      .default('http://127.0.0.1:8086'),
+    database: z.string().min(1).default('michi'),
+    username: z.string().min(1).optional(),
+    /** The name of the environment variable holding the password, never the password itself. */
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{0,127}$/, 'expected the name of an environment variable, e.g. MICHI_INFLUX_PASSWORD')
+      .optional(),
+    timeoutMs: z.int().min(100).max(600_000).default(10_000),
+    /** Lines per /write request; InfluxDB 1.x suggests 5,000 per batch. */
+    maxBatchLines: z.int().min(1).max(100_000).default(5_000),
+    /** How long the first pending line waits for company before its request is sent. */
+    flushIntervalMs: z.int().min(0).max(10_000).default(20),
+    /** Lines accepted but not yet written; beyond this, writes are refused at once (back-pressure). */
+    maxPendingLines: z.int().min(1).max(10_000_000).default(200_000),
+    /** /write requests in flight at once; InfluxDB 1.x reaches its ceiling with 2-3 concurrent writers. */
+    maxConcurrentWrites: z.int().min(1).max(64).default(3),
+  })
+  .refine((i) => i.maxPendingLines >= i.maxBatchLines, {
+    message: 'influx.maxPendingLines must be at least influx.maxBatchLines, or no full batch could ever be pending',
+    path: ['maxPendingLines'],
+  })
+  .refine((i) => i.passwordEnv === undefined || i.username !== undefined, {
+    message: 'influx.passwordEnv needs influx.username: InfluxDB 1.x authenticates a user with a password',
+    path: ['passwordEnv'],
+  });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const TimestampWindowSchema = z.strictObject({
+  /** Readings older than this (source timestamp against the cloud's clock) are refused: MICHI_ERR_CLOCK_SKEW. */
+  pastMs: z
+    .int()
+    .min(0)
+    .default(7 * DAY_MS),
+  /** Readings further in the future than this are refused. */
+  futureMs: z
+    .int()
+    .min(0)
+    .default(5 * 60 * 1000),
+});
+
+export const CloudConfigSchema = z.strictObject({
+  /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
+  seedsDir: z.string().min(1).default('seeds'),
+  mqtt: MqttSchema.default(MqttSchema.parse({})),
+  http: HttpSchema.default(HttpSchema.parse({})),
+  influx: InfluxSchema.default(InfluxSchema.parse({})),
+  /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
+  dashboardDir: z.string().min(1).default('dashboard/dist'),
+  timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .default({ level: 'info' }),
+});
+
+export type CloudSettings = z.infer<typeof CloudConfigSchema>;
+
+/** Looks up a `credentialsRef` ("env:NAME" or "file:/path"); undefined when it names nothing. */
+export type SecretResolver = (ref: string) => string | undefined;
+
+export type CloudConfig = CloudSettings & {
+  /** Not enumerable: logging or serializing the configuration never shows it or what it can reach. */
+  readonly resolveSecret: SecretResolver;
+};
+
+/**
+ * Resolves `env:NAME` from `env` and `file:/path` from the file's contents (trailing newline
+ * removed, as Docker and Kubernetes secrets are written). An empty value counts as no secret.
+ */
+export function secretResolver(env: Readonly<Record<string, string | undefined>>): SecretResolver {
+  return (ref) => {
+    let value: string | undefined;
+    if (ref.startsWith('env:')) value = env[ref.slice(4)];
+    else if (ref.startsWith('file:')) {
+      try {
+        value = readFileSync(ref.slice(5), 'utf8').replace(/\r?\n$/, '');
+      } catch {
+        value = undefined;
+      }
+    }
+    return value === undefined || value === '' ? undefined : value;
+  };
+}
+
+/**
+ * Defaults, then `file` (YAML), then MICHI_CLOUD_* variables of `env` (MICHI_CLOUD_INFLUX__URL sets
+ * influx.url). Throws ConfigError naming the file, the path and what was expected.
+ */
+export function loadCloudConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): CloudConfig {
+  const { [CLOUD_CONFIG_ENV]: _file, ...overrides } = env;
+  const settings = loadConfig(CloudConfigSchema, { file, env: overrides, envPrefix: CLOUD_ENV_PREFIX });
+  const config = Object.defineProperty({ ...settings }, 'resolveSecret', { value: secretResolver({ ...env }), enumerable: false });
+  return Object.freeze(config) as CloudConfig;
+}
+
+/** The InfluxDB password, when the configuration names a variable for it; a missing variable is an error. */
+export function influxPassword(config: CloudConfig): string | undefined {
+  const name = config.influx.passwordEnv;
+  if (name === undefined) return undefined;
+  const password = config.resolveSecret(`env:${name}`);
+  if (password === undefined) {
+    throw new ConfigError(`influx.passwordEnv names ${name}, but that environment variable is not set`, { variable: name });
+  }
+  return password;
+}

@@ -1,0 +1,15 @@
+/** @michi/cloud: the cloud service (MQTT ingest → InfluxDB → HTTP API) and the parts others reuse. */
+export { startCloud, type CloudDeps, type CloudService } from './cloud-service.js';
+export {
+  loadCloudConfig,
+  CloudConfigSchema,
+  CLOUD_ENV_PREFIX,
+  type CloudConfig,
+  type CloudSettings,
+  type SecretResolver,
+} from './config.js';
+export { readingToLine, MEASUREMENTS, type LineContext } from './line-protocol.js';
+export { InfluxWriter, type InfluxWriterOptions } from './influx-writer.js';
+export { InfluxHttp, type InfluxEndpoint } from './influx-http.js';
+export { StorageError, type StorageFailure } from './errors.js';
+export { CloudMetrics } from './metrics.js';

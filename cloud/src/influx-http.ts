@@ -1,0 +1,105 @@
+/**
+ * The HTTP transport to InfluxDB's v1 API (/ping, /write, /query), shared by InfluxWriter and
+ * InfluxQuery. node:http with a keep-alive agent rather than fetch: a /write every few ms is the
+ * hot path, and reusing sockets without undici's per-request overhead is measurably cheaper.
+ * Credentials travel in a Basic Authorization header, never in the URL, so they cannot reach a log.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface InfluxEndpoint {
+  url: string;
+  database: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeoutMs: number;
+}
+
+export interface InfluxResponse {
+  status: number;
+  body: string;
+}
+
+/** The request did not get an answer: refused, reset, or timed out. */
+class InfluxUnreachableError extends Error {
+  override readonly name = 'InfluxUnreachableError';
+}
+
+export class InfluxHttp {
+  readonly endpoint: Readonly<InfluxEndpoint>;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly auth: string | undefined;
+
+  constructor(endpoint: InfluxEndpoint) {
+    this.endpoint = Object.freeze({ ...endpoint });
+    this.base = new URL(endpoint.url.endsWith('/') ? endpoint.url : `${endpoint.url}/`);
+    this.transport = this.base.protocol === 'https:' ? https : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 16 });
+    this.auth =
+      endpoint.username !== undefined
+        ? `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password ?? ''}`).toString('base64')}`
+        : undefined;
+  }
+
+  /** `path` is relative to the configured URL (which may carry a prefix behind a proxy). */
+  request(
+    method: 'GET' | 'POST',
+    path: string,
+    params: Record<string, string>,
+    body?: string | Buffer,
+    timeoutMs = this.endpoint.timeoutMs,
+  ): Promise<InfluxResponse> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    const headers: http.OutgoingHttpHeaders = {};
+    if (this.auth) headers['authorization'] = this.auth;
+    if (body !== undefined) {
+      headers['content-type'] = 'text/plain; charset=utf-8';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(url, { method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(new InfluxUnreachableError(`InfluxDB ${method} ${url.pathname}: ${err.message}`, { cause: err }));
+        });
+      });
+      // A paused (SIGSTOPped) InfluxDB accepts the connection and never answers: only a deadline ends that.
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new InfluxUnreachableError(`InfluxDB ${method} ${url.pathname}: ${err.message}`, { cause: err }));
+      });
+      req.end(body);
+    });
+  }
+
+  /** Resolves when /ping answers 204 within `timeoutMs`; throws otherwise. */
+  async ping(timeoutMs = Math.min(this.endpoint.timeoutMs, 2_000)): Promise<void> {
+    const res = await this.request('GET', 'ping', {}, undefined, timeoutMs);
+    if (res.status !== 204) throw new InfluxUnreachableError(`InfluxDB /ping answered ${res.status}`);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** InfluxDB 1.x answers errors as {"error": "..."}; anything else is passed on as text. */
+export function influxErrorText(body: string): string {
+  try {
+    const json = JSON.parse(body) as { error?: unknown };
+    if (typeof json.error === 'string') return json.error;
+  } catch {
+    // not JSON: a proxy's page, say
+  }
+  return body.trim().slice(0, 2_000);
+}

@@ -1,0 +1,221 @@
+/**
+ * One upstream Batch from an authenticated gateway, whatever carried it (MQTT now, gRPC next):
+ * decode, authorize its header, validate each item against the pilot definition and the clock,
+ * write the valid ones with one awaited InfluxDB write, then update the latest-state cache. The
+ * outcome tells the transport whether to acknowledge: only after InfluxDB accepted the lines.
+ */
+import type { Logger } from 'pino';
+import {
+  ErrorCodes,
+  MichiError,
+  PayloadError,
+  decodeBatch,
+  readingBody,
+  readingKind,
+  type ErrorCode,
+  type ReadingKind,
+  type VehicleState,
+} from '@michi/proto';
+import { StorageError } from './errors.js';
+import type { InfluxWriter } from './influx-writer.js';
+import { snapshotFromState, type LatestState } from './latest-state.js';
+import { readingToLine } from './line-protocol.js';
+import type { CloudMetrics } from './metrics.js';
+import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
+
+export interface ItemRejection {
+  index: number;
+  code: string;
+  reason: string;
+}
+
+export type IngestOutcome =
+  /** Valid items are in InfluxDB (the others are listed): acknowledge. */
+  | { status: 'accepted'; written: number; rejected: ItemRejection[] }
+  /** The payload can never be accepted (undecodable, too large): acknowledge so it is not resent forever. */
+  | { status: 'dropped'; reason: string; error: MichiError }
+  /** The gateway may not send this (another pilot's or gateway's id): refuse, close the connection. */
+  | { status: 'refused'; reason: string; error: MichiError }
+  /** Nothing was stored (InfluxDB unavailable or overloaded): do not acknowledge, the edge resends. */
+  | { status: 'retry'; reason: string; error: StorageError };
+
+export interface BatchIngestOptions {
+  maxPayloadBytes: number;
+  timestampWindow: { pastMs: number; futureMs: number };
+}
+
+export interface BatchIngestDeps {
+  directory: PilotDirectory;
+  writer: InfluxWriter;
+  latest: LatestState;
+  metrics: CloudMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A metric label from a stable code: MICHI_ERR_CLOCK_SKEW → clock_skew. */
+function reasonOf(code: string): string {
+  return code.replace(/^MICHI_ERR_/, '').toLowerCase();
+}
+
+/** Rejections logged per batch in full; the rest are counted. */
+const LOGGED_REJECTIONS = 5;
+
+export class BatchIngest {
+  private readonly opts: BatchIngestOptions;
+  private readonly deps: BatchIngestDeps;
+  private readonly now: () => number;
+
+  constructor(opts: BatchIngestOptions, deps: BatchIngestDeps) {
+    this.opts = opts;
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async ingest(gw: GatewayIdentity, payload: Uint8Array): Promise<IngestOutcome> {
+    const { metrics, directory } = this.deps;
+    const log = this.deps.logger;
+    const recvMs = this.now();
+
+    let decoded;
+    try {
+      decoded = decodeBatch(payload, this.opts.maxPayloadBytes);
+    } catch (err) {
+      const e = err instanceof MichiError ? err : new PayloadError(ErrorCodes.DECODE, (err as Error).message);
+      const reason = reasonOf(e.code);
+      metrics.batchesRejected.inc({ reason });
+      log.error(
+        { pilot: gw.pilot, gateway: gw.gateway, code: e.code, err: e.message, bytes: payload.byteLength },
+        'batch dropped: it can never be decoded',
+      );
+      return { status: 'dropped', reason, error: e };
+    }
+    const { batch, valid } = decoded;
+    if (batch.pilot_id !== gw.pilot || batch.gateway_id !== gw.gateway) {
+      const reason = batch.pilot_id !== gw.pilot ? 'pilot_mismatch' : 'gateway_mismatch';
+      const error = new MichiError(
+        ErrorCodes.FORBIDDEN,
+        `gateway "${gw.gateway}" of pilot "${gw.pilot}" sent a batch naming pilot "${batch.pilot_id}", gateway "${batch.gateway_id}"`,
+        {
+          pilot: gw.pilot,
+          gateway: gw.gateway,
+        },
+      );
+      metrics.batchesRejected.inc({ reason });
+      log.warn(
+        { pilot: gw.pilot, gateway: gw.gateway, code: error.code, reason, batchPilot: batch.pilot_id, batchGateway: batch.gateway_id },
+        'batch refused',
+      );
+      return { status: 'refused', reason, error };
+    }
+    metrics.batchItems.observe(batch.items.length);
+
+    const rejected: ItemRejection[] = [...decoded.rejected];
+    const reject = (index: number, code: ErrorCode, reason: string): void => {
+      rejected.push({ index, code, reason });
+    };
+    const lines: string[] = [];
+    const lineIndices: number[] = [];
+    const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
+    const states: VehicleState[] = [];
+    const oldest = recvMs - this.opts.timestampWindow.pastMs;
+    const newest = recvMs + this.opts.timestampWindow.futureMs;
+    const ctx = { pilot: gw.pilot, gateway: gw.gateway, recvMs };
+    for (const index of valid) {
+      const item = batch.items[index]!;
+      const kind = readingKind(item);
+      const body = readingBody(item);
+      const type = directory.sourceType(gw.pilot, body.source_id);
+      if (type === undefined) {
+        reject(
+          index,
+          ErrorCodes.UNKNOWN_SOURCE,
+          `items[${index}]: source "${body.source_id}" is not a vehicle or sensor of pilot "${gw.pilot}"`,
+        );
+        continue;
+      }
+      if ((kind === 'state' && type !== 'vehicle') || (kind === 'sensor' && type !== 'sensor')) {
+        reject(
+          index,
+          ErrorCodes.UNKNOWN_SOURCE,
+          `items[${index}]: source "${body.source_id}" is a ${type}, which cannot send a ${kind} reading`,
+        );
+        continue;
+      }
+      const ts = Number(body.ts_ms);
+      if (ts < oldest || ts > newest) {
+        const skew =
+          ts < oldest ? `${Math.round((recvMs - ts) / 1000)} s in the past` : `${Math.round((ts - recvMs) / 1000)} s in the future`;
+        reject(
+          index,
+          ErrorCodes.CLOCK_SKEW,
+          `items[${index}]: ts_ms ${ts} is ${skew} by the cloud's clock; accepted: ${this.opts.timestampWindow.pastMs} ms back to ${this.opts.timestampWindow.futureMs} ms ahead`,
+        );
+        continue;
+      }
+      try {
+        lines.push(readingToLine(item, ctx));
+      } catch (err) {
+        const e = err as MichiError;
+        reject(index, e.code ?? ErrorCodes.INVALID_READING, `items[${index}]: ${e.message}`);
+        continue;
+      }
+      lineIndices.push(index);
+      kinds[kind]++;
+      if (kind === 'state') states.push(item.state as VehicleState);
+    }
+
+    if (lines.length > 0) {
+      try {
+        await this.deps.writer.write(lines);
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        if (err.permanent) {
+          // InfluxDB will never take these lines (a field type conflict, say): resending cannot help,
+          // so the batch is acknowledged and the loss is counted and logged loudly.
+          metrics.readingsRejected.inc({ reason: 'storage_invalid' }, lines.length);
+          log.error(
+            { pilot: gw.pilot, gateway: gw.gateway, code: err.code, status: err.status, influxError: err.body, lines: lines.length },
+            'InfluxDB refused the batch for good; acknowledged without storing',
+          );
+          this.countRejections(gw, batch.first_seq, rejected);
+          return {
+            status: 'accepted',
+            written: 0,
+            rejected: [...rejected, ...lineIndices.map((index) => ({ index, code: err.code, reason: err.body }))],
+          };
+        }
+        const reason = `storage_${err.reason}`;
+        metrics.batchesRejected.inc({ reason });
+        log.warn(
+          {
+            pilot: gw.pilot,
+            gateway: gw.gateway,
+            code: err.code,
+            reason: err.reason,
+            status: err.status,
+            firstSeq: batch.first_seq,
+            items: batch.items.length,
+          },
+          'batch not acknowledged: InfluxDB did not take it',
+        );
+        return { status: 'retry', reason, error: err };
+      }
+      for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
+      for (const s of states) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
+    }
+    this.countRejections(gw, batch.first_seq, rejected);
+    return { status: 'accepted', written: lines.length, rejected };
+  }
+
+  private countRejections(gw: GatewayIdentity, firstSeq: number, rejected: ItemRejection[]): void {
+    if (rejected.length === 0) return;
+    const byReason = new Map<string, number>();
+    for (const r of rejected) byReason.set(reasonOf(r.code), (byReason.get(reasonOf(r.code)) ?? 0) + 1);
+    for (const [reason, n] of byReason) this.deps.metrics.readingsRejected.inc({ reason }, n);
+    this.deps.logger.warn(
+      { pilot: gw.pilot, gateway: gw.gateway, firstSeq, rejected: rejected.length, first: rejected.slice(0, LOGGED_REJECTIONS) },
+      'batch items skipped; the rest of the batch was written',
+    );
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The latest VehicleState of every seeded vehicle, in memory, for the API's "where is everything
+ * now" and (later) the live feed. Bounded: only (pilot, vehicle) pairs from the pilot definitions
+ * have a slot. Updated by ingest after InfluxDB accepted the write, and rebuilt from InfluxDB at
+ * start-up, so a restart does not empty the map.
+ */
+import type { Logger } from 'pino';
+import type { Pilot, VehicleState } from '@michi/proto';
+import { MEASUREMENTS, float32Value, modeName } from './line-protocol.js';
+import { quoteIdentifier, quoteLiteral, type InfluxQuery, type InfluxRow } from './influx-query.js';
+
+/** What the API shows of a vehicle's latest state; numbers as stored in InfluxDB. */
+export interface VehicleSnapshot {
+  ts_ms: number;
+  recv_ms: number | null;
+  seq: number | null;
+  lat: number | null;
+  lon: number | null;
+  speed_mps: number | null;
+  heading_deg: number | null;
+  /** AutonomyMode without its prefix, e.g. "AUTONOMOUS". */
+  mode: string | null;
+  battery_pct: number | null;
+  odometer_m: number | null;
+  gateway: string | null;
+}
+
+function float32(v: number | null | undefined): number | null {
+  return v === null || v === undefined || !Number.isFinite(v) ? null : float32Value(v);
+}
+
+export function snapshotFromState(state: VehicleState, recvMs: number, gateway: string): VehicleSnapshot {
+  const p = state.position;
+  return {
+    ts_ms: Number(state.ts_ms),
+    recv_ms: recvMs,
+    seq: Number(state.seq ?? 0),
+    lat: p ? (p.lat ?? 0) : null,
+    lon: p ? (p.lon ?? 0) : null,
+    speed_mps: float32(state.speed_mps ?? 0),
+    heading_deg: float32(state.heading_deg ?? 0),
+    mode: modeName(state.mode),
+    battery_pct: float32(state.battery_pct ?? 0),
+    odometer_m: state.odometer_m ?? 0,
+    gateway,
+  };
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+function snapshotFromRow(row: InfluxRow): VehicleSnapshot {
+  return {
+    ts_ms: row.time,
+    recv_ms: num(row['recv_ms']),
+    seq: num(row['seq']),
+    lat: num(row['lat']),
+    lon: num(row['lon']),
+    speed_mps: num(row['speed_mps']),
+    heading_deg: num(row['heading_deg']),
+    mode: typeof row['mode'] === 'string' ? row['mode'] : null,
+    battery_pct: num(row['battery_pct']),
+    odometer_m: num(row['odometer_m']),
+    gateway: typeof row['gateway'] === 'string' ? row['gateway'] : null,
+  };
+}
+
+export class LatestState {
+  /** pilot → vehicle id → snapshot (null until the first reading); the key set never grows. */
+  private readonly byPilot = new Map<string, Map<string, VehicleSnapshot | null>>();
+
+  constructor(pilots: readonly Pilot[]) {
+    for (const pilot of pilots) {
+      this.byPilot.set(pilot.id, new Map(pilot.vehicles.map((v) => [v.id, null])));
+    }
+  }
+
+  /** Keeps the newer reading by source timestamp: a replayed backlog must not move a vehicle back. */
+  update(pilot: string, source: string, snapshot: VehicleSnapshot): boolean {
+    const slots = this.byPilot.get(pilot);
+    if (!slots?.has(source)) return false;
+    const current = slots.get(source);
+    if (current && current.ts_ms > snapshot.ts_ms) return false;
+    slots.set(source, snapshot);
+    return true;
+  }
+
+  get(pilot: string, source: string): VehicleSnapshot | null {
+    return this.byPilot.get(pilot)?.get(source) ?? null;
+  }
+
+  /**
+   * The last point of every vehicle_state series. `ORDER BY time DESC LIMIT 1` per series rather
+   * than `last(*)`: with several fields InfluxDB 1.x returns last(*) at time 0 and each field's
+   * last value separately, which may mix two readings.
+   */
+  async rebuild(query: InfluxQuery, log?: Logger): Promise<number> {
+    const pilots = [...this.byPilot.keys()];
+    if (pilots.length === 0) return 0;
+    const where = pilots.map((p) => `${quoteIdentifier('pilot')} = ${quoteLiteral(p)}`).join(' OR ');
+    const rows = await query.rows(
+      `SELECT * FROM ${quoteIdentifier(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${quoteIdentifier('pilot')}, ${quoteIdentifier('source')} ORDER BY time DESC LIMIT 1`,
+    );
+    let restored = 0;
+    for (const row of rows) {
+      const pilot = row['pilot'];
+      const source = row['source'];
+      if (typeof pilot !== 'string' || typeof source !== 'string') continue;
+      if (this.update(pilot, source, snapshotFromRow(row))) restored++;
+    }
+    log?.info({ restored, series: rows.length }, 'latest vehicle states rebuilt from InfluxDB');
+    return restored;
+  }
+}

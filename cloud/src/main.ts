@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * michi-cloud: `michi-cloud --config FILE` (or MICHI_CLOUD_CONFIG=FILE). Wires configuration,
+ * logger and signals; the service is in cloud-service.ts. A bad configuration or pilot definition
+ * exits 2 with the message; SIGINT/SIGTERM close gracefully (a second signal exits at once).
+ */
+import { ConfigError, SeedError } from '@michi/proto';
+import { pino } from 'pino';
+import { startCloud } from './cloud-service.js';
+import { CLOUD_CONFIG_ENV, loadCloudConfig } from './config.js';
+
+const EXIT_FAILED = 1;
+const EXIT_CONFIG = 2;
+
+const USAGE = `usage: michi-cloud [--config FILE]
+  --config FILE   YAML configuration (see cloud/cloud.example.yaml); default $MICHI_CLOUD_CONFIG
+Environment: MICHI_CLOUD_* overrides (MICHI_CLOUD_INFLUX__URL=... sets influx.url);
+gateway secrets come from the variables the seeds' credentialsRef name.`;
+
+function configFile(argv: readonly string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i < 0) return process.env[CLOUD_CONFIG_ENV] || undefined;
+  const arg = argv[i]!;
+  const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
+  if (!value) throw new ConfigError('--config needs a file name');
+  return value;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const unknown = argv.filter((a, i) => a.startsWith('-') && !a.startsWith('--config') && argv[i - 1] !== '--config');
+  if (unknown.length > 0) throw new ConfigError(`unknown option ${unknown.join(' ')}\n${USAGE}`);
+  const config = loadCloudConfig(configFile(argv), process.env);
+  const logger = pino({ level: config.log.level, base: { service: 'michi-cloud' } });
+  const cloud = await startCloud(config, { logger });
+
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (++signals > 1) process.exit(130);
+    logger.info({ signal }, 'stopping: no new batches; waiting for writes in flight');
+    cloud.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(EXIT_FAILED);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof SeedError) {
+    console.error(`michi-cloud: ${err.message}`);
+    process.exit(EXIT_CONFIG);
+  }
+  console.error('michi-cloud: failed to start:', err);
+  process.exit(EXIT_FAILED);
+});

@@ -1,0 +1,92 @@
+/**
+ * The cloud's Prometheus metrics, served at /metrics. Each service instance owns its registry, so
+ * two instances in one process (tests, a worker pool) never mix their counts. Every drop, refusal
+ * and failed write is counted with a `reason` label; label values are fixed words, never ids or
+ * secrets.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class CloudMetrics {
+  readonly registry: Registry;
+  /** Readings written to InfluxDB (and acknowledged), by kind. */
+  readonly readingsAccepted: Counter<'kind'>;
+  /** Readings of an accepted batch that were skipped: invalid_reading, unknown_source, clock_skew, unrepresentable, storage_invalid. */
+  readonly readingsRejected: Counter<'reason'>;
+  /**
+   * Whole batches refused (connection closed: forbidden_topic, pilot_mismatch, gateway_mismatch, storage_*),
+   * dropped as undecodable (acknowledged: decode, too_large), and other refused MQTT requests (will, forbidden_subscribe).
+   */
+  readonly batchesRejected: Counter<'reason'>;
+  readonly batchItems: Histogram;
+  readonly failedLogins: Counter<'reason'>;
+  readonly connectedGateways: Gauge;
+  readonly writeSeconds: Histogram<'outcome'>;
+  readonly writeRequestLines: Histogram;
+  readonly writeFailures: Counter<'reason'>;
+  readonly pendingLines: Gauge;
+
+  constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
+    this.registry = registry;
+    const registers = [registry];
+    if (defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'michi_cloud_' });
+    this.readingsAccepted = new Counter({
+      name: 'michi_cloud_readings_accepted_total',
+      help: 'Readings written to InfluxDB and acknowledged, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.readingsRejected = new Counter({
+      name: 'michi_cloud_readings_rejected_total',
+      help: 'Readings skipped by ingest (the rest of their batch was written), by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.batchesRejected = new Counter({
+      name: 'michi_cloud_batches_rejected_total',
+      help: 'Upstream batches refused (connection closed) or dropped as undecodable, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.batchItems = new Histogram({
+      name: 'michi_cloud_batch_items',
+      help: 'Items per upstream batch received.',
+      buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000],
+      registers,
+    });
+    this.failedLogins = new Counter({
+      name: 'michi_cloud_failed_logins_total',
+      help: 'Gateway logins refused, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.connectedGateways = new Gauge({
+      name: 'michi_cloud_connected_gateways',
+      help: 'Gateways connected to the MQTT ingest.',
+      registers,
+    });
+    this.writeSeconds = new Histogram({
+      name: 'michi_cloud_influx_write_seconds',
+      help: 'Duration of InfluxDB /write requests, by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.writeRequestLines = new Histogram({
+      name: 'michi_cloud_influx_write_lines',
+      help: 'Lines per InfluxDB /write request.',
+      buckets: [1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 25_000],
+      registers,
+    });
+    this.writeFailures = new Counter({
+      name: 'michi_cloud_influx_write_failures_total',
+      help: 'InfluxDB writes that failed or were refused before sending, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.pendingLines = new Gauge({
+      name: 'michi_cloud_influx_pending_lines',
+      help: 'Lines waiting for or in an InfluxDB /write request.',
+      registers,
+    });
+  }
+}

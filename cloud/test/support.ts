@@ -1,0 +1,191 @@
+// Shared by the cloud's integration tests: a configuration for a private InfluxDB, the fixture
+// pilots (test-town, other-town), readings and batches, and gateway MQTT clients.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { batchTopic, encodeBatch, type BatchProperties, type michi } from '@michi/proto';
+import { loadCloudConfig, type CloudConfig } from '../src/config.js';
+
+export const FIXTURE_SEEDS = fileURLToPath(new URL('./fixtures/seeds', import.meta.url));
+export const PILOT = 'test-town';
+
+export const SECRETS = {
+  'gw-a': 'secret-of-a',
+  'gw-b': 'secret-of-b',
+  'gw-other': 'secret-of-other',
+} as const;
+
+export const SECRET_ENV = {
+  MICHI_TEST_GW_A_SECRET: SECRETS['gw-a'],
+  MICHI_TEST_GW_B_SECRET: SECRETS['gw-b'],
+  MICHI_TEST_GW_OTHER_SECRET: SECRETS['gw-other'],
+};
+
+/** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
+export const testLogger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
+
+/** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
+export function cloudConfig(
+  influxUrl: string,
+  settings: Record<string, unknown> = {},
+  env: Record<string, string> = SECRET_ENV,
+): CloudConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
+  const file = join(dir, 'cloud.yaml');
+  const { influx, ...rest } = settings as { influx?: Record<string, unknown> };
+  writeFileSync(
+    file,
+    stringify({
+      seedsDir: FIXTURE_SEEDS,
+      mqtt: { port: 0 },
+      http: { port: 0 },
+      dashboardDir: join(dir, 'no-dashboard'),
+      influx: { url: influxUrl, database: 'michi', ...influx },
+      ...rest,
+    }),
+  );
+  return loadCloudConfig(file, env);
+}
+
+export function vehicleState(
+  source: string,
+  ts: number,
+  seq: number,
+  extra: Partial<michi.v1.VehicleState.$Properties> = {},
+): michi.v1.Reading.$Properties {
+  return {
+    state: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      position: { lat: 36.3839 + seq * 1e-5, lon: 139.0733 },
+      speed_mps: 5.5,
+      heading_deg: 12.25,
+      mode: 2, // AUTONOMOUS
+      battery_pct: 80.5,
+      odometer_m: 1234.5,
+      signals: { 'Vehicle.Cabin.Door.Row1.IsOpen': 0 },
+      ...extra,
+    },
+  };
+}
+
+export function linkSample(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+  return {
+    link: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      cell_id: '001-01:0x0000a1',
+      pci: 101,
+      band: 'n79',
+      rsrp_dbm: -85.5,
+      rsrq_db: -10.5,
+      sinr_db: 18,
+      rtt_ms: 12.5,
+      ul_mbps: 40,
+      dl_mbps: 300,
+      slice: 'URLLC',
+      handover: false,
+    },
+  };
+}
+
+export function sensorReading(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+  return {
+    sensor: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      sensor_kind: 1,
+      counts: { pedestrians: 3, vehicles: 12 },
+      measures: { queue_length_m: 35.5 },
+    },
+  };
+}
+
+export function takeover(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+  return {
+    event: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      type: 1,
+      cause: 5,
+      severity: 2,
+      detail: 'pedestrian stepped out, "quoted", back\\slash\nnew line',
+      duration_ms: 4200,
+    },
+  };
+}
+
+export function batch(gateway: string, items: michi.v1.Reading.$Properties[], firstSeq = 1, pilot = PILOT): Uint8Array {
+  const b: BatchProperties = { pilot_id: pilot, gateway_id: gateway, first_seq: firstSeq, items, sent_ts_ms: Date.now() };
+  return encodeBatch(b);
+}
+
+export interface GatewayClientOptions {
+  password?: string;
+  /** Reconnect automatically (ms between attempts); default off. */
+  reconnectPeriod?: number;
+  will?: { topic: string; payload: Buffer; qos: 0 | 1 };
+}
+
+/** Connects as a gateway; resolves on CONNACK 0, rejects with mqtt.js' error otherwise (e.g. code 4). */
+export function connectGateway(port: number, gateway: string, opts: GatewayClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect({
+    host: '127.0.0.1',
+    port,
+    protocolVersion: 4,
+    // Longer than the 23 characters MQTT 3.1.1 guarantees, as edge client ids may be.
+    clientId: `michi-edge-${gateway}-${Math.random().toString(16).slice(2, 10)}`,
+    username: gateway,
+    password: opts.password ?? (SECRETS as Record<string, string>)[gateway] ?? 'none',
+    reconnectPeriod: opts.reconnectPeriod ?? 0,
+    connectTimeout: 5_000,
+    ...(opts.will ? { will: opts.will } : {}),
+  });
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client));
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
+}
+
+/** Publishes at QoS 1; resolves when the PUBACK arrives. */
+export function publishBatch(client: MqttClient, topic: string, payload: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export function topicOf(gateway: string, pilot = PILOT): string {
+  return batchTopic(pilot, gateway);
+}
+
+/** Resolves with 'closed' when the connection drops first, or 'acked' when the PUBACK arrives first. */
+export function publishOutcome(client: MqttClient, topic: string, payload: Uint8Array): Promise<'acked' | 'closed'> {
+  return new Promise((resolve) => {
+    client.once('close', () => resolve('closed'));
+    client.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => {
+      if (!err) resolve('acked');
+    });
+  });
+}
+
+/** Reads one Prometheus sample, e.g. metric('michi_cloud_readings_rejected_total', {reason: 'clock_skew'}). */
+export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (want.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
