@@ -1,7 +1,7 @@
 // The michi-cloud process as an operator runs it: a bad configuration exits 2 with a message a
 // person can act on; a good one serves until SIGTERM, then exits 0.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,18 @@ describe('michi-cloud', () => {
     const p = run(['--config', f]);
     expect(await p.exited).toBe(2);
     expect(p.err()).toContain(`${f}: http.port`);
+  });
+
+  it('exits 2 and names the seed file, the path inside it and what was expected when a pilot definition is broken', async () => {
+    const seeds = mkdtempSync(join(tmpdir(), 'michi-cloud-seeds-'));
+    const bus = JSON.parse(readFileSync('seeds/maebashi-l4-bus.json', 'utf8')) as { vehicles: { routeId: string }[] };
+    bus.vehicles[0]!.routeId = 'no-such-route';
+    writeFileSync(join(seeds, 'maebashi-l4-bus.json'), JSON.stringify(bus));
+    const p = run(['--config', file(`seedsDir: ${seeds}\n`)]);
+    expect(await p.exited).toBe(2);
+    expect(p.err()).toMatch(
+      new RegExp(`${join(seeds, 'maebashi-l4-bus.json')}: vehicles\\[0\\]\\.routeId: expected the id of one of the routes`),
+    );
   });
 
   it('serves with MICHI_CLOUD_CONFIG and stops cleanly on SIGTERM', async () => {
