@@ -88,14 +88,21 @@ stop_all() {
 }
 
 shopt -s nullglob
-apps=() infra=()
+# Against the flow of data: simulators, then edge agents (they keep their buffers), then the cloud
+# (it finishes the writes in flight), then InfluxDB and Mosquitto.
+sims=() edges=() apps=() infra=()
 for file in "$RUN_DIR"/*.pid; do
   name=$(basename "$file" .pid)
-  if [[ $INFRA_NAMES == *" $name "* ]]; then infra+=("$file"); else apps+=("$file"); fi
+  if [[ $INFRA_NAMES == *" $name "* ]]; then infra+=("$file")
+  elif [[ $name == sim-* ]]; then sims+=("$file")
+  elif [[ $name == edge-* ]]; then edges+=("$file")
+  else apps+=("$file"); fi
 done
-if [ $((${#apps[@]} + ${#infra[@]})) -eq 0 ]; then
+if [ $((${#sims[@]} + ${#edges[@]} + ${#apps[@]} + ${#infra[@]})) -eq 0 ]; then
   say "nothing to stop (no pid files in $RUN_DIR/)"
   exit 0
 fi
+stop_all "${sims[@]}"
+stop_all "${edges[@]}"
 stop_all "${apps[@]}"
 stop_all "${infra[@]}"
