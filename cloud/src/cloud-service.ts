@@ -7,6 +7,8 @@
 import { pino, type Logger } from 'pino';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import { influxPassword, type CloudConfig } from './config.js';
+import { AuditLog } from './audit-log.js';
+import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxQuery } from './influx-query.js';
@@ -41,6 +43,10 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const metrics = deps.metrics ?? new CloudMetrics();
   const now = deps.now ?? Date.now;
   const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
+  // API tokens first: a token without its secret stops start-up before anything listens.
+  const pilotIds = pilots.map((p) => p.id);
+  const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
+  const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
   const influx = new InfluxHttp({
     url: config.influx.url,
@@ -63,7 +69,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
     { directory, writer, latest, metrics, logger, now },
   );
-  const api = await buildHttpApi({ directory, latest, query, metrics, logger, dashboardDir: config.dashboardDir, now });
+  const api = await buildHttpApi({ directory, latest, query, metrics, logger, auth, audit, dashboardDir: config.dashboardDir, now });
   let mqtt;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
@@ -92,6 +98,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         await ingestServer.close();
         await writer.close();
         await api.close();
+        audit.close();
         influx.close();
         logger.info('michi cloud stopped');
       })();

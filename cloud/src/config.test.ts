@@ -30,6 +30,7 @@ describe('loadCloudConfig', () => {
       },
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
+      auth: { tokens: [], allowAnonymousViewer: false },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);

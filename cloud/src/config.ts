@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '@michi/proto';
+import { AuthSchema } from './auth-config.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -86,6 +87,8 @@ export const CloudConfigSchema = z.strictObject({
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),
   timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
+  /** API bearer tokens (auth-config.ts, docs/api.md). */
+  auth: AuthSchema.default(AuthSchema.parse({})),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -67,15 +67,10 @@ export class ApiError extends Error {
   }
 }
 
-/**
- * Codes the HTTP API answers with besides the shared ones. They belong in @michi/proto's ErrorCodes
- * and docs/errors.md once another package needs them.
- */
+/** The HTTP API's own codes; they live in @michi/proto's ErrorCodes and docs/errors.md. */
 export const HttpErrorCodes = {
-  /** No such route or file. */
-  NOT_FOUND: 'MICHI_ERR_NOT_FOUND',
-  /** The request is malformed (bad JSON, wrong content type, bad parameter). */
-  BAD_REQUEST: 'MICHI_ERR_BAD_REQUEST',
-  /** A fault of the cloud service; details are in its log, under the request id. */
-  INTERNAL: 'MICHI_ERR_INTERNAL',
+  NOT_FOUND: ErrorCodes.NOT_FOUND,
+  BAD_REQUEST: ErrorCodes.BAD_REQUEST,
+  INTERNAL: ErrorCodes.INTERNAL,
+  UNAUTHENTICATED: ErrorCodes.UNAUTHENTICATED,
 } as const;

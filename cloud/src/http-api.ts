@@ -8,9 +8,13 @@ import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { ErrorCodes, type Pilot } from '@michi/proto';
+import { ErrorCodes, MichiError } from '@michi/proto';
+import { registerApiV1 } from './api/index.js';
+import { AuditLog, redactUrl } from './audit-log.js';
+import type { TokenAuthenticator } from './auth.js';
 import { ApiError, HttpErrorCodes } from './errors.js';
 import type { InfluxQuery } from './influx-query.js';
+import type { LiveFeedOptions } from './live-feed.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
@@ -21,6 +25,11 @@ export interface HttpApiDeps {
   query: InfluxQuery;
   metrics: CloudMetrics;
   logger: Logger;
+  /** API bearer tokens (auth.ts). */
+  auth: TokenAuthenticator;
+  /** Default: an audit log on `logger` only. */
+  audit?: AuditLog;
+  live?: LiveFeedOptions;
   /** The built dashboard; when it does not exist, / answers 404 with a hint. */
   dashboardDir?: string | undefined;
   now?: () => number;
@@ -34,26 +43,6 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** The definition the map needs; gateways without their credentials reference. */
-function pilotView(p: Pilot): Record<string, unknown> {
-  return {
-    id: p.id,
-    notice: p.notice,
-    name: p.name,
-    municipality: p.municipality,
-    timezone: p.timezone,
-    serviceWindow: p.serviceWindow,
-    map: p.map,
-    routes: p.routes,
-    stops: p.stops,
-    geofences: p.geofences,
-    cellSites: p.cellSites,
-    gateways: p.gateways.map(({ credentialsRef: _secretRef, ...gw }) => gw),
-    vehicles: p.vehicles,
-    sensors: p.sensors,
-  };
-}
-
 export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> {
   const { directory, latest, query, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -63,24 +52,19 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
   });
 
-  const pilotOr404 = (id: string): Pilot => {
-    const pilot = directory.pilot(id);
-    if (!pilot) {
-      const known = directory.pilots.map((p) => p.id).join(', ') || '(none)';
-      throw new ApiError(404, ErrorCodes.UNKNOWN_SOURCE, `no pilot "${id}"; known pilots: ${known}`);
-    }
-    return pilot;
-  };
-
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
     }
-    const status = err.statusCode ?? 500;
+    if (err instanceof MichiError && err.code === ErrorCodes.STORAGE) {
+      req.log.warn({ err: err.message, reqId: req.id }, 'query failed: InfluxDB');
+      return reply.code(503).send({ error: { code: err.code, message: `InfluxDB did not answer the query (request ${req.id})` } });
+    }
+    const status = (err as FastifyError).statusCode ?? 500;
     if (status < 500) {
       return reply.code(status).send({ error: { code: HttpErrorCodes.BAD_REQUEST, message: err.message } });
     }
-    req.log.error({ err, reqId: req.id, url: req.url }, 'request failed');
+    req.log.error({ err, reqId: req.id, url: redactUrl(req.url) }, 'request failed');
     return reply
       .code(500)
       .send({ error: { code: HttpErrorCodes.INTERNAL, message: `internal error; see the cloud log for request ${req.id}` } });
@@ -97,7 +81,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return reply.code(404).send({ error: { code: HttpErrorCodes.NOT_FOUND, message } });
   });
 
-  app.get('/api/v1/health', async (_req, reply) => {
+  app.get('/api/v1/health', { config: { public: true } }, async (_req, reply) => {
     try {
       await query.ping();
       return { status: 'ok', influx: 'ok' };
@@ -106,44 +90,11 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     }
   });
 
-  app.get('/api/v1/pilots', async () => ({
-    pilots: directory.pilots.map((p) => ({
-      id: p.id,
-      name: p.name,
-      municipality: p.municipality,
-      counts: { vehicles: p.vehicles.length, sensors: p.sensors.length, cellSites: p.cellSites.length },
-    })),
-  }));
-
-  app.get<{ Params: { pilot: string } }>('/api/v1/pilots/:pilot', async (req) => pilotView(pilotOr404(req.params.pilot)));
-
-  app.get<{ Params: { pilot: string } }>('/api/v1/pilots/:pilot/vehicles', async (req) => {
-    const pilot = pilotOr404(req.params.pilot);
-    return {
-      pilot: pilot.id,
-      now_ms: now(),
-      vehicles: pilot.vehicles.map((v) => {
-        const s = latest.get(pilot.id, v.id);
-        return {
-          id: v.id,
-          kind: v.kind,
-          name: v.name,
-          routeId: v.routeId,
-          state: s && {
-            ts_ms: s.ts_ms,
-            recv_ms: s.recv_ms,
-            seq: s.seq,
-            lat: s.lat,
-            lon: s.lon,
-            speed_mps: s.speed_mps,
-            heading_deg: s.heading_deg,
-            mode: s.mode,
-            battery_pct: s.battery_pct,
-          },
-        };
-      }),
-    };
-  });
+  const audit = deps.audit ?? new AuditLog({ logger: deps.logger });
+  const live = registerApiV1(app, { directory, latest, query, metrics, auth: deps.auth, audit, logger: deps.logger, now }, deps.live);
+  live.attach(app.server);
+  // Before the server stops listening: open WebSockets would otherwise keep it from closing.
+  app.addHook('preClose', async () => live.close());
 
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.registry.metrics();

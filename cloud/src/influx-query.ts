@@ -44,6 +44,19 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/[\\']/g, '\\$&').replace(/\n/g, '\\n')}'`;
 }
 
+/** The rows of one statement's series, concatenated; each row carries its series' tags and `name` as `_measurement`. */
+export function rowsOf(series: readonly InfluxSeries[]): InfluxRow[] {
+  return series.flatMap((s) =>
+    s.values.map((values) => {
+      const row: Record<string, unknown> = { ...s.tags, _measurement: s.name };
+      s.columns.forEach((c, i) => {
+        row[c] = values[i];
+      });
+      return row as InfluxRow;
+    }),
+  );
+}
+
 export class InfluxQuery {
   private readonly http: InfluxHttp;
 
@@ -81,15 +94,13 @@ export class InfluxQuery {
   /** Runs one statement and returns its rows, all series concatenated, tags merged into each row. */
   async rows(influxql: string): Promise<InfluxRow[]> {
     const [series = []] = await this.statements(influxql);
-    return series.flatMap((s) =>
-      s.values.map((values) => {
-        const row: Record<string, unknown> = { ...s.tags };
-        s.columns.forEach((c, i) => {
-          row[c] = values[i];
-        });
-        return row as InfluxRow;
-      }),
-    );
+    return rowsOf(series);
+  }
+
+  /** Runs several statements in one request; the rows of each, in order. */
+  async rowsOfEach(statements: readonly string[]): Promise<InfluxRow[][]> {
+    const results = await this.statements(statements.join(';\n'));
+    return statements.map((_, i) => rowsOf(results[i] ?? []));
   }
 
   ping(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The latest VehicleState of every seeded vehicle, in memory, for the API's "where is everything
- * now" and (later) the live feed. Bounded: only (pilot, vehicle) pairs from the pilot definitions
+ * now" and the live feed (onChange). Bounded: only (pilot, vehicle) pairs from the pilot definitions
  * have a slot. Updated by ingest after InfluxDB accepted the write, and rebuilt from InfluxDB at
  * start-up, so a restart does not empty the map.
  */
@@ -50,7 +50,7 @@ function num(v: unknown): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-function snapshotFromRow(row: InfluxRow): VehicleSnapshot {
+export function snapshotFromRow(row: InfluxRow): VehicleSnapshot {
   return {
     ts_ms: row.time,
     recv_ms: num(row['recv_ms']),
@@ -66,9 +66,13 @@ function snapshotFromRow(row: InfluxRow): VehicleSnapshot {
   };
 }
 
+/** Called after a vehicle's snapshot changed (the live feed listens). Must not throw. */
+export type LatestStateListener = (pilot: string, vehicle: string, snapshot: VehicleSnapshot) => void;
+
 export class LatestState {
   /** pilot → vehicle id → snapshot (null until the first reading); the key set never grows. */
   private readonly byPilot = new Map<string, Map<string, VehicleSnapshot | null>>();
+  private readonly listeners = new Set<LatestStateListener>();
 
   constructor(pilots: readonly Pilot[]) {
     for (const pilot of pilots) {
@@ -83,7 +87,14 @@ export class LatestState {
     const current = slots.get(source);
     if (current && current.ts_ms > snapshot.ts_ms) return false;
     slots.set(source, snapshot);
+    for (const listener of this.listeners) listener(pilot, source, snapshot);
     return true;
+  }
+
+  /** Subscribes to changes; returns the unsubscribe function. */
+  onChange(listener: LatestStateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get(pilot: string, source: string): VehicleSnapshot | null {

@@ -1,20 +1,21 @@
 // The HTTP API against a real InfluxDB and a real gateway publishing over MQTT: what the dashboard
 // reads (pilots, a pilot's map definition, vehicles with their latest state), that the latest
-// state survives a restart, the 404s, health, metrics and the static dashboard.
+// state survives a restart, the 404s, health, metrics and the static dashboard. Requests carry the
+// operator token; tests of auth itself are in api-auth.test.ts.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
-import { batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
+import { API_TOKENS, batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
 
 let influx: InfluxHandle;
 let cloud: CloudService | undefined;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are dug into by the assertions
 async function get(path: string): Promise<{ status: number; type: string | null; body: any }> {
-  const res = await fetch(`${cloud!.url}${path}`);
+  const res = await fetch(`${cloud!.url}${path}`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
   const type = res.headers.get('content-type');
   return { status: res.status, type, body: type?.includes('json') ? await res.json() : await res.text() };
 }

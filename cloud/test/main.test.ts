@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
-import { FIXTURE_SEEDS, SECRET_ENV } from './support.js';
+import { FIXTURE_SEEDS, SECRET_ENV, TEST_AUTH } from './support.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -59,7 +59,9 @@ describe('michi-cloud', () => {
   });
 
   it('serves with MICHI_CLOUD_CONFIG and stops cleanly on SIGTERM', async () => {
-    const f = file(`seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: 0\nhttp:\n  port: 0\ninflux:\n  url: ${influx.url}\nlog:\n  level: info\n`);
+    const f = file(
+      `seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: 0\nhttp:\n  port: 0\ninflux:\n  url: ${influx.url}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
+    );
     const p = run([], { MICHI_CLOUD_CONFIG: f, ...SECRET_ENV });
     try {
       const url = await waitFor(() => /"url":"(http:[^"]+)"/.exec(p.out())?.[1], { timeoutMs: 20_000, what: 'the start-up log line' });

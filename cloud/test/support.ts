@@ -19,10 +19,28 @@ export const SECRETS = {
   'gw-other': 'secret-of-other',
 } as const;
 
+/** API bearer tokens of the default test configuration (auth.tokens). */
+export const API_TOKENS = {
+  /** operator of every pilot */
+  operator: 'operator-token-of-the-tests',
+  /** viewer of test-town only */
+  viewer: 'viewer-token-of-test-town',
+} as const;
+
 export const SECRET_ENV = {
   MICHI_TEST_GW_A_SECRET: SECRETS['gw-a'],
   MICHI_TEST_GW_B_SECRET: SECRETS['gw-b'],
   MICHI_TEST_GW_OTHER_SECRET: SECRETS['gw-other'],
+  MICHI_TEST_API_OPERATOR: API_TOKENS.operator,
+  MICHI_TEST_API_VIEWER: API_TOKENS.viewer,
+};
+
+/** auth.tokens naming the variables of SECRET_ENV. */
+export const TEST_AUTH = {
+  tokens: [
+    { id: 'test-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_TEST_API_OPERATOR' },
+    { id: 'test-town-viewer', role: 'viewer', pilots: ['test-town'], tokenEnv: 'MICHI_TEST_API_VIEWER' },
+  ],
 };
 
 /** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
@@ -45,6 +63,7 @@ export function cloudConfig(
       http: { port: 0 },
       dashboardDir: join(dir, 'no-dashboard'),
       influx: { url: influxUrl, database: 'michi', ...influx },
+      auth: TEST_AUTH,
       ...rest,
     }),
   );

@@ -28,6 +28,14 @@ export const ErrorCodes = {
   BUFFER_FULL: 'MICHI_ERR_BUFFER_FULL',
   /** A sender exceeded its rate or connection limit. */
   RATE_LIMITED: 'MICHI_ERR_RATE_LIMITED',
+  /** No such route, file or resource. */
+  NOT_FOUND: 'MICHI_ERR_NOT_FOUND',
+  /** A request is malformed: a bad query parameter, JSON body or content type. */
+  BAD_REQUEST: 'MICHI_ERR_BAD_REQUEST',
+  /** A fault of the service itself; the details are in its log. */
+  INTERNAL: 'MICHI_ERR_INTERNAL',
+  /** A request without credentials, or with credentials that match nothing (HTTP 401). */
+  UNAUTHENTICATED: 'MICHI_ERR_UNAUTHENTICATED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

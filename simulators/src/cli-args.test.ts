@@ -17,8 +17,15 @@ describe('parseCliArgs', () => {
       speedup: 1,
       seed: 42,
       format: 'protobuf',
-      kinds: ['state'],
+      kinds: ['state', 'link', 'event', 'sensor'],
       logLevel: 'warn',
+      vehicles: undefined,
+      startTsMs: undefined,
+      autonomy: {},
+      clockDrift: true,
+      deadZones: [],
+      faults: {},
+      record: undefined,
     });
   });
 
@@ -80,7 +87,10 @@ describe('parseCliArgs', () => {
     [['--pilot', 'p', '--speedup', 'fast'], '--speedup: expected a number > 0, got "fast"'],
     [['--pilot', 'p', '--seed', 'abc'], '--seed: expected a whole number ≥ 0, got "abc"'],
     [['--pilot', 'p', '--format', 'xml'], '--format: expected protobuf or json, got "xml"'],
-    [['--pilot', 'p', '--kinds', 'state,sensor'], '--kinds: expected state or link (vehicles simulate no other kind yet), got "sensor"'],
+    [['--pilot', 'p', '--kinds', 'state,video'], '--kinds: expected state, link, event, sensor, got "video"'],
+    [['--pilot', 'p', '--duplicates', '2'], '--duplicates: expected a probability from 0 to 1, got "2"'],
+    [['--pilot', 'p', '--dead-zone', '139,36'], '--dead-zone: expected <lon>,<lat>,<radius m>'],
+    [['--pilot', 'p', '--takeovers=-1'], '--takeovers: expected a number ≥ 0, got "-1"'],
     [['--pilot', 'p', '--mqtt', 'localhost:1884'], '--mqtt: expected a URL starting with mqtt://'],
     [['--pilot', 'p', '--mqtt', 'http://localhost'], '--mqtt: expected a URL starting with mqtt://'],
     [['--pilot', 'p', '--gateway-url', 'mqtt://x:1'], '--gateway-url: expected <gateway-id>=<url>'],
@@ -96,12 +106,16 @@ describe('parseCliArgs', () => {
 });
 
 describe('progress report', () => {
-  const stats = { sent: 120, acked: 118, failed: 2, failedByReason: { unacked_at_end: 2 }, elapsedMs: 12_000 };
+  const stats = { sent: 120, acked: 118, rejected: 0, failed: 2, failedByReason: { unacked_at_end: 2 }, elapsedMs: 12_000 };
 
   it('formats one line of progress and a summary', () => {
     expect(formatProgress(stats)).toBe('12.0 s: sent 120, acked 118, failed 2, 9.8 acked/s');
     expect(formatSummary({ ...stats, simulatedS: 120 })).toBe(
-      'done in 12.0 s (120.0 simulated s): sent 120, acked 118, failed 2 (unacked_at_end 2), 10.0 sent/s',
+      'done in 12.0 s (120.0 simulated s): sent 120, acked 118, rejected 0, failed 2 (unacked_at_end 2), 10.0 sent/s',
+    );
+    expect(formatProgress({ ...stats, fraction: 0.5 })).toBe(`[############............]  50% ${formatProgress(stats)}`);
+    expect(formatSummary({ ...stats, simulatedS: 120, faults: { duplicates: 3, malformed: 1, bursts: 0 } })).toContain(
+      '; injected 3 duplicates, 1 malformed, 0 bursts',
     );
   });
 

@@ -8,9 +8,12 @@ import { UsageError } from './errors.js';
 import { SIMULATED_KINDS, type SimulatedKind } from './run-fleet.js';
 
 export const USAGE = `Usage: michi-sim --pilot <id> [options]
+       michi-sim record --pilot <id> --out <file.mcap> [options]    (michi-sim record --help)
+       michi-sim replay --in <file.mcap> [options]                  (michi-sim replay --help)
+       michi-sim scale --pilot <id> --vehicles <n> --out <dir>      (michi-sim scale --help)
 
-Simulates the vehicles of a pilot (seeds/<file>.json) and publishes their readings to the
-local MQTT broker of each gateway's edge agent.
+Simulates the vehicles and roadside sensors of a pilot (seeds/<file>.json) and publishes their
+readings to the local MQTT broker of each gateway's edge agent.
 
 Options:
   --pilot <id>             pilot to simulate (required)
@@ -20,10 +23,22 @@ Options:
   --rate <hz>              state readings per vehicle per simulated second (default: 1)
   --duration <s>           stop after this many simulated seconds
   --count <n>              stop after exactly n readings in total
+  --vehicles <n>           simulate n vehicles, cloning the pilot's beyond its own (the receivers
+                           must load the same scaled pilot: see michi-sim scale)
   --speedup <x|max>        simulated seconds per real second (default: 1); max: as fast as acked
   --seed <n>               random seed; the same seed gives the same readings (default: 42)
   --format <f>             protobuf or json (default: protobuf)
-  --kinds <list>           comma-separated: ${SIMULATED_KINDS.join(', ')} (default: state)
+  --kinds <list>           comma-separated: ${SIMULATED_KINDS.join(', ')} (default: all)
+  --start-ts <ms>          source time of simulated second 0 (default: now)
+  --takeovers <per h>      takeovers per hour of driving (default 0.6); also --disengagements (0.4),
+                           --emergency-stops (0.1), --remote-assists (1); 0 turns one off
+  --no-autonomy-events     every vehicle stays autonomous
+  --no-clock-drift         every source stamps true time (default: offsets ~20 ms, drift ~10 ppm)
+  --dead-zone <lon,lat,r[,dB]>  a dead zone of radius r metres (repeatable)
+  --duplicates <p>         publish a reading twice with probability p (fault injection)
+  --malformed <p>          publish a malformed payload with probability p per reading
+  --bursts <per h>         sources hold their readings for --burst-s seconds (default 30), then send all
+  --record <file.mcap>     also record every reading made to an MCAP file
   --log-level <level>      fatal, error, warn, info, debug (default: warn)
   -h, --help               show this help
 
@@ -48,6 +63,46 @@ export interface CliOptions {
   format: PayloadFormat;
   kinds: SimulatedKind[];
   logLevel: LogLevel;
+  vehicles: number | undefined;
+  startTsMs: number | undefined;
+  autonomy: false | { takeoverPerH?: number; disengagementPerH?: number; emergencyStopPerH?: number; remoteAssistPerH?: number };
+  clockDrift: boolean;
+  deadZones: { center: [number, number]; radiusM: number; lossDb?: number }[];
+  faults: { duplicateRate?: number; malformedRate?: number; burstsPerH?: number; burstS?: number };
+  record: string | undefined;
+}
+
+function rate01(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !(v >= 0 && v <= 1))
+    throw new UsageError(`${flag}: expected a probability from 0 to 1, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function nonNegative(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0) throw new UsageError(`${flag}: expected a number ≥ 0, got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function deadZone(raw: string): { center: [number, number]; radiusM: number; lossDb?: number } {
+  const parts = raw.split(',').map((p) => Number(p.trim()));
+  const [lon, lat, r, db] = parts;
+  if (
+    parts.length < 3 ||
+    parts.length > 4 ||
+    parts.some((p) => !Number.isFinite(p)) ||
+    Math.abs(lat!) > 90 ||
+    Math.abs(lon!) > 180 ||
+    !(r! > 0)
+  ) {
+    throw new UsageError(
+      `--dead-zone: expected <lon>,<lat>,<radius m>[,<loss dB>], e.g. 139.0731,36.3834,80,40, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return { center: [lon!, lat!], radiusM: r!, ...(db !== undefined ? { lossDb: db } : {}) };
 }
 
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
@@ -105,7 +160,21 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         speedup: { type: 'string' },
         seed: { type: 'string' },
         format: { type: 'string', default: 'protobuf' },
-        kinds: { type: 'string', default: 'state' },
+        kinds: { type: 'string', default: SIMULATED_KINDS.join(',') },
+        vehicles: { type: 'string' },
+        'start-ts': { type: 'string' },
+        takeovers: { type: 'string' },
+        disengagements: { type: 'string' },
+        'emergency-stops': { type: 'string' },
+        'remote-assists': { type: 'string' },
+        'no-autonomy-events': { type: 'boolean', default: false },
+        'no-clock-drift': { type: 'boolean', default: false },
+        'dead-zone': { type: 'string', multiple: true, default: [] },
+        duplicates: { type: 'string' },
+        malformed: { type: 'string' },
+        bursts: { type: 'string' },
+        'burst-s': { type: 'string' },
+        record: { type: 'string' },
         'log-level': { type: 'string', default: 'warn' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -142,9 +211,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (kinds.length === 0) throw new UsageError(`--kinds: expected a comma-separated list of ${SIMULATED_KINDS.join(', ')}`);
   for (const k of kinds) {
     if (!(SIMULATED_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(
-        `--kinds: expected ${SIMULATED_KINDS.join(' or ')} (vehicles simulate no other kind yet), got ${JSON.stringify(k)}`,
-      );
+      throw new UsageError(`--kinds: expected ${SIMULATED_KINDS.join(', ')}, got ${JSON.stringify(k)}`);
     }
   }
 
@@ -174,5 +241,30 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     format,
     kinds: [...new Set(kinds)] as SimulatedKind[],
     logLevel: logLevel as LogLevel,
+    vehicles: wholeNumber('--vehicles', values.vehicles, 1),
+    startTsMs: wholeNumber('--start-ts', values['start-ts'], 0),
+    autonomy:
+      values['no-autonomy-events'] === true
+        ? false
+        : dropUndefined({
+            takeoverPerH: nonNegative('--takeovers', values.takeovers),
+            disengagementPerH: nonNegative('--disengagements', values.disengagements),
+            emergencyStopPerH: nonNegative('--emergency-stops', values['emergency-stops']),
+            remoteAssistPerH: nonNegative('--remote-assists', values['remote-assists']),
+          }),
+    clockDrift: values['no-clock-drift'] !== true,
+    deadZones: (values['dead-zone'] ?? []).map(deadZone),
+    faults: dropUndefined({
+      duplicateRate: rate01('--duplicates', values.duplicates),
+      malformedRate: rate01('--malformed', values.malformed),
+      burstsPerH: nonNegative('--bursts', values.bursts),
+      burstS: positiveNumber('--burst-s', values['burst-s']),
+    }),
+    record: values.record,
   };
+}
+
+/** The object without its undefined properties (exactOptionalPropertyTypes). */
+export function dropUndefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }

@@ -6,6 +6,9 @@
 import { loadSeeds, SeedError, type Pilot } from '@michi/proto';
 import { pino } from 'pino';
 import { parseCliArgs, USAGE, type CliOptions } from './cli-args.js';
+import { recordCommand, replayCommand, scaleCommand } from './cli-commands.js';
+import { McapRecorder } from './mcap-file.js';
+import { scalePilot } from './scale-pilot.js';
 import { SimulatorError, UsageError } from './errors.js';
 import { formatSummary, progressWriter } from './progress-report.js';
 import { MqttPublisher } from './publisher-mqtt.js';
@@ -34,15 +37,26 @@ function findPilot(opts: CliOptions): Pilot {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  const print = (s: string): void => console.log(s);
+  const sub = argv[0];
+  if (sub === 'record' || sub === 'replay' || sub === 'scale') {
+    // Subcommands log warnings and errors only, to stderr; their output is one line on stdout.
+    const logger = pino({ name: 'michi-sim', level: 'warn' }, pino.destination(2));
+    const rest = argv.slice(1);
+    if (sub === 'record') return recordCommand(rest, logger, print);
+    if (sub === 'replay') return replayCommand(rest, logger, print);
+    return scaleCommand(rest, print);
+  }
   const opts = parseCliArgs(argv);
   if (opts.help) {
     console.log(USAGE);
     return EXIT_OK;
   }
-  const pilot = findPilot(opts);
+  let pilot = findPilot(opts);
+  if (opts.vehicles !== undefined) pilot = scalePilot(pilot, opts.vehicles);
   const logger = pino({ name: 'michi-sim', level: opts.logLevel }, pino.destination(2));
   const urls = Object.fromEntries(pilot.gateways.map((g) => [g.id, opts.gatewayUrls[g.id] ?? opts.mqttUrl]));
-  const gatewayIds = [...new Set(pilot.vehicles.map((v) => v.gatewayId))];
+  const gatewayIds = [...new Set([...pilot.vehicles.map((v) => v.gatewayId), ...pilot.sensors.map((s) => s.gatewayId)])];
   const publisher = await MqttPublisher.open({
     pilotId: pilot.id,
     gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
@@ -61,9 +75,30 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const startTsMs = opts.startTsMs ?? Date.now();
+  const recorder = opts.record
+    ? await McapRecorder.create(opts.record, {
+        pilot: pilot.id,
+        source: 'michi-sim',
+        seed: String(opts.seed),
+        start_ts_ms: String(startTsMs),
+      })
+    : undefined;
   const progress = progressWriter(process.stdout);
   const started = performance.now();
-  const timer = setInterval(() => progress.update({ ...publisher.stats(), elapsedMs: performance.now() - started }), 1_000);
+  // The share done, when the run has a known end: simulated time (duration) or readings (count).
+  const expectedS = opts.durationS !== undefined ? opts.durationS / opts.speedup : undefined;
+  const fraction = (elapsedMs: number, sent: number): number | undefined =>
+    opts.count !== undefined
+      ? sent / opts.count
+      : expectedS !== undefined && Number.isFinite(expectedS)
+        ? elapsedMs / 1000 / expectedS
+        : undefined;
+  const timer = setInterval(() => {
+    const elapsedMs = performance.now() - started;
+    const stats = publisher.stats();
+    progress.update({ ...stats, elapsedMs, fraction: fraction(elapsedMs, stats.sent) });
+  }, 1_000);
   try {
     const result = await runFleet({
       pilot,
@@ -75,10 +110,15 @@ async function main(argv: readonly string[]): Promise<number> {
       seed: opts.seed,
       format: opts.format,
       kinds: opts.kinds,
+      startTsMs,
+      fleet: { autonomy: opts.autonomy, clock: opts.clockDrift ? {} : false, link: { deadZones: opts.deadZones } },
+      faults: opts.faults,
+      ...(recorder ? { onReading: (r: Parameters<McapRecorder['add']>[0]) => recorder.add(r) } : {}),
       signal: abort.signal,
       logger,
     });
     progress.finish();
+    await recorder?.close();
     console.log(formatSummary(result));
     return result.failed === 0 ? EXIT_OK : EXIT_FAILED;
   } finally {

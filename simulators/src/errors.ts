@@ -10,6 +10,10 @@ export const SimErrorCodes = {
   PILOT: 'MICHI_ERR_SIM_PILOT',
   /** The simulator could not connect to a gateway's broker. */
   CONNECT: 'MICHI_ERR_SIM_CONNECT',
+  /** An MCAP recording cannot be written or read (not MCAP, not indexed, no michi channels). */
+  RECORDING: 'MICHI_ERR_SIM_RECORDING',
+  /** Readings cannot be exported from InfluxDB (unreachable, a query failed). */
+  INFLUX: 'MICHI_ERR_SIM_INFLUX',
 } as const;
 
 export type SimErrorCode = (typeof SimErrorCodes)[keyof typeof SimErrorCodes];

@@ -29,7 +29,11 @@ describe('Fleet', () => {
       ['bus-2', 'bus', 'gw-a'],
       ['robot-1', 'delivery-robot', 'gw-b'],
     ]);
-    expect(fleet.vehicles[0]!.topics).toEqual({ state: 'michi/v1/test-town/gw-a/bus-1/state', link: 'michi/v1/test-town/gw-a/bus-1/link' });
+    expect(fleet.vehicles[0]!.topics).toEqual({
+      state: 'michi/v1/test-town/gw-a/bus-1/state',
+      link: 'michi/v1/test-town/gw-a/bus-1/link',
+      event: 'michi/v1/test-town/gw-a/bus-1/event',
+    });
     expect(fleet.gatewayIds()).toEqual(['gw-a', 'gw-b']);
   });
 

@@ -1,13 +1,17 @@
 /**
- * The vehicles of one pilot, built from its definition (seeds/*.json), advanced together in
- * simulated time. The fleet owns the per-source sequence numbers: they start at 1 and go up by
- * one per reading of any kind, so a receiver can spot a gap whatever the kinds interleave.
+ * The vehicles and roadside sensors of one pilot, built from its definition (seeds/*.json),
+ * advanced together in simulated time. The fleet owns the per-source sequence numbers: they start
+ * at 1 and go up by one per reading of any kind, so a receiver can spot a gap whatever the kinds
+ * interleave. It also stamps readings with each source's own (offset, drifting) clock.
  */
 import { readingTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { SimErrorCodes, SimulatorError } from './errors.js';
+import { AutonomyModel, type AutonomyRates } from './autonomy-model.js';
 import { LinkModel, type LinkCellSite, type LinkModelOptions } from './link-model.js';
 import { deriveSeed, mulberry32 } from './prng.js';
 import { RouteGeometry, type LonLat } from './route-geometry.js';
+import { SensorModel, type SensorKindName } from './sensor-model.js';
+import { SourceClock, type ClockOptions } from './source-clock.js';
 import { VehicleModel, type KindProfile, type VehicleKind } from './vehicle-model.js';
 
 /**
@@ -28,6 +32,7 @@ export interface FleetPilot {
     nominalSpeedKmh: number;
     startOffsetM?: number | undefined;
   }[];
+  sensors?: readonly { id: string; kind: SensorKindName; gatewayId: string; ratePerSecond: number }[];
 }
 
 /** One reading as the simulator produced it, with where it goes. */
@@ -46,24 +51,47 @@ export interface FleetOptions {
   /** Overrides per vehicle kind, e.g. `{ bus: { dwellS: 30 } }`. */
   profiles?: Partial<Record<VehicleKind, Partial<KindProfile>>>;
   link?: LinkModelOptions;
+  /** Intervention rates and durations; false: every vehicle stays autonomous. */
+  autonomy?: Partial<AutonomyRates> | false;
+  /** Offsets and drifts of the sources' clocks (`{}`: the defaults); unset or false: true time. */
+  clock?: ClockOptions | false;
 }
+
+/** Kinds without a safety driver on board: their takeovers go to the remote operator. */
+const DRIVERLESS: ReadonlySet<VehicleKind> = new Set(['delivery-robot']);
 
 export interface FleetVehicle {
   readonly model: VehicleModel;
   readonly gatewayId: string;
-  readonly topics: Readonly<Record<'state' | 'link', string>>;
+  readonly topics: Readonly<Record<'state' | 'link' | 'event', string>>;
+  readonly clock: SourceClock | undefined;
+}
+
+export interface FleetSensor {
+  readonly model: SensorModel;
+  readonly gatewayId: string;
+  readonly topic: string;
+  /** Seconds between two readings (1 / ratePerSecond in the pilot definition). */
+  readonly periodS: number;
+  readonly clock: SourceClock | undefined;
 }
 
 export class Fleet {
   readonly pilotId: string;
   readonly vehicles: readonly FleetVehicle[];
+  readonly sensors: readonly FleetSensor[];
   /** Simulated seconds since the start. */
   simTimeS = 0;
   private readonly seqs = new Map<string, number>();
+  /** Last event timestamp per vehicle: two events of one source never share a millisecond (their identity). */
+  private readonly lastEventTs = new Map<string, number>();
 
   constructor(pilot: FleetPilot, opts: FleetOptions = {}) {
     const seed = opts.seed ?? 42;
     this.pilotId = pilot.id;
+    const clockOpts = opts.clock;
+    const clockOf = (name: string): SourceClock | undefined =>
+      clockOpts === undefined || clockOpts === false ? undefined : new SourceClock(mulberry32(deriveSeed(seed, name)), clockOpts);
     const routes = new Map(pilot.routes.map((r) => [r.id, new RouteGeometry(r.geometry.coordinates, r.loop)]));
     const gateways = new Set(pilot.gateways.map((g) => g.id));
     // Vehicles without a start offset share their route evenly, so they do not start bunched.
@@ -99,6 +127,15 @@ export class Fleet {
         rng: mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}`)),
         link: new LinkModel(pilot.cellSites, mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}/link`)), opts.link),
         profile: opts.profiles?.[v.kind] ?? {},
+        ...(opts.autonomy === false
+          ? {}
+          : {
+              autonomy: new AutonomyModel(
+                mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}/autonomy`)),
+                opts.autonomy ?? {},
+                !DRIVERLESS.has(v.kind),
+              ),
+            }),
       });
       return {
         model,
@@ -106,7 +143,23 @@ export class Fleet {
         topics: {
           state: readingTopic(pilot.id, v.gatewayId, v.id, 'state'),
           link: readingTopic(pilot.id, v.gatewayId, v.id, 'link'),
+          event: readingTopic(pilot.id, v.gatewayId, v.id, 'event'),
         },
+        clock: clockOf(`${pilot.id}/${v.id}/clock`),
+      };
+    });
+    this.sensors = (pilot.sensors ?? []).map((s) => {
+      if (!gateways.has(s.gatewayId))
+        throw new SimulatorError(
+          SimErrorCodes.PILOT,
+          `sensor "${s.id}" publishes to gateway "${s.gatewayId}", which pilot "${pilot.id}" does not define`,
+        );
+      return {
+        model: new SensorModel(s.id, s.kind, mulberry32(deriveSeed(seed, `${pilot.id}/${s.id}`))),
+        gatewayId: s.gatewayId,
+        topic: readingTopic(pilot.id, s.gatewayId, s.id, 'sensor'),
+        periodS: 1 / s.ratePerSecond,
+        clock: clockOf(`${pilot.id}/${s.id}/clock`),
       };
     });
   }
@@ -115,6 +168,7 @@ export class Fleet {
   advance(dtS: number): void {
     if (!(dtS > 0)) return;
     for (const v of this.vehicles) v.model.step(dtS);
+    for (const s of this.sensors) s.model.step(dtS);
     this.simTimeS += dtS;
   }
 
@@ -125,14 +179,51 @@ export class Fleet {
   reading(vehicle: FleetVehicle, kind: 'state' | 'link', tsMs: number): SimReading | undefined {
     const { model } = vehicle;
     const seq = (this.seqs.get(model.id) ?? 0) + 1;
-    const body = kind === 'state' ? model.state(tsMs, seq) : model.linkSample(tsMs, seq);
+    const stamped = this.stamp(vehicle.clock, tsMs);
+    const body = kind === 'state' ? model.state(stamped, seq) : model.linkSample(stamped, seq);
     if (!body) return undefined;
     this.seqs.set(model.id, seq);
     return { kind, pilotId: this.pilotId, gatewayId: vehicle.gatewayId, sourceId: model.id, topic: vehicle.topics[kind], body };
   }
 
+  /**
+   * The events a vehicle reported since the last call (interventions, link losses), stamped by its
+   * clock with `startTsMs` as simulated time 0, and numbered.
+   */
+  events(vehicle: FleetVehicle, startTsMs: number): SimReading[] {
+    const { model } = vehicle;
+    return model.takeEvents().map((e) => {
+      const seq = (this.seqs.get(model.id) ?? 0) + 1;
+      this.seqs.set(model.id, seq);
+      let ts = this.stamp(vehicle.clock, startTsMs + Math.round(e.atS * 1000));
+      const last = this.lastEventTs.get(model.id);
+      if (last !== undefined && ts <= last) ts = last + 1;
+      this.lastEventTs.set(model.id, ts);
+      return {
+        kind: 'event' as const,
+        pilotId: this.pilotId,
+        gatewayId: vehicle.gatewayId,
+        sourceId: model.id,
+        topic: vehicle.topics.event,
+        body: { source_id: model.id, ts_ms: ts, seq, ...e.body },
+      };
+    });
+  }
+
+  /** A roadside sensor's reading now: what it counted and measured since its previous one. */
+  sensorReading(sensor: FleetSensor, tsMs: number): SimReading {
+    const seq = (this.seqs.get(sensor.model.id) ?? 0) + 1;
+    this.seqs.set(sensor.model.id, seq);
+    const body = sensor.model.reading(this.stamp(sensor.clock, tsMs), seq);
+    return { kind: 'sensor', pilotId: this.pilotId, gatewayId: sensor.gatewayId, sourceId: sensor.model.id, topic: sensor.topic, body };
+  }
+
+  private stamp(clock: SourceClock | undefined, tsMs: number): number {
+    return clock ? clock.stamp(tsMs, this.simTimeS * 1000) : tsMs;
+  }
+
   /** The gateways the fleet's vehicles publish to. */
   gatewayIds(): string[] {
-    return [...new Set(this.vehicles.map((v) => v.gatewayId))];
+    return [...new Set([...this.vehicles.map((v) => v.gatewayId), ...this.sensors.map((s) => s.gatewayId)])];
   }
 }

@@ -33,6 +33,18 @@ export interface LinkModelOptions {
   handoverHysteresisDb?: number;
   /** Network slice the modem reports. */
   slice?: string;
+  /** Places with extra attenuation (an underpass, a tall building's shadow); the link can drop there. */
+  deadZones?: readonly DeadZone[];
+  /** Below this RSRP the modem loses the link (radio link failure) and makes no sample, dBm. */
+  linkLossRsrpDbm?: number;
+}
+
+/** A circle where every cell is received `lossDb` weaker, fading out linearly over its last 20 %. */
+export interface DeadZone {
+  center: LonLat;
+  radiusM: number;
+  /** Extra attenuation at the centre, dB (default 40: an underpass). */
+  lossDb?: number;
 }
 
 const SPEED_OF_LIGHT = 299_792_458;
@@ -77,6 +89,10 @@ export class LinkModel {
   /** Per-site shadowing, dB, correlated over distance travelled. */
   private readonly shadowing: number[];
   private serving: number | undefined;
+  private readonly deadZones: readonly DeadZone[];
+  private readonly linkLossDbm: number;
+  /** Whether the last `sample` found no usable cell. */
+  lost = false;
 
   constructor(sites: readonly LinkCellSite[], rng: Random, opts: LinkModelOptions = {}) {
     this.sites = sites;
@@ -87,6 +103,8 @@ export class LinkModel {
     this.hysteresisDb = opts.handoverHysteresisDb ?? 3;
     this.slice = opts.slice ?? 'eMBB';
     this.shadowing = sites.map(() => rng.normal(0, this.shadowSd));
+    this.deadZones = opts.deadZones ?? [];
+    this.linkLossDbm = opts.linkLossRsrpDbm ?? -125;
   }
 
   get hasCoverage(): boolean {
@@ -103,9 +121,21 @@ export class LinkModel {
     return fspl1m + 10 * this.exponent * Math.log10(d);
   }
 
+  /** Extra attenuation at `at` from the dead zones, dB. */
+  deadZoneLossDb(at: LonLat): number {
+    let loss = 0;
+    for (const z of this.deadZones) {
+      const d = haversineM(z.center, at);
+      if (d >= z.radiusM) continue;
+      const edge = Math.min(1, (z.radiusM - d) / (0.2 * z.radiusM));
+      loss = Math.max(loss, (z.lossDb ?? 40) * edge);
+    }
+    return loss;
+  }
+
   /**
    * One measurement at `at`, after the modem moved `movedM` metres since the previous one.
-   * Undefined when the pilot has no cell sites.
+   * Undefined when the pilot has no cell sites, or when the link is lost (`lost` tells which).
    */
   sample(at: LonLat, movedM: number): LinkMeasurement | undefined {
     if (this.sites.length === 0) return undefined;
@@ -117,10 +147,18 @@ export class LinkModel {
       this.shadowing[i] = shadow;
       return site.txPowerDbm - RESOURCE_ELEMENTS_DB + ANTENNA_GAIN_DBI - this.pathLossDb(site, at) - shadow;
     });
+    const zoneLoss = this.deadZones.length > 0 ? this.deadZoneLossDb(at) : 0;
+    if (zoneLoss > 0) for (let i = 0; i < rsrp.length; i++) rsrp[i] = rsrp[i]! - zoneLoss;
     let best = 0;
     rsrp.forEach((v, i) => {
       if (v > rsrp[best]!) best = i;
     });
+    if (rsrp[best]! < this.linkLossDbm) {
+      // Radio link failure: no serving cell; the next sample after recovery reports a handover.
+      this.lost = true;
+      return undefined;
+    }
+    this.lost = false;
     const previous = this.serving;
     if (previous === undefined || rsrp[best]! > rsrp[previous]! + this.hysteresisDb) this.serving = best;
     const serving = this.serving!;

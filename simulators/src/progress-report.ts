@@ -6,6 +6,17 @@ import type { PublishStats } from './publisher-mqtt.js';
 
 export interface ProgressSnapshot extends PublishStats {
   elapsedMs: number;
+  /** Share of the run done, 0..1, when its end is known: drawn as a bar. */
+  fraction?: number | undefined;
+}
+
+const BAR_WIDTH = 24;
+
+/** `[#########...............]  37%` */
+export function formatBar(fraction: number): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * BAR_WIDTH);
+  return `[${'#'.repeat(full)}${'.'.repeat(BAR_WIDTH - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
 }
 
 function rate(n: number, elapsedMs: number): string {
@@ -13,17 +24,23 @@ function rate(n: number, elapsedMs: number): string {
 }
 
 export function formatProgress(s: ProgressSnapshot): string {
-  return `${(s.elapsedMs / 1000).toFixed(1)} s: sent ${s.sent}, acked ${s.acked}, failed ${s.failed}, ${rate(s.acked, s.elapsedMs)} acked/s`;
+  const bar = s.fraction !== undefined ? `${formatBar(s.fraction)} ` : '';
+  return `${bar}${(s.elapsedMs / 1000).toFixed(1)} s: sent ${s.sent}, acked ${s.acked}, failed ${s.failed}, ${rate(s.acked, s.elapsedMs)} acked/s`;
 }
 
-export function formatSummary(s: ProgressSnapshot & { simulatedS: number }): string {
+export function formatSummary(
+  s: ProgressSnapshot & { simulatedS: number; faults?: { duplicates: number; malformed: number; bursts: number } },
+): string {
   const reasons = Object.entries(s.failedByReason)
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
   return (
     `done in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.simulatedS.toFixed(1)} simulated s): ` +
-    `sent ${s.sent}, acked ${s.acked}, failed ${s.failed}${reasons ? ` (${reasons})` : ''}, ` +
-    `${rate(s.sent, s.elapsedMs)} sent/s`
+    `sent ${s.sent}, acked ${s.acked}, rejected ${s.rejected}, failed ${s.failed}${reasons ? ` (${reasons})` : ''}, ` +
+    `${rate(s.sent, s.elapsedMs)} sent/s` +
+    (s.faults && s.faults.duplicates + s.faults.malformed + s.faults.bursts > 0
+      ? `; injected ${s.faults.duplicates} duplicates, ${s.faults.malformed} malformed, ${s.faults.bursts} bursts`
+      : '')
   );
 }
 

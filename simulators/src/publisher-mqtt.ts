@@ -13,6 +13,11 @@ import type { SimReading } from './fleet.js';
 export interface PublishStats {
   sent: number;
   acked: number;
+  /**
+   * Readings the receiver acknowledged as refused for good. Only a gRPC receiver says so: MQTT
+   * 3.1.1 has no negative acknowledgement, and an edge acknowledges and drops a bad reading.
+   */
+  rejected: number;
   failed: number;
   /** Failures by reason: `publish_error` (the client reported one), `unacked_at_end` (no PUBACK before the drain timeout). */
   failedByReason: Record<string, number>;
@@ -21,6 +26,8 @@ export interface PublishStats {
 /** Where readings go. The MQTT publisher is one; a gRPC publisher will be another. */
 export interface ReadingPublisher {
   publish(reading: SimReading): void;
+  /** Publishes `payload` as the body of `reading` (a malformed one, to test a receiver). */
+  publishRaw(reading: SimReading, payload: Uint8Array): void;
   /** Readings sent and neither acknowledged nor failed yet. */
   readonly inFlight: number;
   /** Resolves once fewer than `max` readings are in flight. */
@@ -105,9 +112,12 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   publish(reading: SimReading): void {
+    this.publishRaw(reading, encodeReadingPayload(reading.kind, reading.body, this.format));
+  }
+
+  publishRaw(reading: SimReading, bytes: Uint8Array): void {
     const client = this.clients.get(reading.gatewayId);
     if (!client) throw new SimulatorError(SimErrorCodes.PILOT, `no broker connection for gateway "${reading.gatewayId}"`);
-    const bytes = encodeReadingPayload(reading.kind, reading.body, this.format);
     this.sent++;
     this.pending++;
     client.publish(reading.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
@@ -153,6 +163,7 @@ export class MqttPublisher implements ReadingPublisher {
     return {
       sent: this.sent,
       acked: this.acked,
+      rejected: 0,
       failed,
       failedByReason: Object.fromEntries(this.failures),
     };

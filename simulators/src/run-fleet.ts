@@ -1,18 +1,20 @@
 /**
- * Runs a simulated fleet against edge brokers: advances the pilot's vehicles in simulated time,
- * makes their readings on schedule and publishes them, paced to the wall clock (scaled by
- * `speedup`), until a duration, a count of readings or an abort signal ends the run. Then waits
- * for the outstanding acknowledgements and reports what was sent, acknowledged and failed.
+ * Runs a simulated fleet against edge brokers: advances the pilot's vehicles and roadside sensors
+ * in simulated time, makes their readings on schedule (events as they happen) and publishes them,
+ * paced to the wall clock (scaled by `speedup`), until a duration, a count of readings or an abort
+ * signal ends the run; optionally injects faults on the way. Then waits for the outstanding
+ * acknowledgements and reports what was sent, acknowledged and failed.
  */
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { PayloadFormat } from '@michi/proto';
 import { pino, type Logger } from 'pino';
 import { SimErrorCodes, SimulatorError, UsageError } from './errors.js';
+import { FaultInjector, type FaultOptions } from './fault-injector.js';
 import { Fleet, type FleetOptions, type FleetPilot, type SimReading } from './fleet.js';
 import { MqttPublisher, type PublishStats, type ReadingPublisher } from './publisher-mqtt.js';
 
-/** The kinds a vehicle simulates so far; sensors and events come with the roadside and mode models. */
-export const SIMULATED_KINDS = ['state', 'link'] as const;
+/** What the simulator makes: vehicle states, link samples and events, and roadside sensor readings. */
+export const SIMULATED_KINDS = ['state', 'link', 'event', 'sensor'] as const;
 export type SimulatedKind = (typeof SIMULATED_KINDS)[number];
 
 export interface RunFleetOptions {
@@ -47,12 +49,16 @@ export interface RunFleetOptions {
   drainTimeoutMs?: number;
   /** Client ids are `<prefix>-<pilot>-<gateway>`. */
   clientIdPrefix?: string;
-  /** Vehicle profiles and link model settings. */
+  /** Vehicle profiles, link model, autonomy rates, clocks. */
   fleet?: Omit<FleetOptions, 'seed'>;
+  /** Duplicates, malformed payloads and bursts to inject; none by default. */
+  faults?: FaultOptions;
   logger?: Logger;
 }
 
 export interface RunFleetResult extends PublishStats {
+  /** Faults injected: duplicate publishes, malformed payloads, bursts begun. */
+  faults: { duplicates: number; malformed: number; bursts: number };
   /** Every reading made, when `keep` was set; empty otherwise. */
   readings: SimReading[];
   /** Simulated seconds covered by the readings made. */
@@ -77,6 +83,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   if (kinds.every((k) => k === 'link') && opts.pilot.cellSites.length === 0) {
     throw new UsageError(`pilot "${opts.pilot.id}" has no cell sites, so its vehicles make no link samples`);
   }
+  const faults = new FaultInjector(opts.seed ?? 42, opts.faults);
 
   const ownPublisher = !opts.publisher;
   const publisher =
@@ -92,14 +99,32 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   const readings: SimReading[] = [];
   const startTsMs = opts.startTsMs ?? Date.now();
   const wallStart = performance.now();
-  // The order readings are made in within one instant; fixed, so runs are reproducible.
-  const schedule = SIMULATED_KINDS.filter((k) => kinds.includes(k)).map((kind) => ({
-    kind,
-    periodS: 1 / (kind === 'state' ? rateHz : linkRateHz),
-    ticks: 0,
-  }));
+  // What is due when, in a fixed order within one instant, so runs are reproducible: every
+  // vehicle's state then link sample, then each roadside sensor at its own rate.
+  const schedule: { periodS: number; ticks: number; vehicleKind?: 'state' | 'link'; make?: (tsMs: number) => SimReading }[] = [];
+  for (const k of ['state', 'link'] as const) {
+    if (kinds.includes(k)) schedule.push({ periodS: 1 / (k === 'state' ? rateHz : linkRateHz), ticks: 0, vehicleKind: k });
+  }
+  if (kinds.includes('sensor')) {
+    for (const sensor of fleet.sensors)
+      schedule.push({ periodS: sensor.periodS, ticks: 0, make: (tsMs) => fleet.sensorReading(sensor, tsMs) });
+  }
+  if (schedule.length === 0) throw new UsageError(`pilot "${opts.pilot.id}" has nothing to simulate of kinds ${kinds.join(', ')}`);
+  const withEvents = kinds.includes('event');
   let total = 0;
   let simulatedS = 0;
+  const emit = async (reading: SimReading): Promise<boolean> => {
+    if (publisher.inFlight >= maxInFlight) await publisher.waitForCapacity(maxInFlight);
+    if (opts.signal?.aborted) return false;
+    opts.onReading?.(reading);
+    if (opts.keep) readings.push(reading);
+    for (const out of faults.apply(reading, simulatedS)) {
+      if (out.raw) publisher.publishRaw(out.reading, out.raw);
+      else publisher.publish(out.reading);
+    }
+    total++;
+    return !(opts.count !== undefined && total >= opts.count);
+  };
   try {
     run: for (;;) {
       // Each due time is ticks × period, not a running sum, so that no rounding error accumulates.
@@ -114,30 +139,37 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
       }
       fleet.advance(t - fleet.simTimeS);
       simulatedS = t;
+      // Events happened between the previous instant and this one: they go first.
+      for (const vehicle of fleet.vehicles) {
+        if (!withEvents) {
+          vehicle.model.takeEvents();
+          continue;
+        }
+        for (const reading of fleet.events(vehicle, startTsMs)) if (!(await emit(reading))) break run;
+      }
       const due = schedule.filter((s) => s.ticks * s.periodS - t < SAME_INSTANT_S);
       for (const s of due) s.ticks++;
       const tsMs = startTsMs + Math.round(t * 1000);
-      for (const vehicle of fleet.vehicles) {
-        for (const { kind } of due) {
-          const reading = fleet.reading(vehicle, kind, tsMs);
-          if (!reading) continue;
-          if (publisher.inFlight >= maxInFlight) await publisher.waitForCapacity(maxInFlight);
-          if (opts.signal?.aborted) break run;
-          opts.onReading?.(reading);
-          if (opts.keep) readings.push(reading);
-          publisher.publish(reading);
-          total++;
-          if (opts.count !== undefined && total >= opts.count) break run;
+      const dueKinds = due.flatMap((s) => (s.vehicleKind ? [s.vehicleKind] : []));
+      if (dueKinds.length > 0) {
+        for (const vehicle of fleet.vehicles) {
+          for (const kind of dueKinds) {
+            const reading = fleet.reading(vehicle, kind, tsMs);
+            if (reading && !(await emit(reading))) break run;
+          }
         }
       }
+      for (const s of due) if (s.make && !(await emit(s.make(tsMs)))) break run;
     }
+    // Readings held back by a burst still go out.
+    for (const out of faults.flush()) publisher.publish(out.reading);
     await publisher.drain(opts.drainTimeoutMs ?? 10_000);
   } finally {
     if (ownPublisher) await publisher.close();
   }
   const stats = publisher.stats();
   logger.info({ pilot: opts.pilot.id, ...stats, simulatedS }, 'fleet run finished');
-  return { ...stats, readings, simulatedS, elapsedMs: Math.round(performance.now() - wallStart) };
+  return { ...stats, faults: faults.stats(), readings, simulatedS, elapsedMs: Math.round(performance.now() - wallStart) };
 }
 
 function checkOptions(
@@ -161,7 +193,7 @@ function checkOptions(
   if (o.kinds.length === 0) throw new UsageError(`kinds: expected at least one of ${SIMULATED_KINDS.join(', ')}`);
   for (const k of o.kinds) {
     if (!(SIMULATED_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(`kinds: expected ${SIMULATED_KINDS.join(' or ')} (vehicles simulate no other kind yet), got "${k}"`);
+      throw new UsageError(`kinds: expected one of ${SIMULATED_KINDS.join(', ')}, got "${k}"`);
     }
   }
   if (!opts.publisher && opts.mqttUrl === undefined) throw new UsageError('mqttUrl: expected the URL of the edge broker (or a publisher)');

@@ -4,10 +4,13 @@
  * michi.v1 VehicleState and LinkSample bodies. Deterministic: all noise comes from the Random it
  * is given, so the same seed and the same sequence of steps give the same readings.
  *
- * The autonomy mode is plain AUTONOMOUS for now; the mode state machine (takeovers,
- * disengagements, minimal-risk stops) will drive `mode` and emit events from `step`.
+ * Who drives comes from its AutonomyModel (autonomy-model.ts): in a minimal-risk condition the
+ * vehicle brakes hard and holds, waiting for a remote assist it slows to a halt, with a safety or
+ * remote driver it drives a little below its cruise speed. Interventions and link losses become
+ * pending `event` bodies, which the fleet stamps and numbers (`takeEvents`).
  */
 import { v1, type michi } from '@michi/proto';
+import { type AutonomyModel, type AutonomyEvent } from './autonomy-model.js';
 import type { LinkModel } from './link-model.js';
 import type { Random } from './prng.js';
 import type { RouteGeometry } from './route-geometry.js';
@@ -82,6 +85,10 @@ const MIN_BATTERY_PCT = 5;
 const MAX_SUBSTEP_S = 0.1;
 /** Closer than this to a stop counts as there. */
 const ARRIVAL_M = 0.05;
+/** Braking into a minimal-risk condition, m/s² (a firm emergency stop, not a full 8 m/s² one). */
+const EMERGENCY_DECEL_MPS2 = 3;
+/** Share of the cruise speed a human (safety or remote) driver keeps. */
+const HUMAN_SPEED_SHARE = 0.85;
 
 export interface VehicleModelOptions {
   id: string;
@@ -97,6 +104,16 @@ export interface VehicleModelOptions {
   link?: LinkModel;
   /** Overrides of the kind's profile (dwell time, acceleration, ...). */
   profile?: Partial<KindProfile>;
+  /** Who drives; without one the vehicle is autonomous throughout. */
+  autonomy?: AutonomyModel;
+}
+
+type EventProps = michi.v1.Event.$Properties;
+
+/** An event the vehicle reported, `atS` seconds after the start of the simulation; not yet stamped. */
+export interface PendingEvent {
+  atS: number;
+  body: Omit<EventProps, 'source_id' | 'ts_ms' | 'seq'>;
 }
 
 type VehicleStateProps = michi.v1.VehicleState.$Properties;
@@ -108,9 +125,12 @@ export class VehicleModel {
   readonly route: RouteGeometry;
   readonly nominalSpeedMps: number;
   readonly profile: KindProfile;
-  mode: michi.v1.AutonomyMode = v1.AutonomyMode.AUTONOMY_MODE_AUTONOMOUS;
-
   private readonly rng: Random;
+  private readonly autonomy: AutonomyModel | undefined;
+  private readonly pending: PendingEvent[] = [];
+  /** Simulated seconds since the start, for event times. */
+  private clockS = 0;
+  private linkLost = false;
   private readonly link: LinkModel | undefined;
   /** Travel distances (within one cycle) where the vehicle stops, ascending. */
   private readonly stopPoints: number[];
@@ -134,6 +154,7 @@ export class VehicleModel {
     this.profile = { ...KIND_PROFILES[opts.kind], ...opts.profile };
     this.rng = opts.rng;
     this.link = opts.link;
+    this.autonomy = opts.autonomy;
     this.travelM = this.route.wrap(opts.startOffsetM ?? 0);
 
     const points = (opts.stopsAlongM ?? []).flatMap((a) => this.route.passes(a));
@@ -147,6 +168,15 @@ export class VehicleModel {
     this.odometerAtLastLink = this.odometerM;
     this.batteryPct = this.rng.uniform(70, 100);
     this.cruiseFactor = this.rng.uniform(0.9, 1);
+  }
+
+  get mode(): michi.v1.AutonomyMode {
+    return this.autonomy?.mode ?? v1.AutonomyMode.AUTONOMY_MODE_AUTONOMOUS;
+  }
+
+  /** Events reported since the last call, oldest first. */
+  takeEvents(): PendingEvent[] {
+    return this.pending.splice(0);
   }
 
   /** Whether the vehicle stands at a stop. */
@@ -168,6 +198,10 @@ export class VehicleModel {
     if (!(dtS > 0)) return;
     const startSpeed = this.speedMps;
     const startOdo = this.odometerM;
+    if (this.autonomy) {
+      const moving = this.speedMps > 0.1 && this.dwellLeftS === 0;
+      for (const e of this.autonomy.step(dtS, moving, this.linkLost)) this.report(e);
+    }
     const n = Math.ceil(dtS / MAX_SUBSTEP_S);
     const h = dtS / n;
     for (let i = 0; i < n; i++) this.substep(h);
@@ -177,6 +211,25 @@ export class VehicleModel {
     this.batteryPct = Math.max(MIN_BATTERY_PCT, this.batteryPct - drain);
     // A slow random walk of the cruise speed, never above nominal.
     this.cruiseFactor = Math.min(1, Math.max(0.8, this.cruiseFactor + this.rng.normal(0, 0.02 * Math.sqrt(dtS))));
+    this.clockS += dtS;
+  }
+
+  private report(e: AutonomyEvent): void {
+    const p = this.route.pointAt(this.travelM);
+    this.pending.push({
+      atS: this.clockS + e.atS,
+      body: { ...e.body, position: { lat: p.lat, lon: p.lon, alt_m: 0, accuracy_m: this.profile.gnssAccuracyM } },
+    });
+  }
+
+  /** Brakes at `decel` towards a standstill, wherever the vehicle is. */
+  private halt(h: number, decel: number): void {
+    const v0 = this.speedMps;
+    const v1 = Math.max(0, v0 - decel * h);
+    this.speedMps = v1;
+    // Part of the substep at v0 > 0 only: (v0 + v1)/2 over the time it takes to stop.
+    const t = v0 > 0 ? Math.min(h, v0 / decel) : 0;
+    this.advanceBy(((v0 + v1) / 2) * t);
   }
 
   private substep(h: number): void {
@@ -190,10 +243,14 @@ export class VehicleModel {
       return;
     }
     const { accelMps2, decelMps2 } = this.profile;
+    const mode = this.mode;
+    if (mode === v1.AutonomyMode.AUTONOMY_MODE_MINIMAL_RISK) return this.halt(h, EMERGENCY_DECEL_MPS2);
+    if (mode === v1.AutonomyMode.AUTONOMY_MODE_REMOTE_ASSIST) return this.halt(h, decelMps2);
+    const human = mode === v1.AutonomyMode.AUTONOMY_MODE_MANUAL || mode === v1.AutonomyMode.AUTONOMY_MODE_REMOTE_DRIVING;
     const toStop = this.nextStopM - this.travelM;
     const v0 = this.speedMps;
     // What the vehicle would do if there were no stop ahead: approach its cruise speed.
-    const cruise = this.nominalSpeedMps * this.cruiseFactor;
+    const cruise = this.nominalSpeedMps * this.cruiseFactor * (human ? HUMAN_SPEED_SHARE : 1);
     const vTry = Math.min(this.nominalSpeedMps, Math.max(0, v0 + Math.max(-decelMps2 * h, Math.min(accelMps2 * h, cruise - v0))));
     const dTry = toStop - ((v0 + vTry) / 2) * h;
     // Brake now if, after one more substep like that, stopping in time would need more than the
@@ -264,6 +321,20 @@ export class VehicleModel {
     const p = this.route.pointAt(this.travelM);
     const m = this.link.sample([p.lon, p.lat], this.odometerM - this.odometerAtLastLink);
     this.odometerAtLastLink = this.odometerM;
+    const lost = this.link.lost;
+    if (lost && !this.linkLost) {
+      this.pending.push({
+        atS: this.clockS,
+        body: {
+          type: v1.EventType.EVENT_TYPE_LINK_LOSS,
+          cause: v1.EventCause.EVENT_CAUSE_COMMUNICATION,
+          severity: v1.Severity.SEVERITY_WARNING,
+          position: { lat: p.lat, lon: p.lon, alt_m: 0, accuracy_m: this.profile.gnssAccuracyM },
+          detail: '5G link lost',
+        },
+      });
+    }
+    this.linkLost = lost;
     if (!m) return undefined;
     return { source_id: this.id, ts_ms: tsMs, seq, ...m };
   }

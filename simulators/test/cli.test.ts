@@ -58,7 +58,7 @@ describe('michi-sim', () => {
     ]);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^done in [\d.]+ s \([\d.]+ simulated s\): sent 12, acked 12, failed 0, [\d.]+ sent\/s\n$/);
+    expect(out.stdout).toMatch(/^done in [\d.]+ s \([\d.]+ simulated s\): sent 12, acked 12, rejected 0, failed 0, [\d.]+ sent\/s\n$/);
     const got = broker.received.slice(from);
     expect(got).toHaveLength(12);
     for (const p of got) {
@@ -78,9 +78,9 @@ describe('michi-sim', () => {
       },
     });
     expect(out.code).toBe(0);
-    const sent = Number(/sent (\d+), acked (\d+), failed 0/.exec(out.stdout)?.[1]);
+    const sent = Number(/sent (\d+), acked (\d+), rejected 0, failed 0/.exec(out.stdout)?.[1]);
     expect(sent).toBeGreaterThanOrEqual(8);
-    expect(out.stdout).toContain(`acked ${sent}, failed 0`);
+    expect(out.stdout).toContain(`acked ${sent}, rejected 0, failed 0`);
     expect(broker.received.length - from).toBe(sent);
   });
 

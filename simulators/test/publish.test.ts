@@ -192,9 +192,9 @@ describe('runFleet over MQTT', () => {
       message: 'rateHz: expected a number > 0, got 0',
     });
     await expect(runFleet({ pilot, mqttUrl: broker.url, count: 1.5 })).rejects.toMatchObject({ code: SimErrorCodes.USAGE });
-    await expect(runFleet({ pilot, mqttUrl: broker.url, kinds: ['sensor' as 'state'] })).rejects.toMatchObject({
+    await expect(runFleet({ pilot, mqttUrl: broker.url, kinds: ['video' as 'state'] })).rejects.toMatchObject({
       code: SimErrorCodes.USAGE,
-      message: expect.stringContaining('"sensor"'),
+      message: expect.stringContaining('"video"'),
     });
     await expect(runFleet({ pilot: { ...pilot, vehicles: [] }, mqttUrl: broker.url })).rejects.toMatchObject({ code: SimErrorCodes.USAGE });
   });

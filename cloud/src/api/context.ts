@@ -1,0 +1,50 @@
+/** What the API's routes and the live feed share: the collaborators and the request's principal. */
+import type { Logger } from 'pino';
+import { ErrorCodes, type Pilot } from '@michi/proto';
+import type { AuditLog } from '../audit-log.js';
+import { canReadPilot, type Principal, type TokenAuthenticator } from '../auth.js';
+import { ApiError } from '../errors.js';
+import type { InfluxQuery } from '../influx-query.js';
+import type { LatestState } from '../latest-state.js';
+import type { CloudMetrics } from '../metrics.js';
+import type { PilotDirectory } from '../pilot-directory.js';
+
+export interface ApiContext {
+  directory: PilotDirectory;
+  latest: LatestState;
+  query: InfluxQuery;
+  auth: TokenAuthenticator;
+  audit: AuditLog;
+  metrics: CloudMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook for every /api/v1 route except health and openapi.json. */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** 403 for viewers. */
+    operatorOnly?: boolean;
+    /** No token needed, no audit line. */
+    public?: boolean;
+  }
+}
+
+/**
+ * The pilot a principal asked for: 403 when it is outside the principal's pilots (whether it
+ * exists or not, so a restricted token learns nothing about other pilots), 404 when it does not exist.
+ */
+export function pilotFor(ctx: ApiContext, principal: Principal, id: string): Pilot {
+  if (!canReadPilot(principal, id)) {
+    throw new ApiError(403, ErrorCodes.FORBIDDEN, `token "${principal.id}" may not read pilot "${id}"`);
+  }
+  const pilot = ctx.directory.pilot(id);
+  if (!pilot) {
+    const known = ctx.directory.pilots.filter((p) => canReadPilot(principal, p.id)).map((p) => p.id);
+    throw new ApiError(404, ErrorCodes.UNKNOWN_SOURCE, `no pilot "${id}"; known pilots: ${known.join(', ') || '(none)'}`);
+  }
+  return pilot;
+}

@@ -1,0 +1,108 @@
+/**
+ * GET /pilots/:pilot/{tracks,events,kpis,coverage,completeness}: what InfluxDB holds over a time
+ * range. Viewers see tracks and events only up to now − the pilot's delay, with coarsened
+ * positions, aliased ids and no free-text detail; completeness is for operators only.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ErrorCodes } from '@michi/proto';
+import { ApiError } from '../errors.js';
+import { queryCompleteness } from '../queries/completeness-query.js';
+import { queryCoverage } from '../queries/coverage-query.js';
+import { queryEvents } from '../queries/events-query.js';
+import { queryKpis } from '../queries/kpi-query.js';
+import { queryTracks } from '../queries/tracks-query.js';
+import { pilotFor, type ApiContext } from './context.js';
+import { Params, parseQuery, timeRange } from './params.js';
+import { principalOf } from './pilot-routes.js';
+import { PilotPrivacy } from './privacy.js';
+
+type PilotParams = { Params: { pilot: string }; Querystring: Record<string, unknown> };
+
+/** Real ids of the ids a caller sent (aliases for a viewer of a pilot that hides ids); 400 for unknown ones. */
+function sourcesOf(ids: readonly string[], privacy: PilotPrivacy, known: ReadonlySet<string>): string[] {
+  return ids.map((id) => {
+    const real = privacy.privateId(id);
+    if (real === undefined || !known.has(real)) {
+      throw new ApiError(400, ErrorCodes.BAD_REQUEST, `query parameter "source": no source "${id}" in this pilot`);
+    }
+    return real;
+  });
+}
+
+export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get<PilotParams>('/api/v1/pilots/:pilot/tracks', async (req) => {
+    const principal = principalOf(req);
+    const pilot = pilotFor(ctx, principal, req.params.pilot);
+    const q = parseQuery(Params.tracks, req.query);
+    const { from, to } = timeRange(q, ctx.now());
+    const privacy = new PilotPrivacy(pilot, principal);
+    const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
+    const until = Math.min(to, privacy.horizon(ctx.now()));
+    const { tracks } =
+      until < from ? { tracks: [] } : await queryTracks(ctx.query, { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources });
+    return {
+      from,
+      to,
+      tracks: tracks.map((t) => ({
+        source: privacy.publicId(t.source),
+        points: privacy.coarsenM > 0 ? t.points.map((p) => ({ ...p, ...latLon(privacy.position(p.lat, p.lon)) })) : t.points,
+      })),
+    };
+  });
+
+  app.get<PilotParams>('/api/v1/pilots/:pilot/events', async (req) => {
+    const principal = principalOf(req);
+    const pilot = pilotFor(ctx, principal, req.params.pilot);
+    const q = parseQuery(Params.events, req.query);
+    const { from, to } = timeRange(q, ctx.now());
+    const privacy = new PilotPrivacy(pilot, principal);
+    const known = new Set([...pilot.vehicles.map((v) => v.id), ...pilot.sensors.map((s) => s.id)]);
+    const sources = sourcesOf(q.source, privacy, known);
+    const until = Math.min(to, privacy.horizon(ctx.now()));
+    const events =
+      until < from
+        ? []
+        : await queryEvents(ctx.query, {
+            pilot: pilot.id,
+            from,
+            to: until,
+            types: q.type,
+            sources,
+            severities: q.severity,
+            limit: q.limit,
+          });
+    if (!privacy.filtered) return { events };
+    return {
+      events: events.map((e) => {
+        const [lat, lon] = e.lat !== null && e.lon !== null ? privacy.position(e.lat, e.lon) : [e.lat, e.lon];
+        // Free text written by a safety driver may name people: not for the public view.
+        return { ...e, source: privacy.publicId(e.source), lat, lon, detail: null };
+      }),
+    };
+  });
+
+  app.get<PilotParams>('/api/v1/pilots/:pilot/kpis', async (req) => {
+    const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
+    const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
+    return queryKpis(ctx.query, pilot, from, to);
+  });
+
+  app.get<PilotParams>('/api/v1/pilots/:pilot/coverage', async (req) => {
+    const principal = principalOf(req);
+    const pilot = pilotFor(ctx, principal, req.params.pilot);
+    const q = parseQuery(Params.coverage, req.query);
+    const { from, to } = timeRange(q, ctx.now());
+    const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
+    return { resolution: q.res, cells: until < from ? [] : await queryCoverage(ctx.query, pilot.id, from, until, q.res) };
+  });
+
+  app.get<PilotParams>('/api/v1/pilots/:pilot/completeness', { config: { operatorOnly: true } }, async (req) => {
+    const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
+    const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
+    return { from, to, sources: await queryCompleteness(ctx.query, pilot, from, to) };
+  });
+}
+
+function latLon([lat, lon]: [number, number]): { lat: number; lon: number } {
+  return { lat, lon };
+}

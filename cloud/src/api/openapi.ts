@@ -1,0 +1,297 @@
+/**
+ * The OpenAPI 3.1 document of /api/v1, written by hand from the same constants the routes use
+ * (a test checks that every registered route is in it). docs/api.md says the same in prose.
+ */
+import { EVENT_TYPES, MAX_RANGE_MS, SEVERITIES } from './params.js';
+
+type Schema = Record<string, unknown>;
+
+const num = { type: 'number' };
+const int = { type: 'integer' };
+const str = { type: 'string' };
+const nullable = (s: Schema): Schema => ({ oneOf: [s, { type: 'null' }] });
+const obj = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: 'object',
+  properties,
+  required,
+});
+const arr = (items: Schema): Schema => ({ type: 'array', items });
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+const query = (name: string, description: string, schema: Schema, required = false): Schema => ({
+  name,
+  in: 'query',
+  required,
+  description,
+  schema,
+});
+const pilotParam = { name: 'pilot', in: 'path', required: true, description: 'Pilot id, e.g. maebashi-l4-bus.', schema: str };
+const fromTo = [
+  query('from', 'Start of the range, ms since the epoch (inclusive). Default: `to` − 1 hour.', int),
+  query(
+    'to',
+    `End of the range, ms since the epoch (inclusive). Default: now. At most ${MAX_RANGE_MS / 86_400_000} days after \`from\`.`,
+    int,
+  ),
+];
+
+const errorResponse = (description: string): Schema => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+const standardErrors = {
+  '400': errorResponse('MICHI_ERR_BAD_REQUEST: a query parameter is invalid; the message names it and what was expected.'),
+  '401': errorResponse('MICHI_ERR_UNAUTHENTICATED: no token, or a token that matches none.'),
+  '403': errorResponse("MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or the endpoint is for operators only."),
+  '404': errorResponse('MICHI_ERR_UNKNOWN_SOURCE: no such pilot.'),
+  '503': errorResponse('MICHI_ERR_STORAGE: InfluxDB did not answer.'),
+};
+
+function get(summary: string, description: string, response: Schema, parameters: Schema[] = [], extra: Schema = {}): Schema {
+  return {
+    get: {
+      summary,
+      description,
+      parameters,
+      responses: { '200': { description: 'OK', content: { 'application/json': { schema: response } } }, ...standardErrors },
+      ...extra,
+    },
+  };
+}
+
+const p50p95 = obj({ p50: nullable(num), p95: nullable(num) });
+const p5p50p95 = obj({ p5: nullable(num), p50: nullable(num), p95: nullable(num) });
+
+const schemas: Record<string, Schema> = {
+  Error: obj({ error: obj({ code: { type: 'string', pattern: '^MICHI_ERR_' }, message: str }) }),
+  Name: obj({ ja: str, en: str }),
+  VehicleStateView: nullable(
+    obj({
+      ts_ms: int,
+      recv_ms: nullable(int),
+      seq: nullable(int),
+      lat: nullable(num),
+      lon: nullable(num),
+      speed_mps: nullable(num),
+      heading_deg: nullable(num),
+      mode: nullable({ type: 'string', description: 'AutonomyMode without its prefix, e.g. AUTONOMOUS.' }),
+      battery_pct: nullable(num),
+    }),
+  ),
+  Vehicle: obj({ id: str, kind: str, name: ref('Name'), routeId: str, state: ref('VehicleStateView') }),
+};
+
+export function openApiDocument(): Schema {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'michi cloud API',
+      version: '1',
+      description:
+        'Pilots, vehicles, tracks, events, KPIs, 5G coverage and data completeness of michi pilots. Every endpoint except health and this document needs `Authorization: Bearer <token>`. See docs/api.md.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A token from the cloud configuration (auth.tokens).' } },
+      schemas,
+    },
+    paths: {
+      '/api/v1/health': {
+        get: {
+          summary: 'Health',
+          security: [],
+          responses: {
+            '200': {
+              description: 'InfluxDB answers /ping',
+              content: { 'application/json': { schema: obj({ status: str, influx: str }) } },
+            },
+            '503': { description: 'InfluxDB does not answer' },
+          },
+        },
+      },
+      '/api/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/api/v1/me': get(
+        'The caller',
+        "The token's id, role and pilots.",
+        obj({ id: str, role: { enum: ['operator', 'viewer'] }, pilots: arr(str) }),
+      ),
+      '/api/v1/pilots': get(
+        'Pilots',
+        'The pilots the token may read, with counts.',
+        obj({
+          pilots: arr(
+            obj({
+              id: str,
+              name: ref('Name'),
+              municipality: { type: 'object' },
+              counts: obj({ vehicles: int, sensors: int, cellSites: int }),
+            }),
+          ),
+        }),
+      ),
+      '/api/v1/pilots/{pilot}': get(
+        'Pilot definition',
+        'Routes, stops, geofences, cell sites, vehicles, sensors, privacy (seeds/*.json). Viewers: no gateways, and aliased ids when the pilot hides ids.',
+        { type: 'object' },
+        [pilotParam],
+      ),
+      '/api/v1/pilots/{pilot}/vehicles': get(
+        'Vehicles with their latest state',
+        'Viewers: positions as of now − publicPositionDelayS, snapped to publicCoarsenM metres, aliased ids when publicHideIds.',
+        obj({ pilot: str, now_ms: int, vehicles: arr(ref('Vehicle')) }),
+        [pilotParam],
+      ),
+      '/api/v1/pilots/{pilot}/sensors': get(
+        'Roadside sensors with their latest reading',
+        "Counts and measures of each sensor's last reading, or null.",
+        obj({
+          sensors: arr(
+            obj({
+              id: str,
+              kind: str,
+              name: ref('Name'),
+              position: arr(num),
+              latest: nullable(
+                obj({
+                  ts_ms: int,
+                  counts: { type: 'object', additionalProperties: int },
+                  measures: { type: 'object', additionalProperties: num },
+                }),
+              ),
+            }),
+          ),
+        }),
+        [pilotParam],
+      ),
+      '/api/v1/pilots/{pilot}/tracks': get(
+        'Vehicle tracks over a time range',
+        'Every point when a track has at most maxPoints, else the first reading of each GROUP BY time(⌈(to − from) / (maxPoints − 1)⌉ ms) bucket, with the bucket start as ts_ms.',
+        obj({
+          from: int,
+          to: int,
+          tracks: arr(
+            obj({
+              source: str,
+              points: arr(
+                obj({ ts_ms: int, lat: num, lon: num, speed_mps: nullable(num), heading_deg: nullable(num), mode: nullable(str) }),
+              ),
+            }),
+          ),
+        }),
+        [
+          pilotParam,
+          ...fromTo,
+          query('maxPoints', 'Most points per track, 2…20000.', { type: 'integer', minimum: 2, maximum: 20_000, default: 2_000 }),
+          query('source', 'Comma-separated vehicle ids (aliases for viewers when ids are hidden).', str),
+        ],
+      ),
+      '/api/v1/pilots/{pilot}/events': get(
+        'Events over a time range, newest first',
+        'Viewers: no detail text, coarsened positions, aliased sources, nothing newer than now − delay.',
+        obj({
+          events: arr(
+            obj({
+              ts_ms: int,
+              source: str,
+              type: nullable({ enum: EVENT_TYPES }),
+              cause: nullable(str),
+              severity: nullable({ enum: ['UNSPECIFIED', ...SEVERITIES] }),
+              lat: nullable(num),
+              lon: nullable(num),
+              detail: nullable(str),
+              duration_ms: nullable(int),
+              geofence_id: nullable(str),
+            }),
+          ),
+        }),
+        [
+          pilotParam,
+          ...fromTo,
+          query('type', `Comma-separated event types: ${EVENT_TYPES.join(', ')}.`, str),
+          query('source', 'Comma-separated source ids.', str),
+          query('severity', `Comma-separated severities: ${SEVERITIES.join(', ')}.`, str),
+          query('limit', 'Most events, 1…10000.', { type: 'integer', minimum: 1, maximum: 10_000, default: 500 }),
+        ],
+      ),
+      '/api/v1/pilots/{pilot}/kpis': get(
+        'KPIs over a time range',
+        'Definitions in docs/api.md.',
+        obj({
+          from: int,
+          to: int,
+          distance_km: num,
+          autonomous_distance_km: num,
+          autonomous_share: nullable(num),
+          takeovers: int,
+          takeovers_per_100km: nullable(num),
+          disengagements: int,
+          disengagements_per_100km: nullable(num),
+          disengagements_by_cause: { type: 'object', additionalProperties: int },
+          emergency_stops: int,
+          speed_mean_kmh: nullable(num),
+          speed_p95_kmh: nullable(num),
+          availability: nullable(num),
+          link: obj({ rsrp_dbm: p5p50p95, sinr_db: p5p50p95, rtt_ms: p50p95 }),
+          latency_ms: p50p95,
+        }),
+        [pilotParam, ...fromTo],
+      ),
+      '/api/v1/pilots/{pilot}/coverage': get(
+        '5G coverage on an H3 grid',
+        'Link samples with a position, binned into H3 cells; cell centre, sample count and means.',
+        obj({
+          resolution: int,
+          cells: arr(
+            obj({
+              h3: str,
+              lat: num,
+              lon: num,
+              samples: int,
+              rsrp_dbm_mean: nullable(num),
+              sinr_db_mean: nullable(num),
+              rtt_ms_mean: nullable(num),
+            }),
+          ),
+        }),
+        [pilotParam, ...fromTo, query('res', 'H3 resolution, 0…15.', { type: 'integer', minimum: 0, maximum: 15, default: 9 })],
+      ),
+      '/api/v1/pilots/{pilot}/completeness': get(
+        'Data completeness per source (operators only)',
+        'From per-source sequence numbers over all kinds of reading.',
+        obj({
+          from: int,
+          to: int,
+          sources: arr(
+            obj({
+              source: str,
+              kind: { enum: ['vehicle', 'sensor'] },
+              received: int,
+              first_seq: nullable(int),
+              last_seq: nullable(int),
+              expected: int,
+              missing: int,
+              gaps: arr(obj({ from_seq: int, to_seq: int })),
+              last_ts_ms: nullable(int),
+              last_recv_ms: nullable(int),
+            }),
+          ),
+        }),
+        [pilotParam, ...fromTo],
+      ),
+      '/api/v1/live': {
+        get: {
+          summary: 'Live feed (WebSocket)',
+          description:
+            'Upgrade to a WebSocket. Token: offer subprotocols ["michi.v1", "bearer.<token>"] (the server selects michi.v1), or ?token=<token>, or an Authorization header. First message {type:"snapshot", now_ms, vehicles}, then {type:"state", vehicle:{id, state}} at most hz times per second per vehicle.',
+          parameters: [
+            query('pilot', 'Pilot id.', str, true),
+            query('hz', 'Updates per second per vehicle, 0.1…10.', { type: 'number', minimum: 0.1, maximum: 10, default: 1 }),
+            query('token', 'The bearer token, for clients that cannot send headers or subprotocols.', str),
+          ],
+          responses: { '101': { description: 'Switching protocols' }, ...standardErrors },
+        },
+      },
+    },
+  };
+}

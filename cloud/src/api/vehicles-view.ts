@@ -1,0 +1,62 @@
+/**
+ * The vehicles of a pilot with their latest state, as GET /vehicles and the live feed's snapshot
+ * show them: operators from the latest-state cache; viewers through the pilot's privacy settings
+ * (state as of now − delay, read from InfluxDB when there is a delay; coarsened positions; aliases).
+ */
+import type { Pilot } from '@michi/proto';
+import type { VehicleSnapshot } from '../latest-state.js';
+import { queryVehicleStatesAt } from '../queries/latest-query.js';
+import type { ApiContext } from './context.js';
+import type { PilotPrivacy } from './privacy.js';
+
+export interface StateView {
+  ts_ms: number;
+  recv_ms: number | null;
+  seq: number | null;
+  lat: number | null;
+  lon: number | null;
+  speed_mps: number | null;
+  heading_deg: number | null;
+  mode: string | null;
+  battery_pct: number | null;
+}
+
+export interface VehicleView {
+  id: string;
+  kind: string;
+  name: Pilot['vehicles'][number]['name'];
+  routeId: string;
+  state: StateView | null;
+}
+
+export function stateView(s: VehicleSnapshot | null | undefined, privacy: PilotPrivacy): StateView | null {
+  if (!s) return null;
+  let { lat, lon } = s;
+  if (lat !== null && lon !== null) [lat, lon] = privacy.position(lat, lon);
+  return {
+    ts_ms: s.ts_ms,
+    recv_ms: s.recv_ms,
+    seq: s.seq,
+    lat,
+    lon,
+    speed_mps: s.speed_mps,
+    heading_deg: s.heading_deg,
+    mode: s.mode,
+    battery_pct: s.battery_pct,
+  };
+}
+
+export async function vehiclesView(ctx: ApiContext, pilot: Pilot, privacy: PilotPrivacy, now: number): Promise<VehicleView[]> {
+  let states: (id: string) => VehicleSnapshot | null | undefined = (id) => ctx.latest.get(pilot.id, id);
+  if (privacy.delayMs > 0) {
+    const delayed = await queryVehicleStatesAt(ctx.query, pilot.id, privacy.horizon(now));
+    states = (id) => delayed.get(id);
+  }
+  return pilot.vehicles.map((v) => ({
+    id: privacy.publicId(v.id),
+    kind: v.kind,
+    name: v.name,
+    routeId: v.routeId,
+    state: stateView(states(v.id), privacy),
+  }));
+}

@@ -1,0 +1,382 @@
+/**
+ * The WebSocket live feed, GET /api/v1/live?pilot=<id>&hz=1: on connect a snapshot of the pilot's
+ * vehicles (as GET /vehicles shows them to this token), then `state` messages as the latest-state
+ * cache changes (after InfluxDB accepted the write), at most `hz` per vehicle per client. A client
+ * whose socket buffer holds more than `maxBufferedBytes` gets nothing until it drains; meanwhile
+ * only the latest state per vehicle is kept, and every update overtaken that way is counted
+ * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
+ * overtaken within the hz interval). Viewers of a pilot with a public delay get states as of
+ * now − delay, from a short per-vehicle history. The token comes in `Sec-WebSocket-Protocol:
+ * bearer.<token>` (browsers cannot set headers on a WebSocket), `?token=`, or an Authorization header.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ErrorCodes, type Pilot } from '@michi/proto';
+import { pilotFor, type ApiContext } from './api/context.js';
+import { Params, parseQuery } from './api/params.js';
+import { PilotPrivacy } from './api/privacy.js';
+import { stateView, vehiclesView } from './api/vehicles-view.js';
+import { redactUrl } from './audit-log.js';
+import { ANONYMOUS_VIEWER, bearerToken, type Principal } from './auth.js';
+import { ApiError } from './errors.js';
+import type { VehicleSnapshot } from './latest-state.js';
+
+export const LIVE_PATH = '/api/v1/live';
+/** The subprotocol the server selects when the client offers it beside `bearer.<token>`. */
+export const LIVE_SUBPROTOCOL = 'michi.v1';
+
+export interface LiveFeedOptions {
+  /** Above this many bytes queued on a client's socket, updates are held and coalesced. */
+  maxBufferedBytes?: number;
+  /** A client that does not answer a ping within this interval is dropped. */
+  pingIntervalMs?: number;
+}
+
+/** The part of a ws WebSocket a LiveClient uses. */
+export interface LiveSocket {
+  readonly bufferedAmount: number;
+  send(data: string): void;
+}
+
+export interface LiveCounters {
+  sent(n: number): void;
+  dropped(reason: 'throttled' | 'slow_client', n: number): void;
+}
+
+/** Retry interval while a slow client's buffer drains. */
+const CONGESTED_RETRY_MS = 50;
+
+/**
+ * One connection's throttle: per vehicle, at most one `state` every `intervalMs`; a vehicle that
+ * changed again before its turn is sent once, with its latest state, when its turn comes.
+ */
+export class LiveClient {
+  private readonly pending = new Set<string>();
+  private readonly lastSentAt = new Map<string, number>();
+  private readonly lastSentTs = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private ready = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: LiveSocket,
+    private readonly intervalMs: number,
+    private readonly maxBufferedBytes: number,
+    /** The state to send for a vehicle now (already privacy-filtered); undefined: nothing to send. */
+    private readonly stateOf: (vehicle: string) => { id: string; state: unknown; ts: number } | undefined,
+    private readonly counters: LiveCounters,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** After the snapshot: `sentTs` holds the source timestamps it showed, so they are not sent again. */
+  start(sentTs: ReadonlyMap<string, number>): void {
+    for (const [v, ts] of sentTs) this.lastSentTs.set(v, ts);
+    this.ready = true;
+    this.flush();
+  }
+
+  /** A vehicle changed (`count`: an overtaken pending update counts as dropped; not for delayed ticks). */
+  changed(vehicle: string, count = true): void {
+    if (this.closed) return;
+    if (count && this.pending.has(vehicle)) this.counters.dropped(this.congested() ? 'slow_client' : 'throttled', 1);
+    this.pending.add(vehicle);
+    if (this.ready) this.schedule(0);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private congested(): boolean {
+    return this.socket.bufferedAmount > this.maxBufferedBytes;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined || this.closed) return;
+    const run = (): void => {
+      this.timer = undefined;
+      this.flush();
+    };
+    if (delayMs <= 0) {
+      // Send at once (a live update's latency matters), but after the current batch of changes.
+      this.timer = setTimeout(run, 0);
+    } else {
+      this.timer = setTimeout(run, delayMs);
+    }
+  }
+
+  private flush(): void {
+    if (this.closed || this.pending.size === 0) return;
+    if (this.congested()) {
+      this.schedule(CONGESTED_RETRY_MS);
+      return;
+    }
+    const now = this.now();
+    let nextDue = Infinity;
+    let sent = 0;
+    for (const vehicle of [...this.pending]) {
+      const due = (this.lastSentAt.get(vehicle) ?? -Infinity) + this.intervalMs;
+      if (due > now) {
+        nextDue = Math.min(nextDue, due);
+        continue;
+      }
+      this.pending.delete(vehicle);
+      const s = this.stateOf(vehicle);
+      if (!s || this.lastSentTs.get(vehicle) === s.ts) continue;
+      this.socket.send(JSON.stringify({ type: 'state', vehicle: { id: s.id, state: s.state } }));
+      this.lastSentAt.set(vehicle, now);
+      this.lastSentTs.set(vehicle, s.ts);
+      sent++;
+      if (this.congested()) break;
+    }
+    if (sent > 0) this.counters.sent(sent);
+    if (this.pending.size === 0) return;
+    this.schedule(this.congested() ? CONGESTED_RETRY_MS : Math.max(1, nextDue - now));
+  }
+}
+
+/** Recent snapshots per vehicle of pilots with a public delay: enough to answer "as of now − delay". */
+class DelayHistory {
+  private readonly byVehicle = new Map<string, VehicleSnapshot[]>();
+  constructor(private readonly delayMs: number) {}
+
+  add(vehicle: string, s: VehicleSnapshot, now: number): void {
+    let list = this.byVehicle.get(vehicle);
+    if (!list) this.byVehicle.set(vehicle, (list = []));
+    list.push(s);
+    // Keep one snapshot at or before the horizon (a little slack), and everything after it.
+    const horizon = now - this.delayMs - 5_000;
+    let drop = 0;
+    while (drop + 1 < list.length && list[drop + 1]!.ts_ms <= horizon) drop++;
+    if (drop > 0) list.splice(0, drop);
+  }
+
+  at(vehicle: string, horizon: number): VehicleSnapshot | undefined {
+    const list = this.byVehicle.get(vehicle);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.ts_ms <= horizon) return list[i];
+    return undefined;
+  }
+}
+
+interface Connection {
+  ws: WebSocket;
+  pilot: Pilot;
+  privacy: PilotPrivacy;
+  client: LiveClient;
+  /** Delayed (viewer) connections are ticked instead of pushed. */
+  tick?: NodeJS.Timeout;
+  alive: boolean;
+}
+
+function metric<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+export class LiveFeed {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly histories = new Map<string, DelayHistory>();
+  private readonly unsubscribe: () => void;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly maxBufferedBytes: number;
+  private readonly counters: LiveCounters;
+  private readonly clientsGauge: Gauge;
+  private server: Server | undefined;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.upgrade(req, socket, head).catch((err: unknown) => {
+      this.ctx.logger.error({ err, url: redactUrl(req.url ?? '') }, 'live feed upgrade failed');
+      reject(socket, 500, ErrorCodes.INTERNAL, 'internal error; see the cloud log');
+    });
+  };
+
+  constructor(
+    private readonly ctx: ApiContext,
+    opts: LiveFeedOptions = {},
+  ) {
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024;
+    const registry = ctx.metrics.registry;
+    const sent = metric(
+      registry,
+      'michi_cloud_live_updates_sent_total',
+      () => new Counter({ name: 'michi_cloud_live_updates_sent_total', help: 'Live feed state messages sent.', registers: [registry] }),
+    );
+    const dropped = metric(
+      registry,
+      'michi_cloud_live_updates_dropped_total',
+      () =>
+        new Counter({
+          name: 'michi_cloud_live_updates_dropped_total',
+          help: 'Live feed updates overtaken by a newer state of the same vehicle before they were sent, by reason (throttled, slow_client).',
+          labelNames: ['reason'],
+          registers: [registry],
+        }),
+    ) as Counter<'reason'>;
+    this.clientsGauge = metric(
+      registry,
+      'michi_cloud_live_clients',
+      () => new Gauge({ name: 'michi_cloud_live_clients', help: 'Open live feed connections.', registers: [registry] }),
+    );
+    this.counters = { sent: (n) => sent.inc(n), dropped: (reason, n) => dropped.inc({ reason }, n) };
+
+    for (const p of ctx.directory.pilots) {
+      if (p.privacy.publicPositionDelayS > 0) this.histories.set(p.id, new DelayHistory(p.privacy.publicPositionDelayS * 1000));
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 1024,
+      handleProtocols: (protocols) =>
+        protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : ([...protocols].find((p) => p.startsWith('bearer.')) ?? false),
+    });
+    this.unsubscribe = ctx.latest.onChange((pilot, vehicle, snapshot) => {
+      this.histories.get(pilot)?.add(vehicle, snapshot, ctx.now());
+      for (const c of this.connections) if (c.pilot.id === pilot && c.tick === undefined) c.client.changed(vehicle);
+    });
+    this.pingTimer = setInterval(() => {
+      for (const c of this.connections) {
+        if (!c.alive) {
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+      }
+    }, opts.pingIntervalMs ?? 30_000);
+    this.pingTimer.unref();
+  }
+
+  attach(server: Server): void {
+    this.server = server;
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  private authenticate(req: IncomingMessage, token: string | undefined): Principal {
+    const offered = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .find((p) => p.startsWith('bearer.'));
+    const secret = offered?.slice('bearer.'.length) ?? token ?? bearerToken(req.headers.authorization);
+    if (secret === undefined && this.ctx.auth.allowAnonymousViewer) return ANONYMOUS_VIEWER;
+    const principal = secret === undefined ? undefined : this.ctx.auth.authenticate(secret);
+    if (!principal) {
+      throw new ApiError(
+        401,
+        ErrorCodes.UNAUTHENTICATED,
+        secret === undefined
+          ? 'the live feed needs a token: Sec-WebSocket-Protocol "bearer.<token>" or ?token=<token>'
+          : 'the token matches none configured',
+      );
+    }
+    return principal;
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== LIVE_PATH) {
+      reject(socket, 404, ErrorCodes.NOT_FOUND, `no WebSocket endpoint at ${url.pathname}; the live feed is ${LIVE_PATH}`);
+      return;
+    }
+    const audit = (principal: Principal | null, pilot: string | null, status: number): void =>
+      this.ctx.audit.record({
+        token: principal?.id ?? null,
+        role: principal?.role ?? null,
+        method: 'GET',
+        route: LIVE_PATH,
+        url: redactUrl(req.url ?? ''),
+        pilot,
+        status,
+        reqId: `ws-${started.toString(36)}`,
+        ms: Date.now() - started,
+      });
+    let principal: Principal | null = null;
+    let pilot: Pilot;
+    let hz: number;
+    try {
+      const q = parseQuery(Params.live, Object.fromEntries(url.searchParams));
+      hz = q.hz;
+      principal = this.authenticate(req, typeof q.token === 'string' ? q.token : undefined);
+      pilot = pilotFor(this.ctx, principal, q.pilot);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      audit(principal, url.searchParams.get('pilot'), err.statusCode);
+      reject(socket, err.statusCode, err.code, err.message);
+      return;
+    }
+    const who = principal;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      audit(who, pilot.id, 101);
+      this.connected(ws, who, pilot, hz).catch((err: unknown) => {
+        this.ctx.logger.error({ err, pilot: pilot.id }, 'live feed snapshot failed');
+        ws.close(1011, 'internal error');
+      });
+    });
+  }
+
+  private async connected(ws: WebSocket, principal: Principal, pilot: Pilot, hz: number): Promise<void> {
+    const privacy = new PilotPrivacy(pilot, principal);
+    const history = this.histories.get(pilot.id);
+    const delayed = privacy.delayMs > 0;
+    const stateOf = (vehicle: string): { id: string; state: unknown; ts: number } | undefined => {
+      const s = delayed ? history?.at(vehicle, privacy.horizon(this.ctx.now())) : this.ctx.latest.get(pilot.id, vehicle);
+      return s ? { id: privacy.publicId(vehicle), state: stateView(s, privacy), ts: s.ts_ms } : undefined;
+    };
+    const intervalMs = 1000 / hz;
+    const client = new LiveClient(ws, intervalMs, this.maxBufferedBytes, stateOf, this.counters);
+    const conn: Connection = { ws, pilot, privacy, client, alive: true };
+    // Registered before the snapshot is read, so no change between the two is missed.
+    this.connections.add(conn);
+    this.clientsGauge.inc();
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('error', (err) => this.ctx.logger.debug({ err: err.message, pilot: pilot.id }, 'live feed socket error'));
+    ws.on('close', () => {
+      client.close();
+      clearInterval(conn.tick);
+      if (this.connections.delete(conn)) this.clientsGauge.dec();
+    });
+    if (delayed) conn.tick = setInterval(() => pilot.vehicles.forEach((v) => client.changed(v.id, false)), intervalMs);
+
+    const now = this.ctx.now();
+    const vehicles = await vehiclesView(this.ctx, pilot, privacy, now);
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify({ type: 'snapshot', now_ms: now, vehicles }));
+    const shown = new Map<string, number>();
+    pilot.vehicles.forEach((v, i) => {
+      const ts = vehicles[i]?.state?.ts_ms;
+      if (ts !== undefined) shown.set(v.id, ts);
+    });
+    client.start(shown);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    clearInterval(this.pingTimer);
+    this.server?.off('upgrade', this.onUpgrade);
+    const closing = [...this.connections].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.ws.once('close', () => resolve());
+          c.ws.close(1001, 'server shutting down');
+          setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 1_000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+/** Answers an upgrade request with an HTTP error and the API's JSON error body, then closes the socket. */
+function reject(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

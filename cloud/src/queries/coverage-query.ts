@@ -1,0 +1,64 @@
+/**
+ * 5G coverage of a pilot over a time range: link samples that carry a position, binned into H3
+ * cells (h3-js) at a chosen resolution, with the sample count and mean RSRP, SINR and RTT per cell.
+ */
+import { cellToLatLng, latLngToCell } from 'h3-js';
+import { MEASUREMENTS } from '../line-protocol.js';
+import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
+import { num, pilotRange } from './stats.js';
+
+export interface CoverageCell {
+  h3: string;
+  /** The cell's centre. */
+  lat: number;
+  lon: number;
+  samples: number;
+  rsrp_dbm_mean: number | null;
+  sinr_db_mean: number | null;
+  rtt_ms_mean: number | null;
+}
+
+class Mean {
+  sum = 0;
+  n = 0;
+  add(v: number | null): void {
+    if (v === null) return;
+    this.sum += v;
+    this.n++;
+  }
+  get value(): number | null {
+    return this.n === 0 ? null : this.sum / this.n;
+  }
+}
+
+export async function queryCoverage(
+  query: InfluxQuery,
+  pilot: string,
+  from: number,
+  to: number,
+  resolution: number,
+): Promise<CoverageCell[]> {
+  const q = quoteIdentifier;
+  const rows = await query.rows(
+    `SELECT ${['lat', 'lon', 'rsrp_dbm', 'sinr_db', 'rtt_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${pilotRange(pilot, from, to)}`,
+  );
+  const cells = new Map<string, { samples: number; rsrp: Mean; sinr: Mean; rtt: Mean }>();
+  for (const r of rows) {
+    const lat = num(r['lat']);
+    const lon = num(r['lon']);
+    if (lat === null || lon === null) continue;
+    const h3 = latLngToCell(lat, lon, resolution);
+    let c = cells.get(h3);
+    if (!c) cells.set(h3, (c = { samples: 0, rsrp: new Mean(), sinr: new Mean(), rtt: new Mean() }));
+    c.samples++;
+    c.rsrp.add(num(r['rsrp_dbm']));
+    c.sinr.add(num(r['sinr_db']));
+    c.rtt.add(num(r['rtt_ms']));
+  }
+  return [...cells]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([h3, c]) => {
+      const [lat, lon] = cellToLatLng(h3);
+      return { h3, lat, lon, samples: c.samples, rsrp_dbm_mean: c.rsrp.value, sinr_db_mean: c.sinr.value, rtt_ms_mean: c.rtt.value };
+    });
+}

@@ -1,0 +1,51 @@
+/** Events of a pilot over a time range, newest first, filtered by type, source and severity. */
+import { MEASUREMENTS } from '../line-protocol.js';
+import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
+import { anyOf, num, pilotRange, str } from './stats.js';
+
+export interface EventRow {
+  ts_ms: number;
+  source: string;
+  type: string | null;
+  cause: string | null;
+  severity: string | null;
+  lat: number | null;
+  lon: number | null;
+  detail: string | null;
+  duration_ms: number | null;
+  geofence_id: string | null;
+}
+
+export interface EventsRequest {
+  pilot: string;
+  from: number;
+  to: number;
+  types: readonly string[];
+  sources: readonly string[];
+  severities: readonly string[];
+  limit: number;
+}
+
+export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promise<EventRow[]> {
+  const filters = [
+    pilotRange(req.pilot, req.from, req.to),
+    anyOf('type', req.types),
+    anyOf('source', req.sources),
+    anyOf('severity', req.severities),
+  ];
+  const rows = await query.rows(
+    `SELECT * FROM ${quoteIdentifier(MEASUREMENTS.event)} WHERE ${filters.filter(Boolean).join(' AND ')} ORDER BY time DESC LIMIT ${Math.trunc(req.limit)}`,
+  );
+  return rows.map((r) => ({
+    ts_ms: r.time,
+    source: str(r['source']) ?? '',
+    type: str(r['type']),
+    cause: str(r['cause']),
+    severity: str(r['severity']),
+    lat: num(r['lat']),
+    lon: num(r['lon']),
+    detail: str(r['detail']),
+    duration_ms: num(r['duration_ms']),
+    geofence_id: str(r['geofence_id']),
+  }));
+}

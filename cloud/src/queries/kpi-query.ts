@@ -1,0 +1,159 @@
+/**
+ * A pilot's KPIs over a time range, computed from the raw readings (docs/api.md defines each one):
+ * distance from odometer deltas (haversine where the odometer is missing), the autonomous share
+ * of it, takeovers, disengagements and emergency stops per 100 km, speed, availability of the
+ * service window, 5G link quality and end-to-end latency. One InfluxDB request of five statements.
+ */
+import type { Pilot } from '@michi/proto';
+import { MEASUREMENTS } from '../line-protocol.js';
+import { quoteIdentifier, type InfluxQuery, type InfluxRow } from '../influx-query.js';
+import { serviceMinutes } from './service-window.js';
+import { anyOf, haversineM, mean, num, percentile, pilotRange, sortedNumbers, str } from './stats.js';
+
+/** Consecutive readings further apart than this are not joined by a straight line (no odometer). */
+export const MAX_HAVERSINE_GAP_MS = 60_000;
+
+export interface Kpis {
+  from: number;
+  to: number;
+  distance_km: number;
+  autonomous_distance_km: number;
+  autonomous_share: number | null;
+  takeovers: number;
+  takeovers_per_100km: number | null;
+  disengagements: number;
+  disengagements_per_100km: number | null;
+  disengagements_by_cause: Record<string, number>;
+  emergency_stops: number;
+  speed_mean_kmh: number | null;
+  speed_p95_kmh: number | null;
+  availability: number | null;
+  link: {
+    rsrp_dbm: { p5: number | null; p50: number | null; p95: number | null };
+    sinr_db: { p5: number | null; p50: number | null; p95: number | null };
+    rtt_ms: { p50: number | null; p95: number | null };
+  };
+  latency_ms: { p50: number | null; p95: number | null };
+}
+
+interface DistanceTotals {
+  total: number;
+  autonomous: number;
+}
+
+/** Metres between two consecutive readings of one vehicle (docs/api.md, "distance_km"). */
+export function segmentM(a: InfluxRow, b: InfluxRow): number {
+  const oa = num(a['odometer_m']);
+  const ob = num(b['odometer_m']);
+  if (oa !== null && ob !== null && oa > 0 && ob > 0 && ob >= oa) return ob - oa;
+  if (b.time - a.time > MAX_HAVERSINE_GAP_MS) return 0;
+  const [la, lo, lb, lob] = [num(a['lat']), num(a['lon']), num(b['lat']), num(b['lon'])];
+  if (la === null || lo === null || lb === null || lob === null) return 0;
+  return haversineM(la, lo, lb, lob);
+}
+
+function distances(states: readonly InfluxRow[]): DistanceTotals {
+  const bySource = new Map<string, InfluxRow[]>();
+  for (const r of states) {
+    const s = str(r['source']) ?? '';
+    let list = bySource.get(s);
+    if (!list) bySource.set(s, (list = []));
+    list.push(r);
+  }
+  const totals = { total: 0, autonomous: 0 };
+  for (const rows of bySource.values()) {
+    rows.sort((x, y) => x.time - y.time);
+    for (let i = 1; i < rows.length; i++) {
+      const d = segmentM(rows[i - 1]!, rows[i]!);
+      totals.total += d;
+      if (rows[i - 1]!['mode'] === 'AUTONOMOUS') totals.autonomous += d;
+    }
+  }
+  return totals;
+}
+
+const per100km = (n: number, km: number): number | null => (km > 0 ? (n / km) * 100 : null);
+
+export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, to: number): Promise<Kpis> {
+  const where = pilotRange(pilot.id, from, to);
+  const q = quoteIdentifier;
+  // Availability counts the vehicles; a pilot without vehicles (roadside sensors only) counts its sensors.
+  const useSensors = pilot.vehicles.length === 0;
+  const availabilitySources = useSensors ? pilot.sensors.map((s) => s.id) : pilot.vehicles.map((v) => v.id);
+  const availabilityMeasurement = useSensors ? MEASUREMENTS.sensor : MEASUREMENTS.state;
+  const [states = [], links = [], events = [], minutes = []] = await query.rowsOfEach([
+    `SELECT ${['lat', 'lon', 'speed_mps', 'mode', 'odometer_m', 'recv_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${q('source')}`,
+    `SELECT ${['rsrp_dbm', 'sinr_db', 'rtt_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${where}`,
+    `SELECT ${q('type')}, ${q('cause')} FROM ${q(MEASUREMENTS.event)} WHERE ${where} AND ${anyOf('type', ['TAKEOVER', 'DISENGAGEMENT', 'EMERGENCY_STOP'])}`,
+    `SELECT count(${q('seq')}) FROM ${q(availabilityMeasurement)} WHERE ${where} GROUP BY time(1m), ${q('source')} fill(none)`,
+  ]);
+
+  const dist = distances(states);
+  const distanceKm = dist.total / 1000;
+  let takeovers = 0;
+  let disengagements = 0;
+  let emergencyStops = 0;
+  const byCause: Record<string, number> = {};
+  for (const e of events) {
+    if (e['type'] === 'TAKEOVER') takeovers++;
+    else if (e['type'] === 'EMERGENCY_STOP') emergencyStops++;
+    else if (e['type'] === 'DISENGAGEMENT') {
+      disengagements++;
+      const cause = str(e['cause']) ?? 'UNSPECIFIED';
+      byCause[cause] = (byCause[cause] ?? 0) + 1;
+    }
+  }
+
+  const speeds = sortedNumbers(states.map((r) => r['speed_mps'])).map((v) => v * 3.6);
+  const latencies = sortedNumbers(
+    states.map((r) => {
+      const recv = num(r['recv_ms']);
+      return recv === null ? null : recv - r.time;
+    }),
+  );
+
+  // availability: minutes of the service window in which every counted source has ≥ 1 reading
+  const window = serviceMinutes(from, to, pilot.serviceWindow, pilot.timezone);
+  let availability: number | null = null;
+  if (window.length > 0) {
+    const present = new Map<number, Set<string>>();
+    for (const r of minutes) {
+      if ((num(r['count']) ?? 0) <= 0) continue;
+      let set = present.get(r.time);
+      if (!set) present.set(r.time, (set = new Set()));
+      set.add(str(r['source']) ?? '');
+    }
+    const fresh = window.filter((m) => {
+      const set = present.get(m);
+      return availabilitySources.length > 0 && set !== undefined && availabilitySources.every((s) => set.has(s));
+    }).length;
+    availability = fresh / window.length;
+  }
+
+  const rsrp = sortedNumbers(links.map((r) => r['rsrp_dbm']));
+  const sinr = sortedNumbers(links.map((r) => r['sinr_db']));
+  const rtt = sortedNumbers(links.map((r) => r['rtt_ms']));
+  const speedMean = mean(speeds);
+  return {
+    from,
+    to,
+    distance_km: distanceKm,
+    autonomous_distance_km: dist.autonomous / 1000,
+    autonomous_share: dist.total > 0 ? dist.autonomous / dist.total : null,
+    takeovers,
+    takeovers_per_100km: per100km(takeovers, distanceKm),
+    disengagements,
+    disengagements_per_100km: per100km(disengagements, distanceKm),
+    disengagements_by_cause: byCause,
+    emergency_stops: emergencyStops,
+    speed_mean_kmh: speedMean,
+    speed_p95_kmh: percentile(speeds, 95),
+    availability,
+    link: {
+      rsrp_dbm: { p5: percentile(rsrp, 5), p50: percentile(rsrp, 50), p95: percentile(rsrp, 95) },
+      sinr_db: { p5: percentile(sinr, 5), p50: percentile(sinr, 50), p95: percentile(sinr, 95) },
+      rtt_ms: { p50: percentile(rtt, 50), p95: percentile(rtt, 95) },
+    },
+    latency_ms: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Latest readings that the in-memory cache does not hold: each sensor's last reading, and each
+ * vehicle's last state at or before an instant (the public view's delayed positions).
+ */
+import { MEASUREMENTS } from '../line-protocol.js';
+import { quoteIdentifier, quoteLiteral, type InfluxQuery } from '../influx-query.js';
+import { snapshotFromRow, type VehicleSnapshot } from '../latest-state.js';
+import { str } from './stats.js';
+
+export interface SensorLatest {
+  ts_ms: number;
+  counts: Record<string, number>;
+  measures: Record<string, number>;
+}
+
+function lastPerSource(measurement: string, pilot: string, atOrBefore?: number): string {
+  const q = quoteIdentifier;
+  const until = atOrBefore === undefined ? '' : ` AND time <= ${Math.trunc(atOrBefore)}ms`;
+  return `SELECT * FROM ${q(measurement)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)}${until} GROUP BY ${q('source')} ORDER BY time DESC LIMIT 1`;
+}
+
+/** sensor id → its last reading's counts and measures. */
+export async function querySensorsLatest(query: InfluxQuery, pilot: string): Promise<Map<string, SensorLatest>> {
+  const rows = await query.rows(lastPerSource(MEASUREMENTS.sensor, pilot));
+  const out = new Map<string, SensorLatest>();
+  for (const r of rows) {
+    const source = str(r['source']);
+    if (source === null) continue;
+    const latest: SensorLatest = { ts_ms: r.time, counts: {}, measures: {} };
+    for (const [k, v] of Object.entries(r)) {
+      if (typeof v !== 'number') continue;
+      if (k.startsWith('count.')) latest.counts[k.slice(6)] = v;
+      else if (k.startsWith('measure.')) latest.measures[k.slice(8)] = v;
+    }
+    out.set(source, latest);
+  }
+  return out;
+}
+
+/** vehicle id → its last state with a source timestamp ≤ `atOrBefore`. */
+export async function queryVehicleStatesAt(query: InfluxQuery, pilot: string, atOrBefore: number): Promise<Map<string, VehicleSnapshot>> {
+  const rows = await query.rows(lastPerSource(MEASUREMENTS.state, pilot, atOrBefore));
+  const out = new Map<string, VehicleSnapshot>();
+  for (const r of rows) {
+    const source = str(r['source']);
+    if (source !== null) out.set(source, snapshotFromRow(r));
+  }
+  return out;
+}
