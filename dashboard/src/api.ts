@@ -1,131 +1,90 @@
-// The cloud's HTTP API as the dashboard uses it: the JSON shapes of /api/v1 and one client.
-// The dashboard is served by the cloud at `/`, so every path is same-origin and relative.
+// The cloud's HTTP API as the dashboard uses it: one client for /api/v1, with the bearer token
+// of the person signed in. The dashboard is served by the cloud at `/`, so every path is
+// same-origin and relative. The JSON shapes are in api-types.ts.
 
+import type {
+  Coverage,
+  DashboardConfig,
+  Kpis,
+  Me,
+  MichiEvent,
+  PilotDetail,
+  PilotSummary,
+  SensorStatus,
+  SourceCompleteness,
+  TimeRange,
+  TracksResponse,
+  VehicleStatus,
+} from './api-types.js';
 import { ApiError } from './errors.js';
 
-export type LonLat = [number, number];
-export interface Bilingual {
-  ja: string;
-  en: string;
-}
+export type * from './api-types.js';
 
-export type AutonomyMode = 'AUTONOMOUS' | 'MANUAL' | 'REMOTE_ASSIST' | 'REMOTE_DRIVING' | 'MINIMAL_RISK' | 'UNSPECIFIED';
-
-export interface PilotSummary {
-  id: string;
-  name: Bilingual;
-  municipality: Bilingual & { code: string };
-  counts: { vehicles: number; sensors: number; cellSites: number };
-}
-
-export interface LineStringGeometry {
-  type: 'LineString';
-  coordinates: LonLat[];
-}
-export interface PolygonGeometry {
-  type: 'Polygon';
-  coordinates: LonLat[][];
-}
-
-export type GeofenceKind = 'operational' | 'slow-zone' | 'no-go';
-
-export interface PilotRoute {
-  id: string;
-  name: Bilingual;
-  loop: boolean;
-  geometry: LineStringGeometry;
-}
-export interface PilotStop {
-  id: string;
-  name: Bilingual;
-  routeId: string;
-  position: LonLat;
-}
-export interface PilotGeofence {
-  id: string;
-  name: Bilingual;
-  kind: GeofenceKind;
-  geometry: PolygonGeometry;
-}
-export interface PilotCellSite {
-  id: string;
-  name: string;
-  position: LonLat;
-  cellId: string;
-  pci: number;
-  band: string;
-  txPowerDbm: number;
-}
-export interface PilotVehicle {
-  id: string;
-  kind: string;
-  name: Bilingual;
-  routeId: string;
-  gatewayId: string;
-  nominalSpeedKmh: number;
-}
-export interface PilotSensor {
-  id: string;
-  kind: string;
-  name: Bilingual;
-  position: LonLat;
-}
-
-/** GET /api/v1/pilots/:pilot: the pilot definition, without secrets or gateway credentials. */
-export interface PilotDetail {
-  id: string;
-  name: Bilingual;
-  municipality: Bilingual & { code: string };
-  notice: string;
-  timezone?: string;
-  map: { center: LonLat; zoom: number };
-  routes: PilotRoute[];
-  stops: PilotStop[];
-  geofences: PilotGeofence[];
-  cellSites: PilotCellSite[];
-  vehicles: PilotVehicle[];
-  sensors: PilotSensor[];
-}
-
-/** The latest state the cloud holds for a vehicle (snake_case, as the API sends it). */
-export interface VehicleState {
-  lat: number;
-  lon: number;
-  speed_mps: number;
-  heading_deg: number;
-  mode: AutonomyMode;
-  battery_pct: number;
-  /** Source timestamp, ms since the epoch (the vehicle's clock). */
-  ts_ms: number;
-  /** When the cloud received it, ms since the epoch (the cloud's clock). */
-  recv_ms: number;
-}
-
-/** GET /api/v1/pilots/:pilot/vehicles: one entry per vehicle; `state` null until it has reported. */
-export interface VehicleStatus {
-  id: string;
-  kind: string;
-  name: Bilingual;
-  state: VehicleState | null;
+export interface EventQuery extends TimeRange {
+  type?: string;
+  source?: string;
+  limit?: number;
 }
 
 export interface MichiApi {
+  /** The token requests carry; null until someone signs in. */
+  token(): string | null;
+  me(signal?: AbortSignal): Promise<Me>;
+  /** Deployment settings (tile sources) from config.json beside the dashboard; null when there is none. */
+  config(signal?: AbortSignal): Promise<DashboardConfig | null>;
   listPilots(signal?: AbortSignal): Promise<PilotSummary[]>;
   getPilot(pilotId: string, signal?: AbortSignal): Promise<PilotDetail>;
   listVehicles(pilotId: string, signal?: AbortSignal): Promise<VehicleStatus[]>;
+  listSensors(pilotId: string, signal?: AbortSignal): Promise<SensorStatus[]>;
+  tracks(pilotId: string, range: TimeRange & { maxPoints?: number; source?: string }, signal?: AbortSignal): Promise<TracksResponse>;
+  events(pilotId: string, query: EventQuery, signal?: AbortSignal): Promise<MichiEvent[]>;
+  kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
+  coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
+  completeness(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<SourceCompleteness[]>;
+  /** The live feed: ws(s)://…/api/v1/live?pilot=…, and the subprotocols that carry the token. */
+  live(pilotId: string): { url: string; protocols: string[] };
 }
 
 export interface ApiOptions {
   baseUrl?: string;
   fetch?: typeof globalThis.fetch;
+  /** Read at each request, so signing in again applies at once. */
+  token?: () => string | null;
+  /** Where the page is, to turn baseUrl into a WebSocket URL. */
+  pageUrl?: () => string;
+  /** The deployment's dashboard settings, relative to the page. */
+  configUrl?: string;
 }
 
-export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(globalThis) }: ApiOptions = {}): MichiApi {
+type Query = Record<string, string | number | undefined>;
+
+/** The live feed's subprotocol (the cloud selects it when offered beside `bearer.<token>`). */
+export const LIVE_SUBPROTOCOL = 'michi.v1';
+/** RFC 7230 token characters, which a Sec-WebSocket-Protocol value must consist of. */
+const SUBPROTOCOL_SAFE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+export function createApi({
+  baseUrl = '/api/v1',
+  fetch = globalThis.fetch.bind(globalThis),
+  token = () => null,
+  pageUrl = () => globalThis.location.href,
+  configUrl = 'config.json',
+}: ApiOptions = {}): MichiApi {
   async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
     let res: Response;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const bearer = token();
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
     try {
       res = await fetch(`${baseUrl}${path}`, {
-        headers: { accept: 'application/json' },
+        headers,
         // The cloud answers with the latest state; a cached answer would freeze the markers.
         cache: 'no-store',
         signal: signal ?? null,
@@ -135,9 +94,15 @@ export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(g
       throw new ApiError(path, 0, 'the server did not answer', undefined, { cause: err });
     }
     if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { code?: unknown; message?: unknown } | null;
-      const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`;
-      throw new ApiError(path, res.status, message, typeof body?.code === 'string' ? body.code : undefined);
+      // The cloud's errors are {error: {code, message}}; tolerate a flat {code, message} too.
+      const body = (await res.json().catch(() => null)) as {
+        code?: unknown;
+        message?: unknown;
+        error?: { code?: unknown; message?: unknown };
+      } | null;
+      const e = body?.error ?? body;
+      const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
+      throw new ApiError(path, res.status, message, typeof e?.code === 'string' ? e.code : undefined);
     }
     try {
       return (await res.json()) as T;
@@ -145,13 +110,46 @@ export function createApi({ baseUrl = '/api/v1', fetch = globalThis.fetch.bind(g
       throw new ApiError(path, res.status, 'the answer is not JSON', undefined, { cause: err });
     }
   }
+  const pilotPath = (id: string, rest = '') => `/pilots/${encodeURIComponent(id)}${rest}`;
 
   return {
+    token,
+    me: (signal) => getJson<Me>('/me', signal),
+    async config(signal) {
+      // A static file the deployment edits (the cloud serves the dashboard's directory): no rebuild
+      // to change tile sources. Shipped as {"tiles": null}: the offline style.
+      const res = await fetch(new URL(configUrl, pageUrl()), { cache: 'no-store', signal: signal ?? null }).catch(() => null);
+      if (!res?.ok) return null;
+      return (await res.json().catch(() => null)) as DashboardConfig | null;
+    },
     // Lists come wrapped in an object ({pilots: [...]}) so the API can add fields without breaking clients.
     listPilots: async (signal) => (await getJson<{ pilots: PilotSummary[] }>('/pilots', signal)).pilots,
-    getPilot: async (pilotId, signal) => withDefaults(await getJson<PilotDetail>(`/pilots/${encodeURIComponent(pilotId)}`, signal)),
+    getPilot: async (pilotId, signal) => withDefaults(await getJson<PilotDetail>(pilotPath(pilotId), signal)),
     listVehicles: async (pilotId, signal) =>
-      (await getJson<{ vehicles: VehicleStatus[] }>(`/pilots/${encodeURIComponent(pilotId)}/vehicles`, signal)).vehicles,
+      (await getJson<{ vehicles: VehicleStatus[] }>(pilotPath(pilotId, '/vehicles'), signal)).vehicles,
+    listSensors: async (pilotId, signal) => (await getJson<{ sensors: SensorStatus[] }>(pilotPath(pilotId, '/sensors'), signal)).sensors,
+    tracks: (pilotId, { from, to, maxPoints = 2000, source }, signal) =>
+      getJson<TracksResponse>(pilotPath(pilotId, `/tracks${queryString({ from, to, maxPoints, source })}`), signal),
+    events: async (pilotId, { from, to, type, source, limit }, signal) =>
+      (await getJson<{ events: MichiEvent[] }>(pilotPath(pilotId, `/events${queryString({ from, to, type, source, limit })}`), signal))
+        .events,
+    kpis: (pilotId, { from, to }, signal) => getJson<Kpis>(pilotPath(pilotId, `/kpis${queryString({ from, to })}`), signal),
+    coverage: (pilotId, { from, to, res = 9 }, signal) =>
+      getJson<Coverage>(pilotPath(pilotId, `/coverage${queryString({ from, to, res })}`), signal),
+    completeness: async (pilotId, { from, to }, signal) =>
+      (await getJson<{ sources: SourceCompleteness[] }>(pilotPath(pilotId, `/completeness${queryString({ from, to })}`), signal)).sources,
+    live(pilotId) {
+      const url = new URL(`${baseUrl}/live`, pageUrl());
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      url.searchParams.set('pilot', pilotId);
+      const bearer = token();
+      const protocols = [LIVE_SUBPROTOCOL];
+      // A browser cannot set headers on a WebSocket: the token goes in a subprotocol (kept out of
+      // URLs and access logs), or in the query when it has characters a subprotocol may not hold.
+      if (bearer && SUBPROTOCOL_SAFE.test(bearer)) protocols.push(`bearer.${bearer}`);
+      else if (bearer) url.searchParams.set('token', bearer);
+      return { url: url.toString(), protocols };
+    },
   };
 }
 

@@ -12,7 +12,22 @@ export interface Formatters {
   integer(n: number): string;
   /** A wall-clock time in the pilot's time zone. */
   clock(epochMs: number, timeZone?: string): string;
+  /** Date and time (short date, seconds) in the pilot's time zone. */
+  dateTime(epochMs: number, timeZone?: string): string;
+  /** A number with at most `digits` decimals, grouped as the locale groups. */
+  decimal(n: number | null | undefined, digits?: number): string;
+  /** A number followed by a unit Intl does not know (dBm, dB): "−85 dBm". */
+  withUnit(n: number | null | undefined, unit: string, digits?: number): string;
+  kilometres(km: number | null | undefined): string;
+  milliseconds(ms: number | null | undefined): string;
+  /** A share from 0..1 as a percentage with one decimal. */
+  share(fraction: number | null | undefined): string;
+  /** A duration in ms as the largest sensible unit, e.g. "12 s", "3 min". */
+  duration(ms: number): string;
 }
+
+/** What is shown where a figure is missing. */
+export const NO_VALUE = '—';
 
 export function formatters(lang: Lang): Formatters {
   const locale = INTL_LOCALE[lang];
@@ -27,6 +42,23 @@ export function formatters(lang: Lang): Formatters {
   const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 });
   const integer = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
   const clocks = new Map<string, Intl.DateTimeFormat>();
+  const dateTimes = new Map<string, Intl.DateTimeFormat>();
+  const decimals = new Map<number, Intl.NumberFormat>();
+  const decimalFormat = (digits: number) => {
+    let f = decimals.get(digits);
+    if (!f) {
+      f = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+      decimals.set(digits, f);
+    }
+    return f;
+  };
+  const km = new Intl.NumberFormat(locale, { style: 'unit', unit: 'kilometer', maximumFractionDigits: 1 });
+  const ms = new Intl.NumberFormat(locale, { style: 'unit', unit: 'millisecond', maximumFractionDigits: 0 });
+  const share = new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const seconds = new Intl.NumberFormat(locale, { style: 'unit', unit: 'second', unitDisplay: 'short', maximumFractionDigits: 0 });
+  const minutes = new Intl.NumberFormat(locale, { style: 'unit', unit: 'minute', unitDisplay: 'short', maximumFractionDigits: 1 });
+  const hours = new Intl.NumberFormat(locale, { style: 'unit', unit: 'hour', unitDisplay: 'short', maximumFractionDigits: 1 });
+  const ok = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
 
   return {
     speed(mps) {
@@ -50,6 +82,25 @@ export function formatters(lang: Lang): Formatters {
         clocks.set(timeZone, f);
       }
       return f.format(epochMs);
+    },
+    dateTime(epochMs, timeZone = 'Asia/Tokyo') {
+      let f = dateTimes.get(timeZone);
+      if (!f) {
+        f = new Intl.DateTimeFormat(locale, { dateStyle: 'short', timeStyle: 'medium', hourCycle: 'h23', timeZone });
+        dateTimes.set(timeZone, f);
+      }
+      return f.format(epochMs);
+    },
+    decimal: (n, digits = 1) => (ok(n) ? decimalFormat(digits).format(n) : NO_VALUE),
+    withUnit: (n, unit, digits = 0) => (ok(n) ? `${decimalFormat(digits).format(n)} ${unit}` : NO_VALUE),
+    kilometres: (n) => (ok(n) ? km.format(n) : NO_VALUE),
+    milliseconds: (n) => (ok(n) ? ms.format(n) : NO_VALUE),
+    share: (n) => (ok(n) ? share.format(n) : NO_VALUE),
+    duration(n) {
+      const s = Math.max(0, n) / 1000;
+      if (s < 90) return seconds.format(s);
+      if (s < 5400) return minutes.format(s / 60);
+      return hours.format(s / 3600);
     },
   };
 }

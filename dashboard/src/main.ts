@@ -1,13 +1,15 @@
-// The dashboard's entry point: configure MapLibre's worker, wire the real API, storage and URL
-// into the app, and report what nobody else handles.
+// The dashboard's entry point: configure MapLibre's worker, take the access token out of the URL,
+// wire the real API, storage and URL into the app, and report what nobody else handles.
 
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './styles/index.css';
 import { createApi } from './api.js';
 import { startApp } from './app.js';
+import { createTokenStore, takeTokenFromFragment } from './auth/session-token.js';
 import { createLangStore } from './i18n.js';
 import { configureMaplibreWorker } from './map/maplibre-worker.js';
-import { createPilotLocation } from './url-state.js';
+import { tilesFromEnv } from './map/tiles.js';
+import { createViewLocation } from './url-state.js';
 
 configureMaplibreWorker();
 
@@ -17,10 +19,16 @@ if (!root) throw new Error('index.html has no #app element');
 const reportError = (err: unknown) => console.error('[michi]', err);
 window.addEventListener('unhandledrejection', (event) => reportError(event.reason));
 
+const tokens = createTokenStore();
+const fromLink = takeTokenFromFragment();
+if (fromLink) tokens.set(fromLink);
+
 startApp({
   root,
-  api: createApi(),
+  api: createApi({ token: () => tokens.get() }),
+  tokens,
   langStore: createLangStore(),
-  location: createPilotLocation(),
+  location: createViewLocation(),
+  buildTiles: tilesFromEnv(import.meta.env['VITE_MICHI_TILES'] as string | undefined, reportError),
   reportError,
 });

@@ -32,3 +32,12 @@ export const LEGEND_MODES: readonly { cls: ModeClass; label: MessageKey }[] = [
   { cls: 'minimal-risk', label: 'mode.MINIMAL_RISK' },
   { cls: 'unknown', label: 'mode.UNSPECIFIED' },
 ];
+
+/** The same colours as --mode-* in styles/base.css, for map layers (which cannot read CSS variables). */
+export const MODE_COLORS: Record<ModeClass, string> = {
+  autonomous: '#16a34a',
+  manual: '#f59e0b',
+  remote: '#2563eb',
+  'minimal-risk': '#dc2626',
+  unknown: '#6b7280',
+};

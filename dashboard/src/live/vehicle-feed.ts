@@ -1,15 +1,20 @@
-// Where the latest vehicle states come from. For now the dashboard polls
-// GET /api/v1/pilots/:pilot/vehicles once a second; the WebSocket live feed (issue 5) will be a
-// second implementation of the same VehicleFeed, and nothing downstream will change.
+// Where the latest vehicle states come from: the WebSocket live feed (/api/v1/live), with
+// polling of GET /api/v1/pilots/:pilot/vehicles as the fallback while the socket cannot be
+// opened. Both hand the same full list to the listener, so nothing downstream knows which.
 
-import type { MichiApi, VehicleStatus } from '../api.js';
+import type { MichiApi } from '../api.js';
+import type { VehicleStatus } from '../api-types.js';
 import { isAbort } from '../errors.js';
+
+export type FeedTransport = 'websocket' | 'polling';
 
 export interface VehicleFeedListener {
   /** The full list of a pilot's vehicles with their latest state; `nowMs` is when it arrived. */
   snapshot(vehicles: VehicleStatus[], nowMs: number): void;
-  /** A poll failed; the feed keeps trying on its own. */
+  /** A poll failed or the socket was refused; the feed keeps trying on its own. */
   error(err: unknown): void;
+  /** Which transport delivers the data now. */
+  transport?(transport: FeedTransport): void;
 }
 
 export interface VehicleFeed {
@@ -63,6 +68,114 @@ export function pollVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
       abort.abort();
       if (timer !== null) clearTimer(timer);
       timer = null;
+    },
+  };
+}
+
+type LiveMessage =
+  | { type: 'snapshot'; now_ms?: number; vehicles: VehicleStatus[] }
+  | { type: 'state'; vehicle: { id: string; state: VehicleStatus['state'] } };
+
+export interface LiveOptions {
+  WebSocket?: typeof globalThis.WebSocket;
+  /** State messages are gathered for this long before the listener hears of them (one redraw, not hundreds). */
+  flushMs?: number;
+  /** After the socket closed, try it again after this long (polling meanwhile). */
+  reconnectMs?: number;
+  poll?: PollOptions;
+}
+
+/**
+ * The live feed: a WebSocket, `snapshot` on connect then `state` per change, merged into one list.
+ * When the socket fails or closes, polling takes over at once and the socket is retried.
+ */
+export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFeedListener, options: LiveOptions = {}): VehicleFeed {
+  const { WebSocket: WS = globalThis.WebSocket, flushMs = 250, reconnectMs = 10_000 } = options;
+  const vehicles = new Map<string, VehicleStatus>();
+  let socket: WebSocket | null = null;
+  let poller: VehicleFeed | null = null;
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+
+  const flush = () => {
+    flushTimer = null;
+    if (!stopped) listener.snapshot([...vehicles.values()], Date.now());
+  };
+
+  function startPolling(): void {
+    if (poller || stopped) return;
+    listener.transport?.('polling');
+    poller = pollVehicles(api, pilotId, listener, options.poll);
+  }
+
+  function connect(): void {
+    reconnectTimer = null;
+    if (stopped) return;
+    if (!WS) {
+      startPolling();
+      return;
+    }
+    let ws: WebSocket;
+    try {
+      const { url, protocols } = api.live(pilotId);
+      ws = new WS(url, protocols);
+    } catch (err) {
+      listener.error(err);
+      startPolling();
+      return;
+    }
+    socket = ws;
+    let opened = false;
+    ws.addEventListener('message', (event) => {
+      let msg: LiveMessage;
+      try {
+        msg = JSON.parse(String(event.data)) as LiveMessage;
+      } catch {
+        return;
+      }
+      if (msg.type === 'snapshot' && Array.isArray(msg.vehicles)) {
+        if (!opened) {
+          opened = true;
+          // The socket delivers: polling steps back.
+          poller?.stop();
+          poller = null;
+          listener.transport?.('websocket');
+        }
+        vehicles.clear();
+        for (const v of msg.vehicles) vehicles.set(v.id, v);
+        if (flushTimer) clearTimeout(flushTimer);
+        flush();
+      } else if (msg.type === 'state' && msg.vehicle?.id) {
+        const known = vehicles.get(msg.vehicle.id);
+        vehicles.set(
+          msg.vehicle.id,
+          known
+            ? { ...known, state: msg.vehicle.state }
+            : { id: msg.vehicle.id, kind: '', name: { ja: msg.vehicle.id, en: msg.vehicle.id }, state: msg.vehicle.state },
+        );
+        flushTimer ??= setTimeout(flush, flushMs);
+      }
+    });
+    ws.addEventListener('close', (event) => {
+      if (socket === ws) socket = null;
+      if (stopped) return;
+      if (!opened || event.code !== 1000)
+        listener.error(new Error(`live feed closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`));
+      startPolling();
+      reconnectTimer = setTimeout(connect, reconnectMs);
+    });
+  }
+
+  connect();
+  return {
+    stop() {
+      stopped = true;
+      if (flushTimer) clearTimeout(flushTimer);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      poller?.stop();
+      socket?.close(1000);
+      socket = null;
     },
   };
 }

@@ -8,17 +8,24 @@ import { LAYER } from './style.js';
 
 type Props = Record<string, unknown>;
 
+/** Viewers (municipal staff, the public) see a cell site's name and band, not its radio identities. */
+export type TooltipAudience = 'operator' | 'viewer';
+
 function row(term: string, value: unknown): HTMLElement {
   return h('div', { class: 'map-tooltip__row' }, h('dt', {}, term), h('dd', {}, String(value ?? '')));
 }
 
-function cellSiteContent(p: Props, t: Translate): HTMLElement {
+function cellSiteContent(p: Props, t: Translate, audience: TooltipAudience): HTMLElement {
+  const rows =
+    audience === 'operator'
+      ? [row('ID', p.id), row(t('cellSite.pci'), p.pci), row(t('cellSite.band'), p.band), row(t('cellSite.cellId'), p.cellId)]
+      : [row(t('cellSite.band'), p.band)];
   return h(
     'div',
     { 'data-testid': 'cell-site-tooltip' },
     h('div', { class: 'map-tooltip__kind' }, t('cellSite.title')),
     h('div', { class: 'map-tooltip__title' }, String(p.name ?? p.id ?? '')),
-    h('dl', {}, row('ID', p.id), row(t('cellSite.pci'), p.pci), row(t('cellSite.band'), p.band), row(t('cellSite.cellId'), p.cellId)),
+    h('dl', {}, ...rows),
   );
 }
 
@@ -32,10 +39,14 @@ function stopContent(p: Props, t: Translate, lang: Lang): HTMLElement {
 }
 
 /** Wires the tooltips to `map`; `locale()` is read at hover time, so a language switch applies at once. */
-export function attachFeatureTooltips(map: MapLibreMap, locale: () => { lang: Lang; t: Translate }): () => void {
+export function attachFeatureTooltips(
+  map: MapLibreMap,
+  locale: () => { lang: Lang; t: Translate },
+  audience: () => TooltipAudience = () => 'operator',
+): () => void {
   const popup = new Popup({ closeButton: false, closeOnClick: false, offset: 14, className: 'map-tooltip', maxWidth: '260px' });
   const targets: { layer: string; content: (p: Props) => HTMLElement }[] = [
-    { layer: LAYER.cellSiteRing, content: (p) => cellSiteContent(p, locale().t) },
+    { layer: LAYER.cellSiteRing, content: (p) => cellSiteContent(p, locale().t, audience()) },
     { layer: LAYER.stops, content: (p) => stopContent(p, locale().t, locale().lang) },
   ];
   const detach: (() => void)[] = [];

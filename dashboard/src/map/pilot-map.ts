@@ -1,11 +1,21 @@
 // The map of one pilot at a time: a MapLibre map whose style is built from the pilot definition,
 // framed on its routes, north up, with hover tooltips. Vehicle markers live in vehicle-markers.ts.
 
-import { Map as MapLibreMap, NavigationControl, ScaleControl, type ErrorEvent as MapErrorEvent, type LngLatBoundsLike } from 'maplibre-gl';
-import type { PilotDetail } from '../api.js';
+import {
+  Map as MapLibreMap,
+  NavigationControl,
+  ScaleControl,
+  type ErrorEvent as MapErrorEvent,
+  type GeoJSONSource,
+  type LngLatBoundsLike,
+} from 'maplibre-gl';
+import type { CoverageCell, PilotDetail, TileSource } from '../api-types.js';
 import type { Lang, Translate } from '../i18n.js';
-import { attachFeatureTooltips } from './feature-tooltips.js';
-import { pilotBounds, pilotStyle } from './style.js';
+import type { Viewport } from '../url-state.js';
+import { coverageFeatures } from './coverage.js';
+import { attachFeatureTooltips, type TooltipAudience } from './feature-tooltips.js';
+import { LAYER, pilotBounds, pilotStyle, SOURCE } from './style.js';
+import { basemapOf } from './tiles.js';
 
 /** Close enough to read a stop, far enough to see the vehicles around it. */
 const FLY_TO_ZOOM = 17;
@@ -17,17 +27,27 @@ export interface PilotMapOptions {
   pilot: PilotDetail;
   locale: () => { lang: Lang; t: Translate };
   onError: (error: unknown) => void;
+  tiles?: TileSource | null;
+  /** Where to look first (from a shared URL) instead of framing the routes. */
+  view?: Viewport | null;
+  /** Called after the user panned or zoomed (not during). */
+  onViewChange?: (view: Viewport) => void;
+  audience?: () => TooltipAudience;
 }
 
 export class PilotMap {
   readonly map: MapLibreMap;
   private readonly detachTooltips: () => void;
+  private readonly tiles: TileSource | null;
+  private coverageVisible = false;
+  private coverageCells: readonly CoverageCell[] = [];
 
   /** Throws when the browser has no WebGL: the caller shows that instead of a map. */
-  constructor({ container, pilot, locale, onError }: PilotMapOptions) {
+  constructor({ container, pilot, locale, onError, tiles = null, view = null, onViewChange, audience }: PilotMapOptions) {
+    this.tiles = tiles;
     this.map = new MapLibreMap({
       container,
-      style: pilotStyle(pilot),
+      style: pilotStyle(pilot, basemapOf(tiles?.type === 'style' ? null : tiles)),
       center: pilot.map.center,
       zoom: pilot.map.zoom,
       // North up: vehicle arrows then point along the heading without correcting for bearing,
@@ -44,18 +64,60 @@ export class PilotMap {
     this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
     // Without a listener MapLibre prints its errors to the console; route them to the app.
     this.map.on('error', (event: MapErrorEvent) => onError(event.error));
-    this.detachTooltips = attachFeatureTooltips(this.map, locale);
-    this.frame(pilot, false);
+    this.detachTooltips = attachFeatureTooltips(this.map, locale, audience ?? (() => 'operator'));
+    if (view) this.map.jumpTo({ center: [view.lon, view.lat], zoom: view.zoom });
+    else this.frame(pilot, false);
+    this.map.on('moveend', () => {
+      const c = this.map.getCenter();
+      onViewChange?.({ lon: c.lng, lat: c.lat, zoom: this.map.getZoom() });
+    });
+    // Layers filled at run time are re-filled whenever a style (re)loads.
+    this.map.on('style.load', () => this.applyCoverage());
+    if (tiles?.type === 'style') this.setStyle(pilot);
   }
 
   /** Switches to another pilot: a new style (sources and layers) and a new frame. */
   show(pilot: PilotDetail): void {
-    this.map.setStyle(pilotStyle(pilot), { diff: false });
+    this.coverageCells = [];
+    this.setStyle(pilot);
     this.frame(pilot, false);
   }
 
-  flyTo([lon, lat]: [number, number]): void {
-    this.map.flyTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), FLY_TO_ZOOM) });
+  flyTo([lon, lat]: [number, number], zoom = FLY_TO_ZOOM): void {
+    this.map.flyTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), zoom) });
+  }
+
+  setCoverage(cells: readonly CoverageCell[]): void {
+    this.coverageCells = cells;
+    this.applyCoverage();
+  }
+
+  setCoverageVisible(visible: boolean): void {
+    this.coverageVisible = visible;
+    this.applyCoverage();
+  }
+
+  private applyCoverage(): void {
+    if (!this.map.getLayer(LAYER.coverageFill)) return;
+    const visibility = this.coverageVisible ? 'visible' : 'none';
+    this.map.setLayoutProperty(LAYER.coverageFill, 'visibility', visibility);
+    this.map.setLayoutProperty(LAYER.coverageOutline, 'visibility', visibility);
+    (this.map.getSource(SOURCE.coverage) as GeoJSONSource | undefined)?.setData(coverageFeatures(this.coverageCells));
+  }
+
+  private setStyle(pilot: PilotDetail): void {
+    if (this.tiles?.type === 'style') {
+      // A whole base style from the deployment, with the pilot's own sources and layers on top.
+      const own = pilotStyle(pilot);
+      this.map.setStyle(this.tiles.url, {
+        diff: false,
+        transformStyle: (_previous, next) => ({
+          ...next,
+          sources: { ...next.sources, ...own.sources },
+          layers: [...next.layers, ...own.layers.filter((l) => l.id !== LAYER.background)],
+        }),
+      });
+    } else this.map.setStyle(pilotStyle(pilot, basemapOf(this.tiles)), { diff: false });
   }
 
   /** Frames the pilot's routes; without any, its configured centre and zoom. */

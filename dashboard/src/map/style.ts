@@ -1,7 +1,9 @@
 // The MapLibre style of a pilot, built in code from its definition: background, geofences,
-// routes, stops and 5G cell sites as GeoJSON layers. Nothing in it points outside the page: no
-// tiles, no sprite and no `glyphs` URL, so no symbol (text) layer either. Every label is an HTML
-// element (vehicle markers, hover tooltips), which the browser draws with its own fonts.
+// routes, stops and 5G cell sites as GeoJSON layers, plus the layers the dashboard fills at run
+// time (5G coverage hexagons, vehicle trails, vehicle dots for large fleets). By default nothing
+// in it points outside the page: no tiles, no sprite and no `glyphs` URL, so no symbol (text)
+// layer either. Every label is an HTML element (vehicle markers, hover tooltips), which the
+// browser draws with its own fonts. A deployment may add a base map (tiles.ts).
 
 import type { FeatureCollection, LineString, Point, Polygon } from 'geojson';
 import type { LngLatBoundsLike, MapOptions } from 'maplibre-gl';
@@ -12,6 +14,9 @@ export const SOURCE = {
   routes: 'michi-routes',
   stops: 'michi-stops',
   cellSites: 'michi-cell-sites',
+  coverage: 'michi-coverage',
+  trails: 'michi-trails',
+  vehicleDots: 'michi-vehicle-dots',
 } as const;
 
 export const LAYER = {
@@ -23,7 +28,14 @@ export const LAYER = {
   stops: 'stops',
   cellSiteRing: 'cell-site-ring',
   cellSiteDot: 'cell-site-dot',
+  coverageFill: 'coverage-fill',
+  coverageOutline: 'coverage-outline',
+  trails: 'vehicle-trails',
+  vehicleDots: 'vehicle-dots',
+  vehicleDotsSelected: 'vehicle-dots-selected',
 } as const;
+
+const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] };
 
 /** Chosen not to be mistaken for a mode colour (green, amber, blue, red) on the markers above. */
 export const ROUTE_COLORS = ['#3b5580', '#8a5a2b', '#0e7490', '#86198f'] as const;
@@ -98,7 +110,7 @@ const zoomed = (z14: number, z18: number): ['interpolate', ['exponential', numbe
   z18,
 ];
 
-export function pilotStyle(pilot: PilotDetail): StyleSpecification {
+export function pilotStyle(pilot: PilotDetail, basemap: Pick<StyleSpecification, 'sources' | 'layers'> | null = null): StyleSpecification {
   const f = pilotFeatures(pilot);
   const kindColor: ColorValue = [
     'match',
@@ -119,9 +131,28 @@ export function pilotStyle(pilot: PilotDetail): StyleSpecification {
       [SOURCE.routes]: { type: 'geojson', data: f.routes },
       [SOURCE.stops]: { type: 'geojson', data: f.stops },
       [SOURCE.cellSites]: { type: 'geojson', data: f.cellSites },
+      [SOURCE.coverage]: { type: 'geojson', data: EMPTY },
+      [SOURCE.trails]: { type: 'geojson', data: EMPTY },
+      [SOURCE.vehicleDots]: { type: 'geojson', data: EMPTY },
+      ...basemap?.sources,
     },
     layers: [
       { id: LAYER.background, type: 'background', paint: { 'background-color': LAND_COLOR } },
+      ...(basemap?.layers ?? []),
+      {
+        id: LAYER.coverageFill,
+        type: 'fill',
+        source: SOURCE.coverage,
+        layout: { visibility: 'none' },
+        paint: { 'fill-color': ['get', 'color'], 'fill-opacity': 0.45 },
+      },
+      {
+        id: LAYER.coverageOutline,
+        type: 'line',
+        source: SOURCE.coverage,
+        layout: { visibility: 'none' },
+        paint: { 'line-color': ['get', 'color'], 'line-width': 1, 'line-opacity': 0.8 },
+      },
       {
         id: LAYER.geofenceFill,
         type: 'fill',
@@ -158,6 +189,13 @@ export function pilotStyle(pilot: PilotDetail): StyleSpecification {
         paint: { 'line-color': ['get', 'color'], 'line-width': zoomed(3.5, 9), 'line-opacity': 0.85 },
       },
       {
+        id: LAYER.trails,
+        type: 'line',
+        source: SOURCE.trails,
+        layout: { 'line-join': 'round', 'line-cap': 'round' },
+        paint: { 'line-color': ['get', 'color'], 'line-width': zoomed(2.5, 5), 'line-opacity': 0.75 },
+      },
+      {
         id: LAYER.stops,
         type: 'circle',
         source: SOURCE.stops,
@@ -190,6 +228,30 @@ export function pilotStyle(pilot: PilotDetail): StyleSpecification {
           'circle-color': CELL_SITE_COLOR,
           'circle-stroke-color': '#ffffff',
           'circle-stroke-width': 1.5,
+        },
+      },
+      {
+        id: LAYER.vehicleDots,
+        type: 'circle',
+        source: SOURCE.vehicleDots,
+        paint: {
+          'circle-radius': zoomed(4, 8),
+          'circle-color': ['get', 'color'],
+          'circle-opacity': ['case', ['get', 'stale'], 0.4, 1],
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': 1.5,
+        },
+      },
+      {
+        id: LAYER.vehicleDotsSelected,
+        type: 'circle',
+        source: SOURCE.vehicleDots,
+        filter: ['==', ['get', 'selected'], true],
+        paint: {
+          'circle-radius': zoomed(9, 14),
+          'circle-color': 'rgba(0,0,0,0)',
+          'circle-stroke-color': '#0f172a',
+          'circle-stroke-width': 3,
         },
       },
     ],

@@ -7,11 +7,12 @@
 // would move to a GeoJSON circle layer fed by the same snapshots.
 
 import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
-import type { VehicleStatus } from '../api.js';
+import type { VehicleStatus } from '../api-types.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { h, setText } from '../views/dom.js';
 import { Glide, type Pose } from './motion.js';
+import type { VehicleLayer } from './vehicle-layer.js';
 
 /** A reading older than this is shown dimmed (the brief for operators: "is this vehicle live?"). */
 export const STALE_AFTER_MS = 10_000;
@@ -58,7 +59,7 @@ function poseOf(status: VehicleStatus): Pose | null {
   return { lon: s.lon, lat: s.lat, heading: Number.isFinite(s.heading_deg) ? s.heading_deg : 0 };
 }
 
-export class VehicleMarkers {
+export class VehicleMarkers implements VehicleLayer {
   private readonly entries = new Map<string, Entry>();
   private readonly glideMs: number;
   private readonly staleAfterMs: number;
@@ -78,7 +79,7 @@ export class VehicleMarkers {
   }
 
   /** Takes a snapshot of /vehicles; `nowMs` is the wall clock, for staleness. */
-  update(vehicles: readonly VehicleStatus[], nowMs: number): void {
+  update(vehicles: readonly VehicleStatus[], nowMs: number, options: { jump?: boolean } = {}): void {
     const seen = new Set<string>();
     const t = this.clock.now();
     for (const status of vehicles) {
@@ -91,7 +92,7 @@ export class VehicleMarkers {
         this.entries.set(status.id, entry);
       } else if (status.state!.ts_ms !== entry.lastTs) {
         // The first report after a gap (stale) jumps: gliding would invent a path never driven.
-        if (this.isStale(entry.status, nowMs)) entry.glide.jump(pose);
+        if (options.jump || this.isStale(entry.status, nowMs)) entry.glide.jump(pose);
         else entry.glide.retarget(pose, t, this.glideMs);
       }
       entry.status = status;

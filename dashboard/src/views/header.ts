@@ -1,25 +1,34 @@
-// The header: the app's name, the pilot picker, the live-feed status and the language toggle.
+// The header: the app's name, the pilot picker, live / replay, the 5G coverage toggle, the
+// live-feed status, who is signed in, and the language toggle.
 
-import type { PilotSummary } from '../api.js';
+import type { PilotSummary, Role } from '../api-types.js';
+import type { ViewMode } from '../url-state.js';
 import type { Formatters } from '../format.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { h, setText } from './dom.js';
 
-export type FeedStatus = { kind: 'connecting' } | { kind: 'live'; lastMs: number } | { kind: 'offline' };
+export type FeedStatus =
+  { kind: 'connecting' } | { kind: 'live'; lastMs: number; transport?: 'websocket' | 'polling' } | { kind: 'offline' } | { kind: 'replay' };
 
 export interface HeaderView {
   readonly element: HTMLElement;
   setPilots(pilots: readonly PilotSummary[], selectedId: string | null): void;
   setStatus(status: FeedStatus, timeZone?: string): void;
   setLanguage(lang: Lang, t: Translate, fmt: Formatters): void;
+  setMode(mode: ViewMode): void;
+  setCoverage(on: boolean): void;
+  setUser(user: { id: string; role: Role } | null): void;
 }
 
 export interface HeaderOptions {
   onPilotChange: (pilotId: string) => void;
   onToggleLanguage: () => void;
+  onModeChange: (mode: ViewMode) => void;
+  onToggleCoverage: () => void;
+  onSignOut: () => void;
 }
 
-export function createHeader({ onPilotChange, onToggleLanguage }: HeaderOptions): HeaderView {
+export function createHeader({ onPilotChange, onToggleLanguage, onModeChange, onToggleCoverage, onSignOut }: HeaderOptions): HeaderView {
   const title = h('h1', { class: 'brand' }, h('span', { class: 'brand__latin' }, 'michi'), ' ', h('span', { class: 'brand__kanji' }, '道'));
   const tagline = h('p', { class: 'brand__tagline' });
   const pickerLabel = h('label', { class: 'pilot-picker__label', for: 'pilot-picker' });
@@ -32,14 +41,28 @@ export function createHeader({ onPilotChange, onToggleLanguage }: HeaderOptions)
 
   picker.addEventListener('change', () => onPilotChange(picker.value));
   langToggle.addEventListener('click', onToggleLanguage);
+  const liveButton = h('button', { type: 'button', class: 'segmented__button', 'data-testid': 'mode-live' });
+  const replayButton = h('button', { type: 'button', class: 'segmented__button', 'data-testid': 'mode-replay' });
+  liveButton.addEventListener('click', () => onModeChange('live'));
+  replayButton.addEventListener('click', () => onModeChange('replay'));
+  const modeGroup = h('div', { class: 'segmented', role: 'group' }, liveButton, replayButton);
+  const coverage = h('button', { type: 'button', class: 'header-button', 'data-testid': 'coverage-toggle', 'aria-pressed': 'false' });
+  coverage.addEventListener('click', onToggleCoverage);
+  const user = h('span', { class: 'user-badge', 'data-testid': 'user-badge' });
+  const signOut = h('button', { type: 'button', class: 'header-button', 'data-testid': 'sign-out' });
+  signOut.addEventListener('click', onSignOut);
+  const userBlock = h('div', { class: 'user-block', hidden: true }, user, signOut);
 
   const element = h(
     'header',
     { class: 'app-header' },
     h('div', { class: 'brand-block' }, title, tagline),
     h('div', { class: 'pilot-picker-block' }, pickerLabel, picker),
+    modeGroup,
+    coverage,
     h('div', { class: 'header-spacer' }),
     status,
+    userBlock,
     langToggle,
   );
 
@@ -51,6 +74,7 @@ export function createHeader({ onPilotChange, onToggleLanguage }: HeaderOptions)
   let fmt: Formatters | null = null;
   let currentStatus: FeedStatus = { kind: 'connecting' };
   let statusZone: string | undefined;
+  let currentUser: { id: string; role: Role } | null = null;
 
   function renderPicker(): void {
     const options = pilots.map((p) =>
@@ -64,8 +88,17 @@ export function createHeader({ onPilotChange, onToggleLanguage }: HeaderOptions)
 
   function renderStatus(): void {
     status.className = `feed-status is-${currentStatus.kind}`;
+    status.dataset.transport = currentStatus.kind === 'live' ? (currentStatus.transport ?? 'polling') : '';
     if (currentStatus.kind === 'live' && fmt) {
-      setText(statusText, `${t('status.live')} · ${fmt.clock(currentStatus.lastMs, statusZone)}`);
+      const label =
+        currentStatus.transport === 'websocket'
+          ? 'status.websocket'
+          : currentStatus.transport === 'polling'
+            ? 'status.polling'
+            : 'status.live';
+      setText(statusText, `${t(label)} · ${fmt.clock(currentStatus.lastMs, statusZone)}`);
+    } else if (currentStatus.kind === 'replay') {
+      setText(statusText, t('status.replay'));
     } else {
       setText(statusText, t(currentStatus.kind === 'offline' ? 'status.offline' : 'status.connecting'));
     }
@@ -97,7 +130,31 @@ export function createHeader({ onPilotChange, onToggleLanguage }: HeaderOptions)
       langToggle.title = t('lang.toggleLabel');
       if (!loaded) picker.replaceChildren(h('option', { value: '' }, t('pilot.loading')));
       else renderPicker();
+      setText(liveButton, t('view.live'));
+      setText(replayButton, t('view.replay'));
+      modeGroup.setAttribute('aria-label', t('view.label'));
+      setText(coverage, t('coverage.toggle'));
+      setText(signOut, t('auth.signOut'));
+      renderUser();
       renderStatus();
     },
+    setMode(mode) {
+      liveButton.setAttribute('aria-pressed', String(mode === 'live'));
+      replayButton.setAttribute('aria-pressed', String(mode === 'replay'));
+    },
+    setCoverage(on) {
+      coverage.setAttribute('aria-pressed', String(on));
+    },
+    setUser(next) {
+      currentUser = next;
+      renderUser();
+    },
   };
+
+  function renderUser(): void {
+    userBlock.hidden = !currentUser;
+    if (!currentUser) return;
+    setText(user, `${t(currentUser.role === 'operator' ? 'role.operator' : 'role.viewer')} · ${currentUser.id}`);
+    user.dataset.role = currentUser.role;
+  }
 }

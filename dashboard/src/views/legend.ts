@@ -4,6 +4,7 @@
 
 import type { GeofenceKind, PilotDetail } from '../api.js';
 import type { MessageKey, Translate } from '../i18n.js';
+import { RSRP_BANDS } from '../map/coverage.js';
 import { GEOFENCE_COLORS, routeColor } from '../map/style.js';
 import { LEGEND_MODES } from '../modes.js';
 import { h } from './dom.js';
@@ -12,6 +13,7 @@ export interface LegendView {
   readonly element: HTMLElement;
   setPilot(pilot: PilotDetail | null): void;
   setLanguage(t: Translate): void;
+  setCoverage(on: boolean): void;
 }
 
 const GEOFENCE_ORDER: readonly GeofenceKind[] = ['operational', 'slow-zone', 'no-go'];
@@ -20,6 +22,7 @@ export function createLegend(): LegendView {
   const element = h('details', { class: 'legend', open: true, 'data-testid': 'legend' });
   let pilot: PilotDetail | null = null;
   let t: Translate = (key) => key;
+  let coverage = false;
 
   const item = (swatch: HTMLElement, label: string) => h('li', { class: 'legend__item' }, swatch, h('span', {}, label));
   // CSSOM, not a style attribute: it stays allowed under a Content-Security-Policy without 'unsafe-inline'.
@@ -59,6 +62,14 @@ export function createLegend(): LegendView {
         h('ul', { class: 'legend__list' }, ...modes),
         h('h3', { class: 'legend__heading' }, t('legend.map')),
         h('ul', { class: 'legend__list' }, ...map),
+        coverage ? h('h3', { class: 'legend__heading' }, t('coverage.title')) : null,
+        coverage
+          ? h(
+              'ul',
+              { class: 'legend__list', 'data-testid': 'coverage-legend' },
+              ...RSRP_BANDS.map((b) => item(swatch('legend__area', b.color), t(`coverage.${b.key}`))),
+            )
+          : null,
       ),
     );
   }
@@ -71,6 +82,10 @@ export function createLegend(): LegendView {
     },
     setLanguage(nextT) {
       t = nextT;
+      render();
+    },
+    setCoverage(on) {
+      coverage = on;
       render();
     },
   };

@@ -1,0 +1,98 @@
+// Vehicles of a large fleet as one GeoJSON circle layer, coloured by mode, dimmed when stale.
+// The data is handed to MapLibre at most once a second (its worker does the tiling), so a
+// thousand vehicles at 1 Hz cost the main thread one setData per second, not a DOM per vehicle.
+
+import type { GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent } from 'maplibre-gl';
+import type { FeatureCollection, Point } from 'geojson';
+import type { VehicleStatus } from '../api-types.js';
+import { MODE_COLORS, modeClass } from '../modes.js';
+import { LAYER, SOURCE } from './style.js';
+import type { VehicleLayer } from './vehicle-layer.js';
+import { STALE_AFTER_MS } from './vehicle-markers.js';
+
+export const DOTS_MIN_INTERVAL_MS = 1000;
+
+export class VehicleDots implements VehicleLayer {
+  private vehicles: readonly VehicleStatus[] = [];
+  private selected: string | null = null;
+  private nowMs = 0;
+  private lastPush = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly onClick: (event: MapLayerMouseEvent) => void;
+
+  constructor(
+    private readonly map: MapLibreMap,
+    private readonly options: { onSelect: (vehicleId: string) => void },
+  ) {
+    this.onClick = (event) => {
+      const id = event.features?.[0]?.properties?.['id'];
+      if (typeof id === 'string') this.options.onSelect(id);
+    };
+    map.on('click', LAYER.vehicleDots, this.onClick);
+  }
+
+  update(vehicles: readonly VehicleStatus[], nowMs: number, options: { jump?: boolean } = {}): void {
+    this.vehicles = vehicles;
+    this.nowMs = nowMs;
+    this.schedule(options.jump === true);
+  }
+
+  refresh(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.schedule(false);
+  }
+
+  setLanguage(): void {
+    // Dots carry no text.
+  }
+
+  select(vehicleId: string | null): void {
+    this.selected = vehicleId;
+    this.schedule(true);
+  }
+
+  position(vehicleId: string): [number, number] | null {
+    const s = this.vehicles.find((v) => v.id === vehicleId)?.state;
+    return s ? [s.lon, s.lat] : null;
+  }
+
+  destroy(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.map.off('click', LAYER.vehicleDots, this.onClick);
+    this.push([]);
+  }
+
+  private schedule(now: boolean): void {
+    const wait = now ? 0 : DOTS_MIN_INTERVAL_MS - (performance.now() - this.lastPush);
+    if (wait <= 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.push(this.vehicles);
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        this.push(this.vehicles);
+      }, wait);
+    }
+  }
+
+  private push(vehicles: readonly VehicleStatus[]): void {
+    this.lastPush = performance.now();
+    const features: FeatureCollection<Point>['features'] = [];
+    for (const v of vehicles) {
+      const s = v.state;
+      if (!s || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) continue;
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [s.lon, s.lat] },
+        properties: {
+          id: v.id,
+          color: MODE_COLORS[modeClass(s.mode)],
+          stale: this.nowMs - s.ts_ms > STALE_AFTER_MS,
+          selected: v.id === this.selected,
+        },
+      });
+    }
+    (this.map.getSource(SOURCE.vehicleDots) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features });
+  }
+}
