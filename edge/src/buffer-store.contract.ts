@@ -140,14 +140,59 @@ export function bufferStoreContract(name: string, makeFixture: () => Promise<Buf
       });
     });
 
-    it('refuses an append that would exceed maxBytes with MICHI_ERR_BUFFER_FULL, and takes it again once drained', async () => {
-      const size = encodeReading(testReading(1)).byteLength;
+    it('refuses an append with MICHI_ERR_BUFFER_FULL when only events fill it, and takes it again once drained', async () => {
+      const size = encodeReading(testReading(1, 'event')).byteLength;
       await withStore({ maxBytes: size * 3 }, async (store) => {
-        const seqs = await Promise.all([1, 2, 3].map((i) => store.append(testReading(i))));
-        await expect(store.append(testReading(4))).rejects.toMatchObject({ code: ErrorCodes.BUFFER_FULL });
+        const seqs = await Promise.all([1, 2, 3].map((i) => store.append(testReading(i, 'event'))));
+        await expect(store.append(testReading(4, 'event'))).rejects.toMatchObject({ code: ErrorCodes.BUFFER_FULL });
         expect(store.stats().depth).toBe(3);
         store.delete([seqs[0]!]);
-        await expect(store.append(testReading(4))).resolves.toBeGreaterThan(seqs[2]!);
+        await expect(store.append(testReading(4, 'event'))).resolves.toBeGreaterThan(seqs[2]!);
+      });
+    });
+
+    it('when full, evicts the oldest link samples first, then states and sensor readings, never events nor pinned rows', async () => {
+      const sizes = { link: 0, state: 0, event: 0 };
+      for (const k of ['link', 'state', 'event'] as const) sizes[k] = encodeReading(testReading(10, k)).byteLength;
+      const room = 2 * sizes.link + 2 * sizes.state + sizes.event;
+      await withStore({ maxBytes: room }, async (store) => {
+        const [s1, l1, e1, s2, l2] = [
+          await store.append(testReading(10, 'state')),
+          await store.append(testReading(11, 'link')),
+          await store.append(testReading(12, 'event')),
+          await store.append(testReading(13, 'state')),
+          await store.append(testReading(14, 'link')),
+        ];
+        store.attach({ pinned: (seq) => seq === l1 });
+        // The pinned l1 stays: l2, the only other link, goes.
+        const s3 = await store.append(testReading(15, 'state'));
+        const left = () => store.peek(0, 100).map((i) => i.seq);
+        expect(left()).not.toContain(l2);
+        expect(left()).toEqual(expect.arrayContaining([l1, e1, s3]));
+        // Then the oldest state (s1), never the event.
+        const e2 = await store.append(testReading(16, 'event'));
+        expect(left()).toContain(e1);
+        expect(left()).toContain(e2);
+        expect(left()).toContain(l1);
+        expect(left()).not.toContain(s1);
+        // Oldest first: s2 can have gone only with s1.
+        expect(left().includes(s1) && !left().includes(s2)).toBe(false);
+        expect(store.stats().bytes).toBeLessThanOrEqual(room);
+      });
+    });
+
+    it('peeks events only, or all but events, up to a seq; lastSeq is the highest committed seq', async () => {
+      await withStore({}, async (store) => {
+        expect(store.lastSeq()).toBe(0);
+        const kinds: ReadingKind[] = ['state', 'event', 'link', 'event', 'sensor'];
+        const seqs: number[] = [];
+        for (const [i, k] of kinds.entries()) seqs.push(await store.append(testReading(i + 1, k)));
+        expect(store.lastSeq()).toBe(seqs[4]);
+        expect(store.peek(0, 10, Infinity, { events: 'only' }).map((i) => i.seq)).toEqual([seqs[1], seqs[3]]);
+        expect(store.peek(seqs[1]!, 10, Infinity, { events: 'only' }).map((i) => i.seq)).toEqual([seqs[3]]);
+        expect(store.peek(0, 10, Infinity, { events: 'exclude' }).map((i) => i.seq)).toEqual([seqs[0], seqs[2], seqs[4]]);
+        expect(store.peek(0, 10, Infinity, { events: 'exclude', upTo: seqs[2]! }).map((i) => i.seq)).toEqual([seqs[0], seqs[2]]);
+        expect(store.peek(seqs[0]!, 10, Infinity, { upTo: seqs[3]! }).map((i) => i.seq)).toEqual(seqs.slice(1, 4));
       });
     });
 

@@ -2,7 +2,13 @@
  * The gateway's durable store of record: every reading acknowledged to a vehicle lives here until
  * the cloud acknowledges the batch holding it. Appends are group-committed (one SQLite transaction
  * per commitIntervalMs or commitMaxItems), and each append resolves only once its transaction is
- * committed, which is when the local broker may send the PUBACK.
+ * committed, which is when the local broker may send the PUBACK. Deletions of acknowledged rows
+ * ride along in the next group commit instead of costing a transaction each.
+ *
+ * Bounded by payload bytes (buffer.maxBytes). When a reading does not fit, the buffer evicts the
+ * oldest routine telemetry to make room, link samples first, then vehicle states and sensor
+ * readings; events are never evicted, and rows in flight upstream are never evicted. A reading
+ * that still does not fit is refused (BufferFullError), not acknowledged. docs/edge.md states it.
  *
  * `ReadingBuffer` is the contract every store implements (see buffer-store.contract.ts); the uplink
  * and the broker only use that interface.
@@ -11,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { encodeReading, readingBody, readingKind, type michi, type ReadingKind } from '@michi/proto';
+import { encodeReading, readingKind, type michi, type ReadingKind } from '@michi/proto';
 import { BufferClosedError, BufferFullError } from './errors.js';
 
 export interface BufferedItem {
@@ -31,18 +37,41 @@ export interface BufferStats {
   pending: number;
 }
 
+/** Which rows a peek looks at: `upTo` bounds the seq (inclusive); events only, or all but events. */
+export interface PeekFilter {
+  upTo?: number;
+  events?: 'only' | 'exclude';
+}
+
+/** Why buffered readings were removed without the cloud's acknowledgement. */
+export type DropReason = 'buffer_full' | 'corrupt';
+
 export interface ReadingBuffer {
-  /** Resolves with the reading's seq once the group commit holding it is done; rejects with BufferFullError when full. */
+  /**
+   * Resolves with the reading's seq once the group commit holding it is done. Makes room by the
+   * eviction policy when needed; rejects with BufferFullError when even that cannot.
+   */
   append(reading: michi.v1.Reading.$Properties): Promise<number>;
   /** Committed readings with seq > afterSeq in seq order: at most maxItems, and at most maxBytes (but always one). */
-  peek(afterSeq: number, maxItems: number, maxBytes?: number): BufferedItem[];
+  peek(afterSeq: number, maxItems: number, maxBytes?: number, filter?: PeekFilter): BufferedItem[];
+  /** The highest committed seq (0 when nothing was ever committed). */
+  lastSeq(): number;
   /** Forgets these readings (the cloud has them); returns how many were there. */
   delete(seqs: readonly number[]): number;
+  /** Sets the given hooks, keeping the others. */
+  attach(hooks: BufferHooks): void;
   stats(): BufferStats;
   /** Commits whatever waits now. */
   flush(): Promise<void>;
   /** Commits what waits, then closes; later appends reject with BufferClosedError. */
   close(): Promise<void>;
+}
+
+export interface BufferHooks {
+  /** Rows for which this answers true (in flight upstream) are never evicted. */
+  pinned?: (seq: number) => boolean;
+  /** Told about every reading removed without an acknowledgement (the metrics count them). */
+  onDrop?: (reason: DropReason, kind: ReadingKind, count: number) => void;
 }
 
 export interface BufferStoreOptions {
@@ -54,32 +83,55 @@ export interface BufferStoreOptions {
   now?: () => number;
 }
 
-/** Events first when a backlog drains (issue 3); readings of one priority keep their seq order. */
-const PRIORITY: Record<ReadingKind, number> = { event: 1, state: 0, link: 0, sensor: 0 };
-const SCHEMA_VERSION = 1;
+/**
+ * Eviction order and upstream order: link samples are the first to go when the buffer is full,
+ * then states and sensor readings; events are never evicted and jump the queue upstream.
+ */
+export const PRIORITY: Readonly<Record<ReadingKind, number>> = { link: 0, state: 1, sensor: 1, event: 2 };
+const EVENT_PRIORITY = 2;
+const EVICTABLE_PRIORITIES = [0, 1] as const;
+const SCHEMA_VERSION = 2;
+/** An eviction frees at least this share of maxBytes, so that a full buffer is not scanned per reading. */
+const EVICTION_SLACK = 0.01;
+/** Deletions alone (no appends flowing, e.g. while a backlog drains) are committed at least this often. */
+const DELETE_COMMIT_MS = 250;
 
 interface Pending {
   kind: ReadingKind;
-  source: string;
-  tsMs: number;
+  priority: number;
   bytes: Uint8Array;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
+}
+
+interface Row {
+  seq: number;
+  payload: Buffer;
 }
 
 export class BufferStore implements ReadingBuffer {
   private readonly db: Database.Database;
   private readonly opts: BufferStoreOptions;
   private readonly now: () => number;
-  private readonly insertMany: (items: Pending[], receivedMs: number) => number[];
-  private readonly selectAfter: Database.Statement<[number, number], { seq: number; payload: Buffer }>;
-  private readonly deleteMany: (seqs: readonly number[]) => { count: number; bytes: number };
+  private readonly insert: Database.Statement<[number, string, number, number, Uint8Array]>;
+  private readonly select: Record<'all' | 'only' | 'exclude', Database.Statement<[number, number, number], Row>>;
+  private readonly remove: Database.Statement<[string], { size: number; priority: number }>;
   private readonly selectOldest: Database.Statement<[], { received_ms: number }>;
+  private readonly selectVictims: Database.Statement<[number, number, number], { seq: number; size: number; kind: ReadingKind }>;
+  private readonly saveHighWater: Database.Statement<[number]>;
+  private hooks: BufferHooks = {};
   private pending: Pending[] = [];
   private pendingBytes = 0;
+  /** A write transaction holds deletions (and evictions) not yet committed. */
+  private inTransaction = false;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
   private depth = 0;
   private bytes = 0;
+  /** Committed rows per priority, so that eviction skips empty classes without a scan. */
+  private readonly countByPriority = [0, 0, 0];
+  private nextSeq: number;
+  private committedSeq: number;
   private closed = false;
 
   constructor(opts: BufferStoreOptions) {
@@ -87,6 +139,9 @@ export class BufferStore implements ReadingBuffer {
     this.now = opts.now ?? Date.now;
     mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
+    // Smaller pages mean fewer bytes per commit: every commit rewrites at least the last, partly
+    // filled leaf page and a few b-tree pages. Only takes effect on a new file.
+    this.db.pragma('page_size = 1024');
     // WAL lets a commit append to one file instead of rewriting pages in place. synchronous=NORMAL
     // skips the fsync per commit (it fsyncs at checkpoints): a committed reading survives kill -9 of
     // the agent, since it is in the OS page cache, and only a power cut or kernel crash can lose the
@@ -95,32 +150,43 @@ export class BufferStore implements ReadingBuffer {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     // After a checkpoint the WAL is truncated back to this size instead of keeping its peak.
-    this.db.pragma('journal_size_limit = 67108864');
+    this.db.pragma('journal_size_limit = 16777216');
     this.migrate();
 
-    const insert = this.db.prepare<[string, string, number, number, number, number, Uint8Array]>(
-      'INSERT INTO readings (kind, source, priority, ts_ms, received_ms, size, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.insertMany = this.db.transaction((items: Pending[], receivedMs: number) =>
-      items.map((p) =>
-        Number(insert.run(p.kind, p.source, PRIORITY[p.kind], p.tsMs, receivedMs, p.bytes.byteLength, p.bytes).lastInsertRowid),
-      ),
-    );
-    this.selectAfter = this.db.prepare('SELECT seq, payload FROM readings WHERE seq > ? ORDER BY seq LIMIT ?');
-    const remove = this.db.prepare<[string], { size: number }>(
-      'DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?)) RETURNING size',
-    );
-    this.deleteMany = (seqs) => {
-      const rows = remove.all(JSON.stringify(seqs));
-      return { count: rows.length, bytes: rows.reduce((sum, r) => sum + r.size, 0) };
+    this.insert = this.db.prepare('INSERT INTO readings (seq, kind, priority, received_ms, payload) VALUES (?, ?, ?, ?, ?)');
+    const sel = (where: string) =>
+      this.db.prepare<[number, number, number], Row>(
+        `SELECT seq, payload FROM readings WHERE seq > ? AND seq <= ? ${where} ORDER BY seq LIMIT ?`,
+      );
+    this.select = {
+      all: sel(''),
+      only: sel(`AND priority = ${EVENT_PRIORITY}`),
+      exclude: sel(`AND priority < ${EVENT_PRIORITY}`),
     };
+    this.remove = this.db.prepare(
+      'DELETE FROM readings WHERE seq IN (SELECT value FROM json_each(?)) RETURNING length(payload) AS size, priority',
+    );
     this.selectOldest = this.db.prepare('SELECT received_ms FROM readings ORDER BY seq LIMIT 1');
-    const totals = this.db.prepare('SELECT COUNT(*) AS depth, COALESCE(SUM(size), 0) AS bytes FROM readings').get() as {
-      depth: number;
-      bytes: number;
-    };
-    this.depth = totals.depth;
-    this.bytes = totals.bytes;
+    this.selectVictims = this.db.prepare(
+      'SELECT seq, length(payload) AS size, kind FROM readings WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.saveHighWater = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('high_water_seq', ?)");
+
+    const totals = this.db
+      .prepare<[], { priority: number; depth: number; bytes: number }>(
+        'SELECT priority, COUNT(*) AS depth, COALESCE(SUM(length(payload)), 0) AS bytes FROM readings GROUP BY priority',
+      )
+      .all();
+    for (const t of totals) {
+      this.depth += t.depth;
+      this.bytes += t.bytes;
+      this.countByPriority[t.priority] = t.depth;
+    }
+    const maxSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM readings').get() as { s: number }).s;
+    const highWater = (this.db.prepare("SELECT value FROM meta WHERE key = 'high_water_seq'").get() as { value: number } | undefined)
+      ?.value;
+    this.committedSeq = Math.max(maxSeq, highWater ?? 0);
+    this.nextSeq = this.committedSeq + 1;
   }
 
   private migrate(): void {
@@ -128,66 +194,178 @@ export class BufferStore implements ReadingBuffer {
     if (version > SCHEMA_VERSION) {
       throw new Error(`${this.opts.path}: buffer schema version ${version} is newer than this agent's ${SCHEMA_VERSION}`);
     }
-    // AUTOINCREMENT: a seq is never reused, even after the newest rows were deleted, because
-    // (gateway, first_seq) names a batch upstream.
-    this.db.exec(`
+    // Seqs are assigned here, not by AUTOINCREMENT (whose sqlite_sequence row costs one more page
+    // per commit); meta.high_water_seq, saved at close, keeps them from being reused after a restart.
+    // The partial index holds only events, so it costs nothing for routine telemetry.
+    const v2 = `
       CREATE TABLE IF NOT EXISTS readings (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
-        source TEXT NOT NULL,
         priority INTEGER NOT NULL,
-        ts_ms INTEGER NOT NULL,
         received_ms INTEGER NOT NULL,
-        size INTEGER NOT NULL,
         payload BLOB NOT NULL
       );
-      PRAGMA user_version = ${SCHEMA_VERSION};
-    `);
+      CREATE INDEX IF NOT EXISTS readings_events ON readings (seq) WHERE priority = ${EVENT_PRIORITY};
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`;
+    if (version === 1) {
+      // Version 1 (the first agent) had source, ts_ms and size columns and AUTOINCREMENT.
+      this.db.transaction(() => {
+        this.db.exec('ALTER TABLE readings RENAME TO readings_v1');
+        this.db.exec(v2);
+        this.db.exec(`INSERT INTO readings (seq, kind, priority, received_ms, payload)
+          SELECT seq, kind, CASE kind WHEN 'link' THEN 0 WHEN 'event' THEN ${EVENT_PRIORITY} ELSE 1 END, received_ms, payload FROM readings_v1`);
+        this.db.exec(`INSERT OR REPLACE INTO meta (key, value) SELECT 'high_water_seq', COALESCE(MAX(seq), 0) FROM readings_v1`);
+        this.db.exec('DROP TABLE readings_v1');
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+      return;
+    }
+    this.db.exec(`${v2}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
+  }
+
+  attach(hooks: BufferHooks): void {
+    this.hooks = { ...this.hooks, ...hooks };
   }
 
   append(reading: michi.v1.Reading.$Properties): Promise<number> {
     if (this.closed) return Promise.reject(new BufferClosedError());
     const kind = readingKind(reading);
-    const body = readingBody(reading);
+    const priority = PRIORITY[kind];
     const bytes = encodeReading(reading);
     const used = this.bytes + this.pendingBytes;
     if (used + bytes.byteLength > this.opts.maxBytes) {
-      return Promise.reject(new BufferFullError(used, this.opts.maxBytes, bytes.byteLength));
+      const needed = used + bytes.byteLength - this.opts.maxBytes;
+      try {
+        if (!this.evict(needed)) return Promise.reject(new BufferFullError(used, this.opts.maxBytes, bytes.byteLength));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ kind, source: body.source_id, tsMs: Number(body.ts_ms), bytes, resolve, reject });
+      this.pending.push({ kind, priority, bytes, resolve, reject });
       this.pendingBytes += bytes.byteLength;
       if (this.pending.length >= this.opts.commitMaxItems) this.commit();
-      else this.timer ??= setTimeout(() => this.commit(), this.opts.commitIntervalMs);
+      else this.schedule(this.opts.commitIntervalMs);
     });
   }
 
+  /**
+   * Deletes committed, unpinned routine rows, link samples first, oldest first, until at least
+   * `needed` bytes (and the slack) are free. Deletes nothing and answers false if that is not possible.
+   */
+  private evict(needed: number): boolean {
+    const target = Math.max(needed, Math.floor(this.opts.maxBytes * EVICTION_SLACK));
+    const victims: { seq: number; size: number; kind: ReadingKind }[] = [];
+    let freed = 0;
+    for (const priority of EVICTABLE_PRIORITIES) {
+      let after = 0;
+      while (freed < target && this.countByPriority[priority]! > 0) {
+        const rows = this.selectVictims.all(priority, after, 1_000);
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          after = row.seq;
+          if (this.hooks.pinned?.(row.seq)) continue;
+          victims.push(row);
+          freed += row.size;
+          if (freed >= target) break;
+        }
+      }
+      if (freed >= target) break;
+    }
+    if (freed < needed) return false;
+    this.deleteRows(victims.map((v) => v.seq));
+    const byKind = new Map<ReadingKind, number>();
+    for (const v of victims) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+    for (const [kind, count] of byKind) this.hooks.onDrop?.('buffer_full', kind, count);
+    this.opts.logger?.warn(
+      { evicted: victims.length, bytes: freed, byKind: Object.fromEntries(byKind) },
+      'buffer full: evicted the oldest routine telemetry',
+    );
+    return true;
+  }
+
+  private schedule(ms: number): void {
+    const due = this.now() + ms;
+    if (this.timer && this.timerDue <= due) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.commit(), ms);
+  }
+
+  private begin(): void {
+    if (this.inTransaction) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    this.inTransaction = true;
+  }
+
   private commit(): void {
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerDue = Infinity;
     const batch = this.pending;
     const batchBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    if (batch.length === 0) return;
-    let seqs: number[];
+    if (batch.length === 0 && !this.inTransaction) return;
+    const seqs: number[] = [];
     try {
-      seqs = this.insertMany(batch, this.now());
+      this.begin();
+      const receivedMs = this.now();
+      let seq = this.nextSeq;
+      for (const p of batch) {
+        this.insert.run(seq, p.kind, p.priority, receivedMs, p.bytes);
+        seqs.push(seq++);
+      }
+      this.db.exec('COMMIT');
+      this.inTransaction = false;
+      this.nextSeq = seq;
+      this.committedSeq = seq - 1;
     } catch (err) {
-      // Nothing of this transaction is on disk: every sender is refused, keeps its reading and resends it.
+      // Nothing of this transaction is on disk: every sender is refused, keeps its reading and
+      // resends it; deletions it held come back and their readings are sent (and overwritten) again.
       this.opts.logger?.error({ err, readings: batch.length }, 'buffer commit failed');
+      if (this.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // SQLite may have rolled back already (e.g. SQLITE_FULL); the recount below is what matters.
+        }
+        this.inTransaction = false;
+        this.recount();
+      }
       for (const p of batch) p.reject(err);
       return;
     }
     this.depth += batch.length;
     this.bytes += batchBytes;
-    batch.forEach((p, i) => p.resolve(seqs[i]!));
+    batch.forEach((p, i) => {
+      this.countByPriority[p.priority]!++;
+      p.resolve(seqs[i]!);
+    });
   }
 
-  peek(afterSeq: number, maxItems: number, maxBytes = Infinity): BufferedItem[] {
+  private recount(): void {
+    this.depth = 0;
+    this.bytes = 0;
+    this.countByPriority.fill(0);
+    const totals = this.db
+      .prepare<[], { priority: number; depth: number; bytes: number }>(
+        'SELECT priority, COUNT(*) AS depth, COALESCE(SUM(length(payload)), 0) AS bytes FROM readings GROUP BY priority',
+      )
+      .all();
+    for (const t of totals) {
+      this.depth += t.depth;
+      this.bytes += t.bytes;
+      this.countByPriority[t.priority] = t.depth;
+    }
+  }
+
+  peek(afterSeq: number, maxItems: number, maxBytes = Infinity, filter: PeekFilter = {}): BufferedItem[] {
+    if (this.closed) return [];
     const out: BufferedItem[] = [];
     let total = 0;
-    for (const row of this.selectAfter.iterate(afterSeq, maxItems)) {
+    const stmt = this.select[filter.events ?? 'all'];
+    for (const row of stmt.iterate(afterSeq, filter.upTo ?? Number.MAX_SAFE_INTEGER, maxItems)) {
       total += row.payload.byteLength;
       if (out.length > 0 && total > maxBytes) break;
       out.push({ seq: row.seq, bytes: row.payload });
@@ -195,12 +373,27 @@ export class BufferStore implements ReadingBuffer {
     return out;
   }
 
+  lastSeq(): number {
+    return this.committedSeq;
+  }
+
   delete(seqs: readonly number[]): number {
-    if (seqs.length === 0) return 0;
-    const { count, bytes } = this.deleteMany(seqs);
-    this.depth -= count;
-    this.bytes -= bytes;
+    if (seqs.length === 0 || this.closed) return 0;
+    const count = this.deleteRows(seqs);
+    this.schedule(DELETE_COMMIT_MS);
     return count;
+  }
+
+  /** Deletes inside the open write transaction; the next commit makes it durable. */
+  private deleteRows(seqs: readonly number[]): number {
+    this.begin();
+    const rows = this.remove.all(JSON.stringify(seqs));
+    for (const r of rows) {
+      this.bytes -= r.size;
+      this.countByPriority[r.priority]!--;
+    }
+    this.depth -= rows.length;
+    return rows.length;
   }
 
   stats(): BufferStats {
@@ -217,6 +410,11 @@ export class BufferStore implements ReadingBuffer {
     if (this.closed) return;
     this.commit();
     this.closed = true;
+    try {
+      this.saveHighWater.run(this.committedSeq);
+    } catch (err) {
+      this.opts.logger?.warn({ err }, 'could not save the buffer high-water seq');
+    }
     this.db.close();
   }
 }

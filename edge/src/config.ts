@@ -38,10 +38,14 @@ const LocalMqttSchema = z.strictObject({
 const BufferSchema = z.strictObject({
   /** The SQLite file; default .data/edge/<gatewayId>/buffer.sqlite, relative to the working directory. */
   path: z.string().min(1).optional(),
-  /** Appends beyond this many payload bytes are refused (MICHI_ERR_BUFFER_FULL) until the uplink drains. */
+  /**
+   * Payload bytes the buffer holds at most. Beyond it the oldest routine telemetry is evicted (link
+   * samples first, then states and sensor readings); events never are. A reading that still does
+   * not fit is refused (MICHI_ERR_BUFFER_FULL), not acknowledged. docs/edge.md, "Buffer policy".
+   */
   maxBytes: z
     .int()
-    .min(1 * MiB)
+    .min(64 * 1024)
     .default(256 * MiB),
   /** Longest a reading waits for its group commit, hence the floor of a local PUBACK's latency. */
   commitIntervalMs: z.int().min(1).max(1_000).default(20),
@@ -79,6 +83,11 @@ const UplinkSchema = z.strictObject({
   batchMaxDelayMs: z.int().min(0).max(60_000).default(50),
   /** Batches published and not yet acknowledged by the cloud. */
   maxInflightBatches: z.int().min(1).max(1_000).default(8),
+  /**
+   * After an outage or a restart, what was buffered is sent at most this fast, behind live
+   * readings and events, so that the dashboard stays current while history backfills.
+   */
+  backlogMaxReadingsPerS: z.int().min(1).max(1_000_000).default(5_000),
   reconnectMinMs: z.int().min(10).default(500),
   reconnectMaxMs: z.int().min(10).default(30_000),
   connectTimeoutMs: z.int().min(100).max(600_000).default(10_000),

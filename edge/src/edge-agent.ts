@@ -62,6 +62,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
   const undo: (() => Promise<void>)[] = [];
   try {
     const buffer = deps.buffer ?? new BufferStore({ ...config.buffer, logger: logger.child({ component: 'buffer' }) });
+    buffer.attach({ onDrop: (reason, kind, count) => metrics.dropped.inc({ reason, kind }, count) });
     undo.push(() => buffer.close());
     metrics.probes.buffer = () => buffer.stats();
     logger.info({ path: deps.buffer ? undefined : config.buffer.path, ...buffer.stats() }, 'buffer open');
@@ -85,7 +86,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       buffer,
       metrics,
       logger: logger.child({ component: 'local-mqtt' }),
-      onAccepted: () => uplink.notify(),
+      onAccepted: (seq, kind) => uplink.notify(seq, kind),
     });
     undo.push(() => broker.close());
     metrics.probes.localClients = () => broker.clients();

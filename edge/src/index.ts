@@ -10,7 +10,17 @@ export {
   type EdgeConfigInput,
   type EdgeSettings,
 } from './config.js';
-export { BufferStore, type BufferStoreOptions, type BufferStats, type BufferedItem, type ReadingBuffer } from './buffer-store.js';
+export {
+  BufferStore,
+  PRIORITY,
+  type BufferHooks,
+  type BufferStoreOptions,
+  type BufferStats,
+  type BufferedItem,
+  type DropReason,
+  type PeekFilter,
+  type ReadingBuffer,
+} from './buffer-store.js';
 export type { EdgeDevice } from './local-broker.js';
-export type { UplinkState, UplinkStats } from './uplink-mqtt.js';
+export type { UplinkState, UplinkStats, UplinkStream } from './uplink-mqtt.js';
 export { BufferClosedError, BufferFullError, ReadingRejectedError, REJECT_REASONS, type RejectReason } from './errors.js';

@@ -20,6 +20,7 @@ export interface MetricProbes {
   buffer?: () => BufferStats;
   uplinkConnected?: () => boolean;
   uplinkInflightBatches?: () => number;
+  uplinkBacklogDraining?: () => boolean;
   localClients?: () => number;
 }
 
@@ -32,13 +33,18 @@ export interface EdgeMetrics {
   /** Readings the cloud acknowledged (then deleted from the buffer). */
   readonly forwarded: Counter;
   readonly batchesAcked: Counter;
+  /** Upstream batches published, by stream (event, live, backlog). */
+  readonly batchesSent: Counter<'stream'>;
   /** Readings published again because their batch was unacknowledged when the connection dropped. */
   readonly resent: Counter<'reason'>;
   readonly reconnects: Counter<'reason'>;
   readonly subscribeRefused: Counter<'reason'>;
   readonly connectionsRefused: Counter<'reason'>;
-  /** Buffered readings removed without the cloud's acknowledgement (today only rows that do not decode). */
-  readonly dropped: Counter<'reason'>;
+  /**
+   * Buffered readings removed without the cloud's acknowledgement: evicted by the buffer-full
+   * policy (reason buffer_full, by kind) or rows that do not decode (corrupt, kind unknown).
+   */
+  readonly dropped: Counter<'reason' | 'kind'>;
 }
 
 export function createEdgeMetrics(registry: Registry): EdgeMetrics {
@@ -69,6 +75,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       help: 'Upstream batches acknowledged by the cloud',
       registers,
     }),
+    batchesSent: new Counter({
+      name: 'michi_edge_uplink_batches_sent_total',
+      help: 'Upstream batches published, by stream: event (jumps the queue), live, backlog (rate-capped)',
+      labelNames: ['stream'],
+      registers,
+    }),
     resent: new Counter({
       name: 'michi_edge_uplink_resent_total',
       help: 'Readings published upstream again, by reason',
@@ -89,8 +101,8 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
     }),
     dropped: new Counter({
       name: 'michi_edge_buffer_dropped_total',
-      help: 'Buffered readings removed without an acknowledgement, by reason',
-      labelNames: ['reason'],
+      help: 'Buffered readings removed without the cloud acknowledging them, by reason and kind',
+      labelNames: ['reason', 'kind'],
       registers,
     }),
     subscribeRefused: new Counter({
@@ -106,7 +118,9 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   for (const reason of SUBSCRIBE_REFUSALS) m.subscribeRefused.inc({ reason }, 0);
   m.resent.inc({ reason: 'reconnect' }, 0);
   m.connectionsRefused.inc({ reason: 'unknown_username' }, 0);
-  m.dropped.inc({ reason: 'corrupt' }, 0);
+  m.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, 0);
+  for (const kind of READING_KINDS) if (kind !== 'event') m.dropped.inc({ reason: 'buffer_full', kind }, 0);
+  for (const stream of ['event', 'live', 'backlog']) m.batchesSent.inc({ stream }, 0);
 
   gauge(registry, 'michi_edge_buffer_depth', 'Readings in the buffer not yet acknowledged by the cloud', () => probes.buffer?.().depth);
   gauge(registry, 'michi_edge_buffer_bytes', 'Payload bytes in the buffer (bounded by buffer.maxBytes)', () => probes.buffer?.().bytes);
@@ -119,6 +133,9 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   );
   gauge(registry, 'michi_edge_uplink_inflight_batches', 'Batches published and not yet acknowledged', () =>
     probes.uplinkInflightBatches?.(),
+  );
+  gauge(registry, 'michi_edge_uplink_backlog_draining', '1 while the backlog of the current connection is being sent', () =>
+    Number(probes.uplinkBacklogDraining?.() ?? 0),
   );
   gauge(registry, 'michi_edge_local_clients', 'MQTT clients connected to the local broker', () => probes.localClients?.());
   return m;

@@ -1,8 +1,16 @@
 /**
- * Forwards the buffer to the cloud over MQTT 3.1.1: readings in seq order, grouped into Batch
- * messages on michi/v1/{pilot}/{gateway}/batch at QoS 1, up to maxInflightBatches unacknowledged.
- * The cloud sends the PUBACK only after InfluxDB accepted the batch, and only then are exactly that
- * batch's rows deleted. Nothing else is ever deleted.
+ * Forwards the buffer to the cloud over MQTT 3.1.1: readings grouped into Batch messages on
+ * michi/v1/{pilot}/{gateway}/batch at QoS 1, up to maxInflightBatches unacknowledged. The cloud
+ * sends the PUBACK only after InfluxDB accepted the batch, and only then are exactly that batch's
+ * rows deleted.
+ *
+ * Three streams share the connection, each reading the buffer with its own cursor in seq order:
+ * - events (takeovers, emergency stops...) jump the queue: sent first, whenever there are any;
+ * - live: routine readings committed after this connection came up, sent as they arrive;
+ * - backlog: routine readings that were already buffered when the connection came up (an outage,
+ *   a restart), sent oldest first at no more than backlogMaxReadingsPerS, in the room live leaves.
+ * So after an outage the dashboard is current within a batch delay while history backfills. Each
+ * stream keeps per-source order; a source's live readings overtake its backlog by design.
  *
  * The buffer, not mqtt.js, is the store of unacknowledged batches: each connection attempt gets a
  * fresh client (reconnectPeriod 0, so mqtt.js neither reconnects nor resends on its own), and each
@@ -13,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { batchTopic, encodeBatch, v1, type Reading } from '@michi/proto';
+import { batchTopic, encodeBatch, v1, type Reading, type ReadingKind } from '@michi/proto';
 import type { BufferedItem, ReadingBuffer } from './buffer-store.js';
 import type { EdgeMetrics, ReconnectReason } from './metrics.js';
 
@@ -42,6 +50,8 @@ export interface UplinkMqttOptions {
   batchMaxBytes: number;
   batchMaxDelayMs: number;
   maxInflightBatches: number;
+  /** The backlog drains at most this fast, so that live readings and the cloud keep up. */
+  backlogMaxReadingsPerS: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   connectTimeoutMs: number;
@@ -55,12 +65,24 @@ export interface UplinkMqttOptions {
   now?: () => number;
 }
 
+export type UplinkStream = 'event' | 'live' | 'backlog';
+export const UPLINK_STREAMS: readonly UplinkStream[] = ['event', 'live', 'backlog'];
+
 export interface UplinkStats {
   state: UplinkState;
   inflightBatches: number;
   inflightReadings: number;
-  /** The highest seq published on the current connection. */
-  cursor: number;
+  /** The highest seq published on the current connection, per stream. */
+  cursors: Record<UplinkStream, number>;
+  /** The highest seq buffered when the connection came up: the backlog ends there. */
+  backlogUpTo: number;
+  /** Whether the backlog of this connection is still being sent. */
+  backlogDraining: boolean;
+}
+
+interface Inflight {
+  stream: UplinkStream;
+  seqs: number[];
 }
 
 /** Bytes of a Batch beyond its items' bytes: ids, first_seq, sent_ts_ms, and a few per item. */
@@ -78,12 +100,19 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
   private attempts = 0;
   private lastError: Error | undefined;
   private refused = false;
-  private cursor = 0;
-  private readonly inflight = new Map<number, number[]>();
-  /** When the oldest reading not yet peeked was committed (undefined: nothing known to wait). */
+  private readonly cursors: Record<UplinkStream, number> = { event: 0, live: 0, backlog: 0 };
+  private backlogUpTo = 0;
+  private backlogDraining = false;
+  /** Token bucket of the backlog's rate cap (readings). */
+  private tokens = 0;
+  private tokensAt = 0;
+  private readonly inflight = new Map<number, Inflight>();
+  private readonly inflightSeqs = new Set<number>();
+  /** When the oldest live reading not yet peeked was committed (undefined: nothing known to wait). */
   private dataSince: number | undefined;
   private unsent = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushDue = Infinity;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private draining = false;
 
@@ -94,25 +123,44 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
     this.now = opts.now ?? Date.now;
     this.opts.metrics.probes.uplinkConnected = () => this.state === 'connected';
     this.opts.metrics.probes.uplinkInflightBatches = () => this.inflight.size;
+    this.opts.metrics.probes.uplinkBacklogDraining = () => this.backlogDraining;
+    // A batch in flight may reach InfluxDB any moment: evicting its rows would count as dropped
+    // what the cloud has.
+    this.opts.buffer.attach({ pinned: (seq) => this.inflightSeqs.has(seq) });
   }
 
   start(): void {
     if (this.state === 'idle') this.connectOnce();
   }
 
-  /** A reading was committed to the buffer. */
-  notify(): void {
+  /** A reading was committed to the buffer. Events go at once; others wait up to batchMaxDelayMs for company. */
+  notify(_seq?: number, kind?: ReadingKind): void {
+    if (this.state !== 'connected') return;
+    if (kind === 'event') return this.pump();
     this.unsent++;
     this.dataSince ??= this.now();
-    if (this.state !== 'connected') return;
     if (this.unsent >= this.opts.batchMaxItems) this.pump();
-    else this.flushTimer ??= setTimeout(() => this.pump(), Math.max(0, this.opts.batchMaxDelayMs - (this.now() - this.dataSince)));
+    else this.wakeIn(this.opts.batchMaxDelayMs - (this.now() - this.dataSince));
   }
 
   stats(): UplinkStats {
-    let inflightReadings = 0;
-    for (const seqs of this.inflight.values()) inflightReadings += seqs.length;
-    return { state: this.state, inflightBatches: this.inflight.size, inflightReadings, cursor: this.cursor };
+    return {
+      state: this.state,
+      inflightBatches: this.inflight.size,
+      inflightReadings: this.inflightSeqs.size,
+      cursors: { ...this.cursors },
+      backlogUpTo: this.backlogUpTo,
+      backlogDraining: this.backlogDraining,
+    };
+  }
+
+  /** Runs pump() in `ms` unless it is due sooner already. */
+  private wakeIn(ms: number): void {
+    const due = this.now() + Math.max(0, ms);
+    if (this.flushTimer && this.flushDue <= due) return;
+    clearTimeout(this.flushTimer);
+    this.flushDue = due;
+    this.flushTimer = setTimeout(() => this.pump(), Math.max(0, ms));
   }
 
   /**
@@ -182,9 +230,24 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
     client.on('connect', () => {
       if (gen !== this.generation) return;
       this.attempts = 0;
-      this.cursor = 0;
-      this.inflight.clear();
+      this.clearInflight();
+      // Everything buffered now is backlog; what arrives from here on is live.
+      this.backlogUpTo = this.opts.buffer.lastSeq();
+      this.cursors.event = 0;
+      this.cursors.backlog = 0;
+      this.cursors.live = this.backlogUpTo;
+      this.backlogDraining = this.opts.buffer.peek(0, 1, Infinity, { events: 'exclude', upTo: this.backlogUpTo }).length > 0;
+      this.tokens = 0;
+      this.tokensAt = this.now();
+      this.dataSince = undefined;
+      this.unsent = 0;
       this.setState({ state: 'connected' });
+      if (this.backlogDraining) {
+        this.opts.logger.info(
+          { upToSeq: this.backlogUpTo, depth: this.opts.buffer.stats().depth, maxReadingsPerS: this.opts.backlogMaxReadingsPerS },
+          'uplink sending the backlog behind live readings',
+        );
+      }
       this.pump();
     });
     client.on('error', (err: Error & { code?: unknown }) => {
@@ -205,10 +268,10 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
     client?.end(true);
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const unacked = this.stats().inflightReadings;
+    const unacked = this.inflightSeqs.size;
     if (unacked > 0) this.opts.metrics.resent.inc({ reason: 'reconnect' }, unacked);
-    this.inflight.clear();
-    this.cursor = 0;
+    this.clearInflight();
+    this.backlogDraining = false;
     this.dataSince = undefined;
     const reason: ReconnectReason = wasConnected ? 'connection_lost' : this.refused ? 'refused' : 'connect_failed';
     if (this.draining) {
@@ -228,53 +291,96 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
     return Math.round(ceiling / 2 + (ceiling / 2) * (this.opts.random ?? Math.random)());
   }
 
+  private clearInflight(): void {
+    this.inflight.clear();
+    this.inflightSeqs.clear();
+  }
+
   /** Publishes batches while there is room in flight and something to send. */
   private pump(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.flushDue = Infinity;
     try {
       this.fillInflight();
     } catch (err) {
       // The buffer could not be read (an I/O error): try again later rather than stop forwarding.
       this.opts.logger.error({ err }, 'reading the buffer failed; retrying');
-      this.flushTimer = setTimeout(() => this.pump(), this.opts.reconnectMinMs);
+      this.wakeIn(this.opts.reconnectMinMs);
     }
   }
 
   private fillInflight(): void {
-    const { buffer, batchMaxItems, batchMaxBytes, batchMaxDelayMs, maxInflightBatches } = this.opts;
+    const { buffer, batchMaxItems, batchMaxDelayMs, maxInflightBatches } = this.opts;
+    const maxBytes = this.opts.batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems;
     while (this.state === 'connected' && !this.draining && this.inflight.size < maxInflightBatches) {
-      const items = buffer.peek(this.cursor, batchMaxItems, batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems);
-      const last = items.at(-1);
-      if (!last) {
-        this.unsent = 0;
-        this.dataSince = undefined;
-        return;
+      // 1. Events jump the queue, backlog or not, without waiting for company.
+      const events = buffer.peek(this.cursors.event, batchMaxItems, maxBytes, { events: 'only' });
+      if (events.length > 0) {
+        this.publish(events, 'event');
+        continue;
       }
-      // peek stops early only at the byte limit, so more rows after it mean the batch is full.
-      const full = items.length >= batchMaxItems || buffer.peek(last.seq, 1).length > 0;
-      if (!full && this.dataSince !== undefined) {
-        const wait = batchMaxDelayMs - (this.now() - this.dataSince);
-        if (wait > 0) {
-          this.flushTimer = setTimeout(() => this.pump(), wait);
-          return;
+
+      // 2. Live readings, in batches of batchMaxItems or after batchMaxDelayMs.
+      const live = buffer.peek(this.cursors.live, batchMaxItems, maxBytes, { events: 'exclude' });
+      const lastLive = live.at(-1);
+      if (lastLive) {
+        // peek stops early only at the byte limit, so more rows after it mean the batch is full.
+        const full = live.length >= batchMaxItems || buffer.peek(lastLive.seq, 1, Infinity, { events: 'exclude' }).length > 0;
+        const wait = full || this.dataSince === undefined ? 0 : batchMaxDelayMs - (this.now() - this.dataSince);
+        if (wait <= 0) {
+          this.publish(live, 'live');
+          this.unsent = Math.max(0, this.unsent - live.length);
+          if (!full) {
+            this.unsent = 0;
+            this.dataSince = undefined;
+          }
+          continue;
         }
-      }
-      this.publish(items);
-      this.unsent = Math.max(0, this.unsent - items.length);
-      if (!full) {
+        this.wakeIn(wait);
+      } else {
         this.unsent = 0;
         this.dataSince = undefined;
-        return;
       }
+
+      // 3. The backlog, at a capped rate, never taking the last slot in flight from live readings.
+      if (!this.sendBacklog()) return;
     }
   }
 
-  private publish(items: BufferedItem[]): void {
+  /** Sends one backlog batch if the rate and the room in flight allow; false when it did not. */
+  private sendBacklog(): boolean {
+    if (!this.backlogDraining) return false;
+    const { buffer, batchMaxItems, maxInflightBatches, backlogMaxReadingsPerS: rate } = this.opts;
+    let backlogInflight = 0;
+    for (const b of this.inflight.values()) if (b.stream === 'backlog') backlogInflight++;
+    if (backlogInflight >= Math.max(1, maxInflightBatches - 1)) return false;
+    const now = this.now();
+    this.tokens = Math.min(batchMaxItems, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    // At least a tenth of a second's worth per batch, so that a slow rate still makes real batches.
+    const want = Math.min(batchMaxItems, Math.max(1, Math.round(rate / 10)));
+    if (this.tokens < want) {
+      this.wakeIn(((want - this.tokens) * 1000) / rate);
+      return false;
+    }
+    const maxBytes = this.opts.batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems;
+    const items = buffer.peek(this.cursors.backlog, Math.floor(this.tokens), maxBytes, { events: 'exclude', upTo: this.backlogUpTo });
+    if (items.length === 0) {
+      this.backlogDraining = false;
+      this.opts.logger.info({ upToSeq: this.backlogUpTo }, 'uplink backlog sent');
+      return false;
+    }
+    this.tokens -= items.length;
+    this.publish(items, 'backlog');
+    return true;
+  }
+
+  private publish(items: BufferedItem[], stream: UplinkStream): void {
     const client = this.client;
     if (!client) return;
     const gen = this.generation;
-    this.cursor = items.at(-1)!.seq;
+    this.cursors[stream] = items.at(-1)!.seq;
     // Decoding costs ~1 µs a reading; the items were validated before they were buffered.
     const readings: Reading[] = [];
     const seqs: number[] = [];
@@ -290,7 +396,7 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
     if (corrupt.length > 0) {
       // A row that does not decode can never be acknowledged; kept, it would be sent forever.
       this.opts.buffer.delete(corrupt);
-      this.opts.metrics.dropped.inc({ reason: 'corrupt' }, corrupt.length);
+      this.opts.metrics.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, corrupt.length);
       this.opts.logger.error({ seqs: corrupt }, 'dropped buffered rows that do not decode as michi.v1.Reading');
     }
     const firstSeq = seqs[0];
@@ -302,7 +408,9 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
       items: readings,
       sent_ts_ms: this.now(),
     });
-    this.inflight.set(firstSeq, seqs);
+    this.inflight.set(firstSeq, { stream, seqs });
+    for (const seq of seqs) this.inflightSeqs.add(seq);
+    this.opts.metrics.batchesSent.inc({ stream });
     client.publish(this.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }, (err) => {
       // An older connection's callbacks: its batches are sent again from the buffer.
       if (gen !== this.generation || this.state === 'closed') return;
@@ -311,6 +419,7 @@ export class UplinkMqtt extends EventEmitter<UplinkEvents> {
         return;
       }
       this.inflight.delete(firstSeq);
+      for (const seq of seqs) this.inflightSeqs.delete(seq);
       const count = this.opts.buffer.delete(seqs);
       this.opts.metrics.forwarded.inc(count);
       this.opts.metrics.batchesAcked.inc();

@@ -243,7 +243,7 @@ describe('edge agent: local ingest to the upstream', () => {
 });
 
 describe('edge agent: a full buffer', () => {
-  it('does not acknowledge a reading it cannot store: it closes that connection and counts buffer_full', async () => {
+  it('does not acknowledge a reading it cannot store (a buffer of events only): it closes that connection and counts buffer_full', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'michi-edge-'));
     const closedPort = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -261,8 +261,8 @@ describe('edge agent: a full buffer', () => {
       metrics: { port: 0 },
       log: { level: 'silent' },
     });
-    const size = encodeReadingPayload('state', body('state', 'bus-01', 1)).byteLength;
-    // Room for three readings (a Reading is its body plus a 2-byte header).
+    const size = encodeReadingPayload('event', body('event', 'bus-01', 1)).byteLength;
+    // Room for three events (a Reading is its body plus a 2-byte header); events are never evicted.
     const buffer = new BufferStore({
       path: join(dir, 'small.sqlite'),
       maxBytes: 3 * (size + 2) + 1,
@@ -273,12 +273,12 @@ describe('edge agent: a full buffer', () => {
     const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, username: 'bus-01' });
     try {
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-      for (let seq = 1; seq <= 3; seq++) await publish(client, 'state', 'bus-01', seq);
+      for (let seq = 1; seq <= 3; seq++) await publish(client, 'event', 'bus-01', seq);
       let acked = false;
       client
         .publishAsync(
-          readingTopic(PILOT, GATEWAY, 'bus-01', 'state'),
-          Buffer.from(encodeReadingPayload('state', body('state', 'bus-01', 4))),
+          readingTopic(PILOT, GATEWAY, 'bus-01', 'event'),
+          Buffer.from(encodeReadingPayload('event', body('event', 'bus-01', 4))),
           { qos: 1 },
         )
         .then(
@@ -307,11 +307,7 @@ describe('edge agent: restart', () => {
     await Promise.all(left.map((b) => earlier.append(v1.Reading.create({ state: b }))));
     await earlier.close();
     const raw = new Database(path);
-    raw
-      .prepare(
-        "INSERT INTO readings (kind, source, priority, ts_ms, received_ms, size, payload) VALUES ('state', 'bus-01', 0, 0, 0, 3, x'ffffff')",
-      )
-      .run();
+    raw.prepare("INSERT INTO readings (seq, kind, priority, received_ms, payload) VALUES (1000, 'state', 1, 0, x'ffffff')").run();
     raw.close();
 
     const upstream = await startUpstream();
@@ -332,7 +328,7 @@ describe('edge agent: restart', () => {
     try {
       await waitFor(() => upstream.readings().size === 2 && edge.stats().buffer.depth === 0, { what: 'the earlier readings upstream' });
       expect(upstream.readings().get('bus-01/state/2')).toEqual(expected('state', left[1]!));
-      expect(metricValue(await metrics(edge), 'michi_edge_buffer_dropped_total', 'reason="corrupt"')).toBe(1);
+      expect(metricValue(await metrics(edge), 'michi_edge_buffer_dropped_total', 'reason="corrupt",kind="unknown"')).toBe(1);
     } finally {
       await edge.close();
       await upstream.close();
