@@ -7,3 +7,14 @@ export { RouteGeometry, haversineM, bearingDeg, type LonLat, type RoutePoint } f
 export { mulberry32, deriveSeed, type Random } from './prng.js';
 export { MqttPublisher, type MqttPublisherOptions, type PublishStats, type ReadingPublisher } from './publisher-mqtt.js';
 export { SimulatorError, UsageError, SimErrorCodes, type SimErrorCode } from './errors.js';
+export { AutonomyModel, DEFAULT_AUTONOMY_RATES, type AutonomyRates } from './autonomy-model.js';
+export { SensorModel, type SensorKindName } from './sensor-model.js';
+export { SourceClock, type ClockOptions } from './source-clock.js';
+export { FaultInjector, type FaultOptions } from './fault-injector.js';
+export { scalePilot } from './scale-pilot.js';
+export { NullPublisher } from './null-publisher.js';
+export { CloudPublisher, type CloudPublisherOptions } from './publisher-cloud.js';
+export { McapRecorder, openMcapReadings, decodeRecorded, type McapReadingFile, type RecordedReading } from './mcap-file.js';
+export { michiFileDescriptorSet, KIND_MESSAGE } from './mcap-schema.js';
+export { replayRecording, type ReplayOptions, type ReplayResult } from './replay.js';
+export { exportFromInflux, rowToBody, type InfluxExportOptions } from './influx-export.js';
