@@ -83,6 +83,7 @@ writeFileSync(
     dashboardDir: 'dashboard/dist',
     mqtt: { host, port: cloudMqttPort },
     http: { host: env.MICHI_HTTP_HOST ?? host, port: httpPort },
+    grpc: { enabled: true, host, port: Number(env.MICHI_GRPC_PORT ?? 50051) },
     influx: { url: influxUrl, database: 'michi' },
   }) + '\n',
 );

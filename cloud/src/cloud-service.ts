@@ -14,10 +14,12 @@ import { InfluxHttp } from './influx-http.js';
 import { InfluxQuery } from './influx-query.js';
 import { InfluxWriter } from './influx-writer.js';
 import { BatchIngest } from './ingest-batch.js';
-import { startMqttIngest } from './ingest-mqtt.js';
+import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
+import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import { LatestState } from './latest-state.js';
 import { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
+import { loadTls } from './tls.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -30,6 +32,10 @@ export interface CloudDeps {
 
 export interface CloudService {
   readonly mqttPort: number;
+  /** The MQTT TLS listener's port, when mqtt.tls is configured. */
+  readonly mqttTlsPort: number | undefined;
+  /** The gRPC ingest's port, when grpc.enabled. */
+  readonly grpcPort: number | undefined;
   readonly httpPort: number;
   /** http://host:port of the HTTP API and dashboard. */
   readonly url: string;
@@ -70,10 +76,43 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     { directory, writer, latest, metrics, logger, now },
   );
   const api = await buildHttpApi({ directory, latest, query, metrics, logger, auth, audit, dashboardDir: config.dashboardDir, now });
-  let mqtt;
+  let mqtt: MqttIngestServer | undefined;
+  let grpc: GrpcIngestServer | undefined;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
-    mqtt = await startMqttIngest({ host: config.mqtt.host, port: config.mqtt.port }, { directory, ingest, metrics, logger });
+    const mqttTls = config.mqtt.tls;
+    mqtt = await startMqttIngest(
+      {
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        maxPacketBytes: config.mqtt.maxPayloadBytes + 1_024,
+        limits: config.mqtt.limits,
+        ...(mqttTls
+          ? {
+              tls: {
+                host: mqttTls.host,
+                port: mqttTls.port,
+                material: loadTls(mqttTls, 'mqtt.tls'),
+                clientCertAuth: mqttTls.clientCertAuth,
+              },
+            }
+          : {}),
+      },
+      { directory, ingest, metrics, logger },
+    );
+    if (config.grpc.enabled) {
+      grpc = await startGrpcIngest(
+        {
+          ...config.grpc,
+          tls: config.grpc.tls ? loadTls(config.grpc.tls, 'grpc.tls') : undefined,
+          maxMessageBytes: config.mqtt.maxPayloadBytes,
+        },
+        { directory, ingest, metrics, logger },
+      ).catch(async (err: unknown) => {
+        await mqtt?.close();
+        throw err;
+      });
+    }
   } catch (err) {
     await api.close();
     await writer.close();
@@ -84,18 +123,23 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${urlHost}:${httpPort}`;
-  logger.info({ url, mqttPort: mqtt.port, pilots: pilots.map((p) => p.id) }, 'michi cloud started');
+  logger.info(
+    { url, mqttPort: mqtt.port, mqttTlsPort: mqtt.tlsPort, grpcPort: grpc?.port, pilots: pilots.map((p) => p.id) },
+    'michi cloud started',
+  );
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
   return {
     mqttPort: mqtt.port,
+    mqttTlsPort: mqtt.tlsPort,
+    grpcPort: grpc?.port,
     httpPort,
     url,
     metrics,
     close() {
       closing ??= (async () => {
-        await ingestServer.close();
+        await Promise.all([ingestServer.close(), grpc?.close()]);
         await writer.close();
         await api.close();
         audit.close();

@@ -17,8 +17,22 @@ describe('loadCloudConfig', () => {
     const c = loadCloudConfig(undefined, {});
     expect(c).toEqual({
       seedsDir: 'seeds',
-      mqtt: { host: '127.0.0.1', port: 1883, maxPayloadBytes: 4 * 1024 * 1024 },
+      mqtt: {
+        host: '127.0.0.1',
+        port: 1883,
+        maxPayloadBytes: 4 * 1024 * 1024,
+        limits: { maxConnections: 10_000, maxConnectionsPerGateway: 8, publishRate: { perSecond: 1_000, burst: 2_000 } },
+      },
       http: { host: '127.0.0.1', port: 8080 },
+      grpc: {
+        enabled: false,
+        host: '127.0.0.1',
+        port: 50051,
+        maxInflightPerStream: 32,
+        maxStreams: 10_000,
+        maxStreamsPerGateway: 8,
+        uploadRate: { perSecond: 1_000, burst: 2_000 },
+      },
       influx: {
         url: 'http://127.0.0.1:8086',
         database: 'michi',

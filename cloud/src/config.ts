@@ -16,6 +16,53 @@ export const CLOUD_CONFIG_ENV = 'MICHI_CLOUD_CONFIG';
 const port = z.int().min(0).max(65_535);
 const host = z.string().min(1);
 
+/** A certificate and key (PEM files); `caFile` holds the CAs that client certificates must chain to. */
+const TlsFilesSchema = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  caFile: z.string().min(1).optional(),
+});
+
+/** Per-connection token bucket: `perSecond` sustained, `burst` at once. Over it, the connection is closed. */
+const RateLimitSchema = z.strictObject({
+  perSecond: z.number().positive().max(1_000_000).default(1_000),
+  burst: z.int().min(1).max(10_000_000).default(2_000),
+});
+
+const MqttTlsSchema = TlsFilesSchema.extend({
+  host: host.default('127.0.0.1'),
+  port: port.default(8883),
+  /** Accept a client certificate (signed by caFile) whose subject CN is a gateway id instead of a password. */
+  clientCertAuth: z.boolean().default(false),
+}).refine((t) => !t.clientCertAuth || t.caFile !== undefined, {
+  message: 'mqtt.tls.clientCertAuth needs mqtt.tls.caFile: the CA that signs gateway certificates',
+  path: ['caFile'],
+});
+
+/** Ingest limits (docs/security.md). */
+const MqttLimitsSchema = z.strictObject({
+  maxConnections: z.int().min(1).max(1_000_000).default(10_000),
+  maxConnectionsPerGateway: z.int().min(1).max(1_000).default(8),
+  publishRate: RateLimitSchema.default(RateLimitSchema.parse({})),
+});
+
+const GrpcSchema = z.strictObject({
+  /**
+   * Off by default so that processes and tests starting a cloud with default settings do not
+   * compete for port 50051; `make run` turns it on.
+   */
+  enabled: z.boolean().default(false),
+  host: host.default('127.0.0.1'),
+  port: port.default(50051),
+  /** Without it the endpoint is plaintext (h2c), for loopback use only. */
+  tls: TlsFilesSchema.optional(),
+  /** UploadRequests of one stream being written at once; the stream is paused beyond this. */
+  maxInflightPerStream: z.int().min(1).max(10_000).default(32),
+  maxStreams: z.int().min(1).max(1_000_000).default(10_000),
+  maxStreamsPerGateway: z.int().min(1).max(1_000).default(8),
+  uploadRate: RateLimitSchema.default(RateLimitSchema.parse({})),
+});
+
 const MqttSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(1883),
@@ -25,6 +72,9 @@ const MqttSchema = z.strictObject({
     .min(1_024)
     .max(64 * 1024 * 1024)
     .default(4 * 1024 * 1024),
+  /** TLS listener (port 8883) besides the plain one; absent: no TLS listener. */
+  tls: MqttTlsSchema.optional(),
+  limits: MqttLimitsSchema.default(MqttLimitsSchema.parse({})),
 });
 
 const HttpSchema = z.strictObject({
@@ -83,6 +133,8 @@ export const CloudConfigSchema = z.strictObject({
   seedsDir: z.string().min(1).default('seeds'),
   mqtt: MqttSchema.default(MqttSchema.parse({})),
   http: HttpSchema.default(HttpSchema.parse({})),
+  /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
+  grpc: GrpcSchema.default(GrpcSchema.parse({})),
   influx: InfluxSchema.default(InfluxSchema.parse({})),
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),

@@ -13,3 +13,15 @@ export { InfluxWriter, type InfluxWriterOptions } from './influx-writer.js';
 export { InfluxHttp, type InfluxEndpoint } from './influx-http.js';
 export { StorageError, type StorageFailure } from './errors.js';
 export { CloudMetrics } from './metrics.js';
+export {
+  cloudIngestClient,
+  gatewayMetadata,
+  uploadRequest,
+  uploadClientDefinition,
+  UPLOAD_PATH,
+  GATEWAY_METADATA_KEY,
+  ERROR_CODE_METADATA_KEY,
+  type CloudIngestClient,
+  type UploadAck,
+  type UploadStream,
+} from './ingest-grpc-client.js';

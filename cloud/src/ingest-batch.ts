@@ -1,5 +1,5 @@
 /**
- * One upstream Batch from an authenticated gateway, whatever carried it (MQTT now, gRPC next):
+ * One upstream Batch from an authenticated gateway, whatever carried it (MQTT, gRPC, a broker worker):
  * decode, authorize its header, validate each item against the pilot definition and the clock,
  * write the valid ones with one awaited InfluxDB write, then update the latest-state cache. The
  * outcome tells the transport whether to acknowledge: only after InfluxDB accepted the lines.
@@ -31,13 +31,13 @@ export interface ItemRejection {
 
 export type IngestOutcome =
   /** Valid items are in InfluxDB (the others are listed): acknowledge. */
-  | { status: 'accepted'; written: number; rejected: ItemRejection[] }
+  | { status: 'accepted'; written: number; rejected: ItemRejection[]; firstSeq: number; items: number }
   /** The payload can never be accepted (undecodable, too large): acknowledge so it is not resent forever. */
   | { status: 'dropped'; reason: string; error: MichiError }
   /** The gateway may not send this (another pilot's or gateway's id): refuse, close the connection. */
   | { status: 'refused'; reason: string; error: MichiError }
   /** Nothing was stored (InfluxDB unavailable or overloaded): do not acknowledge, the edge resends. */
-  | { status: 'retry'; reason: string; error: StorageError };
+  | { status: 'retry'; reason: string; error: StorageError; firstSeq: number; items: number };
 
 export interface BatchIngestOptions {
   maxPayloadBytes: number;
@@ -181,6 +181,8 @@ export class BatchIngest {
           this.countRejections(gw, batch.first_seq, rejected);
           return {
             status: 'accepted',
+            firstSeq: batch.first_seq,
+            items: batch.items.length,
             written: 0,
             rejected: [...rejected, ...lineIndices.map((index) => ({ index, code: err.code, reason: err.body }))],
           };
@@ -199,13 +201,13 @@ export class BatchIngest {
           },
           'batch not acknowledged: InfluxDB did not take it',
         );
-        return { status: 'retry', reason, error: err };
+        return { status: 'retry', reason, error: err, firstSeq: batch.first_seq, items: batch.items.length };
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
       for (const s of states) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
     }
     this.countRejections(gw, batch.first_seq, rejected);
-    return { status: 'accepted', written: lines.length, rejected };
+    return { status: 'accepted', written: lines.length, rejected, firstSeq: batch.first_seq, items: batch.items.length };
   }
 
   private countRejections(gw: GatewayIdentity, firstSeq: number, rejected: ItemRejection[]): void {

@@ -6,18 +6,39 @@
  * "in InfluxDB". When the write fails, the hook calls back with an error; aedes then destroys the
  * connection without a PUBACK (runSeries → client 'error' → _onError), and the gateway resends the
  * batch after reconnecting (MQTT 3.1.1 §4.4).
+ *
+ * Two listeners share the broker: plain TCP (1883) and TLS (8883, optionally with client
+ * certificates whose subject CN is a gateway id). Limits (docs/security.md): a maximum packet size
+ * checked on the fixed header before the body is buffered (PacketSizeGuard), a publish-rate token
+ * bucket per connection, and connection counts in total and per gateway. Every refusal is counted
+ * in michi_cloud_ingest_refusals_total{transport,reason} and logged once, without secrets.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { ErrorCodes, MichiError } from '@michi/proto';
 import type { BatchIngest } from './ingest-batch.js';
+import { PacketSizeGuard } from './ingest-packet-guard.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
+import { ConnectionLimiter, TokenBucket, type RateLimit } from './rate-limit.js';
+import { verifiedPeerName, type TlsMaterial } from './tls.js';
+
+export interface MqttIngestLimits {
+  maxConnections: number;
+  maxConnectionsPerGateway: number;
+  publishRate: RateLimit;
+}
 
 export interface MqttIngestOptions {
   host: string;
   port: number;
+  /** The largest MQTT packet accepted (its remaining length); larger ones close the connection. */
+  maxPacketBytes?: number;
+  limits?: MqttIngestLimits;
+  /** A second, TLS listener. */
+  tls?: { host: string; port: number; material: TlsMaterial; clientCertAuth: boolean };
 }
 
 export interface MqttIngestDeps {
@@ -29,10 +50,21 @@ export interface MqttIngestDeps {
 
 export interface MqttIngestServer {
   readonly port: number;
+  /** The TLS listener's port, when one is configured. */
+  readonly tlsPort: number | undefined;
   close(): Promise<void>;
 }
 
+const DEFAULT_LIMITS: MqttIngestLimits = {
+  maxConnections: 10_000,
+  maxConnectionsPerGateway: 8,
+  publishRate: { perSecond: 1_000, burst: 2_000 },
+};
+
+type Transport = 'mqtt' | 'mqtts';
+
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3.
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -45,36 +77,95 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestDeps): Promise<MqttIngestServer> {
   const { directory, ingest, metrics } = deps;
   const log = deps.logger.child({ component: 'mqtt-ingest' });
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  // Room for the topic and packet id besides the largest batch payload decodeBatch would take.
+  const maxPacketBytes = opts.maxPacketBytes ?? 4 * 1024 * 1024 + 1_024;
+  const connections = new ConnectionLimiter<Client>(limits.maxConnections, limits.maxConnectionsPerGateway);
   const identities = new WeakMap<Client, GatewayIdentity>();
+  const transports = new WeakMap<Client, Transport>();
+  const buckets = new WeakMap<Client, TokenBucket>();
   /** Why a connection is about to be closed, logged with aedes' clientError. */
   const refusals = new WeakMap<Client, string>();
+  const transportOf = (client: Client): Transport => transports.get(client) ?? 'mqtt';
+  const remoteOf = (client: Client): string | undefined =>
+    client.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
+
+  /** Counts and logs a refusal by a limit or a security check. */
+  function refuse(client: Client | undefined, transport: Transport, reason: string, message: string, extra: object = {}): void {
+    metrics.ingestRefusals.inc({ transport, reason });
+    const gw = client ? identities.get(client) : undefined;
+    if (client) refusals.set(client, `${reason}: ${message}`);
+    log.warn(
+      {
+        transport,
+        reason,
+        pilot: gw?.pilot,
+        gateway: gw?.gateway,
+        clientId: client?.id,
+        remote: client ? remoteOf(client) : undefined,
+        ...extra,
+      },
+      message,
+    );
+  }
+
+  /** A client certificate naming a known gateway, on the TLS listener with clientCertAuth. */
+  function certificateIdentity(client: Client): GatewayIdentity | 'untrusted' | undefined {
+    if (!opts.tls?.clientCertAuth || !(client.conn instanceof tls.TLSSocket)) return undefined;
+    const name = verifiedPeerName(client.conn);
+    if (name === undefined) return client.conn.getPeerCertificate()?.subject ? 'untrusted' : undefined;
+    return directory.gatewayIdentity(name) ?? 'untrusted';
+  }
 
   const broker = await Aedes.createBroker({
     // MQTT 3.1.1 §3.1.3.1 lets a server accept client ids longer than 23 characters; edges use
     // `edge-<gateway id>`, and a gateway id may have 64.
     maxClientsIdLength: 128,
     authenticate(client, username, password, done) {
-      const result = directory.login(username, password);
-      if (result.ok) {
-        identities.set(client, result.identity);
+      const transport = transportOf(client);
+      const byCert = certificateIdentity(client);
+      let identity: GatewayIdentity | undefined;
+      let failure: string | undefined;
+      if (byCert !== undefined && byCert !== 'untrusted') {
+        // The certificate is the credential; a username, when given, must name the same gateway.
+        if (username && username !== byCert.gateway) failure = 'certificate_mismatch';
+        else identity = byCert;
+      } else {
+        const result = directory.login(username, password);
+        if (result.ok) identity = result.identity;
+        else failure = result.reason;
+      }
+      if (identity) {
+        if (!connections.claim(identity.gateway, client)) {
+          identities.set(client, identity);
+          refuse(
+            client,
+            transport,
+            'max_connections_per_gateway',
+            `gateway already has ${limits.maxConnectionsPerGateway} connections; login refused`,
+          );
+          done(authError('too many connections for this gateway', SERVER_UNAVAILABLE), false);
+          return;
+        }
+        identities.set(client, identity);
+        buckets.set(client, new TokenBucket(limits.publishRate));
         done(null, true);
         return;
       }
-      metrics.failedLogins.inc({ reason: result.reason });
+      const reason = failure ?? 'bad_password';
+      metrics.failedLogins.inc({ reason });
       // The username is an id a person may need to trace; the password is never logged.
       log.warn(
         {
           clientId: client.id,
           username,
-          reason: result.reason,
-          remote: client.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined,
+          transport,
+          reason,
+          remote: remoteOf(client),
         },
         'gateway login refused',
       );
-      done(
-        authError(`login refused: ${result.reason}`, result.reason === 'no_secret_configured' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD),
-        false,
-      );
+      done(authError(`login refused: ${reason}`, reason === 'no_secret_configured' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD), false);
     },
 
     authorizePublish(client, packet, done) {
@@ -99,6 +190,12 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
         done(new MichiError(ErrorCodes.FORBIDDEN, message));
         return;
       }
+      if (buckets.get(client)?.take() === false) {
+        const r = limits.publishRate;
+        refuse(client, transportOf(client), 'rate_limited', `publish rate over ${r.perSecond}/s (burst ${r.burst}); connection closed`);
+        done(new MichiError(ErrorCodes.RATE_LIMITED, 'publish rate limit exceeded'));
+        return;
+      }
       handleBatch(client, gw, packet, done);
     },
 
@@ -106,6 +203,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
       const gw = identities.get(client);
       log.warn({ pilot: gw?.pilot, gateway: gw?.gateway, topic: sub.topic }, 'subscribe refused: gateways may not subscribe');
       metrics.batchesRejected.inc({ reason: 'forbidden_subscribe' });
+      metrics.ingestRefusals.inc({ transport: transportOf(client), reason: 'forbidden_subscribe' });
       done(null, null); // SUBACK 0x80 (failure), MQTT 3.1.1 §3.9.3
     },
   });
@@ -115,9 +213,18 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
     // The broker must not keep a copy: nobody subscribes, and a retained batch would sit in memory.
     packet.retain = false;
     packet.payload = EMPTY;
+    const transport = transportOf(client);
+    const started = performance.now();
+    metrics.pendingAcks.inc({ transport });
     ingest.ingest(gw, payload).then(
       (outcome) => {
+        metrics.pendingAcks.dec({ transport });
         if (outcome.status === 'accepted' || outcome.status === 'dropped') {
+          if (outcome.status === 'accepted') {
+            metrics.batchesAccepted.inc({ transport });
+            metrics.ackSeconds.observe({ transport }, (performance.now() - started) / 1_000);
+            metrics.gatewayLastSeen.set({ pilot: gw.pilot, gateway: gw.gateway }, Date.now() / 1_000);
+          }
           done(null);
         } else {
           refusals.set(client, `${outcome.reason}: ${outcome.error.message}`);
@@ -125,6 +232,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
         }
       },
       (err: unknown) => {
+        metrics.pendingAcks.dec({ transport });
         // A bug, not the gateway's fault: close without acknowledging, so nothing is lost.
         log.error({ pilot: gw.pilot, gateway: gw.gateway, err }, 'batch ingest failed unexpectedly');
         metrics.batchesRejected.inc({ reason: 'internal' });
@@ -145,31 +253,115 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   });
   broker.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'connection error before CONNECT'));
 
-  const server = net.createServer((socket) => {
+  function accept(socket: net.Socket, transport: Transport): void {
     // Nagle would add ~15 ms (p50) to every PUBACK; see DESIGN.md, measured facts.
     socket.setNoDelay(true);
-    broker.handle(socket);
-  });
-  server.on('error', (err) => log.error({ err }, 'MQTT listener error'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port }, () => {
-      server.off('error', reject);
-      resolve();
+    if (!connections.openConnection()) {
+      refuse(undefined, transport, 'max_connections', `${limits.maxConnections} connections open; connection refused`, {
+        remote: socket.remoteAddress,
+      });
+      socket.destroy();
+      return;
+    }
+    const client = broker.handle(socket);
+    transports.set(client, transport);
+    socket.once('close', () => {
+      connections.closeConnection();
+      const gw = identities.get(client);
+      if (gw) connections.release(gw.gateway, client);
     });
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  log.info({ host: opts.host, port }, 'MQTT ingest listening');
+    guardPacketSize(client, socket, transport);
+  }
+
+  /**
+   * aedes 1.2 hands every chunk it reads to its client's mqtt-packet parser (lib/client.js,
+   * `client._parser.parse(buf)`); the guard sees each chunk first and closes the connection as
+   * soon as a packet header declares more than maxPacketBytes, before the body is buffered.
+   */
+  function guardPacketSize(client: Client, socket: net.Socket, transport: Transport): void {
+    const parser = (client as unknown as { _parser?: { parse(buf: Buffer): number } })._parser;
+    if (!parser || typeof parser.parse !== 'function')
+      throw new Error('aedes client has no _parser.parse: the packet-size guard needs updating');
+    const guard = new PacketSizeGuard(maxPacketBytes);
+    const parse = parser.parse.bind(parser);
+    parser.parse = (buf: Buffer): number => {
+      const declared = guard.feed(buf);
+      if (declared === 0) return parse(buf);
+      refuse(
+        client,
+        transport,
+        declared < 0 ? 'malformed_packet' : 'packet_too_large',
+        declared < 0
+          ? 'malformed MQTT packet length; connection closed'
+          : `MQTT packet of ${declared} bytes over the limit of ${maxPacketBytes}; connection closed`,
+        { bytes: declared },
+      );
+      socket.destroy();
+      return 0;
+    };
+  }
+
+  const listeners: net.Server[] = [];
+  const listen = async (server: net.Server, host: string, port: number, what: string): Promise<number> => {
+    server.on('error', (err) => log.error({ err }, `${what} listener error`));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    listeners.push(server);
+    const bound = (server.address() as net.AddressInfo).port;
+    log.info({ host, port: bound }, `${what} ingest listening`);
+    return bound;
+  };
+  const closeAll = async (): Promise<void> => {
+    const serversClosed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await serversClosed;
+  };
+
+  let port: number;
+  let tlsPort: number | undefined;
+  try {
+    port = await listen(
+      net.createServer((socket) => accept(socket, 'mqtt')),
+      opts.host,
+      opts.port,
+      'MQTT',
+    );
+    if (opts.tls) {
+      const t = opts.tls;
+      const server = tls.createServer(
+        {
+          cert: t.material.cert,
+          key: t.material.key,
+          ...(t.material.ca ? { ca: t.material.ca } : {}),
+          // Ask for a certificate but let the login decide: a gateway may still use its password.
+          requestCert: t.clientCertAuth,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
+        },
+        (socket) => accept(socket, 'mqtts'),
+      );
+      server.on('tlsClientError', (err, socket) => {
+        metrics.ingestRefusals.inc({ transport: 'mqtts', reason: 'tls_handshake' });
+        log.warn({ transport: 'mqtts', reason: 'tls_handshake', err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+      });
+      tlsPort = await listen(server, t.host, t.port, 'MQTT TLS');
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
     port,
+    tlsPort,
     close() {
-      closing ??= (async () => {
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await new Promise<void>((resolve) => broker.close(() => resolve()));
-        await serverClosed;
-      })();
+      closing ??= closeAll();
       return closing;
     },
   };

@@ -24,6 +24,17 @@ export class CloudMetrics {
   readonly writeRequestLines: Histogram;
   readonly writeFailures: Counter<'reason'>;
   readonly pendingLines: Gauge;
+  // Ingest endpoints (ingest-mqtt.ts, ingest-grpc.ts, worker.ts): `transport` is mqtt, mqtts, grpc or worker.
+  /** Batches acknowledged to their sender after the write, by transport. */
+  readonly batchesAccepted: Counter<'transport'>;
+  /** Connections, streams or logins refused or closed by a limit or a security check, by transport and reason. */
+  readonly ingestRefusals: Counter<'transport' | 'reason'>;
+  /** Batches received and not yet acknowledged (or refused), by transport. */
+  readonly pendingAcks: Gauge<'transport'>;
+  /** Seconds from receiving a batch to acknowledging it, by transport. */
+  readonly ackSeconds: Histogram<'transport'>;
+  /** When each gateway last had a batch acknowledged (Unix seconds); gateway ids come from the seeds, so the set is bounded. */
+  readonly gatewayLastSeen: Gauge<'pilot' | 'gateway'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -86,6 +97,37 @@ export class CloudMetrics {
     this.pendingLines = new Gauge({
       name: 'michi_cloud_influx_pending_lines',
       help: 'Lines waiting for or in an InfluxDB /write request.',
+      registers,
+    });
+    this.batchesAccepted = new Counter({
+      name: 'michi_cloud_batches_accepted_total',
+      help: 'Upstream batches acknowledged after InfluxDB accepted their readings, by transport.',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.ingestRefusals = new Counter({
+      name: 'michi_cloud_ingest_refusals_total',
+      help: 'Connections, streams or requests refused or closed by a limit or a security check, by transport and reason.',
+      labelNames: ['transport', 'reason'],
+      registers,
+    });
+    this.pendingAcks = new Gauge({
+      name: 'michi_cloud_pending_acks',
+      help: 'Batches received and not yet acknowledged, by transport.',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.ackSeconds = new Histogram({
+      name: 'michi_cloud_batch_ack_seconds',
+      help: 'Seconds from receiving a batch to acknowledging it (includes the InfluxDB write), by transport.',
+      labelNames: ['transport'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.gatewayLastSeen = new Gauge({
+      name: 'michi_cloud_gateway_last_seen_seconds',
+      help: 'Unix time of the last batch acknowledged to each gateway.',
+      labelNames: ['pilot', 'gateway'],
       registers,
     });
   }

@@ -86,6 +86,12 @@ export class PilotDirectory {
     return this.sources.get(pilot)?.get(source);
   }
 
+  /** The identity of a known gateway, for a credential checked elsewhere (a client certificate naming it). */
+  gatewayIdentity(id: string): GatewayIdentity | undefined {
+    const entry = this.gateways.get(id);
+    return entry ? { pilot: entry.pilot, gateway: entry.gateway, topic: entry.topic } : undefined;
+  }
+
   /** Checks an MQTT login: username = gateway id, password = the secret its credentialsRef names. */
   login(username: string | undefined, password: Buffer | string | undefined): LoginResult {
     if (!username || password === undefined) return { ok: false, reason: 'missing_credentials' };
