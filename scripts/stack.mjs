@@ -35,6 +35,14 @@ for (const p of pilots) {
     secrets[name] ??= randomBytes(24).toString('base64url');
   }
 }
+// API tokens (docs/api.md): an operator of every pilot, and the municipality view of the bus pilot.
+const viewerPilot = pilots.find((p) => p.id === 'maebashi-l4-bus')?.id ?? pilots[0]?.id;
+secrets.MICHI_API_TOKEN_OPERATOR ??= randomBytes(24).toString('base64url');
+secrets.MICHI_API_TOKEN_VIEWER ??= randomBytes(24).toString('base64url');
+const apiTokens = [
+  { id: 'operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_API_TOKEN_OPERATOR' },
+  { id: 'municipality', role: 'viewer', pilots: [viewerPilot], tokenEnv: 'MICHI_API_TOKEN_VIEWER' },
+];
 writeFileSync(
   secretsFile,
   Object.entries(secrets)
@@ -85,7 +93,7 @@ writeFileSync(
     http: { host: env.MICHI_HTTP_HOST ?? host, port: httpPort },
     grpc: { enabled: true, host, port: Number(env.MICHI_GRPC_PORT ?? 50051) },
     influx: { url: influxUrl, database: 'michi' },
-  }) + '\n',
+  }) + `\nauth:\n  tokens: ${JSON.stringify(apiTokens)}\n`,
 );
 start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`]);
 await waitFor(
@@ -124,6 +132,9 @@ for (const p of pilots) {
 }
 
 console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);
-console.log(`  dashboard: http://localhost:${httpPort}/`);
-console.log(`  API:       http://localhost:${httpPort}/api/v1/pilots`);
+console.log(`  operator dashboard: http://localhost:${httpPort}/#token=${secrets.MICHI_API_TOKEN_OPERATOR}`);
+console.log(`  municipality view:  http://localhost:${httpPort}/#token=${secrets.MICHI_API_TOKEN_VIEWER}  (${viewerPilot}, viewer)`);
+console.log(
+  `  API:       curl -H "Authorization: Bearer $MICHI_API_TOKEN_OPERATOR" http://localhost:${httpPort}/api/v1/pilots  (tokens in ${secretsFile})`,
+);
 console.log(`  logs:      ${RUN}/*.log      stop: make stop`);

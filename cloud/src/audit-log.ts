@@ -33,8 +33,9 @@ export class AuditLog {
 
   constructor(opts: { logger?: Logger | undefined; file?: string | undefined }) {
     this.loggers = [];
-    // A child at level info: the audit trail must not disappear when the service logs only warnings.
-    if (opts.logger) this.loggers.push(opts.logger.child({ audit: true }, { level: 'info' }));
+    // At level info: the audit trail must not disappear when the service logs only warnings. A
+    // silent logger (tests, or a service whose log is the audit file) stays silent.
+    if (opts.logger) this.loggers.push(opts.logger.child({ audit: true }, { level: opts.logger.level === 'silent' ? 'silent' : 'info' }));
     if (opts.file) {
       this.file = pino.destination({ dest: opts.file, mkdir: true, sync: false });
       this.loggers.push(pino({ level: 'info', base: { service: 'michi-cloud', audit: true } }, this.file));

@@ -25,6 +25,8 @@ export interface TestStack {
   readonly edges: ReadonlyMap<string, EdgeHandle>;
   /** gateway id → mqtt://127.0.0.1:port of its edge agent's local broker, for runFleet. */
   readonly gatewayUrls: Readonly<Record<string, string>>;
+  /** API bearer tokens: an operator of every pilot, and a viewer of this pilot only. */
+  readonly tokens: { readonly operator: string; readonly viewer: string };
   close(): Promise<void>;
 }
 
@@ -37,6 +39,11 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
   // Random secrets per run, handed over through the environment as in production.
   const secrets: Record<string, string> = {};
   for (const gw of pilot.gateways) secrets[gw.credentialsRef.replace(/^env:/, '')] = randomBytes(18).toString('base64url');
+  const tokens = { operator: randomBytes(18).toString('base64url'), viewer: randomBytes(18).toString('base64url') };
+  const apiTokens = [
+    { id: 'stack-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_STACK_API_OPERATOR' },
+    { id: 'stack-viewer', role: 'viewer', pilots: [pilot.id], tokenEnv: 'MICHI_STACK_API_VIEWER' },
+  ];
 
   const dir = mkdtempSync(join(tmpdir(), 'michi-stack-'));
   const influx = await startInfluxDb();
@@ -50,6 +57,9 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
     const cloud = await startCloud(
       loadCloudConfig(undefined, {
         ...secrets,
+        MICHI_STACK_API_OPERATOR: tokens.operator,
+        MICHI_STACK_API_VIEWER: tokens.viewer,
+        MICHI_CLOUD_AUTH__TOKENS: JSON.stringify(apiTokens),
         MICHI_CLOUD_SEEDS_DIR: seedsDir,
         MICHI_CLOUD_DASHBOARD_DIR: opts.dashboardDir ?? 'dashboard/dist',
         MICHI_CLOUD_MQTT__PORT: '0',
@@ -83,7 +93,7 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       edges.set(gw.id, edge);
       gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
     }
-    return { pilot, influx, cloud, edges, gatewayUrls, close };
+    return { pilot, influx, cloud, edges, gatewayUrls, tokens, close };
   } catch (err) {
     await close();
     throw err;

@@ -78,7 +78,9 @@ describe('simulator → edge → cloud → InfluxDB → API', () => {
   });
 
   it("serves every vehicle's latest state through the API", async () => {
-    const res = await fetch(`${stack.cloud.url}/api/v1/pilots/${PILOT}/vehicles`);
+    const res = await fetch(`${stack.cloud.url}/api/v1/pilots/${PILOT}/vehicles`, {
+      headers: { authorization: `Bearer ${stack.tokens.operator}` },
+    });
     expect(res.status).toBe(200);
     const { vehicles } = (await res.json()) as { vehicles: { id: string; state: { lat: number; lon: number; ts_ms: number } | null }[] };
     expect(vehicles.map((v) => v.id).sort()).toEqual(stack.pilot.vehicles.map((v) => v.id).sort());
