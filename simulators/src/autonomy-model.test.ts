@@ -1,7 +1,7 @@
 import { v1 } from '@michi/proto';
 import { describe, expect, it } from 'vitest';
 import { testPilot } from '../test/pilot-fixture.js';
-import { AutonomyModel } from './autonomy-model.js';
+import { AutonomyModel, type AutonomyEvent } from './autonomy-model.js';
 import { FaultInjector } from './fault-injector.js';
 import { Fleet, type SimReading } from './fleet.js';
 import { mulberry32 } from './prng.js';
@@ -14,7 +14,7 @@ const T0 = Date.UTC(2026, 10, 28);
 describe('AutonomyModel', () => {
   it('draws interventions at their rates per hour of driving, each with a cause, and returns to autonomy', () => {
     const model = new AutonomyModel(mulberry32(1), { takeoverPerH: 10, disengagementPerH: 5, emergencyStopPerH: 2, remoteAssistPerH: 3 });
-    const events = [];
+    const events: AutonomyEvent[] = [];
     const modes = new Set<number>();
     let autonomousS = 0;
     for (let t = 0; t < 100 * 3600; t++) {

@@ -1,0 +1,54 @@
+/* global __ENV */
+// What every michi k6 script shares: its configuration (one JSON object in MICHI_LOAD_CONFIG,
+// written by the harness that started the stack) and the zero-loss check at the end, through the
+// API's data completeness (per-source sequence numbers: received, missing, gaps).
+import http from 'k6/http';
+import { sleep } from 'k6';
+
+export const CFG = JSON.parse(__ENV.MICHI_LOAD_CONFIG || '{}');
+
+/** A VehicleState in the proto3 JSON mapping, near the start of the pilot's first route. */
+export function vehicleState(sourceId, seq, tsMs) {
+  const [lon, lat] = CFG.origin || [139.07, 36.38];
+  return {
+    source_id: sourceId,
+    ts_ms: tsMs,
+    seq,
+    position: { lat: lat + (seq % 1000) * 1e-6, lon: lon + (seq % 1000) * 1e-6 },
+    speed_mps: 5 + (seq % 7),
+    heading_deg: (seq * 7) % 360,
+    mode: 'AUTONOMY_MODE_AUTONOMOUS',
+    odometer_m: 1000 + seq * 5,
+    battery_pct: 80,
+  };
+}
+
+/**
+ * Waits (up to timeoutS) until the API's completeness shows every one of `sources` with
+ * `expected` readings received and no gap; returns how many are missing at the end.
+ */
+export function missingReadings(sources, expected, fromMs, timeoutS = 60) {
+  const deadline = Date.now() + timeoutS * 1000;
+  const want = new Set(sources);
+  let missing = sources.length * expected;
+  for (;;) {
+    const to = Date.now() + 60000;
+    const res = http.get(`${CFG.apiUrl}/api/v1/pilots/${CFG.pilot}/completeness?from=${fromMs - 120000}&to=${to}`, {
+      headers: { authorization: `Bearer ${CFG.token}` },
+      tags: { name: 'completeness' },
+    });
+    if (res.status === 200) {
+      missing = 0;
+      const seen = new Set();
+      for (const s of res.json('sources')) {
+        if (!want.has(s.source)) continue;
+        seen.add(s.source);
+        missing += Math.max(0, expected - s.received) + s.missing;
+      }
+      for (const s of want) if (!seen.has(s)) missing += expected;
+      if (missing === 0) return 0;
+    }
+    if (Date.now() > deadline) return missing;
+    sleep(1);
+  }
+}
