@@ -41,7 +41,7 @@ export interface MichiApi {
   kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
   coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
   completeness(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<SourceCompleteness[]>;
-  /** The live feed: ws(s)://…/api/v1/live?pilot=…, and the subprotocols that carry the token. */
+  /** The live feed: ws(s)://…/api/v1/live?pilot=…&token=…, and the subprotocol to offer. */
   live(pilotId: string): { url: string; protocols: string[] };
 }
 
@@ -60,8 +60,6 @@ type Query = Record<string, string | number | undefined>;
 
 /** The live feed's subprotocol (the cloud selects it when offered beside `bearer.<token>`). */
 export const LIVE_SUBPROTOCOL = 'michi.v1';
-/** RFC 7230 token characters, which a Sec-WebSocket-Protocol value must consist of. */
-const SUBPROTOCOL_SAFE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 function queryString(query: Query): string {
   const params = new URLSearchParams();
@@ -142,12 +140,11 @@ export function createApi({
       const url = new URL(`${baseUrl}/live`, pageUrl());
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       url.searchParams.set('pilot', pilotId);
+      // A browser cannot set headers on a WebSocket: the token goes in the query, as the API's
+      // contract names it (the cloud redacts it from its audit log).
       const bearer = token();
+      if (bearer) url.searchParams.set('token', bearer);
       const protocols = [LIVE_SUBPROTOCOL];
-      // A browser cannot set headers on a WebSocket: the token goes in a subprotocol (kept out of
-      // URLs and access logs), or in the query when it has characters a subprotocol may not hold.
-      if (bearer && SUBPROTOCOL_SAFE.test(bearer)) protocols.push(`bearer.${bearer}`);
-      else if (bearer) url.searchParams.set('token', bearer);
       return { url: url.toString(), protocols };
     },
   };

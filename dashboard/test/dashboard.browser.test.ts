@@ -1,46 +1,63 @@
 /// <reference lib="dom" />
-// The dashboard as a person sees it: the real stack with simulated buses, served by the cloud, in
-// headless Chromium. The map must show every vehicle of the pilot and the markers must move.
+// The dashboard as people see it: the real stack with simulated buses, served by the cloud, in
+// headless Chromium. An operator: every vehicle on the map, moving; a vehicle's panel; events;
+// replay scrubbing against the recorded tracks; the language toggle. Municipal staff (a viewer
+// token): no operator controls, and no other pilot's data, in the page or at the API.
 import { existsSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFleet } from '@michi/simulators';
+import { MESSAGES } from '../src/i18n.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
+import { apiGet, markers, recordHistory, stackTokens, visibleText, type StackTokens } from './support.js';
 
 const PILOT = 'maebashi-l4-bus';
+const OTHER_PILOT = 'tsukuba-center-delivery';
+const HISTORY_S = 120;
+const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]/;
 
-interface MarkerBox {
-  id: string;
-  x: number;
-  y: number;
+interface TrackPoint {
+  ts_ms: number;
+  lat: number;
+  lon: number;
 }
 
 describe('dashboard in Chromium against the live stack', () => {
   let stack: TestStack;
+  let tokens: StackTokens;
   let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
+  let history: { from: number; to: number };
   const stopFleet = new AbortController();
   let fleet: Promise<unknown>;
   const problems: string[] = [];
+
+  function watch(p: Page): void {
+    p.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('request', (r) => {
+      const host = new URL(r.url()).hostname;
+      if (!['127.0.0.1', 'localhost'].includes(host) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+        problems.push(`request to ${r.url()}`);
+    });
+  }
 
   beforeAll(async () => {
     if (!existsSync('dashboard/dist/index.html'))
       throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
     stack = await startStack({ pilotId: PILOT });
+    tokens = stackTokens(stack);
+    history = await recordHistory(stack, HISTORY_S);
     // Buses driven in real time at 1 Hz for as long as the test runs.
-    fleet = runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, signal: stopFleet.signal });
+    fleet = runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, kinds: ['state', 'link'], signal: stopFleet.signal });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => {
-      const host = new URL(r.url()).hostname;
-      if (!['127.0.0.1', 'localhost'].includes(host) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
-        problems.push(`request to ${r.url()}`);
-    });
-    await page.goto(`${stack.cloud.url}/?pilot=${PILOT}`);
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    watch(page);
+    await page.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${tokens.operator}`);
   });
 
   afterAll(async () => {
@@ -50,49 +67,259 @@ describe('dashboard in Chromium against the live stack', () => {
     await stack?.close();
   });
 
-  async function markers(): Promise<MarkerBox[]> {
-    return page.$$eval('[data-testid="vehicle-marker"]', (els) =>
-      els.map((el) => {
-        const r = el.getBoundingClientRect();
-        return { id: el.getAttribute('data-vehicle-id') ?? '', x: r.x + r.width / 2, y: r.y + r.height / 2 };
-      }),
-    );
-  }
+  describe('operator', () => {
+    it('takes the token out of the address bar and signs in', async () => {
+      await waitFor(async () => (await page.locator('[data-testid="user-badge"]').getAttribute('data-role')) === 'operator', {
+        timeoutMs: 20_000,
+        what: 'signed in as operator',
+      });
+      expect(page.url()).not.toContain('token');
+      expect(page.url()).toContain(`pilot=${PILOT}`);
+    });
 
-  it('shows a marker for every vehicle of the pilot, inside the map', async () => {
-    const ids = stack.pilot.vehicles.map((v) => v.id).sort();
-    await waitFor(async () => (await markers()).length === ids.length, { timeoutMs: 30_000, what: `${ids.length} vehicle markers` });
-    const boxes = await markers();
-    expect(boxes.map((m) => m.id).sort()).toEqual(ids);
-    const map = await page.locator('[data-testid="map"]').boundingBox();
-    for (const m of boxes) {
-      expect(m.x, `${m.id} x`).toBeGreaterThanOrEqual(map!.x);
-      expect(m.x, `${m.id} x`).toBeLessThanOrEqual(map!.x + map!.width);
-      expect(m.y, `${m.id} y`).toBeGreaterThanOrEqual(map!.y);
-      expect(m.y, `${m.id} y`).toBeLessThanOrEqual(map!.y + map!.height);
-    }
-    await expect(page.locator('[data-testid="vehicle-row"]').count()).resolves.toBe(ids.length);
+    it('shows a marker for every vehicle of the pilot, inside the map', async () => {
+      const ids = stack.pilot.vehicles.map((v) => v.id).sort();
+      await waitFor(async () => (await markers(page)).length === ids.length, { timeoutMs: 30_000, what: `${ids.length} vehicle markers` });
+      const boxes = await markers(page);
+      expect(boxes.map((m) => m.id).sort()).toEqual(ids);
+      const map = await page.locator('[data-testid="map"]').boundingBox();
+      for (const m of boxes) {
+        expect(m.x, `${m.id} x`).toBeGreaterThanOrEqual(map!.x);
+        expect(m.x, `${m.id} x`).toBeLessThanOrEqual(map!.x + map!.width);
+        expect(m.y, `${m.id} y`).toBeGreaterThanOrEqual(map!.y);
+        expect(m.y, `${m.id} y`).toBeLessThanOrEqual(map!.y + map!.height);
+      }
+      await expect(page.locator('[data-testid="vehicle-row"]').count()).resolves.toBe(ids.length);
+    });
+
+    it('gets live data over the WebSocket and moves the markers as the vehicles drive', async () => {
+      await waitFor(async () => (await page.locator('[data-testid="feed-status"]').getAttribute('data-transport')) === 'websocket', {
+        timeoutMs: 15_000,
+        what: 'the live feed on the WebSocket',
+      });
+      const before = new Map((await markers(page)).map((m) => [m.id, m]));
+      let moved: string[] = [];
+      await waitFor(
+        async () => {
+          moved = (await markers(page))
+            .filter((m) => {
+              const b = before.get(m.id)!;
+              return Math.hypot(m.x - b.x, m.y - b.y) > 2;
+            })
+            .map((m) => m.id);
+          return moved.length > 0;
+        },
+        { timeoutMs: 20_000, intervalMs: 500, what: 'a vehicle marker to move' },
+      );
+      expect(moved.length).toBeGreaterThan(0);
+    });
+
+    it('opens the panel of a vehicle clicked on the map, with its id, mode, speed and speed chart', async () => {
+      const vehicle = stack.pilot.vehicles[0]!;
+      // force: a driving vehicle's marker never stands still long enough for Playwright's stability check.
+      await page.locator(`[data-testid="vehicle-marker"][data-vehicle-id="${vehicle.id}"]`).click({ force: true });
+      const panel = page.locator('[data-testid="vehicle-detail"]');
+      await panel.waitFor({ state: 'visible', timeout: 5000 });
+      await expect(panel.locator('h2').textContent()).resolves.toBe(vehicle.name.ja);
+      await expect(page.locator('[data-testid="vehicle-detail-id"]').textContent()).resolves.toBe(vehicle.id);
+      await expect(page.locator('[data-testid="vehicle-detail-speed"]').textContent()).resolves.toMatch(/km\/h/);
+      await waitFor(async () => (await page.locator('[data-testid="vehicle-detail-chart"] svg path').count()) > 0, {
+        timeoutMs: 10_000,
+        what: 'a speed chart',
+      });
+      await page.keyboard.press('Escape');
+      await page.locator('[data-testid="vehicle-detail-close"]').click();
+      await panel.waitFor({ state: 'hidden', timeout: 5000 });
+    });
+
+    it('lists the events of the last hour and flies the map to one', async () => {
+      await page.locator('[data-testid="tab-events"]').click();
+      await waitFor(async () => (await page.locator('[data-testid="event-row"]').count()) > 0, {
+        timeoutMs: 40_000,
+        intervalMs: 1000,
+        what: 'events in the list',
+      });
+      const before = page.url();
+      await page.locator('[data-testid="event-row"]').first().click();
+      await waitFor(async () => page.url() !== before, { timeoutMs: 10_000, what: 'the map to move to the event' });
+      await page.locator('[data-testid="tab-kpis"]').click();
+      await waitFor(async () => /km/.test((await page.locator('[data-testid="kpi-distance"]').textContent()) ?? ''), {
+        timeoutMs: 10_000,
+        what: 'the KPI panel',
+      });
+      await page.locator('[data-testid="tab-data"]').click();
+      await waitFor(async () => (await page.locator('[data-testid="completeness-row"]').count()) > 0, {
+        timeoutMs: 10_000,
+        what: 'data completeness rows',
+      });
+      await page.locator('[data-testid="tab-vehicles"]').click();
+    });
+
+    it('switches every dictionary text between Japanese and English', async () => {
+      const ja = MESSAGES.ja;
+      const en = MESSAGES.en;
+      // Texts that are the same in both (brand, "RSRP") or have placeholders are not telling.
+      const keys = (Object.keys(ja) as (keyof typeof ja)[]).filter((k) => ja[k] !== en[k] && !ja[k].includes('{'));
+      expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+      const jaText = await visibleText(page);
+      const leftEn = keys.filter((k) => k !== 'lang.toggle' && en[k].length > 3 && jaText.includes(en[k]));
+      expect(leftEn, 'English dictionary text on the Japanese page').toEqual([]);
+
+      await page.locator('[data-testid="lang-toggle"]').click();
+      await waitFor(async () => (await page.locator('html').getAttribute('lang')) === 'en', { timeoutMs: 5000, what: 'English' });
+      const enText = await visibleText(page);
+      const leftJa = keys.filter((k) => k !== 'lang.toggle' && enText.includes(ja[k]));
+      expect(leftJa, 'Japanese dictionary text on the English page').toEqual([]);
+      // Beyond the dictionary: no Japanese at all, but the brand's 道 and the toggle naming 日本語.
+      const stray = enText.split('\n').filter((line) => JAPANESE.test(line.replaceAll('道', '').replaceAll('日本語', '')));
+      expect(stray, 'Japanese text on the English page').toEqual([]);
+      expect(enText).toContain(en['tab.vehicles']);
+
+      // Remembered: a reload comes back in English.
+      await page.reload();
+      await waitFor(async () => (await page.locator('html').getAttribute('lang')) === 'en', {
+        timeoutMs: 10_000,
+        what: 'English after reload',
+      });
+      await page.locator('[data-testid="lang-toggle"]').click();
+      await waitFor(async () => (await page.locator('html').getAttribute('lang')) === 'ja', { timeoutMs: 5000, what: 'Japanese again' });
+    });
+
+    it('replays the recorded drives: scrubbing moves every marker to where the API says it was', async () => {
+      const tracks = await waitFor(
+        async () => {
+          const r = await apiGet<{ tracks: { source: string; points: TrackPoint[] }[] }>(
+            stack,
+            `/pilots/${PILOT}/tracks?from=${history.from}&to=${history.to}&maxPoints=2000`,
+            tokens.operator,
+          );
+          return r.tracks.length === stack.pilot.vehicles.length && r.tracks.every((t) => t.points.length > 30) ? r.tracks : false;
+        },
+        { timeoutMs: 30_000, intervalMs: 1000, what: 'the recorded history in the API' },
+      );
+      await page.goto(`${stack.cloud.url}/?pilot=${PILOT}&mode=replay&from=${history.from}&to=${history.to}`);
+      await page.locator('[data-testid="replay-bar"]').waitFor({ state: 'visible', timeout: 10_000 });
+      await waitFor(async () => (await page.locator('[data-testid="replay-scrub"]').isEnabled()) === true, {
+        timeoutMs: 15_000,
+        what: 'the replay to load',
+      });
+
+      const scrubTo = async (t: number) => {
+        await page.locator('[data-testid="replay-scrub"]').evaluate((el, value) => {
+          const input = el as HTMLInputElement;
+          input.value = String(value);
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+        }, t);
+      };
+      const checkAt = async (t: number) => {
+        await scrubTo(t);
+        for (const track of tracks) {
+          const i = track.points.findLastIndex((p) => p.ts_ms <= t);
+          const a = track.points[i]!;
+          const b = track.points[i + 1] ?? a;
+          await waitFor(
+            async () => {
+              const m = (await markers(page)).find((x) => x.id === track.source);
+              if (!m) return false;
+              // On the recorded segment around t: between its two points (a box around them, 1e-6° slack).
+              const inside = (v: number, p: number, q: number) => v >= Math.min(p, q) - 1e-6 && v <= Math.max(p, q) + 1e-6;
+              if (!inside(m.lon, a.lon, b.lon) || !inside(m.lat, a.lat, b.lat)) return false;
+              if (a.ts_ms === t) return Math.abs(m.lon - a.lon) < 1e-6 && Math.abs(m.lat - a.lat) < 1e-6;
+              return true;
+            },
+            { timeoutMs: 5000, intervalMs: 100, what: `${track.source} at the recorded position of ${t}` },
+          );
+        }
+      };
+      const bus = tracks[0]!;
+      const early = bus.points[10]!.ts_ms;
+      const late = bus.points[bus.points.length - 20]!.ts_ms;
+      await checkAt(early);
+      const atEarly = await markers(page);
+      await checkAt(late);
+      const atLate = await markers(page);
+      const moved = atLate.filter((m) => {
+        const e = atEarly.find((x) => x.id === m.id)!;
+        return Math.hypot(m.x - e.x, m.y - e.y) > 2;
+      });
+      expect(moved.length, 'markers moved on screen between two cursor positions').toBeGreaterThan(0);
+      // The cursor is in the URL, so the view can be shared.
+      await waitFor(async () => new URL(page.url()).searchParams.get('t') === String(late), { timeoutMs: 5000, what: 't in the URL' });
+      expect(new URL(page.url()).searchParams.get('mode')).toBe('replay');
+
+      // Play moves the cursor forward.
+      await scrubTo(early);
+      await page.locator('[data-testid="replay-play"]').click();
+      await waitFor(async () => Number(await page.locator('[data-testid="replay-scrub"]').inputValue()) > early + 5000, {
+        timeoutMs: 10_000,
+        what: 'the cursor to advance while playing',
+      });
+      await page.locator('[data-testid="replay-play"]').click();
+    });
+
+    it('loads nothing from outside this machine and logs no errors', () => {
+      expect(problems).toEqual([]);
+    });
   });
 
-  it('moves the markers as the vehicles drive', async () => {
-    const before = new Map((await markers()).map((m) => [m.id, m]));
-    let moved: string[] = [];
-    await waitFor(
-      async () => {
-        moved = (await markers())
-          .filter((m) => {
-            const b = before.get(m.id)!;
-            return Math.hypot(m.x - b.x, m.y - b.y) > 2;
-          })
-          .map((m) => m.id);
-        return moved.length > 0;
-      },
-      { timeoutMs: 20_000, intervalMs: 500, what: 'a vehicle marker to move' },
-    );
-    expect(moved.length).toBeGreaterThan(0);
-  });
+  describe('municipality view (viewer token)', () => {
+    let viewer: Page;
 
-  it('loads nothing from outside this machine and logs no errors', () => {
-    expect(problems).toEqual([]);
+    beforeAll(async () => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      viewer = await ctx.newPage();
+      watch(viewer);
+      await viewer.goto(`${stack.cloud.url}/`);
+    });
+
+    it('asks for a token, refuses a wrong one, then signs in as a viewer', async () => {
+      await viewer.locator('[data-testid="sign-in"]').waitFor({ state: 'visible', timeout: 10_000 });
+      await viewer.locator('[data-testid="sign-in-token"]').fill('not-a-valid-token-at-all');
+      await viewer.locator('[data-testid="sign-in-submit"]').click();
+      await viewer.locator('[data-testid="sign-in-error"]').waitFor({ state: 'visible', timeout: 10_000 });
+      await viewer.locator('[data-testid="sign-in-token"]').fill(tokens.viewer);
+      await viewer.locator('[data-testid="sign-in-submit"]').click();
+      await waitFor(async () => (await viewer.locator('[data-testid="user-badge"]').getAttribute('data-role')) === 'viewer', {
+        timeoutMs: 15_000,
+        what: 'signed in as viewer',
+      });
+      await waitFor(async () => (await markers(viewer)).length > 0, { timeoutMs: 30_000, what: 'vehicle markers for the viewer' });
+    });
+
+    it('shows no operator controls: no data-quality tab, no vehicle ids, no event detail text', async () => {
+      expect(await viewer.locator('[data-testid="tab-data"]').isVisible()).toBe(false);
+      expect(await viewer.locator('[data-testid="completeness-table"]').isVisible()).toBe(false);
+      await viewer.locator('[data-testid="vehicle-marker"]').first().click({ force: true });
+      await viewer.locator('[data-testid="vehicle-detail"]').waitFor({ state: 'visible', timeout: 5000 });
+      expect(await viewer.locator('[data-testid="vehicle-detail-id"]').count()).toBe(0);
+      const text = await visibleText(viewer);
+      for (const v of stack.pilot.vehicles) expect(text, `raw id ${v.id} on the viewer's page`).not.toContain(v.id);
+      await viewer.locator('[data-testid="tab-events"]').click();
+      await waitFor(async () => (await viewer.locator('[data-testid="event-row"]').count()) > 0, {
+        timeoutMs: 20_000,
+        what: 'events for the viewer',
+      });
+      expect(await viewer.locator('[data-testid="event-detail"]').count()).toBe(0);
+    });
+
+    it('cannot fetch another pilot: the page says so and the API answers 403', async () => {
+      const status = await viewer.evaluate(async (other) => {
+        const token = sessionStorage.getItem('michi.token');
+        const res = await fetch(`/api/v1/pilots/${other}/vehicles`, { headers: { authorization: `Bearer ${token}` } });
+        return res.status;
+      }, OTHER_PILOT);
+      expect(status).toBe(403);
+      const res = await fetch(`${stack.cloud.url}/api/v1/pilots/${OTHER_PILOT}/kpis?from=0&to=1`, {
+        headers: { authorization: `Bearer ${tokens.viewer}` },
+      });
+      expect(res.status).toBe(403);
+      const pilots = await apiGet<{ pilots: { id: string }[] }>(stack, '/pilots', tokens.viewer);
+      expect(pilots.pilots.map((p) => p.id)).toEqual([PILOT]);
+      await viewer.goto(`${stack.cloud.url}/?pilot=${OTHER_PILOT}`);
+      await waitFor(async () => ((await viewer.locator('[data-testid="banner"]').textContent()) ?? '').includes(OTHER_PILOT), {
+        timeoutMs: 10_000,
+        what: 'a banner naming the refused pilot',
+      });
+    });
   });
 });

@@ -206,6 +206,10 @@ export class VehicleMarkers implements VehicleLayer {
 
   private place(entry: Entry, pose: Pose): void {
     entry.marker.setLngLat([pose.lon, pose.lat]);
+    // Where the marker stands, for tests and tools that check it against the API (pixels depend
+    // on the viewport; these do not).
+    entry.root.dataset.lon = pose.lon.toFixed(7);
+    entry.root.dataset.lat = pose.lat.toFixed(7);
     // The map never rotates (north up), so the heading is the screen angle.
     entry.arrow.style.transform = `rotate(${pose.heading.toFixed(1)}deg)`;
   }

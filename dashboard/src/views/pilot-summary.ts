@@ -26,7 +26,7 @@ export function createPilotSummary(): PilotSummaryView {
     element.hidden = !pilot;
     if (!pilot || !fmt) return;
     setText(name, pick(pilot.name, lang));
-    setText(place, `${t('pilot.municipality')}: ${pick(pilot.municipality, lang)}（${pilot.municipality.code}）`);
+    setText(place, t('pilot.place', { name: pick(pilot.municipality, lang), code: pilot.municipality.code }));
     const c = summary?.counts ?? {
       vehicles: pilot.vehicles.length,
       sensors: pilot.sensors.length,
