@@ -68,7 +68,7 @@ export const Params = {
       .optional()
       .transform((n) => n ?? 1),
     /** Checked by the live feed itself; never echoed in an error. */
-    token: z.unknown(),
+    token: z.unknown().optional(),
   }),
 };
 
