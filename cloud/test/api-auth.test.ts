@@ -37,7 +37,12 @@ function snapped(lat: number, lon: number, m: number): [number, number] {
 
 describe('authentication', () => {
   it('answers 401 MICHI_ERR_UNAUTHENTICATED without a token, with a wrong one or another scheme', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-token-of-ours-at-all' }, { authorization: `Basic ${TOKENS.operator}` }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer not-a-token-of-ours-at-all' },
+      { authorization: `Basic ${TOKENS.operator}` },
+    ];
+    for (const headers of attempts) {
       const res = await fetch(`${t.cloud.url}/api/v1/pilots`, { headers });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MICHI_ERR_UNAUTHENTICATED');
