@@ -35,5 +35,4 @@ if [ "${1:-}" = "--install-k6" ]; then
 fi
 
 install_k6
-npx tsc -b
 MICHI_K6="$K6" node --conditions=michi-src --import tsx simulators/test/load-run.ts "$@"
