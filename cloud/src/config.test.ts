@@ -33,6 +33,15 @@ describe('loadCloudConfig', () => {
         maxStreamsPerGateway: 8,
         uploadRate: { perSecond: 1_000, burst: 2_000 },
       },
+      worker: {
+        brokerUrl: 'mqtt://127.0.0.1:1883',
+        clientId: 'michi-ingest-1',
+        connections: 4,
+        group: 'michi-ingest',
+        sessionExpirySeconds: 86_400,
+        username: 'michi-ingest',
+        metrics: { host: '127.0.0.1', port: 9465 },
+      },
       influx: {
         url: 'http://127.0.0.1:8086',
         database: 'michi',

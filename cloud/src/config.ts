@@ -77,6 +77,34 @@ const MqttSchema = z.strictObject({
   limits: MqttLimitsSchema.default(MqttLimitsSchema.parse({})),
 });
 
+/** External-broker mode: `michi-ingest-worker` (cloud/src/worker.ts, docs/scaling.md). */
+const WorkerSchema = z.strictObject({
+  brokerUrl: z
+    .string()
+    .regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://host:port or mqtts://host:port')
+    .default('mqtt://127.0.0.1:1883'),
+  /** Stable across restarts: the broker keeps this worker's queued share under `{clientId}-{i}`. */
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,60}$/, 'expected 1-60 characters of A-Z a-z 0-9 _ -')
+    .default('michi-ingest-1'),
+  connections: z.int().min(1).max(64).default(4),
+  group: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 _ -')
+    .default('michi-ingest'),
+  sessionExpirySeconds: z.int().min(60).max(4_294_967_295).default(86_400),
+  username: z.string().min(1).default('michi-ingest'),
+  /** The environment variable holding the worker's broker password, never the password. */
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,127}$/, 'expected the name of an environment variable, e.g. MICHI_WORKER_PASSWORD')
+    .optional(),
+  caFile: z.string().min(1).optional(),
+  /** /metrics and /health of the worker. */
+  metrics: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9465) }).default({ host: '127.0.0.1', port: 9465 }),
+});
+
 const HttpSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8080),
@@ -135,6 +163,7 @@ export const CloudConfigSchema = z.strictObject({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
   grpc: GrpcSchema.default(GrpcSchema.parse({})),
+  worker: WorkerSchema.default(WorkerSchema.parse({})),
   influx: InfluxSchema.default(InfluxSchema.parse({})),
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),

@@ -25,3 +25,5 @@ export {
   type UploadAck,
   type UploadStream,
 } from './ingest-grpc-client.js';
+export { startIngestWorker, sharedBatchFilter, type IngestWorker, type IngestWorkerOptions } from './worker.js';
+export { mosquittoAuthFiles, mosquittoNoDropSettings, mosquittoPasswordLine } from './worker-broker-auth.js';

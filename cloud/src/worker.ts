@@ -1,0 +1,191 @@
+/**
+ * External-broker mode (docs/scaling.md): a stateless ingest worker that consumes gateway batches
+ * from an existing MQTT broker (Mosquitto, EMQX, HiveMQ) through a shared subscription,
+ * `$share/{group}/michi/v1/+/+/batch`, and acknowledges each message to the broker only after
+ * InfluxDB accepted its readings. The broker authenticates gateways and enforces the topic ACL;
+ * the worker takes the gateway's identity from the topic and checks it against the pilot
+ * definitions again.
+ *
+ * Why it is built this way (DESIGN.md, measured on Mosquitto 2.0.11 and mqtt.js 5.16):
+ * - mqtt.js defers the PUBACK (`customHandleAcks`) only with MQTT 5, and takes a connection's next
+ *   publish only after the previous ack: each connection is serial, so a worker opens several,
+ *   each a member of the shared subscription, and throughput comes from large upstream batches.
+ * - Round-robin shares are queued per member: a member that dies holding messages keeps them in
+ *   its session. So every connection has a stable client id (`{clientId}-{i}`) and a persistent
+ *   session (clean: false, session expiry), and a restarted worker with the same id gets them back.
+ * - While InfluxDB refuses writes, the message is held unacknowledged and the write retried with
+ *   backoff; on shutdown an unacknowledged message stays with the broker for the next session.
+ */
+import type net from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { BatchIngest } from './ingest-batch.js';
+import type { CloudMetrics } from './metrics.js';
+import type { PilotDirectory } from './pilot-directory.js';
+
+export interface IngestWorkerOptions {
+  /** mqtt://host:port or mqtts://host:port of the broker. */
+  brokerUrl: string;
+  /** Stable per worker; connection i uses `{clientId}-{i}` (MQTT 5 allows long ids; keep ≤ 23 characters for old brokers). */
+  clientId: string;
+  /** Connections, each a member of the shared subscription. */
+  connections: number;
+  /** The shared subscription group. */
+  group: string;
+  /** How long the broker keeps a disconnected connection's session and queue. */
+  sessionExpirySeconds: number;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** CA for an mqtts:// broker. */
+  ca?: Buffer | undefined;
+  /** Backoff between write attempts while InfluxDB refuses, in ms. */
+  retryDelayMs?: { min: number; max: number };
+}
+
+export interface IngestWorkerDeps {
+  directory: PilotDirectory;
+  ingest: BatchIngest;
+  metrics: CloudMetrics;
+  logger: Logger;
+}
+
+export interface IngestWorker {
+  /** Connections currently connected to the broker. */
+  readonly connected: number;
+  /** Waits for the writes in flight, acknowledges them, then disconnects (sessions stay on the broker). */
+  close(): Promise<void>;
+}
+
+const TRANSPORT = 'worker';
+
+/** The shared-subscription filter every worker connection subscribes to. */
+export function sharedBatchFilter(group: string): string {
+  return `$share/${group}/michi/v1/+/+/batch`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startIngestWorker(opts: IngestWorkerOptions, deps: IngestWorkerDeps): Promise<IngestWorker> {
+  const { directory, ingest, metrics } = deps;
+  const log = deps.logger.child({ component: 'ingest-worker' });
+  const retry = opts.retryDelayMs ?? { min: 100, max: 5_000 };
+  const filter = sharedBatchFilter(opts.group);
+  let closing = false;
+  const inFlight = new Set<Promise<unknown>>();
+
+  /** Resolves true to acknowledge (stored, or never storable), false to leave it with the broker. */
+  async function handle(topic: string, payload: Buffer): Promise<boolean> {
+    const parts = topic.split('/');
+    const gw = parts.length === 5 && parts[4] === 'batch' ? directory.gatewayIdentity(parts[3]!) : undefined;
+    if (!gw || gw.pilot !== parts[2]) {
+      // The broker's ACL should have stopped it: a gateway the seeds do not know, or under another pilot.
+      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: gw ? 'pilot_mismatch' : 'unknown_gateway' });
+      log.warn(
+        { transport: TRANSPORT, topic, reason: gw ? 'pilot_mismatch' : 'unknown_gateway' },
+        'batch dropped: its topic names no gateway of the seeds',
+      );
+      return true;
+    }
+    const started = performance.now();
+    metrics.pendingAcks.inc({ transport: TRANSPORT });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await ingest.ingest(gw, payload);
+        if (outcome.status === 'accepted') {
+          metrics.batchesAccepted.inc({ transport: TRANSPORT });
+          metrics.ackSeconds.observe({ transport: TRANSPORT }, (performance.now() - started) / 1_000);
+          metrics.gatewayLastSeen.set({ pilot: gw.pilot, gateway: gw.gateway }, Date.now() / 1_000);
+          return true;
+        }
+        if (outcome.status === 'dropped') return true;
+        if (outcome.status === 'refused') {
+          // The gateway is authenticated by the broker, but its batch names another gateway or pilot.
+          metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: outcome.reason });
+          log.warn({ transport: TRANSPORT, pilot: gw.pilot, gateway: gw.gateway, reason: outcome.reason }, 'batch dropped: refused');
+          return true;
+        }
+        if (closing) return false;
+        await sleep(Math.min(retry.max, retry.min * 2 ** Math.min(attempt, 16)));
+        if (closing) return false;
+      }
+    } finally {
+      metrics.pendingAcks.dec({ transport: TRANSPORT });
+    }
+  }
+
+  const clients: MqttClient[] = [];
+  for (let i = 0; i < opts.connections; i++) {
+    const clientId = `${opts.clientId}-${i}`;
+    const client = mqtt.connect(opts.brokerUrl, {
+      clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: opts.sessionExpirySeconds },
+      reconnectPeriod: 1_000,
+      connectTimeout: 10_000,
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      customHandleAcks(topic, message, _packet, done) {
+        const work = handle(topic, message).then(
+          (ack) => {
+            if (ack) done(0);
+            // else: no PUBACK; the broker redelivers it to this session after the reconnect.
+          },
+          (err: unknown) => {
+            log.error({ transport: TRANSPORT, topic, err }, 'batch ingest failed unexpectedly; left with the broker');
+            metrics.batchesRejected.inc({ reason: 'internal' });
+          },
+        );
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      },
+    });
+    client.on('connect', (connack) => {
+      // Nagle would hold every PUBACK back ~15 ms (DESIGN.md), and acks here are serial.
+      (client.stream as net.Socket | undefined)?.setNoDelay?.(true);
+      log.info({ clientId, sessionPresent: connack.sessionPresent }, 'worker connection up');
+      if (!connack.sessionPresent) {
+        client.subscribe(filter, { qos: 1 }, (err, granted) => {
+          const code = granted?.[0]?.qos;
+          if (err || code === undefined || code > 2)
+            log.error({ clientId, filter, err: err?.message, code }, 'shared subscription refused');
+        });
+      }
+    });
+    client.on('error', (err) => log.warn({ clientId, err: err.message }, 'worker connection error'));
+    clients.push(client);
+  }
+  await Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          if (c.connected) return resolve();
+          const onError = (err: Error): void => {
+            // A refused login will not change by retrying: fail start-up with it.
+            if ((err as { code?: number }).code !== undefined) reject(err);
+          };
+          c.once('connect', () => {
+            c.off('error', onError);
+            resolve();
+          });
+          c.on('error', onError);
+        }),
+    ),
+  ).catch(async (err: unknown) => {
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    throw err;
+  });
+  log.info({ brokerUrl: opts.brokerUrl, filter, connections: opts.connections, clientId: opts.clientId }, 'ingest worker consuming');
+
+  return {
+    get connected() {
+      return clients.filter((c) => c.connected).length;
+    },
+    async close() {
+      closing = true;
+      await Promise.allSettled([...inFlight]);
+      await Promise.all(clients.map((c) => c.endAsync(false)));
+    },
+  };
+}
