@@ -1,8 +1,8 @@
 /**
  * Tracks of a pilot's vehicles over a time range, downsampled in InfluxDB so that a map (or the
  * replay) gets at most `maxPoints` points per vehicle: every point when a track has that few,
- * otherwise the first reading of each `GROUP BY time(interval)` bucket, the interval being the
- * range divided by maxPoints − 1 (so no more than maxPoints buckets are touched).
+ * otherwise the first reading (with a position) of each `GROUP BY time(interval)` bucket, the
+ * interval being the range divided by maxPoints − 1 (so no more than maxPoints buckets are touched).
  */
 import { MEASUREMENTS } from '../line-protocol.js';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
@@ -54,8 +54,14 @@ export async function queryTracks(query: InfluxQuery, req: TracksRequest): Promi
     rows = await query.rows(`SELECT ${FIELDS.map(quoteIdentifier).join(', ')} FROM ${m} WHERE ${where} GROUP BY ${groupBySource}`);
   } else {
     interval = Math.max(1, Math.ceil((req.to - req.from) / (req.maxPoints - 1)));
-    const selectors = FIELDS.map((f) => `first(${quoteIdentifier(f)}) AS ${quoteIdentifier(f)}`).join(', ');
-    rows = await query.rows(`SELECT ${selectors} FROM ${m} WHERE ${where} GROUP BY time(${interval}ms), ${groupBySource} fill(none)`);
+    // One selector, first(lat), with the other fields as auxiliary fields: InfluxDB returns them from
+    // the same reading, and it is 2-3x faster than first() of each field (5 iterators) on 1.6.7.
+    const aux = FIELDS.filter((f) => f !== 'lat')
+      .map(quoteIdentifier)
+      .join(', ');
+    rows = await query.rows(
+      `SELECT first(${quoteIdentifier('lat')}) AS ${quoteIdentifier('lat')}, ${aux} FROM ${m} WHERE ${where} GROUP BY time(${interval}ms), ${groupBySource} fill(none)`,
+    );
   }
   const bySource = new Map<string, TrackPoint[]>();
   for (const r of rows) {
