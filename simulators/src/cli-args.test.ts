@@ -26,6 +26,7 @@ describe('parseCliArgs', () => {
       deadZones: [],
       faults: {},
       record: undefined,
+      grpc: {},
     });
   });
 
@@ -90,6 +91,7 @@ describe('parseCliArgs', () => {
     [['--pilot', 'p', '--kinds', 'state,video'], '--kinds: expected state, link, event, sensor, got "video"'],
     [['--pilot', 'p', '--duplicates', '2'], '--duplicates: expected a probability from 0 to 1, got "2"'],
     [['--pilot', 'p', '--dead-zone', '139,36'], '--dead-zone: expected <lon>,<lat>,<radius m>'],
+    [['--pilot', 'p', '--grpc', 'localhost'], '--grpc: expected host:port'],
     [['--pilot', 'p', '--takeovers=-1'], '--takeovers: expected a number ≥ 0, got "-1"'],
     [['--pilot', 'p', '--mqtt', 'localhost:1884'], '--mqtt: expected a URL starting with mqtt://'],
     [['--pilot', 'p', '--mqtt', 'http://localhost'], '--mqtt: expected a URL starting with mqtt://'],

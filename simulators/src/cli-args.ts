@@ -20,6 +20,8 @@ Options:
   --seeds <dir>            directory of pilot definitions (default: seeds)
   --mqtt <url>             broker of every gateway (default: mqtt://127.0.0.1:1884)
   --gateway-url <gw=url>   broker of one gateway, overriding --mqtt (repeatable)
+  --grpc <host:port>       publish over gRPC (michi.v1.EdgeIngestService) to every gateway instead
+  --gateway-grpc <gw=addr> the gRPC ingest of one gateway, overriding --grpc (repeatable)
   --rate <hz>              state readings per vehicle per simulated second (default: 1)
   --duration <s>           stop after this many simulated seconds
   --count <n>              stop after exactly n readings in total
@@ -70,6 +72,8 @@ export interface CliOptions {
   deadZones: { center: [number, number]; radiusM: number; lossDb?: number }[];
   faults: { duplicateRate?: number; malformedRate?: number; burstsPerH?: number; burstS?: number };
   record: string | undefined;
+  /** gRPC ingest address per gateway id ('*' for every gateway); empty: MQTT. */
+  grpc: Record<string, string>;
 }
 
 function rate01(flag: string, raw: string | undefined): number | undefined {
@@ -175,6 +179,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         bursts: { type: 'string' },
         'burst-s': { type: 'string' },
         record: { type: 'string' },
+        grpc: { type: 'string' },
+        'gateway-grpc': { type: 'string', multiple: true, default: [] },
         'log-level': { type: 'string', default: 'warn' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -261,10 +267,28 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       burstS: positiveNumber('--burst-s', values['burst-s']),
     }),
     record: values.record,
+    grpc: grpcAddrs(values.grpc, values['gateway-grpc'] ?? []),
   };
 }
 
 /** The object without its undefined properties (exactOptionalPropertyTypes). */
 export function dropUndefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+function grpcAddrs(all: string | undefined, perGateway: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const addr = (flag: string, raw: string): string => {
+    if (!/^[A-Za-z0-9.[\]:_-]+:\d{1,5}$/.test(raw))
+      throw new UsageError(`${flag}: expected host:port, e.g. 127.0.0.1:50052, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+  if (all !== undefined) out['*'] = addr('--grpc', all);
+  for (const entry of perGateway) {
+    const eq = entry.indexOf('=');
+    const gw = eq > 0 ? entry.slice(0, eq) : '';
+    if (!isValidSegment(gw)) throw new UsageError(`--gateway-grpc: expected <gateway-id>=<host:port>, got ${JSON.stringify(entry)}`);
+    out[gw] = addr(`--gateway-grpc ${gw}`, entry.slice(eq + 1));
+  }
+  return out;
 }

@@ -11,7 +11,8 @@ import { McapRecorder } from './mcap-file.js';
 import { scalePilot } from './scale-pilot.js';
 import { SimulatorError, UsageError } from './errors.js';
 import { formatSummary, progressWriter } from './progress-report.js';
-import { MqttPublisher } from './publisher-mqtt.js';
+import { GrpcPublisher } from './publisher-grpc.js';
+import { MqttPublisher, type ReadingPublisher } from './publisher-mqtt.js';
 import { gatewayUrls, runFleet } from './run-fleet.js';
 
 const EXIT_OK = 0;
@@ -57,12 +58,26 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = pino({ name: 'michi-sim', level: opts.logLevel }, pino.destination(2));
   const urls = Object.fromEntries(pilot.gateways.map((g) => [g.id, opts.gatewayUrls[g.id] ?? opts.mqttUrl]));
   const gatewayIds = [...new Set([...pilot.vehicles.map((v) => v.gatewayId), ...pilot.sensors.map((s) => s.gatewayId)])];
-  const publisher = await MqttPublisher.open({
-    pilotId: pilot.id,
-    gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
-    format: opts.format,
-    logger,
-  });
+  const grpcAll = opts.grpc['*'];
+  const publisher: ReadingPublisher =
+    Object.keys(opts.grpc).length > 0
+      ? await GrpcPublisher.open({
+          gatewayAddrs: new Map(
+            gatewayIds.map((gw) => {
+              const addr = opts.grpc[gw] ?? grpcAll;
+              if (addr === undefined)
+                throw new UsageError(`--gateway-grpc: gateway "${gw}" has no gRPC address; give --grpc or --gateway-grpc ${gw}=host:port`);
+              return [gw, addr];
+            }),
+          ),
+          logger,
+        })
+      : await MqttPublisher.open({
+          pilotId: pilot.id,
+          gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
+          format: opts.format,
+          logger,
+        });
 
   const abort = new AbortController();
   let interrupts = 0;

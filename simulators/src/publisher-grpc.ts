@@ -1,0 +1,222 @@
+/**
+ * Publishes simulated readings to the gateway-local gRPC ingest of edge agents:
+ * michi.v1.EdgeIngestService/Publish (proto/schema/michi/v1/ingest.proto), one bidirectional stream
+ * per gateway. Readings are grouped into PublishRequests (up to `batchMaxItems`, or whatever
+ * arrived within `lingerMs`); the edge answers each with a PublishResponse once it is on disk:
+ * ACCEPTED (what is not in `rejected` is stored; rejected items never will be) or RETRY (nothing
+ * stored: the request is sent again after a pause). Unlike MQTT 3.1.1, gRPC says what was refused,
+ * so `rejected` counts here.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { makeReading, michi, type Reading } from '@michi/proto';
+import type { Logger } from 'pino';
+import { SimErrorCodes, SimulatorError } from './errors.js';
+import type { SimReading } from './fleet.js';
+import type { PublishStats, ReadingPublisher } from './publisher-mqtt.js';
+
+export const EDGE_PUBLISH_PATH = '/michi.v1.EdgeIngestService/Publish';
+
+export interface GrpcPublisherOptions {
+  /** host:port of each gateway's gRPC ingest. */
+  gatewayAddrs: ReadonlyMap<string, string>;
+  batchMaxItems?: number;
+  lingerMs?: number;
+  /** Pause before sending a request again that was answered RETRY, ms. */
+  retryMs?: number;
+  /** Metadata sent on each stream (e.g. a device credential). */
+  metadata?: Record<string, string>;
+  logger: Logger;
+}
+
+interface Pending {
+  items: Reading[];
+  attempts: number;
+}
+
+interface GatewayStream {
+  gateway: string;
+  call: grpc.ClientDuplexStream<michi.v1.PublishRequest, michi.v1.PublishResponse>;
+  client: grpc.Client;
+  queue: Reading[];
+  timer: NodeJS.Timeout | undefined;
+  inflight: Map<number, Pending>;
+  ended: boolean;
+}
+
+const serialize = (r: michi.v1.PublishRequest): Buffer => {
+  const bytes = michi.v1.PublishRequest.encode(r).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
+const deserialize = (b: Buffer): michi.v1.PublishResponse => michi.v1.PublishResponse.decode(b);
+
+export class GrpcPublisher implements ReadingPublisher {
+  private sent = 0;
+  private acked = 0;
+  private rejectedN = 0;
+  private pending = 0;
+  private readonly failures = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+  private nextId = 1;
+  private readonly streams = new Map<string, GatewayStream>();
+
+  private constructor(private readonly opts: GrpcPublisherOptions) {}
+
+  /** Opens a stream to every gateway; rejects if a channel does not become ready within connectTimeoutMs. */
+  static async open(opts: GrpcPublisherOptions & { connectTimeoutMs?: number }): Promise<GrpcPublisher> {
+    const pub = new GrpcPublisher(opts);
+    try {
+      for (const [gateway, addr] of opts.gatewayAddrs) {
+        const client = new grpc.Client(addr, grpc.credentials.createInsecure());
+        await new Promise<void>((resolve, reject) =>
+          client.waitForReady(Date.now() + (opts.connectTimeoutMs ?? 10_000), (err) =>
+            err
+              ? reject(
+                  new SimulatorError(
+                    SimErrorCodes.CONNECT,
+                    `cannot reach the gRPC ingest of gateway "${gateway}" at ${addr}: ${err.message}`,
+                    { gateway, addr },
+                    { cause: err },
+                  ),
+                )
+              : resolve(),
+          ),
+        ).catch((err: unknown) => {
+          client.close();
+          throw err;
+        });
+        pub.openStream(gateway, client);
+      }
+    } catch (err) {
+      await pub.close();
+      throw err;
+    }
+    return pub;
+  }
+
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  publish(reading: SimReading): void {
+    const s = this.streams.get(reading.gatewayId);
+    if (!s) throw new SimulatorError(SimErrorCodes.PILOT, `no gRPC stream for gateway "${reading.gatewayId}"`);
+    this.sent++;
+    this.pending++;
+    s.queue.push(makeReading(reading.kind, reading.body));
+    if (s.queue.length >= (this.opts.batchMaxItems ?? 100)) this.flush(s);
+    else s.timer ??= setTimeout(() => this.flush(s), this.opts.lingerMs ?? 5);
+  }
+
+  /** A PublishRequest carries decoded readings: a malformed body cannot travel in one. */
+  publishRaw(): void {
+    this.sent++;
+    this.fail('malformed_not_sendable', 1);
+  }
+
+  waitForCapacity(max: number): Promise<void> {
+    if (this.pending < max) return Promise.resolve();
+    for (const s of this.streams.values()) this.flush(s);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.pending < max) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    for (const s of this.streams.values()) this.flush(s);
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.pending > 0) {
+      this.fail('unacked_at_end', this.pending);
+      this.pending = 0;
+      for (const s of this.streams.values()) s.inflight.clear();
+    }
+  }
+
+  stats(): PublishStats {
+    let failed = 0;
+    for (const n of this.failures.values()) failed += n;
+    return { sent: this.sent, acked: this.acked, rejected: this.rejectedN, failed, failedByReason: Object.fromEntries(this.failures) };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.streams.values()) {
+      clearTimeout(s.timer);
+      if (!s.ended) s.call.end();
+      s.client.close();
+    }
+    this.streams.clear();
+  }
+
+  private openStream(gateway: string, client: grpc.Client): void {
+    const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(this.opts.metadata ?? {})) metadata.set(k, v);
+    const call = client.makeBidiStreamRequest(EDGE_PUBLISH_PATH, serialize, deserialize, metadata);
+    const s: GatewayStream = { gateway, call, client, queue: [], timer: undefined, inflight: new Map(), ended: false };
+    call.on('data', (res: michi.v1.PublishResponse) => this.onResponse(s, res));
+    call.on('error', (err: grpc.ServiceError) => {
+      s.ended = true;
+      // Whatever was in flight on this stream is lost to us: count it, do not hang.
+      let n = 0;
+      for (const p of s.inflight.values()) n += p.items.length;
+      s.inflight.clear();
+      if (n > 0) {
+        this.pending -= n;
+        this.fail(`grpc_${grpc.status[err.code] ?? err.code}`, n);
+        this.wake();
+      }
+      this.opts.logger.warn({ err: err.message, gateway }, 'gRPC publish stream failed');
+    });
+    this.streams.set(gateway, s);
+  }
+
+  private flush(s: GatewayStream): void {
+    clearTimeout(s.timer);
+    s.timer = undefined;
+    if (s.queue.length === 0) return;
+    const items = s.queue.splice(0);
+    this.send(s, { items, attempts: 0 });
+  }
+
+  private send(s: GatewayStream, p: Pending): void {
+    if (s.ended) {
+      this.pending -= p.items.length;
+      this.fail('stream_closed', p.items.length);
+      this.wake();
+      return;
+    }
+    const id = this.nextId++;
+    s.inflight.set(id, p);
+    s.call.write(michi.v1.PublishRequest.create({ request_id: id, readings: p.items }));
+  }
+
+  private onResponse(s: GatewayStream, res: michi.v1.PublishResponse): void {
+    const id = Number(res.request_id);
+    const p = s.inflight.get(id);
+    if (!p) return;
+    s.inflight.delete(id);
+    if (res.status === michi.v1.AckStatus.ACK_STATUS_RETRY) {
+      p.attempts++;
+      setTimeout(() => this.send(s, p), (this.opts.retryMs ?? 200) * Math.min(10, p.attempts));
+      return;
+    }
+    const rejected = res.rejected?.length ?? 0;
+    this.rejectedN += rejected;
+    this.acked += p.items.length - rejected;
+    this.pending -= p.items.length;
+    this.wake();
+  }
+
+  private fail(reason: string, n: number): void {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + n);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
