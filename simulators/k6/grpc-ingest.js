@@ -21,15 +21,19 @@ const ackMs = new Trend('grpc_ack_ms', true);
 const failed = new Rate('grpc_batch_failed');
 const acked = new Counter('grpc_readings_acked');
 const lost = new Counter('readings_lost');
+const lossChecked = new Counter('loss_checked');
 
 export const options = {
   scenarios: {
     gateways: { executor: 'per-vu-iterations', vus: Math.max(1, sources.length), iterations: 1, maxDuration: G.maxDuration || '5m' },
   },
+  teardownTimeout: '150s',
   thresholds: {
     grpc_ack_ms: [`p(95)<${G.p95Ms || 500}`],
     grpc_batch_failed: ['rate<0.01'],
     readings_lost: ['count==0'],
+    // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).
+    loss_checked: ['count==1'],
   },
 };
 
@@ -88,4 +92,5 @@ export function teardown(data) {
       data.startMs,
     ),
   );
+  lossChecked.add(1);
 }

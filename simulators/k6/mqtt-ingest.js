@@ -17,15 +17,19 @@ const pubackMs = new Trend('mqtt_puback_ms', true);
 const failed = new Rate('mqtt_publish_failed');
 const acked = new Counter('mqtt_readings_acked');
 const lost = new Counter('readings_lost');
+const lossChecked = new Counter('loss_checked');
 
 export const options = {
   scenarios: {
     vehicles: { executor: 'per-vu-iterations', vus: Math.max(1, sources.length), iterations: 1, maxDuration: M.maxDuration || '5m' },
   },
+  teardownTimeout: '150s',
   thresholds: {
     mqtt_puback_ms: [`p(95)<${M.p95Ms || 250}`],
     mqtt_publish_failed: ['rate<0.01'],
     readings_lost: ['count==0'],
+    // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).
+    loss_checked: ['count==1'],
   },
 };
 
@@ -95,4 +99,5 @@ export function teardown(data) {
       data.startMs,
     ),
   );
+  lossChecked.add(1);
 }

@@ -49,11 +49,12 @@ export const SMOKE: LoadSizes = {
   preloadMin: 5,
 };
 
+/** Sized for this project's 2-core machine with k6, the stack and InfluxDB on it (docs/simulator.md). */
 export const FULL: LoadSizes = {
-  mqtt: { vus: 200, readingsPerVu: 300, ratePerVu: 5, p95Ms: 250 },
-  grpc: { vus: 20, batchesPerVu: 50, batchSize: 200, window: 4, p95Ms: 500 },
-  http: { viewers: 50, duration: '60s', thinkS: 1, p95Ms: 500 },
-  preloadMin: 60,
+  mqtt: { vus: 50, readingsPerVu: 120, ratePerVu: 2, p95Ms: 1_000 },
+  grpc: { vus: 10, batchesPerVu: 30, batchSize: 100, window: 1, p95Ms: 2_000 },
+  http: { viewers: 10, duration: '60s', thinkS: 5, p95Ms: 3_000 },
+  preloadMin: 15,
 };
 
 /** Vehicles the stack needs: the pilot's own (preloaded for the API) plus one clone per MQTT and gRPC virtual user. */
@@ -62,7 +63,11 @@ export function vehiclesFor(sizes: LoadSizes, seeded: number): number {
 }
 
 /** Fills InfluxDB with `minutes` of the pilot's own vehicles and sensors, just before now; returns its start. */
-export async function preload(stack: LoadStack, seeded: number, minutes: number): Promise<{ fromMs: number; sources: string[] }> {
+export async function preload(
+  stack: LoadStack,
+  seeded: number,
+  minutes: number,
+): Promise<{ fromMs: number; toMs: number; sources: string[] }> {
   const pilot = { ...stack.pilot, vehicles: stack.pilot.vehicles.slice(0, seeded) };
   const fromMs = Date.now() - minutes * 60_000 - 5_000;
   const result = await runFleet({
@@ -76,11 +81,16 @@ export async function preload(stack: LoadStack, seeded: number, minutes: number)
     clientIdPrefix: 'load-preload',
   });
   if (result.failed > 0) throw new Error(`preloading the API's data failed: ${JSON.stringify(result.failedByReason)}`);
-  return { fromMs, sources: [...pilot.vehicles.map((v) => v.id), ...pilot.sensors.map((s) => s.id)] };
+  return { fromMs, toMs: fromMs + minutes * 60_000, sources: [...pilot.vehicles.map((v) => v.id), ...pilot.sensors.map((s) => s.id)] };
 }
 
 /** The MICHI_LOAD_CONFIG every script reads (simulators/k6/lib/common.js). */
-export function scriptConfig(stack: LoadStack, sizes: LoadSizes, seeded: number, preloaded: { fromMs: number; sources: string[] }): object {
+export function scriptConfig(
+  stack: LoadStack,
+  sizes: LoadSizes,
+  seeded: number,
+  preloaded: { fromMs: number; toMs: number; sources: string[] },
+): object {
   const clones = stack.pilot.vehicles.slice(seeded).map((v) => ({ id: v.id, gateway: v.gatewayId }));
   const route = stack.pilot.routes[0]?.geometry.coordinates[0];
   return {
@@ -94,7 +104,8 @@ export function scriptConfig(stack: LoadStack, sizes: LoadSizes, seeded: number,
     secrets: stack.secrets,
     mqtt: { ...sizes.mqtt, sources: clones.slice(0, sizes.mqtt.vus) },
     grpc: { ...sizes.grpc, sources: clones.slice(sizes.mqtt.vus, sizes.mqtt.vus + sizes.grpc.vus) },
-    http: { ...sizes.http, fromMs: preloaded.fromMs, sources: preloaded.sources },
+    // The viewers look at the preloaded range only, not at what the ingest scripts wrote.
+    http: { ...sizes.http, fromMs: preloaded.fromMs, toMs: preloaded.toMs, sources: preloaded.sources },
   };
 }
 

@@ -89,6 +89,10 @@ async function main(): Promise<number> {
   const k6 = k6Path();
   console.log(`load: starting the stack (${vehiclesFor(sizes, SEEDED)} vehicles)`);
   const stack = await startLoadStack({ pilotId: 'maebashi-l4-bus', vehicles: vehiclesFor(sizes, SEEDED) });
+  // Ctrl-C still stops InfluxDB and the stack.
+  const interrupted = (): void => void stack.close().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     console.log(`load: preloading ${sizes.preloadMin} simulated minutes for the API`);
     const config = scriptConfig(stack, sizes, SEEDED, await preload(stack, SEEDED, sizes.preloadMin));

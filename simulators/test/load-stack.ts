@@ -112,6 +112,8 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
         MICHI_CLOUD_HTTP__PORT: '0',
         MICHI_CLOUD_GRPC__ENABLED: 'true',
         MICHI_CLOUD_GRPC__PORT: '0',
+        // One stream per virtual user; the default (8 per gateway) guards production gateways.
+        MICHI_CLOUD_GRPC__MAX_STREAMS_PER_GATEWAY: '256',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
       }),

@@ -27,7 +27,7 @@ export function vehicleState(sourceId, seq, tsMs) {
  * Waits (up to timeoutS) until the API's completeness shows every one of `sources` with
  * `expected` readings received and no gap; returns how many are missing at the end.
  */
-export function missingReadings(sources, expected, fromMs, timeoutS = 60) {
+export function missingReadings(sources, expected, fromMs, timeoutS = 120) {
   const deadline = Date.now() + timeoutS * 1000;
   const want = new Set(sources);
   let missing = sources.length * expected;
