@@ -7,7 +7,7 @@
 import type { Pilot } from '@michi/proto';
 import { MEASUREMENTS } from '../line-protocol.js';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
-import { num, pilotRange, str } from './stats.js';
+import { anyOf, num, pilotRange, str } from './stats.js';
 
 /** Gaps listed per source; `missing` counts all of them. */
 export const MAX_GAPS = 20;
@@ -41,30 +41,83 @@ export function seqSummary(
   return { received: sorted.length, first_seq: first, last_seq: last, expected, missing: expected - sorted.length, gaps };
 }
 
+interface Aggregate {
+  count: number;
+  min: number | null;
+  max: number | null;
+  lastTs: number | null;
+  lastRecv: number | null;
+}
+
+/**
+ * Two steps: aggregates per source and measurement (count, min, max of seq; the last reading's time
+ * and the latest recv_ms), summed per source; then, only for sources where those do not add up
+ * (missing or duplicated numbers), their raw sequence numbers to find the gaps. A complete source
+ * costs InfluxDB an aggregate, not a transfer of every reading.
+ */
 export async function queryCompleteness(query: InfluxQuery, pilot: Pilot, from: number, to: number): Promise<SourceCompleteness[]> {
   const q = quoteIdentifier;
   const measurements = Object.values(MEASUREMENTS).map(q).join(', ');
-  const rows = await query.rows(
-    `SELECT ${q('seq')}, ${q('recv_ms')} FROM ${measurements} WHERE ${pilotRange(pilot.id, from, to)} GROUP BY ${q('source')}`,
-  );
-  const bySource = new Map<string, { seqs: number[]; lastTs: number | null; lastRecv: number | null }>();
-  for (const r of rows) {
+  const where = pilotRange(pilot.id, from, to);
+  const [aggregates = [], lasts = []] = await query.rowsOfEach([
+    `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}), max(${q('recv_ms')}) AS ${q('recv')} FROM ${measurements} WHERE ${where} GROUP BY ${q('source')}`,
+    `SELECT last(${q('seq')}) FROM ${measurements} WHERE ${where} GROUP BY ${q('source')}`,
+  ]);
+  const bySource = new Map<string, Aggregate>();
+  const entry = (source: string): Aggregate => {
+    let a = bySource.get(source);
+    if (!a) bySource.set(source, (a = { count: 0, min: null, max: null, lastTs: null, lastRecv: null }));
+    return a;
+  };
+  const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+  const min = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+  for (const r of aggregates) {
     const source = str(r['source']);
     if (source === null) continue;
-    let s = bySource.get(source);
-    if (!s) bySource.set(source, (s = { seqs: [], lastTs: null, lastRecv: null }));
-    const seq = num(r['seq']);
-    if (seq !== null) s.seqs.push(seq);
-    s.lastTs = Math.max(s.lastTs ?? r.time, r.time);
-    const recv = num(r['recv_ms']);
-    if (recv !== null) s.lastRecv = Math.max(s.lastRecv ?? recv, recv);
+    const a = entry(source);
+    a.count += num(r['count']) ?? 0;
+    a.min = min(a.min, num(r['min']));
+    a.max = max(a.max, num(r['max']));
+    a.lastRecv = max(a.lastRecv, num(r['recv']));
   }
+  for (const r of lasts) {
+    const source = str(r['source']);
+    if (source !== null) entry(source).lastTs = max(entry(source).lastTs, r.time);
+  }
+
   const sources = [
     ...pilot.vehicles.map((v) => ({ id: v.id, kind: 'vehicle' as const })),
     ...pilot.sensors.map((s) => ({ id: s.id, kind: 'sensor' as const })),
   ];
+  const needRaw = sources
+    .map((s) => s.id)
+    .filter((id) => {
+      const a = bySource.get(id);
+      return a !== undefined && a.min !== null && a.max !== null && a.max - a.min + 1 !== a.count;
+    });
+  const raw = new Map<string, number[]>();
+  if (needRaw.length > 0) {
+    const rows = await query.rows(
+      `SELECT ${q('seq')} FROM ${measurements} WHERE ${where} AND ${anyOf('source', needRaw)} GROUP BY ${q('source')}`,
+    );
+    for (const r of rows) {
+      const source = str(r['source']);
+      const seq = num(r['seq']);
+      if (source === null || seq === null) continue;
+      let list = raw.get(source);
+      if (!list) raw.set(source, (list = []));
+      list.push(seq);
+    }
+  }
   return sources.map(({ id, kind }) => {
-    const s = bySource.get(id);
-    return { source: id, kind, ...seqSummary(s?.seqs ?? []), last_ts_ms: s?.lastTs ?? null, last_recv_ms: s?.lastRecv ?? null };
+    const a = bySource.get(id);
+    const rawSeqs = raw.get(id);
+    const summary =
+      rawSeqs !== undefined
+        ? seqSummary(rawSeqs)
+        : a && a.min !== null && a.max !== null
+          ? { received: a.count, first_seq: a.min, last_seq: a.max, expected: a.count, missing: 0, gaps: [] }
+          : seqSummary([]);
+    return { source: id, kind, ...summary, last_ts_ms: a?.lastTs ?? null, last_recv_ms: a?.lastRecv ?? null };
   });
 }
