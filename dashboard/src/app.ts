@@ -221,11 +221,29 @@ export function startApp({
 
   function selectVehicle(vehicleId: string | null, fly = true): void {
     selectedVehicle = vehicleId;
+    if (vehicleId && mode === 'live' && pilot) void seedHistory(pilot.id, vehicleId);
     layer?.select(vehicleId);
     vehicleList.select(vehicleId);
     const position = vehicleId ? layer?.position(vehicleId) : null;
     if (position && fly) pilotMap?.flyTo(position);
     drawDetail(true);
+  }
+
+  /** The speed chart of a vehicle just selected starts with its last minutes from /tracks, not empty. */
+  async function seedHistory(pilotId: string, vehicleId: string): Promise<void> {
+    const to = now();
+    try {
+      const answer = await api.tracks(pilotId, { from: to - HISTORY_MS, to, maxPoints: 600, source: vehicleId });
+      const points = answer.tracks.find((t) => t.source === vehicleId)?.points ?? [];
+      if (pilot?.id !== pilotId || points.length === 0) return;
+      const live = history.get(vehicleId) ?? [];
+      const first = live[0]?.t ?? Infinity;
+      const seeded = points.filter((p) => p.ts_ms < first).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 }));
+      history.set(vehicleId, [...seeded, ...live]);
+      drawDetail(true);
+    } catch (err) {
+      if (!isAbort(err)) reportError(err);
+    }
   }
 
   function drawDetail(force = false): void {

@@ -76,6 +76,9 @@ type LiveMessage =
   | { type: 'snapshot'; now_ms?: number; vehicles: VehicleStatus[] }
   | { type: 'state'; vehicle: { id: string; state: VehicleStatus['state'] } };
 
+/** Above this many vehicles, changes are gathered for a second before the page hears of them. */
+export const LARGE_FLEET = 150;
+
 export interface LiveOptions {
   WebSocket?: typeof globalThis.WebSocket;
   /** State messages are gathered for this long before the listener hears of them (one redraw, not hundreds). */
@@ -154,7 +157,8 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
             ? { ...known, state: msg.vehicle.state }
             : { id: msg.vehicle.id, kind: '', name: { ja: msg.vehicle.id, en: msg.vehicle.id }, state: msg.vehicle.state },
         );
-        flushTimer ??= setTimeout(flush, flushMs);
+        // A large fleet sends hundreds of changes a second: one redraw a second is plenty.
+        flushTimer ??= setTimeout(flush, vehicles.size > LARGE_FLEET ? Math.max(flushMs, 1000) : flushMs);
       }
     });
     ws.addEventListener('close', (event) => {

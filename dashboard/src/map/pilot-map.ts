@@ -18,7 +18,7 @@ import { LAYER, pilotBounds, pilotStyle, SOURCE } from './style.js';
 import { basemapOf } from './tiles.js';
 
 /** Close enough to read a stop, far enough to see the vehicles around it. */
-const FLY_TO_ZOOM = 17;
+const FLY_TO_ZOOM = 16;
 const FIT_PADDING_PX = 56;
 const FIT_MAX_ZOOM = 17;
 

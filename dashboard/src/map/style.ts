@@ -144,7 +144,7 @@ export function pilotStyle(pilot: PilotDetail, basemap: Pick<StyleSpecification,
         type: 'fill',
         source: SOURCE.coverage,
         layout: { visibility: 'none' },
-        paint: { 'fill-color': ['get', 'color'], 'fill-opacity': 0.45 },
+        paint: { 'fill-color': ['get', 'color'], 'fill-opacity': 0.3 },
       },
       {
         id: LAYER.coverageOutline,

@@ -17,6 +17,7 @@ export class VehicleDots implements VehicleLayer {
   private selected: string | null = null;
   private nowMs = 0;
   private lastPush = -Infinity;
+  private lastStale = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly onClick: (event: MapLayerMouseEvent) => void;
 
@@ -39,7 +40,15 @@ export class VehicleDots implements VehicleLayer {
 
   refresh(nowMs: number): void {
     this.nowMs = nowMs;
-    this.schedule(false);
+    // Redraw only when a vehicle went stale (or came back): every setData costs a map repaint.
+    const staleNow = this.staleCount();
+    if (staleNow !== this.lastStale) this.schedule(false);
+  }
+
+  private staleCount(): number {
+    let n = 0;
+    for (const v of this.vehicles) if (v.state && this.nowMs - v.state.ts_ms > STALE_AFTER_MS) n += 1;
+    return n;
   }
 
   setLanguage(): void {
@@ -78,6 +87,7 @@ export class VehicleDots implements VehicleLayer {
 
   private push(vehicles: readonly VehicleStatus[]): void {
     this.lastPush = performance.now();
+    this.lastStale = this.staleCount();
     const features: FeatureCollection<Point>['features'] = [];
     for (const v of vehicles) {
       const s = v.state;

@@ -51,12 +51,31 @@ function renderBattery(el: HTMLElement, pct: number | null, t: Translate, fmt: F
   el.replaceChildren(gauge, h('span', { class: 'visually-hidden' }, `${t('vehicle.battery')} `), text);
 }
 
+/** Rows drawn at most; beyond, the list says how many more the map shows. */
+export const LIST_LIMIT = 60;
+
+/** Attribute and class writes only when they change: each write costs a style recalculation. */
+function setClass(el: Element, cls: string): void {
+  if (el.className !== cls) el.className = cls;
+}
+function setAttr(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
 export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) => void }): VehicleListView {
   const heading = h('h2', { class: 'panel-heading', id: 'vehicles-heading' });
   const count = h('span', { class: 'panel-heading__count' });
   const empty = h('p', { class: 'vehicle-list__empty', hidden: true });
   const list = h('ul', { class: 'vehicle-list', 'data-testid': 'vehicle-list', 'aria-labelledby': 'vehicles-heading' });
-  const element = h('section', { class: 'vehicle-section' }, h('div', { class: 'panel-heading-row' }, heading, count), empty, list);
+  const more = h('p', { class: 'vehicle-list__empty', hidden: true, 'data-testid': 'vehicle-list-more' });
+  const element = h(
+    'section',
+    { class: 'vehicle-section', 'data-testid': 'vehicle-section' },
+    h('div', { class: 'panel-heading-row' }, heading, count),
+    empty,
+    list,
+    more,
+  );
 
   const rows = new Map<string, Row>();
   let known: readonly PilotVehicle[] = [];
@@ -93,7 +112,10 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
   }
 
   function render(): void {
-    const vehicles = order();
+    const all = order();
+    // A fleet of hundreds: the list shows the selected vehicle and the first LIST_LIMIT others
+    // (the map shows them all); a thousand rows re-rendered every second would take the main thread.
+    const vehicles = all.length > LIST_LIMIT ? all.filter((v, i) => i < LIST_LIMIT || v.id === selected) : all;
     const wanted = new Set(vehicles.map((v) => v.id));
     for (const [id, row] of rows) {
       if (!wanted.has(id)) {
@@ -110,8 +132,20 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
       if (list.children[index] !== row.item) list.insertBefore(row.item, list.children[index] ?? null);
       fill(row, vehicle, statuses.get(vehicle.id)?.state ?? null);
     });
-    setText(count, fmt ? fmt.integer(vehicles.length) : String(vehicles.length));
-    empty.hidden = vehicles.length > 0;
+    setText(count, fmt ? fmt.integer(all.length) : String(all.length));
+    const live = all.reduce((n, v) => (statuses.get(v.id)?.state ? n + 1 : n), 0);
+    // How many report, for tools and tests (the rows of a large fleet are not all drawn).
+    if (element.dataset.live !== String(live)) element.dataset.live = String(live);
+    more.hidden = all.length <= vehicles.length;
+    if (!more.hidden)
+      setText(
+        more,
+        t('vehicles.more', {
+          shown: fmt ? fmt.integer(vehicles.length) : String(vehicles.length),
+          total: fmt ? fmt.integer(all.length) : String(all.length),
+        }),
+      );
+    empty.hidden = all.length > 0;
   }
 
   function fill(row: Row, vehicle: { id: string; name: { ja: string; en: string }; kind: string }, state: VehicleStatus['state']): void {
@@ -121,17 +155,16 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
     setText(row.name, name);
     const kindKey = `kind.${vehicle.kind}`;
     setText(row.kind, isMessageKey(kindKey) ? t(kindKey) : vehicle.kind);
-    row.dot.className = `mode-dot mode-${cls}`;
-    row.mode.className = `mode-badge mode-${cls}`;
+    setClass(row.dot, `mode-dot mode-${cls}`);
+    setClass(row.mode, `mode-badge mode-${cls}`);
     setText(row.mode, state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'));
     setText(row.speed, state && fmt ? fmt.speed(state.speed_mps) : '—');
     renderBattery(row.battery, state && fmt && Number.isFinite(state.battery_pct) ? state.battery_pct : null, t, fmt);
     setText(row.age, state && fmt ? fmt.age(lastNow - state.ts_ms) : '');
-    row.button.classList.toggle('is-stale', stale);
-    row.button.classList.toggle('is-selected', vehicle.id === selected);
-    row.button.setAttribute('aria-pressed', String(vehicle.id === selected));
-    row.button.title = t('vehicle.show', { name });
-    row.button.disabled = !state;
+    setClass(row.button, `vehicle-row${stale ? ' is-stale' : ''}${vehicle.id === selected ? ' is-selected' : ''}`);
+    setAttr(row.button, 'aria-pressed', String(vehicle.id === selected));
+    setAttr(row.button, 'title', t('vehicle.show', { name }));
+    if (row.button.disabled !== !state) row.button.disabled = !state;
   }
 
   return {

@@ -1,0 +1,153 @@
+// What the dashboard benchmarks share: a stack (InfluxDB, cloud, edges) on loopback serving the
+// built dashboard, for a pilot definition of the benchmark's choosing, with an operator token;
+// and main-thread busy time of a Chromium page, read over the DevTools protocol.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CDPSession, Page } from 'playwright-core';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
+import { parseEdgeConfig, startEdge } from '@michi/edge';
+import type { Pilot } from '@michi/proto';
+import { startInfluxDb } from '../scripts/test-support/influxdb.js';
+
+export interface BenchStack {
+  cloud: CloudService;
+  gatewayUrls: Record<string, string>;
+  operatorToken: string;
+  close(): Promise<void>;
+}
+
+/** Starts InfluxDB, the cloud (with the dashboard and an operator token) and the pilot's edges. */
+export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'michi-bench-dash-'));
+  const seeds = join(dir, 'seeds');
+  mkdirSync(seeds);
+  writeFileSync(join(seeds, `${pilot.id}.json`), JSON.stringify(pilot));
+  const secrets: Record<string, string> = { MICHI_BENCH_OPERATOR_TOKEN: randomBytes(24).toString('base64url') };
+  for (const gw of pilot.gateways) secrets[gw.credentialsRef.replace(/^env:/, '')] = randomBytes(18).toString('base64url');
+  const influx = await startInfluxDb();
+  const started: { close(): Promise<void> }[] = [];
+  const close = async () => {
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const file = join(dir, 'cloud.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        seedsDir: seeds,
+        dashboardDir: 'dashboard/dist',
+        mqtt: { port: 0 },
+        http: { port: 0, host: '127.0.0.1' },
+        influx: { url: influx.url, database: influx.database },
+        auth: { tokens: [{ id: 'bench-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_OPERATOR_TOKEN' }] },
+      }),
+    );
+    const logger = pino({ level: 'silent' });
+    const cloud = await startCloud(loadCloudConfig(file, secrets), { logger });
+    started.push(cloud);
+    const gatewayUrls: Record<string, string> = {};
+    for (const gw of pilot.gateways) {
+      const edge = await startEdge(
+        parseEdgeConfig(
+          {
+            pilotId: pilot.id,
+            gatewayId: gw.id,
+            seedsDir: seeds,
+            local: { mqtt: { port: 0 } },
+            buffer: { path: join(dir, `${gw.id}.sqlite`) },
+            uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
+            metrics: { port: 0 },
+            log: { level: 'silent' },
+          },
+          secrets,
+        ),
+        { logger },
+      );
+      started.push(edge);
+      gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
+    }
+    return { cloud, gatewayUrls, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Long tasks (> 50 ms) of the page, summed from page start, by the Performance API. */
+export const LONG_TASK_SCRIPT = `
+  window.__michiLongTaskMs = 0;
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__michiLongTaskMs += e.duration; })
+    .observe({ type: 'longtask', buffered: true });
+`;
+
+export interface BusyShare {
+  /** Renderer main-thread task time / wall time (Chromium's own accounting, CDP Performance.TaskDuration). */
+  taskShare: number;
+  /** Main-thread CPU time / wall time (CDP Performance.ThreadTime): what the page costs, without the waits of a loaded machine. */
+  cpuShare: number;
+  /** Time in long tasks (> 50 ms, Performance API) / wall time. */
+  longTaskShare: number;
+  /** Frames drawn per second (requestAnimationFrame callbacks). */
+  fps: number;
+}
+
+async function taskSeconds(cdp: CDPSession): Promise<{ task: number; cpu: number }> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+  return { task: get('TaskDuration'), cpu: get('ThreadTime') };
+}
+
+/** Measures the page's main thread for `ms` of wall time. */
+export async function measureBusy(page: Page, cdp: CDPSession, ms: number): Promise<BusyShare> {
+  // A string, not a function: tsx's transpiled functions reference helpers the page does not have.
+  await page.evaluate(`(() => {
+    window.__michiFrames = 0;
+    window.__michiCount = true;
+    const tick = () => {
+      if (!window.__michiCount) return;
+      window.__michiFrames += 1;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  })()`);
+  const long0 = (await page.evaluate('window.__michiLongTaskMs')) as number;
+  const task0 = await taskSeconds(cdp);
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const task1 = await taskSeconds(cdp);
+  const wall = performance.now() - t0;
+  const long1 = (await page.evaluate('window.__michiLongTaskMs')) as number;
+  const frames = (await page.evaluate('(() => { window.__michiCount = false; return window.__michiFrames; })()')) as number;
+  return {
+    taskShare: ((task1.task - task0.task) * 1000) / wall,
+    cpuShare: ((task1.cpu - task0.cpu) * 1000) / wall,
+    longTaskShare: (long1 - long0) / wall,
+    fps: (frames * 1000) / wall,
+  };
+}
+
+/** The functions that took the page's main thread longest over `ms` (self time), for finding what to fix. */
+export async function profileTop(cdp: CDPSession, ms: number, top = 15): Promise<string[]> {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.start');
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map<string, number>();
+  const dt = profile.timeDeltas ?? [];
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  (profile.samples ?? []).forEach((id, i) => {
+    const n = byId.get(id)!;
+    const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`);
+}
