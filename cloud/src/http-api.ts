@@ -1,7 +1,9 @@
 /**
- * The HTTP API (fastify) under /api/v1, /metrics, and the built dashboard at /. Errors are JSON
+ * The HTTP server (fastify): health, /metrics, the built dashboard at /, and the API under /api/v1
+ * (api/: routes, bearer tokens, audit log, the WebSocket live feed; docs/api.md). Errors are JSON
  * `{error: {code, message}}` with a stable code; a fault of ours is logged with its stack and
- * answered as MICHI_ERR_INTERNAL without one. HTTP status codes live here and nowhere else.
+ * answered as MICHI_ERR_INTERNAL without one, an InfluxDB that does not answer a query as 503
+ * MICHI_ERR_STORAGE. HTTP status codes live in the API (ApiError) and this error handler only.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
