@@ -45,8 +45,25 @@ export function escapeMeasurement(name: string): string {
   return name.replace(MEASUREMENT_SPECIAL, '\\$&');
 }
 
+/**
+ * Escaped keys and tag values seen recently: field names, pilot and source ids repeat on every line,
+ * and escaping them each time was most of the cost of a line (bench/ingest-throughput.bench.ts).
+ * Bounded: cleared when full, so sender-chosen signal names cannot grow it.
+ */
+const escapedKeys = new Map<string, string>();
+const ESCAPED_KEYS_MAX = 4_096;
+
 /** Tag keys, tag values and field keys. */
 export function escapeKey(key: string, what = 'key'): string {
+  const cached = escapedKeys.get(key);
+  if (cached !== undefined) return cached;
+  const escaped = escapeKeyUncached(key, what);
+  if (escapedKeys.size >= ESCAPED_KEYS_MAX) escapedKeys.clear();
+  escapedKeys.set(key, escaped);
+  return escaped;
+}
+
+function escapeKeyUncached(key: string, what: string): string {
   if (key === '' || UNREPRESENTABLE_KEY.test(key)) {
     throw new PayloadError(
       ErrorCodes.INVALID_READING,
@@ -67,6 +84,7 @@ export function quoteString(value: string): string {
  * 12.300000190734863 and is stored as 12.3. A value that is not a float32 (JSON input) is kept.
  */
 export function float32Value(v: number): number {
+  if (Number.isInteger(v)) return v === 0 ? 0 : v; // no -0 in a line
   if (Math.fround(v) === v && Number.isFinite(v)) {
     for (let p = 6; p <= 9; p++) {
       const s = Number(v.toPrecision(p));
