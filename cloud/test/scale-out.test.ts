@@ -161,66 +161,70 @@ describe('the broker authenticates gateways from the generated files', () => {
 });
 
 describe('two ingest workers on a shared subscription', () => {
-  it('split the load, and lose nothing when one is killed mid-stream and restarted with the same client id', async () => {
-    await startWorker('w1');
-    await startWorker('w2');
-    const t0 = Date.now() - 3 * 3_600_000;
-    const sources = [
-      { gateway: 'gw-a', pilot: 'test-town', source: 'bus-1' },
-      { gateway: 'gw-b', pilot: 'test-town', source: 'bus-2' },
-      { gateway: 'gw-other', pilot: 'other-town', source: 'robot-1' },
-    ] as const;
-    const BATCHES = 150;
-    const PER_BATCH = 20;
-    let published = 0;
-    const publishers = sources.map(async ({ gateway, pilot, source }) => {
-      const c = await gatewayClient(gateway, SECRETS[gateway]);
-      const window: Promise<void>[] = [];
-      for (let b = 0; b < BATCHES; b++) {
-        const items = Array.from({ length: PER_BATCH }, (_, i) => {
-          const seq = b * PER_BATCH + i + 1;
-          return vehicleState(source, t0 + seq * 10, seq);
-        });
-        window.push(
-          publish(c, `michi/v1/${pilot}/${gateway}/batch`, batch(gateway, items, b * PER_BATCH + 1, pilot)).then(() => void published++),
+  it(
+    'split the load, and lose nothing when one is killed mid-stream and restarted with the same client id',
+    { timeout: 180_000 },
+    async () => {
+      await startWorker('w1');
+      await startWorker('w2');
+      const t0 = Date.now() - 3 * 3_600_000;
+      const sources = [
+        { gateway: 'gw-a', pilot: 'test-town', source: 'bus-1' },
+        { gateway: 'gw-b', pilot: 'test-town', source: 'bus-2' },
+        { gateway: 'gw-other', pilot: 'other-town', source: 'robot-1' },
+      ] as const;
+      const BATCHES = 150;
+      const PER_BATCH = 20;
+      let published = 0;
+      const publishers = sources.map(async ({ gateway, pilot, source }) => {
+        const c = await gatewayClient(gateway, SECRETS[gateway]);
+        const window: Promise<void>[] = [];
+        for (let b = 0; b < BATCHES; b++) {
+          const items = Array.from({ length: PER_BATCH }, (_, i) => {
+            const seq = b * PER_BATCH + i + 1;
+            return vehicleState(source, t0 + seq * 10, seq);
+          });
+          window.push(
+            publish(c, `michi/v1/${pilot}/${gateway}/batch`, batch(gateway, items, b * PER_BATCH + 1, pilot)).then(() => void published++),
+          );
+          if (window.length >= 10) await window.shift();
+          await new Promise((r) => setTimeout(r, 15));
+        }
+        await Promise.all(window);
+      });
+
+      // Mid-stream: both workers have taken a share; kill one without a chance to ack what it holds.
+      await waitFor(() => published >= (sources.length * BATCHES) / 3 || undefined, {
+        what: 'a third of the batches published',
+        timeoutMs: 30_000,
+      });
+      const before = { w1: await accepted('w1'), w2: await accepted('w2') };
+      expect(before.w1).toBeGreaterThan(0);
+      expect(before.w2).toBeGreaterThan(0);
+      await stopWorker('w1', 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 1_000));
+      await startWorker('w1');
+      await Promise.all(publishers);
+
+      const expected = BATCHES * PER_BATCH;
+      for (const { source } of sources) {
+        await waitFor(
+          async () => {
+            const rows = await influx.rows(`SELECT count("seq") FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
+            return Number(rows[0]?.['count'] ?? 0) >= expected || undefined;
+          },
+          { what: `${expected} readings of ${source} in InfluxDB`, timeoutMs: 60_000 },
         );
-        if (window.length >= 10) await window.shift();
-        await new Promise((r) => setTimeout(r, 15));
+        const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
+        const seqs = rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
+        // Exactly once: one point per reading (same identity overwrites), every sequence number present.
+        expect(seqs.length).toBe(expected);
+        expect(seqs).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
       }
-      await Promise.all(window);
-    });
-
-    // Mid-stream: both workers have taken a share; kill one without a chance to ack what it holds.
-    await waitFor(() => published >= (sources.length * BATCHES) / 3 || undefined, {
-      what: 'a third of the batches published',
-      timeoutMs: 30_000,
-    });
-    const before = { w1: await accepted('w1'), w2: await accepted('w2') };
-    expect(before.w1).toBeGreaterThan(0);
-    expect(before.w2).toBeGreaterThan(0);
-    await stopWorker('w1', 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 1_000));
-    await startWorker('w1');
-    await Promise.all(publishers);
-
-    const expected = BATCHES * PER_BATCH;
-    for (const { source } of sources) {
-      await waitFor(
-        async () => {
-          const rows = await influx.rows(`SELECT count("seq") FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
-          return Number(rows[0]?.['count'] ?? 0) >= expected || undefined;
-        },
-        { what: `${expected} readings of ${source} in InfluxDB`, timeoutMs: 60_000 },
-      );
-      const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
-      const seqs = rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
-      // Exactly once: one point per reading (same identity overwrites), every sequence number present.
-      expect(seqs.length).toBe(expected);
-      expect(seqs).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
-    }
-    const after = { w1: await accepted('w1'), w2: await accepted('w2') };
-    // The restarted w1 got its held share back (or new messages) under its old client ids.
-    expect(after.w1 + after.w2).toBeGreaterThan(0);
-    expect(broker.logs()).not.toMatch(/dropped/i);
-  });
+      const after = { w1: await accepted('w1'), w2: await accepted('w2') };
+      // The restarted w1 got its held share back (or new messages) under its old client ids.
+      expect(after.w1 + after.w2).toBeGreaterThan(0);
+      expect(broker.logs()).not.toMatch(/dropped/i);
+    },
+  );
 });
