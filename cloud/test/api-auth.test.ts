@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadSeeds } from '@michi/proto';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { TokenAuthenticator } from '../src/auth.js';
 import { startCloud } from '../src/cloud-service.js';
 import { buildHttpApi } from '../src/http-api.js';
@@ -20,7 +21,8 @@ let t: ApiTestCloud;
 const get = (path: string, token?: string) => apiGet(t.cloud, path, token);
 
 beforeAll(async () => {
-  t = await startApiTestCloud();
+  // A query InfluxDB does not answer fails after 5 s (the 503 case below).
+  t = await startApiTestCloud({ influx: { timeoutMs: 5_000 } });
 });
 
 afterAll(async () => {
@@ -275,5 +277,22 @@ describe('start-up', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(message);
     }
+  });
+});
+
+describe('InfluxDB not answering', () => {
+  it('answers 503 MICHI_ERR_STORAGE, and serves again once it is back', async () => {
+    t.influx.pause();
+    try {
+      const { status, body } = await get('/pilots/test-town/kpis', TOKENS.operator);
+      expect(status).toBe(503);
+      expect(body.error.code).toBe('MICHI_ERR_STORAGE');
+    } finally {
+      t.influx.resume();
+    }
+    await waitFor(async () => (await get('/pilots/test-town/kpis', TOKENS.operator)).status === 200, {
+      timeoutMs: 30_000,
+      what: 'the API to answer again',
+    });
   });
 });
