@@ -6,7 +6,7 @@
  * only the latest state per vehicle is kept, and every update overtaken that way is counted
  * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
  * overtaken within the hz interval). Viewers of a pilot with a public delay get states as of
- * now − delay, from a short per-vehicle history. The token comes in `Sec-WebSocket-Protocol:
+ * now − delay, from a short per-vehicle history kept while such a viewer is connected. The token comes in `Sec-WebSocket-Protocol:
  * bearer.<token>` (browsers cannot set headers on a WebSocket), `?token=`, or an Authorization header.
  */
 import type { IncomingMessage, Server } from 'node:http';
@@ -181,6 +181,8 @@ export class LiveFeed {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly histories = new Map<string, DelayHistory>();
+  /** pilot → open connections that see it delayed. */
+  private readonly delayedWatchers = new Map<string, number>();
   private readonly unsubscribe: () => void;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly maxBufferedBytes: number;
@@ -233,7 +235,9 @@ export class LiveFeed {
         protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : ([...protocols].find((p) => p.startsWith('bearer.')) ?? false),
     });
     this.unsubscribe = ctx.latest.onChange((pilot, vehicle, snapshot) => {
-      this.histories.get(pilot)?.add(vehicle, snapshot, ctx.now());
+      // History only while someone watches with a delay: it costs memory per vehicle, and a
+      // new delayed viewer starts from the snapshot (InfluxDB) until the history covers the delay.
+      if ((this.delayedWatchers.get(pilot) ?? 0) > 0) this.histories.get(pilot)?.add(vehicle, snapshot, ctx.now());
       for (const c of this.connections) if (c.pilot.id === pilot && c.tick === undefined) c.client.changed(vehicle);
     });
     this.pingTimer = setInterval(() => {
@@ -336,9 +340,14 @@ export class LiveFeed {
     ws.on('close', () => {
       client.close();
       clearInterval(conn.tick);
-      if (this.connections.delete(conn)) this.clientsGauge.dec();
+      if (!this.connections.delete(conn)) return;
+      this.clientsGauge.dec();
+      if (delayed) this.delayedWatchers.set(pilot.id, (this.delayedWatchers.get(pilot.id) ?? 1) - 1);
     });
-    if (delayed) conn.tick = setInterval(() => pilot.vehicles.forEach((v) => client.changed(v.id, false)), intervalMs);
+    if (delayed) {
+      this.delayedWatchers.set(pilot.id, (this.delayedWatchers.get(pilot.id) ?? 0) + 1);
+      conn.tick = setInterval(() => pilot.vehicles.forEach((v) => client.changed(v.id, false)), intervalMs);
+    }
 
     const now = this.ctx.now();
     const vehicles = await vehiclesView(this.ctx, pilot, privacy, now);

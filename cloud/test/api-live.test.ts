@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { robotStates } from './fixtures/api-fixture.js';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { TOKENS, apiGet, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
 import { batch, connectGateway, metric, publishBatch, topicOf, vehicleState } from './support.js';
 
@@ -143,6 +144,37 @@ describe('live feed', () => {
       c.ws.close();
     }
   });
+
+  it('pushes to a viewer what was published, once it is older than the public delay, coarsened and aliased', async () => {
+    const c = await connect('pilot=other-town&hz=2', { protocols: ['michi.v1', `bearer.${TOKENS.otherViewer}`] });
+    const gw = await connectGateway(t.cloud.mqttPort, 'gw-other');
+    try {
+      await c.snapshot;
+      // newer than the fixture's last reading (now − 5 s), visible once it is 30 s old
+      const ts = Math.max(Date.now() - 25_000, t.now - 4_000);
+      const lat = 35.8945678;
+      await publishBatch(
+        gw,
+        topicOf('gw-other', 'other-town'),
+        batch('gw-other', [vehicleState('robot-1', ts, 99, { position: { lat, lon: 139.9505678 } })], 1, 'other-town'),
+      );
+      const published = Date.now();
+      await waitFor(() => c.received.some((r) => r.msg.type === 'state' && r.msg.vehicle.state.ts_ms === ts), {
+        timeoutMs: 45_000,
+        what: 'the delayed state',
+      });
+      const r = c.received.find((x) => x.msg.type === 'state' && x.msg.vehicle.state.ts_ms === ts)!;
+      expect(r.msg.vehicle.id).toBe('vehicle-1');
+      // not before it was 30 s old (the source timestamp against this machine's clock)
+      expect(r.at - ts).toBeGreaterThanOrEqual(30_000 - 5);
+      expect(r.at).toBeGreaterThanOrEqual(published);
+      const step = 50 / 111_320;
+      expect(r.msg.vehicle.state.lat).toBeCloseTo(Math.round(lat / step) * step, 12);
+    } finally {
+      gw.end(true);
+      c.ws.close();
+    }
+  }, 60_000);
 
   it('counts open connections and lets the cloud close with clients connected', async () => {
     const c = await connect('pilot=test-town', { protocols: ['michi.v1', `bearer.${TOKENS.operator}`] });
