@@ -21,13 +21,14 @@ describe('edge configuration', () => {
     expect(c).toMatchObject({
       seedsDir: 'seeds',
       local: { mqtt: { host: '127.0.0.1', port: 1884, maxPayloadBytes: 65_536 } },
-      buffer: { path: '.data/edge/gw-ekimae/buffer.sqlite', maxBytes: 256 * 1024 * 1024, commitIntervalMs: 20, commitMaxItems: 1_000 },
+      buffer: { path: '.data/edge/gw-ekimae/buffer.sqlite', maxBytes: 256 * 1024 * 1024, commitIntervalMs: 100, commitMaxItems: 1_000 },
       uplink: {
         mode: 'mqtt',
         url: 'mqtt://127.0.0.1:1883',
         username: 'gw-ekimae',
         batchMaxItems: 500,
-        batchMaxDelayMs: 50,
+        batchMaxDelayMs: 0,
+        backlogMaxReadingsPerS: 5_000,
         maxInflightBatches: 8,
         reconnectMinMs: 500,
         reconnectMaxMs: 30_000,

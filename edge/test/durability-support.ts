@@ -39,6 +39,7 @@ export async function startRealCloud(): Promise<Cloud> {
         MICHI_CLOUD_MQTT__PORT: String(mqttPort),
         MICHI_CLOUD_HTTP__PORT: '0',
         MICHI_CLOUD_GRPC__PORT: '0',
+        MICHI_CLOUD_AUTH__ALLOW_ANONYMOUS_VIEWER: 'true',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
       }),

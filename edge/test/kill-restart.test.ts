@@ -59,20 +59,20 @@ describe('edge agent: kill -9 mid-stream and restart', () => {
     cloud.influx.pause();
     await sleep(1_500);
     const before = await scrape(agent.metricsPort);
-    expect(metricValue(before, 'michi_edge_buffer_depth')).toBeGreaterThan(500);
+    expect(metricValue(before, 'michi_edge_buffer_depth')).toBeGreaterThan(200);
     expect(metricValue(before, 'michi_edge_uplink_inflight_batches')).toBeGreaterThan(0);
 
     const killed = await agent.kill('SIGKILL');
     expect(killed).toBeNull(); // no exit code: killed by the signal, nothing flushed
     traffic.stop();
     const ackedBeforeKill = vehicles.reduce((n, v) => n + v.acked.length, 0);
-    expect(ackedBeforeKill).toBeGreaterThan(2_000);
+    expect(ackedBeforeKill).toBeGreaterThan(1_000);
     cloud.influx.resume();
 
     agent = await spawnAgent(dir, yaml);
     agents.push(agent);
     // What the killed agent had committed is there; it goes upstream as the backlog.
-    expect(agent.logs().find((l) => l['msg'] === 'buffer open')?.['depth']).toBeGreaterThan(500);
+    expect(agent.logs().find((l) => l['msg'] === 'buffer open')?.['depth']).toBeGreaterThan(200);
     for (const v of vehicles) {
       await v.close();
       await v.connect(agent.mqttPort);
