@@ -1,0 +1,353 @@
+// Ingest throughput (issue 4): the acknowledged rate of gateway batches edge → cloud → InfluxDB,
+// over MQTT and over gRPC, against the rate at which the same InfluxDB accepts the same points as
+// line protocol, all in one run (the InfluxDB ceiling drifts 25-30% within an hour: only same-run
+// ratios mean anything). Goal: each path ≥ 70% of raw.
+//
+// - raw: this process POSTs the lines the cloud would write for the same readings
+//   (readingToLine), 5,000-line batches, 3 concurrent writers; measured before and after the
+//   paths, the baseline is their mean.
+// - MQTT / gRPC: the cloud runs as its own process (cloud/src/main.ts), and a load generator
+//   process plays the uplinks of the seeds' 4 gateways as the edge agent sends them: batches of 500
+//   readings, 8 unacknowledged per gateway, QoS 1 / one Upload stream each. A batch counts once its
+//   PUBACK / UploadResponse ACCEPTED arrived, i.e. once InfluxDB accepted it.
+// - CPU per process from /proc/<pid>/stat (utime + stime) over each phase, in cores.
+//
+//   make bench   (or: node --conditions=michi-src --import tsx bench/ingest-throughput.bench.ts)
+//   MICHI_BENCH_INGEST_READINGS=400000 sets the readings per phase, MICHI_BENCH_INGEST_IN_FLIGHT=8 the
+//   unacknowledged batches per gateway (the edge's uplink.maxInflightBatches).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import { cloudIngestClient, gatewayMetadata, readingToLine, uploadRequest, type UploadAck } from '@michi/cloud';
+import { batchTopic, encodeBatch, loadSeeds, type michi } from '@michi/proto';
+import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
+
+const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
+const BATCH_ITEMS = 500;
+const IN_FLIGHT = Number(process.env['MICHI_BENCH_INGEST_IN_FLIGHT'] ?? 8);
+const RAW_LINES = 5_000;
+const RAW_WRITERS = 3;
+const SELF = fileURLToPath(import.meta.url);
+const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (getconf CLK_TCK)
+
+interface Gateway {
+  pilot: string;
+  id: string;
+  secretEnv: string;
+  vehicles: string[];
+}
+
+function gateways(): Gateway[] {
+  return loadSeeds('seeds').flatMap((p) =>
+    p.gateways.map((g) => ({
+      pilot: p.id,
+      id: g.id,
+      secretEnv: g.credentialsRef.replace(/^env:/, ''),
+      vehicles: p.vehicles.map((v) => v.id),
+    })),
+  );
+}
+
+/** Reading n of gateway g: its pilot's vehicles in turn; timestamps unique per (pilot, source). */
+function reading(gws: readonly Gateway[], g: number, n: number, tsBase: number): michi.v1.Reading.$Properties {
+  const gw = gws[g]!;
+  const source = gw.vehicles[n % gw.vehicles.length]!;
+  return {
+    state: {
+      source_id: source,
+      ts_ms: tsBase + n * gws.length + g,
+      seq: n + 1,
+      position: { lat: 36.38 + (n % 1000) * 1e-6, lon: 139.07 + (n % 777) * 1e-6 },
+      speed_mps: 5 + (n % 10),
+      heading_deg: n % 360,
+      mode: 2,
+      battery_pct: 80.5,
+      odometer_m: 1_000 + n,
+      signals: { 'Vehicle.Cabin.Door.Row1.IsOpen': 0 },
+    },
+  };
+}
+
+function batches(gws: readonly Gateway[], g: number, perGateway: number, tsBase: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let first = 0; first < perGateway; first += BATCH_ITEMS) {
+    const n = Math.min(BATCH_ITEMS, perGateway - first);
+    const items = Array.from({ length: n }, (_, i) => reading(gws, g, first + i, tsBase));
+    out.push(encodeBatch({ pilot_id: gws[g]!.pilot, gateway_id: gws[g]!.id, first_seq: first + 1, items, sent_ts_ms: Date.now() }));
+  }
+  return out;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15)
+}
+
+// ---- load generator (a child process): `--load mqtt|grpc PORT TS_BASE` ----
+
+async function sendAll(perGateway: Uint8Array[][], send: (g: number, b: Uint8Array) => Promise<void>): Promise<void> {
+  await Promise.all(
+    perGateway.map(async (list, g) => {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < list.length) await send(g, list[next++]!);
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+    }),
+  );
+}
+
+async function load(transport: string, port: number, tsBase: number): Promise<void> {
+  const gws = gateways();
+  const perGateway = gws.map((_, g) => batches(gws, g, Math.ceil(READINGS / gws.length), tsBase));
+  const secret = (g: number) => process.env[gws[g]!.secretEnv]!;
+  let send: (g: number, b: Uint8Array) => Promise<void>;
+  let close: () => void;
+  if (transport === 'mqtt') {
+    const clients = await Promise.all(
+      gws.map(
+        (gw, g) =>
+          new Promise<mqtt.MqttClient>((resolve, reject) => {
+            const c = mqtt.connect({
+              host: '127.0.0.1',
+              port,
+              protocolVersion: 4,
+              clientId: `bench-${gw.id}`,
+              username: gw.id,
+              password: secret(g),
+              reconnectPeriod: 0,
+            });
+            c.once('connect', () => {
+              (c.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+              resolve(c);
+            });
+            c.once('error', reject);
+          }),
+      ),
+    );
+    send = (g, b) =>
+      new Promise((resolve, reject) =>
+        clients[g]!.publish(batchTopic(gws[g]!.pilot, gws[g]!.id), Buffer.from(b), { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+      );
+    close = () => clients.forEach((c) => c.end(true));
+  } else {
+    const client = cloudIngestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const streams = gws.map((gw, g) => {
+      const call = client.upload(gatewayMetadata(gw.id, secret(g)));
+      const waiting: ((a: UploadAck) => void)[] = [];
+      call.on('data', (a: UploadAck) => waiting.shift()?.(a));
+      call.on('error', (err) => {
+        console.error(err);
+        process.exit(1);
+      });
+      return { call, waiting };
+    });
+    send = (g, b) =>
+      new Promise((resolve, reject) => {
+        const s = streams[g]!;
+        s.waiting.push((a) => (a.status === 'ACK_STATUS_ACCEPTED' ? resolve() : reject(new Error(`${a.status} ${a.detail}`))));
+        s.call.write(uploadRequest(b));
+      });
+    close = () => {
+      streams.forEach((s) => s.call.end());
+      client.close();
+    };
+  }
+  // Batches encoded and connections up: wait for the orchestrator's go, so that only sending is timed.
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  await sendAll(perGateway, send);
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const readings = gws.length * Math.ceil(READINGS / gws.length);
+  process.stdout.write(JSON.stringify({ readings, ms, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
+  close();
+  process.exit(0);
+}
+
+// ---- orchestrator ----
+
+interface Phase {
+  name: string;
+  readings: number;
+  seconds: number;
+  cpu: Record<string, number>;
+}
+
+async function measure(
+  name: string,
+  pids: Record<string, number>,
+  run: () => Promise<{ readings: number; ms: number; cpuSeconds?: number }>,
+): Promise<Phase> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const wall0 = performance.now();
+  const { readings, ms, cpuSeconds: loadCpu } = await run();
+  const wall = (performance.now() - wall0) / 1_000;
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (cpuSeconds(pid) - before[k]!) / wall]));
+  if (loadCpu !== undefined) cpu['load'] = loadCpu / (ms / 1_000);
+  return { name, readings, seconds: ms / 1_000, cpu };
+}
+
+async function raw(influxUrl: string, tsBase: number): Promise<{ readings: number; ms: number }> {
+  const gws = gateways();
+  const per = Math.ceil(READINGS / gws.length);
+  const lines: string[] = [];
+  const recvMs = Date.now();
+  for (let g = 0; g < gws.length; g++)
+    for (let n = 0; n < per; n++)
+      lines.push(readingToLine(reading(gws, g, n, tsBase), { pilot: gws[g]!.pilot, gateway: gws[g]!.id, recvMs }));
+  const bodies: string[] = [];
+  for (let i = 0; i < lines.length; i += RAW_LINES) bodies.push(lines.slice(i, i + RAW_LINES).join('\n'));
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: RAW_WRITERS }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const res = await fetch(`${influxUrl}/write?db=michi&precision=ms`, { method: 'POST', body });
+        if (res.status !== 204) throw new Error(`raw write: ${res.status} ${await res.text()}`);
+      }
+    }),
+  );
+  return { readings: lines.length, ms: performance.now() - started };
+}
+
+interface LoadResult {
+  readings: number;
+  ms: number;
+  cpuSeconds: number;
+}
+
+/** Starts a load generator and resolves once it has encoded its batches and connected. */
+async function startLoad(args: string[], env: Record<string, string>): Promise<{ go: () => Promise<LoadResult> }> {
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', SELF, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  let buf = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      waiters.splice(0).forEach((w) => w());
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const nextLine = async (): Promise<string> => {
+    while (lines.length === 0) {
+      const more = new Promise<void>((resolve) => waiters.push(resolve));
+      const code = await Promise.race([more.then(() => undefined), exited]);
+      if (code !== undefined && lines.length === 0) throw new Error(`load generator exited ${code}`);
+    }
+    return lines.shift()!;
+  };
+  if ((await nextLine()) !== 'ready') throw new Error('load generator did not get ready');
+  return {
+    async go() {
+      child.stdin!.write('go\n');
+      const result = JSON.parse(await nextLine()) as LoadResult;
+      await exited;
+      return result;
+    },
+  };
+}
+
+async function orchestrate(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'michi-bench-ingest-'));
+  const influx = await startInfluxDb();
+  const secrets: Record<string, string> = { MICHI_BENCH_API_TOKEN: randomBytes(24).toString('base64url') };
+  for (const gw of gateways()) secrets[gw.secretEnv] = randomBytes(18).toString('base64url');
+  const [mqttPort, grpcPort, httpPort] = (await freePorts(3)) as [number, number, number];
+  const config = join(dir, 'cloud.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      seedsDir: 'seeds',
+      mqtt: { port: mqttPort },
+      grpc: { enabled: true, port: grpcPort },
+      http: { port: httpPort },
+      influx: { url: influx.url, database: 'michi' },
+      dashboardDir: join(dir, 'none'),
+      auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
+      log: { level: 'warn' },
+    }),
+  );
+  const cloud = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', 'cloud/src/main.ts', '--config', config], {
+    env: { ...process.env, ...secrets },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const phases: Phase[] = [];
+  try {
+    await waitFor(
+      () =>
+        tcpConnect(mqttPort)
+          .then(() => tcpConnect(grpcPort))
+          .then(() => true),
+      { what: 'the cloud', timeoutMs: 60_000 },
+    );
+    const hour = 3_600_000;
+    const tsBase = Date.now() - 2 * hour;
+    const span = READINGS + 10;
+    phases.push(await measure('raw line protocol (before)', { bench: process.pid, influxd: influx.pid }, () => raw(influx.url, tsBase)));
+    for (const [i, transport] of (['mqtt', 'grpc'] as const).entries()) {
+      const port = transport === 'mqtt' ? mqttPort : grpcPort;
+      // The generator encodes its batches and connects first; only the sending is timed.
+      const gen = await startLoad(['--load', transport, String(port), String(tsBase + (i + 1) * span)], secrets);
+      phases.push(
+        await measure(transport === 'mqtt' ? 'MQTT, acknowledged' : 'gRPC, acknowledged', { cloud: cloud.pid!, influxd: influx.pid }, () =>
+          gen.go(),
+        ),
+      );
+    }
+    phases.push(
+      await measure('raw line protocol (after)', { bench: process.pid, influxd: influx.pid }, () => raw(influx.url, tsBase + 3 * span)),
+    );
+  } finally {
+    cloud.kill('SIGTERM');
+    await new Promise((r) => cloud.once('exit', r));
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rate = (p: Phase) => p.readings / p.seconds;
+  const baseline = (rate(phases[0]!) + rate(phases[3]!)) / 2;
+  const cpu = (p: Phase, k: string) => (p.cpu[k] === undefined ? '' : p.cpu[k].toFixed(2));
+  /** CPU microseconds per reading: less sensitive than rates to other load on the machine. */
+  const us = (p: Phase, k: string) => (p.cpu[k] === undefined ? '' : ((p.cpu[k] / rate(p)) * 1e6).toFixed(1));
+  const client = (p: Phase) => (p.cpu['load'] === undefined ? 'bench' : 'load');
+  console.log(
+    `\ningest throughput: ${READINGS} readings per phase, batches of ${BATCH_ITEMS}, ${IN_FLIGHT} in flight per gateway, 4 gateways`,
+  );
+  console.log(
+    '\n| path | readings/s | vs raw (goal ≥ 70%) | CPU cloud | CPU load generator / raw writer | CPU influxd | µs CPU per reading: cloud / client / influxd |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const p of phases) {
+    const r = rate(p);
+    const ratio = p.name.startsWith('raw') ? '' : `${((r / baseline) * 100).toFixed(0)}%`;
+    console.log(
+      `| ${p.name} | ${Math.round(r).toLocaleString('en')} | ${ratio} | ${cpu(p, 'cloud')} | ${cpu(p, client(p))} | ${cpu(p, 'influxd')} | ${us(p, 'cloud') || '–'} / ${us(p, client(p))} / ${us(p, 'influxd')} |`,
+    );
+  }
+  console.log(
+    `\nraw baseline (mean of before and after): ${Math.round(baseline).toLocaleString('en')} readings/s; CPU in cores (1.00 = one core busy).`,
+  );
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--load') await load(args[1]!, Number(args[2]), Number(args[3]));
+else await orchestrate();
