@@ -28,7 +28,9 @@ try {
   await page.goto(`${stack.cloud.url}/?pilot=${pilot.id}#token=${stack.operatorToken}`);
   await page.locator('[data-testid="vehicle-row"]').first().waitFor({ timeout: 60_000 });
   await page.waitForTimeout(3000);
+  page.on('crash', () => console.log('the page crashed'));
   const idle = await measureBusy(page, cdp, WINDOW_S * 1000);
+  console.log(`baseline measured: busy ${(idle.taskShare * 100).toFixed(1)}%, CPU ${(idle.cpuShare * 100).toFixed(1)}%`);
   // MICHI_BENCH_PROFILE=1: where the main thread's time goes, idle and live.
   if (process.env['MICHI_BENCH_PROFILE']) console.log(`idle profile:\n${(await profileTop(cdp, 5000)).join('\n')}`);
 
@@ -38,12 +40,13 @@ try {
   while ((await liveRows()) < VEHICLES * 0.95) {
     if (Date.now() > deadline) throw new Error(`only ${await liveRows()} of ${VEHICLES} vehicles live after 90 s`);
     await page.waitForTimeout(1000);
+    console.log(`${await liveRows()} vehicles live`);
   }
   const transport = await page.locator('[data-testid="feed-status"]').getAttribute('data-transport');
   await page.waitForTimeout(3000);
   const live = await measureBusy(page, cdp, WINDOW_S * 1000);
   if (process.env['MICHI_BENCH_PROFILE']) console.log(`live profile:\n${(await profileTop(cdp, 5000)).join('\n')}`);
-  const liveCount = await liveRows();
+  const liveCount = await liveRows().catch(() => Number.NaN);
 
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const row = (name: string, b: BusyShare) =>

@@ -97,13 +97,31 @@ export interface BusyShare {
   fps: number;
 }
 
-async function taskSeconds(cdp: CDPSession): Promise<{ task: number; cpu: number }> {
-  const { metrics } = await cdp.send('Performance.getMetrics');
-  const get = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
-  return { task: get('TaskDuration'), cpu: get('ThreadTime') };
+interface Sample {
+  /** CDP's own clock (s) when the metrics were taken. */
+  at: number;
+  task: number;
+  cpu: number;
+  /** The page's clock (ms), long-task total (ms) and frame count, read in one go. */
+  pageNow: number;
+  longMs: number;
+  frames: number;
 }
 
-/** Measures the page's main thread for `ms` of wall time. */
+async function sample(page: Page, cdp: CDPSession): Promise<Sample> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+  const [pageNow, longMs, frames] = (await page.evaluate(
+    '[performance.now(), window.__michiLongTaskMs, window.__michiFrames]',
+  )) as number[];
+  return { at: get('Timestamp'), task: get('TaskDuration'), cpu: get('ThreadTime'), pageNow: pageNow!, longMs: longMs!, frames: frames! };
+}
+
+/**
+ * Measures the page's main thread for about `ms`. Each figure is divided by the interval of its
+ * own clock (CDP's Timestamp for its metrics, the page's performance.now() for long tasks and
+ * frames), so a slow answer from a busy page does not skew the shares.
+ */
 export async function measureBusy(page: Page, cdp: CDPSession, ms: number): Promise<BusyShare> {
   // A string, not a function: tsx's transpiled functions reference helpers the page does not have.
   await page.evaluate(`(() => {
@@ -116,19 +134,17 @@ export async function measureBusy(page: Page, cdp: CDPSession, ms: number): Prom
     };
     requestAnimationFrame(tick);
   })()`);
-  const long0 = (await page.evaluate('window.__michiLongTaskMs')) as number;
-  const task0 = await taskSeconds(cdp);
-  const t0 = performance.now();
+  const a = await sample(page, cdp);
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const task1 = await taskSeconds(cdp);
-  const wall = performance.now() - t0;
-  const long1 = (await page.evaluate('window.__michiLongTaskMs')) as number;
-  const frames = (await page.evaluate('(() => { window.__michiCount = false; return window.__michiFrames; })()')) as number;
+  const b = await sample(page, cdp);
+  await page.evaluate('window.__michiCount = false');
+  const cdpWall = b.at - a.at;
+  const pageWall = b.pageNow - a.pageNow;
   return {
-    taskShare: ((task1.task - task0.task) * 1000) / wall,
-    cpuShare: ((task1.cpu - task0.cpu) * 1000) / wall,
-    longTaskShare: (long1 - long0) / wall,
-    fps: (frames * 1000) / wall,
+    taskShare: (b.task - a.task) / cdpWall,
+    cpuShare: (b.cpu - a.cpu) / cdpWall,
+    longTaskShare: (b.longMs - a.longMs) / pageWall,
+    fps: ((b.frames - a.frames) * 1000) / pageWall,
   };
 }
 

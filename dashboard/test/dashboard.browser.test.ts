@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFleet } from '@michi/simulators';
 import { MESSAGES } from '../src/i18n.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
-import { apiGet, markers, recordHistory, stackTokens, visibleText, type StackTokens } from './support.js';
+import { apiGet, markers, recordHistory, visibleText, type StackTokens } from './support.js';
 
 const PILOT = 'maebashi-l4-bus';
 const OTHER_PILOT = 'tsukuba-center-delivery';
@@ -49,7 +49,7 @@ describe('dashboard in Chromium against the live stack', () => {
     if (!existsSync('dashboard/dist/index.html'))
       throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
     stack = await startStack({ pilotId: PILOT });
-    tokens = stackTokens(stack);
+    tokens = stack.tokens;
     history = await recordHistory(stack, HISTORY_S);
     // Buses driven in real time at 1 Hz for as long as the test runs.
     fleet = runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, kinds: ['state', 'link'], signal: stopFleet.signal });

@@ -6,17 +6,7 @@ import type { Page } from 'playwright-core';
 import { runFleet } from '@michi/simulators';
 import type { TestStack } from '../../scripts/test-support/index.js';
 
-export interface StackTokens {
-  operator: string;
-  viewer: string;
-}
-
-/** The API tokens startStack configures: an operator of every pilot, a viewer of the stack's pilot. */
-export function stackTokens(stack: TestStack): StackTokens {
-  const tokens = (stack as TestStack & { tokens?: StackTokens }).tokens;
-  if (!tokens?.operator || !tokens.viewer) throw new Error('startStack() gives no API tokens (stack.tokens.operator / .viewer)');
-  return tokens;
-}
+export type StackTokens = TestStack['tokens'];
 
 /** Drives the pilot's fleet through `windowS` seconds ending now, as fast as the stack takes it: history to replay. */
 export async function recordHistory(stack: TestStack, windowS: number): Promise<{ from: number; to: number }> {

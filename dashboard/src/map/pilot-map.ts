@@ -57,6 +57,9 @@ export class PilotMap {
       touchPitch: false,
       maxPitch: 0,
       attributionControl: { compact: true },
+      // No cross-fade of re-tiled sources: trails and vehicle dots are re-set every second, and each
+      // fade is ~18 more frames to draw (in software WebGL, most of the main thread's time).
+      fadeDuration: 0,
     });
     this.map.touchZoomRotate.disableRotation();
     this.map.keyboard.disableRotation();
