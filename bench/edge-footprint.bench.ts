@@ -7,7 +7,8 @@
 // sustains: stepped up until the vehicles' acknowledgements or the upstream fall behind.
 //
 //   make bench   (or: npx tsc -b && node --conditions=michi-src --import tsx bench/edge-footprint.bench.ts)
-//   EDGE_BENCH_SECONDS=30 EDGE_BENCH_RATE=1000 set the footprint phase.
+//   EDGE_BENCH_SECONDS=30 EDGE_BENCH_RATE=1000 set the footprint phase; EDGE_BENCH_MAX_RATE=0 skips the
+//   maximum-rate phase; EDGE_BENCH_NODE_ARGS the agent's node flags; MICHI_EDGE_* settings pass through.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -29,6 +30,8 @@ const RATE = Number(process.env['EDGE_BENCH_RATE'] ?? 1_000);
 const WARMUP_S = 5;
 const CLK_TCK = 100;
 const PAGE_KB = 4;
+/** The V8 flags of edge/deploy/michi-edge.service (EDGE_BENCH_NODE_ARGS="" for node's defaults). */
+const NODE_ARGS = process.env['EDGE_BENCH_NODE_ARGS'] ?? '--max-semi-space-size=4 --v8-pool-size=1 --max-old-space-size=64';
 
 // ---- /proc --------------------------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ async function startAgent(dir: string, upstreamPort: number): Promise<Child> {
   // The built agent, as it runs on a gateway; the sources through tsx if it is not built.
   const built = join(ROOT, 'edge/dist/main.js');
   const args = existsSync(built) ? [built] : ['--conditions=michi-src', '--import', 'tsx', join(ROOT, 'edge/src/main.ts')];
-  const nodeArgs = (process.env['EDGE_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const nodeArgs = NODE_ARGS.split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, ...args, '--config', config], {
     cwd: ROOT,
     // MICHI_EDGE_* settings pass through, to compare settings.
@@ -393,14 +396,17 @@ async function main(): Promise<void> {
     console.log(
       `\n### Edge agent footprint at ${RATE} readings/s in, ${base.seconds.toFixed(0)} s / ${edge.seconds.toFixed(0)} s measured\n`,
     );
-    console.log('| | CPU (% of one core) | RSS max (MB) | disk written (MB) | payload in (MB) | written / payload | acked readings/s |');
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(`agent: node ${NODE_ARGS} edge/dist/main.js (defaults of edge/edge.example.yaml)\n`);
+    console.log(
+      '| | CPU (% of one core) | CPU per 1,000 acked/s | RSS max (MB) | disk written (MB) | payload in (MB) | written / payload | acked readings/s |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [name, f] of [
       ['bare aedes (baseline)', base],
       ['michi-edge', edge],
     ] as const) {
       console.log(
-        `| ${name} | ${f.cpuPct.toFixed(1)} | ${f.rssMaxMb.toFixed(1)} | ${mb(f.writeBytes)} | ${mb(f.payloadBytes)} | ${(f.writeBytes / f.payloadBytes).toFixed(2)} | ${(f.acked / f.seconds).toFixed(0)} |`,
+        `| ${name} | ${f.cpuPct.toFixed(1)} | ${((f.cpuPct * 1000) / (f.acked / f.seconds)).toFixed(1)} | ${f.rssMaxMb.toFixed(1)} | ${mb(f.writeBytes)} | ${mb(f.payloadBytes)} | ${(f.writeBytes / f.payloadBytes).toFixed(2)} | ${(f.acked / f.seconds).toFixed(0)} |`,
       );
     }
     console.log(
@@ -419,6 +425,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(`\nmaximum sustained: ${sustained.best} readings/s (the load generator shares the 2 cores)`);
+    console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   } finally {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

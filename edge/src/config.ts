@@ -101,6 +101,34 @@ const UplinkSchema = z.strictObject({
   keepaliveS: z.int().min(0).max(65_535).default(30),
 });
 
+const ProcessingSchema = z.strictObject({
+  /**
+   * Downsampling per kind: at most one reading per source every this many ms of source time
+   * (0 keeps all). Events are never downsampled. E.g. link: 1000 keeps link samples at 1 Hz.
+   */
+  minIntervalMs: z
+    .strictObject({
+      state: z.int().min(0).max(3_600_000).default(0),
+      link: z.int().min(0).max(3_600_000).default(0),
+      sensor: z.int().min(0).max(3_600_000).default(0),
+    })
+    .default({ state: 0, link: 0, sensor: 0 }),
+  /**
+   * Deadband for vehicle states: a state that moved less than positionM and changed its speed by
+   * less than speedMps, in the same autonomy mode, is dropped, unless maxIntervalMs passed since the
+   * last one kept. 0 and 0 turn it off.
+   */
+  stateDeadband: z
+    .strictObject({
+      positionM: z.number().min(0).max(10_000).default(0),
+      speedMps: z.number().min(0).max(100).default(0),
+      maxIntervalMs: z.int().min(0).max(3_600_000).default(10_000),
+    })
+    .default({ positionM: 0, speedMps: 0, maxIntervalMs: 10_000 }),
+  /** A reading whose ts_ms is further than this from the gateway's clock counts as skewed (michi_edge_clock_skewed_total). */
+  clockSkewWarnMs: z.int().min(1).max(86_400_000).default(2_000),
+});
+
 const MetricsSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(9464),
@@ -119,6 +147,7 @@ export const EdgeConfigSchema = z
     local: z.strictObject({ mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})) }).default({ mqtt: LocalMqttSchema.parse({}) }),
     buffer: BufferSchema.default(BufferSchema.parse({})),
     uplink: UplinkSchema.default(UplinkSchema.parse({})),
+    processing: ProcessingSchema.default(ProcessingSchema.parse({})),
     metrics: MetricsSchema.default(MetricsSchema.parse({})),
     log: LogSchema.default(LogSchema.parse({})),
   })

@@ -10,6 +10,7 @@ import type { EdgeConfig } from './config.js';
 import { loadGatewayDevices } from './gateway-devices.js';
 import { startLocalBroker, type EdgeDevice, type LocalBroker } from './local-broker.js';
 import { createEdgeMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { EdgeProcessing } from './edge-processing.js';
 import { UplinkMqtt, type UplinkStats } from './uplink-mqtt.js';
 
 export interface EdgeDeps {
@@ -85,6 +86,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       devices,
       buffer,
       metrics,
+      processing: new EdgeProcessing(config.processing),
       logger: logger.child({ component: 'local-mqtt' }),
       onAccepted: (seq, kind) => uplink.notify(seq, kind),
     });

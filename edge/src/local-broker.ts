@@ -35,6 +35,7 @@ import {
 import { BufferFullError, ReadingRejectedError, type RejectReason } from './errors.js';
 import { countRejection, type EdgeMetrics } from './metrics.js';
 import type { ReadingBuffer } from './buffer-store.js';
+import type { EdgeProcessing } from './edge-processing.js';
 
 export interface EdgeDevice {
   id: string;
@@ -51,6 +52,9 @@ export interface LocalBrokerOptions {
   buffer: ReadingBuffer;
   metrics: EdgeMetrics;
   logger: Logger;
+  /** Downsampling, deadband and clock-skew detection of accepted readings; none when absent. */
+  processing?: EdgeProcessing;
+  now?: () => number;
   /** Called after a reading is committed and acknowledged (the uplink wakes up on it). */
   onAccepted?: (seq: number, kind: ReadingKind) => void;
   createBroker?: (opts: AedesOptions) => Promise<Aedes>;
@@ -65,6 +69,8 @@ export interface LocalBroker {
   close(): Promise<void>;
 }
 
+/** A source whose clock is off gets one log line per this interval. */
+const SKEW_LOG_INTERVAL_MS = 600_000;
 /** A sender that keeps publishing bad readings gets one log line per reason per this interval. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;
 
@@ -86,6 +92,23 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const usernames = new WeakMap<Client, string>();
   const ownPrefix = `${TOPIC_ROOT}/${pilotId}/${gatewayId}/`;
   const rejectionLog = new Map<string, { at: number; suppressed: number }>();
+  /** Per known source (bounded by the pilot definition): its last clock offset, ms. */
+  const clockOffsets = new Map<string, number>();
+  const skewLoggedAt = new Map<string, number>();
+  metrics.probes.clockOffsets = () => clockOffsets;
+
+  function noteSkew(source: string, offsetMs: number): void {
+    metrics.clockSkewed.inc({ source });
+    const now = Date.now();
+    if (now - (skewLoggedAt.get(source) ?? 0) < SKEW_LOG_INTERVAL_MS) return;
+    skewLoggedAt.set(source, now);
+    logger
+      .child({ source })
+      .warn(
+        { code: ErrorCodes.CLOCK_SKEW, offsetMs },
+        `the source's timestamps are ${Math.round(Math.abs(offsetMs))} ms ${offsetMs < 0 ? 'behind' : 'ahead of'} the gateway clock`,
+      );
+  }
 
   function check(username: string | undefined, topic: string, payload: Buffer): Accepted {
     let parsed;
@@ -188,6 +211,16 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         countRejection(metrics, err.reason);
         logRejection(err, client?.id, safeSource(packet.topic));
         return callback(null);
+      }
+      if (opts.processing) {
+        const verdict = opts.processing.process(accepted.reading, accepted.kind, accepted.source, (opts.now ?? Date.now)());
+        clockOffsets.set(accepted.source, verdict.offsetMs);
+        if (verdict.skewed) noteSkew(accepted.source, verdict.offsetMs);
+        if (!verdict.keep) {
+          // Received and deliberately not kept: acknowledged, counted.
+          metrics.filtered.inc({ reason: verdict.reason!, kind: accepted.kind });
+          return callback(null);
+        }
       }
       buffer.append(accepted.reading).then(
         (seq) => {

@@ -22,6 +22,8 @@ export interface MetricProbes {
   uplinkInflightBatches?: () => number;
   uplinkBacklogDraining?: () => boolean;
   localClients?: () => number;
+  /** Source timestamp minus the gateway clock at receipt, ms, per source (the latest reading). */
+  clockOffsets?: () => ReadonlyMap<string, number>;
 }
 
 export interface EdgeMetrics {
@@ -39,6 +41,10 @@ export interface EdgeMetrics {
   readonly resent: Counter<'reason'>;
   readonly reconnects: Counter<'reason'>;
   readonly subscribeRefused: Counter<'reason'>;
+  /** Readings received, acknowledged and deliberately not kept by edge processing (downsample, deadband). */
+  readonly filtered: Counter<'reason' | 'kind'>;
+  /** Readings whose source timestamp was further than processing.clockSkewWarnMs from the gateway clock. */
+  readonly clockSkewed: Counter<'source'>;
   readonly connectionsRefused: Counter<'reason'>;
   /**
    * Buffered readings removed without the cloud's acknowledgement: evicted by the buffer-full
@@ -105,6 +111,18 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       labelNames: ['reason', 'kind'],
       registers,
     }),
+    filtered: new Counter({
+      name: 'michi_edge_filtered_total',
+      help: 'Readings acknowledged and not kept by edge processing, by reason (downsample, deadband) and kind',
+      labelNames: ['reason', 'kind'],
+      registers,
+    }),
+    clockSkewed: new Counter({
+      name: 'michi_edge_clock_skewed_total',
+      help: 'Readings whose source timestamp was off the gateway clock by more than processing.clockSkewWarnMs, by source',
+      labelNames: ['source'],
+      registers,
+    }),
     subscribeRefused: new Counter({
       name: 'michi_edge_subscribe_refused_total',
       help: 'Local SUBSCRIBE filters refused, by reason',
@@ -121,6 +139,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   m.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, 0);
   for (const kind of READING_KINDS) if (kind !== 'event') m.dropped.inc({ reason: 'buffer_full', kind }, 0);
   for (const stream of ['event', 'live', 'backlog']) m.batchesSent.inc({ stream }, 0);
+  for (const reason of ['downsample', 'deadband']) for (const kind of ['state', 'link', 'sensor']) m.filtered.inc({ reason, kind }, 0);
 
   gauge(registry, 'michi_edge_buffer_depth', 'Readings in the buffer not yet acknowledged by the cloud', () => probes.buffer?.().depth);
   gauge(registry, 'michi_edge_buffer_bytes', 'Payload bytes in the buffer (bounded by buffer.maxBytes)', () => probes.buffer?.().bytes);
@@ -137,6 +156,15 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   gauge(registry, 'michi_edge_uplink_backlog_draining', '1 while the backlog of the current connection is being sent', () =>
     Number(probes.uplinkBacklogDraining?.() ?? 0),
   );
+  new Gauge({
+    name: 'michi_edge_source_clock_offset_seconds',
+    help: "A source's last reading: its timestamp minus the gateway clock at receipt (negative: behind, or delayed in transit)",
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      for (const [source, ms] of probes.clockOffsets?.() ?? []) this.set({ source }, ms / 1000);
+    },
+  });
   gauge(registry, 'michi_edge_local_clients', 'MQTT clients connected to the local broker', () => probes.localClients?.());
   return m;
 }
