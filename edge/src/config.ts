@@ -35,6 +35,22 @@ const LocalMqttSchema = z.strictObject({
     .default(64 * 1024),
 });
 
+const LocalGrpcSchema = z.strictObject({
+  /**
+   * michi.v1.EdgeIngestService/Publish, with the health service and reflection. Off by default so
+   * that several agents can share a machine (make run); 50052 is the port when on.
+   */
+  enabled: z.boolean().default(false),
+  host: host.default('127.0.0.1'),
+  port: port.default(50052),
+  /** Largest PublishRequest; grpc-js refuses larger ones with RESOURCE_EXHAUSTED. */
+  maxMessageBytes: z
+    .int()
+    .min(1_024)
+    .max(CLOUD_MAX_BATCH_BYTES)
+    .default(1 * MiB),
+});
+
 const BufferSchema = z.strictObject({
   /** The SQLite file; default .data/edge/<gatewayId>/buffer.sqlite, relative to the working directory. */
   path: z.string().min(1).optional(),
@@ -144,7 +160,9 @@ export const EdgeConfigSchema = z
     gatewayId: id('gateway', 'gw-ekimae'),
     /** The pilot definitions: this gateway's vehicles and sensors are the only sources it accepts. */
     seedsDir: z.string().min(1).default('seeds'),
-    local: z.strictObject({ mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})) }).default({ mqtt: LocalMqttSchema.parse({}) }),
+    local: z
+      .strictObject({ mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})), grpc: LocalGrpcSchema.default(LocalGrpcSchema.parse({})) })
+      .default({ mqtt: LocalMqttSchema.parse({}), grpc: LocalGrpcSchema.parse({}) }),
     buffer: BufferSchema.default(BufferSchema.parse({})),
     uplink: UplinkSchema.default(UplinkSchema.parse({})),
     processing: ProcessingSchema.default(ProcessingSchema.parse({})),

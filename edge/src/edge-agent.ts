@@ -11,6 +11,7 @@ import { loadGatewayDevices } from './gateway-devices.js';
 import { startLocalBroker, type EdgeDevice, type LocalBroker } from './local-broker.js';
 import { createEdgeMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { EdgeProcessing } from './edge-processing.js';
+import { startGrpcIngest, type GrpcIngest } from './ingest-grpc.js';
 import { UplinkMqtt, type UplinkStats } from './uplink-mqtt.js';
 
 export interface EdgeDeps {
@@ -32,6 +33,8 @@ export interface EdgeStats {
 export interface EdgeHandle {
   /** The local MQTT port (the bound one when config.local.mqtt.port is 0). */
   mqttPort: number;
+  /** The local gRPC port when local.grpc.enabled. */
+  grpcPort: number | undefined;
   metricsPort: number;
   stats(): EdgeStats;
   /**
@@ -79,6 +82,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
     });
     undo.push(() => uplink.close(0));
 
+    const processing = new EdgeProcessing(config.processing);
     const broker: LocalBroker = await startLocalBroker({
       ...config.local.mqtt,
       pilotId: config.pilotId,
@@ -86,12 +90,28 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       devices,
       buffer,
       metrics,
-      processing: new EdgeProcessing(config.processing),
+      processing,
       logger: logger.child({ component: 'local-mqtt' }),
       onAccepted: (seq, kind) => uplink.notify(seq, kind),
     });
     undo.push(() => broker.close());
     metrics.probes.localClients = () => broker.clients();
+
+    let grpcIngest: GrpcIngest | undefined;
+    if (config.local.grpc.enabled) {
+      const g = await startGrpcIngest({
+        ...config.local.grpc,
+        gatewayId: config.gatewayId,
+        devices: new Set(devices.map((d) => d.id)),
+        buffer,
+        metrics,
+        processing,
+        logger: logger.child({ component: 'local-grpc' }),
+        onAccepted: (seq, kind) => uplink.notify(seq, kind),
+      });
+      grpcIngest = g;
+      undo.push(() => g.close());
+    }
 
     const stats = (): EdgeStats => ({ buffer: buffer.stats(), uplink: uplink.stats(), localClients: broker.clients() });
     const metricsServer: MetricsServer = await startMetricsServer({
@@ -100,13 +120,19 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       health: () => ({ pilot: config.pilotId, gateway: config.gatewayId, ...stats() }),
     });
     uplink.start();
-    logger.info({ mqttPort: broker.port, metricsPort: metricsServer.port, devices: devices.length }, 'edge agent started');
+    logger.info(
+      { mqttPort: broker.port, grpcPort: grpcIngest?.port, metricsPort: metricsServer.port, devices: devices.length },
+      'edge agent started',
+    );
 
     let closing: Promise<void> | undefined;
     const close = async () => {
       broker.stopAccepting();
+      // Streams finish what they were sent (their acks need the flush below), then end.
+      const grpcClosed = grpcIngest?.close();
       // Commit what waits so that its senders get their PUBACK before they are disconnected.
       await buffer.flush();
+      await grpcClosed;
       await new Promise((resolve) => setImmediate(resolve));
       await broker.close();
       await uplink.close(CLOSE_DRAIN_MS);
@@ -117,6 +143,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
     };
     return {
       mqttPort: broker.port,
+      grpcPort: grpcIngest?.port,
       metricsPort: metricsServer.port,
       stats,
       close: () => (closing ??= close()),

@@ -10,7 +10,7 @@
  * Events are never filtered. Source timestamps are never changed. A filtered reading is
  * acknowledged to its sender (it was received and deliberately not kept) and counted.
  */
-import type { Reading, ReadingKind, VehicleState } from '@michi/proto';
+import type { michi, ReadingKind } from '@michi/proto';
 
 export interface ProcessingOptions {
   /** Per kind; 0 keeps every reading. */
@@ -60,7 +60,7 @@ export class EdgeProcessing {
   }
 
   /** Decides about one accepted reading of `source` received at `nowMs`; remembers it when kept. */
-  process(reading: Reading, kind: ReadingKind, source: string, nowMs: number): ProcessingVerdict {
+  process(reading: michi.v1.Reading.$Properties, kind: ReadingKind, source: string, nowMs: number): ProcessingVerdict {
     const body = (reading[kind] ?? {}) as { ts_ms?: number | { toNumber(): number } | null };
     const tsMs = typeof body.ts_ms === 'number' ? body.ts_ms : Number(body.ts_ms ?? 0);
     const offsetMs = tsMs - nowMs;
@@ -69,7 +69,7 @@ export class EdgeProcessing {
 
     const key = `${source}/${kind}`;
     const prev = this.last.get(key);
-    const state = kind === 'state' ? (reading.state as VehicleState) : undefined;
+    const state = kind === 'state' ? (reading.state ?? undefined) : undefined;
     const next: LastKept = {
       tsMs,
       lat: state?.position?.lat ?? 0,

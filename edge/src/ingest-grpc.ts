@@ -1,0 +1,198 @@
+/**
+ * The gateway-local gRPC ingest (default port 50052, `local.grpc`): michi.v1.EdgeIngestService/
+ * Publish, a bidi stream of PublishRequest{request_id, readings}, answered by one PublishResponse per
+ * request, in request order, once its accepted readings are on disk (the same group commit as MQTT).
+ * Readings that can never be accepted are listed in `rejected` by index, with their code, and are
+ * not stored; the rest of the request is. When the buffer cannot store a valid reading (full of
+ * events, disk error) the response says ACK_STATUS_RETRY: send the request again later (readings
+ * stored from it are overwritten upstream, a reading's identity being its key).
+ *
+ * Identity: metadata `x-michi-source: <id>` names the sender, as an MQTT username does; when given,
+ * it must be one of this gateway's devices and every reading must be its own. A request that does
+ * not decode is answered ACCEPTED with count 0 and one rejection (MICHI_ERR_DECODE), so that the
+ * sender forgets it. Also served: the standard health service and server reflection.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { ErrorCodes, isMichiError, protoDir, readingKind, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
+import { BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
+import type { ReadingBuffer } from './buffer-store.js';
+import type { EdgeProcessing } from './edge-processing.js';
+import { countRejection, type EdgeMetrics } from './metrics.js';
+
+export const EDGE_INGEST_SERVICE = 'michi.v1.EdgeIngestService';
+export const PUBLISH_PATH = `/${EDGE_INGEST_SERVICE}/Publish`;
+export const SOURCE_METADATA_KEY = 'x-michi-source';
+
+export interface GrpcIngestOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  gatewayId: string;
+  devices: ReadonlySet<string>;
+  buffer: ReadingBuffer;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  processing?: EdgeProcessing;
+  onAccepted?: (seq: number, kind: ReadingKind) => void;
+}
+
+export interface GrpcIngest {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type Response = michi.v1.PublishResponse.$Properties;
+type Rejection = michi.v1.Rejection.$Properties;
+
+const identity = (b: Buffer) => b;
+
+/** Requests stay bytes until the handler decodes them, so that an undecodable one gets an answer, not a dead stream. */
+export const publishServiceDefinition: grpc.ServiceDefinition = {
+  Publish: {
+    path: PUBLISH_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: (r: Response) => Buffer.from(v1.PublishResponse.encode(r).finish()),
+    responseDeserialize: (b: Buffer) => v1.PublishResponse.decode(b),
+    originalName: 'publish',
+  },
+};
+
+function packageDefinition(): protoLoader.PackageDefinition {
+  const options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+  return {
+    ...protoLoader.loadSync('michi/v1/ingest.proto', { ...options, includeDirs: [protoDir] }),
+    ...protoLoader.loadSync(healthProtoPath, options),
+  };
+}
+
+export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcIngest> {
+  const { buffer, metrics, devices } = opts;
+  const log = opts.logger;
+
+  function reject(rejected: Rejection[], index: number, reason: RejectReason, message: string): void {
+    countRejection(metrics, reason);
+    rejected.push({ index, code: REJECT_REASON_CODES[reason], reason: message });
+  }
+
+  /** Checks and stores one request's readings; resolves with its response once they are on disk. */
+  async function handle(bytes: Buffer, sender: string | undefined): Promise<Response> {
+    let request: michi.v1.PublishRequest;
+    try {
+      request = v1.PublishRequest.decode(bytes);
+    } catch (err) {
+      countRejection(metrics, 'decode');
+      const rejected = [{ index: 0, code: ErrorCodes.DECODE, reason: `not a PublishRequest: ${(err as Error).message}` }];
+      return { request_id: 0, accepted: 0, status: v1.AckStatus.ACK_STATUS_ACCEPTED, rejected };
+    }
+    const rejected: Rejection[] = [];
+    const appends: Promise<void>[] = [];
+    let accepted = 0;
+    let retry: string | undefined;
+    request.readings.forEach((reading: michi.v1.Reading.$Properties, index) => {
+      let kind: ReadingKind;
+      try {
+        kind = readingKind(reading);
+        validateBody(kind, reading[kind] as never);
+      } catch (err) {
+        return reject(rejected, index, 'invalid', isMichiError(err) ? err.message : String(err));
+      }
+      const source = (reading[kind] as { source_id: string }).source_id;
+      if (!devices.has(source)) {
+        return reject(rejected, index, 'unknown_source', `"${source}" is not a vehicle or sensor of gateway "${opts.gatewayId}"`);
+      }
+      if (sender !== undefined && sender !== source) {
+        return reject(rejected, index, 'source_mismatch', `sender "${sender}" may publish only its own readings, got one of "${source}"`);
+      }
+      if (opts.processing) {
+        const verdict = opts.processing.process(reading, kind, source, Date.now());
+        if (!verdict.keep) {
+          metrics.filtered.inc({ reason: verdict.reason!, kind });
+          accepted++;
+          return;
+        }
+      }
+      appends.push(
+        buffer.append(reading).then(
+          (seq) => {
+            accepted++;
+            metrics.received.inc({ kind });
+            opts.onAccepted?.(seq, kind);
+          },
+          (err: unknown) => {
+            const reason: RejectReason = err instanceof BufferFullError ? 'buffer_full' : 'store_error';
+            countRejection(metrics, reason);
+            retry ??= `${REJECT_REASON_CODES[reason]}: ${(err as Error).message}`;
+          },
+        ),
+      );
+    });
+    await Promise.all(appends);
+    const status = retry ? v1.AckStatus.ACK_STATUS_RETRY : v1.AckStatus.ACK_STATUS_ACCEPTED;
+    return { request_id: request.request_id, accepted, status, rejected, detail: retry ?? '' };
+  }
+
+  function publish(call: grpc.ServerDuplexStream<Buffer, Response>): void {
+    const sender = call.metadata.get(SOURCE_METADATA_KEY)[0];
+    const source = typeof sender === 'string' ? sender : undefined;
+    if (source !== undefined && !devices.has(source)) {
+      metrics.connectionsRefused.inc({ reason: 'unknown_username' });
+      log.warn({ source, peer: call.getPeer() }, 'gRPC stream refused: the sender is not a device of this gateway');
+      const metadata = new grpc.Metadata();
+      metadata.set('michi-error-code', ErrorCodes.FORBIDDEN);
+      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `${ErrorCodes.FORBIDDEN}: unknown device "${source}"`, metadata });
+      return;
+    }
+    // Responses leave in request order, whatever order their group commits finish in.
+    let previous: Promise<unknown> = Promise.resolve();
+    let pending = 0;
+    let inputEnded = false;
+    const maybeEnd = () => {
+      if (inputEnded && pending === 0) call.end();
+    };
+    call.on('data', (bytes: Buffer) => {
+      pending++;
+      const response = handle(bytes, source);
+      previous = Promise.all([previous, response]).then(([, r]) => {
+        if (!call.cancelled && !call.destroyed) call.write(r);
+        pending--;
+        maybeEnd();
+      });
+      previous.catch((err: unknown) => log.error({ err }, 'unexpected error answering a PublishRequest'));
+    });
+    call.on('end', () => {
+      inputEnded = true;
+      maybeEnd();
+    });
+    call.on('error', (err) => log.debug({ err: err.message }, 'gRPC publish stream error'));
+  }
+
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxMessageBytes });
+  server.addService(publishServiceDefinition, { publish });
+  const health = new HealthImplementation({ '': 'SERVING', [EDGE_INGEST_SERVICE]: 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition() as never).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  log.info({ host: opts.host, port }, 'local gRPC ingest listening');
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(EDGE_INGEST_SERVICE, 'NOT_SERVING');
+        const timer = setTimeout(() => server.forceShutdown(), 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
