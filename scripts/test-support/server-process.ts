@@ -1,6 +1,7 @@
 // A server binary (influxd, mosquitto) run as a child of the test process: keeps the tail of its
 // output for error messages, stops it by its own PID, and makes sure it does not outlive the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from './ports.js';
 
@@ -147,6 +148,10 @@ export class ServerProcess {
   pause(): void {
     if (!this.running) throw new Error(`${this.name} is not running`);
     process.kill(this.pid, 'SIGSTOP');
+    // kill() returns before every thread has stopped; on a busy machine a multi-threaded server can
+    // still answer a request meanwhile. Wait until the kernel reports the process stopped ('T').
+    const deadline = Date.now() + 5_000;
+    while (processState(this.pid) !== 'T' && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     this.paused = true;
   }
 
@@ -196,5 +201,15 @@ export class ServerProcess {
     this.partial = (lines.pop() ?? '').slice(-4_096); // a process that never writes a newline
     this.output.push(...lines);
     if (this.output.length > TAIL_LINES * 2) this.output.splice(0, this.output.length - TAIL_LINES);
+  }
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, T, Z, ...), or '' when it cannot be read. */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
   }
 }
