@@ -31,7 +31,7 @@ const WARMUP_S = 5;
 const CLK_TCK = 100;
 const PAGE_KB = 4;
 /** The V8 flags of edge/deploy/michi-edge.service (EDGE_BENCH_NODE_ARGS="" for node's defaults). */
-const NODE_ARGS = process.env['EDGE_BENCH_NODE_ARGS'] ?? '--max-semi-space-size=4 --v8-pool-size=1 --max-old-space-size=64';
+const NODE_ARGS = process.env['EDGE_BENCH_NODE_ARGS'] ?? '--max-semi-space-size=2 --v8-pool-size=1 --max-old-space-size=64';
 
 // ---- /proc --------------------------------------------------------------------------------------
 
@@ -345,7 +345,8 @@ async function maxSustainedRate(agent: Child, fleet: Fleet, upstream: Awaited<Re
   const rows: { rate: number; ackedPerS: number; forwardedPerS: number; cpuPct: number; ok: boolean }[] = [];
   let best = 0;
   for (const rate of steps) {
-    fleet.run(rate);
+    // A deep window: at a 100 ms group commit, 1,000 readings/s per client keep ~100 in flight.
+    fleet.run(rate, 5_000);
     await sleep(2_000);
     const a0 = fleet.acked;
     const u0 = upstream.readings();
