@@ -4,6 +4,7 @@
  * write the valid ones with one awaited InfluxDB write, then update the latest-state cache. The
  * outcome tells the transport whether to acknowledge: only after InfluxDB accepted the lines.
  */
+import { inflateSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import {
   ErrorCodes,
@@ -58,6 +59,14 @@ function reasonOf(code: string): string {
   return code.replace(/^MICHI_ERR_/, '').toLowerCase();
 }
 
+/**
+ * A zlib stream (RFC 1950) starts with CMF 0x78 and a header that is a multiple of 31. An encoded
+ * Batch never starts with 0x78: that would be field 15 as a varint, and Batch has no field 15.
+ */
+function isZlibStream(p: Uint8Array): boolean {
+  return p.byteLength >= 2 && p[0] === 0x78 && ((p[0] << 8) | p[1]!) % 31 === 0;
+}
+
 /** Rejections logged per batch in full; the rest are counted. */
 const LOGGED_REJECTIONS = 5;
 
@@ -79,6 +88,8 @@ export class BatchIngest {
 
     let decoded;
     try {
+      // A gateway with uplink.compression: deflate sends the Batch as a zlib stream (docs/protocol.md).
+      if (isZlibStream(payload)) payload = inflateSync(payload, { maxOutputLength: this.opts.maxPayloadBytes });
       decoded = decodeBatch(payload, this.opts.maxPayloadBytes);
     } catch (err) {
       const e = err instanceof MichiError ? err : new PayloadError(ErrorCodes.DECODE, (err as Error).message);

@@ -104,6 +104,11 @@ const UplinkSchema = z.strictObject({
    * gathers readings (commitIntervalMs), so by default a batch leaves right after each commit.
    */
   batchMaxDelayMs: z.int().min(0).max(60_000).default(0),
+  /**
+   * `deflate` sends each Batch as a zlib stream (about a third of the bytes for typical readings).
+   * Only against a cloud that decodes it (this version does); an older one would drop such batches.
+   */
+  compression: z.enum(['none', 'deflate'], { error: 'expected "none" or "deflate"' }).default('none'),
   /** Batches published and not yet acknowledged by the cloud. */
   maxInflightBatches: z.int().min(1).max(1_000).default(8),
   /**

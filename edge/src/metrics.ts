@@ -35,6 +35,8 @@ export interface EdgeMetrics {
   /** Readings the cloud acknowledged (then deleted from the buffer). */
   readonly forwarded: Counter;
   readonly batchesAcked: Counter;
+  /** Upstream bytes: `batch` as encoded, `sent` after compression (equal without it). */
+  readonly uplinkBytes: Counter<'stage'>;
   /** Upstream batches published, by stream (event, live, backlog). */
   readonly batchesSent: Counter<'stream'>;
   /** Readings published again because their batch was unacknowledged when the connection dropped. */
@@ -79,6 +81,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
     batchesAcked: new Counter({
       name: 'michi_edge_uplink_batches_acked_total',
       help: 'Upstream batches acknowledged by the cloud',
+      registers,
+    }),
+    uplinkBytes: new Counter({
+      name: 'michi_edge_uplink_bytes_total',
+      help: 'Upstream Batch bytes: stage="batch" as encoded, stage="sent" as published (after uplink.compression)',
+      labelNames: ['stage'],
       registers,
     }),
     batchesSent: new Counter({
@@ -139,6 +147,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   m.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, 0);
   for (const kind of READING_KINDS) if (kind !== 'event') m.dropped.inc({ reason: 'buffer_full', kind }, 0);
   for (const stream of ['event', 'live', 'backlog']) m.batchesSent.inc({ stream }, 0);
+  for (const stage of ['batch', 'sent']) m.uplinkBytes.inc({ stage }, 0);
   for (const reason of ['downsample', 'deadband']) for (const kind of ['state', 'link', 'sensor']) m.filtered.inc({ reason, kind }, 0);
 
   gauge(registry, 'michi_edge_buffer_depth', 'Readings in the buffer not yet acknowledged by the cloud', () => probes.buffer?.().depth);
