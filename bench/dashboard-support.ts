@@ -11,9 +11,10 @@ import { stringify } from 'yaml';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { parseEdgeConfig, startEdge } from '@michi/edge';
 import type { Pilot } from '@michi/proto';
-import { startInfluxDb } from '../scripts/test-support/influxdb.js';
+import { startInfluxDb, type InfluxHandle } from '../scripts/test-support/influxdb.js';
 
 export interface BenchStack {
+  influx: InfluxHandle;
   cloud: CloudService;
   gatewayUrls: Record<string, string>;
   operatorToken: string;
@@ -72,7 +73,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
       started.push(edge);
       gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
     }
-    return { cloud, gatewayUrls, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
+    return { influx, cloud, gatewayUrls, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
   } catch (err) {
     await close();
     throw err;

@@ -521,8 +521,11 @@ export function startApp({
     replay = session;
     replayBar.setSpeed(session.clock.speed);
     replayBar.setCursor(session.clock.time);
-    void session.load();
-    void loadPanels();
+    // Tracks first: KPIs read every raw point of the range, and asked at the same time they would
+    // compete with the tracks for the cloud and InfluxDB while the person waits for the timeline.
+    void session.load().then(() => {
+      if (replay === session) void loadPanels();
+    });
   }
 
   function drawReplayFrame(session: ReplaySession, t: number, poses: ReadonlyMap<string, ReplayPose>): void {
