@@ -1,0 +1,113 @@
+// What the simulator benchmarks share: the stack as a child process (cloud and edges in one,
+// InfluxDB in its own), michi-sim as another, and CPU and memory of each read from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface StackInfo {
+  pilotId: string;
+  vehicles: number;
+  gatewayUrls: Record<string, string>;
+  apiUrl: string;
+  token: string;
+  influxUrl: string;
+  influxDb: string;
+  influxPid: number;
+  seedsDir: string;
+}
+
+export interface StackProcess {
+  info: StackInfo;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** Resident memory, MB. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+export async function startStackProcess(vehicles: number): Promise<StackProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=michi-src', '--import', 'tsx', 'simulators/test/load-stack-main.ts', String(vehicles)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const info = await new Promise<StackInfo>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as StackInfo);
+    });
+    child.once('exit', (code) => reject(new Error(`the stack process exited with ${code} before it was ready`)));
+  });
+  return {
+    info,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await waitExit(child);
+    },
+  };
+}
+
+export interface SimRun {
+  pid: number;
+  done: Promise<{ code: number | null; stdout: string }>;
+}
+
+/** michi-sim (from source, as tests run it; the transpile happens before the warm-up ends) driving the stack's scaled pilot: state readings at `rate` Hz for `durationS`. */
+export function startSim(info: StackInfo, durationS: number, extra: string[] = []): SimRun {
+  const args = [
+    '--conditions=michi-src',
+    '--import',
+    'tsx',
+    'simulators/src/cli.ts',
+    '--pilot',
+    info.pilotId,
+    '--seeds',
+    info.seedsDir,
+    '--rate',
+    '1',
+    '--duration',
+    String(durationS),
+  ];
+  for (const [gw, url] of Object.entries(info.gatewayUrls)) args.push('--gateway-url', `${gw}=${url}`);
+  args.push('--kinds', 'state', '--no-clock-drift', '--no-autonomy-events', ...extra);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  return { pid: child.pid!, done: waitExit(child).then((code) => ({ code, stdout })) };
+}
+
+/** Points of the pilot in InfluxDB's vehicle_state since `fromMs`. */
+export async function storedStates(info: StackInfo, fromMs: number): Promise<number> {
+  const q = `SELECT count(seq) FROM vehicle_state WHERE pilot = '${info.pilotId}' AND time >= ${fromMs}ms`;
+  const res = await fetch(`${info.influxUrl}/query?${new URLSearchParams({ db: info.influxDb, q })}`);
+  const json = (await res.json()) as { results: { series?: { values: [string, number][] }[] }[] };
+  return json.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

@@ -1,0 +1,30 @@
+// A LoadStack as its own process, for benchmarks that measure each process's CPU apart:
+//   node --conditions=michi-src --import tsx simulators/test/load-stack-main.ts [vehicles] [pilot]
+// prints one JSON line (URLs, token, InfluxDB's pid and URL, the scaled seeds dir) once everything
+// listens, and stops everything on SIGTERM or SIGINT.
+import { startLoadStack } from './load-stack.js';
+
+const vehicles = Number(process.argv[2] ?? '100');
+const pilotId = process.argv[3] ?? 'maebashi-l4-bus';
+const stack = await startLoadStack({ pilotId, vehicles });
+process.stdout.write(
+  `${JSON.stringify({
+    pilotId: stack.pilot.id,
+    vehicles: stack.pilot.vehicles.length,
+    gatewayUrls: stack.gatewayUrls,
+    apiUrl: stack.cloud.url,
+    token: stack.operatorToken,
+    influxUrl: stack.influx.url,
+    influxDb: stack.influx.database,
+    influxPid: stack.influx.pid,
+    seedsDir: stack.seedsDir,
+  })}\n`,
+);
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  void stack.close().finally(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
