@@ -27,6 +27,7 @@ describe('parseCliArgs', () => {
       faults: {},
       record: undefined,
       grpc: {},
+      maxInFlight: undefined,
     });
   });
 

@@ -41,6 +41,8 @@ Options:
   --malformed <p>          publish a malformed payload with probability p per reading
   --bursts <per h>         sources hold their readings for --burst-s seconds (default 30), then send all
   --record <file.mcap>     also record every reading made to an MCAP file
+  --max-in-flight <n>      readings awaiting an acknowledgement at most (default: 2 s of the fleet's
+                           state readings, at least 1000, at most 60000; real vehicles each have their own)
   --log-level <level>      fatal, error, warn, info, debug (default: warn)
   -h, --help               show this help
 
@@ -74,6 +76,7 @@ export interface CliOptions {
   record: string | undefined;
   /** gRPC ingest address per gateway id ('*' for every gateway); empty: MQTT. */
   grpc: Record<string, string>;
+  maxInFlight: number | undefined;
 }
 
 function rate01(flag: string, raw: string | undefined): number | undefined {
@@ -180,6 +183,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'burst-s': { type: 'string' },
         record: { type: 'string' },
         grpc: { type: 'string' },
+        'max-in-flight': { type: 'string' },
         'gateway-grpc': { type: 'string', multiple: true, default: [] },
         'log-level': { type: 'string', default: 'warn' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -268,6 +272,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }),
     record: values.record,
     grpc: grpcAddrs(values.grpc, values['gateway-grpc'] ?? []),
+    maxInFlight: wholeNumber('--max-in-flight', values['max-in-flight'], 1),
   };
 }
 

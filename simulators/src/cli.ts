@@ -76,6 +76,8 @@ async function main(argv: readonly string[]): Promise<number> {
           pilotId: pilot.id,
           gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
           format: opts.format,
+          // About one connection per 500 vehicles, as a pool of gateways' worth of modems would.
+          connectionsPerGateway: Math.min(16, Math.ceil(pilot.vehicles.length / gatewayIds.length / 500)),
           logger,
         });
 
@@ -128,6 +130,9 @@ async function main(argv: readonly string[]): Promise<number> {
       startTsMs,
       fleet: { autonomy: opts.autonomy, clock: opts.clockDrift ? {} : false, link: { deadZones: opts.deadZones } },
       faults: opts.faults,
+      // One connection per gateway carries the whole fleet: give it the window the vehicles' own
+      // connections would have together (2 s of readings), within MQTT's 16-bit packet ids.
+      maxInFlight: opts.maxInFlight ?? Math.min(60_000, Math.max(1_000, Math.ceil(2 * pilot.vehicles.length * opts.rateHz))),
       ...(recorder ? { onReading: (r: Parameters<McapRecorder['add']>[0]) => recorder.add(r) } : {}),
       signal: abort.signal,
       logger,

@@ -45,15 +45,23 @@ export interface MqttPublisherOptions {
   /** The broker URL of each gateway the fleet publishes to. */
   gatewayUrls: ReadonlyMap<string, string>;
   format?: PayloadFormat;
-  /** Client ids are `<prefix>-<pilot>-<gateway>`. */
+  /** Client ids are `<prefix>-<pilot>-<gateway>` (and `-<n>` beyond the first connection). */
   clientIdPrefix?: string;
+  /**
+   * Connections per gateway (default 1). Real vehicles each have their own; a broker acknowledges
+   * one connection's publishes in order, so a big fleet on one connection is slower than in life.
+   * A source always uses the same connection, so its readings stay in order.
+   */
+  connectionsPerGateway?: number;
   connectTimeoutMs?: number;
   logger: Logger;
   connect?: MqttConnect;
 }
 
 export class MqttPublisher implements ReadingPublisher {
-  private readonly clients: ReadonlyMap<string, MqttClient>;
+  private readonly clients: ReadonlyMap<string, readonly MqttClient[]>;
+  /** Connection index per source. */
+  private readonly lanes = new Map<string, number>();
   private readonly format: PayloadFormat;
   private readonly logger: Logger;
   private sent = 0;
@@ -64,7 +72,7 @@ export class MqttPublisher implements ReadingPublisher {
   private readonly failures = new Map<string, number>();
   private waiters: (() => void)[] = [];
 
-  private constructor(clients: ReadonlyMap<string, MqttClient>, format: PayloadFormat, logger: Logger) {
+  private constructor(clients: ReadonlyMap<string, readonly MqttClient[]>, format: PayloadFormat, logger: Logger) {
     this.clients = clients;
     this.format = format;
     this.logger = logger;
@@ -75,17 +83,20 @@ export class MqttPublisher implements ReadingPublisher {
     const connect = opts.connect ?? mqtt.connect;
     const prefix = opts.clientIdPrefix ?? 'sim';
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
-    const clients = new Map<string, MqttClient>();
-    const attempts = [...opts.gatewayUrls].map(async ([gatewayId, url]) => {
+    const clients = new Map<string, MqttClient[]>();
+    const per = Math.max(1, opts.connectionsPerGateway ?? 1);
+    const lanes = [...opts.gatewayUrls].flatMap(([gatewayId, url]) => Array.from({ length: per }, (_, i) => [gatewayId, url, i] as const));
+    const attempts = lanes.map(async ([gatewayId, url, i]) => {
       const logger = opts.logger.child({ gateway: gatewayId });
       const client = connect(url, {
-        clientId: `${prefix}-${opts.pilotId}-${gatewayId}`,
+        clientId: `${prefix}-${opts.pilotId}-${gatewayId}${i > 0 ? `-${i}` : ''}`,
         protocolVersion: 4, // MQTT 3.1.1: aedes does not speak 5
         clean: true,
         reconnectPeriod: 1_000,
         connectTimeout: timeoutMs,
       });
-      clients.set(gatewayId, client);
+      if (!clients.has(gatewayId)) clients.set(gatewayId, []);
+      clients.get(gatewayId)![i] = client;
       // From the start: mqtt.js keeps emitting 'error' on each failed reconnect, and an 'error'
       // without a listener would crash the process.
       client.on('error', (err) => logger.warn({ err, url }, 'mqtt client error'));
@@ -101,7 +112,7 @@ export class MqttPublisher implements ReadingPublisher {
     const results = await Promise.allSettled(attempts);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      await Promise.all([...clients.values()].map((c) => c.endAsync(true)));
+      await Promise.all([...clients.values()].flat().map((c) => c.endAsync(true)));
       throw failure.reason;
     }
     return new MqttPublisher(clients, opts.format ?? 'protobuf', opts.logger);
@@ -116,7 +127,13 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   publishRaw(reading: SimReading, bytes: Uint8Array): void {
-    const client = this.clients.get(reading.gatewayId);
+    const pool = this.clients.get(reading.gatewayId);
+    let lane = this.lanes.get(reading.sourceId);
+    if (lane === undefined && pool) {
+      lane = this.lanes.size % pool.length;
+      this.lanes.set(reading.sourceId, lane);
+    }
+    const client = pool?.[lane ?? 0];
     if (!client) throw new SimulatorError(SimErrorCodes.PILOT, `no broker connection for gateway "${reading.gatewayId}"`);
     this.sent++;
     this.pending++;
@@ -170,7 +187,7 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.endAsync(true)));
+    await Promise.all([...this.clients.values()].flat().map((c) => c.endAsync(true)));
   }
 
   private failedCount(): number {
