@@ -19,6 +19,8 @@ import {
   replayRecording,
   runFleet,
   type SimReading,
+  decodeRecorded,
+  exportFromInflux,
 } from '@michi/simulators';
 import { startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
 
@@ -161,6 +163,28 @@ describe('replay into a fresh stack', () => {
     expect(live).toMatchObject({ failed: 0 });
     const original = await settle(stack, live.sent);
     expect(original).toHaveLength(live.sent);
+
+    // The same readings exported back out of InfluxDB (michi-sim record --influx) make the same file's worth.
+    const exported = path.join(dir, 'exported.mcap');
+    const fromInflux = await McapRecorder.create(exported, { pilot: PILOT });
+    for await (const r of exportFromInflux({
+      url: stack.influx.url,
+      database: stack.influx.database,
+      pilotId: PILOT,
+      fromMs: start - 60_000,
+      toMs: Date.now() + 60_000,
+    })) {
+      fromInflux.add(r);
+    }
+    await fromInflux.close();
+    const keys = async (f: string): Promise<string[]> => {
+      const rec = await openMcapReadings(f);
+      const out: string[] = [];
+      for await (const r of rec.readings()) out.push(`${r.topic}@${r.tsMs}#${Number(decodeRecorded(r).seq)}`);
+      await rec.close();
+      return out.sort();
+    };
+    expect(await keys(exported)).toEqual(await keys(file));
     await stack.close();
     stack = undefined;
 
