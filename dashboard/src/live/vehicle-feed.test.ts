@@ -1,0 +1,112 @@
+// The live feed against a real WebSocket server (ws, on a free loopback port): the snapshot and
+// the state messages merge into one list, and polling takes over when the socket goes away.
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { MichiApi } from '../api.js';
+import type { VehicleStatus } from '../api-types.js';
+import { liveVehicles, type FeedTransport } from './vehicle-feed.js';
+
+const state = (ts_ms: number, lat = 36.39) => ({
+  ts_ms,
+  recv_ms: ts_ms,
+  lat,
+  lon: 139.07,
+  speed_mps: 5,
+  heading_deg: 0,
+  mode: 'AUTONOMOUS' as const,
+  battery_pct: 80,
+});
+const bus = (id: string, s: VehicleStatus['state']): VehicleStatus => ({ id, kind: 'bus', name: { ja: id, en: id }, state: s });
+
+describe('liveVehicles', () => {
+  let server: WebSocketServer | null = null;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = null;
+  });
+
+  async function listen(): Promise<{ url: string; requests: string[] }> {
+    const requests: string[] = [];
+    server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => (p.has('michi.v1') ? 'michi.v1' : false) });
+    server.on('connection', (_ws, req) => requests.push(req.url ?? ''));
+    await new Promise((resolve) => server!.once('listening', resolve));
+    return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/live?pilot=p&token=t`, requests };
+  }
+
+  function api(url: string, polled: { n: number }): MichiApi {
+    const unused = () => Promise.reject(new Error('not used here'));
+    return {
+      token: () => 't',
+      live: () => ({ url, protocols: ['michi.v1'] }),
+      listVehicles: async () => {
+        polled.n += 1;
+        return [bus('bus-01', state(1))];
+      },
+      me: unused,
+      config: unused,
+      listPilots: unused,
+      getPilot: unused,
+      listSensors: unused,
+      tracks: unused,
+      events: unused,
+      kpis: unused,
+      coverage: unused,
+      completeness: unused,
+    };
+  }
+
+  it('merges the snapshot and state messages into one list', async () => {
+    const { url, requests } = await listen();
+    const snapshots: VehicleStatus[][] = [];
+    const transports: FeedTransport[] = [];
+    const polled = { n: 0 };
+    server!.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(1)), bus('bus-02', null)] }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-02', state: state(2, 36.5) } }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(3, 36.6) } }));
+    });
+    const feed = liveVehicles(
+      api(url, polled),
+      'p',
+      { snapshot: (v) => snapshots.push(v), error: () => undefined, transport: (t) => transports.push(t) },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
+    );
+    try {
+      await expect.poll(() => snapshots.length, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+      const last = snapshots[snapshots.length - 1]!;
+      expect(last.map((v) => [v.id, v.state?.ts_ms, v.name.en])).toEqual([
+        ['bus-01', 3, 'bus-01'],
+        ['bus-02', 2, 'bus-02'],
+      ]);
+      expect(transports).toEqual(['websocket']);
+      expect(requests[0]).toContain('pilot=p');
+    } finally {
+      feed.stop();
+    }
+  });
+
+  it('polls when the socket closes, and stops polling when stopped', async () => {
+    const { url } = await listen();
+    server!.on('connection', (ws) => ws.close(1011, 'gone'));
+    const polled = { n: 0 };
+    const transports: FeedTransport[] = [];
+    const errors: unknown[] = [];
+    const feed = liveVehicles(
+      api(url, polled),
+      'p',
+      { snapshot: () => undefined, error: (e) => errors.push(e), transport: (t) => transports.push(t) },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, reconnectMs: 60_000, poll: { intervalMs: 20 } },
+    );
+    try {
+      await expect.poll(() => polled.n, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
+      expect(transports).toEqual(['polling']);
+      expect(String(errors[0])).toContain('1011');
+    } finally {
+      feed.stop();
+    }
+    const after = polled.n;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(polled.n).toBeLessThanOrEqual(after + 1);
+  });
+});
