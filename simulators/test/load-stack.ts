@@ -21,6 +21,8 @@ export interface LoadStackOptions {
   pilotId?: string;
   vehicles?: number;
   seedsDir?: string;
+  /** The edges' buffer.commitIntervalMs (default: the edge's own, 100 ms). */
+  edgeCommitIntervalMs?: number;
 }
 
 export interface LoadStack {
@@ -131,7 +133,10 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
             gatewayId: gw.id,
             seedsDir,
             local: { mqtt: { port: 0 } },
-            buffer: { path: join(dir, `${gw.id}.sqlite`) },
+            buffer: {
+              path: join(dir, `${gw.id}.sqlite`),
+              ...(opts.edgeCommitIntervalMs !== undefined ? { commitIntervalMs: opts.edgeCommitIntervalMs } : {}),
+            },
             uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
             metrics: { port: 0 },
             log: { level: 'silent' },
