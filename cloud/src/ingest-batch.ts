@@ -1,7 +1,8 @@
 /**
  * One upstream Batch from an authenticated gateway, whatever carried it (MQTT, gRPC, a broker worker):
  * decode, authorize its header, validate each item against the pilot definition and the clock,
- * write the valid ones with one awaited InfluxDB write, then update the latest-state cache. The
+ * write the valid ones with one awaited InfluxDB write, then update the latest-state cache (vehicle
+ * states and link samples). The
  * outcome tells the transport whether to acknowledge: only after InfluxDB accepted the lines.
  */
 import { inflateSync } from 'node:zlib';
@@ -14,12 +15,13 @@ import {
   readingBody,
   readingKind,
   type ErrorCode,
+  type LinkSample,
   type ReadingKind,
   type VehicleState,
 } from '@michi/proto';
 import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
-import { snapshotFromState, type LatestState } from './latest-state.js';
+import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { readingToLine } from './line-protocol.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
@@ -129,6 +131,7 @@ export class BatchIngest {
     const lineIndices: number[] = [];
     const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
     const states: VehicleState[] = [];
+    const links: LinkSample[] = [];
     const oldest = recvMs - this.opts.timestampWindow.pastMs;
     const newest = recvMs + this.opts.timestampWindow.futureMs;
     const ctx = { pilot: gw.pilot, gateway: gw.gateway, recvMs };
@@ -174,6 +177,7 @@ export class BatchIngest {
       lineIndices.push(index);
       kinds[kind]++;
       if (kind === 'state') states.push(item.state as VehicleState);
+      else if (kind === 'link') links.push(item.link as LinkSample);
     }
 
     if (lines.length > 0) {
@@ -216,6 +220,7 @@ export class BatchIngest {
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
       for (const s of states) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
+      for (const l of links) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
     }
     this.countRejections(gw, batch.first_seq, rejected);
     return { status: 'accepted', written: lines.length, rejected, firstSeq: batch.first_seq, items: batch.items.length };

@@ -1,11 +1,12 @@
 /**
- * The latest VehicleState of every seeded vehicle, in memory, for the API's "where is everything
- * now" and the live feed (onChange). Bounded: only (pilot, vehicle) pairs from the pilot definitions
- * have a slot. Updated by ingest after InfluxDB accepted the write, and rebuilt from InfluxDB at
- * start-up, so a restart does not empty the map.
+ * The latest VehicleState and the latest LinkSample (5G link quality) of every seeded vehicle, in
+ * memory, for the API's "where is everything now" and the live feed (onChange, states only).
+ * Bounded: only (pilot, vehicle) pairs from the pilot definitions have a slot. Updated by ingest
+ * after InfluxDB accepted the write, and rebuilt from InfluxDB at start-up, so a restart does not
+ * empty the map.
  */
 import type { Logger } from 'pino';
-import type { Pilot, VehicleState } from '@michi/proto';
+import type { LinkSample, Pilot, VehicleState } from '@michi/proto';
 import { MEASUREMENTS, float32Value, modeName } from './line-protocol.js';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery, type InfluxRow } from './influx-query.js';
 
@@ -23,6 +24,19 @@ export interface VehicleSnapshot {
   battery_pct: number | null;
   odometer_m: number | null;
   gateway: string | null;
+}
+
+/** What the API shows of a vehicle's latest link sample; numbers as stored in InfluxDB. */
+export interface LinkSnapshot {
+  ts_ms: number;
+  /** The serving cell's NR cell identity (the `cell` tag); null when the sample named none. */
+  cell: string | null;
+  pci: number | null;
+  band: string | null;
+  /** null when the sample had no RSRP (0 means not measured and is not stored). */
+  rsrp_dbm: number | null;
+  sinr_db: number | null;
+  rtt_ms: number | null;
 }
 
 function float32(v: number | null | undefined): number | null {
@@ -46,6 +60,18 @@ export function snapshotFromState(state: VehicleState, recvMs: number, gateway: 
   };
 }
 
+export function linkFromSample(link: LinkSample): LinkSnapshot {
+  return {
+    ts_ms: Number(link.ts_ms),
+    cell: link.cell_id || null,
+    pci: link.pci ?? 0,
+    band: link.band || null,
+    rsrp_dbm: link.rsrp_dbm ? float32(link.rsrp_dbm) : null,
+    sinr_db: float32(link.sinr_db ?? 0),
+    rtt_ms: float32(link.rtt_ms ?? 0),
+  };
+}
+
 function num(v: unknown): number | null {
   return typeof v === 'number' ? v : null;
 }
@@ -66,17 +92,33 @@ export function snapshotFromRow(row: InfluxRow): VehicleSnapshot {
   };
 }
 
+export function linkFromRow(row: InfluxRow): LinkSnapshot {
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  return {
+    ts_ms: row.time,
+    cell: str(row['cell']),
+    pci: num(row['pci']),
+    band: str(row['band']),
+    rsrp_dbm: num(row['rsrp_dbm']),
+    sinr_db: num(row['sinr_db']),
+    rtt_ms: num(row['rtt_ms']),
+  };
+}
+
 /** Called after a vehicle's snapshot changed (the live feed listens). Must not throw. */
 export type LatestStateListener = (pilot: string, vehicle: string, snapshot: VehicleSnapshot) => void;
 
 export class LatestState {
   /** pilot → vehicle id → snapshot (null until the first reading); the key set never grows. */
   private readonly byPilot = new Map<string, Map<string, VehicleSnapshot | null>>();
+  /** pilot → vehicle id → latest link sample (null until the first); the same key set as byPilot. */
+  private readonly linksByPilot = new Map<string, Map<string, LinkSnapshot | null>>();
   private readonly listeners = new Set<LatestStateListener>();
 
   constructor(pilots: readonly Pilot[]) {
     for (const pilot of pilots) {
       this.byPilot.set(pilot.id, new Map(pilot.vehicles.map((v) => [v.id, null])));
+      this.linksByPilot.set(pilot.id, new Map(pilot.vehicles.map((v) => [v.id, null])));
     }
   }
 
@@ -102,17 +144,35 @@ export class LatestState {
   }
 
   /**
+   * A vehicle's link sample, kept when it is the newest by source timestamp. Sensors and unknown
+   * sources have no slot. Listeners are not called: a link sample alone does not push a live update.
+   */
+  updateLink(pilot: string, source: string, link: LinkSnapshot): boolean {
+    const slots = this.linksByPilot.get(pilot);
+    if (!slots?.has(source)) return false;
+    const current = slots.get(source);
+    if (current && current.ts_ms > link.ts_ms) return false;
+    slots.set(source, link);
+    return true;
+  }
+
+  getLink(pilot: string, source: string): LinkSnapshot | null {
+    return this.linksByPilot.get(pilot)?.get(source) ?? null;
+  }
+
+  /**
    * The last point of every vehicle_state series. `ORDER BY time DESC LIMIT 1` per series rather
    * than `last(*)`: with several fields InfluxDB 1.x returns last(*) at time 0 and each field's
-   * last value separately, which may mix two readings.
+   * last value separately, which may mix two readings. Link samples likewise, grouped by pilot and
+   * source only, so the newest sample over all of a vehicle's cells wins (`cell` comes back as a column).
    */
   async rebuild(query: InfluxQuery, log?: Logger): Promise<number> {
     const pilots = [...this.byPilot.keys()];
     if (pilots.length === 0) return 0;
     const where = pilots.map((p) => `${quoteIdentifier('pilot')} = ${quoteLiteral(p)}`).join(' OR ');
-    const rows = await query.rows(
-      `SELECT * FROM ${quoteIdentifier(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${quoteIdentifier('pilot')}, ${quoteIdentifier('source')} ORDER BY time DESC LIMIT 1`,
-    );
+    const latestOf = (measurement: string): string =>
+      `SELECT * FROM ${quoteIdentifier(measurement)} WHERE ${where} GROUP BY ${quoteIdentifier('pilot')}, ${quoteIdentifier('source')} ORDER BY time DESC LIMIT 1`;
+    const [rows = [], linkRows = []] = await query.rowsOfEach([latestOf(MEASUREMENTS.state), latestOf(MEASUREMENTS.link)]);
     let restored = 0;
     for (const row of rows) {
       const pilot = row['pilot'];
@@ -120,7 +180,14 @@ export class LatestState {
       if (typeof pilot !== 'string' || typeof source !== 'string') continue;
       if (this.update(pilot, source, snapshotFromRow(row))) restored++;
     }
-    log?.info({ restored, series: rows.length }, 'latest vehicle states rebuilt from InfluxDB');
+    let links = 0;
+    for (const row of linkRows) {
+      const pilot = row['pilot'];
+      const source = row['source'];
+      if (typeof pilot !== 'string' || typeof source !== 'string') continue;
+      if (this.updateLink(pilot, source, linkFromRow(row))) links++;
+    }
+    log?.info({ restored, series: rows.length, links }, 'latest vehicle states and link samples rebuilt from InfluxDB');
     return restored;
   }
 }

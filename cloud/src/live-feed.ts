@@ -327,7 +327,8 @@ export class LiveFeed {
     const delayed = privacy.delayMs > 0;
     const stateOf = (vehicle: string): { id: string; state: unknown; ts: number } | undefined => {
       const s = delayed ? history?.at(vehicle, privacy.horizon(this.ctx.now())) : this.ctx.latest.get(pilot.id, vehicle);
-      return s ? { id: privacy.publicId(vehicle), state: stateView(s, privacy), ts: s.ts_ms } : undefined;
+      const link = this.ctx.latest.getLink(pilot.id, vehicle);
+      return s ? { id: privacy.publicId(vehicle), state: stateView(s, privacy, link), ts: s.ts_ms } : undefined;
     };
     const intervalMs = 1000 / hz;
     const client = new LiveClient(ws, intervalMs, this.maxBufferedBytes, stateOf, this.counters);

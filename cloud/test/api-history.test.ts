@@ -268,6 +268,8 @@ describe('GET /pilots/:pilot/sensors and /vehicles', () => {
       heading_deg: 0,
       mode: 'MANUAL',
       battery_pct: 80,
+      // the newest link sample (fixture LINKS, k = 10): no RSRP
+      link: { ts_ms: T0 + 95_000, cell: '001-01:0x0000a1', pci: 101, band: 'n79', rsrp_dbm: null, sinr_db: 20, rtt_ms: 15 },
     });
   });
 });

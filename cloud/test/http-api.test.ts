@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
-import { API_TOKENS, batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
+import { API_TOKENS, batch, cloudConfig, connectGateway, linkSample, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
 
 let influx: InfluxHandle;
 let cloud: CloudService | undefined;
@@ -77,7 +77,7 @@ describe('HTTP API', () => {
     expect(body.error.code).toBe('MICHI_ERR_NOT_FOUND');
   });
 
-  it('lists every seeded vehicle, null until it reports, then with its latest state; a restart rebuilds it from InfluxDB', async () => {
+  it('lists every seeded vehicle, null until it reports, then with its latest state and link sample; a restart rebuilds both from InfluxDB', async () => {
     const before = await get('/api/v1/pilots/test-town/vehicles');
     expect(before.body.vehicles).toEqual([
       { id: 'bus-1', kind: 'bus', name: { ja: 'バス1号', en: 'Bus 1' }, routeId: 'line-1', state: null },
@@ -92,6 +92,10 @@ describe('HTTP API', () => {
       topicOf('gw-a'),
       batch('gw-a', [vehicleState('bus-1', t + 1_000, 2, { mode: 1, speed_mps: 7.25 }), vehicleState('bus-1', t, 1)]),
     );
+    // A link sample for bus-1 (and an older one after it, which must not win); none for bus-2.
+    const older = linkSample('bus-1', t, 4);
+    older.link!.rsrp_dbm = -100;
+    await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [linkSample('bus-1', t + 500, 3), older], 3));
     gw.end(true);
 
     const expected = {
@@ -103,6 +107,7 @@ describe('HTTP API', () => {
       heading_deg: 12.25,
       mode: 'MANUAL',
       battery_pct: 80.5,
+      link: { ts_ms: t + 500, cell: '001-01:0x0000a1', pci: 101, band: 'n79', rsrp_dbm: -85.5, sinr_db: 18, rtt_ms: 12.5 },
     };
     const after = await get('/api/v1/pilots/test-town/vehicles');
     expect(after.body.vehicles[0].state).toMatchObject(expected);
@@ -113,6 +118,7 @@ describe('HTTP API', () => {
     cloud = await startCloud(cloudConfig(influx.url), { logger: testLogger });
     const rebuilt = await get('/api/v1/pilots/test-town/vehicles');
     expect(rebuilt.body.vehicles[0].state).toEqual(after.body.vehicles[0].state);
+    expect(rebuilt.body.vehicles[0].state.link).toEqual(expected.link);
     expect(rebuilt.body.vehicles[1].state).toBeNull();
   });
 

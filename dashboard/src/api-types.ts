@@ -85,6 +85,21 @@ export interface PilotDetail {
   sensors: PilotSensor[];
 }
 
+/** A vehicle's latest 5G link sample, as /vehicles and the live feed send it in `state.link`. */
+export interface LinkSampleView {
+  /** Source timestamp of the sample, ms since the epoch. */
+  ts_ms: number;
+  /** The serving cell's NR cell identity. */
+  cell: string | null;
+  pci: number | null;
+  /** NR band, e.g. "n79". */
+  band: string | null;
+  /** null when the sample had no RSRP. */
+  rsrp_dbm: number | null;
+  sinr_db: number | null;
+  rtt_ms: number | null;
+}
+
 /** The latest state the cloud holds for a vehicle (snake_case, as the API sends it). */
 export interface VehicleState {
   lat: number;
@@ -98,8 +113,8 @@ export interface VehicleState {
   /** When the cloud received it, ms since the epoch (the cloud's clock). */
   recv_ms: number;
   seq?: number;
-  /** The vehicle's latest 5G link sample, when the API joins one to the state. */
-  link?: { rsrp_dbm?: number | null; sinr_db?: number | null; rtt_ms?: number | null } | null;
+  /** The vehicle's latest 5G link sample (whatever the state's time); null until one arrived. */
+  link?: LinkSampleView | null;
 }
 
 /** GET /api/v1/pilots/:pilot/vehicles: one entry per vehicle; `state` null until it has reported. */

@@ -76,6 +76,18 @@ const schemas: Record<string, Schema> = {
       heading_deg: nullable(num),
       mode: nullable({ type: 'string', description: 'AutonomyMode without its prefix, e.g. AUTONOMOUS.' }),
       battery_pct: nullable(num),
+      link: ref('LinkSampleView'),
+    }),
+  ),
+  LinkSampleView: nullable(
+    obj({
+      ts_ms: int,
+      cell: nullable({ type: 'string', description: "The serving cell's NR cell identity." }),
+      pci: nullable(int),
+      band: nullable({ type: 'string', description: 'NR band, e.g. n79.' }),
+      rsrp_dbm: nullable({ type: 'number', description: 'null when the sample had no RSRP.' }),
+      sinr_db: nullable(num),
+      rtt_ms: nullable(num),
     }),
   ),
   Vehicle: obj({ id: str, kind: str, name: ref('Name'), routeId: str, state: ref('VehicleStateView') }),

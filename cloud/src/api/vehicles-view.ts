@@ -4,7 +4,7 @@
  * (state as of now − delay, read from InfluxDB when there is a delay; coarsened positions; aliases).
  */
 import type { Pilot } from '@michi/proto';
-import type { VehicleSnapshot } from '../latest-state.js';
+import type { LinkSnapshot, VehicleSnapshot } from '../latest-state.js';
 import { queryVehicleStatesAt } from '../queries/latest-query.js';
 import type { ApiContext } from './context.js';
 import type { PilotPrivacy } from './privacy.js';
@@ -19,6 +19,8 @@ export interface StateView {
   heading_deg: number | null;
   mode: string | null;
   battery_pct: number | null;
+  /** The vehicle's latest 5G link sample (whatever the state's time), null until one arrived. */
+  link: LinkSnapshot | null;
 }
 
 export interface VehicleView {
@@ -29,7 +31,15 @@ export interface VehicleView {
   state: StateView | null;
 }
 
-export function stateView(s: VehicleSnapshot | null | undefined, privacy: PilotPrivacy): StateView | null {
+/**
+ * `link` is the latest link sample the cloud holds, for every role (viewers may see link quality): it
+ * carries no position, but it is not delayed, and its cell names the serving cell site (docs/api.md).
+ */
+export function stateView(
+  s: VehicleSnapshot | null | undefined,
+  privacy: PilotPrivacy,
+  link: LinkSnapshot | null = null,
+): StateView | null {
   if (!s) return null;
   let { lat, lon } = s;
   if (lat !== null && lon !== null) [lat, lon] = privacy.position(lat, lon);
@@ -43,6 +53,7 @@ export function stateView(s: VehicleSnapshot | null | undefined, privacy: PilotP
     heading_deg: s.heading_deg,
     mode: s.mode,
     battery_pct: s.battery_pct,
+    link: link ? { ...link } : null,
   };
 }
 
@@ -57,6 +68,6 @@ export async function vehiclesView(ctx: ApiContext, pilot: Pilot, privacy: Pilot
     kind: v.kind,
     name: v.name,
     routeId: v.routeId,
-    state: stateView(states(v.id), privacy),
+    state: stateView(states(v.id), privacy, ctx.latest.getLink(pilot.id, v.id)),
   }));
 }
