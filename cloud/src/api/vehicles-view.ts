@@ -32,8 +32,10 @@ export interface VehicleView {
 }
 
 /**
- * `link` is the latest link sample the cloud holds, for every role (viewers may see link quality): it
- * carries no position, but it is not delayed, and its cell names the serving cell site (docs/api.md).
+ * `link` is the latest link sample the cloud holds, for every role (viewers may see link quality). It
+ * is not delayed, and a cell id names the serving cell site, whose position the pilot definition
+ * publishes: so where the pilot delays or coarsens public positions, viewers get the quality without
+ * `cell` and `pci`, which would otherwise tell roughly where the vehicle is now (docs/api.md).
  */
 export function stateView(
   s: VehicleSnapshot | null | undefined,
@@ -53,7 +55,7 @@ export function stateView(
     heading_deg: s.heading_deg,
     mode: s.mode,
     battery_pct: s.battery_pct,
-    link: link ? { ...link } : null,
+    link: link ? (privacy.delayMs > 0 || privacy.coarsenM > 0 ? { ...link, cell: null, pci: null } : { ...link }) : null,
   };
 }
 
