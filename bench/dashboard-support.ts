@@ -9,9 +9,9 @@ import type { CDPSession, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
-import { parseEdgeConfig, startEdge } from '@michi/edge';
 import type { Pilot } from '@michi/proto';
 import { startInfluxDb, type InfluxHandle } from '../scripts/test-support/influxdb.js';
+import { startPilotEdges } from '../scripts/test-support/stack.js';
 
 export interface BenchStack {
   influx: InfluxHandle;
@@ -52,27 +52,15 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
     const logger = pino({ level: 'silent' });
     const cloud = await startCloud(loadCloudConfig(file, secrets), { logger });
     started.push(cloud);
-    const gatewayUrls: Record<string, string> = {};
-    for (const gw of pilot.gateways) {
-      const edge = await startEdge(
-        parseEdgeConfig(
-          {
-            pilotId: pilot.id,
-            gatewayId: gw.id,
-            seedsDir: seeds,
-            local: { mqtt: { port: 0 } },
-            buffer: { path: join(dir, `${gw.id}.sqlite`) },
-            uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
-            metrics: { port: 0 },
-            log: { level: 'silent' },
-          },
-          secrets,
-        ),
-        { logger },
-      );
-      started.push(edge);
-      gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
-    }
+    const { gatewayUrls } = await startPilotEdges({
+      pilot,
+      seedsDir: seeds,
+      dir,
+      cloudMqttPort: cloud.mqttPort,
+      env: secrets,
+      logger,
+      started,
+    });
     return { influx, cloud, gatewayUrls, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
   } catch (err) {
     await close();

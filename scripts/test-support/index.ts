@@ -6,4 +6,4 @@ export type { MosquittoHandle, StartMosquittoOptions } from './mosquitto.js';
 export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
 export type { WaitForOptions } from './ports.js';
-export { startStack, type StackOptions, type TestStack } from './stack.js';
+export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { parseEdgeConfig, startEdge, type EdgeHandle } from '@michi/edge';
 import { loadSeeds, type Pilot } from '@michi/proto';
@@ -31,6 +31,51 @@ export interface TestStack {
 }
 
 const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
+
+export interface PilotEdgesOptions {
+  pilot: Pilot;
+  seedsDir: string;
+  /** Where the edges' buffers go (one SQLite file per gateway). */
+  dir: string;
+  cloudMqttPort: number;
+  /** Holds each gateway's secret under the variable its credentialsRef names. */
+  env: Record<string, string>;
+  logger: Logger;
+  /** Each edge is pushed here as soon as it runs, so the caller's clean-up stops it even if a later one fails. */
+  started: { close(): Promise<void> }[];
+  /** Buffer settings beyond the path, e.g. a commit interval. */
+  buffer?: { commitIntervalMs?: number };
+}
+
+/** One edge agent per gateway of the pilot, on free ports, forwarding to the cloud's MQTT port. */
+export async function startPilotEdges(
+  o: PilotEdgesOptions,
+): Promise<{ edges: Map<string, EdgeHandle>; gatewayUrls: Record<string, string> }> {
+  const edges = new Map<string, EdgeHandle>();
+  const gatewayUrls: Record<string, string> = {};
+  for (const gw of o.pilot.gateways) {
+    const edge = await startEdge(
+      parseEdgeConfig(
+        {
+          pilotId: o.pilot.id,
+          gatewayId: gw.id,
+          seedsDir: o.seedsDir,
+          local: { mqtt: { port: 0 } },
+          buffer: { path: join(o.dir, `${gw.id}.sqlite`), ...o.buffer },
+          uplink: { url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
+          metrics: { port: 0 },
+          log: { level: 'silent' },
+        },
+        o.env,
+      ),
+      { logger: o.logger },
+    );
+    o.started.push(edge);
+    edges.set(gw.id, edge);
+    gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
+  }
+  return { edges, gatewayUrls };
+}
 
 export async function startStack(opts: StackOptions): Promise<TestStack> {
   const seedsDir = opts.seedsDir ?? 'seeds';
@@ -70,29 +115,15 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       { logger },
     );
     started.push(cloud);
-    const edges = new Map<string, EdgeHandle>();
-    const gatewayUrls: Record<string, string> = {};
-    for (const gw of pilot.gateways) {
-      const edge = await startEdge(
-        parseEdgeConfig(
-          {
-            pilotId: pilot.id,
-            gatewayId: gw.id,
-            seedsDir,
-            local: { mqtt: { port: 0 } },
-            buffer: { path: join(dir, `${gw.id}.sqlite`) },
-            uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
-            metrics: { port: 0 },
-            log: { level: 'silent' },
-          },
-          secrets,
-        ),
-        { logger },
-      );
-      started.push(edge);
-      edges.set(gw.id, edge);
-      gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
-    }
+    const { edges, gatewayUrls } = await startPilotEdges({
+      pilot,
+      seedsDir,
+      dir,
+      cloudMqttPort: cloud.mqttPort,
+      env: secrets,
+      logger,
+      started,
+    });
     return { pilot, influx, cloud, edges, gatewayUrls, tokens, close };
   } catch (err) {
     await close();

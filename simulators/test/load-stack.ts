@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
-import { parseEdgeConfig, startEdge, type EdgeHandle } from '@michi/edge';
+import type { EdgeHandle } from '@michi/edge';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import { scalePilot } from '@michi/simulators';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { startInfluxDb, startPilotEdges, type InfluxHandle } from '../../scripts/test-support/index.js';
 
 export interface LoadStackOptions {
   pilotId?: string;
@@ -122,34 +122,17 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       { logger },
     );
     started.push(cloud);
-    const edges = new Map<string, EdgeHandle>();
-    const gatewayUrls: Record<string, string> = {};
-    const ports = new Map<string, number>();
-    for (const gw of pilot.gateways) {
-      const edge = await startEdge(
-        parseEdgeConfig(
-          {
-            pilotId: pilot.id,
-            gatewayId: gw.id,
-            seedsDir,
-            local: { mqtt: { port: 0 } },
-            buffer: {
-              path: join(dir, `${gw.id}.sqlite`),
-              ...(opts.edgeCommitIntervalMs !== undefined ? { commitIntervalMs: opts.edgeCommitIntervalMs } : {}),
-            },
-            uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
-            metrics: { port: 0 },
-            log: { level: 'silent' },
-          },
-          env,
-        ),
-        { logger },
-      );
-      started.push(edge);
-      edges.set(gw.id, edge);
-      gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
-      ports.set(gw.id, edge.mqttPort);
-    }
+    const { edges, gatewayUrls } = await startPilotEdges({
+      pilot,
+      seedsDir,
+      dir,
+      cloudMqttPort: cloud.mqttPort,
+      env,
+      logger,
+      started,
+      ...(opts.edgeCommitIntervalMs !== undefined ? { buffer: { commitIntervalMs: opts.edgeCommitIntervalMs } } : {}),
+    });
+    const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
     started.push(relay);
     return { pilot, influx, cloud, edges, gatewayUrls, relayUrl: relay.url, secrets, operatorToken, seedsDir, close };
