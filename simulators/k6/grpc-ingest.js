@@ -7,7 +7,7 @@
 import grpc from 'k6/net/grpc';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
-import { CFG, missingReadings, vehicleState } from './lib/common.js';
+import { CFG, latencyThreshold, missingReadings, vehicleState } from './lib/common.js';
 
 const G = CFG.grpc || {};
 const sources = G.sources || [];
@@ -29,7 +29,7 @@ export const options = {
   },
   teardownTimeout: '150s',
   thresholds: {
-    grpc_ack_ms: [`p(95)<${G.p95Ms || 500}`],
+    ...latencyThreshold('grpc_ack_ms', G.p95Ms, 500),
     grpc_batch_failed: ['rate<0.01'],
     readings_lost: ['count==0'],
     // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).

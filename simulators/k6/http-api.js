@@ -6,7 +6,7 @@
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter } from 'k6/metrics';
-import { CFG, missingReadings } from './lib/common.js';
+import { CFG, latencyThreshold, missingReadings } from './lib/common.js';
 
 const H = CFG.http || {};
 const lost = new Counter('readings_lost');
@@ -16,7 +16,7 @@ export const options = {
   scenarios: { viewers: { executor: 'constant-vus', vus: H.viewers || 5, duration: H.duration || '10s' } },
   teardownTimeout: '150s',
   thresholds: {
-    http_req_duration: [`p(95)<${H.p95Ms || 500}`],
+    ...latencyThreshold('http_req_duration', H.p95Ms, 500),
     http_req_failed: ['rate<0.01'],
     checks: ['rate>0.99'],
     readings_lost: ['count==0'],

@@ -6,7 +6,7 @@
 import { WebSocket } from 'k6/websockets';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
-import { CFG, missingReadings, vehicleState } from './lib/common.js';
+import { CFG, latencyThreshold, missingReadings, vehicleState } from './lib/common.js';
 import { connectPacket, disconnectPacket, packetReader, publishPacket, TYPES } from './lib/mqtt.js';
 
 const M = CFG.mqtt || {};
@@ -25,7 +25,7 @@ export const options = {
   },
   teardownTimeout: '150s',
   thresholds: {
-    mqtt_puback_ms: [`p(95)<${M.p95Ms || 250}`],
+    ...latencyThreshold('mqtt_puback_ms', M.p95Ms, 250),
     mqtt_publish_failed: ['rate<0.01'],
     readings_lost: ['count==0'],
     // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).

@@ -35,17 +35,18 @@ export function k6Path(): string {
 }
 
 export interface LoadSizes {
-  mqtt: { vus: number; readingsPerVu: number; ratePerVu: number; p95Ms: number };
-  grpc: { vus: number; batchesPerVu: number; batchSize: number; window: number; p95Ms: number };
-  http: { viewers: number; duration: string; thinkS: number; p95Ms: number };
+  mqtt: { vus: number; readingsPerVu: number; ratePerVu: number; p95Ms: number | null };
+  grpc: { vus: number; batchesPerVu: number; batchSize: number; window: number; p95Ms: number | null };
+  http: { viewers: number; duration: string; thinkS: number; p95Ms: number | null };
   /** Simulated minutes of the pilot's own vehicles written before the HTTP scenario. */
   preloadMin: number;
 }
 
+/** The smoke of `make test`: no latency limits (p95Ms null), since timing on a shared machine is noise; loss and errors still count. */
 export const SMOKE: LoadSizes = {
-  mqtt: { vus: 4, readingsPerVu: 20, ratePerVu: 20, p95Ms: 1_000 },
-  grpc: { vus: 2, batchesPerVu: 3, batchSize: 50, window: 2, p95Ms: 2_000 },
-  http: { viewers: 3, duration: '4s', thinkS: 0.5, p95Ms: 2_000 },
+  mqtt: { vus: 4, readingsPerVu: 20, ratePerVu: 20, p95Ms: null },
+  grpc: { vus: 2, batchesPerVu: 3, batchSize: 50, window: 2, p95Ms: null },
+  http: { viewers: 3, duration: '4s', thinkS: 0.5, p95Ms: null },
   preloadMin: 5,
 };
 

@@ -8,6 +8,15 @@ import { sleep } from 'k6';
 export const CFG = JSON.parse(__ENV.MICHI_LOAD_CONFIG || '{}');
 
 /** A VehicleState in the proto3 JSON mapping, near the start of the pilot's first route. */
+/**
+ * The p95 latency threshold of a script. `make test`'s smoke passes p95Ms: null: it checks that
+ * everything arrives, not how fast, because the test machine is shared and its timing is noise;
+ * `make load` sets the limit (the script's own default when absent).
+ */
+export function latencyThreshold(metric, p95Ms, fallbackMs) {
+  return p95Ms === null ? {} : { [metric]: [`p(95)<${p95Ms ?? fallbackMs}`] };
+}
+
 export function vehicleState(sourceId, seq, tsMs) {
   const [lon, lat] = CFG.origin || [139.07, 36.38];
   return {
