@@ -1,69 +1,30 @@
 /**
- * The wire side of michi.v1.CloudIngestService/Upload, shared by the server (ingest-grpc.ts) and
- * by clients (gateways, tests, benchmarks). It uses the generated protobuf code as custom
- * serializers instead of @grpc/proto-loader's dynamic objects: the server receives each
- * UploadRequest as bytes and decodes it with the same validating codec as the MQTT path.
+ * The grpc-js side of michi.v1.CloudIngestService/Upload for the server (ingest-grpc.ts) and for
+ * clients in this package's tests and benchmarks: the wire contract itself (path, metadata keys,
+ * method definitions, UploadRequest framing) lives in @michi/proto, which gateways share.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCodes, PayloadError, v1, type michi } from '@michi/proto';
+import {
+  ErrorCodes,
+  gatewayMetadataEntries,
+  PayloadError,
+  uploadClientDefinition,
+  uploadServerDefinition as serverDefinition,
+  type UploadAck,
+} from '@michi/proto';
 
-export const UPLOAD_PATH = '/michi.v1.CloudIngestService/Upload';
-export const CLOUD_INGEST_SERVICE = 'michi.v1.CloudIngestService';
-/** Metadata keys a gateway authenticates with: `authorization: Bearer <secret>`, `x-michi-gateway: <id>`. */
-export const GATEWAY_METADATA_KEY = 'x-michi-gateway';
-/** Trailing metadata of a call the cloud ended with an error: the MICHI_ERR_* code (docs/errors.md). */
-export const ERROR_CODE_METADATA_KEY = 'michi-error-code';
-
-/** An UploadResponse as plain values: status as its enum name, 64-bit integers as numbers. */
-export interface UploadAck {
-  first_seq: number;
-  count: number;
-  status: 'ACK_STATUS_UNSPECIFIED' | 'ACK_STATUS_ACCEPTED' | 'ACK_STATUS_RETRY';
-  rejected: { index: number; code: string; reason: string }[];
-  detail: string;
-}
-
-const identity = (b: Buffer): Buffer => b;
+export {
+  UPLOAD_PATH,
+  CLOUD_INGEST_SERVICE,
+  GATEWAY_METADATA_KEY,
+  ERROR_CODE_METADATA_KEY,
+  uploadClientDefinition,
+  uploadRequest,
+  type UploadAck,
+} from '@michi/proto';
 
 /** The server's view: requests stay bytes (decoded by ingest), responses are encoded from the generated type. */
-export const uploadServerDefinition: grpc.ServiceDefinition = {
-  Upload: {
-    path: UPLOAD_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: (r: michi.v1.UploadResponse.$Properties) => Buffer.from(v1.UploadResponse.encode(r).finish()),
-    responseDeserialize: (b: Buffer) => v1.UploadResponse.decode(b),
-    originalName: 'upload',
-  },
-};
-
-function ackOf(b: Buffer): UploadAck {
-  return v1.UploadResponse.toObject(v1.UploadResponse.decode(b), {
-    enums: String,
-    longs: Number,
-    defaults: true,
-    arrays: true,
-  }) as UploadAck;
-}
-
-/**
- * The client's view: each request is the bytes of an UploadRequest (see uploadRequest()), so a
- * gateway can send a Batch it already encoded without decoding it again; responses are UploadAcks.
- */
-export const uploadClientDefinition: grpc.ServiceDefinition = {
-  Upload: {
-    path: UPLOAD_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: ackOf,
-    originalName: 'upload',
-  },
-};
+export const uploadServerDefinition: grpc.ServiceDefinition = serverDefinition;
 
 export type UploadStream = grpc.ClientDuplexStream<Uint8Array, UploadAck>;
 
@@ -85,21 +46,8 @@ export function cloudIngestClient(address: string, credentials: grpc.ChannelCred
 /** The metadata a gateway authenticates its Upload stream with. */
 export function gatewayMetadata(gateway: string, secret: string): grpc.Metadata {
   const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${secret}`);
-  md.set(GATEWAY_METADATA_KEY, gateway);
+  for (const [key, value] of gatewayMetadataEntries(gateway, secret)) md.set(key, value);
   return md;
-}
-
-/** UploadRequest{batch} around an encoded Batch: field 1, length-delimited, without re-encoding it. */
-export function uploadRequest(batch: Uint8Array): Buffer {
-  const len: number[] = [];
-  let n = batch.byteLength;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  len.push(n);
-  return Buffer.concat([Buffer.from([0x0a, ...len]), batch]);
 }
 
 function readVarint(buf: Uint8Array, pos: { i: number }): number {

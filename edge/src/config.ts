@@ -73,8 +73,24 @@ const BufferSchema = z.strictObject({
   commitMaxItems: z.int().min(1).max(100_000).default(1_000),
 });
 
+/** uplink.mode grpc: the cloud's michi.v1.CloudIngestService. */
+const UplinkGrpcSchema = z.strictObject({
+  address: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/, 'expected host:port of the cloud gRPC ingest, e.g. 127.0.0.1:50051')
+    .default('127.0.0.1:50051'),
+  /** TLS to the cloud (its grpc.tls); without it the stream is plaintext, for loopback use only. */
+  tls: z.boolean().default(false),
+});
+
+const UplinkTlsSchema = z.strictObject({
+  /** PEM file of the CAs the cloud's certificate must chain to (mqtts://, uplink.grpc.tls); default: the bundled public roots. */
+  caFile: z.string().min(1).optional(),
+});
+
 const UplinkSchema = z.strictObject({
-  mode: z.enum(['mqtt'], { error: 'expected "mqtt" (gRPC is not built yet)' }).default('mqtt'),
+  /** mqtt: batches published at QoS 1 to uplink.url; grpc: one Upload bidi stream to uplink.grpc.address (docs/edge.md). */
+  mode: z.enum(['mqtt', 'grpc'], { error: 'expected "mqtt" or "grpc"' }).default('mqtt'),
   url: z
     .url({ protocol: /^mqtts?$/, error: 'expected an mqtt:// or mqtts:// URL such as mqtt://127.0.0.1:1883' })
     // The URL is logged with every connection state change; credentials belong in username/passwordEnv.
@@ -92,6 +108,8 @@ const UplinkSchema = z.strictObject({
       `expected a variable name outside the ${EDGE_ENV_PREFIX} prefix, which is reserved for settings`,
     )
     .optional(),
+  grpc: UplinkGrpcSchema.default(UplinkGrpcSchema.parse({})),
+  tls: UplinkTlsSchema.default(UplinkTlsSchema.parse({})),
   batchMaxItems: z.int().min(1).max(MAX_BATCH_ITEMS).default(500),
   /** A batch is also closed when it reaches this many bytes; the cloud refuses batches over 4 MiB. */
   batchMaxBytes: z
@@ -177,6 +195,21 @@ export const EdgeConfigSchema = z
   .superRefine((c, ctx) => {
     const { uplink, buffer } = c;
     const maxPayload = c.local.mqtt.maxPayloadBytes;
+    if (uplink.mode === 'grpc' && uplink.passwordEnv === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink', 'passwordEnv'],
+        message: 'missing; uplink.mode grpc authenticates the upload stream with the gateway secret: name its variable here',
+      });
+    }
+    const tls = uplink.mode === 'grpc' ? uplink.grpc.tls : uplink.url.startsWith('mqtts:');
+    if (uplink.tls.caFile !== undefined && !tls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink', 'tls', 'caFile'],
+        message: `set, but the ${uplink.mode} uplink is not TLS: use an mqtts:// uplink.url (mode mqtt) or uplink.grpc.tls: true (mode grpc)`,
+      });
+    }
     if (uplink.reconnectMaxMs < uplink.reconnectMinMs) {
       ctx.addIssue({
         code: 'custom',

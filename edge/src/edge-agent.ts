@@ -11,8 +11,9 @@ import { loadGatewayDevices } from './gateway-devices.js';
 import { startLocalBroker, type EdgeDevice, type LocalBroker } from './local-broker.js';
 import { createEdgeMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { EdgeProcessing } from './edge-processing.js';
-import { startGrpcIngest, type GrpcIngest } from './ingest-grpc.js';
-import { UplinkMqtt, type UplinkStats } from './uplink-mqtt.js';
+import type { GrpcIngest } from './ingest-grpc.js';
+import { createUplink } from './uplink.js';
+import type { UplinkStats } from './uplink-transport.js';
 
 export interface EdgeDeps {
   logger?: Logger;
@@ -71,15 +72,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
     metrics.probes.buffer = () => buffer.stats();
     logger.info({ path: deps.buffer ? undefined : config.buffer.path, ...buffer.stats() }, 'buffer open');
 
-    const uplink = new UplinkMqtt({
-      ...config.uplink,
-      password: config.uplinkPassword,
-      pilotId: config.pilotId,
-      gatewayId: config.gatewayId,
-      buffer,
-      metrics,
-      logger: logger.child({ component: 'uplink' }),
-    });
+    const uplink = await createUplink(config, { buffer, metrics, logger: logger.child({ component: 'uplink' }) });
     undo.push(() => uplink.close(0));
 
     const processing = new EdgeProcessing(config.processing);
@@ -99,6 +92,8 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
 
     let grpcIngest: GrpcIngest | undefined;
     if (config.local.grpc.enabled) {
+      // Imported only when on: @grpc/grpc-js is memory a gateway without local gRPC does not spend.
+      const { startGrpcIngest } = await import('./ingest-grpc.js');
       const g = await startGrpcIngest({
         ...config.local.grpc,
         gatewayId: config.gatewayId,

@@ -22,5 +22,5 @@ export {
   type ReadingBuffer,
 } from './buffer-store.js';
 export type { EdgeDevice } from './local-broker.js';
-export type { UplinkState, UplinkStats, UplinkStream } from './uplink-mqtt.js';
+export type { UplinkState, UplinkStats, UplinkStream } from './uplink-transport.js';
 export { BufferClosedError, BufferFullError, ReadingRejectedError, REJECT_REASONS, type RejectReason } from './errors.js';

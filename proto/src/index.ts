@@ -5,6 +5,18 @@ export * from './codec.js';
 export { validateBody, MAX_BATCH_ITEMS, MAX_DETAIL_LENGTH, MAX_MAP_ENTRIES, MIN_TS_MS, MAX_TS_MS } from './validate-reading.js';
 export { michi } from './michi-pb.js';
 export { descriptorPath, protoDir } from './descriptor.js';
+export {
+  CLOUD_INGEST_SERVICE,
+  UPLOAD_PATH,
+  GATEWAY_METADATA_KEY,
+  ERROR_CODE_METADATA_KEY,
+  uploadServerDefinition,
+  uploadClientDefinition,
+  gatewayMetadataEntries,
+  uploadRequest,
+  type UploadAck,
+  type UploadServiceDefinition,
+} from './cloud-ingest-wire.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
 export * from './seed-schema.js';

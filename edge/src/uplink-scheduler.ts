@@ -1,0 +1,388 @@
+/**
+ * What both upstream transports share (uplink-mqtt.ts, uplink-grpc.ts): which buffered readings go
+ * next, in which Batch, how many wait unacknowledged, and when to reconnect. A transport only opens
+ * a connection, sends an encoded Batch and reports its acknowledgement; the cloud acknowledges a
+ * batch only after InfluxDB accepted it, and only then are exactly that batch's rows deleted.
+ *
+ * Three streams share the connection, each reading the buffer with its own cursor in seq order:
+ * - events (takeovers, emergency stops...) jump the queue: sent first, whenever there are any;
+ * - live: routine readings committed after this connection came up, sent as they arrive;
+ * - backlog: routine readings that were already buffered when the connection came up (an outage,
+ *   a restart), sent oldest first at no more than backlogMaxReadingsPerS, in the room live leaves.
+ * So after an outage the dashboard is current within a batch delay while history backfills. Each
+ * stream keeps per-source order; a source's live readings overtake its backlog by design.
+ *
+ * The buffer is the store of unacknowledged batches: each connection attempt opens a fresh
+ * connection, and each new connection starts reading the buffer from its start again, which is
+ * exactly what was not acknowledged. A batch whose acknowledgement was lost is therefore sent twice;
+ * the cloud stores readings by identity (pilot, source, kind, timestamp), so the second copy
+ * overwrites the first.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { ReadingKind } from '@michi/proto';
+import { uplinkBatch } from './batch-encoding.js';
+import type { BufferedItem, ReadingBuffer } from './buffer-store.js';
+import type { EdgeMetrics, ReconnectReason } from './metrics.js';
+import type {
+  UplinkEvents,
+  UplinkLink,
+  UplinkState,
+  UplinkStateChange,
+  UplinkStats,
+  UplinkStream,
+  UplinkTransport,
+} from './uplink-transport.js';
+
+export interface UplinkSchedulerOptions {
+  pilotId: string;
+  gatewayId: string;
+  batchMaxItems: number;
+  batchMaxBytes: number;
+  batchMaxDelayMs: number;
+  maxInflightBatches: number;
+  /** `deflate`: each Batch is sent as a zlib stream, which the cloud recognizes by its header. */
+  compression: 'none' | 'deflate';
+  /** The backlog drains at most this fast, so that live readings and the cloud keep up. */
+  backlogMaxReadingsPerS: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  buffer: ReadingBuffer;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  /** For the backoff's jitter. */
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Inflight {
+  stream: UplinkStream;
+  seqs: number[];
+}
+
+/** Bytes of a Batch beyond its items' bytes: ids, first_seq, sent_ts_ms, and a few per item. */
+const BATCH_HEADER_BYTES = 160;
+const PER_ITEM_OVERHEAD_BYTES = 4;
+
+export class UplinkScheduler extends EventEmitter<UplinkEvents> {
+  private readonly opts: UplinkSchedulerOptions;
+  private readonly transport: UplinkTransport;
+  private readonly now: () => number;
+  private state: UplinkState = 'idle';
+  private link: UplinkLink | undefined;
+  /** Bumped per connection attempt; callbacks of an older link are ignored. */
+  private generation = 0;
+  private attempts = 0;
+  /**
+   * Refusals since the last acknowledgement: gRPC authenticates the call, not the connection, so a
+   * refused stream may come up first; the backoff still has to grow until the credentials change.
+   */
+  private refusals = 0;
+  private readonly cursors: Record<UplinkStream, number> = { event: 0, live: 0, backlog: 0 };
+  private backlogUpTo = 0;
+  private backlogDraining = false;
+  /** Token bucket of the backlog's rate cap (readings). */
+  private tokens = 0;
+  private tokensAt = 0;
+  private readonly inflight = new Map<number, Inflight>();
+  private readonly inflightSeqs = new Set<number>();
+  /** When the oldest live reading not yet peeked was committed (undefined: nothing known to wait). */
+  private dataSince: number | undefined;
+  private unsent = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushDue = Infinity;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+
+  constructor(opts: UplinkSchedulerOptions, transport: UplinkTransport) {
+    super();
+    this.opts = opts;
+    this.transport = transport;
+    this.now = opts.now ?? Date.now;
+    this.opts.metrics.probes.uplinkConnected = () => this.state === 'connected';
+    this.opts.metrics.probes.uplinkInflightBatches = () => this.inflight.size;
+    this.opts.metrics.probes.uplinkBacklogDraining = () => this.backlogDraining;
+    // A batch in flight may reach InfluxDB any moment: evicting its rows would count as dropped
+    // what the cloud has.
+    this.opts.buffer.attach({ pinned: (seq) => this.inflightSeqs.has(seq) });
+  }
+
+  start(): void {
+    if (this.state === 'idle') this.connectOnce();
+  }
+
+  /** A reading was committed to the buffer. Events go at once; others wait up to batchMaxDelayMs for company. */
+  notify(_seq?: number, kind?: ReadingKind): void {
+    if (this.state !== 'connected') return;
+    if (kind === 'event') return this.pump();
+    this.unsent++;
+    this.dataSince ??= this.now();
+    if (this.unsent >= this.opts.batchMaxItems) this.pump();
+    else this.wakeIn(this.opts.batchMaxDelayMs - (this.now() - this.dataSince));
+  }
+
+  stats(): UplinkStats {
+    return {
+      state: this.state,
+      inflightBatches: this.inflight.size,
+      inflightReadings: this.inflightSeqs.size,
+      cursors: { ...this.cursors },
+      backlogUpTo: this.backlogUpTo,
+      backlogDraining: this.backlogDraining,
+    };
+  }
+
+  /** Runs pump() in `ms` unless it is due sooner already. */
+  private wakeIn(ms: number): void {
+    const due = this.now() + Math.max(0, ms);
+    if (this.flushTimer && this.flushDue <= due) return;
+    clearTimeout(this.flushTimer);
+    this.flushDue = due;
+    this.flushTimer = setTimeout(() => this.pump(), Math.max(0, ms));
+  }
+
+  /**
+   * Stops sending, waits up to drainMs for the batches in flight to be acknowledged (so that a
+   * restart need not send them again), then disconnects. What is unacknowledged stays in the buffer.
+   */
+  async close(drainMs = 2_000): Promise<void> {
+    if (this.state === 'closed') return;
+    this.draining = true;
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.reconnectTimer);
+    if (this.state === 'connected' && this.inflight.size > 0) await this.waitForAcks(drainMs);
+    this.setState({ state: 'closed' });
+    this.generation++;
+    const link = this.link;
+    this.link = undefined;
+    await link?.end();
+  }
+
+  private waitForAcks(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.off('acked', check);
+        this.off('state', done);
+        resolve();
+      };
+      const check = () => {
+        if (this.inflight.size === 0) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.on('acked', check);
+      this.on('state', done);
+    });
+  }
+
+  private setState(change: UplinkStateChange): void {
+    this.state = change.state;
+    const log = this.opts.logger;
+    const target = this.transport.target;
+    if (change.state === 'disconnected') log.warn({ target, ...change }, 'uplink disconnected');
+    else if (change.state === 'connecting') log.debug({ target, attempt: this.attempts }, 'uplink connecting');
+    else log.info({ target }, `uplink ${change.state}`);
+    this.emit('state', change);
+  }
+
+  private connectOnce(): void {
+    if (this.draining) return;
+    const gen = ++this.generation;
+    this.setState({ state: 'connecting' });
+    this.link = this.transport.open({
+      up: () => {
+        if (gen === this.generation) this.onUp();
+      },
+      down: (error, refused) => {
+        if (gen === this.generation) this.onDown(error, refused);
+      },
+    });
+  }
+
+  private onUp(): void {
+    this.attempts = 0;
+    this.clearInflight();
+    // Everything buffered now is backlog; what arrives from here on is live.
+    this.backlogUpTo = this.opts.buffer.lastSeq();
+    this.cursors.event = 0;
+    this.cursors.backlog = 0;
+    this.cursors.live = this.backlogUpTo;
+    this.backlogDraining = this.opts.buffer.peek(0, 1, Infinity, { events: 'exclude', upTo: this.backlogUpTo }).length > 0;
+    this.tokens = 0;
+    this.tokensAt = this.now();
+    this.dataSince = undefined;
+    this.unsent = 0;
+    this.setState({ state: 'connected' });
+    if (this.backlogDraining) {
+      this.opts.logger.info(
+        { upToSeq: this.backlogUpTo, depth: this.opts.buffer.stats().depth, maxReadingsPerS: this.opts.backlogMaxReadingsPerS },
+        'uplink sending the backlog behind live readings',
+      );
+    }
+    this.pump();
+  }
+
+  private onDown(error: Error | undefined, refused: boolean): void {
+    const wasConnected = this.state === 'connected';
+    const link = this.link;
+    this.link = undefined;
+    this.generation++;
+    void link?.end().catch((err: unknown) => this.opts.logger.debug({ err }, 'closing the uplink connection failed'));
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const unacked = this.inflightSeqs.size;
+    if (unacked > 0) this.opts.metrics.resent.inc({ reason: 'reconnect' }, unacked);
+    this.clearInflight();
+    this.backlogDraining = false;
+    this.dataSince = undefined;
+    const reason: ReconnectReason = refused ? 'refused' : wasConnected ? 'connection_lost' : 'connect_failed';
+    if (this.draining) {
+      this.setState({ state: 'disconnected', reason, error: error?.message });
+      return;
+    }
+    this.opts.metrics.reconnects.inc({ reason });
+    const retryInMs = this.backoff(refused ? this.refusals++ : this.attempts++);
+    if (!refused) this.refusals = 0;
+    this.setState({ state: 'disconnected', reason, error: error?.message, retryInMs });
+    if (refused) {
+      this.opts.logger.error(
+        { target: this.transport.target, error: error?.message, retryInMs },
+        'the cloud refused this gateway: check uplink.username and the secret named by uplink.passwordEnv',
+      );
+    }
+    this.reconnectTimer = setTimeout(() => this.connectOnce(), retryInMs);
+  }
+
+  /** Exponential from reconnectMinMs to reconnectMaxMs, with "equal jitter": half fixed, half random. */
+  private backoff(attempt: number): number {
+    const { reconnectMinMs, reconnectMaxMs } = this.opts;
+    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(attempt, 30));
+    return Math.round(ceiling / 2 + (ceiling / 2) * (this.opts.random ?? Math.random)());
+  }
+
+  private clearInflight(): void {
+    this.inflight.clear();
+    this.inflightSeqs.clear();
+  }
+
+  /** Publishes batches while there is room in flight and something to send. */
+  private pump(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushDue = Infinity;
+    try {
+      this.fillInflight();
+    } catch (err) {
+      // The buffer could not be read (an I/O error): try again later rather than stop forwarding.
+      this.opts.logger.error({ err }, 'reading the buffer failed; retrying');
+      this.wakeIn(this.opts.reconnectMinMs);
+    }
+  }
+
+  private fillInflight(): void {
+    const { buffer, batchMaxItems, batchMaxDelayMs, maxInflightBatches } = this.opts;
+    const maxBytes = this.opts.batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems;
+    while (this.state === 'connected' && !this.draining && this.inflight.size < maxInflightBatches) {
+      // 1. Events jump the queue, backlog or not, without waiting for company.
+      const events = buffer.peek(this.cursors.event, batchMaxItems, maxBytes, { events: 'only' });
+      if (events.length > 0) {
+        this.publish(events, 'event');
+        continue;
+      }
+
+      // 2. Live readings, in batches of batchMaxItems or after batchMaxDelayMs.
+      const live = buffer.peek(this.cursors.live, batchMaxItems, maxBytes, { events: 'exclude' });
+      const lastLive = live.at(-1);
+      if (lastLive) {
+        // peek stops early only at the byte limit, so more rows after it mean the batch is full.
+        const full = live.length >= batchMaxItems || buffer.peek(lastLive.seq, 1, Infinity, { events: 'exclude' }).length > 0;
+        const wait = full || this.dataSince === undefined ? 0 : batchMaxDelayMs - (this.now() - this.dataSince);
+        if (wait <= 0) {
+          this.publish(live, 'live');
+          this.unsent = Math.max(0, this.unsent - live.length);
+          if (!full) {
+            this.unsent = 0;
+            this.dataSince = undefined;
+          }
+          continue;
+        }
+        this.wakeIn(wait);
+      } else {
+        this.unsent = 0;
+        this.dataSince = undefined;
+      }
+
+      // 3. The backlog, at a capped rate, never taking the last slot in flight from live readings.
+      if (!this.sendBacklog()) return;
+    }
+  }
+
+  /** Sends one backlog batch if the rate and the room in flight allow; false when it did not. */
+  private sendBacklog(): boolean {
+    if (!this.backlogDraining) return false;
+    const { buffer, batchMaxItems, maxInflightBatches, backlogMaxReadingsPerS: rate } = this.opts;
+    let backlogInflight = 0;
+    for (const b of this.inflight.values()) if (b.stream === 'backlog') backlogInflight++;
+    if (backlogInflight >= Math.max(1, maxInflightBatches - 1)) return false;
+    const now = this.now();
+    this.tokens = Math.min(batchMaxItems, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    // At least a tenth of a second's worth per batch, so that a slow rate still makes real batches.
+    const want = Math.min(batchMaxItems, Math.max(1, Math.round(rate / 10)));
+    if (this.tokens < want) {
+      this.wakeIn(((want - this.tokens) * 1000) / rate);
+      return false;
+    }
+    const maxBytes = this.opts.batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems;
+    const items = buffer.peek(this.cursors.backlog, Math.floor(this.tokens), maxBytes, { events: 'exclude', upTo: this.backlogUpTo });
+    if (items.length === 0) {
+      this.backlogDraining = false;
+      this.opts.logger.info({ upToSeq: this.backlogUpTo }, 'uplink backlog sent');
+      return false;
+    }
+    this.tokens -= items.length;
+    this.publish(items, 'backlog');
+    return true;
+  }
+
+  private publish(items: BufferedItem[], stream: UplinkStream): void {
+    const link = this.link;
+    if (!link) return;
+    const gen = this.generation;
+    this.cursors[stream] = items.at(-1)!.seq;
+    const { body, rawBytes, seqs, corrupt } = uplinkBatch(
+      { pilot_id: this.opts.pilotId, gateway_id: this.opts.gatewayId, sent_ts_ms: this.now() },
+      items,
+      this.opts.compression,
+    );
+    // A row damaged on disk can never be acknowledged; kept, it would be sent forever.
+    if (corrupt.length > 0) {
+      this.opts.buffer.delete(corrupt);
+      this.opts.metrics.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, corrupt.length);
+      this.opts.logger.error({ seqs: corrupt }, 'dropped buffered rows that are not a michi.v1.Reading');
+    }
+    const firstSeq = seqs[0];
+    if (firstSeq === undefined) return;
+    this.opts.metrics.uplinkBytes.inc({ stage: 'batch' }, rawBytes);
+    this.opts.metrics.uplinkBytes.inc({ stage: 'sent' }, body.byteLength);
+    this.inflight.set(firstSeq, { stream, seqs });
+    for (const seq of seqs) this.inflightSeqs.add(seq);
+    this.opts.metrics.batchesSent.inc({ stream });
+    link.send(body, (err) => {
+      // An older connection's callbacks: its batches are sent again from the buffer.
+      if (gen !== this.generation || this.state === 'closed') return;
+      if (err) {
+        this.opts.logger.warn({ err: err.message, firstSeq }, 'batch not acknowledged; it is sent again after reconnecting');
+        return;
+      }
+      this.inflight.delete(firstSeq);
+      for (const seq of seqs) this.inflightSeqs.delete(seq);
+      this.refusals = 0;
+      const count = this.opts.buffer.delete(seqs);
+      this.opts.metrics.forwarded.inc(count);
+      this.opts.metrics.batchesAcked.inc();
+      this.emit('acked', { firstSeq, count });
+      this.pump();
+    });
+  }
+}

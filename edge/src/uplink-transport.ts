@@ -1,0 +1,56 @@
+/**
+ * The contract between the uplink's scheduler (uplink-scheduler.ts) and its transports (MQTT,
+ * gRPC), and what the uplink reports: its state changes, acknowledgements and statistics.
+ */
+import type { ReconnectReason } from './metrics.js';
+
+export type UplinkState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface UplinkStateChange {
+  state: UplinkState;
+  /** For `disconnected`: what ended the attempt, the error if any, and when the next one starts. */
+  reason?: ReconnectReason;
+  error?: string;
+  retryInMs?: number;
+}
+
+export interface UplinkEvents {
+  state: [UplinkStateChange];
+  acked: [{ firstSeq: number; count: number }];
+}
+
+/** One connection attempt of a transport. */
+export interface UplinkLink {
+  /** Sends one encoded Batch; `acked` runs once the cloud acknowledged it, or with the error that stopped it. */
+  send(batch: Uint8Array, acked: (err?: Error) => void): void;
+  /** Closes the connection; what is unacknowledged stays in the buffer. */
+  end(): Promise<void>;
+}
+
+/** What a link reports, each at most once: `up` when batches may be sent, `down` when it is over. */
+export interface UplinkLinkEvents {
+  up(): void;
+  /** `refused`: the cloud turned the gateway's credentials down (or its identity), as opposed to a network failure. */
+  down(error: Error | undefined, refused: boolean): void;
+}
+
+export interface UplinkTransport {
+  /** Where it connects to, for the log (never with credentials). */
+  readonly target: string;
+  open(events: UplinkLinkEvents): UplinkLink;
+}
+
+export type UplinkStream = 'event' | 'live' | 'backlog';
+export const UPLINK_STREAMS: readonly UplinkStream[] = ['event', 'live', 'backlog'];
+
+export interface UplinkStats {
+  state: UplinkState;
+  inflightBatches: number;
+  inflightReadings: number;
+  /** The highest seq published on the current connection, per stream. */
+  cursors: Record<UplinkStream, number>;
+  /** The highest seq buffered when the connection came up: the backlog ends there. */
+  backlogUpTo: number;
+  /** Whether the backlog of this connection is still being sent. */
+  backlogDraining: boolean;
+}

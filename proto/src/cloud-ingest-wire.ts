@@ -1,0 +1,110 @@
+/**
+ * The wire side of michi.v1.CloudIngestService/Upload, shared by the cloud's server and the
+ * gateways' clients: the method's path, the metadata a gateway authenticates with, the UploadRequest
+ * framing, and the method definitions grpc-js takes (`Server.addService`,
+ * `makeGenericClientConstructor`). They are plain objects, so this module does not load
+ * @grpc/grpc-js: an edge agent that forwards over MQTT never pays for it.
+ *
+ * The definitions use the generated protobuf code as custom serializers instead of
+ * @grpc/proto-loader's dynamic objects: the server receives each UploadRequest as bytes and decodes
+ * it with the same validating codec as the MQTT path, and a client sends a Batch it already encoded.
+ */
+import { michi } from './michi-pb.js';
+
+const v1 = michi.v1;
+
+export const CLOUD_INGEST_SERVICE = 'michi.v1.CloudIngestService';
+export const UPLOAD_PATH = `/${CLOUD_INGEST_SERVICE}/Upload`;
+/** Metadata keys a gateway authenticates with: `authorization: Bearer <secret>`, `x-michi-gateway: <id>`. */
+export const GATEWAY_METADATA_KEY = 'x-michi-gateway';
+/** Trailing metadata of a call the cloud ended with an error: the MICHI_ERR_* code (docs/errors.md). */
+export const ERROR_CODE_METADATA_KEY = 'michi-error-code';
+
+/** An UploadResponse as plain values: status as its enum name, 64-bit integers as numbers. */
+export interface UploadAck {
+  first_seq: number;
+  count: number;
+  status: 'ACK_STATUS_UNSPECIFIED' | 'ACK_STATUS_ACCEPTED' | 'ACK_STATUS_RETRY';
+  rejected: { index: number; code: string; reason: string }[];
+  detail: string;
+}
+
+/**
+ * The shape of a grpc-js MethodDefinition (what one side serializes, what the other side
+ * deserializes it into), so that grpc-js accepts it without this module importing grpc-js.
+ */
+interface UploadMethod<Req, Res, OutReq, OutRes> {
+  path: string;
+  requestStream: true;
+  responseStream: true;
+  requestSerialize: (value: Req) => Buffer;
+  requestDeserialize: (bytes: Buffer) => OutReq;
+  responseSerialize: (value: Res) => Buffer;
+  responseDeserialize: (bytes: Buffer) => OutRes;
+  originalName: string;
+}
+
+export type UploadServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { readonly Upload: UploadMethod<Req, Res, OutReq, OutRes> };
+
+const identity = (b: Buffer): Buffer => b;
+
+/** The server's view: requests stay bytes (decoded by the ingest), responses are encoded from the generated type. */
+export const uploadServerDefinition: UploadServiceDefinition<Buffer, michi.v1.UploadResponse.$Properties, Buffer, michi.v1.UploadResponse> =
+  {
+    Upload: {
+      path: UPLOAD_PATH,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: (r) => Buffer.from(v1.UploadResponse.encode(r).finish()),
+      responseDeserialize: (b) => v1.UploadResponse.decode(b),
+      originalName: 'upload',
+    },
+  };
+
+function ackOf(b: Buffer): UploadAck {
+  return v1.UploadResponse.toObject(v1.UploadResponse.decode(b), {
+    enums: String,
+    longs: Number,
+    defaults: true,
+    arrays: true,
+  }) as UploadAck;
+}
+
+/**
+ * The client's view: each request is the bytes of an UploadRequest (see uploadRequest()), so a
+ * gateway can send a Batch it already encoded without decoding it again; responses are UploadAcks.
+ */
+export const uploadClientDefinition: UploadServiceDefinition<Uint8Array, Buffer, Buffer, UploadAck> = {
+  Upload: {
+    path: UPLOAD_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (b) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: ackOf,
+    originalName: 'upload',
+  },
+};
+
+/** The metadata entries a gateway authenticates its Upload stream with (the secret is never logged). */
+export function gatewayMetadataEntries(gateway: string, secret: string): [string, string][] {
+  return [
+    ['authorization', `Bearer ${secret}`],
+    [GATEWAY_METADATA_KEY, gateway],
+  ];
+}
+
+/** UploadRequest{batch} around an encoded Batch: field 1, length-delimited, without re-encoding it. */
+export function uploadRequest(batch: Uint8Array): Buffer {
+  const len: number[] = [];
+  let n = batch.byteLength;
+  while (n > 0x7f) {
+    len.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  len.push(n);
+  return Buffer.concat([Buffer.from([0x0a, ...len]), batch]);
+}
