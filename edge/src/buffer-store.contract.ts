@@ -96,15 +96,46 @@ export function bufferStoreContract(name: string, makeFixture: () => Promise<Buf
       });
     });
 
-    it('commits a lone reading after commitIntervalMs, and not before it resolves', async () => {
+    it('commits a lone reading after commitIntervalMs, and not before it resolves; peek sees it from the append on', async () => {
       await withStore({ commitIntervalMs: 30, commitMaxItems: 1_000 }, async (store) => {
         let seq: number | undefined;
         const appended = store.append(testReading(1)).then((s) => (seq = s));
         expect(seq).toBeUndefined();
-        expect(store.peek(0, 10)).toEqual([]);
+        expect(store.stats()).toMatchObject({ depth: 0, pending: 1 });
+        // The uplink may forward it before its commit.
+        const early = store.peek(0, 10);
+        expect(early).toHaveLength(1);
+        expect(store.lastSeq()).toBe(early[0]!.seq);
         await appended;
         expect(store.peek(0, 10).map((i) => i.seq)).toEqual([seq]);
+        expect(seq).toBe(early[0]!.seq);
+        expect(store.stats()).toMatchObject({ depth: 1, pending: 0 });
       });
+    });
+
+    it('a reading the cloud acknowledges before its commit resolves at once and is never written', async () => {
+      const f = await makeFixture();
+      try {
+        let store = f.open({ commitIntervalMs: 60_000, commitMaxItems: 1_000 });
+        const kept = store.append(testReading(1));
+        const acked = store.append(testReading(2, 'event'));
+        const [first, second] = store.peek(0, 10).map((i) => i.seq);
+        expect(store.delete([second!])).toBe(1);
+        // Resolved by the acknowledgement, long before the 60 s commit.
+        expect(await acked).toBe(second);
+        expect(store.delete([second!])).toBe(0);
+        expect(store.peek(0, 10).map((i) => i.seq)).toEqual([first]);
+        expect(store.stats()).toMatchObject({ depth: 0, pending: 1 });
+        await store.close();
+        expect(await kept).toBe(first);
+
+        store = f.open();
+        expect(store.peek(0, 10).map((i) => i.seq)).toEqual([first]);
+        expect(await store.append(testReading(3))).toBeGreaterThan(second!);
+        await store.close();
+      } finally {
+        await f.dispose();
+      }
     });
 
     it('peeks after a seq, at most maxItems and maxBytes, but always one item', async () => {
@@ -181,7 +212,7 @@ export function bufferStoreContract(name: string, makeFixture: () => Promise<Buf
       });
     });
 
-    it('peeks events only, or all but events, up to a seq; lastSeq is the highest committed seq', async () => {
+    it('peeks events only, or all but events, up to a seq; lastSeq is the highest appended seq', async () => {
       await withStore({}, async (store) => {
         expect(store.lastSeq()).toBe(0);
         const kinds: ReadingKind[] = ['state', 'event', 'link', 'event', 'sensor'];

@@ -5,6 +5,13 @@
  * committed, which is when the local broker may send the PUBACK. Deletions of acknowledged rows
  * ride along in the next group commit instead of costing a transaction each.
  *
+ * A reading can be read (peek) as soon as it is appended, before its commit, so that the uplink
+ * forwards it without waiting for the group commit: the commit interval bounds SD-card wear, and
+ * must not add to the latency of the live path. If the cloud acknowledges a reading before its
+ * commit, the append resolves then (the reading is in InfluxDB, which is more durable than this
+ * disk) and the reading is never written here. A crash before the commit loses only readings whose
+ * senders were not acknowledged; they resend, and the cloud overwrites the copy it may have.
+ *
  * Bounded by payload bytes (buffer.maxBytes). When a reading does not fit, the buffer evicts the
  * oldest routine telemetry to make room, link samples first, then vehicle states and sensor
  * readings; events are never evicted, and rows in flight upstream are never evicted. A reading
@@ -27,13 +34,13 @@ export interface BufferedItem {
 }
 
 export interface BufferStats {
-  /** Committed readings not yet acknowledged by the cloud. */
+  /** Committed readings not yet acknowledged by the cloud (appends waiting for their commit not included). */
   depth: number;
   /** Their payload bytes (what buffer.maxBytes bounds). */
   bytes: number;
   /** When the oldest of them was received (ms since the epoch), or null when empty. */
   oldestTs: number | null;
-  /** Appends waiting for the next group commit. */
+  /** Appends waiting for the next group commit (and not yet acknowledged by the cloud). */
   pending: number;
 }
 
@@ -52,11 +59,17 @@ export interface ReadingBuffer {
    * eviction policy when needed; rejects with BufferFullError when even that cannot.
    */
   append(reading: michi.v1.Reading.$Properties): Promise<number>;
-  /** Committed readings with seq > afterSeq in seq order: at most maxItems, and at most maxBytes (but always one). */
+  /**
+   * Readings with seq > afterSeq in seq order, committed or still waiting for their commit: at most
+   * maxItems, and at most maxBytes (but always one).
+   */
   peek(afterSeq: number, maxItems: number, maxBytes?: number, filter?: PeekFilter): BufferedItem[];
-  /** The highest committed seq (0 when nothing was ever committed). */
+  /** The highest seq peek can return (0 when nothing was ever appended). */
   lastSeq(): number;
-  /** Forgets these readings (the cloud has them); returns how many were there. */
+  /**
+   * Forgets these readings (the cloud has them); returns how many were there. A reading still
+   * waiting for its commit is not written at all, and its append resolves now.
+   */
   delete(seqs: readonly number[]): number;
   /** Sets the given hooks, keeping the others. */
   attach(hooks: BufferHooks): void;
@@ -72,6 +85,8 @@ export interface BufferHooks {
   pinned?: (seq: number) => boolean;
   /** Told about every reading removed without an acknowledgement (the metrics count them). */
   onDrop?: (reason: DropReason, kind: ReadingKind, count: number) => void;
+  /** Told about every append as it happens, before its commit: peek returns it from now on. */
+  onAppend?: (seq: number, kind: ReadingKind) => void;
 }
 
 export interface BufferStoreOptions {
@@ -97,11 +112,14 @@ const EVICTION_SLACK = 0.01;
 const DELETE_COMMIT_MS = 250;
 
 interface Pending {
+  seq: number;
   kind: ReadingKind;
   priority: number;
   bytes: Uint8Array;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
+  /** The cloud acknowledged it before its commit: resolved already, and never written. */
+  acked: boolean;
 }
 
 interface Row {
@@ -121,7 +139,10 @@ export class BufferStore implements ReadingBuffer {
   private readonly saveHighWater: Database.Statement<[number]>;
   private hooks: BufferHooks = {};
   private pending: Pending[] = [];
+  private readonly pendingBySeq = new Map<number, Pending>();
+  /** Bytes of the pending appends not acknowledged yet (they count toward maxBytes). */
   private pendingBytes = 0;
+  private pendingAcked = 0;
   /** A write transaction holds deletions (and evictions) not yet committed. */
   private inTransaction = false;
   private timer: NodeJS.Timeout | undefined;
@@ -242,12 +263,17 @@ export class BufferStore implements ReadingBuffer {
         return Promise.reject(err);
       }
     }
-    return new Promise<number>((resolve, reject) => {
-      this.pending.push({ kind, priority, bytes, resolve, reject });
+    const seq = this.nextSeq++;
+    const appended = new Promise<number>((resolve, reject) => {
+      const p: Pending = { seq, kind, priority, bytes, resolve, reject, acked: false };
+      this.pending.push(p);
+      this.pendingBySeq.set(seq, p);
       this.pendingBytes += bytes.byteLength;
-      if (this.pending.length >= this.opts.commitMaxItems) this.commit();
-      else this.schedule(this.opts.commitIntervalMs);
     });
+    this.hooks.onAppend?.(seq, kind);
+    if (this.pending.length >= this.opts.commitMaxItems) this.commit();
+    else this.schedule(this.opts.commitIntervalMs);
+    return appended;
   }
 
   /**
@@ -303,24 +329,24 @@ export class BufferStore implements ReadingBuffer {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDue = Infinity;
-    const batch = this.pending;
+    const lastSeq = this.pending.at(-1)?.seq;
+    const batch = this.pending.filter((p) => !p.acked);
     const batchBytes = this.pendingBytes;
     this.pending = [];
+    this.pendingBySeq.clear();
     this.pendingBytes = 0;
-    if (batch.length === 0 && !this.inTransaction) return;
-    const seqs: number[] = [];
+    this.pendingAcked = 0;
+    if (batch.length === 0 && !this.inTransaction) {
+      if (lastSeq !== undefined) this.committedSeq = lastSeq;
+      return;
+    }
     try {
       this.begin();
       const receivedMs = this.now();
-      let seq = this.nextSeq;
-      for (const p of batch) {
-        this.insert.run(seq, p.kind, p.priority, receivedMs, p.bytes);
-        seqs.push(seq++);
-      }
+      for (const p of batch) this.insert.run(p.seq, p.kind, p.priority, receivedMs, p.bytes);
       this.db.exec('COMMIT');
       this.inTransaction = false;
-      this.nextSeq = seq;
-      this.committedSeq = seq - 1;
+      if (lastSeq !== undefined) this.committedSeq = lastSeq;
     } catch (err) {
       // Nothing of this transaction is on disk: every sender is refused, keeps its reading and
       // resends it; deletions it held come back and their readings are sent (and overwritten) again.
@@ -339,10 +365,10 @@ export class BufferStore implements ReadingBuffer {
     }
     this.depth += batch.length;
     this.bytes += batchBytes;
-    batch.forEach((p, i) => {
+    for (const p of batch) {
       this.countByPriority[p.priority]!++;
-      p.resolve(seqs[i]!);
-    });
+      p.resolve(p.seq);
+    }
   }
 
   private recount(): void {
@@ -365,22 +391,49 @@ export class BufferStore implements ReadingBuffer {
     if (this.closed) return [];
     const out: BufferedItem[] = [];
     let total = 0;
-    const stmt = this.select[filter.events ?? 'all'];
-    for (const row of stmt.iterate(afterSeq, filter.upTo ?? Number.MAX_SAFE_INTEGER, maxItems)) {
-      total += row.payload.byteLength;
-      if (out.length > 0 && total > maxBytes) break;
-      out.push({ seq: row.seq, bytes: row.payload });
+    const upTo = filter.upTo ?? Number.MAX_SAFE_INTEGER;
+    const fits = (size: number): boolean => {
+      total += size;
+      return out.length === 0 || total <= maxBytes;
+    };
+    // Every committed seq is below every pending one, so committed rows first, then pending, is seq order.
+    if (afterSeq < this.committedSeq) {
+      for (const row of this.select[filter.events ?? 'all'].iterate(afterSeq, upTo, maxItems)) {
+        if (!fits(row.payload.byteLength)) return out;
+        out.push({ seq: row.seq, bytes: row.payload });
+      }
+    }
+    for (const p of this.pending) {
+      if (out.length >= maxItems || p.seq > upTo) break;
+      if (p.seq <= afterSeq || p.acked) continue;
+      if (filter.events && (p.priority === EVENT_PRIORITY) !== (filter.events === 'only')) continue;
+      if (!fits(p.bytes.byteLength)) break;
+      out.push({ seq: p.seq, bytes: p.bytes });
     }
     return out;
   }
 
   lastSeq(): number {
-    return this.committedSeq;
+    return this.nextSeq - 1;
   }
 
   delete(seqs: readonly number[]): number {
     if (seqs.length === 0 || this.closed) return 0;
-    const count = this.deleteRows(seqs);
+    const committed: number[] = [];
+    let count = 0;
+    for (const seq of seqs) {
+      const p = this.pendingBySeq.get(seq);
+      if (!p) committed.push(seq);
+      else if (!p.acked) {
+        p.acked = true;
+        this.pendingBytes -= p.bytes.byteLength;
+        this.pendingAcked++;
+        p.resolve(seq);
+        count++;
+      }
+    }
+    if (committed.length === 0) return count;
+    count += this.deleteRows(committed);
     this.schedule(DELETE_COMMIT_MS);
     return count;
   }
@@ -399,7 +452,12 @@ export class BufferStore implements ReadingBuffer {
 
   stats(): BufferStats {
     const oldest = this.closed ? undefined : this.selectOldest.get();
-    return { depth: this.depth, bytes: this.bytes, oldestTs: oldest?.received_ms ?? null, pending: this.pending.length };
+    return {
+      depth: this.depth,
+      bytes: this.bytes,
+      oldestTs: oldest?.received_ms ?? null,
+      pending: this.pending.length - this.pendingAcked,
+    };
   }
 
   flush(): Promise<void> {
