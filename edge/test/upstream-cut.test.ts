@@ -80,7 +80,8 @@ describe.each([
     const down = await scrape(a.metricsPort);
     expect(metricValue(down, 'michi_edge_uplink_connected')).toBe(0);
     const backlogDepth = metricValue(down, 'michi_edge_buffer_depth')!;
-    expect(ackedInCut).toBeGreaterThan(1_000);
+    // At least a quarter of the nominal 100 readings/s, or the cut proves little.
+    expect(ackedInCut).toBeGreaterThan((cutMs / 1000) * 25);
     expect(backlogDepth).toBeGreaterThanOrEqual(ackedInCut);
 
     const restartAt = Date.now();
