@@ -6,12 +6,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { makeTestPki, startInfluxDb, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import type { CloudIngestClient } from '../src/ingest-grpc-client.js';
 import { TLS_CHANNEL_OPTIONS, grpcClient, openUpload } from './ingest-grpc-support.js';
 import { SECRETS, batch, cloudConfig, linkSample, metric, testLogger, vehicleState } from './support.js';
-import { makeTestPki, type TestPki } from './tls-certs.js';
 
 const require = createRequire(import.meta.url);
 

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { makeTestPki, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { gatewayMetadata } from '../src/ingest-grpc-client.js';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
@@ -22,7 +22,6 @@ import {
   topicOf,
   vehicleState,
 } from './support.js';
-import { makeTestPki, type TestPki } from './tls-certs.js';
 
 const RATE = { perSecond: 20, burst: 40 };
 const MAX_PAYLOAD = 64 * 1024;

@@ -9,26 +9,46 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { encodeReadingPayload, readingTopic, v1, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
-import { freePorts, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { freePorts, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
 import { GATEWAY, PILOT, SEEDS } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SECRET_ENV = 'MICHI_GW_MAEBASHI_EKIMAE_SECRET';
 export const GW_SECRET = 'durability-test-secret';
 
-/** The real cloud in front of a real InfluxDB; `stop()` and `start()` keep its MQTT port. */
+/** The real cloud in front of a real InfluxDB; `stop()` and `start()` keep its ports. */
 export interface Cloud {
   readonly influx: InfluxHandle;
   readonly mqttPort: number;
+  /** The gRPC ingest's port (with `grpc`), TLS with `pki`. */
+  readonly grpcPort: number;
+  /** The MQTT TLS listener's port (with `pki`). */
+  readonly mqttTlsPort: number;
   readonly running: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startRealCloud(): Promise<Cloud> {
+export interface RealCloudOptions {
+  /** Serve the gRPC ingest too. */
+  grpc?: boolean;
+  /** TLS certificates: the gRPC ingest uses them, and an MQTT TLS listener is added. */
+  pki?: TestPki;
+}
+
+export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud> {
   const influx = await startInfluxDb();
-  const [mqttPort] = await freePorts(1);
+  const [mqttPort, grpcPort, mqttTlsPort] = await freePorts(3);
+  const { pki } = opts;
+  const tlsEnv: Record<string, string> = pki
+    ? {
+        MICHI_CLOUD_MQTT__TLS__PORT: String(mqttTlsPort),
+        MICHI_CLOUD_MQTT__TLS__CERT_FILE: pki.certFile,
+        MICHI_CLOUD_MQTT__TLS__KEY_FILE: pki.keyFile,
+        ...(opts.grpc ? { MICHI_CLOUD_GRPC__TLS__CERT_FILE: pki.certFile, MICHI_CLOUD_GRPC__TLS__KEY_FILE: pki.keyFile } : {}),
+      }
+    : {};
   const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
   let service: CloudService | undefined;
   const start = async () => {
@@ -38,7 +58,9 @@ export async function startRealCloud(): Promise<Cloud> {
         MICHI_CLOUD_SEEDS_DIR: SEEDS,
         MICHI_CLOUD_MQTT__PORT: String(mqttPort),
         MICHI_CLOUD_HTTP__PORT: '0',
-        MICHI_CLOUD_GRPC__PORT: '0',
+        MICHI_CLOUD_GRPC__ENABLED: String(opts.grpc ?? false),
+        MICHI_CLOUD_GRPC__PORT: String(opts.grpc ? grpcPort : 0),
+        ...tlsEnv,
         MICHI_CLOUD_AUTH__ALLOW_ANONYMOUS_VIEWER: 'true',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
@@ -60,6 +82,8 @@ export async function startRealCloud(): Promise<Cloud> {
   return {
     influx,
     mqttPort: mqttPort!,
+    grpcPort: grpcPort!,
+    mqttTlsPort: mqttTlsPort!,
     get running() {
       return service !== undefined;
     },
@@ -129,6 +153,8 @@ export function agentYaml(o: {
   metricsPort: number;
   bufferPath: string;
   cloudPort: number;
+  /** Default: mqtt://127.0.0.1:{cloudPort}. */
+  url?: string;
   /** More lines under `uplink:` and `buffer:` (indented here). */
   uplink?: string[];
   buffer?: string[];
@@ -144,7 +170,7 @@ export function agentYaml(o: {
     `  path: ${o.bufferPath}`,
     ...(o.buffer ?? []).map((l) => `  ${l}`),
     'uplink:',
-    `  url: mqtt://127.0.0.1:${o.cloudPort}`,
+    `  url: ${o.url ?? `mqtt://127.0.0.1:${o.cloudPort}`}`,
     `  passwordEnv: ${SECRET_ENV}`,
     '  reconnectMinMs: 100',
     '  reconnectMaxMs: 500',

@@ -1,4 +1,4 @@
-// Helpers for tests that run the real infrastructure: InfluxDB, Mosquitto, Chromium.
+// Helpers for tests that run the real infrastructure: InfluxDB, Mosquitto, Chromium, TLS certificates.
 export { startInfluxDb, influxConfig } from './influxdb.js';
 export type { InfluxHandle, InfluxQueryOptions, InfluxResult, InfluxWriteOptions, StartInfluxDbOptions } from './influxdb.js';
 export { startMosquitto } from './mosquitto.js';
@@ -7,3 +7,4 @@ export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
 export type { WaitForOptions } from './ports.js';
 export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';
+export { makeTestPki, type TestPki } from './tls-certs.js';

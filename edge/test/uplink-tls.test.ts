@@ -1,0 +1,158 @@
+// Issue 3: the upstream over gRPC and over MQTT, both with TLS, against the real cloud (its gRPC
+// ingest and its MQTT TLS listener, certificates from a test CA) in front of a real InfluxDB, the
+// agent as a child process. Every reading a vehicle had acknowledged is in InfluxDB exactly once;
+// a wrong gateway secret is refused, counted and logged, and the agent keeps retrying with backoff.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadingKind } from '@michi/proto';
+import { freePorts, makeTestPki, waitFor, type TestPki } from '../../scripts/test-support/index.js';
+import { metricValue } from './support.js';
+import {
+  agentYaml,
+  drive,
+  pointsOf,
+  scrape,
+  SECRET_ENV,
+  spawnAgent,
+  startRealCloud,
+  Vehicle,
+  type AgentProcess,
+  type Cloud,
+} from './durability-support.js';
+
+const kindOf = (_v: Vehicle, n: number): ReadingKind => (n % 50 === 0 ? 'event' : n % 3 === 0 ? 'link' : 'state');
+
+describe('edge uplink with TLS against the real cloud', () => {
+  let pki: TestPki;
+  let cloud: Cloud;
+  let dir: string;
+  const agents: AgentProcess[] = [];
+  const vehicles: Vehicle[] = [];
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    cloud = await startRealCloud({ grpc: true, pki });
+    dir = mkdtempSync(join(tmpdir(), 'michi-edge-tls-'));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const v of vehicles) await v.close();
+    for (const a of agents) await a.kill('SIGKILL');
+    await cloud?.close();
+    pki?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const grpcTls = () => ['mode: grpc', 'grpc:', `  address: 127.0.0.1:${cloud.grpcPort}`, '  tls: true', 'tls:', `  caFile: ${pki.caFile}`];
+
+  async function agent(name: string, o: { url?: string; uplink: string[]; env?: Record<string, string> }): Promise<AgentProcess> {
+    const home = join(dir, name);
+    mkdirSync(home);
+    const [mqttPort, metricsPort] = await freePorts(2);
+    const yaml = agentYaml({
+      mqttPort: mqttPort!,
+      metricsPort: metricsPort!,
+      bufferPath: join(home, 'buffer.sqlite'),
+      cloudPort: cloud.mqttPort,
+      url: o.url,
+      uplink: o.uplink,
+    });
+    const a = await spawnAgent(home, yaml, o.env);
+    agents.push(a);
+    return a;
+  }
+
+  /** Drives one vehicle for `ms`, waits until the agent's buffer is empty, and stops the agent. */
+  async function deliver(a: AgentProcess, source: string, ms: number): Promise<Vehicle> {
+    const v = new Vehicle(source);
+    vehicles.push(v);
+    await v.connect(a.mqttPort);
+    const traffic = drive([v], 100, kindOf);
+    await sleep(ms);
+    traffic.stop();
+    await waitFor(() => v.acked.length === v.sent.length, { what: 'the gateway to acknowledge every reading', timeoutMs: 10_000 });
+    await waitFor(async () => metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth') === 0, {
+      what: 'the cloud to acknowledge the buffer',
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    await v.close();
+    return v;
+  }
+
+  async function expectExactlyOnce(v: Vehicle): Promise<void> {
+    for (const kind of ['state', 'link', 'event'] as const) {
+      const acked = v.acked.filter((r) => r.kind === kind).map((r) => r.seq);
+      expect(acked.length, `${v.source}/${kind}: readings sent`).toBeGreaterThan(0);
+      const seqs = (await pointsOf(cloud.influx, kind, v.source)).map((p) => Number(p['seq']));
+      expect(
+        seqs.toSorted((x, y) => x - y),
+        `${v.source}/${kind}: each acknowledged reading exactly once`,
+      ).toEqual(acked.toSorted((x, y) => x - y));
+    }
+  }
+
+  it('gRPC mode: readings reach InfluxDB exactly once over the TLS Upload stream with the gateway token', { timeout: 90_000 }, async () => {
+    const a = await agent('grpc', { uplink: grpcTls() });
+    const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the gRPC uplink' });
+    expect(connected['target']).toBe(`grpcs://127.0.0.1:${cloud.grpcPort}`);
+    const v = await deliver(a, 'bus-01', 3_000);
+    const m = await scrape(a.metricsPort);
+    expect(metricValue(m, 'michi_edge_uplink_connected')).toBe(1);
+    expect(metricValue(m, 'michi_edge_uplink_batches_acked_total')).toBeGreaterThan(0);
+    expect(metricValue(m, 'michi_edge_uplink_batches_sent_total', 'stream="event"')).toBeGreaterThan(0);
+    expect(metricValue(m, 'michi_edge_forwarded_total')).toBe(v.acked.length);
+    expect(metricValue(m, 'michi_edge_uplink_reconnects_total', 'reason="refused"')).toBe(0);
+    await a.kill('SIGTERM');
+    await expectExactlyOnce(v);
+  });
+
+  it(
+    'gRPC mode: a wrong gateway secret is refused, counted and logged; the agent keeps retrying with backoff',
+    { timeout: 60_000 },
+    async () => {
+      const a = await agent('refused', { uplink: grpcTls(), env: { [SECRET_ENV]: 'not-the-gateway-secret' } });
+      await waitFor(
+        async () => (metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="refused"') ?? 0) >= 4,
+        {
+          what: 'four refusals',
+          timeoutMs: 20_000,
+          intervalMs: 100,
+        },
+      );
+      const refusals = a
+        .logs()
+        .filter((l) => l['msg'] === 'the cloud refused this gateway: check uplink.username and the secret named by uplink.passwordEnv');
+      expect(refusals.length).toBeGreaterThanOrEqual(4);
+      expect(String(refusals[0]!['error'])).toMatch(/UNAUTHENTICATED.*MICHI_ERR_FORBIDDEN: login refused/);
+      // Equal jitter: the wait doubles per refusal (reconnectMinMs 100: 50-100 ms, then 100-200, 200-400).
+      const waits = refusals.map((l) => Number(l['retryInMs']));
+      expect(waits[2]!).toBeGreaterThan(waits[0]!);
+      expect(JSON.stringify(a.logs())).not.toContain('not-the-gateway-secret');
+
+      // Alive and still buffering: what vehicles publish meanwhile waits on disk.
+      const v = new Vehicle('weather-ekimae');
+      vehicles.push(v);
+      await v.connect(a.mqttPort);
+      for (let i = 0; i < 5; i++) v.publishNext('sensor');
+      await waitFor(() => v.acked.length === 5, { what: 'the gateway to acknowledge the readings' });
+      const m = await scrape(a.metricsPort);
+      expect(metricValue(m, 'michi_edge_uplink_connected')).toBe(0);
+      expect(metricValue(m, 'michi_edge_buffer_depth')).toBe(5);
+      expect(a.child.exitCode).toBeNull();
+      await a.kill('SIGKILL');
+    },
+  );
+
+  it('MQTT mode over TLS: mqtts:// with the CA file reaches the cloud’s TLS listener', { timeout: 90_000 }, async () => {
+    const a = await agent('mqtts', { url: `mqtts://127.0.0.1:${cloud.mqttTlsPort}`, uplink: ['tls:', `  caFile: ${pki.caFile}`] });
+    const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the mqtts uplink' });
+    expect(connected['target']).toBe(`mqtts://127.0.0.1:${cloud.mqttTlsPort}`);
+    const v = await deliver(a, 'bus-02', 3_000);
+    await a.kill('SIGTERM');
+    await expectExactlyOnce(v);
+  });
+});
