@@ -9,6 +9,10 @@ import { loadEdgeConfig, parseEdgeConfig } from './config.js';
 const dir = mkdtempSync(join(tmpdir(), 'michi-edge-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Every edge needs a device key (local.deviceKeyEnv); these tests name GW_DEVICE_KEY. */
+const DEVICE_KEY = 'device-key-for-config-tests-0123456789';
+const KEY_ENV = { GW_DEVICE_KEY: DEVICE_KEY };
+
 function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
@@ -17,10 +21,10 @@ function file(name: string, text: string): string {
 
 describe('edge configuration', () => {
   it('fills every default from pilotId and gatewayId alone', () => {
-    const c = parseEdgeConfig({ pilotId: 'maebashi-l4-bus', gatewayId: 'gw-ekimae' });
+    const c = parseEdgeConfig({ pilotId: 'maebashi-l4-bus', gatewayId: 'gw-ekimae', local: { deviceKeyEnv: 'GW_DEVICE_KEY' } }, KEY_ENV);
     expect(c).toMatchObject({
       seedsDir: 'seeds',
-      local: { mqtt: { host: '127.0.0.1', port: 1884, maxPayloadBytes: 65_536 } },
+      local: { mqtt: { host: '127.0.0.1', port: 1884, maxPayloadBytes: 65_536 }, deviceKeyEnv: 'GW_DEVICE_KEY', revokedDevices: [] },
       buffer: { path: '.data/edge/gw-ekimae/buffer.sqlite', maxBytes: 256 * 1024 * 1024, commitIntervalMs: 100, commitMaxItems: 1_000 },
       uplink: {
         mode: 'mqtt',
@@ -38,29 +42,56 @@ describe('edge configuration', () => {
     });
     expect(Object.isFrozen(c.uplink)).toBe(true);
     expect(c.uplinkPassword).toBeUndefined();
+    expect(c.deviceKey).toBe(DEVICE_KEY);
   });
 
   it('loads a YAML file, then MICHI_EDGE_* overrides, and resolves the secret without ever showing it', () => {
     const path = file(
       'edge.yaml',
-      'pilotId: maebashi-l4-bus\ngatewayId: gw-ekimae\nuplink:\n  url: mqtts://cloud.example.jp:8883\n  passwordEnv: GW_SECRET\n',
+      'pilotId: maebashi-l4-bus\ngatewayId: gw-ekimae\nlocal:\n  deviceKeyEnv: GW_DEVICE_KEY\nuplink:\n  url: mqtts://cloud.example.jp:8883\n  passwordEnv: GW_SECRET\n',
     );
     const c = loadEdgeConfig(path, {
       MICHI_EDGE_CONFIG: path,
       MICHI_EDGE_UPLINK__BATCH_MAX_ITEMS: '200',
       MICHI_EDGE_METRICS__PORT: '0',
       GW_SECRET: 'hunter2-very-secret',
+      MICHI_EDGE_LOCAL__REVOKED_DEVICES: '["bus-02"]',
+      ...KEY_ENV,
     });
+    expect(c.local.revokedDevices).toEqual(['bus-02']);
     expect(c.uplink).toMatchObject({ url: 'mqtts://cloud.example.jp:8883', batchMaxItems: 200, passwordEnv: 'GW_SECRET' });
     expect(c.metrics.port).toBe(0);
     expect(c.uplinkPassword).toBe('hunter2-very-secret');
     expect(JSON.stringify(c)).not.toContain('hunter2');
     expect(inspect(c, { depth: 10 })).not.toContain('hunter2');
+    expect(c.deviceKey).toBe(DEVICE_KEY);
+    expect(JSON.stringify(c)).not.toContain(DEVICE_KEY);
+    expect(inspect(c, { depth: 10 })).not.toContain(DEVICE_KEY);
   });
 
   it('refuses a missing secret variable, naming it', () => {
-    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', uplink: { passwordEnv: 'GW_SECRET' } }, {})).toThrow(
+    const local = { deviceKeyEnv: 'GW_DEVICE_KEY' };
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', local, uplink: { passwordEnv: 'GW_SECRET' } }, KEY_ENV)).toThrow(
       /uplink.passwordEnv names GW_SECRET, but that environment variable is not set/,
+    );
+  });
+
+  it('requires a device key (secure by default): named, set, and long enough', () => {
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw' })).toThrow(
+      /local.deviceKeyEnv: missing; expected the name of the environment variable holding the device key/,
+    );
+    const local = { deviceKeyEnv: 'GW_DEVICE_KEY' };
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', local }, {})).toThrow(
+      /local.deviceKeyEnv names GW_DEVICE_KEY, but that environment variable is not set or empty/,
+    );
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', local }, { GW_DEVICE_KEY: 'short' })).toThrow(
+      /local.deviceKeyEnv \(GW_DEVICE_KEY\): expected a device key of at least 32 characters/,
+    );
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', local: { deviceKeyEnv: 'MICHI_EDGE_KEY' } }, KEY_ENV)).toThrow(
+      /outside the MICHI_EDGE_ prefix/,
+    );
+    expect(() => parseEdgeConfig({ pilotId: 'p1', gatewayId: 'gw', local: { ...local, revokedDevices: ['bus/1'] } }, KEY_ENV)).toThrow(
+      /local.revokedDevices\[0\]: expected the device id/,
     );
   });
 
@@ -82,7 +113,7 @@ describe('edge configuration', () => {
   });
 
   it('rejects contradictions with a message a person can act on', () => {
-    const base = { pilotId: 'p1', gatewayId: 'gw' };
+    const base = { pilotId: 'p1', gatewayId: 'gw', local: { deviceKeyEnv: 'GW_DEVICE_KEY' } };
     expect(() => parseEdgeConfig({ ...base, buffer: { maxBytes: 4 * 1024 * 1024 } })).toThrow(
       /buffer.maxBytes: buffer.maxBytes \(4194304\) must be larger than uplink.batchMaxBytes × uplink.maxInflightBatches \(8388608\)/,
     );
@@ -90,7 +121,7 @@ describe('edge configuration', () => {
       /uplink.reconnectMaxMs \(1000\) must be at least uplink.reconnectMinMs \(5000\)/,
     );
     expect(() =>
-      parseEdgeConfig({ ...base, local: { mqtt: { maxPayloadBytes: 1024 * 1024 } }, uplink: { batchMaxBytes: 512 * 1024 } }),
+      parseEdgeConfig({ ...base, local: { ...base.local, mqtt: { maxPayloadBytes: 1024 * 1024 } }, uplink: { batchMaxBytes: 512 * 1024 } }),
     ).toThrow(/uplink.batchMaxBytes \(524288\) must be at least local.mqtt.maxPayloadBytes/);
     expect(() => parseEdgeConfig({ ...base, uplink: { passwordEnv: 'MICHI_EDGE_SECRET' } })).toThrow(/outside the MICHI_EDGE_ prefix/);
     expect(() => parseEdgeConfig({ ...base, uplink: { url: 'mqtt://gw:secret@cloud:1883' } })).toThrow(

@@ -1,10 +1,10 @@
 /**
  * The edge agent's configuration: one closed schema with its defaults, loaded once at start-up from
- * a YAML file and MICHI_EDGE_* environment variables, then frozen. The uplink secret is never part
- * of the file: `uplink.passwordEnv` names the variable, the loader resolves it into a
- * non-enumerable property, so printing or logging the configuration never shows it.
+ * a YAML file and MICHI_EDGE_* environment variables, then frozen. Secrets are never part of the
+ * file: `uplink.passwordEnv` and `local.deviceKeyEnv` name the variables, the loader resolves them
+ * into non-enumerable properties, so printing or logging the configuration never shows them.
  */
-import { ConfigError, formatZodIssues, isValidSegment, loadConfig, MAX_BATCH_ITEMS } from '@michi/proto';
+import { checkDeviceKey, ConfigError, formatZodIssues, isValidSegment, loadConfig, MAX_BATCH_ITEMS } from '@michi/proto';
 import { z } from 'zod';
 
 export const EDGE_ENV_PREFIX = 'MICHI_EDGE_';
@@ -49,6 +49,29 @@ const LocalGrpcSchema = z.strictObject({
     .min(1_024)
     .max(CLOUD_MAX_BATCH_BYTES)
     .default(1 * MiB),
+});
+
+const secretEnvName = (example: string) =>
+  z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,127}$/, `expected the name of an environment variable, e.g. ${example}`)
+    // The loader reads every MICHI_EDGE_* variable as a setting, and the closed schema refuses unknown ones.
+    .refine(
+      (name) => !name.startsWith(EDGE_ENV_PREFIX),
+      `expected a variable name outside the ${EDGE_ENV_PREFIX} prefix, which is reserved for settings`,
+    );
+
+const LocalSchema = z.strictObject({
+  mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})),
+  grpc: LocalGrpcSchema.default(LocalGrpcSchema.parse({})),
+  /**
+   * The variable holding this gateway's device key, never the key itself. Required: a device
+   * authenticates with its id and the password HMAC-SHA256(device key, id) (docs/edge.md,
+   * "Provisioning a device"), on MQTT and gRPC alike.
+   */
+  deviceKeyEnv: secretEnvName('MICHI_GW_EKIMAE_DEVICE_KEY').optional(),
+  /** Devices refused even with the right password (a stolen or retired vehicle), until the key is rotated. */
+  revokedDevices: z.array(id('device', 'bus-01')).max(10_000).default([]),
 });
 
 const BufferSchema = z.strictObject({
@@ -118,10 +141,11 @@ const UplinkSchema = z.strictObject({
     .max(CLOUD_MAX_BATCH_BYTES)
     .default(1 * MiB),
   /**
-   * How long the first reading of a partial batch waits for company. The group commit already
-   * gathers readings (commitIntervalMs), so by default a batch leaves right after each commit.
+   * How long the first reading of a partial batch waits for company. Readings are forwarded as
+   * they arrive, before their group commit, so this is what the live path waits at most: more
+   * means fuller batches (less CPU per reading here and in the cloud), less means lower latency.
    */
-  batchMaxDelayMs: z.int().min(0).max(60_000).default(0),
+  batchMaxDelayMs: z.int().min(0).max(60_000).default(20),
   /**
    * `deflate` sends each Batch as a zlib stream (about a third of the bytes for typical readings).
    * Only against a cloud that decodes it (this version does); an older one would drop such batches.
@@ -183,9 +207,7 @@ export const EdgeConfigSchema = z
     gatewayId: id('gateway', 'gw-ekimae'),
     /** The pilot definitions: this gateway's vehicles and sensors are the only sources it accepts. */
     seedsDir: z.string().min(1).default('seeds'),
-    local: z
-      .strictObject({ mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})), grpc: LocalGrpcSchema.default(LocalGrpcSchema.parse({})) })
-      .default({ mqtt: LocalMqttSchema.parse({}), grpc: LocalGrpcSchema.parse({}) }),
+    local: LocalSchema.default(LocalSchema.parse({})),
     buffer: BufferSchema.default(BufferSchema.parse({})),
     uplink: UplinkSchema.default(UplinkSchema.parse({})),
     processing: ProcessingSchema.default(ProcessingSchema.parse({})),
@@ -195,6 +217,15 @@ export const EdgeConfigSchema = z
   .superRefine((c, ctx) => {
     const { uplink, buffer } = c;
     const maxPayload = c.local.mqtt.maxPayloadBytes;
+    if (c.local.deviceKeyEnv === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['local', 'deviceKeyEnv'],
+        message:
+          'missing; expected the name of the environment variable holding the device key, e.g. MICHI_GW_EKIMAE_DEVICE_KEY: ' +
+          'devices authenticate with passwords derived from it (docs/edge.md, "Provisioning a device")',
+      });
+    }
     if (uplink.mode === 'grpc' && uplink.passwordEnv === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -250,6 +281,8 @@ export type EdgeSettings = z.output<typeof EdgeConfigSchema>;
 export type EdgeConfig = Readonly<EdgeSettings> & {
   /** The uplink password from the variable `uplink.passwordEnv` names; not enumerable, so never logged. */
   readonly uplinkPassword: string | undefined;
+  /** The device key from the variable `local.deviceKeyEnv` names; not enumerable, so never logged. */
+  readonly deviceKey: string;
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -277,7 +310,19 @@ function withSecrets(settings: EdgeSettings, env: Env): EdgeConfig {
   if (name !== undefined && !password) {
     throw new ConfigError(`uplink.passwordEnv names ${name}, but that environment variable is not set or empty`, { variable: name });
   }
-  const config = Object.defineProperty({ ...settings }, 'uplinkPassword', { value: password, enumerable: false });
+  const keyEnv = settings.local.deviceKeyEnv!;
+  const deviceKey = env[keyEnv];
+  if (!deviceKey) {
+    throw new ConfigError(`local.deviceKeyEnv names ${keyEnv}, but that environment variable is not set or empty`, { variable: keyEnv });
+  }
+  checkDeviceKey(deviceKey, `local.deviceKeyEnv (${keyEnv})`);
+  const config = Object.defineProperties(
+    { ...settings },
+    {
+      uplinkPassword: { value: password, enumerable: false },
+      deviceKey: { value: deviceKey, enumerable: false },
+    },
+  );
   return deepFreeze(config) as EdgeConfig;
 }
 

@@ -11,6 +11,7 @@ import { loadGatewayDevices } from './gateway-devices.js';
 import { startLocalBroker, type EdgeDevice, type LocalBroker } from './local-broker.js';
 import { createEdgeMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { EdgeProcessing } from './edge-processing.js';
+import { DeviceAuthenticator } from './device-auth.js';
 import type { GrpcIngest } from './ingest-grpc.js';
 import { createUplink } from './uplink.js';
 import type { UplinkStats } from './uplink-transport.js';
@@ -76,11 +77,19 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
     undo.push(() => uplink.close(0));
 
     const processing = new EdgeProcessing(config.processing);
+    const auth = new DeviceAuthenticator({
+      deviceKey: config.deviceKey,
+      devices: devices.map((d) => d.id),
+      revoked: config.local.revokedDevices,
+      metrics,
+      logger: logger.child({ component: 'device-auth' }),
+    });
     const broker: LocalBroker = await startLocalBroker({
       ...config.local.mqtt,
       pilotId: config.pilotId,
       gatewayId: config.gatewayId,
       devices,
+      auth,
       buffer,
       metrics,
       processing,
@@ -98,6 +107,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
         ...config.local.grpc,
         gatewayId: config.gatewayId,
         devices: new Set(devices.map((d) => d.id)),
+        auth,
         buffer,
         metrics,
         processing,

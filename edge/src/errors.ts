@@ -41,6 +41,30 @@ export const REJECT_REASON_CODES: Readonly<Record<RejectReason, ErrorCode>> = {
   store_error: ErrorCodes.STORAGE,
 };
 
+/**
+ * Why the local ingest refused a device's connection (MQTT CONNECT, gRPC stream): the closed set of
+ * `reason` labels of michi_edge_connections_refused_total.
+ */
+export const AUTH_REFUSALS = [
+  /** No username (gRPC: x-michi-source) or no password (x-michi-password). */
+  'no_credentials',
+  /** The username is not a vehicle or sensor of this gateway. */
+  'unknown_username',
+  /** The password is not the one derived from this gateway's device key for that device. */
+  'bad_password',
+  /** The right password, of a device in local.revokedDevices. */
+  'revoked',
+] as const;
+
+export type AuthRefusal = (typeof AUTH_REFUSALS)[number];
+
+export const AUTH_REFUSAL_CODES: Readonly<Record<AuthRefusal, ErrorCode>> = {
+  no_credentials: ErrorCodes.UNAUTHENTICATED,
+  unknown_username: ErrorCodes.UNAUTHENTICATED,
+  bad_password: ErrorCodes.UNAUTHENTICATED,
+  revoked: ErrorCodes.FORBIDDEN,
+};
+
 /** A reading the local broker refused; `reason` becomes the metric label. */
 export class ReadingRejectedError extends MichiError {
   readonly reason: RejectReason;

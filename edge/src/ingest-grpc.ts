@@ -7,8 +7,10 @@
  * events, disk error) the response says ACK_STATUS_RETRY: send the request again later (readings
  * stored from it are overwritten upstream, a reading's identity being its key).
  *
- * Identity: metadata `x-michi-source: <id>` names the sender, as an MQTT username does; when given,
- * it must be one of this gateway's devices and every reading must be its own. A request that does
+ * Identity: metadata `x-michi-source: <id>` and `x-michi-password: <password>` authenticate the
+ * sender as an MQTT username and password do (device-auth.ts); a stream without them, or with wrong
+ * ones, ends at once with UNAUTHENTICATED (a revoked device: PERMISSION_DENIED). Every reading of a
+ * stream must be its sender's own (else rejected as source_mismatch). A request that does
  * not decode is answered ACCEPTED with count 0 and one rejection (MICHI_ERR_DECODE), so that the
  * sender forgets it. Also served: the standard health service and server reflection.
  */
@@ -18,14 +20,16 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { ErrorCodes, isMichiError, protoDir, readingKind, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
-import { BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
+import { AUTH_REFUSAL_CODES, BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
 import type { ReadingBuffer } from './buffer-store.js';
 import type { EdgeProcessing } from './edge-processing.js';
 import { countRejection, type EdgeMetrics } from './metrics.js';
+import { REFUSAL_MESSAGES, type DeviceAuthenticator } from './device-auth.js';
 
 export const EDGE_INGEST_SERVICE = 'michi.v1.EdgeIngestService';
 export const PUBLISH_PATH = `/${EDGE_INGEST_SERVICE}/Publish`;
 export const SOURCE_METADATA_KEY = 'x-michi-source';
+export const PASSWORD_METADATA_KEY = 'x-michi-password';
 
 export interface GrpcIngestOptions {
   host: string;
@@ -33,6 +37,8 @@ export interface GrpcIngestOptions {
   maxMessageBytes: number;
   gatewayId: string;
   devices: ReadonlySet<string>;
+  /** Checks each stream's x-michi-source and x-michi-password. */
+  auth: DeviceAuthenticator;
   buffer: ReadingBuffer;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -82,7 +88,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
   }
 
   /** Checks and stores one request's readings; resolves with its response once they are on disk. */
-  async function handle(bytes: Buffer, sender: string | undefined): Promise<Response> {
+  async function handle(bytes: Buffer, sender: string): Promise<Response> {
     let request: michi.v1.PublishRequest;
     try {
       request = v1.PublishRequest.decode(bytes);
@@ -107,7 +113,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
       if (!devices.has(source)) {
         return reject(rejected, index, 'unknown_source', `"${source}" is not a vehicle or sensor of gateway "${opts.gatewayId}"`);
       }
-      if (sender !== undefined && sender !== source) {
+      if (sender !== source) {
         return reject(rejected, index, 'source_mismatch', `sender "${sender}" may publish only its own readings, got one of "${source}"`);
       }
       if (opts.processing) {
@@ -139,14 +145,18 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
   }
 
   function publish(call: grpc.ServerDuplexStream<Buffer, Response>): void {
-    const sender = call.metadata.get(SOURCE_METADATA_KEY)[0];
-    const source = typeof sender === 'string' ? sender : undefined;
-    if (source !== undefined && !devices.has(source)) {
-      metrics.connectionsRefused.inc({ reason: 'unknown_username' });
-      log.warn({ source, peer: call.getPeer() }, 'gRPC stream refused: the sender is not a device of this gateway');
+    const text = (key: string): string | undefined => {
+      const v = call.metadata.get(key)[0];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const source = text(SOURCE_METADATA_KEY);
+    const refusal = opts.auth.check(source, text(PASSWORD_METADATA_KEY), { transport: 'grpc', peer: call.getPeer() });
+    if (refusal) {
+      const code = AUTH_REFUSAL_CODES[refusal];
       const metadata = new grpc.Metadata();
-      metadata.set('michi-error-code', ErrorCodes.FORBIDDEN);
-      call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `${ErrorCodes.FORBIDDEN}: unknown device "${source}"`, metadata });
+      metadata.set('michi-error-code', code);
+      const status = refusal === 'revoked' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
+      call.emit('error', { code: status, details: `${code}: ${REFUSAL_MESSAGES[refusal]}`, metadata });
       return;
     }
     // Responses leave in request order, whatever order their group commits finish in.
@@ -158,7 +168,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
     };
     call.on('data', (bytes: Buffer) => {
       pending++;
-      const response = handle(bytes, source);
+      const response = handle(bytes, source!);
       previous = Promise.all([previous, response]).then(([, r]) => {
         if (!call.cancelled && !call.destroyed) call.write(r);
         pending--;

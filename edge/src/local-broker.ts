@@ -5,6 +5,10 @@
  * @michi/proto; it appends the reading to the buffer and lets aedes send the PUBACK only once the
  * group commit holding it is on disk.
  *
+ * Who may connect: a device of this gateway with its own password (device-auth.ts); anything else
+ * gets CONNACK 0x04 "bad username or password", a revoked device 0x05 "not authorized"
+ * [MQTT-3.2.2.3], and the connection is closed. A connected device publishes only as itself.
+ *
  * What a refused client sees (aedes 1.2, lib/handlers/publish.js): an error passed to the
  * authorizePublish callback emits `clientError` and destroys the connection, without a PUBACK; a
  * null error sends the PUBACK. MQTT 3.1.1 has no negative acknowledgement, and [MQTT-3.3.5-2] allows
@@ -36,6 +40,7 @@ import { BufferFullError, ReadingRejectedError, type RejectReason } from './erro
 import { countRejection, type EdgeMetrics } from './metrics.js';
 import type { ReadingBuffer } from './buffer-store.js';
 import type { EdgeProcessing } from './edge-processing.js';
+import { REFUSAL_MESSAGES, type DeviceAuthenticator } from './device-auth.js';
 
 export interface EdgeDevice {
   id: string;
@@ -49,6 +54,8 @@ export interface LocalBrokerOptions {
   pilotId: string;
   gatewayId: string;
   devices: readonly EdgeDevice[];
+  /** Checks each CONNECT's username and password. */
+  auth: DeviceAuthenticator;
   buffer: ReadingBuffer;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -183,15 +190,14 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
 
   const aedesOptions: AedesOptions = {
     id: `edge-${gatewayId}`,
-    authenticate(client, username, _password, done) {
-      // Per-device credentials come later; until then a username, when given, must name a device.
-      if (username !== undefined && !devices.has(username)) {
-        metrics.connectionsRefused.inc({ reason: 'unknown_username' });
-        logger.warn({ clientId: client.id, username }, 'local connection refused: the username is not a device of this gateway');
-        const err = Object.assign(new Error(`unknown device ${JSON.stringify(username)}`), { returnCode: 4 as const });
-        return done(err, false);
+    authenticate(client, username, password, done) {
+      const refusal = opts.auth.check(username, password, { transport: 'mqtt', peer: client.id });
+      if (refusal) {
+        // 4: bad username or password; 5: not authorized (the right password of a revoked device).
+        const returnCode = refusal === 'revoked' ? (5 as const) : (4 as const);
+        return done(Object.assign(new Error(REFUSAL_MESSAGES[refusal]), { returnCode }), false);
       }
-      if (username !== undefined) usernames.set(client, username);
+      usernames.set(client, username!);
       done(null, true);
     },
 
@@ -244,10 +250,11 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     },
 
     authorizeSubscribe(client, sub, callback) {
+      // Every client is an authenticated device (authenticate above), so it has a username.
       const username = usernames.get(client);
-      const own = username === undefined ? undefined : `${ownPrefix}${username}`;
-      if (own !== undefined && (sub.topic === own || sub.topic.startsWith(`${own}/`))) return callback(null, sub);
-      const reason = username === undefined ? 'no_username' : 'not_own_topic';
+      const own = `${ownPrefix}${username}`;
+      if (username !== undefined && (sub.topic === own || sub.topic.startsWith(`${own}/`))) return callback(null, sub);
+      const reason = 'not_own_topic';
       metrics.subscribeRefused.inc({ reason });
       logger.warn(
         { clientId: client.id, username, filter: sub.topic, reason },

@@ -1,13 +1,16 @@
 /**
- * michi-edge: the gateway agent. `node edge/dist/main.js --config edge.yaml` (or MICHI_EDGE_CONFIG).
+ * michi-edge: the gateway agent. `node edge/dist/main.js --config edge.yaml` (or MICHI_EDGE_CONFIG);
+ * `michi-edge device-password ...` prints device passwords (device-password-command.ts).
  * Wires configuration, the agent and signals; the logic lives in edge-agent.ts.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, SeedError } from '@michi/proto';
 import { EDGE_CONFIG_ENV, loadEdgeConfig } from './config.js';
 import { startEdge } from './edge-agent.js';
+import { devicePasswordCommand } from './device-password-command.js';
 
 const USAGE = `usage: michi-edge [--config FILE]
+       michi-edge device-password --key-env NAME DEVICE_ID...   (michi-edge device-password --help)
 
   --config, -c FILE   YAML configuration (default: $${EDGE_CONFIG_ENV}, else defaults and MICHI_EDGE_* variables)
   --help, -h          this text
@@ -15,6 +18,12 @@ const USAGE = `usage: michi-edge [--config FILE]
 See edge/edge.example.yaml for every setting.`;
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'device-password') {
+    const result = devicePasswordCommand(process.argv.slice(3), process.env);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    return result.code;
+  }
   let args;
   try {
     args = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;

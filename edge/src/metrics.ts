@@ -7,12 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { READING_KINDS } from '@michi/proto';
-import { REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
+import { AUTH_REFUSALS, REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
 import type { BufferStats } from './buffer-store.js';
 
 export const RECONNECT_REASONS = ['connect_failed', 'refused', 'connection_lost'] as const;
 export type ReconnectReason = (typeof RECONNECT_REASONS)[number];
-export const SUBSCRIBE_REFUSALS = ['not_own_topic', 'no_username'] as const;
+export const SUBSCRIBE_REFUSALS = ['not_own_topic'] as const;
 export type SubscribeRefusal = (typeof SUBSCRIBE_REFUSALS)[number];
 
 /** What the gauges read when Prometheus scrapes; set once the parts exist. */
@@ -109,7 +109,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
     }),
     connectionsRefused: new Counter({
       name: 'michi_edge_connections_refused_total',
-      help: 'Local MQTT connections refused, by reason',
+      help: 'Local MQTT connections and gRPC streams refused by device authentication, by reason',
       labelNames: ['reason'],
       registers,
     }),
@@ -143,7 +143,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   for (const reason of RECONNECT_REASONS) m.reconnects.inc({ reason }, 0);
   for (const reason of SUBSCRIBE_REFUSALS) m.subscribeRefused.inc({ reason }, 0);
   m.resent.inc({ reason: 'reconnect' }, 0);
-  m.connectionsRefused.inc({ reason: 'unknown_username' }, 0);
+  for (const reason of AUTH_REFUSALS) m.connectionsRefused.inc({ reason }, 0);
   m.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, 0);
   for (const kind of READING_KINDS) if (kind !== 'event') m.dropped.inc({ reason: 'buffer_full', kind }, 0);
   for (const stream of ['event', 'live', 'backlog']) m.batchesSent.inc({ stream }, 0);

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { encodeReadingPayload, readingTopic, v1, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { freePorts, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
-import { GATEWAY, PILOT, SEEDS } from './support.js';
+import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, PILOT, SEEDS } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SECRET_ENV = 'MICHI_GW_MAEBASHI_EKIMAE_SECRET';
@@ -113,7 +113,7 @@ export async function spawnAgent(dir: string, yaml: string, env: Record<string, 
   writeFileSync(config, yaml);
   const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', 'edge/src/main.ts', '--config', config], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', [SECRET_ENV]: GW_SECRET, ...env },
+    env: { PATH: process.env['PATH'] ?? '', [SECRET_ENV]: GW_SECRET, [DEVICE_KEY_ENV]: DEVICE_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -164,6 +164,7 @@ export function agentYaml(o: {
     `gatewayId: ${GATEWAY}`,
     `seedsDir: ${SEEDS}`,
     'local:',
+    `  deviceKeyEnv: ${DEVICE_KEY_ENV}`,
     '  mqtt:',
     `    port: ${o.mqttPort}`,
     'buffer:',
@@ -235,7 +236,7 @@ export class Vehicle {
   async connect(port: number): Promise<void> {
     this.client = await connectAsync(`mqtt://127.0.0.1:${port}`, {
       protocolVersion: 4,
-      username: this.source,
+      ...deviceLogin(this.source),
       clientId: `${this.source}-${Date.now()}`,
       reconnectPeriod: 0,
       clean: true,

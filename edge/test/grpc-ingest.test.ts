@@ -1,5 +1,5 @@
 // The gateway-local gRPC ingest over a real HTTP/2 connection: acknowledgements per request in
-// request order once on disk, rejections by index, refusal of an unknown sender, and the health service.
+// request order once on disk, rejections by index, refusal of a sender without its credentials, and the health service.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1, type michi } from '@michi/proto';
 import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { body, expected, GATEWAY, metrics, metricValue, PILOT, SECRET, SEEDS, startUpstream, type Upstream } from './support.js';
+import {
+  body,
+  DEVICE_KEY_ENV,
+  deviceLogin,
+  EDGE_ENV,
+  expected,
+  GATEWAY,
+  metrics,
+  metricValue,
+  PILOT,
+  SEEDS,
+  startUpstream,
+  type Upstream,
+} from './support.js';
 
 const PUBLISH = '/michi.v1.EdgeIngestService/Publish';
 type Response = michi.v1.PublishResponse;
@@ -28,13 +41,13 @@ describe('edge agent: local gRPC ingest', () => {
           pilotId: PILOT,
           gatewayId: GATEWAY,
           seedsDir: SEEDS,
-          local: { mqtt: { port: 0 }, grpc: { enabled: true, port: 0 } },
+          local: { mqtt: { port: 0 }, grpc: { enabled: true, port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
           buffer: { path: join(dir, 'buffer.sqlite') },
           uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
           metrics: { port: 0 },
           log: { level: 'silent' },
         },
-        { TEST_GW_SECRET: SECRET },
+        EDGE_ENV,
       ),
     );
     client = new grpc.Client(`127.0.0.1:${edge.grpcPort}`, grpc.credentials.createInsecure());
@@ -47,10 +60,18 @@ describe('edge agent: local gRPC ingest', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Opens a Publish stream, writes each request (bytes or a PublishRequest), and collects the responses until the server ends. */
-  function publish(requests: (michi.v1.PublishRequest.$Properties | Buffer)[], source?: string): Promise<Response[]> {
+  /**
+   * Opens a Publish stream as `source` (with its password unless another is given), writes each
+   * request (bytes or a PublishRequest), and collects the responses until the server ends.
+   */
+  function publish(
+    requests: (michi.v1.PublishRequest.$Properties | Buffer)[],
+    source?: string,
+    password = source && deviceLogin(source).password,
+  ): Promise<Response[]> {
     const md = new grpc.Metadata();
     if (source) md.set('x-michi-source', source);
+    if (password) md.set('x-michi-password', password);
     const call = client.makeBidiStreamRequest(
       PUBLISH,
       (r: michi.v1.PublishRequest.$Properties | Buffer) => (Buffer.isBuffer(r) ? r : Buffer.from(v1.PublishRequest.encode(r).finish())),
@@ -116,8 +137,11 @@ describe('edge agent: local gRPC ingest', () => {
     expect(responses[6]!.rejected[0]).toMatchObject({ index: 0, code: 'MICHI_ERR_DECODE' });
   });
 
-  it('refuses a stream from a sender that is not a device of this gateway', async () => {
-    await expect(publish([{ request_id: 1, readings: [] }], 'bus-03')).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+  it("refuses a stream without the sender's own credentials", async () => {
+    const refused = { code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/^MICHI_ERR_UNAUTHENTICATED: /) as unknown };
+    await expect(publish([{ request_id: 1, readings: [] }], 'bus-03')).rejects.toMatchObject(refused);
+    await expect(publish([{ request_id: 1, readings: [] }])).rejects.toMatchObject(refused);
+    await expect(publish([{ request_id: 1, readings: [] }], 'bus-02', deviceLogin('bus-01').password)).rejects.toMatchObject(refused);
   });
 
   it('serves the standard health service', async () => {

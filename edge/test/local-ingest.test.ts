@@ -11,7 +11,21 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic, v1 } from '@michi/proto';
 import { BufferStore, parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { body, expected, GATEWAY, metrics, metricValue, PILOT, publish, SECRET, SEEDS, startUpstream, type Upstream } from './support.js';
+import {
+  body,
+  DEVICE_KEY_ENV,
+  deviceLogin,
+  EDGE_ENV,
+  expected,
+  GATEWAY,
+  metrics,
+  metricValue,
+  PILOT,
+  publish,
+  SEEDS,
+  startUpstream,
+  type Upstream,
+} from './support.js';
 
 describe('edge agent: local ingest to the upstream', () => {
   let dir: string;
@@ -20,11 +34,12 @@ describe('edge agent: local ingest to the upstream', () => {
   const logLines: Record<string, unknown>[] = [];
   const clients: MqttClient[] = [];
 
-  async function vehicle(username?: string): Promise<MqttClient> {
+  async function vehicle(username: string): Promise<MqttClient> {
     const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
       protocolVersion: 4,
       reconnectPeriod: 0,
-      ...(username ? { username, clientId: `${username}-${clients.length}` } : {}),
+      ...deviceLogin(username),
+      clientId: `${username}-${clients.length}`,
     });
     clients.push(client);
     return client;
@@ -38,12 +53,12 @@ describe('edge agent: local ingest to the upstream', () => {
         pilotId: PILOT,
         gatewayId: GATEWAY,
         seedsDir: SEEDS,
-        local: { mqtt: { port: 0 } },
+        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
         buffer: { path: join(dir, 'buffer.sqlite') },
         uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET', reconnectMinMs: 50, reconnectMaxMs: 200 },
         metrics: { port: 0 },
       },
-      { TEST_GW_SECRET: SECRET },
+      EDGE_ENV,
     );
     const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
     edge = await startEdge(config, { logger });
@@ -94,9 +109,9 @@ describe('edge agent: local ingest to the upstream', () => {
 
   it('acknowledges and drops bad readings, counting each by reason, while good ones before and after still arrive', async () => {
     const bus = await vehicle('bus-01');
-    const anonymous = await vehicle();
+    const bus2 = await vehicle('bus-02');
     let drops = 0;
-    for (const c of [bus, anonymous]) c.on('close', () => drops++);
+    for (const c of [bus, bus2]) c.on('close', () => drops++);
     const before = await metrics(edge);
     const CODES: Record<string, string> = {
       decode: 'MICHI_ERR_DECODE',
@@ -125,13 +140,13 @@ describe('edge agent: local ingest to the upstream', () => {
       ['too_large', bus, own, Buffer.alloc(70 * 1024, 0x20)],
       [
         'wrong_gateway',
-        anonymous,
+        bus2,
         readingTopic(PILOT, 'gw-honmachi', 'bus-03', 'state'),
         Buffer.from(encodeReadingPayload('state', body('state', 'bus-03', 1))),
       ],
       [
         'unknown_source',
-        anonymous,
+        bus2,
         readingTopic(PILOT, GATEWAY, 'ghost-9', 'state'),
         Buffer.from(encodeReadingPayload('state', body('state', 'ghost-9', 1))),
       ],
@@ -142,11 +157,11 @@ describe('edge agent: local ingest to the upstream', () => {
         Buffer.from(encodeReadingPayload('state', body('state', 'bus-02', 1))),
       ],
       ['source_mismatch', bus, own, Buffer.from(encodeReadingPayload('state', body('state', 'bus-02', 103)))],
-      ['bad_topic', anonymous, 'michi/v1/not a pilot/x', Buffer.from('x')],
+      ['bad_topic', bus2, 'michi/v1/not a pilot/x', Buffer.from('x')],
     ];
     for (const [, client, topic, payload] of bad) await client.publishAsync(topic, payload, { qos: 1 });
     const last = await publish(bus, 'link', 'bus-01', 104);
-    const other = await publish(anonymous, 'state', 'bus-02', 105);
+    const other = await publish(bus2, 'state', 'bus-02', 105);
 
     await waitFor(() => ['bus-01/state/101', 'bus-01/link/104', 'bus-02/state/105'].every((k) => upstream.readings().has(k)), {
       what: 'the good readings upstream',
@@ -157,7 +172,7 @@ describe('edge agent: local ingest to the upstream', () => {
     expect(got.get('bus-02/state/105')).toEqual(other);
     expect([...got.keys()].filter((k) => /\/(102|103)$/.test(k) || k.startsWith('ghost-9') || k.startsWith('bus-03'))).toEqual([]);
     expect(drops).toBe(0);
-    expect(bus.connected && anonymous.connected).toBe(true);
+    expect(bus.connected && bus2.connected).toBe(true);
 
     const after = await metrics(edge);
     const wanted: Record<string, number> = {};
@@ -186,11 +201,10 @@ describe('edge agent: local ingest to the upstream', () => {
     ];
     expect(await granted(bus, filters)).toEqual([1, 128, 128, 128, 128]);
     expect(bus.connected).toBe(true);
-    const anonymous = await vehicle();
-    expect(await granted(anonymous, ['michi/v1/#'])).toEqual([128]);
+    const bus2 = await vehicle('bus-02');
+    expect(await granted(bus2, ['michi/v1/#'])).toEqual([128]);
     const text = await metrics(edge);
-    expect(metricValue(text, 'michi_edge_subscribe_refused_total', 'reason="not_own_topic"')).toBe(4);
-    expect(metricValue(text, 'michi_edge_subscribe_refused_total', 'reason="no_username"')).toBe(1);
+    expect(metricValue(text, 'michi_edge_subscribe_refused_total', 'reason="not_own_topic"')).toBe(5);
   });
 
   it('acknowledges readings from disk while the upstream is down and delivers all of them once it returns', async () => {
@@ -251,16 +265,19 @@ describe('edge agent: a full buffer', () => {
         s.close(() => resolve(p));
       });
     });
-    const config = parseEdgeConfig({
-      pilotId: PILOT,
-      gatewayId: GATEWAY,
-      seedsDir: SEEDS,
-      local: { mqtt: { port: 0 } },
-      buffer: { path: join(dir, 'unused.sqlite') },
-      uplink: { url: `mqtt://127.0.0.1:${closedPort}`, reconnectMinMs: 1_000, reconnectMaxMs: 1_000 },
-      metrics: { port: 0 },
-      log: { level: 'silent' },
-    });
+    const config = parseEdgeConfig(
+      {
+        pilotId: PILOT,
+        gatewayId: GATEWAY,
+        seedsDir: SEEDS,
+        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
+        buffer: { path: join(dir, 'unused.sqlite') },
+        uplink: { url: `mqtt://127.0.0.1:${closedPort}`, reconnectMinMs: 1_000, reconnectMaxMs: 1_000 },
+        metrics: { port: 0 },
+        log: { level: 'silent' },
+      },
+      EDGE_ENV,
+    );
     const size = encodeReadingPayload('event', body('event', 'bus-01', 1)).byteLength;
     // Room for three events (a Reading is its body plus a 2-byte header); events are never evicted.
     const buffer = new BufferStore({
@@ -270,7 +287,11 @@ describe('edge agent: a full buffer', () => {
       commitMaxItems: 100,
     });
     const edge = await startEdge(config, { buffer });
-    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, username: 'bus-01' });
+    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      ...deviceLogin('bus-01'),
+    });
     try {
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       for (let seq = 1; seq <= 3; seq++) await publish(client, 'event', 'bus-01', seq);
@@ -316,13 +337,13 @@ describe('edge agent: restart', () => {
         pilotId: PILOT,
         gatewayId: GATEWAY,
         seedsDir: SEEDS,
-        local: { mqtt: { port: 0 } },
+        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
         buffer: { path },
         uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
         metrics: { port: 0 },
         log: { level: 'silent' },
       },
-      { TEST_GW_SECRET: SECRET },
+      EDGE_ENV,
     );
     const edge = await startEdge(config);
     try {

@@ -1,11 +1,13 @@
-// michi-edge as a process: exit codes, start-up, and a graceful stop on SIGTERM.
+// michi-edge as a process: exit codes, start-up, a graceful stop on SIGTERM, and device-password.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { devicePassword } from '@michi/proto';
 import { waitFor } from '../../scripts/test-support/index.js';
+import { DEVICE_KEY } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'michi-edge-main-'));
@@ -32,10 +34,22 @@ describe('michi-edge', () => {
     expect(missing.err()).toMatch(/nope\.yaml: cannot read the configuration file/);
 
     const path = join(dir, 'unknown-pilot.yaml');
-    writeFileSync(path, 'pilotId: atlantis\ngatewayId: gw-1\n');
-    const unknown = run([], { MICHI_EDGE_CONFIG: path });
+    writeFileSync(path, 'pilotId: atlantis\ngatewayId: gw-1\nlocal:\n  deviceKeyEnv: TEST_DEVICE_KEY\n');
+    const unknown = run([], { MICHI_EDGE_CONFIG: path, TEST_DEVICE_KEY: DEVICE_KEY });
     expect(await unknown.exited).toBe(2);
     expect(unknown.err()).toMatch(/pilotId: expected one of the pilots in seeds \(.*"maebashi-l4-bus".*\), got "atlantis"/);
+
+    // Secure by default: no device key, no start.
+    const keyless = join(dir, 'keyless.yaml');
+    writeFileSync(keyless, 'pilotId: maebashi-l4-bus\ngatewayId: gw-ekimae\n');
+    const noKey = run(['-c', keyless]);
+    expect(await noKey.exited).toBe(2);
+    expect(noKey.err()).toMatch(
+      /keyless\.yaml: local\.deviceKeyEnv: missing; expected the name of the environment variable holding the device key/,
+    );
+    const unset = run(['-c', keyless], { MICHI_EDGE_LOCAL__DEVICE_KEY_ENV: 'TEST_DEVICE_KEY' });
+    expect(await unset.exited).toBe(2);
+    expect(unset.err()).toMatch(/local\.deviceKeyEnv names TEST_DEVICE_KEY, but that environment variable is not set or empty/);
   });
 
   it('starts, serves /healthz, and stops cleanly on SIGTERM', async () => {
@@ -43,9 +57,9 @@ describe('michi-edge', () => {
     const buffer = join(dir, 'buffer.sqlite');
     writeFileSync(
       path,
-      `pilotId: maebashi-l4-bus\ngatewayId: gw-ekimae\nlocal:\n  mqtt:\n    port: 0\nmetrics:\n  port: 0\nbuffer:\n  path: ${buffer}\nuplink:\n  url: mqtt://127.0.0.1:9\n`,
+      `pilotId: maebashi-l4-bus\ngatewayId: gw-ekimae\nlocal:\n  deviceKeyEnv: TEST_DEVICE_KEY\n  mqtt:\n    port: 0\nmetrics:\n  port: 0\nbuffer:\n  path: ${buffer}\nuplink:\n  url: mqtt://127.0.0.1:9\n`,
     );
-    const edge = run(['-c', path]);
+    const edge = run(['-c', path], { TEST_DEVICE_KEY: DEVICE_KEY });
     try {
       const started = await waitFor(
         () =>
@@ -66,5 +80,21 @@ describe('michi-edge', () => {
     } finally {
       edge.child.kill('SIGKILL');
     }
+  });
+
+  it("device-password prints each device's password from the key in the named variable", async () => {
+    const ok = run(['device-password', '--key-env', 'TEST_DEVICE_KEY', 'bus-01', 'bus-02'], { TEST_DEVICE_KEY: DEVICE_KEY });
+    expect(await ok.exited).toBe(0);
+    expect(ok.out()).toBe(`${devicePassword(DEVICE_KEY, 'bus-01')}\n${devicePassword(DEVICE_KEY, 'bus-02')}\n`);
+
+    const unset = run(['device-password', '--key-env', 'TEST_DEVICE_KEY', 'bus-01']);
+    expect(await unset.exited).toBe(2);
+    expect(unset.err()).toMatch(/TEST_DEVICE_KEY, but that environment variable is not set/);
+    const short = run(['device-password', '--key-env', 'K', 'bus-01'], { K: 'short' });
+    expect(await short.exited).toBe(2);
+    expect(short.err()).toMatch(/expected a device key of at least 32 characters/);
+    const badId = run(['device-password', '--key-env', 'K', 'bus/01'], { K: DEVICE_KEY });
+    expect(await badId.exited).toBe(2);
+    expect(badId.err()).toMatch(/expected a device id/);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
 import { parseEdgeConfig, startEdge } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { body, GATEWAY, metrics, metricValue, PILOT, SECRET, SEEDS, startUpstream } from './support.js';
+import { body, DEVICE_KEY_ENV, deviceLogin, EDGE_ENV, GATEWAY, metrics, metricValue, PILOT, SEEDS, startUpstream } from './support.js';
 
 describe('edge agent: processing', () => {
   it('keeps link samples at most once a second per source, acknowledges the rest, and reports clock offsets', async () => {
@@ -22,17 +22,21 @@ describe('edge agent: processing', () => {
           pilotId: PILOT,
           gatewayId: GATEWAY,
           seedsDir: SEEDS,
-          local: { mqtt: { port: 0 } },
+          local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
           buffer: { path: join(dir, 'buffer.sqlite') },
           uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
           processing: { minIntervalMs: { link: 1_000 }, clockSkewWarnMs: 2_000 },
           metrics: { port: 0 },
         },
-        { TEST_GW_SECRET: SECRET },
+        EDGE_ENV,
       ),
       { logger: pino({ level: 'info' }, { write: (l: string) => logs.push(JSON.parse(l) as Record<string, unknown>) }) },
     );
-    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, username: 'bus-01' });
+    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      ...deviceLogin('bus-01'),
+    });
     try {
       const now = Date.now();
       // 30 link samples 100 ms apart in source time (3 s): 3 kept. All acknowledged.

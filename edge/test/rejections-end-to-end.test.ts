@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
 import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { GATEWAY, metrics, metricValue, PILOT, SEEDS } from './support.js';
+import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, metrics, metricValue, PILOT, SEEDS } from './support.js';
 import { bodyAt, GW_SECRET, pointsOf, SECRET_ENV, startRealCloud, type Cloud } from './durability-support.js';
 
 describe('edge agent: bad publishes end to end', () => {
@@ -26,13 +26,13 @@ describe('edge agent: bad publishes end to end', () => {
           pilotId: PILOT,
           gatewayId: GATEWAY,
           seedsDir: SEEDS,
-          local: { mqtt: { port: 0, maxPayloadBytes: 4096 } },
+          local: { mqtt: { port: 0, maxPayloadBytes: 4096 }, deviceKeyEnv: DEVICE_KEY_ENV },
           buffer: { path: join(dir, 'buffer.sqlite') },
           uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: SECRET_ENV },
           metrics: { port: 0 },
           log: { level: 'silent' },
         },
-        { [SECRET_ENV]: GW_SECRET },
+        { [SECRET_ENV]: GW_SECRET, [DEVICE_KEY_ENV]: DEVICE_KEY },
       ),
     );
   });
@@ -45,18 +45,18 @@ describe('edge agent: bad publishes end to end', () => {
   });
 
   it('stores exactly the good readings and counts every bad one by reason', async () => {
-    const connect = async (username?: string) => {
-      const c = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        ...(username ? { username } : {}),
-      });
+    const connect = async (login: { username?: string; password?: string }) => {
+      const c = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, ...login });
       clients.push(c);
       return c;
     };
-    const bus1 = await connect('bus-01');
-    const anonymous = await connect();
-    await expect(connect('intruder')).rejects.toThrow(/Not authorized|Bad username/i);
+    const bus1 = await connect(deviceLogin('bus-01'));
+    const bus2 = await connect(deviceLogin('bus-02'));
+    // Per-device credentials: none, a made-up device, a wrong password, another device's password.
+    for (const login of [{}, { username: 'bus-02' }, { username: 'intruder', password: 'x' }, { username: 'bus-02', password: 'guess' }]) {
+      await expect(connect(login)).rejects.toThrow(/Bad username or password/);
+    }
+    await expect(connect({ username: 'bus-02', password: deviceLogin('bus-01').password })).rejects.toThrow(/Bad username or password/);
 
     const t0 = Date.now() - 10_000;
     const state = (source: string, seq: number) => Buffer.from(encodeReadingPayload('state', bodyAt('state', source, seq, t0 + seq)));
@@ -67,16 +67,16 @@ describe('edge agent: bad publishes end to end', () => {
       ['too_large', bus1, own, Buffer.alloc(8_000, 0x20)],
       ['username_mismatch', bus1, readingTopic(PILOT, GATEWAY, 'bus-02', 'state'), state('bus-02', 3)],
       ['source_mismatch', bus1, own, state('bus-02', 4)],
-      ['unknown_source', anonymous, readingTopic(PILOT, GATEWAY, 'ghost-1', 'state'), state('ghost-1', 5)],
-      ['wrong_gateway', anonymous, readingTopic(PILOT, 'gw-honmachi', 'bus-03', 'state'), state('bus-03', 6)],
-      ['bad_topic', anonymous, 'michi/v1/x', Buffer.from('x')],
+      ['unknown_source', bus2, readingTopic(PILOT, GATEWAY, 'ghost-1', 'state'), state('ghost-1', 5)],
+      ['wrong_gateway', bus2, readingTopic(PILOT, 'gw-honmachi', 'bus-03', 'state'), state('bus-03', 6)],
+      ['bad_topic', bus2, 'michi/v1/x', Buffer.from('x')],
     ];
     const before = await metrics(edge);
     for (let seq = 10; seq < 20; seq++) {
       await bus1.publishAsync(own, state('bus-01', seq), { qos: 1 });
       const [, client, topic, payload] = bad[seq % bad.length]!;
       await client.publishAsync(topic, payload, { qos: 1 });
-      await anonymous.publishAsync(readingTopic(PILOT, GATEWAY, 'bus-02', 'state'), state('bus-02', seq), { qos: 1 });
+      await bus2.publishAsync(readingTopic(PILOT, GATEWAY, 'bus-02', 'state'), state('bus-02', seq), { qos: 1 });
     }
     for (const [, client, topic, payload] of bad) await client.publishAsync(topic, payload, { qos: 1 });
     await waitFor(() => edge.stats().buffer.depth === 0 && edge.stats().buffer.pending === 0, { what: 'the buffer to drain' });
@@ -98,7 +98,9 @@ describe('edge agent: bad publishes end to end', () => {
     };
     for (const [reason, n] of Object.entries(counts))
       expect({ reason, n: metric(after, reason) - metric(before, reason) }).toEqual({ reason, n });
+    expect(metricValue(after, 'michi_edge_connections_refused_total', 'reason="no_credentials"')).toBe(2);
     expect(metricValue(after, 'michi_edge_connections_refused_total', 'reason="unknown_username"')).toBe(1);
-    expect(bus1.connected && anonymous.connected).toBe(true);
+    expect(metricValue(after, 'michi_edge_connections_refused_total', 'reason="bad_password"')).toBe(2);
+    expect(bus1.connected && bus2.connected).toBe(true);
   });
 });

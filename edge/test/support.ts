@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import {
   bodyToJson,
   decodeBatch,
+  devicePassword,
   encodeReadingPayload,
   readingToJson,
   readingTopic,
@@ -22,6 +23,16 @@ export const SEEDS = fileURLToPath(new URL('../../seeds', import.meta.url));
 export const PILOT = 'maebashi-l4-bus';
 export const GATEWAY = 'gw-ekimae'; // bus-01, bus-02 and weather-ekimae publish through it
 export const SECRET = 'test-secret-not-for-production';
+/** The gateway's device key (local.deviceKeyEnv) in every edge test; devices derive their passwords from it. */
+export const DEVICE_KEY_ENV = 'TEST_DEVICE_KEY';
+export const DEVICE_KEY = 'test-device-key-not-for-production-0123456789';
+/** What parseEdgeConfig needs beside the file: the uplink secret as TEST_GW_SECRET and the device key. */
+export const EDGE_ENV: Readonly<Record<string, string>> = { TEST_GW_SECRET: SECRET, [DEVICE_KEY_ENV]: DEVICE_KEY };
+
+/** MQTT CONNECT credentials of a device of the test gateway (the password from DEVICE_KEY). */
+export function deviceLogin(id: string): { username: string; password: string } {
+  return { username: id, password: devicePassword(DEVICE_KEY, id) };
+}
 const T0 = Date.now() - 60_000;
 
 export interface Upstream {
