@@ -94,7 +94,6 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       metrics,
       processing,
       logger: logger.child({ component: 'local-mqtt' }),
-      onAccepted: (seq, kind) => uplink.notify(seq, kind),
     });
     undo.push(() => broker.close());
     metrics.probes.localClients = () => broker.clients();
@@ -112,7 +111,6 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
         metrics,
         processing,
         logger: logger.child({ component: 'local-grpc' }),
-        onAccepted: (seq, kind) => uplink.notify(seq, kind),
       });
       grpcIngest = g;
       undo.push(() => g.close());

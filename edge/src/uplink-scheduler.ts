@@ -104,14 +104,16 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.opts.metrics.probes.uplinkBacklogDraining = () => this.backlogDraining;
     // A batch in flight may reach InfluxDB any moment: evicting its rows would count as dropped
     // what the cloud has.
-    this.opts.buffer.attach({ pinned: (seq) => this.inflightSeqs.has(seq) });
+    // Told of each reading as it is appended, not when committed: the group commit bounds disk
+    // wear and must not delay the live path (the buffer lets the uplink read uncommitted readings).
+    this.opts.buffer.attach({ pinned: (seq) => this.inflightSeqs.has(seq), onAppend: (seq, kind) => this.notify(seq, kind) });
   }
 
   start(): void {
     if (this.state === 'idle') this.connectOnce();
   }
 
-  /** A reading was committed to the buffer. Events go at once; others wait up to batchMaxDelayMs for company. */
+  /** A reading was appended to the buffer. Events go at once; others wait up to batchMaxDelayMs for company. */
   notify(_seq?: number, kind?: ReadingKind): void {
     if (this.state !== 'connected') return;
     if (kind === 'event') return this.pump();
