@@ -10,7 +10,7 @@ import { READING_KINDS } from '@michi/proto';
 import { AUTH_REFUSALS, REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
 import type { BufferStats } from './buffer-store.js';
 
-export const RECONNECT_REASONS = ['connect_failed', 'refused', 'connection_lost'] as const;
+export const RECONNECT_REASONS = ['connect_failed', 'refused', 'connection_lost', 'retry'] as const;
 export type ReconnectReason = (typeof RECONNECT_REASONS)[number];
 export const SUBSCRIBE_REFUSALS = ['not_own_topic'] as const;
 export type SubscribeRefusal = (typeof SUBSCRIBE_REFUSALS)[number];

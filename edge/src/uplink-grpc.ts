@@ -11,8 +11,9 @@
  * - The stream counts as up once the channel is READY. The cloud checks the credentials when the
  *   call starts and ends it with UNAUTHENTICATED (PERMISSION_DENIED: a batch for another gateway),
  *   which is reported as a refusal, like MQTT's refused CONNACK.
- * - ACK_STATUS_RETRY (InfluxDB did not take the batch) ends the stream: the scheduler reconnects
- *   after its backoff and sends everything unacknowledged again, in order, from the buffer.
+ * - ACK_STATUS_RETRY (InfluxDB did not take the batch) ends the stream, reported as `retry`: the
+ *   scheduler reconnects after its backoff, which keeps growing while the cloud answers RETRY, and
+ *   sends everything unacknowledged again, in order, from the buffer.
  * - Each attempt has its own channel and subchannel pool, so that grpc-js's own reconnection
  *   backoff never stacks on the scheduler's.
  */
@@ -20,7 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import { gatewayMetadataEntries, uploadClientDefinition, uploadRequest, type UploadAck } from '@michi/proto';
 import type { Logger } from 'pino';
 import { UplinkScheduler, type UplinkSchedulerOptions } from './uplink-scheduler.js';
-import type { UplinkLink, UplinkLinkEvents, UplinkTransport } from './uplink-transport.js';
+import type { UplinkLink, UplinkLinkEvents, UplinkTransport, UplinkVerdict } from './uplink-transport.js';
 
 export interface GrpcUplinkOptions {
   /** host:port of the cloud's gRPC ingest. */
@@ -76,7 +77,7 @@ export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
       let over = false;
       let up = false;
       const timer = setTimeout(
-        () => down(new Error(`no connection to ${opts.address} within ${opts.connectTimeoutMs} ms`), false),
+        () => down(new Error(`no connection to ${opts.address} within ${opts.connectTimeoutMs} ms`)),
         opts.connectTimeoutMs,
       );
       const finish = () => {
@@ -85,10 +86,10 @@ export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
         call.cancel();
         client.close();
       };
-      const down = (err: Error, refused: boolean) => {
+      const down = (err: Error, verdict?: UplinkVerdict) => {
         if (over) return;
         finish();
-        events.down(err, refused);
+        events.down(err, verdict);
       };
 
       // Without waitForReady the call fails as soon as the connection does, with its cause
@@ -96,17 +97,17 @@ export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
       const call = client.upload(metadata);
       call.on('data', (ack: UploadAck) => {
         const acked = pending.shift();
-        if (!acked) return down(new Error('the cloud acknowledged a batch that was not sent'), false);
-        if (ack.status !== 'ACK_STATUS_ACCEPTED') return down(new Error(`the cloud asked to send again: ${ack.detail}`), false);
+        if (!acked) return down(new Error('the cloud acknowledged a batch that was not sent'));
+        if (ack.status !== 'ACK_STATUS_ACCEPTED') return down(new Error(`the cloud asked to send again: ${ack.detail}`), 'retry');
         if (ack.rejected.length > 0) {
           // Validated before buffering, so this means the cloud's rules differ from the edge's.
           opts.logger.warn({ firstSeq: ack.first_seq, rejected: ack.rejected.slice(0, 10) }, 'the cloud refused readings of a batch');
         }
         acked();
       });
-      call.on('error', (err: grpc.ServiceError) => down(err, REFUSED.has(err.code)));
+      call.on('error', (err: grpc.ServiceError) => down(err, REFUSED.has(err.code) ? 'refused' : undefined));
       call.on('status', (status: grpc.StatusObject) => {
-        if (status.code === grpc.status.OK) down(new Error('the cloud ended the upload stream'), false);
+        if (status.code === grpc.status.OK) down(new Error('the cloud ended the upload stream'));
       });
 
       const watch = (): void => {

@@ -63,7 +63,7 @@ export function mqttTransport(opts: MqttUplinkOptions): UplinkTransport {
         // A CONNACK refusal (bad credentials, not authorized) carries its return code as a number.
         if (typeof err.code === 'number') refused = true;
       });
-      client.on('close', () => events.down(lastError, refused));
+      client.on('close', () => events.down(lastError, refused ? 'refused' : undefined));
       return {
         send(batch, acked) {
           client.publish(topic, Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength), { qos: 1 }, (err) => acked(err));

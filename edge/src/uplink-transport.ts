@@ -30,9 +30,15 @@ export interface UplinkLink {
 /** What a link reports, each at most once: `up` when batches may be sent, `down` when it is over. */
 export interface UplinkLinkEvents {
   up(): void;
-  /** `refused`: the cloud turned the gateway's credentials down (or its identity), as opposed to a network failure. */
-  down(error: Error | undefined, refused: boolean): void;
+  /**
+   * `verdict`, when the cloud ended the connection itself: `refused` the gateway's credentials (or
+   * its identity), or asked to `retry` (InfluxDB did not take a batch). Without it: network trouble.
+   */
+  down(error: Error | undefined, verdict?: UplinkVerdict): void;
 }
+
+/** The cloud's reasons for ending a connection, as reconnect reasons (metrics.ts). */
+export type UplinkVerdict = Extract<ReconnectReason, 'refused' | 'retry'>;
 
 export interface UplinkTransport {
   /** Where it connects to, for the log (never with credentials). */

@@ -35,6 +35,8 @@ export interface RealCloudOptions {
   grpc?: boolean;
   /** TLS certificates: the gRPC ingest uses them, and an MQTT TLS listener is added. */
   pki?: TestPki;
+  /** More MICHI_CLOUD_* settings. */
+  env?: Record<string, string>;
 }
 
 export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud> {
@@ -61,6 +63,7 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
         MICHI_CLOUD_GRPC__ENABLED: String(opts.grpc ?? false),
         MICHI_CLOUD_GRPC__PORT: String(opts.grpc ? grpcPort : 0),
         ...tlsEnv,
+        ...opts.env,
         MICHI_CLOUD_AUTH__ALLOW_ANONYMOUS_VIEWER: 'true',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,

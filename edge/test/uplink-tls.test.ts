@@ -13,7 +13,7 @@ import { metricValue } from './support.js';
 import {
   agentYaml,
   drive,
-  pointsOf,
+  MEASUREMENT,
   scrape,
   SECRET_ENV,
   spawnAgent,
@@ -34,7 +34,8 @@ describe('edge uplink with TLS against the real cloud', () => {
 
   beforeAll(async () => {
     pki = makeTestPki();
-    cloud = await startRealCloud({ grpc: true, pki });
+    // A write InfluxDB has not answered within 2 s fails, and the gRPC ingest answers RETRY.
+    cloud = await startRealCloud({ grpc: true, pki, env: { MICHI_CLOUD_INFLUX__TIMEOUT_MS: '2000' } });
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-tls-'));
   }, 60_000);
 
@@ -83,11 +84,18 @@ describe('edge uplink with TLS against the real cloud', () => {
     return v;
   }
 
+  /** Each reading `v` had acknowledged is in InfluxDB once, and nothing else is in its time span (sources recur across cases). */
   async function expectExactlyOnce(v: Vehicle): Promise<void> {
+    const from = v.sent[0]!.tsMs;
+    const to = v.sent.at(-1)!.tsMs;
     for (const kind of ['state', 'link', 'event'] as const) {
       const acked = v.acked.filter((r) => r.kind === kind).map((r) => r.seq);
       expect(acked.length, `${v.source}/${kind}: readings sent`).toBeGreaterThan(0);
-      const seqs = (await pointsOf(cloud.influx, kind, v.source)).map((p) => Number(p['seq']));
+      const rows = await cloud.influx.rows(
+        `SELECT seq FROM ${MEASUREMENT[kind]} WHERE source = '${v.source}' AND time >= ${from}ms AND time <= ${to}ms`,
+        { epoch: 'ms' },
+      );
+      const seqs = rows.map((p) => Number(p['seq']));
       expect(
         seqs.toSorted((x, y) => x - y),
         `${v.source}/${kind}: each acknowledged reading exactly once`,
@@ -144,6 +152,47 @@ describe('edge uplink with TLS against the real cloud', () => {
       expect(metricValue(m, 'michi_edge_buffer_depth')).toBe(5);
       expect(a.child.exitCode).toBeNull();
       await a.kill('SIGKILL');
+    },
+  );
+
+  it(
+    'gRPC mode: while InfluxDB hangs the cloud answers RETRY; the agent backs off, sends again, loses nothing',
+    { timeout: 90_000 },
+    async () => {
+      const a = await agent('retry', { uplink: grpcTls() });
+      const v = new Vehicle('bus-02');
+      vehicles.push(v);
+      await v.connect(a.mqttPort);
+      const traffic = drive([v], 50, kindOf);
+      await sleep(1_000);
+      cloud.influx.pause();
+      try {
+        await waitFor(
+          async () => (metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="retry"') ?? 0) >= 2,
+          {
+            what: 'two RETRY answers',
+            timeoutMs: 30_000,
+            intervalMs: 200,
+          },
+        );
+      } finally {
+        cloud.influx.resume();
+      }
+      const retries = a.logs().filter((l) => l['msg'] === 'uplink disconnected' && l['reason'] === 'retry');
+      expect(String(retries[0]!['error'])).toMatch(/the cloud asked to send again: MICHI_ERR_STORAGE/);
+      // The second wait comes from a backoff that kept growing although each stream had come up.
+      expect(Number(retries[1]!['retryInMs'])).toBeGreaterThan(Number(retries[0]!['retryInMs']));
+      traffic.stop();
+      await waitFor(() => v.acked.length === v.sent.length, { what: 'the gateway to acknowledge every reading' });
+      await waitFor(async () => metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth') === 0, {
+        what: 'the backlog to reach InfluxDB',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      expect(metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_resent_total', 'reason="reconnect"')).toBeGreaterThan(0);
+      await v.close();
+      await a.kill('SIGTERM');
+      await expectExactlyOnce(v);
     },
   );
 
