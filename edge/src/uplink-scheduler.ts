@@ -32,6 +32,7 @@ import type {
   UplinkStats,
   UplinkStream,
   UplinkTransport,
+  UplinkVerdict,
 } from './uplink-transport.js';
 
 export interface UplinkSchedulerOptions {
@@ -74,10 +75,11 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   private generation = 0;
   private attempts = 0;
   /**
-   * Refusals since the last acknowledgement: gRPC authenticates the call, not the connection, so a
-   * refused stream may come up first; the backoff still has to grow until the credentials change.
+   * The cloud's refusals and RETRY answers since the last acknowledgement. They end connections that
+   * came up (gRPC checks the credentials per call; InfluxDB may be down behind a healthy cloud), yet
+   * the backoff has to keep growing until the cloud takes batches again.
    */
-  private refusals = 0;
+  private setbacks = 0;
   private readonly cursors: Record<UplinkStream, number> = { event: 0, live: 0, backlog: 0 };
   private backlogUpTo = 0;
   private backlogDraining = false;
@@ -195,8 +197,8 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
       up: () => {
         if (gen === this.generation) this.onUp();
       },
-      down: (error, refused) => {
-        if (gen === this.generation) this.onDown(error, refused);
+      down: (error, verdict) => {
+        if (gen === this.generation) this.onDown(error, verdict);
       },
     });
   }
@@ -224,7 +226,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.pump();
   }
 
-  private onDown(error: Error | undefined, refused: boolean): void {
+  private onDown(error: Error | undefined, verdict: UplinkVerdict | undefined): void {
     const wasConnected = this.state === 'connected';
     const link = this.link;
     this.link = undefined;
@@ -237,16 +239,16 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.clearInflight();
     this.backlogDraining = false;
     this.dataSince = undefined;
-    const reason: ReconnectReason = refused ? 'refused' : wasConnected ? 'connection_lost' : 'connect_failed';
+    const reason: ReconnectReason = verdict ?? (wasConnected ? 'connection_lost' : 'connect_failed');
     if (this.draining) {
       this.setState({ state: 'disconnected', reason, error: error?.message });
       return;
     }
     this.opts.metrics.reconnects.inc({ reason });
-    const retryInMs = this.backoff(refused ? this.refusals++ : this.attempts++);
-    if (!refused) this.refusals = 0;
+    const retryInMs = this.backoff(verdict ? this.setbacks++ : this.attempts++);
+    if (!verdict) this.setbacks = 0;
     this.setState({ state: 'disconnected', reason, error: error?.message, retryInMs });
-    if (refused) {
+    if (verdict === 'refused') {
       this.opts.logger.error(
         { target: this.transport.target, error: error?.message, retryInMs },
         'the cloud refused this gateway: check uplink.username and the secret named by uplink.passwordEnv',
@@ -379,7 +381,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
       }
       this.inflight.delete(firstSeq);
       for (const seq of seqs) this.inflightSeqs.delete(seq);
-      this.refusals = 0;
+      this.setbacks = 0;
       const count = this.opts.buffer.delete(seqs);
       this.opts.metrics.forwarded.inc(count);
       this.opts.metrics.batchesAcked.inc();
