@@ -42,6 +42,8 @@ export interface EdgeMetrics {
   /** Readings published again because their batch was unacknowledged when the connection dropped. */
   readonly resent: Counter<'reason'>;
   readonly reconnects: Counter<'reason'>;
+  /** Readings the cloud acknowledged without storing them, by MICHI_ERR_* code (gRPC only: a PUBACK says nothing). */
+  readonly uplinkRejected: Counter<'code'>;
   readonly subscribeRefused: Counter<'reason'>;
   /** Readings received, acknowledged and deliberately not kept by edge processing (downsample, deadband). */
   readonly filtered: Counter<'reason' | 'kind'>;
@@ -129,6 +131,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       name: 'michi_edge_clock_skewed_total',
       help: 'Readings whose source timestamp was off the gateway clock by more than processing.clockSkewWarnMs, by source',
       labelNames: ['source'],
+      registers,
+    }),
+    uplinkRejected: new Counter({
+      name: 'michi_edge_uplink_rejected_total',
+      help: 'Readings the cloud acknowledged but refused to store, by error code (gRPC uplink only; deleted from the buffer)',
+      labelNames: ['code'],
       registers,
     }),
     subscribeRefused: new Counter({

@@ -19,7 +19,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { gatewayMetadataEntries, uploadClientDefinition, uploadRequest, type UploadAck } from '@michi/proto';
-import type { Logger } from 'pino';
 import { UplinkScheduler, type UplinkSchedulerOptions } from './uplink-scheduler.js';
 import type { UplinkLink, UplinkLinkEvents, UplinkTransport, UplinkVerdict } from './uplink-transport.js';
 
@@ -34,7 +33,6 @@ export interface GrpcUplinkOptions {
   password: string;
   connectTimeoutMs: number;
   keepaliveS: number;
-  logger: Logger;
 }
 
 export type UplinkGrpcOptions = UplinkSchedulerOptions & GrpcUplinkOptions;
@@ -73,7 +71,7 @@ export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
     open(events: UplinkLinkEvents): UplinkLink {
       const client = new UploadClient(opts.address, credentials, channelOptions);
       /** Acknowledgement callbacks of the batches sent, oldest first: the cloud answers in request order. */
-      const pending: ((err?: Error) => void)[] = [];
+      const pending: Parameters<UplinkLink['send']>[1][] = [];
       let over = false;
       let up = false;
       const timer = setTimeout(
@@ -99,11 +97,7 @@ export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
         const acked = pending.shift();
         if (!acked) return down(new Error('the cloud acknowledged a batch that was not sent'));
         if (ack.status !== 'ACK_STATUS_ACCEPTED') return down(new Error(`the cloud asked to send again: ${ack.detail}`), 'retry');
-        if (ack.rejected.length > 0) {
-          // Validated before buffering, so this means the cloud's rules differ from the edge's.
-          opts.logger.warn({ firstSeq: ack.first_seq, rejected: ack.rejected.slice(0, 10) }, 'the cloud refused readings of a batch');
-        }
-        acked();
+        acked(undefined, ack.rejected);
       });
       call.on('error', (err: grpc.ServiceError) => down(err, REFUSED.has(err.code) ? 'refused' : undefined));
       call.on('status', (status: grpc.StatusObject) => {

@@ -32,6 +32,7 @@ import type {
   UplinkStats,
   UplinkStream,
   UplinkTransport,
+  UplinkRejection,
   UplinkVerdict,
 } from './uplink-transport.js';
 
@@ -372,7 +373,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.inflight.set(firstSeq, { stream, seqs });
     for (const seq of seqs) this.inflightSeqs.add(seq);
     this.opts.metrics.batchesSent.inc({ stream });
-    link.send(body, (err) => {
+    link.send(body, (err, rejected) => {
       // An older connection's callbacks: its batches are sent again from the buffer.
       if (gen !== this.generation || this.state === 'closed') return;
       if (err) {
@@ -382,11 +383,24 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
       this.inflight.delete(firstSeq);
       for (const seq of seqs) this.inflightSeqs.delete(seq);
       this.setbacks = 0;
+      if (rejected?.length) this.countRejected(firstSeq, stream, rejected);
       const count = this.opts.buffer.delete(seqs);
       this.opts.metrics.forwarded.inc(count);
       this.opts.metrics.batchesAcked.inc();
       this.emit('acked', { firstSeq, count });
       this.pump();
     });
+  }
+
+  /**
+   * Readings validated before buffering that the cloud still refused (its rules differ: a source
+   * timestamp outside its window, MICHI_ERR_CLOCK_SKEW). Acknowledged, so they leave the buffer.
+   */
+  private countRejected(firstSeq: number, stream: UplinkStream, rejected: readonly UplinkRejection[]): void {
+    for (const r of rejected) this.opts.metrics.uplinkRejected.inc({ code: r.code });
+    this.opts.logger.warn(
+      { firstSeq, stream, rejected: rejected.slice(0, 10), count: rejected.length },
+      'the cloud refused readings of a batch',
+    );
   }
 }

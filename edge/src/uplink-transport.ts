@@ -21,8 +21,12 @@ export interface UplinkEvents {
 
 /** One connection attempt of a transport. */
 export interface UplinkLink {
-  /** Sends one encoded Batch; `acked` runs once the cloud acknowledged it, or with the error that stopped it. */
-  send(batch: Uint8Array, acked: (err?: Error) => void): void;
+  /**
+   * Sends one encoded Batch; `acked` runs once the cloud acknowledged it, with the readings it
+   * refused to store if it says so (their index in the batch and code), or with the error that
+   * stopped it.
+   */
+  send(batch: Uint8Array, acked: (err?: Error, rejected?: readonly UplinkRejection[]) => void): void;
   /** Closes the connection; what is unacknowledged stays in the buffer. */
   end(): Promise<void>;
 }
@@ -39,6 +43,13 @@ export interface UplinkLinkEvents {
 
 /** The cloud's reasons for ending a connection, as reconnect reasons (metrics.ts). */
 export type UplinkVerdict = Extract<ReconnectReason, 'refused' | 'retry'>;
+
+/** A reading the cloud acknowledged without storing it (it can never be stored). */
+export interface UplinkRejection {
+  index: number;
+  code: string;
+  reason: string;
+}
 
 export interface UplinkTransport {
   /** Where it connects to, for the log (never with credentials). */

@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReadingKind } from '@michi/proto';
+import { connectAsync } from 'mqtt';
+import { encodeReadingPayload, readingTopic, type ReadingKind } from '@michi/proto';
 import { freePorts, makeTestPki, waitFor, type TestPki } from '../../scripts/test-support/index.js';
-import { metricValue } from './support.js';
+import { deviceLogin, GATEWAY, metricValue, PILOT } from './support.js';
 import {
   agentYaml,
+  bodyAt,
   drive,
   MEASUREMENT,
   scrape,
@@ -114,6 +116,26 @@ describe('edge uplink with TLS against the real cloud', () => {
     expect(metricValue(m, 'michi_edge_uplink_batches_sent_total', 'stream="event"')).toBeGreaterThan(0);
     expect(metricValue(m, 'michi_edge_forwarded_total')).toBe(v.acked.length);
     expect(metricValue(m, 'michi_edge_uplink_reconnects_total', 'reason="refused"')).toBe(0);
+
+    // A reading 10 min ahead: the edge keeps it (it only counts the skew), the cloud's window (5 min)
+    // refuses it; the UploadResponse says so, and the agent counts it by code.
+    const ahead = await connectAsync(`mqtt://127.0.0.1:${a.mqttPort}`, {
+      ...deviceLogin('bus-01'),
+      clientId: 'bus-01-ahead',
+      reconnectPeriod: 0,
+    });
+    const future = bodyAt('state', 'bus-01', 1_000_000, Date.now() + 10 * 60_000);
+    await ahead.publishAsync(readingTopic(PILOT, GATEWAY, 'bus-01', 'state'), Buffer.from(encodeReadingPayload('state', future)), {
+      qos: 1,
+    });
+    await ahead.endAsync();
+    await waitFor(
+      async () => metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_rejected_total', 'code="MICHI_ERR_CLOCK_SKEW"') === 1,
+      {
+        what: 'the refused reading to be counted',
+      },
+    );
+    expect(metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth')).toBe(0);
     await a.kill('SIGTERM');
     await expectExactlyOnce(v);
   });
