@@ -34,7 +34,15 @@ try {
   // MICHI_BENCH_PROFILE=1: where the main thread's time goes, idle and live.
   if (process.env['MICHI_BENCH_PROFILE']) console.log(`idle profile:\n${(await profileTop(cdp, 5000)).join('\n')}`);
 
-  fleet = runFleet({ pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, kinds: ['state'], signal: stopFleet.signal, maxInFlight: 5000 });
+  fleet = runFleet({
+    pilot,
+    mqttUrl: stack.gatewayUrls,
+    deviceKeys: stack.deviceKeys,
+    rateHz: 1,
+    kinds: ['state'],
+    signal: stopFleet.signal,
+    maxInFlight: 5000,
+  });
   const liveRows = async () => Number(await page.locator('[data-testid="vehicle-section"]').getAttribute('data-live'));
   const deadline = Date.now() + 90_000;
   while ((await liveRows()) < VEHICLES * 0.95) {

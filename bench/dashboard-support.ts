@@ -17,6 +17,8 @@ export interface BenchStack {
   influx: InfluxHandle;
   cloud: CloudService;
   gatewayUrls: Record<string, string>;
+  /** gateway id → its edge's device key, for runFleet. */
+  deviceKeys: Record<string, string>;
   operatorToken: string;
   close(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
     const logger = pino({ level: 'silent' });
     const cloud = await startCloud(loadCloudConfig(file, secrets), { logger });
     started.push(cloud);
-    const { gatewayUrls } = await startPilotEdges({
+    const { gatewayUrls, deviceKeys } = await startPilotEdges({
       pilot,
       seedsDir: seeds,
       dir,
@@ -61,7 +63,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
       logger,
       started,
     });
-    return { influx, cloud, gatewayUrls, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
+    return { influx, cloud, gatewayUrls, deviceKeys, operatorToken: secrets['MICHI_BENCH_OPERATOR_TOKEN']!, close };
   } catch (err) {
     await close();
     throw err;

@@ -18,13 +18,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { decodeBatch, encodeReadingPayload, readingTopic, v1, type ReadingKind } from '@michi/proto';
+import { decodeBatch, devicePassword, encodeReadingPayload, readingTopic, v1, type ReadingKind } from '@michi/proto';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PILOT = 'maebashi-l4-bus';
 const GATEWAY = 'gw-ekimae';
 const SECRET_ENV = 'MICHI_GW_MAEBASHI_EKIMAE_SECRET';
 const SECRET = 'bench-secret';
+const DEVICE_KEY_ENV = 'MICHI_GW_MAEBASHI_EKIMAE_DEVICE_KEY';
+const DEVICE_KEY = 'bench-device-key-not-for-production-0123456789';
 const SECONDS = Number(process.env['EDGE_BENCH_SECONDS'] ?? 30);
 const RATE = Number(process.env['EDGE_BENCH_RATE'] ?? 1_000);
 const WARMUP_S = 5;
@@ -133,7 +135,7 @@ async function startAgent(dir: string, upstreamPort: number): Promise<Child> {
       `pilotId: ${PILOT}`,
       `gatewayId: ${GATEWAY}`,
       `seedsDir: ${join(ROOT, 'seeds')}`,
-      'local: { mqtt: { port: 0 } }',
+      `local: { mqtt: { port: 0 }, deviceKeyEnv: ${DEVICE_KEY_ENV} }`,
       `buffer: { path: ${join(dir, 'buffer.sqlite')} }`,
       `uplink: { url: "mqtt://127.0.0.1:${upstreamPort}", passwordEnv: ${SECRET_ENV} }`,
       'metrics: { port: 0 }',
@@ -151,6 +153,7 @@ async function startAgent(dir: string, upstreamPort: number): Promise<Child> {
     env: {
       PATH: process.env['PATH'] ?? '',
       [SECRET_ENV]: SECRET,
+      [DEVICE_KEY_ENV]: DEVICE_KEY,
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MICHI_EDGE_'))),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -252,12 +255,13 @@ class Fleet {
   private readonly clients: { source: string; client: MqttClient; inflight: number; n: number; lastTs: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  async connect(port: number, withUsernames: boolean): Promise<void> {
+  /** With `deviceKey` each source logs in as the edge requires; the bare broker takes anyone. */
+  async connect(port: number, deviceKey: string | undefined): Promise<void> {
     for (const source of ['bus-01', 'bus-02', 'weather-ekimae']) {
       const client = await connectAsync(`mqtt://127.0.0.1:${port}`, {
         protocolVersion: 4,
         reconnectPeriod: 0,
-        ...(withUsernames ? { username: source } : {}),
+        ...(deviceKey ? { username: source, password: devicePassword(deviceKey, source) } : {}),
       });
       (client.stream as net.Socket).setNoDelay(true);
       this.clients.push({ source, client, inflight: 0, n: 0, lastTs: 0 });
@@ -374,7 +378,7 @@ async function main(): Promise<void> {
     const bare = await startBareBroker();
     cleanup.push(bare.stop);
     const bareFleet = new Fleet();
-    await bareFleet.connect(bare.port, false);
+    await bareFleet.connect(bare.port, undefined);
     const base = await measure(bare, bareFleet, RATE, Math.min(SECONDS, 15));
     await bareFleet.close();
     await bare.stop();
@@ -385,7 +389,7 @@ async function main(): Promise<void> {
     cleanup.push(agent.stop);
     const fleet = new Fleet();
     cleanup.push(() => fleet.close());
-    await fleet.connect(agent.port, true);
+    await fleet.connect(agent.port, DEVICE_KEY);
     const edge = await measure(agent, fleet, RATE, SECONDS);
     await sleep(1_000);
     const forwardedAll = upstream.readings();

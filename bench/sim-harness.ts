@@ -7,6 +7,8 @@ export interface StackInfo {
   pilotId: string;
   vehicles: number;
   gatewayUrls: Record<string, string>;
+  /** gateway id → its edge's device key; absent for a broker that does not authenticate. */
+  deviceKeys?: Record<string, string>;
   apiUrl: string;
   token: string;
   influxUrl: string;
@@ -90,8 +92,14 @@ export function startSim(info: StackInfo, durationS: number, extra: string[] = [
     String(durationS),
   ];
   for (const [gw, url] of Object.entries(info.gatewayUrls)) args.push('--gateway-url', `${gw}=${url}`);
+  // Device keys through the environment, as in production, never on the command line.
+  const keyEnv: Record<string, string> = {};
+  Object.entries(info.deviceKeys ?? {}).forEach(([gw, key], i) => {
+    keyEnv[`MICHI_BENCH_DEVICE_KEY_${i}`] = key;
+    args.push('--device-key-env', `${gw}=MICHI_BENCH_DEVICE_KEY_${i}`);
+  });
   args.push('--kinds', 'state', '--no-clock-drift', '--no-autonomy-events', ...extra);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...keyEnv } });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   return { pid: child.pid!, done: waitExit(child).then((code) => ({ code, stdout })) };

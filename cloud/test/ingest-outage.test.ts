@@ -27,6 +27,7 @@ describe('InfluxDB down for 60 s under load', () => {
     const fleet = runFleet({
       pilot: stack.pilot,
       mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
       kinds: ['state', 'link'],
       rateHz: 10,
       linkRateHz: 5,

@@ -52,7 +52,14 @@ describe('dashboard in Chromium against the live stack', () => {
     tokens = stack.tokens;
     history = await recordHistory(stack, HISTORY_S);
     // Buses driven in real time at 1 Hz for as long as the test runs.
-    fleet = runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, rateHz: 1, kinds: ['state', 'link'], signal: stopFleet.signal });
+    fleet = runFleet({
+      pilot: stack.pilot,
+      mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
+      rateHz: 1,
+      kinds: ['state', 'link'],
+      signal: stopFleet.signal,
+    });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();

@@ -14,6 +14,7 @@ export async function recordHistory(stack: TestStack, windowS: number): Promise<
   const result = await runFleet({
     pilot: stack.pilot,
     mqttUrl: stack.gatewayUrls,
+    deviceKeys: stack.deviceKeys,
     rateHz: 1,
     kinds: ['state', 'link', 'event'],
     durationS: windowS - 5,

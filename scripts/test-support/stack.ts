@@ -25,6 +25,8 @@ export interface TestStack {
   readonly edges: ReadonlyMap<string, EdgeHandle>;
   /** gateway id → mqtt://127.0.0.1:port of its edge agent's local broker, for runFleet. */
   readonly gatewayUrls: Readonly<Record<string, string>>;
+  /** gateway id → its edge's device key, for runFleet's deviceKeys (each vehicle then has its own password). */
+  readonly deviceKeys: Readonly<Record<string, string>>;
   /** API bearer tokens: an operator of every pilot, and a viewer of this pilot only. */
   readonly tokens: { readonly operator: string; readonly viewer: string };
   close(): Promise<void>;
@@ -45,28 +47,44 @@ export interface PilotEdgesOptions {
   started: { close(): Promise<void> }[];
   /** Buffer settings beyond the path, e.g. a commit interval. */
   buffer?: { commitIntervalMs?: number };
+  /** Also serve the local gRPC ingest (EdgeHandle.grpcPort). */
+  grpc?: boolean;
 }
 
-/** One edge agent per gateway of the pilot, on free ports, forwarding to the cloud's MQTT port. */
+/**
+ * The variable that holds a gateway's device key, named after its credentialsRef as `make run`
+ * names it: env:MICHI_GW_MAEBASHI_EKIMAE_SECRET → MICHI_GW_MAEBASHI_EKIMAE_DEVICE_KEY.
+ */
+function deviceKeyEnvOf(gateway: { credentialsRef: string }): string {
+  return `${gateway.credentialsRef.replace(/^env:/, '').replace(/_SECRET$/, '')}_DEVICE_KEY`;
+}
+
+/**
+ * One edge agent per gateway of the pilot, on free ports, forwarding to the cloud's MQTT port; each
+ * with a new random device key, returned for the simulator.
+ */
 export async function startPilotEdges(
   o: PilotEdgesOptions,
-): Promise<{ edges: Map<string, EdgeHandle>; gatewayUrls: Record<string, string> }> {
+): Promise<{ edges: Map<string, EdgeHandle>; gatewayUrls: Record<string, string>; deviceKeys: Record<string, string> }> {
   const edges = new Map<string, EdgeHandle>();
   const gatewayUrls: Record<string, string> = {};
+  const deviceKeys: Record<string, string> = {};
   for (const gw of o.pilot.gateways) {
+    const keyEnv = deviceKeyEnvOf(gw);
+    deviceKeys[gw.id] = randomBytes(32).toString('base64url');
     const edge = await startEdge(
       parseEdgeConfig(
         {
           pilotId: o.pilot.id,
           gatewayId: gw.id,
           seedsDir: o.seedsDir,
-          local: { mqtt: { port: 0 } },
+          local: { mqtt: { port: 0 }, ...(o.grpc ? { grpc: { enabled: true, port: 0 } } : {}), deviceKeyEnv: keyEnv },
           buffer: { path: join(o.dir, `${gw.id}.sqlite`), ...o.buffer },
           uplink: { url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
           metrics: { port: 0 },
           log: { level: 'silent' },
         },
-        o.env,
+        { ...o.env, [keyEnv]: deviceKeys[gw.id] },
       ),
       { logger: o.logger },
     );
@@ -74,7 +92,7 @@ export async function startPilotEdges(
     edges.set(gw.id, edge);
     gatewayUrls[gw.id] = `mqtt://127.0.0.1:${edge.mqttPort}`;
   }
-  return { edges, gatewayUrls };
+  return { edges, gatewayUrls, deviceKeys };
 }
 
 export async function startStack(opts: StackOptions): Promise<TestStack> {
@@ -115,7 +133,7 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       { logger },
     );
     started.push(cloud);
-    const { edges, gatewayUrls } = await startPilotEdges({
+    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
       pilot,
       seedsDir,
       dir,
@@ -124,7 +142,7 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       logger,
       started,
     });
-    return { pilot, influx, cloud, edges, gatewayUrls, tokens, close };
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, close };
   } catch (err) {
     await close();
     throw err;

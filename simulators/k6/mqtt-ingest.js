@@ -83,7 +83,8 @@ export default function () {
       }
     }
   });
-  ws.onopen = () => ws.send(connectPacket(`k6-${source.id}`));
+  // Per-device credentials: the harness derives each vehicle's password from its gateway's device key.
+  ws.onopen = () => ws.send(connectPacket(`k6-${source.id}`, 60, source.id, source.password));
   ws.onmessage = (e) => reader.push(e.data);
   ws.onerror = () => {
     failed.add(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs } from './cli-args.js';
+import { parseCliArgs, resolveDeviceKeys } from './cli-args.js';
 import { SimErrorCodes } from './errors.js';
 import { formatProgress, formatSummary, progressWriter } from './progress-report.js';
 
@@ -27,8 +27,24 @@ describe('parseCliArgs', () => {
       faults: {},
       record: undefined,
       grpc: {},
+      deviceKeyEnv: {},
       maxInFlight: undefined,
     });
+  });
+
+  it('reads --device-key-env for every gateway or one, and resolves the keys from the environment', () => {
+    const o = parseCliArgs(['--pilot', 'p', '--device-key-env', 'ALL_KEY', '--device-key-env', 'gw-b=B_KEY']);
+    expect(o.deviceKeyEnv).toEqual({ '*': 'ALL_KEY', 'gw-b': 'B_KEY' });
+    const key = (c: string) => c.repeat(32);
+    expect(resolveDeviceKeys(o.deviceKeyEnv, ['gw-a', 'gw-b'], { ALL_KEY: key('a'), B_KEY: key('b') })).toEqual(
+      new Map([
+        ['gw-a', key('a')],
+        ['gw-b', key('b')],
+      ]),
+    );
+    expect(resolveDeviceKeys({ 'gw-b': 'B_KEY' }, ['gw-a', 'gw-b'], { B_KEY: key('b') })).toEqual(new Map([['gw-b', key('b')]]));
+    expect(() => resolveDeviceKeys(o.deviceKeyEnv, ['gw-a'], {})).toThrow(/ALL_KEY \(the device key of gateway "gw-a"\) is not set/);
+    expect(() => resolveDeviceKeys(o.deviceKeyEnv, ['gw-a'], { ALL_KEY: 'short' })).toThrow(/at least 32 characters/);
   });
 
   it('reads every option', () => {
@@ -97,6 +113,8 @@ describe('parseCliArgs', () => {
     [['--pilot', 'p', '--mqtt', 'localhost:1884'], '--mqtt: expected a URL starting with mqtt://'],
     [['--pilot', 'p', '--mqtt', 'http://localhost'], '--mqtt: expected a URL starting with mqtt://'],
     [['--pilot', 'p', '--gateway-url', 'mqtt://x:1'], '--gateway-url: expected <gateway-id>=<url>'],
+    [['--pilot', 'p', '--device-key-env', 'lower'], '--device-key-env: expected the name of an environment variable'],
+    [['--pilot', 'p', '--device-key-env', 'A', '--device-key-env', 'B'], '--device-key-env: every gateway given twice'],
     [['--pilot', 'p', '--gateway-url', 'a=mqtt://x:1', '--gateway-url', 'a=mqtt://y:1'], '--gateway-url: gateway "a" given twice'],
     [['--pilot', 'p', '--log-level', 'loud'], '--log-level: expected one of fatal'],
     [['--pilot', 'p', '--rat', '1'], "Unknown option '--rat'"],

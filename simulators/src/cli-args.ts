@@ -3,7 +3,7 @@
  * of a run, with a message a person can act on for every mistake (a UsageError, exit code 2).
  */
 import { parseArgs } from 'node:util';
-import { isValidSegment, type PayloadFormat } from '@michi/proto';
+import { checkDeviceKey, isMichiError, isValidSegment, type PayloadFormat } from '@michi/proto';
 import { UsageError } from './errors.js';
 import { SIMULATED_KINDS, type SimulatedKind } from './run-fleet.js';
 
@@ -22,6 +22,9 @@ Options:
   --gateway-url <gw=url>   broker of one gateway, overriding --mqtt (repeatable)
   --grpc <host:port>       publish over gRPC (michi.v1.EdgeIngestService) to every gateway instead
   --gateway-grpc <gw=addr> the gRPC ingest of one gateway, overriding --grpc (repeatable)
+  --device-key-env [gw=]NAME  the environment variable holding the device key of every gateway
+                           (or of gateway gw; repeatable): each vehicle and sensor then connects
+                           with its id and HMAC-derived password, as an edge agent requires
   --rate <hz>              state readings per vehicle per simulated second (default: 1)
   --duration <s>           stop after this many simulated seconds
   --count <n>              stop after exactly n readings in total
@@ -76,6 +79,8 @@ export interface CliOptions {
   record: string | undefined;
   /** gRPC ingest address per gateway id ('*' for every gateway); empty: MQTT. */
   grpc: Record<string, string>;
+  /** The variable holding the device key, per gateway id ('*' for every gateway); empty: anonymous connections. */
+  deviceKeyEnv: Record<string, string>;
   maxInFlight: number | undefined;
 }
 
@@ -185,6 +190,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         grpc: { type: 'string' },
         'max-in-flight': { type: 'string' },
         'gateway-grpc': { type: 'string', multiple: true, default: [] },
+        'device-key-env': { type: 'string', multiple: true, default: [] },
         'log-level': { type: 'string', default: 'warn' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -272,6 +278,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }),
     record: values.record,
     grpc: grpcAddrs(values.grpc, values['gateway-grpc'] ?? []),
+    deviceKeyEnv: deviceKeyEnvs(values['device-key-env'] ?? []),
     maxInFlight: wholeNumber('--max-in-flight', values['max-in-flight'], 1),
   };
 }
@@ -279,6 +286,47 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
 /** The object without its undefined properties (exactOptionalPropertyTypes). */
 export function dropUndefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** `--device-key-env NAME` (every gateway) and `--device-key-env gw=NAME` (one gateway). */
+export function deviceKeyEnvs(entries: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const gw = eq >= 0 ? entry.slice(0, eq) : '*';
+    const name = entry.slice(eq + 1);
+    if ((gw !== '*' && !isValidSegment(gw)) || !/^[A-Z_][A-Z0-9_]*$/.test(name)) {
+      throw new UsageError(
+        `--device-key-env: expected the name of an environment variable, or <gateway-id>=<name>, e.g. gw-ekimae=MICHI_GW_EKIMAE_DEVICE_KEY, got ${JSON.stringify(entry)}`,
+      );
+    }
+    if (gw in out) throw new UsageError(`--device-key-env: ${gw === '*' ? 'every gateway' : `gateway "${gw}"`} given twice`);
+    out[gw] = name;
+  }
+  return out;
+}
+
+/** Each gateway's device key from the variables `--device-key-env` names; gateways without one are left out. */
+export function resolveDeviceKeys(
+  names: Readonly<Record<string, string>>,
+  gatewayIds: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const gw of gatewayIds) {
+    const name = names[gw] ?? names['*'];
+    if (name === undefined) continue;
+    const key = env[name];
+    if (!key) throw new UsageError(`--device-key-env: ${name} (the device key of gateway "${gw}") is not set or empty`);
+    try {
+      checkDeviceKey(key, `--device-key-env ${name}`);
+    } catch (err) {
+      if (isMichiError(err)) throw new UsageError(err.message);
+      throw err;
+    }
+    keys.set(gw, key);
+  }
+  return keys;
 }
 
 function grpcAddrs(all: string | undefined, perGateway: readonly string[]): Record<string, string> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import type { Logger } from 'pino';
-import { parseCliArgs } from './cli-args.js';
+import { deviceKeyEnvs, parseCliArgs, resolveDeviceKeys } from './cli-args.js';
 import { UsageError } from './errors.js';
 import { exportFromInflux } from './influx-export.js';
 import { McapRecorder } from './mcap-file.js';
@@ -29,10 +29,12 @@ the same options and --start-ts give a byte-identical file.
 From InfluxDB: --influx <url> --database <db> (default michi) --from/--to (ISO 8601 or ms).`;
 
 export const REPLAY_USAGE = `Usage: michi-sim replay --in <file.mcap> [--mqtt <url> | --gateway-url <gw=url>... | --cloud <url>]
-                        [--speed <1..100|max>] [--pilot <id>] [--seeds <dir>]
+                        [--speed <1..100|max>] [--pilot <id>] [--seeds <dir>] [--device-key-env [gw=]NAME]...
 
 Replays a recording with its original relative timing, sped up by --speed (default 1).
-Into edges (default mqtt://127.0.0.1:1884): each reading on its recorded topic, bytes as recorded.
+Into edges (default mqtt://127.0.0.1:1884): each reading on its recorded topic, bytes as recorded,
+each source on its own connection with the password derived from its gateway's device key
+(--device-key-env, as in michi-sim --help).
 Into the cloud (--cloud mqtt://host:1883): as batches of each gateway, authenticated with the
 secret its pilot definition names (credentialsRef env:VAR, read from the environment).`;
 
@@ -150,6 +152,7 @@ export async function replayCommand(argv: readonly string[], logger: Logger, pri
       pilot: { type: 'string' },
       seeds: { type: 'string', default: 'seeds' },
       'log-level': { type: 'string' },
+      'device-key-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -203,6 +206,7 @@ export async function replayCommand(argv: readonly string[], logger: Logger, pri
       pilotId,
       gatewayUrls: gatewayUrls(pilotId, [...gws], urls),
       clientIdPrefix: 'sim-replay',
+      deviceKeys: resolveDeviceKeys(deviceKeyEnvs(values['device-key-env']), [...gws], process.env),
       logger,
     });
   }

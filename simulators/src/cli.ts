@@ -5,7 +5,7 @@
  */
 import { loadSeeds, SeedError, type Pilot } from '@michi/proto';
 import { pino } from 'pino';
-import { parseCliArgs, USAGE, type CliOptions } from './cli-args.js';
+import { parseCliArgs, resolveDeviceKeys, USAGE, type CliOptions } from './cli-args.js';
 import { recordCommand, replayCommand, scaleCommand } from './cli-commands.js';
 import { McapRecorder } from './mcap-file.js';
 import { scalePilot } from './scale-pilot.js';
@@ -13,7 +13,7 @@ import { SimulatorError, UsageError } from './errors.js';
 import { formatSummary, progressWriter } from './progress-report.js';
 import { GrpcPublisher } from './publisher-grpc.js';
 import { MqttPublisher, type ReadingPublisher } from './publisher-mqtt.js';
-import { gatewayUrls, runFleet } from './run-fleet.js';
+import { gatewayUrls, runFleet, sourcesByGateway } from './run-fleet.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -58,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = pino({ name: 'michi-sim', level: opts.logLevel }, pino.destination(2));
   const urls = Object.fromEntries(pilot.gateways.map((g) => [g.id, opts.gatewayUrls[g.id] ?? opts.mqttUrl]));
   const gatewayIds = [...new Set([...pilot.vehicles.map((v) => v.gatewayId), ...pilot.sensors.map((s) => s.gatewayId)])];
+  const deviceKeys = resolveDeviceKeys(opts.deviceKeyEnv, gatewayIds, process.env);
   const grpcAll = opts.grpc['*'];
   const publisher: ReadingPublisher =
     Object.keys(opts.grpc).length > 0
@@ -70,14 +71,17 @@ async function main(argv: readonly string[]): Promise<number> {
               return [gw, addr];
             }),
           ),
+          deviceKeys,
           logger,
         })
       : await MqttPublisher.open({
           pilotId: pilot.id,
           gatewayUrls: gatewayUrls(pilot.id, gatewayIds, urls),
           format: opts.format,
-          // About one connection per 500 vehicles, as a pool of gateways' worth of modems would.
+          // Without device keys: about one connection per 500 vehicles, as a pool of modems would.
           connectionsPerGateway: Math.min(16, Math.ceil(pilot.vehicles.length / gatewayIds.length / 500)),
+          deviceKeys,
+          sources: sourcesByGateway(pilot),
           logger,
         });
 

@@ -5,10 +5,12 @@
  * arrived within `lingerMs`); the edge answers each with a PublishResponse once it is on disk:
  * ACCEPTED (what is not in `rejected` is stored; rejected items never will be) or RETRY (nothing
  * stored: the request is sent again after a pause). Unlike MQTT 3.1.1, gRPC says what was refused,
- * so `rejected` counts here.
+ * so `rejected` counts here. With a gateway's device key each source has its own stream on the
+ * gateway's channel, authenticated by x-michi-source and x-michi-password (@michi/proto
+ * devicePassword), as an edge requires.
  */
 import * as grpc from '@grpc/grpc-js';
-import { makeReading, michi, type Reading } from '@michi/proto';
+import { devicePassword, makeReading, michi, type Reading } from '@michi/proto';
 import type { Logger } from 'pino';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
@@ -23,8 +25,10 @@ export interface GrpcPublisherOptions {
   lingerMs?: number;
   /** Pause before sending a request again that was answered RETRY, ms. */
   retryMs?: number;
-  /** Metadata sent on each stream (e.g. a device credential). */
+  /** Metadata sent on each stream. */
   metadata?: Record<string, string>;
+  /** Gateway id → its device key: each source of such a gateway gets its own authenticated stream. */
+  deviceKeys?: ReadonlyMap<string, string>;
   logger: Logger;
 }
 
@@ -41,6 +45,8 @@ interface GatewayStream {
   timer: NodeJS.Timeout | undefined;
   inflight: Map<number, Pending>;
   ended: boolean;
+  /** Why the stream ended (grpc_<status>), for what is sent to it afterwards. */
+  endReason?: string;
 }
 
 const serialize = (r: michi.v1.PublishRequest): Buffer => {
@@ -57,7 +63,9 @@ export class GrpcPublisher implements ReadingPublisher {
   private readonly failures = new Map<string, number>();
   private waiters: (() => void)[] = [];
   private nextId = 1;
+  /** By gateway id, or by gateway/source for gateways with a device key. */
   private readonly streams = new Map<string, GatewayStream>();
+  private readonly channels = new Map<string, grpc.Client>();
 
   private constructor(private readonly opts: GrpcPublisherOptions) {}
 
@@ -84,7 +92,8 @@ export class GrpcPublisher implements ReadingPublisher {
           client.close();
           throw err;
         });
-        pub.openStream(gateway, client);
+        pub.channels.set(gateway, client);
+        if (!opts.deviceKeys?.has(gateway)) pub.openStream(gateway, client);
       }
     } catch (err) {
       await pub.close();
@@ -98,7 +107,7 @@ export class GrpcPublisher implements ReadingPublisher {
   }
 
   publish(reading: SimReading): void {
-    const s = this.streams.get(reading.gatewayId);
+    const s = this.streamOf(reading);
     if (!s) throw new SimulatorError(SimErrorCodes.PILOT, `no gRPC stream for gateway "${reading.gatewayId}"`);
     this.sent++;
     this.pending++;
@@ -146,31 +155,51 @@ export class GrpcPublisher implements ReadingPublisher {
     for (const s of this.streams.values()) {
       clearTimeout(s.timer);
       if (!s.ended) s.call.end();
-      s.client.close();
     }
+    for (const c of this.channels.values()) c.close();
     this.streams.clear();
+    this.channels.clear();
   }
 
-  private openStream(gateway: string, client: grpc.Client): void {
+  /** The stream a reading goes on: its gateway's, or with a device key its source's own (opened on first use). */
+  private streamOf(reading: SimReading): GatewayStream | undefined {
+    const key = this.opts.deviceKeys?.get(reading.gatewayId);
+    if (key === undefined) return this.streams.get(reading.gatewayId);
+    const id = `${reading.gatewayId}/${reading.sourceId}`;
+    const channel = this.channels.get(reading.gatewayId);
+    if (!this.streams.has(id) && channel) {
+      this.openStream(reading.gatewayId, channel, id, {
+        'x-michi-source': reading.sourceId,
+        'x-michi-password': devicePassword(key, reading.sourceId),
+      });
+    }
+    return this.streams.get(id);
+  }
+
+  private openStream(gateway: string, client: grpc.Client, id = gateway, login: Record<string, string> = {}): void {
     const metadata = new grpc.Metadata();
-    for (const [k, v] of Object.entries(this.opts.metadata ?? {})) metadata.set(k, v);
+    for (const [k, v] of Object.entries({ ...this.opts.metadata, ...login })) metadata.set(k, v);
     const call = client.makeBidiStreamRequest(EDGE_PUBLISH_PATH, serialize, deserialize, metadata);
     const s: GatewayStream = { gateway, call, client, queue: [], timer: undefined, inflight: new Map(), ended: false };
     call.on('data', (res: michi.v1.PublishResponse) => this.onResponse(s, res));
     call.on('error', (err: grpc.ServiceError) => {
       s.ended = true;
+      s.endReason = `grpc_${grpc.status[err.code] ?? err.code}`;
       // Whatever was in flight on this stream is lost to us: count it, do not hang.
       let n = 0;
       for (const p of s.inflight.values()) n += p.items.length;
       s.inflight.clear();
       if (n > 0) {
         this.pending -= n;
-        this.fail(`grpc_${grpc.status[err.code] ?? err.code}`, n);
+        this.fail(s.endReason, n);
         this.wake();
       }
-      this.opts.logger.warn({ err: err.message, gateway }, 'gRPC publish stream failed');
+      this.opts.logger.warn(
+        { err: err.message, gateway, ...(login['x-michi-source'] ? { source: login['x-michi-source'] } : {}) },
+        'gRPC publish stream failed',
+      );
     });
-    this.streams.set(gateway, s);
+    this.streams.set(id, s);
   }
 
   private flush(s: GatewayStream): void {
@@ -184,7 +213,7 @@ export class GrpcPublisher implements ReadingPublisher {
   private send(s: GatewayStream, p: Pending): void {
     if (s.ended) {
       this.pending -= p.items.length;
-      this.fail('stream_closed', p.items.length);
+      this.fail(s.endReason ?? 'stream_closed', p.items.length);
       this.wake();
       return;
     }

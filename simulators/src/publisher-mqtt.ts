@@ -1,10 +1,13 @@
 /**
- * Publishes simulated readings to the local MQTT brokers of edge agents, as vehicles do: one
- * connection per gateway, QoS 1, protobuf (or JSON) bodies on michi/v1/{pilot}/{gateway}/{source}/{kind}.
+ * Publishes simulated readings to the local MQTT brokers of edge agents, as vehicles do: QoS 1,
+ * protobuf (or JSON) bodies on michi/v1/{pilot}/{gateway}/{source}/{kind}. With a gateway's device
+ * key each source has its own connection, username its id and password derived from the key
+ * (@michi/proto devicePassword), as an edge requires; without one, a few shared anonymous
+ * connections per gateway carry the whole fleet (a broker that does not authenticate, a benchmark).
  * Counts what it sent, what the broker acknowledged and what failed, by reason.
  */
 import type net from 'node:net';
-import { encodeReadingPayload, type PayloadFormat } from '@michi/proto';
+import { devicePassword, encodeReadingPayload, type PayloadFormat } from '@michi/proto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { SimErrorCodes, SimulatorError } from './errors.js';
@@ -45,8 +48,15 @@ export interface MqttPublisherOptions {
   /** The broker URL of each gateway the fleet publishes to. */
   gatewayUrls: ReadonlyMap<string, string>;
   format?: PayloadFormat;
-  /** Client ids are `<prefix>-<pilot>-<gateway>` (and `-<n>` beyond the first connection). */
+  /** Client ids are `<prefix>-<pilot>-<gateway>` (and `-<n>` beyond the first connection), or `<prefix>-<pilot>-<source>`. */
   clientIdPrefix?: string;
+  /**
+   * Gateway id → its device key. Sources of such a gateway connect each on their own, with their
+   * id and password; the edge refuses anything else.
+   */
+  deviceKeys?: ReadonlyMap<string, string>;
+  /** Sources connected at open() (gateway id → source ids), so that refused credentials fail fast; others connect on their first reading. */
+  sources?: ReadonlyMap<string, readonly string[]>;
   /**
    * Connections per gateway (default 1). Real vehicles each have their own; a broker acknowledges
    * one connection's publishes in order, so a big fleet on one connection is slower than in life.
@@ -62,6 +72,8 @@ export class MqttPublisher implements ReadingPublisher {
   private readonly clients: ReadonlyMap<string, readonly MqttClient[]>;
   /** Connection index per source. */
   private readonly lanes = new Map<string, number>();
+  /** Per-source connections, for gateways with a device key; each resolves once connected. */
+  private readonly devices = new Map<string, MqttClient>();
   private readonly format: PayloadFormat;
   private readonly logger: Logger;
   private sent = 0;
@@ -72,50 +84,49 @@ export class MqttPublisher implements ReadingPublisher {
   private readonly failures = new Map<string, number>();
   private waiters: (() => void)[] = [];
 
-  private constructor(clients: ReadonlyMap<string, readonly MqttClient[]>, format: PayloadFormat, logger: Logger) {
+  private constructor(
+    clients: ReadonlyMap<string, readonly MqttClient[]>,
+    private readonly opts: MqttPublisherOptions,
+  ) {
     this.clients = clients;
-    this.format = format;
-    this.logger = logger;
+    this.format = opts.format ?? 'protobuf';
+    this.logger = opts.logger;
   }
 
-  /** Connects to every gateway's broker; rejects (and closes what did connect) if any cannot be reached. */
+  /**
+   * Connects to every gateway's broker (with device keys: every source in `sources`); rejects, and
+   * closes what did connect, if any cannot be reached or is refused.
+   */
   static async open(opts: MqttPublisherOptions): Promise<MqttPublisher> {
-    const connect = opts.connect ?? mqtt.connect;
     const prefix = opts.clientIdPrefix ?? 'sim';
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
     const clients = new Map<string, MqttClient[]>();
     const per = Math.max(1, opts.connectionsPerGateway ?? 1);
-    const lanes = [...opts.gatewayUrls].flatMap(([gatewayId, url]) => Array.from({ length: per }, (_, i) => [gatewayId, url, i] as const));
-    const attempts = lanes.map(async ([gatewayId, url, i]) => {
-      const logger = opts.logger.child({ gateway: gatewayId });
-      const client = connect(url, {
-        clientId: `${prefix}-${opts.pilotId}-${gatewayId}${i > 0 ? `-${i}` : ''}`,
-        protocolVersion: 4, // MQTT 3.1.1: aedes does not speak 5
-        clean: true,
-        reconnectPeriod: 1_000,
-        connectTimeout: timeoutMs,
-      });
+    const shared = [...opts.gatewayUrls]
+      .filter(([gatewayId]) => !opts.deviceKeys?.has(gatewayId))
+      .flatMap(([gatewayId, url]) => Array.from({ length: per }, (_, i) => [gatewayId, url, i] as const));
+    const publisher = new MqttPublisher(clients, opts);
+    const attempts = shared.map(async ([gatewayId, url, i]) => {
+      const client = publisher.connect(gatewayId, url, `${prefix}-${opts.pilotId}-${gatewayId}${i > 0 ? `-${i}` : ''}`);
       if (!clients.has(gatewayId)) clients.set(gatewayId, []);
       clients.get(gatewayId)![i] = client;
-      // From the start: mqtt.js keeps emitting 'error' on each failed reconnect, and an 'error'
-      // without a listener would crash the process.
-      client.on('error', (err) => logger.warn({ err, url }, 'mqtt client error'));
       await waitConnected(client, url, gatewayId, timeoutMs);
-      client.on('offline', () => logger.warn({ url }, 'broker connection lost; reconnecting'));
-      client.on('connect', () => {
-        setNoDelay(client);
-        logger.info({ url }, 'reconnected');
-      });
-      setNoDelay(client);
-      logger.debug({ url }, 'connected');
     });
+    for (const [gatewayId, sources] of opts.sources ?? []) {
+      if (!opts.deviceKeys?.has(gatewayId)) continue;
+      const url = opts.gatewayUrls.get(gatewayId);
+      for (const source of sources) {
+        const client = publisher.deviceClient(gatewayId, source);
+        if (client && url) attempts.push(waitConnected(client, url, gatewayId, timeoutMs, source));
+      }
+    }
     const results = await Promise.allSettled(attempts);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      await Promise.all([...clients.values()].flat().map((c) => c.endAsync(true)));
+      await publisher.close();
       throw failure.reason;
     }
-    return new MqttPublisher(clients, opts.format ?? 'protobuf', opts.logger);
+    return publisher;
   }
 
   get inFlight(): number {
@@ -127,13 +138,7 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   publishRaw(reading: SimReading, bytes: Uint8Array): void {
-    const pool = this.clients.get(reading.gatewayId);
-    let lane = this.lanes.get(reading.sourceId);
-    if (lane === undefined && pool) {
-      lane = this.lanes.size % pool.length;
-      this.lanes.set(reading.sourceId, lane);
-    }
-    const client = pool?.[lane ?? 0];
+    const client = this.deviceClient(reading.gatewayId, reading.sourceId) ?? this.sharedClient(reading);
     if (!client) throw new SimulatorError(SimErrorCodes.PILOT, `no broker connection for gateway "${reading.gatewayId}"`);
     this.sent++;
     this.pending++;
@@ -148,6 +153,58 @@ export class MqttPublisher implements ReadingPublisher {
       }
       this.wake();
     });
+  }
+
+  private sharedClient(reading: SimReading): MqttClient | undefined {
+    const pool = this.clients.get(reading.gatewayId);
+    let lane = this.lanes.get(reading.sourceId);
+    if (lane === undefined && pool) {
+      lane = this.lanes.size % pool.length;
+      this.lanes.set(reading.sourceId, lane);
+    }
+    return pool?.[lane ?? 0];
+  }
+
+  /** The source's own connection when its gateway has a device key (made on first use; mqtt.js queues until CONNACK). */
+  private deviceClient(gatewayId: string, source: string): MqttClient | undefined {
+    const key = this.opts.deviceKeys?.get(gatewayId);
+    if (key === undefined) return undefined;
+    let client = this.devices.get(source);
+    if (!client) {
+      const url = this.opts.gatewayUrls.get(gatewayId);
+      if (url === undefined) return undefined;
+      client = this.connect(gatewayId, url, `${this.opts.clientIdPrefix ?? 'sim'}-${this.opts.pilotId}-${source}`, {
+        username: source,
+        password: devicePassword(key, source),
+      });
+      this.devices.set(source, client);
+    }
+    return client;
+  }
+
+  private connect(gatewayId: string, url: string, clientId: string, login: { username?: string; password?: string } = {}): MqttClient {
+    const logger = this.logger.child({ gateway: gatewayId, ...(login.username ? { source: login.username } : {}) });
+    const client = (this.opts.connect ?? mqtt.connect)(url, {
+      clientId,
+      protocolVersion: 4, // MQTT 3.1.1: aedes does not speak 5
+      clean: true,
+      reconnectPeriod: 1_000,
+      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      ...login,
+    });
+    // From the start: mqtt.js keeps emitting 'error' on each failed reconnect, and an 'error'
+    // without a listener would crash the process.
+    client.on('error', (err) => logger.warn({ err, url }, 'mqtt client error'));
+    client.once('connect', () => {
+      client.on('offline', () => logger.warn({ url }, 'broker connection lost; reconnecting'));
+      client.on('connect', () => {
+        setNoDelay(client);
+        logger.info({ url }, 'reconnected');
+      });
+      setNoDelay(client);
+      logger.debug({ url }, 'connected');
+    });
+    return client;
   }
 
   waitForCapacity(max: number): Promise<void> {
@@ -187,7 +244,7 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].flat().map((c) => c.endAsync(true)));
+    await Promise.all([...[...this.clients.values()].flat(), ...this.devices.values()].map((c) => c?.endAsync(true)));
   }
 
   private failedCount(): number {
@@ -207,15 +264,21 @@ export class MqttPublisher implements ReadingPublisher {
   }
 }
 
-function waitConnected(client: MqttClient, url: string, gatewayId: string, timeoutMs: number): Promise<void> {
+function waitConnected(client: MqttClient, url: string, gatewayId: string, timeoutMs: number, source?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (reason: string, cause?: unknown): void => {
       cleanup();
+      // An edge refuses a connection without per-device credentials (CONNACK 4 or 5).
+      const hint = /Bad username or password|Not authorized/i.test(reason)
+        ? source
+          ? ` (is the device key of gateway "${gatewayId}" the edge's local.deviceKeyEnv, and "${source}" not revoked?)`
+          : " (an edge agent wants per-device credentials: give the gateway's device key, michi-sim --device-key-env)"
+        : '';
       reject(
         new SimulatorError(
           SimErrorCodes.CONNECT,
-          `cannot connect to the broker of gateway "${gatewayId}" at ${url}: ${reason}`,
-          { gateway: gatewayId, url },
+          `cannot connect ${source ? `"${source}" ` : ''}to the broker of gateway "${gatewayId}" at ${url}: ${reason}${hint}`,
+          { gateway: gatewayId, url, ...(source ? { source } : {}) },
           { cause },
         ),
       );

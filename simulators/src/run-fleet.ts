@@ -23,6 +23,12 @@ export interface RunFleetOptions {
   mqttUrl?: string | Readonly<Record<string, string>>;
   /** Where readings go instead of the MQTT brokers of `mqttUrl`; the caller closes it. */
   publisher?: ReadingPublisher;
+  /**
+   * Gateway id → its device key (the edge's local.deviceKeyEnv): each vehicle and sensor then
+   * connects on its own with its id and password, as an edge agent requires. Without one a
+   * gateway's sources share anonymous connections (brokers that do not authenticate).
+   */
+  deviceKeys?: Readonly<Record<string, string>>;
   /** State readings per vehicle per simulated second. */
   rateHz?: number;
   /** Link samples per vehicle per simulated second. */
@@ -93,6 +99,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
       gatewayUrls: gatewayUrls(opts.pilot.id, fleet.gatewayIds(), opts.mqttUrl),
       format: opts.format ?? 'protobuf',
       clientIdPrefix: opts.clientIdPrefix ?? 'sim',
+      ...(opts.deviceKeys ? { deviceKeys: new Map(Object.entries(opts.deviceKeys)), sources: sourcesByGateway(opts.pilot) } : {}),
       logger,
     }));
 
@@ -218,6 +225,16 @@ export function gatewayUrls(
     urls.set(gw, url);
   }
   return urls;
+}
+
+/** Gateway id → the ids of its vehicles and sensors. */
+export function sourcesByGateway(pilot: FleetPilot): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { id, gatewayId } of [...pilot.vehicles, ...(pilot.sensors ?? [])]) {
+    if (!out.has(gatewayId)) out.set(gatewayId, []);
+    out.get(gatewayId)!.push(id);
+  }
+  return out;
 }
 
 /** Resolves true after ms, or false as soon as the signal aborts. */

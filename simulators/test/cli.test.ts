@@ -1,37 +1,10 @@
 // michi-sim as a person runs it: a child process against a real aedes broker, checked by its exit
 // code, its output and what the broker received.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { decodeReadingPayload, parseTopic } from '@michi/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../../scripts/test-support/index.js';
 import { startTestBroker, type TestBroker } from './aedes-broker.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from TypeScript source (the michi-src condition, as the tests resolve packages). */
-function michiSim(args: string[], opts: { onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    opts.onSpawn?.((signal) => child.kill(signal));
-  });
-}
+import { michiSim } from './michi-sim-process.js';
 
 let broker: TestBroker;
 beforeAll(async () => {

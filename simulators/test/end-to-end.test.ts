@@ -21,6 +21,7 @@ describe('simulator → edge → cloud → InfluxDB → API', () => {
     const result = await runFleet({
       pilot: stack.pilot,
       mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
       count: N,
       kinds: ['state', 'link'],
       speedup: Number.POSITIVE_INFINITY,

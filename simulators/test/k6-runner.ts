@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protoDir } from '@michi/proto';
+import { devicePassword, protoDir } from '@michi/proto';
 import { runFleet } from '@michi/simulators';
 import { freePort } from '../../scripts/test-support/index.js';
 import type { LoadStack } from './load-stack.js';
@@ -74,6 +74,7 @@ export async function preload(
   const result = await runFleet({
     pilot,
     mqttUrl: stack.gatewayUrls,
+    deviceKeys: stack.deviceKeys,
     durationS: minutes * 60,
     speedup: Infinity,
     kinds: ['state', 'link', 'event', 'sensor'],
@@ -92,7 +93,10 @@ export function scriptConfig(
   seeded: number,
   preloaded: { fromMs: number; toMs: number; sources: string[] },
 ): object {
-  const clones = stack.pilot.vehicles.slice(seeded).map((v) => ({ id: v.id, gateway: v.gatewayId }));
+  // The MQTT vehicles connect as themselves: each gets its password (derived here, k6 has no key).
+  const clones = stack.pilot.vehicles
+    .slice(seeded)
+    .map((v) => ({ id: v.id, gateway: v.gatewayId, password: devicePassword(stack.deviceKeys[v.gatewayId]!, v.id) }));
   const route = stack.pilot.routes[0]?.geometry.coordinates[0];
   return {
     apiUrl: stack.cloud.url,

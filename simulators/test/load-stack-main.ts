@@ -13,6 +13,7 @@ process.stdout.write(
     pilotId: stack.pilot.id,
     vehicles: stack.pilot.vehicles.length,
     gatewayUrls: stack.gatewayUrls,
+    deviceKeys: stack.deviceKeys,
     apiUrl: stack.cloud.url,
     token: stack.operatorToken,
     influxUrl: stack.influx.url,

@@ -32,6 +32,8 @@ export interface LoadStack {
   readonly edges: ReadonlyMap<string, EdgeHandle>;
   /** gateway id → mqtt://127.0.0.1:port of its edge's local broker. */
   readonly gatewayUrls: Readonly<Record<string, string>>;
+  /** gateway id → its edge's device key (vehicles connect with passwords derived from it). */
+  readonly deviceKeys: Readonly<Record<string, string>>;
   /** ws://127.0.0.1:port/<gateway id> carries MQTT over WebSocket to that gateway's edge. */
   readonly relayUrl: string;
   /** gateway id → its secret (username = gateway id on MQTT; bearer token on gRPC). */
@@ -122,7 +124,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       { logger },
     );
     started.push(cloud);
-    const { edges, gatewayUrls } = await startPilotEdges({
+    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
       pilot,
       seedsDir,
       dir,
@@ -135,7 +137,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
     started.push(relay);
-    return { pilot, influx, cloud, edges, gatewayUrls, relayUrl: relay.url, secrets, operatorToken, seedsDir, close };
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, relayUrl: relay.url, secrets, operatorToken, seedsDir, close };
   } catch (err) {
     await close();
     throw err;

@@ -151,6 +151,7 @@ describe('replay into a fresh stack', () => {
     const live = await runFleet({
       pilot,
       mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
       durationS: 60,
       speedup: Infinity,
       seed: 21,
@@ -194,7 +195,13 @@ describe('replay into a fresh stack', () => {
 
     stack = await startStack({ pilotId: PILOT });
     const gateways = new Map(Object.entries(stack.gatewayUrls));
-    const publisher = await MqttPublisher.open({ pilotId: PILOT, gatewayUrls: gateways, clientIdPrefix: 'replay', logger });
+    const publisher = await MqttPublisher.open({
+      pilotId: PILOT,
+      gatewayUrls: gateways,
+      clientIdPrefix: 'replay',
+      deviceKeys: new Map(Object.entries(stack.deviceKeys)),
+      logger,
+    });
     try {
       const replayed = await replayRecording({ file, publisher, speed: Infinity });
       expect(replayed).toMatchObject({ sent: live.sent, acked: live.sent, failed: 0 });
