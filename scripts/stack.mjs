@@ -1,8 +1,8 @@
 // Starts the demo stack that `make run` promises: the cloud, one edge agent per seeded gateway and
 // one simulator per pilot, each in the background with its PID in .run/<name>.pid and its log in
 // .run/<name>.log (scripts/stop.sh stops them). InfluxDB is started before this by influxdb.sh.
-// Gateway secrets are made once, kept in .run/secrets.env (mode 0600, git-ignored), and handed to
-// the processes through their environment, never through command lines or logs.
+// Gateway secrets and device keys are made once, kept in .run/secrets.env (mode 0600, git-ignored),
+// and handed to the processes through their environment, never through command lines or logs.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,10 +29,15 @@ if (existsSync(secretsFile)) {
     if (m) secrets[m[1]] = m[2];
   }
 }
+// Each gateway's device key (local.deviceKeyEnv) sits beside its secret: env:MICHI_GW_X_SECRET →
+// MICHI_GW_X_DEVICE_KEY. The simulator derives each vehicle's password from it, as a provisioning
+// tool would (michi-edge device-password).
+const deviceKeyEnv = (gw) => `${gw.credentialsRef.replace(/^env:/, '').replace(/_SECRET$/, '')}_DEVICE_KEY`;
 for (const p of pilots) {
   for (const gw of p.gateways) {
     const name = gw.credentialsRef.replace(/^env:/, '');
     secrets[name] ??= randomBytes(24).toString('base64url');
+    secrets[deviceKeyEnv(gw)] ??= randomBytes(32).toString('base64url');
   }
 }
 // API tokens (docs/api.md): an operator of every pilot, and the municipality view of the bus pilot.
@@ -105,6 +110,7 @@ await waitFor(
 let i = 0;
 for (const p of pilots) {
   const gatewayUrls = [];
+  const deviceKeys = [];
   for (const gw of p.gateways) {
     const port = edgeBasePort + i;
     const metricsPort = metricsBasePort + i;
@@ -115,7 +121,7 @@ for (const p of pilots) {
         pilotId: p.id,
         gatewayId: gw.id,
         seedsDir: 'seeds',
-        local: { mqtt: { host, port } },
+        local: { mqtt: { host, port }, deviceKeyEnv: deviceKeyEnv(gw) },
         buffer: { path: `.data/edge/${gw.id}/buffer.sqlite` },
         uplink: { url: `mqtt://127.0.0.1:${cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
         metrics: { host, port: metricsPort },
@@ -127,8 +133,19 @@ for (const p of pilots) {
       async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok,
     );
     gatewayUrls.push('--gateway-url', `${gw.id}=mqtt://127.0.0.1:${port}`);
+    deviceKeys.push('--device-key-env', `${gw.id}=${deviceKeyEnv(gw)}`);
   }
-  start(`sim-${p.id}`, ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, '--kinds', 'state,link']);
+  start(`sim-${p.id}`, [
+    'simulators/dist/cli.js',
+    '--pilot',
+    p.id,
+    '--seeds',
+    'seeds',
+    ...gatewayUrls,
+    ...deviceKeys,
+    '--kinds',
+    'state,link',
+  ]);
 }
 
 console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);
