@@ -105,40 +105,48 @@ describe('edge uplink with TLS against the real cloud', () => {
     }
   }
 
-  it('gRPC mode: readings reach InfluxDB exactly once over the TLS Upload stream with the gateway token', { timeout: 90_000 }, async () => {
-    const a = await agent('grpc', { uplink: grpcTls() });
-    const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the gRPC uplink' });
-    expect(connected['target']).toBe(`grpcs://127.0.0.1:${cloud.grpcPort}`);
-    const v = await deliver(a, 'bus-01', 3_000);
-    const m = await scrape(a.metricsPort);
-    expect(metricValue(m, 'michi_edge_uplink_connected')).toBe(1);
-    expect(metricValue(m, 'michi_edge_uplink_batches_acked_total')).toBeGreaterThan(0);
-    expect(metricValue(m, 'michi_edge_uplink_batches_sent_total', 'stream="event"')).toBeGreaterThan(0);
-    expect(metricValue(m, 'michi_edge_forwarded_total')).toBe(v.acked.length);
-    expect(metricValue(m, 'michi_edge_uplink_reconnects_total', 'reason="refused"')).toBe(0);
+  it(
+    'gRPC mode: readings reach InfluxDB exactly once over the TLS Upload stream with the gateway token, deflated',
+    { timeout: 90_000 },
+    async () => {
+      // Deflated batches too: the cloud recognizes a zlib stream inside UploadRequest.batch as it does on MQTT.
+      const a = await agent('grpc', { uplink: [...grpcTls(), 'compression: deflate'] });
+      const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the gRPC uplink' });
+      expect(connected['target']).toBe(`grpcs://127.0.0.1:${cloud.grpcPort}`);
+      const v = await deliver(a, 'bus-01', 3_000);
+      const m = await scrape(a.metricsPort);
+      expect(metricValue(m, 'michi_edge_uplink_connected')).toBe(1);
+      expect(metricValue(m, 'michi_edge_uplink_batches_acked_total')).toBeGreaterThan(0);
+      expect(metricValue(m, 'michi_edge_uplink_batches_sent_total', 'stream="event"')).toBeGreaterThan(0);
+      expect(metricValue(m, 'michi_edge_forwarded_total')).toBe(v.acked.length);
+      expect(metricValue(m, 'michi_edge_uplink_bytes_total', 'stage="sent"')).toBeLessThan(
+        metricValue(m, 'michi_edge_uplink_bytes_total', 'stage="batch"')! / 2,
+      );
+      expect(metricValue(m, 'michi_edge_uplink_reconnects_total', 'reason="refused"')).toBe(0);
 
-    // A reading 10 min ahead: the edge keeps it (it only counts the skew), the cloud's window (5 min)
-    // refuses it; the UploadResponse says so, and the agent counts it by code.
-    const ahead = await connectAsync(`mqtt://127.0.0.1:${a.mqttPort}`, {
-      ...deviceLogin('bus-01'),
-      clientId: 'bus-01-ahead',
-      reconnectPeriod: 0,
-    });
-    const future = bodyAt('state', 'bus-01', 1_000_000, Date.now() + 10 * 60_000);
-    await ahead.publishAsync(readingTopic(PILOT, GATEWAY, 'bus-01', 'state'), Buffer.from(encodeReadingPayload('state', future)), {
-      qos: 1,
-    });
-    await ahead.endAsync();
-    await waitFor(
-      async () => metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_rejected_total', 'code="MICHI_ERR_CLOCK_SKEW"') === 1,
-      {
-        what: 'the refused reading to be counted',
-      },
-    );
-    expect(metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth')).toBe(0);
-    await a.kill('SIGTERM');
-    await expectExactlyOnce(v);
-  });
+      // A reading 10 min ahead: the edge keeps it (it only counts the skew), the cloud's window (5 min)
+      // refuses it; the UploadResponse says so, and the agent counts it by code.
+      const ahead = await connectAsync(`mqtt://127.0.0.1:${a.mqttPort}`, {
+        ...deviceLogin('bus-01'),
+        clientId: 'bus-01-ahead',
+        reconnectPeriod: 0,
+      });
+      const future = bodyAt('state', 'bus-01', 1_000_000, Date.now() + 10 * 60_000);
+      await ahead.publishAsync(readingTopic(PILOT, GATEWAY, 'bus-01', 'state'), Buffer.from(encodeReadingPayload('state', future)), {
+        qos: 1,
+      });
+      await ahead.endAsync();
+      await waitFor(
+        async () => metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_rejected_total', 'code="MICHI_ERR_CLOCK_SKEW"') === 1,
+        {
+          what: 'the refused reading to be counted',
+        },
+      );
+      expect(metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth')).toBe(0);
+      await a.kill('SIGTERM');
+      await expectExactlyOnce(v);
+    },
+  );
 
   it(
     'gRPC mode: a wrong gateway secret is refused, counted and logged; the agent keeps retrying with backoff',
