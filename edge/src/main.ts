@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * michi-edge: the gateway agent. `node edge/dist/main.js --config edge.yaml` (or MICHI_EDGE_CONFIG);
  * `michi-edge device-password ...` prints device passwords (device-password-command.ts).
