@@ -56,7 +56,7 @@ const UploadClient = grpc.makeGenericClientConstructor(uploadClientDefinition, '
 /** Ends the stream: authentication and authorization failures are refusals, the rest network trouble. */
 const REFUSED = new Set<grpc.status>([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED]);
 
-export function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
+function grpcTransport(opts: GrpcUplinkOptions): UplinkTransport {
   const credentials = opts.tls ? grpc.credentials.createSsl(opts.ca ?? null) : grpc.credentials.createInsecure();
   const metadata = new grpc.Metadata();
   for (const [key, value] of gatewayMetadataEntries(opts.username, opts.password)) metadata.set(key, value);

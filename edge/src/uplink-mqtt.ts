@@ -34,7 +34,7 @@ export class UplinkMqtt extends UplinkScheduler {
   }
 }
 
-export function mqttTransport(opts: MqttUplinkOptions): UplinkTransport {
+function mqttTransport(opts: MqttUplinkOptions): UplinkTransport {
   const topic = batchTopic(opts.pilotId, opts.gatewayId);
   const connect = opts.connect ?? mqttConnect;
   return {

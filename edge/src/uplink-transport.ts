@@ -58,7 +58,6 @@ export interface UplinkTransport {
 }
 
 export type UplinkStream = 'event' | 'live' | 'backlog';
-export const UPLINK_STREAMS: readonly UplinkStream[] = ['event', 'live', 'backlog'];
 
 export interface UplinkStats {
   state: UplinkState;

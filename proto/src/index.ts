@@ -15,7 +15,6 @@ export {
   gatewayMetadataEntries,
   uploadRequest,
   type UploadAck,
-  type UploadServiceDefinition,
 } from './cloud-ingest-wire.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
