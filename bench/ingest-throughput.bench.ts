@@ -11,6 +11,8 @@
 //   readings, 8 unacknowledged per gateway, QoS 1 / one Upload stream each. A batch counts once its
 //   PUBACK / UploadResponse ACCEPTED arrived, i.e. once InfluxDB accepted it.
 // - CPU per process from /proc/<pid>/stat (utime + stime) over each phase, in cores.
+// - From the cloud's /metrics over each path's phase: lines per InfluxDB request, the requests'
+//   mean duration, and the mean time from receiving a batch to acknowledging it.
 //
 //   make bench   (or: node --conditions=michi-src --import tsx bench/ingest-throughput.bench.ts)
 //   MICHI_BENCH_INGEST_READINGS=400000 sets the readings per phase, MICHI_BENCH_INGEST_IN_FLIGHT=8 the
@@ -182,6 +184,42 @@ interface Phase {
   readings: number;
   seconds: number;
   cpu: Record<string, number>;
+  cloud?: CloudFigures;
+}
+
+/** Sums and counts of the cloud's histograms that explain a path's rate. */
+interface CloudFigures {
+  requests: number;
+  lines: number;
+  writeSeconds: number;
+  acks: number;
+  ackSeconds: number;
+}
+
+async function cloudFigures(httpPort: number): Promise<CloudFigures> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const sum = (prefix: string): number =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(prefix))
+      .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    requests: sum('michi_cloud_influx_write_lines_count'),
+    lines: sum('michi_cloud_influx_write_lines_sum'),
+    writeSeconds: sum('michi_cloud_influx_write_seconds_sum'),
+    acks: sum('michi_cloud_batch_ack_seconds_count'),
+    ackSeconds: sum('michi_cloud_batch_ack_seconds_sum'),
+  };
+}
+
+function figuresBetween(a: CloudFigures, b: CloudFigures): CloudFigures {
+  return {
+    requests: b.requests - a.requests,
+    lines: b.lines - a.lines,
+    writeSeconds: b.writeSeconds - a.writeSeconds,
+    acks: b.acks - a.acks,
+    ackSeconds: b.ackSeconds - a.ackSeconds,
+  };
 }
 
 async function measure(
@@ -307,11 +345,13 @@ async function orchestrate(): Promise<void> {
       const port = transport === 'mqtt' ? mqttPort : grpcPort;
       // The generator encodes its batches and connects first; only the sending is timed.
       const gen = await startLoad(['--load', transport, String(port), String(tsBase + (i + 1) * span)], secrets);
-      phases.push(
-        await measure(transport === 'mqtt' ? 'MQTT, acknowledged' : 'gRPC, acknowledged', { cloud: cloud.pid!, influxd: influx.pid }, () =>
-          gen.go(),
-        ),
+      const before = await cloudFigures(httpPort);
+      const phase = await measure(
+        transport === 'mqtt' ? 'MQTT, acknowledged' : 'gRPC, acknowledged',
+        { cloud: cloud.pid!, influxd: influx.pid },
+        () => gen.go(),
       );
+      phases.push({ ...phase, cloud: figuresBetween(before, await cloudFigures(httpPort)) });
     }
     phases.push(
       await measure('raw line protocol (after)', { bench: process.pid, influxd: influx.pid }, () => raw(influx.url, tsBase + 3 * span)),
@@ -346,6 +386,15 @@ async function orchestrate(): Promise<void> {
   console.log(
     `\nraw baseline (mean of before and after): ${Math.round(baseline).toLocaleString('en')} readings/s; CPU in cores (1.00 = one core busy).`,
   );
+  console.log('\n| path | InfluxDB requests | lines per request | ms per request | ms from batch received to acknowledged |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const p of phases) {
+    const f = p.cloud;
+    if (!f) continue;
+    console.log(
+      `| ${p.name} | ${f.requests} | ${Math.round(f.lines / f.requests).toLocaleString('en')} | ${((f.writeSeconds / f.requests) * 1e3).toFixed(0)} | ${((f.ackSeconds / f.acks) * 1e3).toFixed(0)} |`,
+    );
+  }
 }
 
 const args = process.argv.slice(2);

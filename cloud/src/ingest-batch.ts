@@ -2,8 +2,8 @@
  * One upstream Batch from an authenticated gateway, whatever carried it (MQTT, gRPC, a broker worker):
  * decode, authorize its header, validate each item against the pilot definition and the clock,
  * write the valid ones with one awaited InfluxDB write, then update the latest-state cache (vehicle
- * states and link samples). The
- * outcome tells the transport whether to acknowledge: only after InfluxDB accepted the lines.
+ * states and link samples: the newest of each vehicle in the batch). The outcome tells the
+ * transport whether to acknowledge: only after InfluxDB accepted the lines.
  */
 import { inflateSync } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -69,6 +69,12 @@ function isZlibStream(p: Uint8Array): boolean {
   return p.byteLength >= 2 && p[0] === 0x78 && ((p[0] << 8) | p[1]!) % 31 === 0;
 }
 
+/** Keeps `body` in `bySource` if it is the newest of its source so far. */
+function keepNewest<T extends { source_id: string; ts_ms: number }>(bySource: Map<string, T>, body: T): void {
+  const held = bySource.get(body.source_id);
+  if (held === undefined || Number(held.ts_ms) < Number(body.ts_ms)) bySource.set(body.source_id, body);
+}
+
 /** Rejections logged per batch in full; the rest are counted. */
 const LOGGED_REJECTIONS = 5;
 
@@ -130,8 +136,9 @@ export class BatchIngest {
     const lines: string[] = [];
     const lineIndices: number[] = [];
     const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
-    const states: VehicleState[] = [];
-    const links: LinkSample[] = [];
+    // The newest state and link sample per vehicle in this batch: only those can change the cache.
+    const states = new Map<string, VehicleState>();
+    const links = new Map<string, LinkSample>();
     const oldest = recvMs - this.opts.timestampWindow.pastMs;
     const newest = recvMs + this.opts.timestampWindow.futureMs;
     const ctx = { pilot: gw.pilot, gateway: gw.gateway, recvMs };
@@ -176,13 +183,13 @@ export class BatchIngest {
       }
       lineIndices.push(index);
       kinds[kind]++;
-      if (kind === 'state') states.push(item.state as VehicleState);
-      else if (kind === 'link') links.push(item.link as LinkSample);
+      if (kind === 'state') keepNewest(states, item.state as VehicleState);
+      else if (kind === 'link') keepNewest(links, item.link as LinkSample);
     }
 
     if (lines.length > 0) {
       try {
-        await this.deps.writer.write(lines);
+        await this.deps.writer.writeBody(Buffer.from(lines.join('\n')), lines.length);
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;
         if (err.permanent) {
@@ -219,8 +226,8 @@ export class BatchIngest {
         return { status: 'retry', reason, error: err, firstSeq: batch.first_seq, items: batch.items.length };
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
-      for (const s of states) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
-      for (const l of links) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
+      for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
+      for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
     }
     this.countRejections(gw, batch.first_seq, rejected);
     return { status: 'accepted', written: lines.length, rejected, firstSeq: batch.first_seq, items: batch.items.length };

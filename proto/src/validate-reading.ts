@@ -25,49 +25,77 @@ function bad(path: string, message: string): never {
   throw new PayloadError(ErrorCodes.INVALID_READING, message, path);
 }
 
-function range(path: string, v: number | null | undefined, min: number, max: number): void {
+// Each check takes the path as a prefix and a field name and joins them only to report an error:
+// these run for every reading ingested, and building the path eagerly was most of their garbage.
+
+function range(p: string, name: string, v: number | null | undefined, min: number, max: number): void {
   if (v === null || v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(path, `expected a number from ${min} to ${max}, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    bad(p + name, `expected a number from ${min} to ${max}, got ${v}`);
 }
 
-function integer(path: string, v: number | null | undefined, min: number, max: number): void {
+function integer(p: string, name: string, v: number | null | undefined, min: number, max: number): void {
   if (v === null || v === undefined) return;
-  if (!Number.isSafeInteger(v) || v < min || v > max) bad(path, `expected an integer from ${min} to ${max}, got ${v}`);
+  if (!Number.isSafeInteger(v) || v < min || v > max) bad(p + name, `expected an integer from ${min} to ${max}, got ${v}`);
 }
 
-/** `values` is a generated enum object, which maps names to numbers and numbers back to names. */
-function oneOf(path: string, v: number | null | undefined, values: object, allowUnspecified: boolean): void {
-  const entries = Object.entries(values).filter((e): e is [string, number] => typeof e[1] === 'number');
-  const n = v ?? 0;
-  if (!entries.some(([, value]) => value === n) || (!allowUnspecified && n === 0)) {
-    const names = entries.filter(([, value]) => allowUnspecified || value !== 0).map(([name]) => name);
-    bad(path, `expected one of ${names.join(', ')}, got ${n}`);
+/** The numbers and names of a generated enum object (which maps names to numbers and numbers back to names). */
+class EnumValues {
+  private readonly entries: [string, number][];
+  private readonly numbers: Set<number>;
+
+  constructor(values: object) {
+    this.entries = Object.entries(values).filter((e): e is [string, number] => typeof e[1] === 'number');
+    this.numbers = new Set(this.entries.map(([, value]) => value));
+  }
+
+  check(p: string, name: string, v: number | null | undefined, allowUnspecified: boolean): void {
+    const n = v ?? 0;
+    if (!this.numbers.has(n) || (!allowUnspecified && n === 0)) {
+      const names = this.entries.filter(([, value]) => allowUnspecified || value !== 0).map(([label]) => label);
+      bad(p + name, `expected one of ${names.join(', ')}, got ${n}`);
+    }
   }
 }
 
-function text(path: string, v: string | null | undefined, max: number): void {
-  if (v && v.length > max) bad(path, `expected at most ${max} characters, got ${v.length}`);
+const MODES = new EnumValues(v1.AutonomyMode);
+const SENSOR_KINDS = new EnumValues(v1.SensorKind);
+const EVENT_TYPES = new EnumValues(v1.EventType);
+const EVENT_CAUSES = new EnumValues(v1.EventCause);
+const SEVERITIES = new EnumValues(v1.Severity);
+
+function text(p: string, name: string, v: string | null | undefined, max: number): void {
+  if (v && v.length > max) bad(p + name, `expected at most ${max} characters, got ${v.length}`);
 }
 
-function numberMap(path: string, m: Record<string, number> | null | undefined, integers: boolean): void {
+function numberMap(p: string, name: string, m: Record<string, number> | null | undefined, integers: boolean): void {
   if (!m) return;
   const keys = Object.keys(m);
-  if (keys.length > MAX_MAP_ENTRIES) bad(path, `expected at most ${MAX_MAP_ENTRIES} entries, got ${keys.length}`);
+  if (keys.length > MAX_MAP_ENTRIES) bad(p + name, `expected at most ${MAX_MAP_ENTRIES} entries, got ${keys.length}`);
   for (const k of keys) {
-    const at = `${path}[${JSON.stringify(k)}]`;
-    if (k.length > MAX_KEY_LENGTH || !SIGNAL_NAME.test(k)) bad(at, 'expected a dotted name such as Vehicle.Speed (letters, digits, _)');
+    if (k.length > MAX_KEY_LENGTH || !SIGNAL_NAME.test(k))
+      bad(`${p}${name}[${JSON.stringify(k)}]`, 'expected a dotted name such as Vehicle.Speed (letters, digits, _)');
     const v = m[k];
-    if (integers) integer(at, v, 0, 0xffff_ffff);
-    else range(at, v, -Number.MAX_VALUE, Number.MAX_VALUE);
+    if (v === null || v === undefined) continue;
+    if (integers ? Number.isSafeInteger(v) && v >= 0 && v <= 0xffff_ffff : typeof v === 'number' && Number.isFinite(v)) continue;
+    const at = `${p}${name}[${JSON.stringify(k)}]`;
+    if (integers) integer(at, '', v, 0, 0xffff_ffff);
+    else range(at, '', v, -Number.MAX_VALUE, Number.MAX_VALUE);
   }
 }
 
-function position(path: string, p: michi.v1.Position.$Properties | null | undefined): void {
-  if (!p) return;
-  range(`${path}.lat`, p.lat ?? 0, -90, 90);
-  range(`${path}.lon`, p.lon ?? 0, -180, 180);
-  range(`${path}.alt_m`, p.alt_m, -1_000, 10_000);
-  range(`${path}.accuracy_m`, p.accuracy_m, 0, 100_000);
+function position(p: string, name: string, pos: michi.v1.Position.$Properties | null | undefined): void {
+  if (!pos) return;
+  coordinate(p, name, 'lat', pos.lat ?? 0, -90, 90);
+  coordinate(p, name, 'lon', pos.lon ?? 0, -180, 180);
+  coordinate(p, name, 'alt_m', pos.alt_m, -1_000, 10_000);
+  coordinate(p, name, 'accuracy_m', pos.accuracy_m, 0, 100_000);
+}
+
+/** range() of `${p}${name}.${field}`, with the path built only on error. */
+function coordinate(p: string, name: string, field: string, v: number | null | undefined, min: number, max: number): void {
+  if (v === null || v === undefined || (typeof v === 'number' && v >= min && v <= max)) return;
+  range(`${p}${name}.`, field, v, min, max);
 }
 
 interface Common {
@@ -76,13 +104,13 @@ interface Common {
   seq?: number | null;
 }
 
-function common(path: string, r: Common): void {
+function common(p: string, r: Common): void {
   if (!r.source_id || !isValidSegment(r.source_id))
-    bad(`${path}source_id`, `expected 1-64 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(r.source_id ?? '')}`);
+    bad(`${p}source_id`, `expected 1-64 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(r.source_id ?? '')}`);
   if (r.ts_ms === null || r.ts_ms === undefined || r.ts_ms === 0)
-    bad(`${path}ts_ms`, 'expected the source timestamp in milliseconds since the epoch, got nothing');
-  integer(`${path}ts_ms`, r.ts_ms, MIN_TS_MS, MAX_TS_MS);
-  integer(`${path}seq`, r.seq, 0, Number.MAX_SAFE_INTEGER);
+    bad(`${p}ts_ms`, 'expected the source timestamp in milliseconds since the epoch, got nothing');
+  integer(p, 'ts_ms', r.ts_ms, MIN_TS_MS, MAX_TS_MS);
+  integer(p, 'seq', r.seq, 0, Number.MAX_SAFE_INTEGER);
 }
 
 export function validateBody(kind: ReadingKind, body: Common & Record<string, unknown>, path = ''): void {
@@ -91,48 +119,48 @@ export function validateBody(kind: ReadingKind, body: Common & Record<string, un
   switch (kind) {
     case 'state': {
       const s = body as michi.v1.VehicleState.$Properties;
-      position(`${p}position`, s.position);
-      range(`${p}speed_mps`, s.speed_mps, 0, 100);
-      range(`${p}heading_deg`, s.heading_deg, 0, 360);
-      range(`${p}accel_mps2`, s.accel_mps2, -50, 50);
-      oneOf(`${p}mode`, s.mode, v1.AutonomyMode, true);
-      range(`${p}odometer_m`, s.odometer_m, 0, 1e10);
-      range(`${p}battery_pct`, s.battery_pct, 0, 100);
-      numberMap(`${p}signals`, s.signals, false);
+      position(p, 'position', s.position);
+      range(p, 'speed_mps', s.speed_mps, 0, 100);
+      range(p, 'heading_deg', s.heading_deg, 0, 360);
+      range(p, 'accel_mps2', s.accel_mps2, -50, 50);
+      MODES.check(p, 'mode', s.mode, true);
+      range(p, 'odometer_m', s.odometer_m, 0, 1e10);
+      range(p, 'battery_pct', s.battery_pct, 0, 100);
+      numberMap(p, 'signals', s.signals, false);
       return;
     }
     case 'link': {
       const l = body as michi.v1.LinkSample.$Properties;
       if (l.cell_id && !CELL_ID.test(l.cell_id)) bad(`${p}cell_id`, 'expected at most 64 characters of A-Z a-z 0-9 _ . : -');
-      integer(`${p}pci`, l.pci, 0, 1007);
+      integer(p, 'pci', l.pci, 0, 1007);
       if (l.band && !BAND.test(l.band)) bad(`${p}band`, `expected an NR band such as n79, got ${JSON.stringify(l.band)}`);
       // 0 means "not measured" for the radio figures: proto3 cannot tell it from unset.
-      if (l.rsrp_dbm) range(`${p}rsrp_dbm`, l.rsrp_dbm, -156, -31);
-      range(`${p}rsrq_db`, l.rsrq_db, -43, 20);
-      range(`${p}sinr_db`, l.sinr_db, -23, 40);
-      range(`${p}rtt_ms`, l.rtt_ms, 0, 60_000);
-      range(`${p}ul_mbps`, l.ul_mbps, 0, 100_000);
-      range(`${p}dl_mbps`, l.dl_mbps, 0, 100_000);
-      text(`${p}slice`, l.slice, 32);
-      position(`${p}position`, l.position);
+      if (l.rsrp_dbm) range(p, 'rsrp_dbm', l.rsrp_dbm, -156, -31);
+      range(p, 'rsrq_db', l.rsrq_db, -43, 20);
+      range(p, 'sinr_db', l.sinr_db, -23, 40);
+      range(p, 'rtt_ms', l.rtt_ms, 0, 60_000);
+      range(p, 'ul_mbps', l.ul_mbps, 0, 100_000);
+      range(p, 'dl_mbps', l.dl_mbps, 0, 100_000);
+      text(p, 'slice', l.slice, 32);
+      position(p, 'position', l.position);
       return;
     }
     case 'sensor': {
       const s = body as michi.v1.SensorReading.$Properties;
-      oneOf(`${p}sensor_kind`, s.sensor_kind, v1.SensorKind, false);
-      numberMap(`${p}counts`, s.counts, true);
-      numberMap(`${p}measures`, s.measures, false);
+      SENSOR_KINDS.check(p, 'sensor_kind', s.sensor_kind, false);
+      numberMap(p, 'counts', s.counts, true);
+      numberMap(p, 'measures', s.measures, false);
       return;
     }
     case 'event': {
       const e = body as michi.v1.Event.$Properties;
-      oneOf(`${p}type`, e.type, v1.EventType, false);
-      oneOf(`${p}cause`, e.cause, v1.EventCause, true);
-      oneOf(`${p}severity`, e.severity, v1.Severity, true);
-      position(`${p}position`, e.position);
+      EVENT_TYPES.check(p, 'type', e.type, false);
+      EVENT_CAUSES.check(p, 'cause', e.cause, true);
+      SEVERITIES.check(p, 'severity', e.severity, true);
+      position(p, 'position', e.position);
       if (e.geofence_id && !isValidSegment(e.geofence_id)) bad(`${p}geofence_id`, 'expected 1-64 characters of A-Z a-z 0-9 _ -');
-      text(`${p}detail`, e.detail, MAX_DETAIL_LENGTH);
-      integer(`${p}duration_ms`, e.duration_ms, 0, 0xffff_ffff);
+      text(p, 'detail', e.detail, MAX_DETAIL_LENGTH);
+      integer(p, 'duration_ms', e.duration_ms, 0, 0xffff_ffff);
       return;
     }
   }
