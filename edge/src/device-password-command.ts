@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { checkDeviceKey, devicePassword, isMichiError } from '@michi/proto';
 
-export const DEVICE_PASSWORD_USAGE = `usage: michi-edge device-password --key-env NAME DEVICE_ID...
+const DEVICE_PASSWORD_USAGE = `usage: michi-edge device-password --key-env NAME DEVICE_ID...
 
   --key-env NAME   the environment variable holding the gateway's device key (as local.deviceKeyEnv)
 

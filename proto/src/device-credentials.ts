@@ -11,7 +11,7 @@ import { ConfigError } from './errors.js';
 import { isValidSegment } from './topics.js';
 
 /** A device key shorter than this is refused: 24 random bytes in base64url are 32 characters. */
-export const MIN_DEVICE_KEY_LENGTH = 32;
+const MIN_DEVICE_KEY_LENGTH = 32;
 
 /** Throws ConfigError unless `key` can serve as a device key; `what` names where it came from. */
 export function checkDeviceKey(key: string, what: string): void {

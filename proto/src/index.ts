@@ -18,5 +18,5 @@ export {
 } from './cloud-ingest-wire.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
-export { checkDeviceKey, devicePassword, MIN_DEVICE_KEY_LENGTH } from './device-credentials.js';
+export { checkDeviceKey, devicePassword } from './device-credentials.js';
 export * from './seed-schema.js';
