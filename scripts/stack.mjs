@@ -55,7 +55,10 @@ writeFileSync(
     .join(''),
   { mode: 0o600 },
 );
-const childEnv = { ...env, ...secrets };
+// MICHI_EDGE_BASE_PORT is this script's setting, not the agents': their loader reads every
+// MICHI_EDGE_* variable as a setting and refuses unknown ones ("Unrecognized key: basePort").
+const { MICHI_EDGE_BASE_PORT: _edgeBasePort, ...inherited } = env;
+const childEnv = { ...inherited, ...secrets };
 
 function start(name, args, extraEnv = {}) {
   const log = openSync(`${RUN}/${name}.log`, 'a');
