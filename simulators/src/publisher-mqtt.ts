@@ -60,7 +60,8 @@ export interface MqttPublisherOptions {
   /**
    * Connections per gateway (default 1). Real vehicles each have their own; a broker acknowledges
    * one connection's publishes in order, so a big fleet on one connection is slower than in life.
-   * A source always uses the same connection, so its readings stay in order.
+   * A source always uses the same connection, so its readings stay in order. Gateways with a
+   * device key (deviceKeys) ignore it: there each source has its own connection.
    */
   connectionsPerGateway?: number;
   connectTimeoutMs?: number;
