@@ -153,18 +153,14 @@ describe('edge uplink with TLS against the real cloud', () => {
     { timeout: 60_000 },
     async () => {
       const a = await agent('refused', { uplink: grpcTls(), env: { [SECRET_ENV]: 'not-the-gateway-secret' } });
-      await waitFor(
-        async () => (metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="refused"') ?? 0) >= 4,
-        {
-          what: 'four refusals',
-          timeoutMs: 20_000,
-          intervalMs: 100,
-        },
-      );
-      const refusals = a
-        .logs()
-        .filter((l) => l['msg'] === 'the cloud refused this gateway: check uplink.username and the secret named by uplink.passwordEnv');
-      expect(refusals.length).toBeGreaterThanOrEqual(4);
+      // The counter moves before the log line is written: wait for the log lines, then read it.
+      const refusalLogs = () =>
+        a
+          .logs()
+          .filter((l) => l['msg'] === 'the cloud refused this gateway: check uplink.username and the secret named by uplink.passwordEnv');
+      await waitFor(() => refusalLogs().length >= 4, { what: 'four refusals', timeoutMs: 20_000 });
+      const refusals = refusalLogs();
+      expect(metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="refused"')).toBeGreaterThanOrEqual(4);
       expect(String(refusals[0]!['error'])).toMatch(/UNAUTHENTICATED.*MICHI_ERR_FORBIDDEN: login refused/);
       // Equal jitter: the wait doubles per refusal (reconnectMinMs 100: 50-100 ms, then 100-200, 200-400).
       const waits = refusals.map((l) => Number(l['retryInMs']));
@@ -196,19 +192,14 @@ describe('edge uplink with TLS against the real cloud', () => {
       const traffic = drive([v], 50, kindOf);
       await sleep(1_000);
       cloud.influx.pause();
+      const retryLogs = () => a.logs().filter((l) => l['msg'] === 'uplink disconnected' && l['reason'] === 'retry');
       try {
-        await waitFor(
-          async () => (metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="retry"') ?? 0) >= 2,
-          {
-            what: 'two RETRY answers',
-            timeoutMs: 30_000,
-            intervalMs: 200,
-          },
-        );
+        await waitFor(() => retryLogs().length >= 2, { what: 'two RETRY answers', timeoutMs: 30_000 });
       } finally {
         cloud.influx.resume();
       }
-      const retries = a.logs().filter((l) => l['msg'] === 'uplink disconnected' && l['reason'] === 'retry');
+      const retries = retryLogs();
+      expect(metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="retry"')).toBeGreaterThanOrEqual(2);
       expect(String(retries[0]!['error'])).toMatch(/the cloud asked to send again: MICHI_ERR_STORAGE/);
       // The second wait comes from a backoff that kept growing although each stream had come up.
       expect(Number(retries[1]!['retryInMs'])).toBeGreaterThan(Number(retries[0]!['retryInMs']));
