@@ -1,9 +1,14 @@
 /**
  * One upstream Batch from an authenticated gateway, whatever carried it (MQTT, gRPC, a broker worker):
  * decode, authorize its header, validate each item against the pilot definition and the clock,
- * write the valid ones with one awaited InfluxDB write, then update the latest-state cache (vehicle
- * states and link samples: the newest of each vehicle in the batch). The outcome tells the
- * transport whether to acknowledge: only after InfluxDB accepted the lines.
+ * update the latest-state cache (vehicle states and link samples, which drive the live feed), and
+ * write the valid items with one awaited InfluxDB write. The outcome tells the transport whether to
+ * acknowledge: only after InfluxDB accepted the lines.
+ *
+ * The cache is updated before the write, as DESIGN.md draws it (the live push branches off ingest
+ * beside the InfluxDB writer): waiting for the write added its latency, tens to hundreds of ms, to
+ * every live update. The cache keeps the newest reading per vehicle by source timestamp, so the
+ * resend of a batch whose write failed, or an older reading, never moves a vehicle back.
  */
 import { inflateSync } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -188,6 +193,8 @@ export class BatchIngest {
     }
 
     if (lines.length > 0) {
+      for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
+      for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
       try {
         await this.deps.writer.writeBody(Buffer.from(lines.join('\n')), lines.length);
       } catch (err) {
@@ -226,8 +233,6 @@ export class BatchIngest {
         return { status: 'retry', reason, error: err, firstSeq: batch.first_seq, items: batch.items.length };
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
-      for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
-      for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
     }
     this.countRejections(gw, batch.first_seq, rejected);
     return { status: 'accepted', written: lines.length, rejected, firstSeq: batch.first_seq, items: batch.items.length };

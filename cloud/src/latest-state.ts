@@ -2,8 +2,10 @@
  * The latest VehicleState and the latest LinkSample (5G link quality) of every seeded vehicle, in
  * memory, for the API's "where is everything now" and the live feed (onChange, states only).
  * Bounded: only (pilot, vehicle) pairs from the pilot definitions have a slot. Updated by ingest
- * after InfluxDB accepted the write, and rebuilt from InfluxDB at start-up, so a restart does not
- * empty the map.
+ * as soon as a batch is validated (before its InfluxDB write, so the live feed does not wait for
+ * it), and rebuilt from InfluxDB at start-up, so a restart does not empty the map. Only a newer
+ * source timestamp replaces a slot: a batch resent after a failed write, a replayed backlog or a
+ * reading that arrives late never moves a vehicle back, nor pushes the same state twice.
  */
 import type { Logger } from 'pino';
 import type { LinkSample, Pilot, VehicleState } from '@michi/proto';
@@ -122,12 +124,16 @@ export class LatestState {
     }
   }
 
-  /** Keeps the newer reading by source timestamp: a replayed backlog must not move a vehicle back. */
+  /**
+   * Keeps the newer reading by source timestamp: a replayed backlog must not move a vehicle back.
+   * The same timestamp is the same reading (its identity, docs/storage.md), resent: kept as it is,
+   * listeners are not called again.
+   */
   update(pilot: string, source: string, snapshot: VehicleSnapshot): boolean {
     const slots = this.byPilot.get(pilot);
     if (!slots?.has(source)) return false;
     const current = slots.get(source);
-    if (current && current.ts_ms > snapshot.ts_ms) return false;
+    if (current && current.ts_ms >= snapshot.ts_ms) return false;
     slots.set(source, snapshot);
     for (const listener of this.listeners) listener(pilot, source, snapshot);
     return true;
@@ -144,14 +150,14 @@ export class LatestState {
   }
 
   /**
-   * A vehicle's link sample, kept when it is the newest by source timestamp. Sensors and unknown
+   * A vehicle's link sample, kept when it is newer by source timestamp than the one held. Sensors and unknown
    * sources have no slot. Listeners are not called: a link sample alone does not push a live update.
    */
   updateLink(pilot: string, source: string, link: LinkSnapshot): boolean {
     const slots = this.linksByPilot.get(pilot);
     if (!slots?.has(source)) return false;
     const current = slots.get(source);
-    if (current && current.ts_ms > link.ts_ms) return false;
+    if (current && current.ts_ms >= link.ts_ms) return false;
     slots.set(source, link);
     return true;
   }

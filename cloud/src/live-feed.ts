@@ -1,7 +1,8 @@
 /**
  * The WebSocket live feed, GET /api/v1/live?pilot=<id>&hz=1: on connect a snapshot of the pilot's
  * vehicles (as GET /vehicles shows them to this token), then `state` messages as the latest-state
- * cache changes (after InfluxDB accepted the write), at most `hz` per vehicle per client. A client
+ * cache changes (as soon as ingest validated a reading, before its InfluxDB write), at most `hz`
+ * per vehicle per client. A client
  * whose socket buffer holds more than `maxBufferedBytes` gets nothing until it drains; meanwhile
  * only the latest state per vehicle is kept, and every update overtaken that way is counted
  * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
