@@ -1,6 +1,7 @@
 /**
  * Starts the cloud service from a loaded configuration: pilot definitions, InfluxDB writer and
- * query, latest-state cache (rebuilt from InfluxDB), MQTT ingest and HTTP API. Every collaborator
+ * query, latest-state cache (rebuilt from InfluxDB), MQTT ingest, gRPC ingest (its health status
+ * following InfluxDB's) and HTTP API. Every collaborator
  * can be passed in; the defaults are the real ones. close() stops taking data first, then lets the
  * writes in flight finish, then stops the API.
  */
@@ -10,6 +11,7 @@ import { influxPassword, type CloudConfig } from './config.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
+import { InfluxHealth } from './influx-health.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxQuery } from './influx-query.js';
 import { InfluxWriter } from './influx-writer.js';
@@ -62,7 +64,12 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     timeoutMs: config.influx.timeoutMs,
   });
   const query = new InfluxQuery(influx);
-  const writer = new InfluxWriter(influx, config.influx, { metrics, logger: logger.child({ component: 'influx-writer' }) });
+  const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
+  const writer = new InfluxWriter(influx, config.influx, {
+    metrics,
+    logger: logger.child({ component: 'influx-writer' }),
+    observer: influxHealth,
+  });
   const latest = new LatestState(pilots);
   try {
     await latest.rebuild(query, logger);
@@ -112,8 +119,13 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         await mqtt?.close();
         throw err;
       });
+      const grpcServer = grpc;
+      influxHealth.onChange((up) => grpcServer.setServing(up));
+      await influxHealth.start();
+      grpcServer.setServing(influxHealth.up);
     }
   } catch (err) {
+    influxHealth.close();
     await api.close();
     await writer.close();
     influx.close();
@@ -139,6 +151,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metrics,
     close() {
       closing ??= (async () => {
+        influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
         await writer.close();
         await api.close();

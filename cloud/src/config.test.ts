@@ -50,6 +50,7 @@ describe('loadCloudConfig', () => {
         flushIntervalMs: 20,
         maxPendingLines: 200_000,
         maxConcurrentWrites: 3,
+        healthIntervalMs: 5_000,
       },
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },

@@ -131,6 +131,11 @@ const InfluxSchema = z
     maxPendingLines: z.int().min(1).max(10_000_000).default(200_000),
     /** /write requests in flight at once; InfluxDB 1.x reaches its ceiling with 2-3 concurrent writers. */
     maxConcurrentWrites: z.int().min(1).max(64).default(3),
+    /**
+     * How often the gRPC health service's view of InfluxDB is refreshed with a /ping when no write
+     * settled meanwhile (every /write updates it too).
+     */
+    healthIntervalMs: z.int().min(100).max(600_000).default(5_000),
   })
   .refine((i) => i.maxPendingLines >= i.maxBatchLines, {
     message: 'influx.maxPendingLines must be at least influx.maxBatchLines, or no full batch could ever be pending',

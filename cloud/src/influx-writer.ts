@@ -17,6 +17,11 @@ import { StorageError, type StorageFailure } from './errors.js';
 import { type InfluxHttp, influxErrorText } from './influx-http.js';
 import type { CloudMetrics } from './metrics.js';
 
+/** Told the outcome of every /write request (undefined: 204), e.g. InfluxHealth. */
+export interface WriteObserver {
+  writeSettled(err: StorageError | undefined): void;
+}
+
 export interface InfluxWriterOptions {
   maxBatchLines: number;
   flushIntervalMs: number;
@@ -39,6 +44,7 @@ export class InfluxWriter {
   private readonly opts: InfluxWriterOptions;
   private readonly metrics: CloudMetrics | undefined;
   private readonly log: Logger | undefined;
+  private readonly observer: WriteObserver | undefined;
   private queue: PendingWrite[] = [];
   private queuedLines = 0;
   private inFlightLines = 0;
@@ -49,11 +55,16 @@ export class InfluxWriter {
   private closed = false;
   private readonly idle = new Set<() => void>();
 
-  constructor(http: InfluxHttp, opts: InfluxWriterOptions, deps: { metrics?: CloudMetrics | undefined; logger?: Logger | undefined } = {}) {
+  constructor(
+    http: InfluxHttp,
+    opts: InfluxWriterOptions,
+    deps: { metrics?: CloudMetrics | undefined; logger?: Logger | undefined; observer?: WriteObserver | undefined } = {},
+  ) {
     this.http = http;
     this.opts = opts;
     this.metrics = deps.metrics;
     this.log = deps.logger;
+    this.observer = deps.observer;
   }
 
   /** Lines accepted by write() and not yet settled. */
@@ -208,6 +219,7 @@ export class InfluxWriter {
     const seconds = (performance.now() - started) / 1_000;
     this.metrics?.writeSeconds.observe({ outcome: err ? 'error' : 'ok' }, seconds);
     this.metrics?.writeRequestLines.observe(lines);
+    this.observer?.writeSettled(err);
     if (err) {
       this.metrics?.writeFailures.inc({ reason: err.reason });
       this.log?.warn(

@@ -11,7 +11,9 @@
  * limits with RESOURCE_EXHAUSTED; the trailing metadata `michi-error-code` holds the MICHI_ERR_* code.
  *
  * Also served: the standard health service (grpc.health.v1.Health, for grpc_health_probe) and server
- * reflection (v1 and v1alpha, for grpcurl). TLS when a certificate is configured.
+ * reflection (v1 and v1alpha, for grpcurl). TLS when a certificate is configured. The health status
+ * ('' and michi.v1.CloudIngestService) is whatever setServing() last said: the cloud service makes it
+ * follow whether InfluxDB takes writes (InfluxHealth), since without InfluxDB no upload is acknowledged.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -53,7 +55,7 @@ export interface GrpcIngestDeps {
 
 export interface GrpcIngestServer {
   readonly port: number;
-  /** Sets what the health service reports for '' and michi.v1.CloudIngestService. */
+  /** Sets what the health service reports for '' and michi.v1.CloudIngestService (ignored once closing). */
   setServing(serving: boolean): void;
   close(): Promise<void>;
 }
@@ -275,6 +277,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions, deps: GrpcIngestD
   return {
     port,
     setServing(serving) {
+      if (closing) return;
       const status = serving ? 'SERVING' : 'NOT_SERVING';
       health.setStatus('', status);
       health.setStatus(CLOUD_INGEST_SERVICE, status);
@@ -283,6 +286,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions, deps: GrpcIngestD
       closed ??= (async () => {
         closing = true;
         health.setStatus('', 'NOT_SERVING');
+        health.setStatus(CLOUD_INGEST_SERVICE, 'NOT_SERVING');
         await Promise.all([...open].map((end) => end()));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
