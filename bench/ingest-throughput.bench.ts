@@ -8,7 +8,7 @@
 //   paths, the baseline is their mean.
 // - MQTT / gRPC: the cloud runs as its own process (cloud/src/main.ts), and a load generator
 //   process plays the uplinks of the seeds' 4 gateways as the edge agent sends them: batches of 500
-//   readings, 8 unacknowledged per gateway, QoS 1 / one Upload stream each. A batch counts once its
+//   readings, 8 unacknowledged per gateway, QoS 1 / one Upload stream each, one connection each. A batch counts once its
 //   PUBACK / UploadResponse ACCEPTED arrived, i.e. once InfluxDB accepted it.
 // - CPU per process from /proc/<pid>/stat (utime + stime) over each phase, in cores.
 // - From the cloud's /metrics over each path's phase: lines per InfluxDB request, the requests'
@@ -141,9 +141,13 @@ async function load(transport: string, port: number, tsBase: number): Promise<vo
       );
     close = () => clients.forEach((c) => c.end(true));
   } else {
-    const client = cloudIngestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    // One connection per gateway, as edges have: grpc-js would otherwise share one subchannel, and so
+    // one 64 KiB HTTP/2 connection window (the server's cannot be raised), among the 4 gateways.
+    const clients = gws.map(() =>
+      cloudIngestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+    );
     const streams = gws.map((gw, g) => {
-      const call = client.upload(gatewayMetadata(gw.id, secret(g)));
+      const call = clients[g]!.upload(gatewayMetadata(gw.id, secret(g)));
       const waiting: ((a: UploadAck) => void)[] = [];
       call.on('data', (a: UploadAck) => waiting.shift()?.(a));
       call.on('error', (err) => {
@@ -160,7 +164,7 @@ async function load(transport: string, port: number, tsBase: number): Promise<vo
       });
     close = () => {
       streams.forEach((s) => s.call.end());
-      client.close();
+      clients.forEach((c) => c.close());
     };
   }
   // Batches encoded and connections up: wait for the orchestrator's go, so that only sending is timed.

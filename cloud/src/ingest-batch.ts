@@ -27,7 +27,7 @@ import {
 import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
-import { readingToLine } from './line-protocol.js';
+import { LineBody, readingToLine } from './line-protocol.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
@@ -138,7 +138,7 @@ export class BatchIngest {
     const reject = (index: number, code: ErrorCode, reason: string): void => {
       rejected.push({ index, code, reason });
     };
-    const lines: string[] = [];
+    const lines = new LineBody(valid.length);
     const lineIndices: number[] = [];
     const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
     // The newest state and link sample per vehicle in this batch: only those can change the cache.
@@ -180,7 +180,7 @@ export class BatchIngest {
         continue;
       }
       try {
-        lines.push(readingToLine(item, ctx));
+        lines.add(readingToLine(item, ctx));
       } catch (err) {
         const e = err as MichiError;
         reject(index, e.code ?? ErrorCodes.INVALID_READING, `items[${index}]: ${e.message}`);
@@ -192,19 +192,19 @@ export class BatchIngest {
       else if (kind === 'link') keepNewest(links, item.link as LinkSample);
     }
 
-    if (lines.length > 0) {
+    if (lines.lines > 0) {
       for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
       for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
       try {
-        await this.deps.writer.writeBody(Buffer.from(lines.join('\n')), lines.length);
+        await this.deps.writer.writeBody(lines.body(), lines.lines);
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;
         if (err.permanent) {
           // InfluxDB will never take these lines (a field type conflict, say): resending cannot help,
           // so the batch is acknowledged and the loss is counted and logged loudly.
-          metrics.readingsRejected.inc({ reason: 'storage_invalid' }, lines.length);
+          metrics.readingsRejected.inc({ reason: 'storage_invalid' }, lines.lines);
           log.error(
-            { pilot: gw.pilot, gateway: gw.gateway, code: err.code, status: err.status, influxError: err.body, lines: lines.length },
+            { pilot: gw.pilot, gateway: gw.gateway, code: err.code, status: err.status, influxError: err.body, lines: lines.lines },
             'InfluxDB refused the batch for good; acknowledged without storing',
           );
           this.countRejections(gw, batch.first_seq, rejected);
@@ -235,7 +235,7 @@ export class BatchIngest {
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
     }
     this.countRejections(gw, batch.first_seq, rejected);
-    return { status: 'accepted', written: lines.length, rejected, firstSeq: batch.first_seq, items: batch.items.length };
+    return { status: 'accepted', written: lines.lines, rejected, firstSeq: batch.first_seq, items: batch.items.length };
   }
 
   private countRejections(gw: GatewayIdentity, firstSeq: number, rejected: ItemRejection[]): void {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PayloadError, v1, type michi } from '@michi/proto';
-import { escapeKey, escapeMeasurement, float32Value, quoteString, readingToLine } from './line-protocol.js';
+import { LineBody, escapeKey, escapeMeasurement, float32Value, quoteString, readingToLine } from './line-protocol.js';
 
 const ctx = { pilot: 'test-town', gateway: 'gw-a', recvMs: 1_764_300_000_123 };
 
@@ -161,6 +161,19 @@ describe('readingToLine', () => {
         expect(parsed.fields['slice']).toBe(slice || undefined);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('LineBody', () => {
+  it('property: holds the lines joined by newlines in UTF-8, whatever their length and characters', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 600 }), { maxLength: 30 }), fc.nat(20), (lines, expected) => {
+        const body = new LineBody(expected);
+        for (const line of lines) body.add(line);
+        expect(body.lines).toBe(lines.length);
+        expect(body.body().equals(Buffer.from(lines.join('\n')))).toBe(true);
+      }),
     );
   });
 });

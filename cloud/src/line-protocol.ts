@@ -295,3 +295,41 @@ export function readingToLine(reading: michi.v1.Reading.$Properties | Reading, c
     }
   }
 }
+
+/**
+ * The lines of one batch written straight into one UTF-8 buffer, '\n' between them. Joining them
+ * into one string first made a ~130 KiB string per 500-reading batch: V8 allocates strings that
+ * large in its large-object space, which only a full garbage collection frees, and then the
+ * string was copied again into a Buffer for the request.
+ */
+export class LineBody {
+  private buf: Buffer;
+  private used = 0;
+  private count = 0;
+
+  constructor(expectedLines: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(1_024, expectedLines * 320));
+  }
+
+  get lines(): number {
+    return this.count;
+  }
+
+  add(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
+    const need = line.length * 3 + 1;
+    if (this.buf.length - this.used < need) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + need));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
+    }
+    if (this.count > 0) this.buf[this.used++] = 0x0a;
+    this.used += this.buf.write(line, this.used);
+    this.count++;
+  }
+
+  /** The lines so far; a view of the buffer, valid until the next add(). */
+  body(): Buffer {
+    return this.buf.subarray(0, this.used);
+  }
+}
