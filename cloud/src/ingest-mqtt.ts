@@ -70,6 +70,17 @@ const NOT_AUTHORIZED = 5;
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Bytes a gateway connection's socket buffers before it stops reading. aedes 1.2 parses what one
+ * read returned and reads again only once every packet of it was handled (lib/client.js
+ * `nextBatch`), and a publish is handled only when its batch is in InfluxDB. With Node's 16 KiB
+ * default a read held one or two 45 KiB batches, so each connection had only those in the cloud
+ * while their write was out, and InfluxDB got small requests. 1 MiB lets the batches a gateway
+ * pipelines (8 × up to ~100 KiB by default) be taken together; a connection could already buffer
+ * one whole packet of up to maxPacketBytes (4 MiB) in the parser.
+ */
+const SOCKET_READ_BUFFER_BYTES = 1024 * 1024;
+
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -326,7 +337,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   let tlsPort: number | undefined;
   try {
     port = await listen(
-      net.createServer((socket) => accept(socket, 'mqtt')),
+      net.createServer({ highWaterMark: SOCKET_READ_BUFFER_BYTES }, (socket) => accept(socket, 'mqtt')),
       opts.host,
       opts.port,
       'MQTT',
@@ -342,6 +353,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
           requestCert: t.clientCertAuth,
           rejectUnauthorized: false,
           minVersion: 'TLSv1.2',
+          highWaterMark: SOCKET_READ_BUFFER_BYTES,
         },
         (socket) => accept(socket, 'mqtts'),
       );
