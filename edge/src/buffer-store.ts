@@ -8,8 +8,8 @@
  * A reading can be read (peek) as soon as it is appended, before its commit, so that the uplink
  * forwards it without waiting for the group commit: the commit interval bounds SD-card wear, and
  * must not add to the latency of the live path. If the cloud acknowledges a reading before its
- * commit, the append resolves then (the reading is in InfluxDB, which is more durable than this
- * disk) and the reading is never written here. A crash before the commit loses only readings whose
+ * commit, the reading is never written here (it is in InfluxDB, more durable than this disk), and
+ * its append resolves with the commit all the same. A crash before the commit loses only readings whose
  * senders were not acknowledged; they resend, and the cloud overwrites the copy it may have.
  *
  * Bounded by payload bytes (buffer.maxBytes). When a reading does not fit, the buffer evicts the
@@ -68,7 +68,7 @@ export interface ReadingBuffer {
   lastSeq(): number;
   /**
    * Forgets these readings (the cloud has them); returns how many were there. A reading still
-   * waiting for its commit is not written at all, and its append resolves now.
+   * waiting for its commit is not written at all; its append resolves with that commit.
    */
   delete(seqs: readonly number[]): number;
   /** Sets the given hooks, keeping the others. */
@@ -329,8 +329,9 @@ export class BufferStore implements ReadingBuffer {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDue = Infinity;
-    const lastSeq = this.pending.at(-1)?.seq;
-    const batch = this.pending.filter((p) => !p.acked);
+    const all = this.pending;
+    const lastSeq = all.at(-1)?.seq;
+    const batch = this.pendingAcked > 0 ? all.filter((p) => !p.acked) : all;
     const batchBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBySeq.clear();
@@ -338,6 +339,7 @@ export class BufferStore implements ReadingBuffer {
     this.pendingAcked = 0;
     if (batch.length === 0 && !this.inTransaction) {
       if (lastSeq !== undefined) this.committedSeq = lastSeq;
+      for (const p of all) p.resolve(p.seq);
       return;
     }
     try {
@@ -360,13 +362,17 @@ export class BufferStore implements ReadingBuffer {
         this.inTransaction = false;
         this.recount();
       }
-      for (const p of batch) p.reject(err);
+      // Those the cloud acknowledged are safe in InfluxDB all the same.
+      for (const p of all) {
+        if (p.acked) p.resolve(p.seq);
+        else p.reject(err);
+      }
       return;
     }
     this.depth += batch.length;
     this.bytes += batchBytes;
-    for (const p of batch) {
-      this.countByPriority[p.priority]!++;
+    for (const p of all) {
+      if (!p.acked) this.countByPriority[p.priority]!++;
       p.resolve(p.seq);
     }
   }
@@ -397,15 +403,31 @@ export class BufferStore implements ReadingBuffer {
       return out.length === 0 || total <= maxBytes;
     };
     // Every committed seq is below every pending one, so committed rows first, then pending, is seq order.
-    if (afterSeq < this.committedSeq) {
+    // The counts per priority spare the query when no committed row could match, as in steady
+    // state, where the cloud acknowledges most readings before their commit.
+    const committed =
+      filter.events === 'only'
+        ? this.countByPriority[EVENT_PRIORITY]!
+        : filter.events === 'exclude'
+          ? this.depth - this.countByPriority[EVENT_PRIORITY]!
+          : this.depth;
+    if (committed > 0 && afterSeq < this.committedSeq) {
       for (const row of this.select[filter.events ?? 'all'].iterate(afterSeq, upTo, maxItems)) {
         if (!fits(row.payload.byteLength)) return out;
         out.push({ seq: row.seq, bytes: row.payload });
       }
     }
-    for (const p of this.pending) {
+    // Pending appends are in seq order: start at the first one after afterSeq.
+    let lo = 0;
+    for (let hi = this.pending.length; lo < hi;) {
+      const mid = (lo + hi) >>> 1;
+      if (this.pending[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.pending.length; i++) {
+      const p = this.pending[i]!;
       if (out.length >= maxItems || p.seq > upTo) break;
-      if (p.seq <= afterSeq || p.acked) continue;
+      if (p.acked) continue;
       if (filter.events && (p.priority === EVENT_PRIORITY) !== (filter.events === 'only')) continue;
       if (!fits(p.bytes.byteLength)) break;
       out.push({ seq: p.seq, bytes: p.bytes });
@@ -425,10 +447,11 @@ export class BufferStore implements ReadingBuffer {
       const p = this.pendingBySeq.get(seq);
       if (!p) committed.push(seq);
       else if (!p.acked) {
+        // Resolved with the others at the commit, not now: a PUBACK per acknowledgement would be
+        // a write per upstream batch and per vehicle, where the commit makes one per vehicle.
         p.acked = true;
         this.pendingBytes -= p.bytes.byteLength;
         this.pendingAcked++;
-        p.resolve(seq);
         count++;
       }
     }
