@@ -1,9 +1,11 @@
 // End-to-end latency: a reading leaving the simulator (its source timestamp; the simulator's clock
 // is this machine's, no drift) to its arrival on the cloud's live WebSocket feed
 // (/api/v1/live?hz=10, so the 1 Hz updates of a vehicle are never throttled), through the edge's
-// MQTT broker and disk buffer, the uplink, the cloud's ingest and InfluxDB's write. p50/p90/p99 at
-// 1,000 vehicles × 1 Hz (goal p99 ≤ 100 ms), against a baseline of the same path at 10 vehicles in
-// the same run. Processes: michi-sim, the stack (cloud and edges), influxd, and this one (the viewer).
+// MQTT broker and buffer, the uplink and the cloud's ingest. p50/p90/p99 at 1,000 vehicles × 1 Hz
+// (goal p99 ≤ 100 ms), twice: with the vehicles' reports spread over each second (michi-sim
+// --phases 20, as independent vehicles' clocks are) and with all 1,000 at the same instant (the
+// simulator's default, the worst burst); against a baseline of the same path at 10 vehicles in the
+// same run. Processes: michi-sim, the stack (cloud and edges), influxd, and this one (the viewer).
 //   node --conditions=michi-src --import tsx bench/latency.bench.ts   (make bench runs it)
 // MICHI_BENCH_LATENCY_S sets the measured seconds (default 40, after a 10 s warm-up).
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,8 +25,8 @@ interface Result {
   max: number;
 }
 
-async function measure(vehicles: number, edgeCommitMs?: number): Promise<Result> {
-  const stack = await startStackProcess(vehicles, edgeCommitMs);
+async function measure(vehicles: number, phases = 1): Promise<Result> {
+  const stack = await startStackProcess(vehicles);
   const { info } = stack;
   try {
     const ws = new WebSocket(`${info.apiUrl.replace(/^http/, 'ws')}/api/v1/live?pilot=${info.pilotId}&hz=10`, {
@@ -43,7 +45,7 @@ async function measure(vehicles: number, edgeCommitMs?: number): Promise<Result>
       if (ts !== undefined && ts >= from) latencies.push(now - ts);
     });
     from = Date.now() + WARMUP_S * 1000;
-    const sim = startSim(info, WARMUP_S + MEASURE_S);
+    const sim = startSim(info, WARMUP_S + MEASURE_S, ['--phases', String(phases)]);
     const { code, stdout } = await sim.done;
     if (code !== 0) throw new Error(`michi-sim exited with ${code}: ${stdout}`);
     await sleep(2_000);
@@ -51,7 +53,7 @@ async function measure(vehicles: number, edgeCommitMs?: number): Promise<Result>
     latencies.sort((a, b) => a - b);
     return {
       vehicles,
-      setting: edgeCommitMs === undefined ? 'defaults (edge commit 100 ms)' : `edge commit ${edgeCommitMs} ms`,
+      setting: phases === 1 ? 'all vehicles at the same instant' : `reports spread over ${phases} phases a second`,
       n: latencies.length,
       p50: percentile(latencies, 50),
       p90: percentile(latencies, 90),
@@ -65,17 +67,16 @@ async function measure(vehicles: number, edgeCommitMs?: number): Promise<Result>
 
 console.error('latency: baseline, 10 vehicles');
 const base = await measure(10);
-console.error('latency: 1,000 vehicles');
-const full = await measure(1_000);
-// Where the time goes: the same path with the edges committing every 10 ms instead of 100 ms.
-console.error('latency: 1,000 vehicles, edges committing every 10 ms');
-const fastCommit = await measure(1_000, 10);
+console.error('latency: 1,000 vehicles, reports spread over the second');
+const full = await measure(1_000, 20);
+console.error('latency: 1,000 vehicles, all at the same instant');
+const burst = await measure(1_000);
 console.log(`\n### Latency: simulator → edge → cloud → InfluxDB → live WebSocket feed (${MEASURE_S} s at 1 Hz per vehicle)\n`);
 console.log('| vehicles | setting | readings seen | p50 ms | p90 ms | p99 ms | max ms | p99 / baseline p99 |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of [base, full, fastCommit]) {
+for (const r of [base, full, burst]) {
   console.log(`| ${r.vehicles} | ${r.setting} | ${r.n} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${(r.p99 / base.p99).toFixed(2)}× |`);
 }
 console.log(
-  `\np99 at 1,000 vehicles × 1 Hz: ${full.p99} ms (goal ≤ 100 ms); about ${1_000 * MEASURE_S} readings expected in the window, ${full.n} seen.`,
+  `\np99 at 1,000 vehicles × 1 Hz: ${full.p99} ms spread, ${burst.p99} ms in one burst (goal ≤ 100 ms); about ${1_000 * MEASURE_S} readings expected in the window, ${full.n} and ${burst.n} seen.`,
 );

@@ -12,6 +12,7 @@ describe('parseCliArgs', () => {
       mqttUrl: 'mqtt://127.0.0.1:1884',
       gatewayUrls: {},
       rateHz: 1,
+      phases: 1,
       durationS: undefined,
       count: undefined,
       speedup: 1,

@@ -26,6 +26,8 @@ Options:
                            (or of gateway gw; repeatable): each vehicle and sensor then connects
                            with its id and HMAC-derived password, as an edge agent requires
   --rate <hz>              state readings per vehicle per simulated second (default: 1)
+  --phases <n>             vehicles report in n groups spread over each period, as independent
+                           vehicles do (default: 1, every vehicle at the same instant)
   --duration <s>           stop after this many simulated seconds
   --count <n>              stop after exactly n readings in total
   --vehicles <n>           simulate n vehicles, cloning the pilot's beyond its own (the receivers
@@ -63,6 +65,8 @@ export interface CliOptions {
   /** Per-gateway brokers from --gateway-url. */
   gatewayUrls: Record<string, string>;
   rateHz: number;
+  /** Vehicles report in this many groups spread over each period. */
+  phases: number;
   durationS: number | undefined;
   count: number | undefined;
   speedup: number;
@@ -167,6 +171,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1884' },
         'gateway-url': { type: 'string', multiple: true, default: [] },
         rate: { type: 'string' },
+        phases: { type: 'string' },
         duration: { type: 'string' },
         count: { type: 'string' },
         speedup: { type: 'string' },
@@ -250,6 +255,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     mqttUrl: brokerUrl('--mqtt', values.mqtt ?? ''),
     gatewayUrls,
     rateHz: positiveNumber('--rate', values.rate, 1),
+    phases: wholeNumber('--phases', values.phases, 1) ?? 1,
     durationS,
     count,
     speedup,

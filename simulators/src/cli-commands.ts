@@ -124,6 +124,7 @@ export async function recordCommand(argv: readonly string[], logger: Logger, pri
     pilot,
     publisher: new NullPublisher(),
     rateHz: opts.rateHz,
+    phases: opts.phases,
     ...(durationS !== undefined ? { durationS } : {}),
     ...(opts.count !== undefined ? { count: opts.count } : {}),
     speedup: Infinity,

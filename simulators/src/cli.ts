@@ -125,6 +125,7 @@ async function main(argv: readonly string[]): Promise<number> {
       pilot,
       publisher,
       rateHz: opts.rateHz,
+      phases: opts.phases,
       durationS: opts.durationS,
       count: opts.count,
       speedup: opts.speedup,

@@ -33,6 +33,12 @@ export interface RunFleetOptions {
   rateHz?: number;
   /** Link samples per vehicle per simulated second. */
   linkRateHz?: number;
+  /**
+   * Vehicles report in this many groups spread evenly over each period (vehicle i in group
+   * i mod phases), as a real fleet's independent clocks do; 1 (the default) has every vehicle
+   * report at the same instant, the worst burst for the receivers.
+   */
+  phases?: number;
   /** Stop after this many simulated seconds (wall time is durationS / speedup). */
   durationS?: number;
   /** Stop after exactly this many readings in total, all kinds and vehicles together. */
@@ -81,7 +87,8 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   const speedup = opts.speedup ?? 1;
   const kinds = opts.kinds ?? ['state'];
   const maxInFlight = opts.maxInFlight ?? 1_000;
-  checkOptions(opts, { rateHz, linkRateHz, speedup, kinds, maxInFlight });
+  const phases = opts.phases ?? 1;
+  checkOptions(opts, { rateHz, linkRateHz, speedup, kinds, maxInFlight, phases });
   const logger = opts.logger ?? pino({ name: 'michi-sim', level: 'warn' });
 
   const fleet = new Fleet(opts.pilot, { ...opts.fleet, seed: opts.seed ?? 42 });
@@ -107,15 +114,26 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   const startTsMs = opts.startTsMs ?? Date.now();
   const wallStart = performance.now();
   // What is due when, in a fixed order within one instant, so runs are reproducible: every
-  // vehicle's state then link sample, then each roadside sensor at its own rate.
-  const schedule: { periodS: number; ticks: number; vehicleKind?: 'state' | 'link'; make?: (tsMs: number) => SimReading }[] = [];
-  for (const k of ['state', 'link'] as const) {
-    if (kinds.includes(k)) schedule.push({ periodS: 1 / (k === 'state' ? rateHz : linkRateHz), ticks: 0, vehicleKind: k });
+  // vehicle's state then link sample (per phase group), then each roadside sensor at its own rate.
+  const schedule: {
+    periodS: number;
+    offsetS: number;
+    ticks: number;
+    vehicleKind?: 'state' | 'link';
+    phase?: number;
+    make?: (tsMs: number) => SimReading;
+  }[] = [];
+  for (let phase = 0; phase < phases; phase++) {
+    for (const k of ['state', 'link'] as const) {
+      const periodS = 1 / (k === 'state' ? rateHz : linkRateHz);
+      if (kinds.includes(k)) schedule.push({ periodS, offsetS: (phase * periodS) / phases, ticks: 0, vehicleKind: k, phase });
+    }
   }
   if (kinds.includes('sensor')) {
     for (const sensor of fleet.sensors)
-      schedule.push({ periodS: sensor.periodS, ticks: 0, make: (tsMs) => fleet.sensorReading(sensor, tsMs) });
+      schedule.push({ periodS: sensor.periodS, offsetS: 0, ticks: 0, make: (tsMs) => fleet.sensorReading(sensor, tsMs) });
   }
+  const dueAt = (s: (typeof schedule)[number]): number => s.ticks * s.periodS + s.offsetS;
   if (schedule.length === 0) throw new UsageError(`pilot "${opts.pilot.id}" has nothing to simulate of kinds ${kinds.join(', ')}`);
   const withEvents = kinds.includes('event');
   let total = 0;
@@ -135,7 +153,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   try {
     run: for (;;) {
       // Each due time is ticks × period, not a running sum, so that no rounding error accumulates.
-      const t = Math.min(...schedule.map((s) => s.ticks * s.periodS));
+      const t = Math.min(...schedule.map(dueAt));
       if (opts.durationS !== undefined && t >= opts.durationS - SAME_INSTANT_S) break;
       if (opts.signal?.aborted) break;
       if (Number.isFinite(speedup)) {
@@ -154,14 +172,15 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
         }
         for (const reading of fleet.events(vehicle, startTsMs)) if (!(await emit(reading))) break run;
       }
-      const due = schedule.filter((s) => s.ticks * s.periodS - t < SAME_INSTANT_S);
+      const due = schedule.filter((s) => dueAt(s) - t < SAME_INSTANT_S);
       for (const s of due) s.ticks++;
       const tsMs = startTsMs + Math.round(t * 1000);
-      const dueKinds = due.flatMap((s) => (s.vehicleKind ? [s.vehicleKind] : []));
-      if (dueKinds.length > 0) {
-        for (const vehicle of fleet.vehicles) {
-          for (const kind of dueKinds) {
-            const reading = fleet.reading(vehicle, kind, tsMs);
+      const dueKinds = new Map<number, ('state' | 'link')[]>();
+      for (const s of due) if (s.vehicleKind) dueKinds.set(s.phase!, [...(dueKinds.get(s.phase!) ?? []), s.vehicleKind]);
+      for (const [phase, phaseKinds] of dueKinds) {
+        for (let i = phase; i < fleet.vehicles.length; i += phases) {
+          for (const kind of phaseKinds) {
+            const reading = fleet.reading(fleet.vehicles[i]!, kind, tsMs);
             if (reading && !(await emit(reading))) break run;
           }
         }
@@ -181,7 +200,7 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
 
 function checkOptions(
   opts: RunFleetOptions,
-  o: { rateHz: number; linkRateHz: number; speedup: number; kinds: readonly string[]; maxInFlight: number },
+  o: { rateHz: number; linkRateHz: number; speedup: number; kinds: readonly string[]; maxInFlight: number; phases: number },
 ): void {
   const positive = (name: string, v: number, allowInfinity = false): void => {
     if (!(v > 0) || (!allowInfinity && !Number.isFinite(v))) throw new UsageError(`${name}: expected a number > 0, got ${v}`);
@@ -196,6 +215,9 @@ function checkOptions(
   if (!(Number.isSafeInteger(o.maxInFlight) && o.maxInFlight > 0 && o.maxInFlight < 65_535)) {
     // MQTT packet ids are 16 bits: a client cannot have more QoS 1 publishes outstanding.
     throw new UsageError(`maxInFlight: expected a whole number from 1 to 65534, got ${o.maxInFlight}`);
+  }
+  if (!(Number.isSafeInteger(o.phases) && o.phases >= 1 && o.phases <= 1_000)) {
+    throw new UsageError(`phases: expected a whole number from 1 to 1000, got ${o.phases}`);
   }
   if (o.kinds.length === 0) throw new UsageError(`kinds: expected at least one of ${SIMULATED_KINDS.join(', ')}`);
   for (const k of o.kinds) {

@@ -125,6 +125,23 @@ describe('runFleet over MQTT', () => {
     expect(await once()).toEqual(await once());
   });
 
+  it('spreads the vehicles over each period in `phases` groups, every vehicle once per period', async () => {
+    const pilot = testPilot();
+    const stamps = async (phases?: number) => {
+      const from = broker.received.length;
+      await runFleet({ pilot, mqttUrl: broker.url, durationS: 3, speedup: Infinity, kinds: ['state'], startTsMs: T0, phases });
+      const bySource = new Map<string, number[]>();
+      for (const r of decoded(broker.received.slice(from)))
+        bySource.set(r.source, [...(bySource.get(r.source) ?? []), Number(r.body.ts_ms)]);
+      return pilot.vehicles.map((v) => bySource.get(v.id)!);
+    };
+    // Default: every vehicle at the same instants.
+    expect(await stamps()).toEqual(pilot.vehicles.map(() => [T0, T0 + 1000, T0 + 2000]));
+    const n = pilot.vehicles.length;
+    expect(await stamps(n)).toEqual(pilot.vehicles.map((_, i) => [0, 1000, 2000].map((t) => T0 + t + Math.round((i * 1000) / n))));
+    await expect(runFleet({ pilot, mqttUrl: broker.url, count: 1, phases: 0 })).rejects.toMatchObject({ code: SimErrorCodes.USAGE });
+  });
+
   it('paces simulated time to the wall clock, scaled by speedup, for durationS simulated seconds', async () => {
     const from = broker.received.length;
     const started = performance.now();
