@@ -113,25 +113,21 @@ export function bufferStoreContract(name: string, makeFixture: () => Promise<Buf
       });
     });
 
-    it('a reading the cloud acknowledges before its commit is never written, and resolves with that commit', async () => {
+    it('a reading the cloud acknowledges before its commit resolves at once and is never written', async () => {
       const f = await makeFixture();
       try {
         let store = f.open({ commitIntervalMs: 60_000, commitMaxItems: 1_000 });
         const kept = store.append(testReading(1));
-        let ackedSeq: number | undefined;
-        const acked = store.append(testReading(2, 'event')).then((s) => (ackedSeq = s));
+        const acked = store.append(testReading(2, 'event'));
         const [first, second] = store.peek(0, 10).map((i) => i.seq);
         expect(store.delete([second!])).toBe(1);
+        // Resolved by the acknowledgement, long before the 60 s commit.
+        expect(await acked).toBe(second);
         expect(store.delete([second!])).toBe(0);
         expect(store.peek(0, 10).map((i) => i.seq)).toEqual([first]);
         expect(store.stats()).toMatchObject({ depth: 0, pending: 1 });
-        await Promise.resolve();
-        expect(ackedSeq).toBeUndefined();
-        await store.flush();
-        expect(await acked).toBe(second);
-        expect(await kept).toBe(first);
-        expect(store.stats()).toMatchObject({ depth: 1, pending: 0 });
         await store.close();
+        expect(await kept).toBe(first);
 
         store = f.open();
         expect(store.peek(0, 10).map((i) => i.seq)).toEqual([first]);

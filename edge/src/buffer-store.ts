@@ -8,8 +8,8 @@
  * A reading can be read (peek) as soon as it is appended, before its commit, so that the uplink
  * forwards it without waiting for the group commit: the commit interval bounds SD-card wear, and
  * must not add to the latency of the live path. If the cloud acknowledges a reading before its
- * commit, the reading is never written here (it is in InfluxDB, more durable than this disk), and
- * its append resolves with the commit all the same. A crash before the commit loses only readings whose
+ * commit, the append resolves then (the reading is in InfluxDB, more durable than this disk) and
+ * the reading is never written here. A crash before the commit loses only readings whose
  * senders were not acknowledged; they resend, and the cloud overwrites the copy it may have.
  *
  * Bounded by payload bytes (buffer.maxBytes). When a reading does not fit, the buffer evicts the
@@ -68,7 +68,7 @@ export interface ReadingBuffer {
   lastSeq(): number;
   /**
    * Forgets these readings (the cloud has them); returns how many were there. A reading still
-   * waiting for its commit is not written at all; its append resolves with that commit.
+   * waiting for its commit is not written at all, and its append resolves now.
    */
   delete(seqs: readonly number[]): number;
   /** Sets the given hooks, keeping the others. */
@@ -339,7 +339,6 @@ export class BufferStore implements ReadingBuffer {
     this.pendingAcked = 0;
     if (batch.length === 0 && !this.inTransaction) {
       if (lastSeq !== undefined) this.committedSeq = lastSeq;
-      for (const p of all) p.resolve(p.seq);
       return;
     }
     try {
@@ -362,17 +361,14 @@ export class BufferStore implements ReadingBuffer {
         this.inTransaction = false;
         this.recount();
       }
-      // Those the cloud acknowledged are safe in InfluxDB all the same.
-      for (const p of all) {
-        if (p.acked) p.resolve(p.seq);
-        else p.reject(err);
-      }
+      // Those the cloud acknowledged were resolved already: they are in InfluxDB.
+      for (const p of batch) p.reject(err);
       return;
     }
     this.depth += batch.length;
     this.bytes += batchBytes;
-    for (const p of all) {
-      if (!p.acked) this.countByPriority[p.priority]!++;
+    for (const p of batch) {
+      this.countByPriority[p.priority]!++;
       p.resolve(p.seq);
     }
   }
@@ -447,11 +443,13 @@ export class BufferStore implements ReadingBuffer {
       const p = this.pendingBySeq.get(seq);
       if (!p) committed.push(seq);
       else if (!p.acked) {
-        // Resolved with the others at the commit, not now: a PUBACK per acknowledgement would be
-        // a write per upstream batch and per vehicle, where the commit makes one per vehicle.
+        // Resolved now, not with the commit: aedes reads a connection's next packets only once
+        // the previous read's are acknowledged, so a vehicle replaying fast on its own connection
+        // would otherwise get one read's worth per commit interval (a replay test saw 20/s).
         p.acked = true;
         this.pendingBytes -= p.bytes.byteLength;
         this.pendingAcked++;
+        p.resolve(seq);
         count++;
       }
     }
