@@ -31,7 +31,7 @@ describe('edge configuration', () => {
         url: 'mqtt://127.0.0.1:1883',
         username: 'gw-ekimae',
         batchMaxItems: 500,
-        batchMaxDelayMs: 20,
+        batchMaxDelayMs: 50,
         backlogMaxReadingsPerS: 5_000,
         maxInflightBatches: 8,
         reconnectMinMs: 500,

@@ -145,7 +145,7 @@ const UplinkSchema = z.strictObject({
    * they arrive, before their group commit, so this is what the live path waits at most: more
    * means fuller batches (less CPU per reading here and in the cloud), less means lower latency.
    */
-  batchMaxDelayMs: z.int().min(0).max(60_000).default(20),
+  batchMaxDelayMs: z.int().min(0).max(60_000).default(50),
   /**
    * `deflate` sends each Batch as a zlib stream (about a third of the bytes for typical readings).
    * Only against a cloud that decodes it (this version does); an older one would drop such batches.
