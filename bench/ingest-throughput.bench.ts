@@ -16,7 +16,8 @@
 //
 //   make bench   (or: node --conditions=michi-src --import tsx bench/ingest-throughput.bench.ts)
 //   MICHI_BENCH_INGEST_READINGS=400000 sets the readings per phase, MICHI_BENCH_INGEST_IN_FLIGHT=8 the
-//   unacknowledged batches per gateway (the edge's uplink.maxInflightBatches).
+//   unacknowledged batches per gateway (the edge's uplink.maxInflightBatches),
+//   MICHI_BENCH_CLOUD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the cloud.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,8 @@ import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-s
 const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
 const BATCH_ITEMS = 500;
 const IN_FLIGHT = Number(process.env['MICHI_BENCH_INGEST_IN_FLIGHT'] ?? 8);
+/** Extra node flags for the cloud process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS). */
+const CLOUD_NODE_ARGS = (process.env['MICHI_BENCH_CLOUD_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const RAW_LINES = 5_000;
 const RAW_WRITERS = 3;
 const SELF = fileURLToPath(import.meta.url);
@@ -328,10 +331,14 @@ async function orchestrate(): Promise<void> {
       log: { level: 'warn' },
     }),
   );
-  const cloud = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', 'cloud/src/main.ts', '--config', config], {
-    env: { ...process.env, ...secrets },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const cloud = spawn(
+    process.execPath,
+    [...CLOUD_NODE_ARGS, '--conditions=michi-src', '--import', 'tsx', 'cloud/src/main.ts', '--config', config],
+    {
+      env: { ...process.env, ...secrets },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const phases: Phase[] = [];
   try {
     await waitFor(

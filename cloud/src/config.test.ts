@@ -49,7 +49,7 @@ describe('loadCloudConfig', () => {
         maxBatchLines: 5_000,
         flushIntervalMs: 20,
         maxPendingLines: 200_000,
-        maxConcurrentWrites: 3,
+        maxConcurrentWrites: 2,
         healthIntervalMs: 5_000,
       },
       dashboardDir: 'dashboard/dist',

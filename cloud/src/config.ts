@@ -130,7 +130,7 @@ const InfluxSchema = z
     /** Lines accepted but not yet written; beyond this, writes are refused at once (back-pressure). */
     maxPendingLines: z.int().min(1).max(10_000_000).default(200_000),
     /** /write requests in flight at once; InfluxDB 1.x reaches its ceiling with 2-3 concurrent writers. */
-    maxConcurrentWrites: z.int().min(1).max(64).default(3),
+    maxConcurrentWrites: z.int().min(1).max(64).default(2),
     /**
      * How often the gRPC health service's view of InfluxDB is refreshed with a /ping when no write
      * settled meanwhile (every /write updates it too).
