@@ -1,40 +1,10 @@
 /**
- * TLS material for the ingest endpoints: PEM files named in the configuration, read once at
- * start-up (a missing or unreadable file stops start-up with its path), and the gateway a client
- * certificate names (its subject CN).
+ * TLS for the ingest endpoints: the PEM loader is proto's (shared with the edge's local ingest);
+ * here, the gateway a client certificate names (its subject CN).
  */
-import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { ConfigError } from '@michi/proto';
 
-export interface TlsFiles {
-  certFile: string;
-  keyFile: string;
-  caFile?: string | undefined;
-}
-
-export interface TlsMaterial {
-  cert: Buffer;
-  key: Buffer;
-  ca: Buffer | undefined;
-}
-
-function read(file: string, what: string, setting: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(`${setting}: cannot read the ${what} ${file}: ${(err as Error).message}`, { file });
-  }
-}
-
-/** Reads the PEM files; `setting` names the configuration path in errors (e.g. "mqtt.tls"). */
-export function loadTls(files: TlsFiles, setting: string): TlsMaterial {
-  return {
-    cert: read(files.certFile, 'certificate', `${setting}.certFile`),
-    key: read(files.keyFile, 'private key', `${setting}.keyFile`),
-    ca: files.caFile === undefined ? undefined : read(files.caFile, 'CA certificate', `${setting}.caFile`),
-  };
-}
+export { loadTls, type TlsFiles, type TlsMaterial } from '@michi/proto';
 
 /**
  * The subject CN of a client certificate that chains to the configured CA (the TLS layer checked

@@ -65,6 +65,18 @@ const LocalSchema = z.strictObject({
   mqtt: LocalMqttSchema.default(LocalMqttSchema.parse({})),
   grpc: LocalGrpcSchema.default(LocalGrpcSchema.parse({})),
   /**
+   * The gateway's certificate and key (PEM): the local MQTT listener then speaks MQTT over TLS
+   * (mqtts://) and the local gRPC service TLS, so that device passwords and readings do not cross
+   * the local 5G network in clear. Without it both listen in plain text (a lab, or a network that
+   * is encrypted below).
+   */
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1, 'expected the path of the PEM certificate'),
+      keyFile: z.string().min(1, 'expected the path of the PEM private key'),
+    })
+    .optional(),
+  /**
    * The variable holding this gateway's device key, never the key itself. Required: a device
    * authenticates with its id and the password HMAC-SHA256(device key, id) (docs/edge.md,
    * "Provisioning a device"), on MQTT and gRPC alike.

@@ -4,6 +4,7 @@
  * benchmarks); by default each is made from the configuration.
  */
 import { pino, type Logger } from 'pino';
+import { loadTls } from '@michi/proto';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { BufferStore, type BufferStats, type ReadingBuffer } from './buffer-store.js';
 import type { EdgeConfig } from './config.js';
@@ -84,12 +85,15 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
       metrics,
       logger: logger.child({ component: 'device-auth' }),
     });
+    // Read once for both local listeners; an unreadable file stops the start with its path.
+    const localTls = config.local.tls ? loadTls(config.local.tls, 'local.tls') : undefined;
     const broker: LocalBroker = await startLocalBroker({
       ...config.local.mqtt,
       pilotId: config.pilotId,
       gatewayId: config.gatewayId,
       devices,
       auth,
+      tls: localTls,
       buffer,
       metrics,
       processing,
@@ -107,6 +111,7 @@ export async function startEdge(config: EdgeConfig, deps: EdgeDeps = {}): Promis
         gatewayId: config.gatewayId,
         devices: new Set(devices.map((d) => d.id)),
         auth,
+        tls: localTls,
         buffer,
         metrics,
         processing,

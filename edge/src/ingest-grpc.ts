@@ -19,7 +19,17 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ErrorCodes, isMichiError, protoDir, readingKind, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
+import {
+  ErrorCodes,
+  isMichiError,
+  protoDir,
+  readingKind,
+  v1,
+  validateBody,
+  type michi,
+  type ReadingKind,
+  type TlsMaterial,
+} from '@michi/proto';
 import { AUTH_REFUSAL_CODES, BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
 import type { ReadingBuffer } from './buffer-store.js';
 import type { EdgeProcessing } from './edge-processing.js';
@@ -39,6 +49,8 @@ export interface GrpcIngestOptions {
   devices: ReadonlySet<string>;
   /** Checks each stream's x-michi-source and x-michi-password. */
   auth: DeviceAuthenticator;
+  /** Serve TLS with this certificate (local.tls); plain text when absent. */
+  tls?: TlsMaterial | undefined;
   buffer: ReadingBuffer;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -189,9 +201,15 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
   health.addToServer(server);
   new ReflectionService(packageDefinition() as never).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(
+      `${opts.host}:${opts.port}`,
+      opts.tls
+        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }])
+        : grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
-  log.info({ host: opts.host, port }, 'local gRPC ingest listening');
+  log.info({ host: opts.host, port, tls: Boolean(opts.tls) }, 'local gRPC ingest listening');
   return {
     port,
     close: () =>

@@ -23,6 +23,7 @@
  * Either way no other client is affected.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import type { Logger } from 'pino';
@@ -35,6 +36,7 @@ import {
   TOPIC_ROOT,
   type Reading,
   type ReadingKind,
+  type TlsMaterial,
 } from '@michi/proto';
 import { BufferFullError, ReadingRejectedError, type RejectReason } from './errors.js';
 import { countRejection, type EdgeMetrics } from './metrics.js';
@@ -56,6 +58,8 @@ export interface LocalBrokerOptions {
   devices: readonly EdgeDevice[];
   /** Checks each CONNECT's username and password. */
   auth: DeviceAuthenticator;
+  /** Listen for MQTT over TLS with this certificate (local.tls); plain TCP when absent. */
+  tls?: TlsMaterial | undefined;
   buffer: ReadingBuffer;
   metrics: EdgeMetrics;
   logger: Logger;
@@ -294,11 +298,14 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   });
   broker.on('connectionError', (_client, err) => logger.debug({ err: err.message }, 'local connection error before CONNECT'));
 
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket): void => {
     // DESIGN.md: Nagle's algorithm costs 15-43 ms per hop; aedes does not disable it.
     socket.setNoDelay(true);
     broker.handle(socket);
-  });
+  };
+  const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onSocket) : net.createServer(onSocket);
+  // A failed TLS handshake (a plain-text client, an untrusted certificate) is that client's problem.
+  server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'local TLS handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -308,7 +315,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   });
   server.on('error', (err) => logger.error({ err }, 'local MQTT listener error'));
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: opts.host, port, devices: devices.size }, 'local MQTT broker listening');
+  logger.info({ host: opts.host, port, tls: Boolean(opts.tls), devices: devices.size }, 'local MQTT broker listening');
 
   let closing: Promise<void> | undefined;
   return {

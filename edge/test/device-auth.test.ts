@@ -10,23 +10,9 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1, type michi } from '@michi/proto';
-import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
+import { startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import {
-  body,
-  DEVICE_KEY,
-  DEVICE_KEY_ENV,
-  deviceLogin,
-  EDGE_ENV,
-  GATEWAY,
-  metrics,
-  metricValue,
-  PILOT,
-  publish,
-  SEEDS,
-  startUpstream,
-  type Upstream,
-} from './support.js';
+import { body, DEVICE_KEY, deviceLogin, metrics, metricValue, publish, startUpstream, testEdgeConfig, type Upstream } from './support.js';
 
 const REVOKED = 'weather-ekimae';
 
@@ -42,21 +28,9 @@ describe('edge agent: per-device credentials', () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-auth-'));
     upstream = await startUpstream();
     const logger = pino({ level: 'info' }, { write: (line: string) => logText.push(line) });
-    edge = await startEdge(
-      parseEdgeConfig(
-        {
-          pilotId: PILOT,
-          gatewayId: GATEWAY,
-          seedsDir: SEEDS,
-          local: { mqtt: { port: 0 }, grpc: { enabled: true, port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV, revokedDevices: [REVOKED] },
-          buffer: { path: join(dir, 'buffer.sqlite') },
-          uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
-          metrics: { port: 0 },
-        },
-        EDGE_ENV,
-      ),
-      { logger },
-    );
+    edge = await startEdge(testEdgeConfig(dir, upstream.port, { grpc: { enabled: true, port: 0 }, revokedDevices: [REVOKED] }), {
+      logger,
+    });
     grpcClient = new grpc.Client(`127.0.0.1:${edge.grpcPort}`, grpc.credentials.createInsecure());
   });
 

@@ -6,22 +6,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1, type michi } from '@michi/proto';
-import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
+import { startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import {
-  body,
-  DEVICE_KEY_ENV,
-  deviceLogin,
-  EDGE_ENV,
-  expected,
-  GATEWAY,
-  metrics,
-  metricValue,
-  PILOT,
-  SEEDS,
-  startUpstream,
-  type Upstream,
-} from './support.js';
+import { body, deviceLogin, expected, metrics, metricValue, startUpstream, testEdgeConfig, type Upstream } from './support.js';
 
 const PUBLISH = '/michi.v1.EdgeIngestService/Publish';
 type Response = michi.v1.PublishResponse;
@@ -35,21 +22,7 @@ describe('edge agent: local gRPC ingest', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-grpc-'));
     upstream = await startUpstream();
-    edge = await startEdge(
-      parseEdgeConfig(
-        {
-          pilotId: PILOT,
-          gatewayId: GATEWAY,
-          seedsDir: SEEDS,
-          local: { mqtt: { port: 0 }, grpc: { enabled: true, port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-          buffer: { path: join(dir, 'buffer.sqlite') },
-          uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
-          metrics: { port: 0 },
-          log: { level: 'silent' },
-        },
-        EDGE_ENV,
-      ),
-    );
+    edge = await startEdge(testEdgeConfig(dir, upstream.port, { grpc: { enabled: true, port: 0 } }));
     client = new grpc.Client(`127.0.0.1:${edge.grpcPort}`, grpc.credentials.createInsecure());
   });
 

@@ -2,6 +2,7 @@
 // authenticates the gateway, decodes and records each batch, and acknowledges it), reading
 // fixtures, and /metrics scraping.
 import net from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
@@ -17,7 +18,7 @@ import {
   type ReadingBodyProperties,
   type ReadingKind,
 } from '@michi/proto';
-import type { EdgeHandle } from '../src/index.js';
+import { parseEdgeConfig, type EdgeConfig, type EdgeHandle } from '../src/index.js';
 
 export const SEEDS = fileURLToPath(new URL('../../seeds', import.meta.url));
 export const PILOT = 'maebashi-l4-bus';
@@ -146,4 +147,24 @@ export async function metrics(edge: EdgeHandle): Promise<string> {
 export function metricValue(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+/**
+ * An in-process agent of GATEWAY for a test: local listeners and metrics on free ports, its buffer
+ * in `dir`, forwarding to the stand-in upstream on `upstreamPort`; `local` adds to the local settings.
+ */
+export function testEdgeConfig(dir: string, upstreamPort: number, local: Record<string, unknown> = {}): EdgeConfig {
+  return parseEdgeConfig(
+    {
+      pilotId: PILOT,
+      gatewayId: GATEWAY,
+      seedsDir: SEEDS,
+      local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV, ...local },
+      buffer: { path: join(dir, 'buffer.sqlite') },
+      uplink: { url: `mqtt://127.0.0.1:${upstreamPort}`, passwordEnv: 'TEST_GW_SECRET' },
+      metrics: { port: 0 },
+      log: { level: 'silent' },
+    },
+    EDGE_ENV,
+  );
 }

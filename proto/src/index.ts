@@ -17,6 +17,7 @@ export {
   type UploadAck,
 } from './cloud-ingest-wire.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
+export { loadTls, type TlsFiles, type TlsMaterial } from './tls-files.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
 export { checkDeviceKey, devicePassword } from './device-credentials.js';
 export * from './seed-schema.js';
