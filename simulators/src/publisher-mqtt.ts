@@ -75,6 +75,12 @@ export class MqttPublisher implements ReadingPublisher {
   private readonly lanes = new Map<string, number>();
   /** Per-source connections, for gateways with a device key; each resolves once connected. */
   private readonly devices = new Map<string, MqttClient>();
+  /**
+   * Publishes to a device connection made on first use, held until its CONNACK. Handed to mqtt.js
+   * before that, they would sit in its offline store, which it replays one at a time after
+   * connecting: a replay into an edge then crawled at one reading per PUBACK (~20/s per device).
+   */
+  private readonly beforeConnect = new Map<MqttClient, (() => void)[]>();
   private readonly format: PayloadFormat;
   private readonly logger: Logger;
   private sent = 0;
@@ -143,17 +149,22 @@ export class MqttPublisher implements ReadingPublisher {
     if (!client) throw new SimulatorError(SimErrorCodes.PILOT, `no broker connection for gateway "${reading.gatewayId}"`);
     this.sent++;
     this.pending++;
-    client.publish(reading.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
-      if (this.writtenOff) return;
-      this.pending--;
-      if (err) {
-        this.fail('publish_error');
-        this.logger.warn({ err, gateway: reading.gatewayId, source: reading.sourceId, kind: reading.kind }, 'publish failed');
-      } else {
-        this.acked++;
-      }
-      this.wake();
-    });
+    const send = (): void => {
+      client.publish(reading.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
+        if (this.writtenOff) return;
+        this.pending--;
+        if (err) {
+          this.fail('publish_error');
+          this.logger.warn({ err, gateway: reading.gatewayId, source: reading.sourceId, kind: reading.kind }, 'publish failed');
+        } else {
+          this.acked++;
+        }
+        this.wake();
+      });
+    };
+    const waiting = this.beforeConnect.get(client);
+    if (waiting) waiting.push(send);
+    else send();
   }
 
   private sharedClient(reading: SimReading): MqttClient | undefined {
@@ -174,11 +185,20 @@ export class MqttPublisher implements ReadingPublisher {
     if (!client) {
       const url = this.opts.gatewayUrls.get(gatewayId);
       if (url === undefined) return undefined;
-      client = this.connect(gatewayId, url, `${this.opts.clientIdPrefix ?? 'sim'}-${this.opts.pilotId}-${source}`, {
+      const made = this.connect(gatewayId, url, `${this.opts.clientIdPrefix ?? 'sim'}-${this.opts.pilotId}-${source}`, {
         username: source,
         password: devicePassword(key, source),
       });
-      this.devices.set(source, client);
+      client = made;
+      this.devices.set(source, made);
+      if (!made.connected) {
+        const waiting: (() => void)[] = [];
+        this.beforeConnect.set(made, waiting);
+        made.once('connect', () => {
+          this.beforeConnect.delete(made);
+          for (const send of waiting) send();
+        });
+      }
     }
     return client;
   }
