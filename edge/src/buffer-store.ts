@@ -443,9 +443,10 @@ export class BufferStore implements ReadingBuffer {
       const p = this.pendingBySeq.get(seq);
       if (!p) committed.push(seq);
       else if (!p.acked) {
-        // Resolved now, not with the commit: aedes reads a connection's next packets only once
-        // the previous read's are acknowledged, so a vehicle replaying fast on its own connection
-        // would otherwise get one read's worth per commit interval (a replay test saw 20/s).
+        // Resolved now, not with the commit: a sender that waits for each PUBACK before the next
+        // publish (mqtt.js does so for what it queued while offline; aedes reads a connection's
+        // next packets only once the previous read's are acknowledged) gets one reading per
+        // PUBACK, and the acknowledgement is usually sooner than the commit.
         p.acked = true;
         this.pendingBytes -= p.bytes.byteLength;
         this.pendingAcked++;
