@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
+import { InFlight } from './in-flight.js';
 import type { PublishStats, ReadingPublisher } from './publisher-mqtt.js';
 
 export interface CloudPublisherOptions {
@@ -36,9 +37,8 @@ interface GatewayLink {
 export class CloudPublisher implements ReadingPublisher {
   private sent = 0;
   private acked = 0;
-  private pending = 0;
+  private readonly outstanding = new InFlight();
   private failedN = 0;
-  private waiters: (() => void)[] = [];
   /** first_seq of the next batch: increasing across batches and runs (microseconds at start). */
   private nextSeq = Date.now() * 1000;
 
@@ -81,7 +81,7 @@ export class CloudPublisher implements ReadingPublisher {
   }
 
   get inFlight(): number {
-    return this.pending;
+    return this.outstanding.count;
   }
 
   publish(reading: SimReading): void {
@@ -89,7 +89,7 @@ export class CloudPublisher implements ReadingPublisher {
     if (!link)
       throw new SimulatorError(SimErrorCodes.PILOT, `no secret for gateway "${reading.gatewayId}"`, { gateway: reading.gatewayId });
     this.sent++;
-    this.pending++;
+    this.outstanding.add();
     link.items.push(makeReading(reading.kind, reading.body));
     if (link.items.length >= (this.opts.batchMaxItems ?? 500)) this.flush(reading.gatewayId, link);
     else link.timer ??= setTimeout(() => this.flush(reading.gatewayId, link), this.opts.lingerMs ?? 20);
@@ -102,25 +102,14 @@ export class CloudPublisher implements ReadingPublisher {
   }
 
   waitForCapacity(max: number): Promise<void> {
-    if (this.pending < max) return Promise.resolve();
+    if (this.outstanding.count < max) return Promise.resolve();
     for (const [gw, link] of this.links) if (link.items.length > 0) this.flush(gw, link);
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.pending < max) resolve();
-        else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
+    return this.outstanding.below(max);
   }
 
   async drain(timeoutMs: number): Promise<void> {
     for (const [gw, link] of this.links) if (link.items.length > 0) this.flush(gw, link);
-    const deadline = Date.now() + timeoutMs;
-    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (this.pending > 0) {
-      this.failedN += this.pending;
-      this.pending = 0;
-    }
+    this.failedN += await this.outstanding.drain(timeoutMs);
   }
 
   stats(): PublishStats {
@@ -147,16 +136,13 @@ export class CloudPublisher implements ReadingPublisher {
     this.nextSeq += items.length;
     const payload = encodeBatch({ pilot_id: this.opts.pilotId, gateway_id: gateway, first_seq: firstSeq, items, sent_ts_ms: Date.now() });
     link.client.publish(link.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }, (err) => {
-      this.pending -= items.length;
       if (err) {
         this.failedN += items.length;
         this.opts.logger.warn({ err, gateway }, 'batch publish failed');
       } else {
         this.acked += items.length;
       }
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w();
+      this.outstanding.settle(items.length);
     });
   }
 }

@@ -12,6 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { devicePassword, makeReading, michi, type Reading } from '@michi/proto';
 import type { Logger } from 'pino';
+import { InFlight } from './in-flight.js';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
 import type { PublishStats, ReadingPublisher } from './publisher-mqtt.js';
@@ -59,9 +60,8 @@ export class GrpcPublisher implements ReadingPublisher {
   private sent = 0;
   private acked = 0;
   private rejectedN = 0;
-  private pending = 0;
+  private readonly outstanding = new InFlight();
   private readonly failures = new Map<string, number>();
-  private waiters: (() => void)[] = [];
   private nextId = 1;
   /** By gateway id, or by gateway/source for gateways with a device key. */
   private readonly streams = new Map<string, GatewayStream>();
@@ -103,14 +103,14 @@ export class GrpcPublisher implements ReadingPublisher {
   }
 
   get inFlight(): number {
-    return this.pending;
+    return this.outstanding.count;
   }
 
   publish(reading: SimReading): void {
     const s = this.streamOf(reading);
     if (!s) throw new SimulatorError(SimErrorCodes.PILOT, `no gRPC stream for gateway "${reading.gatewayId}"`);
     this.sent++;
-    this.pending++;
+    this.outstanding.add();
     s.queue.push(makeReading(reading.kind, reading.body));
     if (s.queue.length >= (this.opts.batchMaxItems ?? 100)) this.flush(s);
     else s.timer ??= setTimeout(() => this.flush(s), this.opts.lingerMs ?? 5);
@@ -123,24 +123,16 @@ export class GrpcPublisher implements ReadingPublisher {
   }
 
   waitForCapacity(max: number): Promise<void> {
-    if (this.pending < max) return Promise.resolve();
+    if (this.outstanding.count < max) return Promise.resolve();
     for (const s of this.streams.values()) this.flush(s);
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.pending < max) resolve();
-        else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
+    return this.outstanding.below(max);
   }
 
   async drain(timeoutMs: number): Promise<void> {
     for (const s of this.streams.values()) this.flush(s);
-    const deadline = Date.now() + timeoutMs;
-    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (this.pending > 0) {
-      this.fail('unacked_at_end', this.pending);
-      this.pending = 0;
+    const left = await this.outstanding.drain(timeoutMs);
+    if (left > 0) {
+      this.fail('unacked_at_end', left);
       for (const s of this.streams.values()) s.inflight.clear();
     }
   }
@@ -190,9 +182,8 @@ export class GrpcPublisher implements ReadingPublisher {
       for (const p of s.inflight.values()) n += p.items.length;
       s.inflight.clear();
       if (n > 0) {
-        this.pending -= n;
         this.fail(s.endReason, n);
-        this.wake();
+        this.outstanding.settle(n);
       }
       this.opts.logger.warn(
         { err: err.message, gateway, ...(login['x-michi-source'] ? { source: login['x-michi-source'] } : {}) },
@@ -212,9 +203,8 @@ export class GrpcPublisher implements ReadingPublisher {
 
   private send(s: GatewayStream, p: Pending): void {
     if (s.ended) {
-      this.pending -= p.items.length;
       this.fail(s.endReason ?? 'stream_closed', p.items.length);
-      this.wake();
+      this.outstanding.settle(p.items.length);
       return;
     }
     const id = this.nextId++;
@@ -235,17 +225,10 @@ export class GrpcPublisher implements ReadingPublisher {
     const rejected = res.rejected?.length ?? 0;
     this.rejectedN += rejected;
     this.acked += p.items.length - rejected;
-    this.pending -= p.items.length;
-    this.wake();
+    this.outstanding.settle(p.items.length);
   }
 
   private fail(reason: string, n: number): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + n);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }

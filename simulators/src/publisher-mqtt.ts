@@ -12,6 +12,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
+import { InFlight } from './in-flight.js';
 
 export interface PublishStats {
   sent: number;
@@ -85,11 +86,10 @@ export class MqttPublisher implements ReadingPublisher {
   private readonly logger: Logger;
   private sent = 0;
   private acked = 0;
-  private pending = 0;
+  private readonly outstanding = new InFlight();
   /** Set once drain gave up: late acks of readings already counted as failed are ignored. */
   private writtenOff = false;
   private readonly failures = new Map<string, number>();
-  private waiters: (() => void)[] = [];
 
   private constructor(
     clients: ReadonlyMap<string, readonly MqttClient[]>,
@@ -137,7 +137,7 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   get inFlight(): number {
-    return this.pending;
+    return this.outstanding.count;
   }
 
   publish(reading: SimReading): void {
@@ -148,18 +148,17 @@ export class MqttPublisher implements ReadingPublisher {
     const client = this.deviceClient(reading.gatewayId, reading.sourceId) ?? this.sharedClient(reading);
     if (!client) throw new SimulatorError(SimErrorCodes.PILOT, `no broker connection for gateway "${reading.gatewayId}"`);
     this.sent++;
-    this.pending++;
+    this.outstanding.add();
     const send = (): void => {
       client.publish(reading.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, (err) => {
         if (this.writtenOff) return;
-        this.pending--;
         if (err) {
           this.fail('publish_error');
           this.logger.warn({ err, gateway: reading.gatewayId, source: reading.sourceId, kind: reading.kind }, 'publish failed');
         } else {
           this.acked++;
         }
-        this.wake();
+        this.outstanding.settle();
       });
     };
     const waiting = this.beforeConnect.get(client);
@@ -229,26 +228,14 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   waitForCapacity(max: number): Promise<void> {
-    if (this.inFlight < max) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.inFlight < max) resolve();
-        else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
+    return this.outstanding.below(max);
   }
 
   async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight > 0 && Date.now() < deadline) {
-      await Promise.race([this.waitForCapacity(1), sleep(Math.min(100, deadline - Date.now()))]);
-    }
-    const left = this.inFlight;
+    const left = await this.outstanding.drain(timeoutMs);
     if (left > 0) {
       this.logger.warn({ unacked: left, timeoutMs }, 'readings still unacknowledged at the end; counted as failed');
       this.failures.set('unacked_at_end', (this.failures.get('unacked_at_end') ?? 0) + left);
-      this.pending = 0;
       this.writtenOff = true;
     }
   }
@@ -276,12 +263,6 @@ export class MqttPublisher implements ReadingPublisher {
 
   private fail(reason: string): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }
 
@@ -324,8 +305,4 @@ function waitConnected(client: MqttClient, url: string, gatewayId: string, timeo
 function setNoDelay(client: MqttClient): void {
   const stream = client.stream as Partial<net.Socket> | undefined;
   stream?.setNoDelay?.(true);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
