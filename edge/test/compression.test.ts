@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
+import { startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { DEVICE_KEY, DEVICE_KEY_ENV, GATEWAY, metrics, metricValue, PILOT, SEEDS } from './support.js';
+import { DEVICE_KEY, DEVICE_KEY_ENV, metrics, metricValue, testEdgeConfig } from './support.js';
 import { GW_SECRET, pointsOf, SECRET_ENV, startRealCloud, Vehicle, type Cloud } from './durability-support.js';
 
 describe('edge agent: compressed uplink', () => {
@@ -18,17 +18,10 @@ describe('edge agent: compressed uplink', () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-deflate-'));
     cloud = await startRealCloud();
     edge = await startEdge(
-      parseEdgeConfig(
-        {
-          pilotId: PILOT,
-          gatewayId: GATEWAY,
-          seedsDir: SEEDS,
-          local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-          buffer: { path: join(dir, 'buffer.sqlite') },
-          uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: SECRET_ENV, compression: 'deflate' },
-          metrics: { port: 0 },
-          log: { level: 'silent' },
-        },
+      testEdgeConfig(
+        dir,
+        cloud.mqttPort,
+        { uplink: { passwordEnv: SECRET_ENV, compression: 'deflate' } },
         { [SECRET_ENV]: GW_SECRET, [DEVICE_KEY_ENV]: DEVICE_KEY },
       ),
     );

@@ -28,7 +28,7 @@ describe('edge agent: per-device credentials', () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-auth-'));
     upstream = await startUpstream();
     const logger = pino({ level: 'info' }, { write: (line: string) => logText.push(line) });
-    edge = await startEdge(testEdgeConfig(dir, upstream.port, { grpc: { enabled: true, port: 0 }, revokedDevices: [REVOKED] }), {
+    edge = await startEdge(testEdgeConfig(dir, upstream.port, { local: { grpc: { enabled: true, port: 0 }, revokedDevices: [REVOKED] } }), {
       logger,
     });
     grpcClient = new grpc.Client(`127.0.0.1:${edge.grpcPort}`, grpc.credentials.createInsecure());

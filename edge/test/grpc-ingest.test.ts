@@ -22,7 +22,7 @@ describe('edge agent: local gRPC ingest', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-grpc-'));
     upstream = await startUpstream();
-    edge = await startEdge(testEdgeConfig(dir, upstream.port, { grpc: { enabled: true, port: 0 } }));
+    edge = await startEdge(testEdgeConfig(dir, upstream.port, { local: { grpc: { enabled: true, port: 0 } } }));
     client = new grpc.Client(`127.0.0.1:${edge.grpcPort}`, grpc.credentials.createInsecure());
   });
 

@@ -9,21 +9,19 @@ import { connectAsync, type ErrorWithSubackPacket, type MqttClient } from 'mqtt'
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic, v1 } from '@michi/proto';
-import { BufferStore, parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
+import { BufferStore, startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
 import {
   body,
-  DEVICE_KEY_ENV,
   deviceLogin,
-  EDGE_ENV,
   expected,
   GATEWAY,
   metrics,
   metricValue,
   PILOT,
   publish,
-  SEEDS,
   startUpstream,
+  testEdgeConfig,
   type Upstream,
 } from './support.js';
 
@@ -48,18 +46,7 @@ describe('edge agent: local ingest to the upstream', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-'));
     upstream = await startUpstream();
-    const config = parseEdgeConfig(
-      {
-        pilotId: PILOT,
-        gatewayId: GATEWAY,
-        seedsDir: SEEDS,
-        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-        buffer: { path: join(dir, 'buffer.sqlite') },
-        uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET', reconnectMinMs: 50, reconnectMaxMs: 200 },
-        metrics: { port: 0 },
-      },
-      EDGE_ENV,
-    );
+    const config = testEdgeConfig(dir, upstream.port, { uplink: { reconnectMinMs: 50, reconnectMaxMs: 200 } });
     const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
     edge = await startEdge(config, { logger });
     await waitFor(() => edge.stats().uplink.state === 'connected', { what: 'the uplink to connect', timeoutMs: 10_000 });
@@ -265,19 +252,10 @@ describe('edge agent: a full buffer', () => {
         s.close(() => resolve(p));
       });
     });
-    const config = parseEdgeConfig(
-      {
-        pilotId: PILOT,
-        gatewayId: GATEWAY,
-        seedsDir: SEEDS,
-        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-        buffer: { path: join(dir, 'unused.sqlite') },
-        uplink: { url: `mqtt://127.0.0.1:${closedPort}`, reconnectMinMs: 1_000, reconnectMaxMs: 1_000 },
-        metrics: { port: 0 },
-        log: { level: 'silent' },
-      },
-      EDGE_ENV,
-    );
+    const config = testEdgeConfig(dir, closedPort, {
+      bufferPath: join(dir, 'unused.sqlite'),
+      uplink: { reconnectMinMs: 1_000, reconnectMaxMs: 1_000 },
+    });
     const size = encodeReadingPayload('event', body('event', 'bus-01', 1)).byteLength;
     // Room for three events (a Reading is its body plus a 2-byte header); events are never evicted.
     const buffer = new BufferStore({
@@ -332,19 +310,7 @@ describe('edge agent: restart', () => {
     raw.close();
 
     const upstream = await startUpstream();
-    const config = parseEdgeConfig(
-      {
-        pilotId: PILOT,
-        gatewayId: GATEWAY,
-        seedsDir: SEEDS,
-        local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-        buffer: { path },
-        uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
-        metrics: { port: 0 },
-        log: { level: 'silent' },
-      },
-      EDGE_ENV,
-    );
+    const config = testEdgeConfig(dir, upstream.port, { bufferPath: path });
     const edge = await startEdge(config);
     try {
       await waitFor(() => upstream.readings().size === 2 && edge.stats().buffer.depth === 0, { what: 'the earlier readings upstream' });

@@ -27,8 +27,7 @@ describe('edge agent: local ingest over TLS', () => {
     upstream = await startUpstream();
     edge = await startEdge(
       testEdgeConfig(dir, upstream.port, {
-        grpc: { enabled: true, port: 0 },
-        tls: { certFile: pki.certFile, keyFile: pki.keyFile },
+        local: { grpc: { enabled: true, port: 0 }, tls: { certFile: pki.certFile, keyFile: pki.keyFile } },
       }),
       { logger: pino({ level: 'silent' }) },
     );

@@ -7,9 +7,9 @@ import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
-import { parseEdgeConfig, startEdge } from '../src/index.js';
+import { startEdge } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { body, DEVICE_KEY_ENV, deviceLogin, EDGE_ENV, GATEWAY, metrics, metricValue, PILOT, SEEDS, startUpstream } from './support.js';
+import { body, deviceLogin, GATEWAY, metrics, metricValue, PILOT, startUpstream, testEdgeConfig } from './support.js';
 
 describe('edge agent: processing', () => {
   it('keeps link samples at most once a second per source, acknowledges the rest, and reports clock offsets', async () => {
@@ -17,19 +17,7 @@ describe('edge agent: processing', () => {
     const upstream = await startUpstream();
     const logs: Record<string, unknown>[] = [];
     const edge = await startEdge(
-      parseEdgeConfig(
-        {
-          pilotId: PILOT,
-          gatewayId: GATEWAY,
-          seedsDir: SEEDS,
-          local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV },
-          buffer: { path: join(dir, 'buffer.sqlite') },
-          uplink: { url: `mqtt://127.0.0.1:${upstream.port}`, passwordEnv: 'TEST_GW_SECRET' },
-          processing: { minIntervalMs: { link: 1_000 }, clockSkewWarnMs: 2_000 },
-          metrics: { port: 0 },
-        },
-        EDGE_ENV,
-      ),
+      testEdgeConfig(dir, upstream.port, { processing: { minIntervalMs: { link: 1_000 }, clockSkewWarnMs: 2_000 } }),
       { logger: pino({ level: 'info' }, { write: (l: string) => logs.push(JSON.parse(l) as Record<string, unknown>) }) },
     );
     const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
-import { parseEdgeConfig, startEdge, type EdgeHandle } from '../src/index.js';
+import { startEdge, type EdgeHandle } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, metrics, metricValue, PILOT, SEEDS } from './support.js';
+import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, metrics, metricValue, PILOT, testEdgeConfig } from './support.js';
 import { bodyAt, GW_SECRET, pointsOf, SECRET_ENV, startRealCloud, type Cloud } from './durability-support.js';
 
 describe('edge agent: bad publishes end to end', () => {
@@ -21,17 +21,10 @@ describe('edge agent: bad publishes end to end', () => {
     dir = mkdtempSync(join(tmpdir(), 'michi-edge-bad-'));
     cloud = await startRealCloud();
     edge = await startEdge(
-      parseEdgeConfig(
-        {
-          pilotId: PILOT,
-          gatewayId: GATEWAY,
-          seedsDir: SEEDS,
-          local: { mqtt: { port: 0, maxPayloadBytes: 4096 }, deviceKeyEnv: DEVICE_KEY_ENV },
-          buffer: { path: join(dir, 'buffer.sqlite') },
-          uplink: { url: `mqtt://127.0.0.1:${cloud.mqttPort}`, passwordEnv: SECRET_ENV },
-          metrics: { port: 0 },
-          log: { level: 'silent' },
-        },
+      testEdgeConfig(
+        dir,
+        cloud.mqttPort,
+        { local: { mqtt: { port: 0, maxPayloadBytes: 4096 } }, uplink: { passwordEnv: SECRET_ENV } },
         { [SECRET_ENV]: GW_SECRET, [DEVICE_KEY_ENV]: DEVICE_KEY },
       ),
     );

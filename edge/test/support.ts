@@ -149,22 +149,38 @@ export function metricValue(text: string, name: string, labels = ''): number | u
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
+/** What a test sets beyond testEdgeConfig's defaults; each object is merged over its section. */
+export interface TestEdgeSettings {
+  local?: Record<string, unknown>;
+  uplink?: Record<string, unknown>;
+  processing?: Record<string, unknown>;
+  /** Default: buffer.sqlite in the test's directory. */
+  bufferPath?: string;
+}
+
 /**
  * An in-process agent of GATEWAY for a test: local listeners and metrics on free ports, its buffer
- * in `dir`, forwarding to the stand-in upstream on `upstreamPort`; `local` adds to the local settings.
+ * in `dir`, forwarding to the broker on `upstreamPort` (the stand-in upstream by default; a real
+ * cloud passes its secret's variable in `uplink.passwordEnv` and `env`).
  */
-export function testEdgeConfig(dir: string, upstreamPort: number, local: Record<string, unknown> = {}): EdgeConfig {
+export function testEdgeConfig(
+  dir: string,
+  upstreamPort: number,
+  settings: TestEdgeSettings = {},
+  env: Readonly<Record<string, string>> = EDGE_ENV,
+): EdgeConfig {
   return parseEdgeConfig(
     {
       pilotId: PILOT,
       gatewayId: GATEWAY,
       seedsDir: SEEDS,
-      local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV, ...local },
-      buffer: { path: join(dir, 'buffer.sqlite') },
-      uplink: { url: `mqtt://127.0.0.1:${upstreamPort}`, passwordEnv: 'TEST_GW_SECRET' },
+      local: { mqtt: { port: 0 }, deviceKeyEnv: DEVICE_KEY_ENV, ...settings.local },
+      buffer: { path: settings.bufferPath ?? join(dir, 'buffer.sqlite') },
+      uplink: { url: `mqtt://127.0.0.1:${upstreamPort}`, passwordEnv: 'TEST_GW_SECRET', ...settings.uplink },
+      ...(settings.processing ? { processing: settings.processing } : {}),
       metrics: { port: 0 },
       log: { level: 'silent' },
     },
-    EDGE_ENV,
+    env,
   );
 }
