@@ -18,44 +18,20 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import type { Logger } from 'pino';
-import {
-  ErrorCodes,
-  isMichiError,
-  protoDir,
-  readingKind,
-  v1,
-  validateBody,
-  type michi,
-  type ReadingKind,
-  type TlsMaterial,
-} from '@michi/proto';
+import { ErrorCodes, isMichiError, protoDir, readingKind, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
 import { AUTH_REFUSAL_CODES, BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
-import type { ReadingBuffer } from './buffer-store.js';
-import type { EdgeProcessing } from './edge-processing.js';
-import { countRejection, type EdgeMetrics } from './metrics.js';
-import { REFUSAL_MESSAGES, type DeviceAuthenticator } from './device-auth.js';
+import { countRejection } from './metrics.js';
+import { REFUSAL_MESSAGES } from './device-auth.js';
+import type { LocalIngestOptions } from './local-ingest.js';
 
 export const EDGE_INGEST_SERVICE = 'michi.v1.EdgeIngestService';
 export const PUBLISH_PATH = `/${EDGE_INGEST_SERVICE}/Publish`;
 export const SOURCE_METADATA_KEY = 'x-michi-source';
 export const PASSWORD_METADATA_KEY = 'x-michi-password';
 
-export interface GrpcIngestOptions {
-  host: string;
-  port: number;
+export interface GrpcIngestOptions extends LocalIngestOptions {
   maxMessageBytes: number;
-  gatewayId: string;
   devices: ReadonlySet<string>;
-  /** Checks each stream's x-michi-source and x-michi-password. */
-  auth: DeviceAuthenticator;
-  /** Serve TLS with this certificate (local.tls); plain text when absent. */
-  tls?: TlsMaterial | undefined;
-  buffer: ReadingBuffer;
-  metrics: EdgeMetrics;
-  logger: Logger;
-  processing?: EdgeProcessing;
-  onAccepted?: (seq: number, kind: ReadingKind) => void;
 }
 
 export interface GrpcIngest {
@@ -138,10 +114,9 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
       }
       appends.push(
         buffer.append(reading).then(
-          (seq) => {
+          () => {
             accepted++;
             metrics.received.inc({ kind });
-            opts.onAccepted?.(seq, kind);
           },
           (err: unknown) => {
             const reason: RejectReason = err instanceof BufferFullError ? 'buffer_full' : 'store_error';

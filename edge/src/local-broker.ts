@@ -26,7 +26,6 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
-import type { Logger } from 'pino';
 import {
   decodeReadingPayload,
   ErrorCodes,
@@ -36,38 +35,22 @@ import {
   TOPIC_ROOT,
   type Reading,
   type ReadingKind,
-  type TlsMaterial,
 } from '@michi/proto';
 import { BufferFullError, ReadingRejectedError, type RejectReason } from './errors.js';
-import { countRejection, type EdgeMetrics } from './metrics.js';
-import type { ReadingBuffer } from './buffer-store.js';
-import type { EdgeProcessing } from './edge-processing.js';
-import { REFUSAL_MESSAGES, type DeviceAuthenticator } from './device-auth.js';
+import { countRejection } from './metrics.js';
+import { REFUSAL_MESSAGES } from './device-auth.js';
+import type { LocalIngestOptions } from './local-ingest.js';
 
 export interface EdgeDevice {
   id: string;
   type: 'vehicle' | 'sensor';
 }
 
-export interface LocalBrokerOptions {
-  host: string;
-  port: number;
+export interface LocalBrokerOptions extends LocalIngestOptions {
   maxPayloadBytes: number;
   pilotId: string;
-  gatewayId: string;
   devices: readonly EdgeDevice[];
-  /** Checks each CONNECT's username and password. */
-  auth: DeviceAuthenticator;
-  /** Listen for MQTT over TLS with this certificate (local.tls); plain TCP when absent. */
-  tls?: TlsMaterial | undefined;
-  buffer: ReadingBuffer;
-  metrics: EdgeMetrics;
-  logger: Logger;
-  /** Downsampling, deadband and clock-skew detection of accepted readings; none when absent. */
-  processing?: EdgeProcessing;
   now?: () => number;
-  /** Called after a reading is committed and acknowledged (the uplink wakes up on it). */
-  onAccepted?: (seq: number, kind: ReadingKind) => void;
   createBroker?: (opts: AedesOptions) => Promise<Aedes>;
 }
 
@@ -248,11 +231,10 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         }
       }
       buffer.append(accepted.reading).then(
-        (seq) => {
+        () => {
           metrics.received.inc({ kind: accepted.kind });
           corkUntilNextTick(client);
           callback(null);
-          opts.onAccepted?.(seq, accepted.kind);
         },
         (err: unknown) => {
           const reason: RejectReason = err instanceof BufferFullError ? 'buffer_full' : 'store_error';
