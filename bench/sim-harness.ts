@@ -45,9 +45,8 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function startStackProcess(vehicles: number, edgeCommitMs?: number): Promise<StackProcess> {
+export async function startStackProcess(vehicles: number): Promise<StackProcess> {
   const args = ['--conditions=michi-src', '--import', 'tsx', 'simulators/test/load-stack-main.ts', String(vehicles), 'maebashi-l4-bus'];
-  if (edgeCommitMs !== undefined) args.push(String(edgeCommitMs));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

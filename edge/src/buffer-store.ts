@@ -329,9 +329,8 @@ export class BufferStore implements ReadingBuffer {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDue = Infinity;
-    const all = this.pending;
-    const lastSeq = all.at(-1)?.seq;
-    const batch = this.pendingAcked > 0 ? all.filter((p) => !p.acked) : all;
+    const lastSeq = this.pending.at(-1)?.seq;
+    const batch = this.pendingAcked > 0 ? this.pending.filter((p) => !p.acked) : this.pending;
     const batchBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBySeq.clear();

@@ -45,8 +45,6 @@ export interface PilotEdgesOptions {
   logger: Logger;
   /** Each edge is pushed here as soon as it runs, so the caller's clean-up stops it even if a later one fails. */
   started: { close(): Promise<void> }[];
-  /** Buffer settings beyond the path, e.g. a commit interval. */
-  buffer?: { commitIntervalMs?: number };
   /** Also serve the local gRPC ingest (EdgeHandle.grpcPort). */
   grpc?: boolean;
 }
@@ -79,7 +77,7 @@ export async function startPilotEdges(
           gatewayId: gw.id,
           seedsDir: o.seedsDir,
           local: { mqtt: { port: 0 }, ...(o.grpc ? { grpc: { enabled: true, port: 0 } } : {}), deviceKeyEnv: keyEnv },
-          buffer: { path: join(o.dir, `${gw.id}.sqlite`), ...o.buffer },
+          buffer: { path: join(o.dir, `${gw.id}.sqlite`) },
           uplink: { url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
           metrics: { port: 0 },
           log: { level: 'silent' },

@@ -1,13 +1,12 @@
 // A LoadStack as its own process, for benchmarks that measure each process's CPU apart:
-//   node --conditions=michi-src --import tsx simulators/test/load-stack-main.ts [vehicles] [pilot] [edge commit ms]
+//   node --conditions=michi-src --import tsx simulators/test/load-stack-main.ts [vehicles] [pilot]
 // prints one JSON line (URLs, token, InfluxDB's pid and URL, the scaled seeds dir) once everything
 // listens, and stops everything on SIGTERM or SIGINT.
 import { startLoadStack } from './load-stack.js';
 
 const vehicles = Number(process.argv[2] ?? '100');
 const pilotId = process.argv[3] ?? 'maebashi-l4-bus';
-const commitMs = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
-const stack = await startLoadStack({ pilotId, vehicles, ...(commitMs !== undefined ? { edgeCommitIntervalMs: commitMs } : {}) });
+const stack = await startLoadStack({ pilotId, vehicles });
 process.stdout.write(
   `${JSON.stringify({
     pilotId: stack.pilot.id,

@@ -21,8 +21,6 @@ export interface LoadStackOptions {
   pilotId?: string;
   vehicles?: number;
   seedsDir?: string;
-  /** The edges' buffer.commitIntervalMs (default: the edge's own, 100 ms). */
-  edgeCommitIntervalMs?: number;
 }
 
 export interface LoadStack {
@@ -132,7 +130,6 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       env,
       logger,
       started,
-      ...(opts.edgeCommitIntervalMs !== undefined ? { buffer: { commitIntervalMs: opts.edgeCommitIntervalMs } } : {}),
     });
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
