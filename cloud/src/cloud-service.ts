@@ -6,7 +6,7 @@
  * writes in flight finish, then stops the API.
  */
 import { pino, type Logger } from 'pino';
-import { loadSeeds, type Pilot } from '@michi/proto';
+import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
 import { influxPassword, type CloudConfig } from './config.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
@@ -21,7 +21,6 @@ import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import { LatestState } from './latest-state.js';
 import { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
-import { loadTls } from './tls.js';
 
 export interface CloudDeps {
   logger?: Logger;

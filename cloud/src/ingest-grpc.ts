@@ -20,7 +20,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ErrorCodes, MichiError, protoDir, v1, type ErrorCode, type michi } from '@michi/proto';
+import { ErrorCodes, MichiError, protoDir, v1, type ErrorCode, type michi, type TlsMaterial } from '@michi/proto';
 import type { BatchIngest, IngestOutcome } from './ingest-batch.js';
 import {
   CLOUD_INGEST_SERVICE,
@@ -32,7 +32,6 @@ import {
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 import { ConnectionLimiter, TokenBucket, type RateLimit } from './rate-limit.js';
-import type { TlsMaterial } from './tls.js';
 
 export interface GrpcIngestOptions {
   host: string;

@@ -17,13 +17,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { ErrorCodes, MichiError } from '@michi/proto';
+import { ErrorCodes, MichiError, type TlsMaterial } from '@michi/proto';
 import type { BatchIngest } from './ingest-batch.js';
 import { PacketSizeGuard } from './ingest-packet-guard.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 import { ConnectionLimiter, TokenBucket, type RateLimit } from './rate-limit.js';
-import { verifiedPeerName, type TlsMaterial } from './tls.js';
+import { verifiedPeerName } from './tls.js';
 
 export interface MqttIngestLimits {
   maxConnections: number;

@@ -1,10 +1,8 @@
 /**
- * TLS for the ingest endpoints: the PEM loader is proto's (shared with the edge's local ingest);
- * here, the gateway a client certificate names (its subject CN).
+ * The gateway a client certificate names (its subject CN), for the ingest endpoints. The PEM
+ * loader is proto's loadTls, shared with the edge's local ingest.
  */
 import type { TLSSocket } from 'node:tls';
-
-export { loadTls, type TlsFiles, type TlsMaterial } from '@michi/proto';
 
 /**
  * The subject CN of a client certificate that chains to the configured CA (the TLS layer checked
