@@ -7,7 +7,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
-import { influxPassword, type CloudConfig } from './config.js';
+import { influxEndpoint, type CloudConfig } from './config.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
@@ -55,13 +55,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  const influx = new InfluxHttp({
-    url: config.influx.url,
-    database: config.influx.database,
-    username: config.influx.username,
-    password: influxPassword(config),
-    timeoutMs: config.influx.timeoutMs,
-  });
+  const influx = new InfluxHttp(influxEndpoint(config));
   const query = new InfluxQuery(influx);
   const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
   const writer = new InfluxWriter(influx, config.influx, {

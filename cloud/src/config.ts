@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '@michi/proto';
 import { AuthSchema } from './auth-config.js';
+import type { InfluxEndpoint } from './influx-http.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -221,6 +222,17 @@ export function loadCloudConfig(file: string | undefined, env: Readonly<Record<s
 }
 
 /** The InfluxDB password, when the configuration names a variable for it; a missing variable is an error. */
+/** The InfluxDB the configuration names, with its password resolved (the cloud and the ingest workers alike). */
+export function influxEndpoint(config: CloudConfig): InfluxEndpoint {
+  return {
+    url: config.influx.url,
+    database: config.influx.database,
+    username: config.influx.username,
+    password: influxPassword(config),
+    timeoutMs: config.influx.timeoutMs,
+  };
+}
+
 export function influxPassword(config: CloudConfig): string | undefined {
   const name = config.influx.passwordEnv;
   if (name === undefined) return undefined;

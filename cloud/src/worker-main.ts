@@ -15,7 +15,7 @@ import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { ConfigError, SeedError, loadSeeds } from '@michi/proto';
 import { pino } from 'pino';
-import { CLOUD_CONFIG_ENV, influxPassword, loadCloudConfig, type CloudConfig } from './config.js';
+import { CLOUD_CONFIG_ENV, influxEndpoint, loadCloudConfig, type CloudConfig } from './config.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxWriter } from './influx-writer.js';
 import { BatchIngest } from './ingest-batch.js';
@@ -78,13 +78,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const pilots = loadSeeds(config.seedsDir);
   const metrics = new CloudMetrics();
   const directory = new PilotDirectory(pilots, config.resolveSecret);
-  const influx = new InfluxHttp({
-    url: config.influx.url,
-    database: config.influx.database,
-    username: config.influx.username,
-    password: influxPassword(config),
-    timeoutMs: config.influx.timeoutMs,
-  });
+  const influx = new InfluxHttp(influxEndpoint(config));
   const writer = new InfluxWriter(influx, config.influx, { metrics, logger: logger.child({ component: 'influx-writer' }) });
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
