@@ -27,7 +27,7 @@ import {
 import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
-import { LineBody, readingToLine } from './line-protocol.js';
+import { LineBody } from './line-protocol.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
@@ -80,6 +80,18 @@ function keepNewest<T extends { source_id: string; ts_ms: number }>(bySource: Ma
   if (held === undefined || Number(held.ts_ms) < Number(body.ts_ms)) bySource.set(body.source_id, body);
 }
 
+/** A batch decoded, checked and encoded, ready for its one InfluxDB write. */
+interface PreparedBatch {
+  lines: Buffer;
+  count: number;
+  kinds: Record<ReadingKind, number>;
+  rejected: ItemRejection[];
+  /** Indices of the items that became lines. */
+  lineIndices: number[];
+  firstSeq: number;
+  items: number;
+}
+
 /** Rejections logged per batch in full; the rest are counted. */
 const LOGGED_REJECTIONS = 5;
 
@@ -95,6 +107,56 @@ export class BatchIngest {
   }
 
   async ingest(gw: GatewayIdentity, payload: Uint8Array): Promise<IngestOutcome> {
+    const ready = this.prepare(gw, payload);
+    if ('status' in ready) return ready;
+    // Only the encoded lines and a few numbers are held across the write: the decoded batch is
+    // garbage already. Held for the write's ~100 ms, its ~2,500 objects per 500 readings outlived
+    // V8's young generation, and copying and promoting them was a fifth of the cloud's CPU.
+    const { lines, count, kinds, rejected, lineIndices, firstSeq, items } = ready;
+    const { metrics } = this.deps;
+    const log = this.deps.logger;
+    if (count > 0) {
+      try {
+        await this.deps.writer.writeBody(lines, count);
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        if (err.permanent) {
+          // InfluxDB will never take these lines (a field type conflict, say): resending cannot help,
+          // so the batch is acknowledged and the loss is counted and logged loudly.
+          metrics.readingsRejected.inc({ reason: 'storage_invalid' }, count);
+          log.error(
+            { pilot: gw.pilot, gateway: gw.gateway, code: err.code, status: err.status, influxError: err.body, lines: count },
+            'InfluxDB refused the batch for good; acknowledged without storing',
+          );
+          this.countRejections(gw, firstSeq, rejected);
+          return {
+            status: 'accepted',
+            firstSeq,
+            items,
+            written: 0,
+            rejected: [...rejected, ...lineIndices.map((index) => ({ index, code: err.code, reason: err.body }))],
+          };
+        }
+        const reason = `storage_${err.reason}`;
+        metrics.batchesRejected.inc({ reason });
+        log.warn(
+          { pilot: gw.pilot, gateway: gw.gateway, code: err.code, reason: err.reason, status: err.status, firstSeq, items },
+          'batch not acknowledged: InfluxDB did not take it',
+        );
+        return { status: 'retry', reason, error: err, firstSeq, items };
+      }
+      for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
+    }
+    this.countRejections(gw, firstSeq, rejected);
+    return { status: 'accepted', written: count, rejected, firstSeq, items };
+  }
+
+  /**
+   * Everything before the write, synchronously: decode, authorize the header, validate each item,
+   * encode the valid ones as lines and update the latest-state cache. Returns the outcome when
+   * nothing is to be written for a reason the sender must hear (dropped, refused).
+   */
+  private prepare(gw: GatewayIdentity, payload: Uint8Array): PreparedBatch | IngestOutcome {
     const { metrics, directory } = this.deps;
     const log = this.deps.logger;
     const recvMs = this.now();
@@ -180,7 +242,7 @@ export class BatchIngest {
         continue;
       }
       try {
-        lines.add(readingToLine(item, ctx));
+        lines.addReading(item, ctx);
       } catch (err) {
         const e = err as MichiError;
         reject(index, e.code ?? ErrorCodes.INVALID_READING, `items[${index}]: ${e.message}`);
@@ -195,47 +257,16 @@ export class BatchIngest {
     if (lines.lines > 0) {
       for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
       for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
-      try {
-        await this.deps.writer.writeBody(lines.body(), lines.lines);
-      } catch (err) {
-        if (!(err instanceof StorageError)) throw err;
-        if (err.permanent) {
-          // InfluxDB will never take these lines (a field type conflict, say): resending cannot help,
-          // so the batch is acknowledged and the loss is counted and logged loudly.
-          metrics.readingsRejected.inc({ reason: 'storage_invalid' }, lines.lines);
-          log.error(
-            { pilot: gw.pilot, gateway: gw.gateway, code: err.code, status: err.status, influxError: err.body, lines: lines.lines },
-            'InfluxDB refused the batch for good; acknowledged without storing',
-          );
-          this.countRejections(gw, batch.first_seq, rejected);
-          return {
-            status: 'accepted',
-            firstSeq: batch.first_seq,
-            items: batch.items.length,
-            written: 0,
-            rejected: [...rejected, ...lineIndices.map((index) => ({ index, code: err.code, reason: err.body }))],
-          };
-        }
-        const reason = `storage_${err.reason}`;
-        metrics.batchesRejected.inc({ reason });
-        log.warn(
-          {
-            pilot: gw.pilot,
-            gateway: gw.gateway,
-            code: err.code,
-            reason: err.reason,
-            status: err.status,
-            firstSeq: batch.first_seq,
-            items: batch.items.length,
-          },
-          'batch not acknowledged: InfluxDB did not take it',
-        );
-        return { status: 'retry', reason, error: err, firstSeq: batch.first_seq, items: batch.items.length };
-      }
-      for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
     }
-    this.countRejections(gw, batch.first_seq, rejected);
-    return { status: 'accepted', written: lines.lines, rejected, firstSeq: batch.first_seq, items: batch.items.length };
+    return {
+      lines: lines.body(),
+      count: lines.lines,
+      kinds,
+      rejected,
+      lineIndices,
+      firstSeq: batch.first_seq,
+      items: batch.items.length,
+    };
   }
 
   private countRejections(gw: GatewayIdentity, firstSeq: number, rejected: ItemRejection[]): void {

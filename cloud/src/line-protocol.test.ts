@@ -137,6 +137,28 @@ describe('readingToLine', () => {
     );
   });
 
+  it('property: the float32 decimal is the one toPrecision gives with the fewest digits that survive the round trip', () => {
+    // The reference: what float32Value computed with toPrecision before it used arithmetic.
+    const shortest = (f: number): number => {
+      for (let p = 1; p <= 9; p++) {
+        const s = Number(f.toPrecision(p));
+        if (Math.fround(s) === f) return s;
+      }
+      throw new Error(`no decimal of 9 digits gives ${f}`);
+    };
+    const everyMagnitude = fc
+      .tuple(fc.integer({ min: -45, max: 38 }), fc.double({ min: 1, max: 10, noNaN: true }), fc.boolean())
+      .map(([e, m, negative]) => Math.fround((negative ? -m : m) * 10 ** e))
+      .filter((f) => Number.isFinite(f) && f !== 0 && !Number.isInteger(f));
+    fc.assert(
+      fc.property(fc.oneof(fc.float({ noNaN: true, noDefaultInfinity: true }), everyMagnitude), (f) => {
+        if (Number.isInteger(f)) return;
+        expect(float32Value(f)).toBe(shortest(f));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('property: any strings in tags and fields give one well-formed line that reads back equal, or a PayloadError', () => {
     const text = fc.string({ unit: 'binary', maxLength: 40 });
     fc.assert(
@@ -166,6 +188,20 @@ describe('readingToLine', () => {
 });
 
 describe('LineBody', () => {
+  it('leaves nothing of a reading it refuses, and the lines around it intact', () => {
+    const body = new LineBody(4);
+    const good = { state: { source_id: 'bus-1', ts_ms: 1_764_300_000_000, seq: 1, position: { lat: 36.1, lon: 139.2 } } };
+    body.addReading(good, ctx);
+    // Its tags and fields are written before a signal name that cannot be a field key is reached.
+    expect(() =>
+      body.addReading({ state: { source_id: 'bus-2', ts_ms: 1_764_300_000_000, seq: 2, signals: { 'bad\\key': 1 } } }, ctx),
+    ).toThrow(PayloadError);
+    body.addReading(good, ctx);
+    expect(body.lines).toBe(2);
+    const line = readingToLine(good, ctx);
+    expect(body.body().toString()).toBe(`${line}\n${line}`);
+  });
+
   it('property: holds the lines joined by newlines in UTF-8, whatever their length and characters', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 600 }), { maxLength: 30 }), fc.nat(20), (lines, expected) => {

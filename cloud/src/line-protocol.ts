@@ -93,69 +93,276 @@ export function quoteString(value: string): string {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/** Exact powers of ten up to 1e22 (the largest a double holds exactly). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * |v| rounded to `digits` significant digits (half away from zero, as toPrecision rounds), as the
+ * nearest double; `e10` is the decimal exponent of |v|'s leading digit. While the scale is an exact
+ * power of ten the product is exact too (a float32's 24-bit mantissa times 5^k stays under 2^53
+ * for k ≤ 12), so this is Number(v.toPrecision(digits)) without the string round trip.
+ */
+function roundToDigits(abs: number, digits: number, e10: number): number {
+  const k = digits - 1 - e10;
+  if (k >= 0 && k <= 22) return Math.round(abs * POW10[k]!) / POW10[k]!;
+  if (k < 0 && -k <= 22) return Math.round(abs / POW10[-k]!) * POW10[-k]!;
+  return Number(abs.toPrecision(digits));
+}
+
 /**
  * The shortest decimal that is the same float32: a protobuf `float` of 12.3 decodes to
  * 12.300000190734863 and is stored as 12.3. A value that is not a float32 (JSON input) is kept.
+ *
+ * Tries 6 significant digits first (every 6-digit decimal survives a float32 round trip, so a
+ * shorter shortest form comes out of it with its zeros dropped), then 7, 8, 9 (9 always does);
+ * subnormals from 1 digit.
+ * This ran for every float field of every reading; toPrecision and parsing its string back made it
+ * a fifth of the cloud's CPU under load (bench/ingest-throughput.bench.ts), arithmetic a tenth of that.
  */
 export function float32Value(v: number): number {
   if (Number.isInteger(v)) return v === 0 ? 0 : v; // no -0 in a line
-  if (Math.fround(v) === v && Number.isFinite(v)) {
-    for (let p = 6; p <= 9; p++) {
-      const s = Number(v.toPrecision(p));
-      if (Math.fround(s) === v) return s;
-    }
+  if (Math.fround(v) !== v || !Number.isFinite(v)) return v;
+  const abs = Math.abs(v);
+  // log10 can be one off near a power of ten: then a try has one digit fewer or more, still in order.
+  const e10 = Math.floor(Math.log10(abs));
+  // Subnormal float32s have fewer significant bits, so their shortest form can have fewer digits.
+  for (let digits = abs < FLOAT32_MIN_NORMAL ? 1 : 6; digits <= 10; digits++) {
+    const s = roundToDigits(abs, digits, e10);
+    if (Math.fround(s) === abs) return v < 0 ? -s : s;
   }
   return v;
 }
 
+/** The quote, backslash and comma, equals sign and space as byte values. */
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/** "00" to "99" as bytes, for writing integers two digits at a time. */
+const DIGIT_PAIRS = Uint8Array.from(Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), 'latin1'));
+
+/** A constant of the schema (measurement, field key with its '=') as bytes. */
+const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+
 /**
- * Builds the `key=value,...` part of one line. The methods take keys that are safe as they are
- * (the schema's constant names); map() escapes the sender's keys. One instance, and its array of
- * parts, is reused line after line (readingToLine is synchronous): this runs for every reading
- * ingested. An array and one join measured faster than concatenating the parts one by one.
+ * The lines of one batch written straight into one UTF-8 buffer, '\n' between them, byte by byte:
+ * no string is built per line or per field. Building each line as a string (fields joined, then the
+ * line written into the buffer) and formatting floats through toPrecision were most of the cloud's
+ * CPU per reading (bench/ingest-throughput.bench.ts). One buffer per batch, not one string: a
+ * ~130 KiB string per 500-reading batch lands in V8's large-object space, freed only by a full GC.
+ */
+export class LineBody {
+  private buf: Buffer;
+  private used = 0;
+  private count = 0;
+  /** Whether the line being written has no field yet (the first field has no comma before it). */
+  private firstField = true;
+
+  constructor(expectedLines: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(1_024, expectedLines * 320));
+  }
+
+  get lines(): number {
+    return this.count;
+  }
+
+  /** The lines so far; a view of the buffer, valid until the next add. */
+  body(): Buffer {
+    return this.buf.subarray(0, this.used);
+  }
+
+  /** Appends a line given as a string. */
+  add(line: string): void {
+    this.newLine();
+    this.text(line);
+    this.count++;
+  }
+
+  /** Appends one reading as one line; when it cannot be stored (PayloadError), nothing of it stays. */
+  addReading(reading: michi.v1.Reading.$Properties | Reading, ctx: LineContext): void {
+    const start = this.used;
+    try {
+      this.newLine();
+      writeReading(this, reading, ctx);
+    } catch (err) {
+      this.used = start;
+      throw err;
+    }
+    this.count++;
+  }
+
+  private newLine(): void {
+    if (this.count > 0) this.byte(NEWLINE);
+    this.firstField = true;
+  }
+
+  private reserve(n: number): void {
+    if (this.buf.length - this.used >= n) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + n));
+    this.buf.copy(bigger, 0, 0, this.used);
+    this.buf = bigger;
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.used++] = b;
+  }
+
+  raw(b: Uint8Array): void {
+    this.reserve(b.length);
+    const buf = this.buf;
+    let at = this.used;
+    for (let i = 0; i < b.length; i++) buf[at++] = b[i]!;
+    this.used = at;
+  }
+
+  /** A string as UTF-8: ASCII byte by byte, anything else by Buffer.write (which also replaces lone surrogates). */
+  text(s: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    this.reserve(s.length * 3);
+    const buf = this.buf;
+    let at = this.used;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.used = at + buf.write(s.slice(i), at);
+        return;
+      }
+      buf[at++] = c;
+    }
+    this.used = at;
+  }
+
+  /**
+   * A safe integer in decimal, in 32-bit arithmetic: above 2^31 as two halves, the high one (the
+   * first five digits of a millisecond timestamp, the same for a day) copied from the last time.
+   */
+  integer(v: number): void {
+    if (v < 0) {
+      this.byte(0x2d);
+      v = -v;
+    }
+    if (v <= 0x7fff_ffff) {
+      this.digits(v, 0);
+      return;
+    }
+    const high = Math.floor(v / 1e8);
+    if (high !== this.lastHigh) {
+      const start = this.used;
+      this.digits(high, 0);
+      this.lastHigh = high;
+      this.lastHighBytes = Uint8Array.from(this.buf.subarray(start, this.used)); // a copy: a refused line is overwritten
+    } else this.raw(this.lastHighBytes);
+    this.digits(v - high * 1e8, 8);
+  }
+
+  private lastHigh = -1;
+  private lastHighBytes: Uint8Array = new Uint8Array(0);
+
+  /** 0 ≤ v < 2^31 in decimal, zero-padded to `width` digits, two digits at a time. */
+  private digits(v: number, width: number): void {
+    let n = 1;
+    for (let t = v; t >= 10; t = (t / 10) | 0) n++;
+    if (n < width) n = width;
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.used + n;
+    this.used = at;
+    while (at - 2 >= this.used - n + (n & 1)) {
+      const pair = (v % 100) * 2;
+      v = (v / 100) | 0;
+      buf[--at] = DIGIT_PAIRS[pair + 1]!;
+      buf[--at] = DIGIT_PAIRS[pair]!;
+    }
+    if (n & 1) buf[at - 1] = 0x30 + (v % 10);
+  }
+
+  /** A field key with its '=' (a constant of the schema), after a comma unless it is the line's first field. */
+  key(k: Uint8Array): void {
+    if (this.firstField) this.firstField = false;
+    else this.byte(COMMA);
+    this.raw(k);
+  }
+
+  /** A field key escaped at run time (map keys), with its '='. */
+  escapedKey(k: string): void {
+    if (this.firstField) this.firstField = false;
+    else this.byte(COMMA);
+    this.text(k);
+    this.byte(0x3d);
+  }
+
+  /** A string field value, quoted, `"` and `\` escaped. */
+  quoted(v: string): void {
+    this.byte(QUOTE);
+    if (v.indexOf('"') < 0 && v.indexOf('\\') < 0) this.text(v);
+    else this.text(v.replace(/["\\]/g, '\\$&'));
+    this.byte(QUOTE);
+  }
+}
+
+/**
+ * Fields of one line, written into a LineBody. The methods take keys that are constants of the
+ * schema (bytes with their '='); map() escapes the sender's keys.
  */
 class Fields {
-  private readonly parts: string[] = [];
+  private out!: LineBody;
 
-  reset(): this {
-    this.parts.length = 0;
+  on(out: LineBody): this {
+    this.out = out;
     return this;
   }
 
-  private add(key: string, value: string): void {
-    this.parts.push(`${key}=${value}`);
-  }
-
-  float(key: string, v: number | null | undefined): this {
-    if (v !== null && v !== undefined && Number.isFinite(v)) this.add(key, String(v));
+  float(key: Uint8Array, v: number | null | undefined): this {
+    if (v !== null && v !== undefined && Number.isFinite(v)) {
+      this.out.key(key);
+      this.out.text(String(v));
+    }
     return this;
   }
 
   /** A protobuf `float` (32 bits). */
-  float32(key: string, v: number | null | undefined): this {
-    if (v !== null && v !== undefined && Number.isFinite(v)) this.add(key, String(float32Value(v)));
+  float32(key: Uint8Array, v: number | null | undefined): this {
+    if (v !== null && v !== undefined && Number.isFinite(v)) {
+      this.out.key(key);
+      this.out.text(String(float32Value(v)));
+    }
     return this;
   }
 
-  int(key: string, v: number | null | undefined): this {
-    if (v !== null && v !== undefined && Number.isSafeInteger(v)) this.add(key, `${v}i`);
+  int(key: Uint8Array, v: number | null | undefined): this {
+    if (v !== null && v !== undefined && Number.isSafeInteger(v)) {
+      this.out.key(key);
+      this.out.integer(v);
+      this.out.byte(0x69); // i
+    }
     return this;
   }
 
-  bool(key: string, v: boolean | null | undefined): this {
-    if (v !== null && v !== undefined) this.add(key, v ? 'true' : 'false');
+  bool(key: Uint8Array, v: boolean | null | undefined): this {
+    if (v !== null && v !== undefined) {
+      this.out.key(key);
+      this.out.raw(v ? TRUE : FALSE);
+    }
     return this;
   }
 
   /** Empty strings are left out: proto3 cannot tell them from unset. */
-  string(key: string, v: string | null | undefined): this {
-    if (v) this.add(key, quoteString(v));
+  string(key: Uint8Array, v: string | null | undefined): this {
+    if (v) {
+      this.out.key(key);
+      this.out.quoted(v);
+    }
     return this;
   }
 
-  /** A value already quoted (an enum name, the gateway id of a whole batch). */
-  quoted(key: string, quoted: string): this {
-    if (quoted !== '') this.add(key, quoted);
+  /** A value already quoted, as bytes (an enum name). */
+  quotedBytes(key: Uint8Array, quoted: Uint8Array): this {
+    this.out.key(key);
+    this.out.raw(quoted);
     return this;
   }
 
@@ -164,18 +371,18 @@ class Fields {
     for (const k in m) {
       const v = m[k];
       if (integers ? !Number.isSafeInteger(v) : v === null || v === undefined || !Number.isFinite(v)) continue;
-      const key = prefixedKey(prefix, k);
-      if (integers) this.int(key, v);
-      else this.float(key, v);
+      this.out.escapedKey(prefixedKey(prefix, k));
+      if (integers) {
+        this.out.integer(v!);
+        this.out.byte(0x69);
+      } else this.out.text(String(v));
     }
     return this;
   }
-
-  text(): string {
-    return this.parts.join(',');
-  }
 }
 
+const TRUE = bytes('true');
+const FALSE = bytes('false');
 const fields = new Fields();
 
 /** The enum value's name without its type prefix: AUTONOMY_MODE_AUTONOMOUS → "AUTONOMOUS". */
@@ -184,11 +391,11 @@ function enumName(values: Record<string, number>, prefix: string, n: number | nu
   return name === undefined ? String(n ?? 0) : name.startsWith(prefix) ? name.slice(prefix.length) : name;
 }
 
-/** An enum's names as quoted string field values, computed once; unknown numbers are quoted as they come. */
-function quotedEnumNames(values: Record<string, number>, prefix: string): (n: number | null | undefined) => string {
-  const quoted = new Map<number, string>();
-  for (const v of Object.values(values)) if (typeof v === 'number') quoted.set(v, quoteString(enumName(values, prefix, v)));
-  return (n) => quoted.get(n ?? 0) ?? quoteString(enumName(values, prefix, n));
+/** An enum's names as quoted string field values in bytes, computed once; unknown numbers are quoted as they come. */
+function quotedEnumNames(values: Record<string, number>, prefix: string): (n: number | null | undefined) => Uint8Array {
+  const quoted = new Map<number, Uint8Array>();
+  for (const v of Object.values(values)) if (typeof v === 'number') quoted.set(v, bytes(quoteString(enumName(values, prefix, v))));
+  return (n) => quoted.get(n ?? 0) ?? Buffer.from(quoteString(enumName(values, prefix, n)));
 }
 
 const MODES = v1.AutonomyMode as unknown as Record<string, number>;
@@ -204,34 +411,55 @@ const quotedEventType = quotedEnumNames(EVENT_TYPES, 'EVENT_TYPE_');
 const quotedEventCause = quotedEnumNames(EVENT_CAUSES, 'EVENT_CAUSE_');
 const quotedSeverity = quotedEnumNames(SEVERITIES, 'SEVERITY_');
 
+/** The schema's field keys, each with its '='. */
+const K = Object.fromEntries(
+  [
+    ...['lat', 'lon', 'alt_m', 'accuracy_m', 'seq', 'gateway', 'recv_ms'],
+    ...['speed_mps', 'heading_deg', 'accel_mps2', 'mode', 'odometer_m', 'battery_pct'],
+    ...['pci', 'band', 'rsrp_dbm', 'rsrq_db', 'sinr_db', 'rtt_ms', 'ul_mbps', 'dl_mbps', 'slice', 'handover'],
+    ...['sensor_kind', 'type', 'cause', 'severity', 'geofence_id', 'detail', 'duration_ms'],
+  ].map((k) => [k, bytes(`${k}=`)]),
+) as Record<string, Uint8Array>;
+
 function position(f: Fields, p: michi.v1.Position.$Properties | null | undefined): void {
   if (!p) return;
-  f.float('lat', p.lat ?? 0).float('lon', p.lon ?? 0);
-  if (p.alt_m) f.float('alt_m', p.alt_m);
-  if (p.accuracy_m) f.float32('accuracy_m', p.accuracy_m);
+  f.float(K['lat']!, p.lat ?? 0).float(K['lon']!, p.lon ?? 0);
+  if (p.alt_m) f.float(K['alt_m']!, p.alt_m);
+  if (p.accuracy_m) f.float32(K['accuracy_m']!, p.accuracy_m);
 }
-
-/** The gateway id of the last line, quoted: every line of a batch carries the same one. */
-let lastGateway = '';
-let lastGatewayQuoted = '';
 
 function common(f: Fields, ctx: LineContext, seq: number | null | undefined): void {
-  if (ctx.gateway !== lastGateway) {
-    lastGatewayQuoted = ctx.gateway ? quoteString(ctx.gateway) : '';
-    lastGateway = ctx.gateway;
-  }
-  f.int('seq', seq ?? 0)
-    .quoted('gateway', lastGatewayQuoted)
-    .int('recv_ms', ctx.recvMs);
+  f.int(K['seq']!, seq ?? 0)
+    .string(K['gateway']!, ctx.gateway)
+    .int(K['recv_ms']!, ctx.recvMs);
 }
 
-const ESCAPED_MEASUREMENTS: Record<string, string> = Object.fromEntries(Object.values(MEASUREMENTS).map((m) => [m, escapeMeasurement(m)]));
+/** Measurements with the comma of the first tag, as bytes. */
+const MEASUREMENT_BYTES = Object.fromEntries(Object.values(MEASUREMENTS).map((m) => [m, bytes(`${escapeMeasurement(m)},`)])) as Record<
+  string,
+  Uint8Array
+>;
+const CELL_TAG = bytes('cell=');
+const PILOT_TAG = bytes('pilot=');
+const SOURCE_TAG = bytes(',source=');
 
-function tags(measurement: string, ctx: LineContext, source: string, cell?: string): string {
-  // Tags in key order (cell, pilot, source): InfluxDB sorts them anyway, sorted input saves it the work.
-  const c = cell ? `,cell=${escapeKey(cell, 'cell_id')}` : '';
-  const m = ESCAPED_MEASUREMENTS[measurement] ?? escapeMeasurement(measurement);
-  return `${m}${c},pilot=${escapeKey(ctx.pilot, 'pilot')},source=${escapeKey(source, 'source_id')}`;
+/** The measurement and tags, in key order (cell, pilot, source): InfluxDB sorts them anyway, sorted input saves it the work. */
+function tags(out: LineBody, measurement: string, ctx: LineContext, source: string, cell?: string): void {
+  // Escaped (and checked) first, so that a refused value throws before anything is written.
+  const c = cell ? escapeKey(cell, 'cell_id') : '';
+  const pilot = escapeKey(ctx.pilot, 'pilot');
+  const src = escapeKey(source, 'source_id');
+  out.raw(MEASUREMENT_BYTES[measurement]!);
+  if (c) {
+    out.raw(CELL_TAG);
+    out.text(c);
+    out.byte(COMMA);
+  }
+  out.raw(PILOT_TAG);
+  out.text(pilot);
+  out.raw(SOURCE_TAG);
+  out.text(src);
+  out.byte(SPACE);
 }
 
 function timestamp(ts: number | null | undefined): number {
@@ -241,95 +469,75 @@ function timestamp(ts: number | null | undefined): number {
   return ts as number;
 }
 
-/** One validated Reading as one line of InfluxDB line protocol (timestamp in ms). */
-export function readingToLine(reading: michi.v1.Reading.$Properties | Reading, ctx: LineContext): string {
+/** The line of one Reading, without its newline; throws a PayloadError when it cannot be stored (LineBody.addReading undoes it). */
+function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Reading, ctx: LineContext): void {
   const kind = readingKind(reading);
-  const f = fields.reset();
+  const f = fields.on(out);
+  let ts: number;
   switch (kind) {
     case 'state': {
       const s = reading.state as michi.v1.VehicleState.$Properties;
+      ts = timestamp(s.ts_ms);
+      tags(out, MEASUREMENTS.state, ctx, s.source_id ?? '');
       position(f, s.position);
-      f.float32('speed_mps', s.speed_mps ?? 0)
-        .float32('heading_deg', s.heading_deg ?? 0)
-        .float32('accel_mps2', s.accel_mps2 ?? 0)
-        .quoted('mode', quotedMode(s.mode))
-        .float('odometer_m', s.odometer_m ?? 0)
-        .float32('battery_pct', s.battery_pct ?? 0)
+      f.float32(K['speed_mps']!, s.speed_mps ?? 0)
+        .float32(K['heading_deg']!, s.heading_deg ?? 0)
+        .float32(K['accel_mps2']!, s.accel_mps2 ?? 0)
+        .quotedBytes(K['mode']!, quotedMode(s.mode))
+        .float(K['odometer_m']!, s.odometer_m ?? 0)
+        .float32(K['battery_pct']!, s.battery_pct ?? 0)
         .map('sig.', s.signals, false);
       common(f, ctx, s.seq);
-      return `${tags(MEASUREMENTS.state, ctx, s.source_id ?? '')} ${f.text()} ${timestamp(s.ts_ms)}`;
+      break;
     }
     case 'link': {
       const l = reading.link as michi.v1.LinkSample.$Properties;
-      f.int('pci', l.pci ?? 0).string('band', l.band);
+      ts = timestamp(l.ts_ms);
+      tags(out, MEASUREMENTS.link, ctx, l.source_id ?? '', l.cell_id ?? '');
+      f.int(K['pci']!, l.pci ?? 0).string(K['band']!, l.band);
       // 0 dBm is outside RSRP's range: it means "not measured", and averaging it would lie.
-      if (l.rsrp_dbm) f.float32('rsrp_dbm', l.rsrp_dbm);
-      f.float32('rsrq_db', l.rsrq_db ?? 0)
-        .float32('sinr_db', l.sinr_db ?? 0)
-        .float32('rtt_ms', l.rtt_ms ?? 0)
-        .float32('ul_mbps', l.ul_mbps ?? 0)
-        .float32('dl_mbps', l.dl_mbps ?? 0)
-        .string('slice', l.slice)
-        .bool('handover', l.handover ?? false);
+      if (l.rsrp_dbm) f.float32(K['rsrp_dbm']!, l.rsrp_dbm);
+      f.float32(K['rsrq_db']!, l.rsrq_db ?? 0)
+        .float32(K['sinr_db']!, l.sinr_db ?? 0)
+        .float32(K['rtt_ms']!, l.rtt_ms ?? 0)
+        .float32(K['ul_mbps']!, l.ul_mbps ?? 0)
+        .float32(K['dl_mbps']!, l.dl_mbps ?? 0)
+        .string(K['slice']!, l.slice)
+        .bool(K['handover']!, l.handover ?? false);
       position(f, l.position);
       common(f, ctx, l.seq);
-      return `${tags(MEASUREMENTS.link, ctx, l.source_id ?? '', l.cell_id ?? '')} ${f.text()} ${timestamp(l.ts_ms)}`;
+      break;
     }
     case 'sensor': {
       const s = reading.sensor as michi.v1.SensorReading.$Properties;
-      f.quoted('sensor_kind', quotedSensorKind(s.sensor_kind)).map('count.', s.counts, true).map('measure.', s.measures, false);
+      ts = timestamp(s.ts_ms);
+      tags(out, MEASUREMENTS.sensor, ctx, s.source_id ?? '');
+      f.quotedBytes(K['sensor_kind']!, quotedSensorKind(s.sensor_kind)).map('count.', s.counts, true).map('measure.', s.measures, false);
       common(f, ctx, s.seq);
-      return `${tags(MEASUREMENTS.sensor, ctx, s.source_id ?? '')} ${f.text()} ${timestamp(s.ts_ms)}`;
+      break;
     }
     case 'event': {
       const e = reading.event as michi.v1.Event.$Properties;
-      f.quoted('type', quotedEventType(e.type))
-        .quoted('cause', quotedEventCause(e.cause))
-        .quoted('severity', quotedSeverity(e.severity))
-        .string('geofence_id', e.geofence_id)
-        .string('detail', e.detail);
-      if (e.duration_ms) f.int('duration_ms', e.duration_ms);
+      ts = timestamp(e.ts_ms);
+      tags(out, MEASUREMENTS.event, ctx, e.source_id ?? '');
+      f.quotedBytes(K['type']!, quotedEventType(e.type))
+        .quotedBytes(K['cause']!, quotedEventCause(e.cause))
+        .quotedBytes(K['severity']!, quotedSeverity(e.severity))
+        .string(K['geofence_id']!, e.geofence_id)
+        .string(K['detail']!, e.detail);
+      if (e.duration_ms) f.int(K['duration_ms']!, e.duration_ms);
       position(f, e.position);
       common(f, ctx, e.seq);
-      return `${tags(MEASUREMENTS.event, ctx, e.source_id ?? '')} ${f.text()} ${timestamp(e.ts_ms)}`;
+      break;
     }
   }
+  out.byte(SPACE);
+  out.integer(ts);
 }
 
-/**
- * The lines of one batch written straight into one UTF-8 buffer, '\n' between them. Joining them
- * into one string first made a ~130 KiB string per 500-reading batch: V8 allocates strings that
- * large in its large-object space, which only a full garbage collection frees, and then the
- * string was copied again into a Buffer for the request.
- */
-export class LineBody {
-  private buf: Buffer;
-  private used = 0;
-  private count = 0;
-
-  constructor(expectedLines: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(1_024, expectedLines * 320));
-  }
-
-  get lines(): number {
-    return this.count;
-  }
-
-  add(line: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
-    const need = line.length * 3 + 1;
-    if (this.buf.length - this.used < need) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + need));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    if (this.count > 0) this.buf[this.used++] = 0x0a;
-    this.used += this.buf.write(line, this.used);
-    this.count++;
-  }
-
-  /** The lines so far; a view of the buffer, valid until the next add(). */
-  body(): Buffer {
-    return this.buf.subarray(0, this.used);
-  }
+/** One validated Reading as one line of InfluxDB line protocol (timestamp in ms), for tools and tests; ingest writes into a LineBody. */
+export function readingToLine(reading: michi.v1.Reading.$Properties | Reading, ctx: LineContext): string {
+  const one = new LineBody(1);
+  one.addReading(reading, ctx);
+  return one.body().toString('utf8');
 }
