@@ -6,7 +6,7 @@ import type { MichiApi } from '../api.js';
 import type { TimeRange, TrackPoint } from '../api-types.js';
 import { isAbort } from '../errors.js';
 import { ReplayClock, type ReplaySpeed } from './replay-clock.js';
-import { normalizeTracks, poseAt, type ReplayPose } from './timeline.js';
+import { maxGapFor, normalizeTracks, poseAt, type ReplayPose } from './timeline.js';
 
 export type ReplayState = 'loading' | 'ready' | 'empty' | 'error';
 
@@ -26,6 +26,9 @@ export interface ReplaySessionOptions {
 export class ReplaySession {
   readonly clock: ReplayClock;
   tracks: ReadonlyMap<string, readonly TrackPoint[]> = new Map();
+  private readonly maxPoints: number;
+  /** Follows the spacing of the points asked for: a day's downsampled points are further apart than 30 s. */
+  private readonly maxGapMs: number;
   private readonly abort = new AbortController();
   private handle: number | null = null;
   private readonly frame: (cb: (t: number) => void) => number;
@@ -38,6 +41,8 @@ export class ReplaySession {
     cursor: number | null,
   ) {
     this.clock = new ReplayClock(range.from, range.to, cursor ?? range.from);
+    this.maxPoints = options.maxPoints ?? 2000;
+    this.maxGapMs = maxGapFor(range, this.maxPoints);
     this.frame = options.frame ?? ((cb) => requestAnimationFrame(cb));
     this.cancelFrame = options.cancelFrame ?? ((h) => cancelAnimationFrame(h));
     this.wallNow = options.wallNow ?? (() => performance.now());
@@ -46,11 +51,7 @@ export class ReplaySession {
   async load(): Promise<void> {
     this.options.onState('loading');
     try {
-      const answer = await this.options.api.tracks(
-        this.options.pilotId,
-        { ...this.range, maxPoints: this.options.maxPoints ?? 2000 },
-        this.abort.signal,
-      );
+      const answer = await this.options.api.tracks(this.options.pilotId, { ...this.range, maxPoints: this.maxPoints }, this.abort.signal);
       if (this.abort.signal.aborted) return;
       const tracks = normalizeTracks(answer.tracks ?? []).filter((t) => t.points.length > 0);
       this.tracks = new Map(tracks.map((t) => [t.source, t.points]));
@@ -65,7 +66,7 @@ export class ReplaySession {
   posesAt(t: number): Map<string, ReplayPose> {
     const poses = new Map<string, ReplayPose>();
     for (const [source, points] of this.tracks) {
-      const pose = poseAt(points, t);
+      const pose = poseAt(points, t, this.maxGapMs);
       if (pose) poses.set(source, pose);
     }
     return poses;

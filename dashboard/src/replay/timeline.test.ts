@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrackPoint } from '../api-types.js';
-import { indexAtOrBefore, normalizeTracks, poseAt, trackSpan, trailAt } from './timeline.js';
+import { indexAtOrBefore, maxGapFor, normalizeTracks, poseAt, trackSpan, trailAt } from './timeline.js';
 
 const pt = (ts_ms: number, lon: number, lat: number, heading_deg = 0, mode = 'AUTONOMOUS', speed_mps = 5): TrackPoint => ({
   ts_ms,
@@ -42,6 +42,23 @@ describe('replay timeline', () => {
     expect(poseAt(points, 30_000)).toBeNull();
     expect(poseAt(points, 60_000 + 5_000)).toMatchObject({ lon: 139.01 });
     expect(poseAt(points, 60_000 + 31_000)).toBeNull();
+  });
+
+  it('follows the downsampling interval of long ranges and keeps 30 s for short ones', () => {
+    const HOUR_MS = 3_600_000;
+    // 20 h at 2,000 points: the cloud's buckets are ⌈72,000,000 / 1,999⌉ = 36,019 ms wide.
+    const day = maxGapFor({ from: 0, to: 20 * HOUR_MS }, 2000);
+    expect(day).toBe(1.5 * 36_019);
+    const buckets = [pt(0, 139.0, 36.0), pt(36_019, 139.01, 36.01), pt(72_038, 139.02, 36.02), pt(144_076, 139.04, 36.04)];
+    expect(poseAt(buckets, 18_000, day)).toMatchObject({ ts_ms: 0 });
+    expect(poseAt(buckets, 50_000, day)).toMatchObject({ ts_ms: 36_019 });
+    expect(poseAt(buckets, 100_000, day)).toBeNull(); // a missing bucket is still a gap
+    expect(poseAt(buckets, 144_076 + 50_000, day)).not.toBeNull();
+
+    const hour = maxGapFor({ from: 0, to: HOUR_MS }, 2000);
+    expect(hour).toBe(30_000);
+    expect(poseAt(points, 30_000, hour)).toBeNull(); // the 58 s gap between 2 s and 60 s
+    expect(maxGapFor({ from: 0, to: 11 * HOUR_MS }, 2000)).toBe(30_000);
   });
 
   it('builds a trail ending at the interpolated head', () => {

@@ -2,7 +2,7 @@
 // the two recorded points around the instant (headings along the shorter arc), the mode and
 // speed of the point before it. Pure functions over the /tracks answer, unit-tested.
 
-import type { Track, TrackPoint } from '../api-types.js';
+import type { TimeRange, Track, TrackPoint } from '../api-types.js';
 import { lerpHeading } from '../map/motion.js';
 
 export interface ReplayPose {
@@ -17,6 +17,18 @@ export interface ReplayPose {
 
 /** Beyond this gap between two recorded points the vehicle is not drawn in between (it was off, or data is missing). */
 export const MAX_INTERPOLATION_GAP_MS = 30_000;
+
+/**
+ * The gap limit for tracks asked with `maxPoints` over `range`. Past maxPoints readings the cloud
+ * keeps the first of each ⌈(to − from) / (maxPoints − 1)⌉ ms bucket, stamped with the bucket start
+ * (cloud/src/queries/tracks-query.ts, docs/api.md), so neighbouring points are one interval apart:
+ * past ~11 h at 2,000 points that is over 30 s, and 30 s would hide every vehicle. 1.5 intervals
+ * bridge one bucket and still hide a missing one (two intervals).
+ */
+export function maxGapFor(range: TimeRange, maxPoints: number): number {
+  const interval = Math.max(1, Math.ceil((range.to - range.from) / (maxPoints - 1)));
+  return Math.max(MAX_INTERPOLATION_GAP_MS, 1.5 * interval);
+}
 
 /** Index of the last point with ts_ms ≤ t, or -1 (points sorted by time). */
 export function indexAtOrBefore(points: readonly TrackPoint[], t: number): number {
