@@ -32,13 +32,21 @@ describe('GET /pilots/:pilot/kpis', () => {
     expect(body.autonomous_distance_km).toBeCloseTo(EXPECTED_AUTONOMOUS_M / 1000, 6);
     expect(body.autonomous_share).toBeCloseTo(EXPECTED_AUTONOMOUS_M / EXPECTED_DISTANCE_M, 9);
     expect(body.autonomous_share).toBeCloseTo(0.709708, 5);
-    // the takeover at T0 + 700 s is outside the range
+    // the takeover at T0 + 700 s (cause OTHER) is outside the range
     expect(body.takeovers).toBe(1);
     expect(body.takeovers_per_100km).toBeCloseTo((1 / km) * 100, 6);
     expect(body.takeovers_per_100km).toBeCloseTo(29.0294, 3);
+    expect(body.takeovers_by_cause).toEqual({ PEDESTRIAN: 1 });
+    // per cause, the same count / distance_km × 100 as the totals: 1 → 29.0294, 2 → 58.0588
+    expect(Object.keys(body.takeovers_per_100km_by_cause)).toEqual(['PEDESTRIAN']);
+    expect(body.takeovers_per_100km_by_cause.PEDESTRIAN).toBeCloseTo(29.0294, 3);
     expect(body.disengagements).toBe(3);
     expect(body.disengagements_per_100km).toBeCloseTo((3 / km) * 100, 6);
     expect(body.disengagements_by_cause).toEqual({ PARKED_VEHICLE: 2, LOCALIZATION: 1 });
+    expect(Object.keys(body.disengagements_per_100km_by_cause).sort()).toEqual(['LOCALIZATION', 'PARKED_VEHICLE']);
+    expect(body.disengagements_per_100km_by_cause.PARKED_VEHICLE).toBeCloseTo((2 / km) * 100, 6);
+    expect(body.disengagements_per_100km_by_cause.PARKED_VEHICLE).toBeCloseTo(58.0588, 3);
+    expect(body.disengagements_per_100km_by_cause.LOCALIZATION).toBeCloseTo(29.0294, 3);
     expect(body.emergency_stops).toBe(1);
     // 61 readings at 18 km/h, 42 at 36 km/h: mean 2610 / 103; p95 = rank ⌈0.95 · 103⌉ = 98 → 36
     expect(BUS1.length + BUS2.length).toBe(103);
@@ -69,6 +77,10 @@ describe('GET /pilots/:pilot/kpis', () => {
       autonomous_share: null,
       takeovers: 0,
       takeovers_per_100km: null,
+      takeovers_by_cause: {},
+      takeovers_per_100km_by_cause: null,
+      disengagements_by_cause: {},
+      disengagements_per_100km_by_cause: null,
       speed_mean_kmh: null,
       availability: 0,
       link: { rsrp_dbm: { p5: null, p50: null, p95: null } },

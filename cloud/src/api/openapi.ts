@@ -61,6 +61,16 @@ function get(summary: string, description: string, response: Schema, parameters:
 
 const p50p95 = obj({ p50: nullable(num), p95: nullable(num) });
 const p5p50p95 = obj({ p5: nullable(num), p50: nullable(num), p95: nullable(num) });
+const byCause: Schema = {
+  type: 'object',
+  additionalProperties: int,
+  description: 'Events counted by cause (EventCause without its prefix; UNSPECIFIED when missing); causes with no event are absent.',
+};
+const per100kmByCause: Schema = nullable({
+  type: 'object',
+  additionalProperties: num,
+  description: "Each cause's count (the matching …_by_cause) / distance_km × 100; null for no distance.",
+});
 
 const schemas: Record<string, Schema> = {
   Error: obj({ error: obj({ code: { type: 'string', pattern: '^MICHI_ERR_' }, message: str }) }),
@@ -237,9 +247,12 @@ export function openApiDocument(): Schema {
           autonomous_share: nullable(num),
           takeovers: int,
           takeovers_per_100km: nullable(num),
+          takeovers_by_cause: byCause,
+          takeovers_per_100km_by_cause: per100kmByCause,
           disengagements: int,
           disengagements_per_100km: nullable(num),
-          disengagements_by_cause: { type: 'object', additionalProperties: int },
+          disengagements_by_cause: byCause,
+          disengagements_per_100km_by_cause: per100kmByCause,
           emergency_stops: int,
           speed_mean_kmh: nullable(num),
           speed_p95_kmh: nullable(num),

@@ -1,8 +1,9 @@
 /**
  * A pilot's KPIs over a time range, computed from the raw readings (docs/api.md defines each one):
  * distance from odometer deltas (haversine where the odometer is missing), the autonomous share
- * of it, takeovers, disengagements and emergency stops per 100 km, speed, availability of the
- * service window, 5G link quality and end-to-end latency. One InfluxDB request of five statements.
+ * of it, takeovers, disengagements and emergency stops (takeovers and disengagements per 100 km,
+ * in total and by cause), speed, availability of the service window, 5G link quality and
+ * end-to-end latency. One InfluxDB request of four statements.
  */
 import type { Pilot } from '@michi/proto';
 import { MEASUREMENTS } from '../line-protocol.js';
@@ -21,9 +22,13 @@ export interface Kpis {
   autonomous_share: number | null;
   takeovers: number;
   takeovers_per_100km: number | null;
+  takeovers_by_cause: Record<string, number>;
+  /** null for no distance, like the totals per 100 km. */
+  takeovers_per_100km_by_cause: Record<string, number> | null;
   disengagements: number;
   disengagements_per_100km: number | null;
   disengagements_by_cause: Record<string, number>;
+  disengagements_per_100km_by_cause: Record<string, number> | null;
   emergency_stops: number;
   speed_mean_kmh: number | null;
   speed_p95_kmh: number | null;
@@ -74,6 +79,16 @@ function distances(states: readonly InfluxRow[]): DistanceTotals {
 
 const per100km = (n: number, km: number): number | null => (km > 0 ? (n / km) * 100 : null);
 
+/** Each cause's count per 100 km, by the same arithmetic as the totals; null for no distance. */
+function per100kmByCause(byCause: Record<string, number>, km: number): Record<string, number> | null {
+  return km > 0 ? Object.fromEntries(Object.entries(byCause).map(([cause, n]) => [cause, (n / km) * 100])) : null;
+}
+
+function countCause(byCause: Record<string, number>, event: InfluxRow): void {
+  const cause = str(event['cause']) ?? 'UNSPECIFIED';
+  byCause[cause] = (byCause[cause] ?? 0) + 1;
+}
+
 export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, to: number): Promise<Kpis> {
   const where = pilotRange(pilot.id, from, to);
   const q = quoteIdentifier;
@@ -93,14 +108,16 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
   let takeovers = 0;
   let disengagements = 0;
   let emergencyStops = 0;
-  const byCause: Record<string, number> = {};
+  const takeoversByCause: Record<string, number> = {};
+  const disengagementsByCause: Record<string, number> = {};
   for (const e of events) {
-    if (e['type'] === 'TAKEOVER') takeovers++;
-    else if (e['type'] === 'EMERGENCY_STOP') emergencyStops++;
+    if (e['type'] === 'TAKEOVER') {
+      takeovers++;
+      countCause(takeoversByCause, e);
+    } else if (e['type'] === 'EMERGENCY_STOP') emergencyStops++;
     else if (e['type'] === 'DISENGAGEMENT') {
       disengagements++;
-      const cause = str(e['cause']) ?? 'UNSPECIFIED';
-      byCause[cause] = (byCause[cause] ?? 0) + 1;
+      countCause(disengagementsByCause, e);
     }
   }
 
@@ -142,9 +159,12 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
     autonomous_share: dist.total > 0 ? dist.autonomous / dist.total : null,
     takeovers,
     takeovers_per_100km: per100km(takeovers, distanceKm),
+    takeovers_by_cause: takeoversByCause,
+    takeovers_per_100km_by_cause: per100kmByCause(takeoversByCause, distanceKm),
     disengagements,
     disengagements_per_100km: per100km(disengagements, distanceKm),
-    disengagements_by_cause: byCause,
+    disengagements_by_cause: disengagementsByCause,
+    disengagements_per_100km_by_cause: per100kmByCause(disengagementsByCause, distanceKm),
     emergency_stops: emergencyStops,
     speed_mean_kmh: speedMean,
     speed_p95_kmh: percentile(speeds, 95),
