@@ -187,9 +187,13 @@ export interface Kpis {
   autonomous_share: number | null;
   takeovers: number;
   takeovers_per_100km: number | null;
+  takeovers_by_cause: Record<string, number>;
+  /** null for no distance. */
+  takeovers_per_100km_by_cause: Record<string, number> | null;
   disengagements: number;
   disengagements_per_100km: number | null;
   disengagements_by_cause: Record<string, number>;
+  disengagements_per_100km_by_cause: Record<string, number> | null;
   emergency_stops: number;
   speed_mean_kmh: number | null;
   speed_p95_kmh: number | null;

@@ -10,6 +10,32 @@ import { barChart, rangeChart } from './charts.js';
 import { h, setText } from './dom.js';
 import { causeLabel } from './events-list.js';
 
+interface CauseBar {
+  label: string;
+  value: number;
+  text: string;
+}
+
+/**
+ * One bar per cause, most frequent first: the bar's length and the label carry the count, the figure
+ * beside it is per 100 km (what is reported upward, comparable between periods), or a dash when
+ * nothing was driven. The count goes in the label because the figure column is narrow.
+ */
+export function causeBars(
+  counts: Readonly<Record<string, number>> | undefined,
+  per100km: Readonly<Record<string, number>> | null | undefined,
+  t: Translate,
+  f: Formatters,
+): CauseBar[] {
+  return Object.entries(counts ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([cause, n]) => ({
+      label: t('kpi.causeCount', { cause: causeLabel(cause, t) ?? cause, count: f.integer(n) }),
+      value: n,
+      text: f.decimal(per100km?.[cause], 1),
+    }));
+}
+
 export interface KpiPanelView {
   readonly element: HTMLElement;
   setKpis(kpis: Kpis | null, range: 'live' | 'replay', failed?: boolean): void;
@@ -48,7 +74,13 @@ export function createKpiPanel(): KpiPanelView {
     // Milliseconds while data is live; a backlog draining after an outage reads better in s / min.
     const latency = (v: number | null | undefined) => (typeof v === 'number' && v >= 10_000 ? f.duration(v) : f.milliseconds(v));
     const per100 = (v: number | null) => t('kpi.per100km', { value: f.decimal(v, 1) });
-    const causes = Object.entries(k.disengagements_by_cause ?? {}).sort((a, b) => b[1] - a[1]);
+    const causes = (heading: MessageKey, bars: CauseBar[]) =>
+      h(
+        'div',
+        { class: 'kpi__causes' },
+        h('h3', { class: 'kpi__heading' }, t(heading)),
+        bars.length ? barChart(bars, t(heading)) : h('p', { class: 'kpi__status' }, t('kpi.none')),
+      );
     const link = (label: MessageKey, d: Kpis['link']['rsrp_dbm'], unit: string, scale: { min: number; max: number }, digits = 0) =>
       h(
         'div',
@@ -74,13 +106,12 @@ export function createKpiPanel(): KpiPanelView {
         tile('kpi.speed', `${f.decimal(k.speed_mean_kmh, 1)} / ${f.decimal(k.speed_p95_kmh, 1)}`, 'km/h'),
         tile('kpi.latency', `${latency(k.latency_ms?.p50)} / ${latency(k.latency_ms?.p95)}`),
       ),
-      h('h3', { class: 'kpi__heading' }, t('kpi.byCause')),
-      causes.length
-        ? barChart(
-            causes.map(([cause, n]) => ({ label: causeLabel(cause, t) ?? cause, value: n, text: f.integer(n) })),
-            t('kpi.byCause'),
-          )
-        : h('p', { class: 'kpi__status' }, t('kpi.none')),
+      h(
+        'div',
+        { class: 'kpi__by-cause', 'data-testid': 'kpi-by-cause' },
+        causes('kpi.takeoversByCause', causeBars(k.takeovers_by_cause, k.takeovers_per_100km_by_cause, t, f)),
+        causes('kpi.byCause', causeBars(k.disengagements_by_cause, k.disengagements_per_100km_by_cause, t, f)),
+      ),
       h('h3', { class: 'kpi__heading' }, t('kpi.link')),
       link('kpi.rsrp', k.link?.rsrp_dbm, 'dBm', { min: -140, max: -44 }),
       link('kpi.sinr', k.link?.sinr_db, 'dB', { min: -20, max: 40 }, 1),
