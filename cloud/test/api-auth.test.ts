@@ -2,6 +2,7 @@
 // privacy filter (aliases, delayed and coarsened positions, no gateways, no free text), the audit
 // log, start-up refusals, and the OpenAPI document listing every route.
 import { readFileSync } from 'node:fs';
+import { getResolution, latLngToCell } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadSeeds } from '@michi/proto';
 import { waitFor } from '../../scripts/test-support/index.js';
@@ -148,6 +149,34 @@ describe('the public view of a pilot that hides ids, delays and coarsens (other-
     expect((await get(`/pilots/other-town/tracks?${q}&source=robot-1`, TOKENS.otherViewer)).status).toBe(400);
     const operator = await get(`/pilots/other-town/tracks?${q}`, TOKENS.operator);
     expect(operator.body.tracks[0].points).toHaveLength(4);
+  });
+
+  it('gives viewers coverage cells no finer than the 50 m grid (res 10), operators the resolution they ask', async () => {
+    // Two link samples 10 m apart, older than the delay: res 15 cells (under a metre) would tell them apart.
+    const at = [
+      { lat: 35.8941234, lon: 139.9505678 },
+      { lat: 35.8942134, lon: 139.9505678 },
+    ];
+    const ts = t.now - 50_000;
+    await t.influx.write(
+      at.map(
+        (p, i) =>
+          `link_sample,cell=001-01:0x0000b1,pilot=other-town,source=robot-1 pci=7i,band="n79",rsrp_dbm=-90,sinr_db=12,rtt_ms=9,lat=${p.lat},lon=${p.lon},seq=${100 + i}i,gateway="gw-other",recv_ms=${ts + i + 100}i ${ts + i}`,
+      ),
+    );
+    const q = `from=${t.now - 120_000}&to=${t.now}&res=15`;
+    const viewer = await get(`/pilots/other-town/coverage?${q}`, TOKENS.otherViewer);
+    expect(viewer.status).toBe(200);
+    expect(viewer.body.resolution).toBe(10);
+    expect(viewer.body.cells.map((c: { h3: string }) => getResolution(c.h3))).toEqual(viewer.body.cells.map(() => 10));
+    expect(viewer.body.cells.map((c: { h3: string }) => c.h3).sort()).toEqual(
+      [...new Set(at.map((p) => latLngToCell(p.lat, p.lon, 10)))].sort(),
+    );
+    // the dashboard's res 9 is coarser than the grid: left as asked
+    expect((await get(`/pilots/other-town/coverage?${q.replace('res=15', 'res=9')}`, TOKENS.otherViewer)).body.resolution).toBe(9);
+    const operator = await get(`/pilots/other-town/coverage?${q}`, TOKENS.operator);
+    expect(operator.body.resolution).toBe(15);
+    expect(operator.body.cells.map((c: { h3: string }) => c.h3).sort()).toEqual(at.map((p) => latLngToCell(p.lat, p.lon, 15)).sort());
   });
 
   it('hides free text of events from viewers', async () => {

@@ -1,7 +1,8 @@
 /**
  * GET /pilots/:pilot/{tracks,events,kpis,coverage,completeness}: what InfluxDB holds over a time
- * range. Viewers see tracks and events only up to now − the pilot's delay, with coarsened
- * positions, aliased ids and no free-text detail; completeness is for operators only.
+ * range. Viewers see tracks, events and coverage only up to now − the pilot's delay, with coarsened
+ * positions (coverage cells no finer than the coarsening), aliased ids and no free-text detail;
+ * completeness is for operators only.
  */
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
@@ -92,8 +93,11 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const pilot = pilotFor(ctx, principal, req.params.pilot);
     const q = parseQuery(Params.coverage, req.query);
     const { from, to } = timeRange(q, ctx.now());
-    const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
-    return { resolution: q.res, cells: until < from ? [] : await queryCoverage(ctx.query, pilot.id, from, until, q.res) };
+    const privacy = new PilotPrivacy(pilot, principal);
+    // Cells finer than the coarsening grid would give back the positions it hides (res 15 is under a metre).
+    const res = privacy.coverageResolution(q.res);
+    const until = Math.min(to, privacy.horizon(ctx.now()));
+    return { resolution: res, cells: until < from ? [] : await queryCoverage(ctx.query, pilot.id, from, until, res) };
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/completeness', { config: { operatorOnly: true } }, async (req) => {
