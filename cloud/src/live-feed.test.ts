@@ -96,4 +96,19 @@ describe('LiveClient', () => {
     expect(socket.sent.map((m) => m.vehicle.state.v)).toEqual([8]);
     client.close();
   });
+
+  it('never sends a state older than the one the snapshot showed or the last one sent', async () => {
+    vi.useFakeTimers();
+    const { socket, client, change } = setup(100);
+    client.start(new Map([['a', 7]]));
+    change('a', 5); // e.g. a delayed viewer's stale history: older than the snapshot
+    await vi.advanceTimersByTimeAsync(200);
+    expect(socket.sent).toEqual([]);
+    change('a', 9);
+    await vi.advanceTimersByTimeAsync(200);
+    change('a', 8);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(socket.sent.map((m) => m.vehicle.state.v)).toEqual([9]);
+    client.close();
+  });
 });

@@ -7,7 +7,8 @@
  * only the latest state per vehicle is kept, and every update overtaken that way is counted
  * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
  * overtaken within the hz interval). Viewers of a pilot with a public delay get states as of
- * now − delay, from a short per-vehicle history kept while such a viewer is connected. The token comes in `Sec-WebSocket-Protocol:
+ * now − delay, from a short per-vehicle history kept while such a viewer is connected (and dropped
+ * when the last one leaves). The token comes in `Sec-WebSocket-Protocol:
  * bearer.<token>` (browsers cannot set headers on a WebSocket), `?token=`, or an Authorization header.
  */
 import type { IncomingMessage, Server } from 'node:http';
@@ -51,7 +52,9 @@ const CONGESTED_RETRY_MS = 50;
 
 /**
  * One connection's throttle: per vehicle, at most one `state` every `intervalMs`; a vehicle that
- * changed again before its turn is sent once, with its latest state, when its turn comes.
+ * changed again before its turn is sent once, with its latest state, when its turn comes. A state
+ * no newer than the one this client was last shown (snapshot or message) is never sent: the feed
+ * does not move a vehicle back.
  */
 export class LiveClient {
   private readonly pending = new Set<string>();
@@ -127,7 +130,7 @@ export class LiveClient {
       }
       this.pending.delete(vehicle);
       const s = this.stateOf(vehicle);
-      if (!s || this.lastSentTs.get(vehicle) === s.ts) continue;
+      if (!s || s.ts <= (this.lastSentTs.get(vehicle) ?? -Infinity)) continue;
       this.socket.send(JSON.stringify({ type: 'state', vehicle: { id: s.id, state: s.state } }));
       this.lastSentAt.set(vehicle, now);
       this.lastSentTs.set(vehicle, s.ts);
@@ -140,7 +143,12 @@ export class LiveClient {
   }
 }
 
-/** Recent snapshots per vehicle of pilots with a public delay: enough to answer "as of now − delay". */
+/**
+ * Recent snapshots per vehicle of pilots with a public delay: enough to answer "as of now − delay".
+ * Only complete since its first entry if fed without a gap: so it is fed while a delayed viewer is
+ * connected and cleared when the last one leaves (an entry kept across a gap would be an old
+ * position passed off as the delayed one).
+ */
 class DelayHistory {
   private readonly byVehicle = new Map<string, VehicleSnapshot[]>();
   constructor(private readonly delayMs: number) {}
@@ -161,6 +169,10 @@ class DelayHistory {
     if (!list) return undefined;
     for (let i = list.length - 1; i >= 0; i--) if (list[i]!.ts_ms <= horizon) return list[i];
     return undefined;
+  }
+
+  clear(): void {
+    this.byVehicle.clear();
   }
 }
 
@@ -344,7 +356,7 @@ export class LiveFeed {
       clearInterval(conn.tick);
       if (!this.connections.delete(conn)) return;
       this.clientsGauge.dec();
-      if (delayed) this.delayedWatchers.set(pilot.id, (this.delayedWatchers.get(pilot.id) ?? 1) - 1);
+      if (delayed) this.unwatchDelayed(pilot.id);
     });
     if (delayed) {
       this.delayedWatchers.set(pilot.id, (this.delayedWatchers.get(pilot.id) ?? 0) + 1);
@@ -361,6 +373,17 @@ export class LiveFeed {
       if (ts !== undefined) shown.set(v.id, ts);
     });
     client.start(shown);
+  }
+
+  private unwatchDelayed(pilot: string): void {
+    const left = (this.delayedWatchers.get(pilot) ?? 1) - 1;
+    if (left > 0) {
+      this.delayedWatchers.set(pilot, left);
+      return;
+    }
+    this.delayedWatchers.delete(pilot);
+    // Not fed from now on: what it holds would be stale for the next delayed viewer.
+    this.histories.get(pilot)?.clear();
   }
 
   async close(): Promise<void> {

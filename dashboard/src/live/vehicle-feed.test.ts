@@ -86,6 +86,31 @@ describe('liveVehicles', () => {
     }
   });
 
+  it('ignores a state older than the one it shows for that vehicle', async () => {
+    const { url } = await listen();
+    const snapshots: VehicleStatus[][] = [];
+    server!.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(5)), bus('bus-02', null)] }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(3, 36.1) } }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(6, 36.6) } }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(4, 36.2) } }));
+      ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-02', state: state(2) } }));
+    });
+    const feed = liveVehicles(
+      api(url, { n: 0 }),
+      'p',
+      { snapshot: (v) => snapshots.push(v), error: () => undefined },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
+    );
+    try {
+      // bus-02's state comes last: once it is shown, every message has been handled
+      await expect.poll(() => snapshots.at(-1)?.find((v) => v.id === 'bus-02')?.state?.ts_ms, { timeout: 3000 }).toBe(2);
+      expect(snapshots.at(-1)!.find((v) => v.id === 'bus-01')!.state).toMatchObject({ ts_ms: 6, lat: 36.6 });
+    } finally {
+      feed.stop();
+    }
+  });
+
   it('polls when the socket closes, and stops polling when stopped', async () => {
     const { url } = await listen();
     server!.on('connection', (ws) => ws.close(1011, 'gone'));

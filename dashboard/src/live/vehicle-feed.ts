@@ -151,6 +151,11 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
         flush();
       } else if (msg.type === 'state' && msg.vehicle?.id) {
         const known = vehicles.get(msg.vehicle.id);
+        // Never move a vehicle back: a state older than the one shown (e.g. a stale position a
+        // cloud sent a delayed viewer) is dropped.
+        const shownTs = known?.state?.ts_ms;
+        const ts = msg.vehicle.state?.ts_ms;
+        if (shownTs !== undefined && (ts === undefined || ts < shownTs)) return;
         vehicles.set(
           msg.vehicle.id,
           known
