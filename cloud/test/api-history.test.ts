@@ -1,10 +1,22 @@
 // The API's history endpoints against a real InfluxDB holding a small known data set
 // (fixtures/api-fixture.ts): every KPI is worked out by hand there and must equal the API's
 // figure; tracks are downsampled by GROUP BY time as documented; events are filtered and ordered;
-// coverage cells and completeness gaps come out as computed by hand.
+// coverage cells and completeness gaps come out as computed by hand; a backlog still draining is
+// told from live readings with readings written relative to now.
 import { latLngToCell, cellToLatLng } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUS1, BUS2, EXPECTED_AUTONOMOUS_M, EXPECTED_DISTANCE_M, NORTH, RANGE, SOUTH, T0 } from './fixtures/api-fixture.js';
+import {
+  BUS1,
+  BUS2,
+  EXPECTED_AUTONOMOUS_M,
+  EXPECTED_DISTANCE_M,
+  NORTH,
+  RANGE,
+  SOUTH,
+  T0,
+  stateLine,
+  type FixtureState,
+} from './fixtures/api-fixture.js';
 import { TOKENS, apiGet, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
 
 let t: ApiTestCloud;
@@ -221,6 +233,10 @@ describe('GET /pilots/:pilot/completeness', () => {
         gaps: [],
         last_ts_ms: T0 + 600_000,
         last_recv_ms: T0 + 600_100,
+        // the newest reading (the state at 600 s) arrived 100 ms after it was taken; nothing arrives now
+        lag_ms: 100,
+        backlog_last_minute: 0,
+        draining: false,
       },
       // states 1…31 and 51…61, events 100…102
       {
@@ -237,6 +253,9 @@ describe('GET /pilots/:pilot/completeness', () => {
         ],
         last_ts_ms: T0 + 600_000,
         last_recv_ms: T0 + 600_300,
+        lag_ms: 300,
+        backlog_last_minute: 0,
+        draining: false,
       },
       {
         source: 'lidar-1',
@@ -249,8 +268,45 @@ describe('GET /pilots/:pilot/completeness', () => {
         gaps: [],
         last_ts_ms: T0 + 30_000,
         last_recv_ms: T0 + 30_100,
+        lag_ms: 100,
+        backlog_last_minute: 0,
+        draining: false,
       },
     ]);
+  });
+
+  it('tells a backlog still draining from live readings: readings received in the last minute, taken two minutes or more before', async () => {
+    // bus-2 after an outage, relative to now (the API's clock, a few ms later): its edge sends live
+    // readings ahead of the backlog, so the newest reading shows a small lag while older ones still arrive.
+    const now = Date.now();
+    const reading = (seq: number, agoMs: number, recvAgoMs: number): FixtureState => ({
+      ...BUS2[0]!,
+      seq,
+      t: now - agoMs,
+      recv: now - recvAgoMs,
+    });
+    await t.influx.write(
+      [
+        reading(1001, 1_200_000, 600_000), // backlog that arrived ten minutes ago: drained, not counted
+        reading(1002, 600_000, 20_000), // backlog arriving now: counted
+        reading(1003, 540_000, 10_000), // backlog arriving now: counted
+        reading(1004, 5_000, 4_900), // live, taken less than two minutes ago: not counted; the newest reading, 100 ms lag
+      ].map((s) => stateLine(s)),
+    );
+    const { status, body } = await get(`/pilots/test-town/completeness?from=${now - 3_600_000}&to=${now + 60_000}`);
+    expect(status).toBe(200);
+    const bySource = Object.fromEntries(body.sources.map((s: { source: string }) => [s.source, s]));
+    expect(bySource['bus-2']).toMatchObject({
+      received: 4,
+      missing: 0,
+      last_ts_ms: now - 5_000,
+      last_recv_ms: now - 4_900,
+      lag_ms: 100,
+      backlog_last_minute: 2,
+      draining: true,
+    });
+    // nothing in the range: no lag, nothing draining
+    expect(bySource['bus-1']).toMatchObject({ received: 0, lag_ms: null, backlog_last_minute: 0, draining: false });
   });
 });
 

@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document of /api/v1, written by hand from the same constants the routes use
  * (a test checks that every registered route is in it). docs/api.md says the same in prose.
  */
+import { BACKLOG_AGE_MS, RECENT_MS } from '../queries/completeness-query.js';
 import { EVENT_TYPES, MAX_RANGE_MS, SEVERITIES } from './params.js';
 
 type Schema = Record<string, unknown>;
@@ -283,7 +284,7 @@ export function openApiDocument(): Schema {
       ),
       '/api/v1/pilots/{pilot}/completeness': get(
         'Data completeness per source (operators only)',
-        'From per-source sequence numbers over all kinds of reading.',
+        'From per-source sequence numbers over all kinds of reading; lag and backlog from the cloud receive time (recv_ms) of each reading.',
         obj({
           from: int,
           to: int,
@@ -299,6 +300,15 @@ export function openApiDocument(): Schema {
               gaps: arr(obj({ from_seq: int, to_seq: int })),
               last_ts_ms: nullable(int),
               last_recv_ms: nullable(int),
+              lag_ms: nullable({
+                type: 'integer',
+                description: 'recv_ms − source timestamp of the newest reading (the one at last_ts_ms).',
+              }),
+              backlog_last_minute: {
+                type: 'integer',
+                description: `Readings of the range received in the last ${RECENT_MS / 1000} s that were taken at least ${BACKLOG_AGE_MS / 1000} s before the request.`,
+              },
+              draining: { type: 'boolean', description: 'backlog_last_minute > 0: a backlog is still arriving from an edge buffer.' },
             }),
           ),
         }),

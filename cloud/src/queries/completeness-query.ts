@@ -1,8 +1,9 @@
 /**
  * Data completeness per source over a time range, from sequence numbers: every source numbers its
  * readings of all kinds +1 each, so the seq values seen between the first and the last one tell
- * how many are missing and where (gaps). `last_recv_ms` against `last_ts_ms` shows a backlog still
- * draining (readings arriving long after they were taken).
+ * how many are missing and where (gaps). Whether a backlog is still draining is told by the
+ * readings received in the last minute that were taken long before: the newest reading alone cannot
+ * tell it, because an edge sends live readings ahead of its backlog (docs/edge.md, "Order").
  */
 import type { Pilot } from '@michi/proto';
 import { MEASUREMENTS } from '../line-protocol.js';
@@ -11,6 +12,15 @@ import { anyOf, num, pilotRange, str } from './stats.js';
 
 /** Gaps listed per source; `missing` counts all of them. */
 export const MAX_GAPS = 20;
+
+/** Readings the cloud received at most this long before the request count as arriving now… */
+export const RECENT_MS = 60_000;
+/**
+ * …and as backlog when they were taken at least this long before the request, hence arrived at
+ * least a minute late: well beyond an edge's batch delay and uplink latency (about a second), so
+ * only readings that waited in an edge buffer count.
+ */
+export const BACKLOG_AGE_MS = 120_000;
 
 export interface SourceCompleteness {
   source: string;
@@ -23,6 +33,12 @@ export interface SourceCompleteness {
   gaps: { from_seq: number; to_seq: number }[];
   last_ts_ms: number | null;
   last_recv_ms: number | null;
+  /** recv_ms − source timestamp of the newest reading (the one at last_ts_ms). */
+  lag_ms: number | null;
+  /** Readings received in the last RECENT_MS that were taken at least BACKLOG_AGE_MS before now. */
+  backlog_last_minute: number;
+  /** backlog_last_minute > 0: readings of the range are still arriving from an edge buffer. */
+  draining: boolean;
 }
 
 /** Summarizes distinct sequence numbers (any order, duplicates allowed). */
@@ -46,27 +62,40 @@ interface Aggregate {
   min: number | null;
   max: number | null;
   lastTs: number | null;
+  /** recv_ms of the reading at lastTs. */
+  lastTsRecv: number | null;
   lastRecv: number | null;
+  backlog: number;
 }
 
 /**
  * Two steps: aggregates per source and measurement (count, min, max of seq; the last reading's time
- * and the latest recv_ms), summed per source; then, only for sources where those do not add up
- * (missing or duplicated numbers), their raw sequence numbers to find the gaps. A complete source
- * costs InfluxDB an aggregate, not a transfer of every reading.
+ * and recv_ms, the latest recv_ms, the count of backlog arriving now), summed per source; then, only
+ * for sources where those do not add up (missing or duplicated numbers), their raw sequence numbers
+ * to find the gaps. A complete source costs InfluxDB an aggregate, not a transfer of every reading.
  */
-export async function queryCompleteness(query: InfluxQuery, pilot: Pilot, from: number, to: number): Promise<SourceCompleteness[]> {
+export async function queryCompleteness(
+  query: InfluxQuery,
+  pilot: Pilot,
+  from: number,
+  to: number,
+  now: number = Date.now(),
+): Promise<SourceCompleteness[]> {
   const q = quoteIdentifier;
   const measurements = Object.values(MEASUREMENTS).map(q).join(', ');
   const where = pilotRange(pilot.id, from, to);
-  const [aggregates = [], lasts = []] = await query.rowsOfEach([
+  // InfluxQL cannot subtract time from a field, so "at least a minute late" is asked as: received
+  // since now − RECENT_MS, taken by now − BACKLOG_AGE_MS (an empty time range when that is before `from`).
+  const backlogWhere = `${pilotRange(pilot.id, from, Math.min(to, now - BACKLOG_AGE_MS))} AND ${q('recv_ms')} >= ${Math.trunc(now - RECENT_MS)}`;
+  const [aggregates = [], lasts = [], backlogs = []] = await query.rowsOfEach([
     `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}), max(${q('recv_ms')}) AS ${q('recv')} FROM ${measurements} WHERE ${where} GROUP BY ${q('source')}`,
-    `SELECT last(${q('seq')}) FROM ${measurements} WHERE ${where} GROUP BY ${q('source')}`,
+    `SELECT last(${q('seq')}), ${q('recv_ms')} FROM ${measurements} WHERE ${where} GROUP BY ${q('source')}`,
+    `SELECT count(${q('seq')}) FROM ${measurements} WHERE ${backlogWhere} GROUP BY ${q('source')}`,
   ]);
   const bySource = new Map<string, Aggregate>();
   const entry = (source: string): Aggregate => {
     let a = bySource.get(source);
-    if (!a) bySource.set(source, (a = { count: 0, min: null, max: null, lastTs: null, lastRecv: null }));
+    if (!a) bySource.set(source, (a = { count: 0, min: null, max: null, lastTs: null, lastTsRecv: null, lastRecv: null, backlog: 0 }));
     return a;
   };
   const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
@@ -82,7 +111,18 @@ export async function queryCompleteness(query: InfluxQuery, pilot: Pilot, from: 
   }
   for (const r of lasts) {
     const source = str(r['source']);
-    if (source !== null) entry(source).lastTs = max(entry(source).lastTs, r.time);
+    if (source === null) continue;
+    const a = entry(source);
+    const recv = num(r['recv_ms']);
+    // The newest over all measurements; of two at the same time, the later arrival.
+    if (a.lastTs === null || r.time > a.lastTs || (r.time === a.lastTs && (recv ?? -Infinity) > (a.lastTsRecv ?? -Infinity))) {
+      a.lastTs = r.time;
+      a.lastTsRecv = recv;
+    }
+  }
+  for (const r of backlogs) {
+    const source = str(r['source']);
+    if (source !== null) entry(source).backlog += num(r['count']) ?? 0;
   }
 
   const sources = [
@@ -118,6 +158,18 @@ export async function queryCompleteness(query: InfluxQuery, pilot: Pilot, from: 
         : a && a.min !== null && a.max !== null
           ? { received: a.count, first_seq: a.min, last_seq: a.max, expected: a.count, missing: 0, gaps: [] }
           : seqSummary([]);
-    return { source: id, kind, ...summary, last_ts_ms: a?.lastTs ?? null, last_recv_ms: a?.lastRecv ?? null };
+    const lastTs = a?.lastTs ?? null;
+    const lastTsRecv = a?.lastTsRecv ?? null;
+    const backlog = a?.backlog ?? 0;
+    return {
+      source: id,
+      kind,
+      ...summary,
+      last_ts_ms: lastTs,
+      last_recv_ms: a?.lastRecv ?? null,
+      lag_ms: lastTs !== null && lastTsRecv !== null ? lastTsRecv - lastTs : null,
+      backlog_last_minute: backlog,
+      draining: backlog > 0,
+    };
   });
 }
