@@ -227,6 +227,12 @@ export interface SourceCompleteness {
   gaps: { from_seq: number; to_seq: number }[];
   last_ts_ms: number | null;
   last_recv_ms: number | null;
+  /** recv_ms − source timestamp of the newest reading. */
+  lag_ms: number | null;
+  /** Readings received in the last minute that were taken two minutes or more before. */
+  backlog_last_minute: number;
+  /** backlog_last_minute > 0: a backlog is still arriving from an edge buffer. */
+  draining: boolean;
 }
 
 /** Where map tiles come from in production; absent: the offline style built from the seeds. */

@@ -1,10 +1,36 @@
 // Data completeness per source (operators only): readings received, missing by sequence number,
-// the gaps, and when the source was last heard from. A source with missing readings is marked.
+// the gaps (written out, not only in a tooltip that keyboard and touch users cannot reach), when the
+// source was last heard from, how late its newest reading arrived and whether a backlog is still
+// draining. A source with missing readings is marked.
 
 import type { SourceCompleteness } from '../api-types.js';
-import type { Formatters } from '../format.js';
-import type { Lang, Translate } from '../i18n.js';
+import { NO_VALUE, type Formatters } from '../format.js';
+import { isMessageKey, type Lang, type Translate } from '../i18n.js';
 import { h, setText } from './dom.js';
+
+export function kindLabel(kind: string, t: Translate): string {
+  const key = `data.kind.${kind}`;
+  return isMessageKey(key) ? t(key) : kind;
+}
+
+/** "32–50, 62–99"; the API lists the first gaps only, so when they do not add up to `missing`, more are said to follow. */
+export function gapRanges(s: Pick<SourceCompleteness, 'gaps' | 'missing'>, t: Translate): string {
+  if (s.gaps.length === 0) return NO_VALUE;
+  const ranges = s.gaps.map((g) => (g.from_seq === g.to_seq ? String(g.from_seq) : `${g.from_seq}–${g.to_seq}`));
+  const listed = s.gaps.reduce((n, g) => n + g.to_seq - g.from_seq + 1, 0);
+  if (listed < s.missing) ranges.push(t('data.moreGaps'));
+  return ranges.join(', ');
+}
+
+/** Milliseconds while data is live; a lag of a buffered backlog reads better in s / min (as the KPI latency). */
+export function lagText(ms: number | null | undefined, f: Formatters): string {
+  return typeof ms === 'number' && ms >= 10_000 ? f.duration(ms) : f.milliseconds(ms);
+}
+
+export function backlogText(s: Pick<SourceCompleteness, 'draining' | 'backlog_last_minute'>, t: Translate, f: Formatters): string {
+  if (s.draining === undefined) return NO_VALUE; // a cloud older than this dashboard does not send it
+  return s.draining ? t('data.draining', { count: f.integer(s.backlog_last_minute) }) : t('data.notDraining');
+}
 
 export interface CompletenessView {
   readonly element: HTMLElement;
@@ -42,6 +68,8 @@ export function createCompletenessView(): CompletenessView {
           th(t('data.missing')),
           th(t('data.gaps')),
           th(t('data.lastSeen')),
+          th(t('data.lag')),
+          th(t('data.backlog')),
         ),
       ),
       h(
@@ -52,21 +80,13 @@ export function createCompletenessView(): CompletenessView {
             'tr',
             { class: s.missing > 0 ? 'has-missing' : '', 'data-testid': 'completeness-row' },
             h('th', { scope: 'row' }, s.source),
-            h('td', {}, s.kind),
+            h('td', {}, kindLabel(s.kind, t)),
             h('td', { class: 'num' }, f.integer(s.received)),
             h('td', { class: 'num' }, f.integer(s.missing)),
-            h(
-              'td',
-              {
-                class: 'num',
-                title: s.gaps
-                  .slice(0, 20)
-                  .map((g) => `${g.from_seq}–${g.to_seq}`)
-                  .join(', '),
-              },
-              f.integer(s.gaps.length),
-            ),
-            h('td', {}, s.last_recv_ms ? f.clock(s.last_recv_ms, zone) : '—'),
+            h('td', {}, gapRanges(s, t)),
+            h('td', {}, s.last_recv_ms ? f.clock(s.last_recv_ms, zone) : NO_VALUE),
+            h('td', { class: 'num' }, lagText(s.lag_ms, f)),
+            h('td', {}, backlogText(s, t, f)),
           ),
         ),
       ),
