@@ -11,7 +11,7 @@ class TestSocket implements LiveSocket {
   }
 }
 
-function setup(intervalMs = 1_000, maxBuffered = 1_000) {
+function setup(intervalMs = 1_000, maxBuffered = 1_000, batch = false) {
   const socket = new TestSocket();
   const states = new Map<string, number>();
   const drops = { throttled: 0, slow_client: 0 };
@@ -25,6 +25,7 @@ function setup(intervalMs = 1_000, maxBuffered = 1_000) {
     },
     { sent: () => undefined, dropped: (reason, n) => (drops[reason] += n) },
     () => Date.now(),
+    batch,
   );
   const change = (v: string, value: number) => {
     states.set(v, value);
@@ -38,6 +39,42 @@ afterEach(() => {
 });
 
 describe('LiveClient', () => {
+  it('with batch, sends the changes of one moment as one states message, a lone change as a state message', async () => {
+    vi.useFakeTimers();
+    const { socket, client, change } = setup(1_000, 1_000_000, true);
+    client.start(new Map());
+    for (let i = 0; i < 600; i++) change(`v${i}`, i + 1);
+    await vi.advanceTimersByTimeAsync(1);
+    // 600 vehicles in messages of at most 250, in the order they changed, none twice.
+    const sent = socket.sent as unknown as { type: string; vehicles: { id: string; state: { v: number } }[] }[];
+    expect(sent.map((m) => [m.type, m.vehicles.length])).toEqual([
+      ['states', 250],
+      ['states', 250],
+      ['states', 100],
+    ]);
+    expect(sent.flatMap((m) => m.vehicles.map((v) => v.state.v))).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    await vi.advanceTimersByTimeAsync(1_000);
+    change('v7', 1_000);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sent.at(-1)).toEqual({ type: 'state', vehicle: { id: 'v7', state: { v: 1_000 } } });
+  });
+
+  it('with batch, stops between messages while the socket buffer is over the bound', async () => {
+    vi.useFakeTimers();
+    const { socket, client, change } = setup(1_000, 1_000, true);
+    client.start(new Map());
+    for (let i = 0; i < 600; i++) change(`v${i}`, i + 1);
+    socket.send = function (this: TestSocket, data: string) {
+      TestSocket.prototype.send.call(this, data);
+      this.bufferedAmount += data.length;
+    };
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sent).toHaveLength(1);
+    socket.bufferedAmount = 0;
+    await vi.advanceTimersByTimeAsync(60);
+    expect(socket.sent).toHaveLength(2);
+  });
+
   it('sends a change at once, then at most one per interval per vehicle, with the latest state', async () => {
     vi.useFakeTimers();
     const { socket, client, change, drops } = setup(1_000);

@@ -79,6 +79,28 @@ describe('live feed', () => {
     }
   });
 
+  it('with batch=1, sends the vehicles a batch changed in one states message; batch=2 is refused', async () => {
+    const c = await connect('pilot=test-town&batch=1', { protocols: ['michi.v1', `bearer.${TOKENS.operator}`] });
+    const gw = await connectGateway(t.cloud.mqttPort, 'gw-a');
+    try {
+      await c.snapshot;
+      // Older than what the tests after this one publish: the cache keeps each vehicle's newest state.
+      const ts = Date.now() - 20_000;
+      await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', ts, 5_001), vehicleState('bus-2', ts, 5_002)]));
+      await waitFor(() => c.received.some((r) => r.msg.type === 'states'), { what: 'a states message', timeoutMs: 10_000 });
+      const { msg } = c.received.find((r) => r.msg.type === 'states')!;
+      expect(msg.vehicles.map((v: { id: string; state: { ts_ms: number } }) => [v.id, v.state.ts_ms]).sort()).toEqual([
+        ['bus-1', ts],
+        ['bus-2', ts],
+      ]);
+      expect(c.received.filter((r) => r.msg.type === 'state')).toEqual([]);
+    } finally {
+      gw.end(true);
+      c.ws.close();
+    }
+    expect(await refusal(`pilot=test-town&batch=2&token=${TOKENS.operator}`)).toEqual({ status: 400, code: 'MICHI_ERR_BAD_REQUEST' });
+  });
+
   it('pushes changes at most hz times per second per vehicle, ending with the latest state', async () => {
     const c = await connect('pilot=test-town&hz=2', { protocols: ['michi.v1', `bearer.${TOKENS.operator}`] });
     const gw = await connectGateway(t.cloud.mqttPort, 'gw-a');

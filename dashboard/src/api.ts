@@ -140,6 +140,8 @@ export function createApi({
       const url = new URL(`${baseUrl}/live`, pageUrl());
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       url.searchParams.set('pilot', pilotId);
+      // The changes of one moment in one message: one task on the main thread, not one per vehicle.
+      url.searchParams.set('batch', '1');
       // A browser cannot set headers on a WebSocket: the token goes in the query, as the API's
       // contract names it (the cloud redacts it from its audit log).
       const bearer = token();

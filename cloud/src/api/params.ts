@@ -67,6 +67,11 @@ export const Params = {
       .refine((n) => n >= 0.1 && n <= 10, 'expected updates per second per vehicle, from 0.1 to 10')
       .optional()
       .transform((n) => n ?? 1),
+    /** 1: the changes of one moment in one `states` message instead of a `state` message each. */
+    batch: z
+      .enum(['0', '1'], { error: 'expected batch=1 (changes gathered in `states` messages) or batch=0' })
+      .optional()
+      .transform((b) => b === '1'),
     /** Checked by the live feed itself; never echoed in an error. */
     token: z.unknown().optional(),
   }),

@@ -86,6 +86,41 @@ describe('liveVehicles', () => {
     }
   });
 
+  it('takes a states message (the changes of one moment) like one state message per vehicle', async () => {
+    const { url } = await listen();
+    const snapshots: VehicleStatus[][] = [];
+    server!.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(5)), bus('bus-02', null)] }));
+      ws.send(
+        JSON.stringify({
+          type: 'states',
+          vehicles: [
+            { id: 'bus-01', state: state(4, 36.1) },
+            { id: 'bus-02', state: state(7, 36.7) },
+            { id: 'bus-03', state: state(8, 36.8) },
+          ],
+        }),
+      );
+    });
+    const feed = liveVehicles(
+      api(url, { n: 0 }),
+      'p',
+      { snapshot: (v) => snapshots.push(v), error: () => undefined },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
+    );
+    try {
+      await expect.poll(() => snapshots.at(-1)?.length, { timeout: 3000 }).toBe(3);
+      // bus-01's older state is ignored; the others are taken, a vehicle not in the snapshot too.
+      expect(snapshots.at(-1)!.map((v) => [v.id, v.state?.ts_ms])).toEqual([
+        ['bus-01', 5],
+        ['bus-02', 7],
+        ['bus-03', 8],
+      ]);
+    } finally {
+      feed.stop();
+    }
+  });
+
   it('ignores a state older than the one it shows for that vehicle', async () => {
     const { url } = await listen();
     const snapshots: VehicleStatus[][] = [];

@@ -74,7 +74,13 @@ export function pollVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
 
 type LiveMessage =
   | { type: 'snapshot'; now_ms?: number; vehicles: VehicleStatus[] }
-  | { type: 'state'; vehicle: { id: string; state: VehicleStatus['state'] } };
+  | { type: 'state'; vehicle: LiveState }
+  | { type: 'states'; vehicles: LiveState[] };
+
+interface LiveState {
+  id: string;
+  state: VehicleStatus['state'];
+}
 
 /** Above this many vehicles, changes are gathered for a second before the page hears of them. */
 export const LARGE_FLEET = 150;
@@ -130,6 +136,23 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
     }
     socket = ws;
     let opened = false;
+    /** One vehicle's new state; false when it is not one (no id, or older than the one shown). */
+    const apply = (change: LiveState | undefined): boolean => {
+      if (!change?.id) return false;
+      const known = vehicles.get(change.id);
+      // Never move a vehicle back: a state older than the one shown (e.g. a stale position a
+      // cloud sent a delayed viewer) is dropped.
+      const shownTs = known?.state?.ts_ms;
+      const ts = change.state?.ts_ms;
+      if (shownTs !== undefined && (ts === undefined || ts < shownTs)) return false;
+      vehicles.set(
+        change.id,
+        known
+          ? { ...known, state: change.state }
+          : { id: change.id, kind: '', name: { ja: change.id, en: change.id }, state: change.state },
+      );
+      return true;
+    };
     ws.addEventListener('message', (event) => {
       let msg: LiveMessage;
       try {
@@ -149,21 +172,12 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
         for (const v of msg.vehicles) vehicles.set(v.id, v);
         if (flushTimer) clearTimeout(flushTimer);
         flush();
-      } else if (msg.type === 'state' && msg.vehicle?.id) {
-        const known = vehicles.get(msg.vehicle.id);
-        // Never move a vehicle back: a state older than the one shown (e.g. a stale position a
-        // cloud sent a delayed viewer) is dropped.
-        const shownTs = known?.state?.ts_ms;
-        const ts = msg.vehicle.state?.ts_ms;
-        if (shownTs !== undefined && (ts === undefined || ts < shownTs)) return;
-        vehicles.set(
-          msg.vehicle.id,
-          known
-            ? { ...known, state: msg.vehicle.state }
-            : { id: msg.vehicle.id, kind: '', name: { ja: msg.vehicle.id, en: msg.vehicle.id }, state: msg.vehicle.state },
-        );
+      } else if (msg.type === 'state' || msg.type === 'states') {
+        const changes = msg.type === 'state' ? [msg.vehicle] : Array.isArray(msg.vehicles) ? msg.vehicles : [];
+        let changed = false;
+        for (const change of changes) changed = apply(change) || changed;
         // A large fleet sends hundreds of changes a second: one redraw a second is plenty.
-        flushTimer ??= setTimeout(flush, vehicles.size > LARGE_FLEET ? Math.max(flushMs, 1000) : flushMs);
+        if (changed) flushTimer ??= setTimeout(flush, vehicles.size > LARGE_FLEET ? Math.max(flushMs, 1000) : flushMs);
       }
     });
     ws.addEventListener('close', (event) => {
