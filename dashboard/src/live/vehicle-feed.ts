@@ -4,7 +4,7 @@
 
 import type { MichiApi } from '../api.js';
 import type { VehicleStatus } from '../api-types.js';
-import { isAbort } from '../errors.js';
+import { pollLoop, type PollOptions } from './poll-loop.js';
 
 export type FeedTransport = 'websocket' | 'polling';
 
@@ -21,55 +21,15 @@ export interface VehicleFeed {
   stop(): void;
 }
 
-export interface PollOptions {
-  intervalMs?: number;
-  /** Longest wait between attempts while the server does not answer. */
-  maxBackoffMs?: number;
-  now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
-}
-
 export const POLL_INTERVAL_MS = 1000;
 
 export function pollVehicles(api: MichiApi, pilotId: string, listener: VehicleFeedListener, options: PollOptions = {}): VehicleFeed {
-  const {
-    intervalMs = POLL_INTERVAL_MS,
-    maxBackoffMs = 5000,
-    now = Date.now,
-    setTimer = (fn, ms) => setTimeout(fn, ms),
-    clearTimer = (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  } = options;
-  const abort = new AbortController();
-  let timer: unknown = null;
-  let failures = 0;
-
-  async function poll(): Promise<void> {
-    timer = null;
-    const started = now();
-    try {
-      const vehicles = await api.listVehicles(pilotId, abort.signal);
-      if (abort.signal.aborted) return;
-      failures = 0;
-      listener.snapshot(vehicles, now());
-    } catch (err) {
-      if (abort.signal.aborted || isAbort(err)) return;
-      failures += 1;
-      listener.error(err);
-    }
-    // One request at a time, started once a second: a slow answer delays the next, never piles up.
-    const wait = failures === 0 ? intervalMs - (now() - started) : Math.min(maxBackoffMs, intervalMs * 2 ** (failures - 1));
-    timer = setTimer(() => void poll(), Math.max(0, wait));
-  }
-
-  void poll();
-  return {
-    stop() {
-      abort.abort();
-      if (timer !== null) clearTimer(timer);
-      timer = null;
-    },
-  };
+  return pollLoop(
+    (signal) => api.listVehicles(pilotId, signal),
+    { data: (vehicles, nowMs) => listener.snapshot(vehicles, nowMs), error: (err) => listener.error(err) },
+    POLL_INTERVAL_MS,
+    options,
+  );
 }
 
 type LiveMessage =
