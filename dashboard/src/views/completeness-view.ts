@@ -42,7 +42,14 @@ export function createCompletenessView(): CompletenessView {
   const heading = h('h2', { class: 'panel-heading', id: 'data-heading' });
   const status = h('p', { class: 'events__status', role: 'status' });
   const table = h('table', { class: 'data-table', 'data-testid': 'completeness-table', 'aria-labelledby': 'data-heading' });
-  const element = h('section', { class: 'data-section' }, h('div', { class: 'panel-heading-row' }, heading), status, table);
+  // Eight columns do not fit a side panel: the table scrolls sideways inside this box (focusable,
+  // so the keyboard can scroll it too) instead of widening the panel or squeezing every cell.
+  const scroller = h(
+    'div',
+    { class: 'data-table-scroll', role: 'region', tabindex: 0, 'aria-labelledby': 'data-heading', 'data-testid': 'completeness-scroll' },
+    table,
+  );
+  const element = h('section', { class: 'data-section' }, h('div', { class: 'panel-heading-row' }, heading), status, scroller);
   let sources: readonly SourceCompleteness[] | null = null;
   let failed = false;
   let t: Translate = (k) => k;
@@ -83,7 +90,7 @@ export function createCompletenessView(): CompletenessView {
             h('td', {}, kindLabel(s.kind, t)),
             h('td', { class: 'num' }, f.integer(s.received)),
             h('td', { class: 'num' }, f.integer(s.missing)),
-            h('td', {}, gapRanges(s, t)),
+            h('td', { class: 'data-table__gaps' }, gapRanges(s, t)),
             h('td', {}, s.last_recv_ms ? f.clock(s.last_recv_ms, zone) : NO_VALUE),
             h('td', { class: 'num' }, lagText(s.lag_ms, f)),
             h('td', {}, backlogText(s, t, f)),
