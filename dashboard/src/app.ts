@@ -3,13 +3,26 @@
 // draw; this module decides.
 
 import type { MichiApi } from './api.js';
-import type { Bilingual, Me, MichiEvent, PilotDetail, PilotSummary, Role, TileSource, TimeRange, VehicleStatus } from './api-types.js';
+import type {
+  Bilingual,
+  Me,
+  MichiEvent,
+  PilotDetail,
+  PilotSummary,
+  Role,
+  SensorStatus,
+  TileSource,
+  TimeRange,
+  VehicleStatus,
+} from './api-types.js';
 import type { TokenStore } from './auth/session-token.js';
 import { ApiError, isAbort } from './errors.js';
 import { formatters } from './format.js';
 import { pick, translator, type LangStore, type MessageKey } from './i18n.js';
+import { pollLoop, type PollLoop } from './live/poll-loop.js';
 import { liveVehicles, type FeedTransport, type VehicleFeed, type VehicleFeedListener } from './live/vehicle-feed.js';
 import { PilotMap } from './map/pilot-map.js';
+import { SensorMarkers } from './map/sensor-markers.js';
 import { Trails } from './map/trails.js';
 import { createVehicleLayer, MARKER_LIMIT, type VehicleLayer } from './map/vehicle-layer.js';
 import { ReplaySession } from './replay/replay-session.js';
@@ -26,6 +39,8 @@ import { createLegend } from './views/legend.js';
 import { createNotice } from './views/notice.js';
 import { createPilotSummary } from './views/pilot-summary.js';
 import { createReplayBar } from './views/replay-bar.js';
+import { createSensorDetail } from './views/sensor-detail.js';
+import { createSensorList } from './views/sensor-list.js';
 import { createSignIn } from './views/sign-in.js';
 import { createTabs } from './views/tabs.js';
 import { createVehicleDetail } from './views/vehicle-detail.js';
@@ -54,6 +69,8 @@ const DEFAULT_TIME_ZONE = 'Asia/Tokyo';
 const LIVE_RANGE_MS = 3600_000;
 const PANEL_REFRESH_MS = 30_000;
 const HISTORY_MS = 5 * 60_000;
+/** The live feed carries vehicles only; the sensors' latest readings are asked for this often. */
+const SENSOR_POLL_MS = 5000;
 
 export function startApp({
   root,
@@ -74,6 +91,8 @@ export function startApp({
   let pilotMap: PilotMap | null = null;
   let layer: VehicleLayer | null = null;
   let trails: Trails | null = null;
+  let sensorMarkers: SensorMarkers | null = null;
+  let sensorPoll: PollLoop | null = null;
   let feed: VehicleFeed | null = null;
   let transport: FeedTransport = 'polling';
   let replay: ReplaySession | null = null;
@@ -82,6 +101,8 @@ export function startApp({
   let panelsAbort: AbortController | null = null;
   let selectedVehicle: string | null = null;
   let liveStatuses: VehicleStatus[] = [];
+  let selectedSensor: string | null = null;
+  let sensorStatuses: readonly SensorStatus[] = [];
   const history = new Map<string, SeriesPoint[]>();
   let replayPoses: ReadonlyMap<string, ReplayPose> = new Map();
   let replayEvents: MichiEvent[] = [];
@@ -131,14 +152,18 @@ export function startApp({
       if (Number.isFinite(event.lat) && Number.isFinite(event.lon)) pilotMap?.flyTo([event.lon!, event.lat!]);
       if (mode === 'replay' && replay) replay.seek(event.ts_ms);
       if (pilot?.vehicles.some((v) => v.id === event.source)) selectVehicle(event.source, false);
+      else if (pilot?.sensors.some((s) => s.id === event.source)) selectSensor(event.source, false);
     },
     onFilter: () => void loadPanels(),
     sourceName,
   });
   const kpiPanel = createKpiPanel();
   const completeness = createCompletenessView();
+  const sensorList = createSensorList({ onSelect: (id) => selectSensor(id) });
+  const sensorDetail = createSensorDetail({ onClose: () => selectSensor(null) });
   const tabs = createTabs(() => undefined);
   tabs.panels.vehicles.append(vehicleList.element, legend.element);
+  tabs.panels.sensors.append(sensorList.element);
   tabs.panels.events.append(events.element);
   tabs.panels.kpis.append(kpiPanel.element);
   tabs.panels.data.append(completeness.element);
@@ -164,7 +189,7 @@ export function startApp({
     header: header.element,
     banner: bannerView.element,
     side: [summary.element, tabs.element],
-    mapOverlays: [detail.element],
+    mapOverlays: [detail.element, sensorDetail.element],
     below: [replayBar.element],
     footer: notice.element,
     dialogs: [signIn.element],
@@ -195,16 +220,19 @@ export function startApp({
     header.setLanguage(lang, t, fmt);
     summary.setLanguage(lang, t, fmt);
     vehicleList.setLanguage(lang, t, fmt, now());
+    sensorList.setLanguage(lang, t, fmt, now());
     legend.setLanguage(t);
     notice.setLanguage(t);
     tabs.setLanguage(t);
     detail.setLanguage(lang, t, fmt, zone());
+    sensorDetail.setLanguage(lang, t, fmt, zone());
     events.setLanguage(lang, t, fmt, zone());
     kpiPanel.setLanguage(lang, t, fmt);
     completeness.setLanguage(lang, t, fmt, zone());
     replayBar.setLanguage(lang, t, fmt, zone());
     signIn.setLanguage(t);
     layer?.setLanguage(lang, t, now());
+    sensorMarkers?.setLanguage(lang, t, now());
     layout.mapContainer.setAttribute('aria-label', t('map.label', { pilot: pilot ? pick(pilot.name, lang) : '' }));
     setBanner(banner);
   }
@@ -213,6 +241,7 @@ export function startApp({
     const r = role();
     header.setUser(me ? { id: me.id, role: r } : null);
     detail.setRole(r);
+    sensorDetail.setRole(r);
     events.setRole(r);
     // Data completeness names sources, gateways and sequence numbers: operators only.
     tabs.setHidden('data', r !== 'operator');
@@ -220,6 +249,8 @@ export function startApp({
   }
 
   function selectVehicle(vehicleId: string | null, fly = true): void {
+    // One panel over the map at a time.
+    if (vehicleId && selectedSensor) selectSensor(null);
     selectedVehicle = vehicleId;
     if (vehicleId && mode === 'live' && pilot) void seedHistory(pilot.id, vehicleId);
     layer?.select(vehicleId);
@@ -227,6 +258,21 @@ export function startApp({
     const position = vehicleId ? layer?.position(vehicleId) : null;
     if (position && fly) pilotMap?.flyTo(position);
     drawDetail(true);
+  }
+
+  function selectSensor(sensorId: string | null, fly = true): void {
+    if (sensorId && selectedVehicle) selectVehicle(null);
+    selectedSensor = sensorId;
+    sensorMarkers?.select(sensorId);
+    sensorList.select(sensorId);
+    const position = sensorId ? pilot?.sensors.find((s) => s.id === sensorId)?.position : null;
+    if (position && fly) pilotMap?.flyTo(position);
+    drawSensorDetail();
+  }
+
+  function drawSensorDetail(): void {
+    const sensor = selectedSensor ? pilot?.sensors.find((s) => s.id === selectedSensor) : null;
+    sensorDetail.show(sensor ? { sensor, latest: sensorStatuses.find((s) => s.id === sensor.id)?.latest ?? null, nowMs: now() } : null);
   }
 
   /** The speed chart of a vehicle just selected starts with its last minutes from /tracks, not empty. */
@@ -355,6 +401,8 @@ export function startApp({
   function stopData(): void {
     feed?.stop();
     feed = null;
+    sensorPoll?.stop();
+    sensorPoll = null;
     replay?.stop();
     replay = null;
     panelsAbort?.abort();
@@ -393,12 +441,18 @@ export function startApp({
     pilot = next;
     selectedVehicle = null;
     liveStatuses = [];
+    selectedSensor = null;
+    sensorStatuses = [];
     history.clear();
     coverageRange = null;
     mountMap(next);
     summary.setPilot(next, pilots.find((p) => p.id === next.id) ?? null);
     vehicleList.setVehicles(next.vehicles);
     vehicleList.select(null);
+    sensorList.setSensors(next.sensors);
+    sensorList.select(null);
+    drawSensorDetail();
+    tabs.setHidden('sensors', next.sensors.length === 0);
     legend.setPilot(next);
     notice.setNotice(next.notice || null);
     applyLanguage();
@@ -409,6 +463,8 @@ export function startApp({
     layer?.destroy();
     layer = null;
     trails = null;
+    sensorMarkers?.destroy();
+    sensorMarkers = null;
     if (mapFailed) return;
     try {
       if (pilotMap) pilotMap.show(next);
@@ -435,6 +491,9 @@ export function startApp({
     layer = createVehicleLayer(pilotMap.map, next.vehicles.length, (id) => selectVehicle(id));
     trails = new Trails(pilotMap.map, undefined, next.vehicles.length <= MARKER_LIMIT);
     layer.setLanguage(langStore.get(), translator(langStore.get()), now());
+    sensorMarkers = new SensorMarkers(pilotMap.map, (id) => selectSensor(id));
+    sensorMarkers.setSensors(next.sensors);
+    sensorMarkers.setLanguage(langStore.get(), translator(langStore.get()), now());
   }
 
   function setMode(next: ViewMode, force = false): void {
@@ -454,7 +513,35 @@ export function startApp({
       const from = s.from ?? to - LIVE_RANGE_MS;
       startReplay({ from, to }, s.t);
     }
+    startSensors(pilot);
     drawDetail(true);
+  }
+
+  /**
+   * The sensors' latest readings from /sensors: every few seconds while live; once in replay,
+   * where they are the latest ones whatever the cursor (the list says so).
+   */
+  function startSensors(p: PilotDetail): void {
+    sensorList.setReplay(mode === 'replay');
+    if (p.sensors.length === 0) return;
+    const once = mode === 'replay';
+    const loop: PollLoop = pollLoop(
+      (signal) => api.listSensors(p.id, signal),
+      {
+        data(sensors, at) {
+          if (once) loop.stop();
+          sensorStatuses = sensors;
+          sensorList.update(sensors, at);
+          sensorMarkers?.update(sensors, at);
+          drawSensorDetail();
+        },
+        // The readings shown stay; the list says they could not be refreshed, the loop tries again.
+        error: () => sensorList.update(null, now(), true),
+      },
+      SENSOR_POLL_MS,
+      { now },
+    );
+    sensorPoll = loop;
   }
 
   function startLive(p: PilotDetail): void {
@@ -619,8 +706,11 @@ export function startApp({
   // Ages ("3 s ago") and staleness advance every second even when no data arrives; live panels
   // (events, KPIs, completeness) every half minute.
   const ticker = setInterval(() => {
-    if (mode !== 'live') return;
     const t = now();
+    sensorList.refresh(t);
+    sensorMarkers?.refresh(t);
+    if (selectedSensor) drawSensorDetail();
+    if (mode !== 'live') return;
     layer?.refresh(t);
     vehicleList.refresh(t);
   }, 1000);
@@ -648,6 +738,7 @@ export function startApp({
       loading?.abort();
       stopData();
       layer?.destroy();
+      sensorMarkers?.destroy();
       pilotMap?.destroy();
     },
   };

@@ -266,6 +266,7 @@ export function pilotBounds(pilot: PilotDetail): LngLatBoundsLike | null {
       ...pilot.geofences.flatMap((g) => g.geometry.coordinates[0] ?? []),
       ...pilot.stops.map((s) => s.position),
       ...pilot.cellSites.map((c) => c.position),
+      ...pilot.sensors.map((s) => s.position),
     ];
   }
   if (points.length === 0) return null;

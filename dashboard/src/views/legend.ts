@@ -1,6 +1,6 @@
 // The map legend: what each marker colour means, what dimmed means, and the map's own symbols
-// (route, stop, cell site, and the kinds of geofence this pilot has). A <details> element, so it
-// folds away on a small screen without any script.
+// (route, stop, cell site, roadside sensor, and the kinds of geofence this pilot has). A <details>
+// element, so it folds away on a small screen without any script.
 
 import type { GeofenceKind, PilotDetail } from '../api.js';
 import type { MessageKey, Translate } from '../i18n.js';
@@ -46,6 +46,9 @@ export function createLegend(): LegendView {
     }
     if (!pilot || pilot.cellSites.length > 0) {
       map.push(item(h('span', { class: 'legend__cell-site', 'aria-hidden': 'true' }), t('legend.cellSite')));
+    }
+    if (pilot && pilot.sensors.length > 0) {
+      map.push(item(h('span', { class: 'legend__sensor', 'aria-hidden': 'true' }), t('legend.sensor')));
     }
     const kinds = new Set(pilot?.geofences.map((g) => g.kind) ?? []);
     for (const kind of GEOFENCE_ORDER) {
