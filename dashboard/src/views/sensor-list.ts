@@ -108,7 +108,7 @@ export function createSensorList({ onSelect }: { onSelect: (sensorId: string) =>
         ...entries.map((e) =>
           h(
             'span',
-            { class: 'sensor-row__value', 'data-key': e.key },
+            { class: 'sensor-row__value', 'data-reading': e.key },
             h('span', { class: 'sensor-row__label' }, e.label),
             ' ',
             h('span', { class: 'sensor-row__figure' }, e.value),
