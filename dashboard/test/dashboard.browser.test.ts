@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
-// The dashboard as people see it: the real stack with simulated buses, served by the cloud, in
-// headless Chromium. An operator: every vehicle on the map, moving; a vehicle's panel; events;
-// replay scrubbing against the recorded tracks; the language toggle. Municipal staff (a viewer
-// token): no operator controls, and no other pilot's data, in the page or at the API.
+// The dashboard as people see it: the real stack with simulated buses and roadside sensors, served
+// by the cloud, in headless Chromium. An operator: every vehicle on the map, moving; a vehicle's
+// panel; the sensors on the map, their readings and panel; events; replay scrubbing against the
+// recorded tracks; the language toggle. Municipal staff (a viewer token): no operator controls, no
+// raw ids, and no other pilot's data, in the page or at the API.
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,13 +52,13 @@ describe('dashboard in Chromium against the live stack', () => {
     stack = await startStack({ pilotId: PILOT });
     tokens = stack.tokens;
     history = await recordHistory(stack, HISTORY_S);
-    // Buses driven in real time at 1 Hz for as long as the test runs.
+    // Buses driven in real time at 1 Hz, and the roadside sensors at their own rates, for as long as the test runs.
     fleet = runFleet({
       pilot: stack.pilot,
       mqttUrl: stack.gatewayUrls,
       deviceKeys: stack.deviceKeys,
       rateHz: 1,
-      kinds: ['state', 'link'],
+      kinds: ['state', 'link', 'sensor'],
       signal: stopFleet.signal,
     });
     browser = await launchChromium();
@@ -137,6 +138,89 @@ describe('dashboard in Chromium against the live stack', () => {
       await page.keyboard.press('Escape');
       await page.locator('[data-testid="vehicle-detail-close"]').click();
       await panel.waitFor({ state: 'hidden', timeout: 5000 });
+    });
+
+    it('draws every roadside sensor where the pilot places it, lists its latest readings and opens its panel', async () => {
+      const sensors = stack.pilot.sensors;
+      expect(sensors.length, 'the test pilot has roadside sensors').toBeGreaterThan(1);
+      const sensorMarkers = page.locator('[data-testid="sensor-marker"]');
+      await waitFor(async () => (await sensorMarkers.count()) === sensors.length, { timeoutMs: 10_000, what: 'a marker per sensor' });
+      const drawn = await sensorMarkers.evaluateAll((els) =>
+        els.map((el) => {
+          const d = (el as HTMLElement).dataset;
+          return { id: d['sensorId'] ?? '', lon: Number(d['lon']), lat: Number(d['lat']), tabIndex: (el as HTMLElement).tabIndex };
+        }),
+      );
+      expect(drawn.map((d) => d.id).sort()).toEqual(sensors.map((s) => s.id).sort());
+      for (const s of sensors) {
+        const d = drawn.find((x) => x.id === s.id)!;
+        expect([d.lon, d.lat], s.id).toEqual([Number(s.position[0].toFixed(7)), Number(s.position[1].toFixed(7))]);
+        expect(d.tabIndex, `${s.id} keyboard-focusable`).toBe(0);
+      }
+
+      // Keyboard: a focused sensor marker opens its panel with Enter.
+      const first = sensors[0]!;
+      await sensorMarkers.and(page.locator(`[data-sensor-id="${first.id}"]`)).focus();
+      await page.keyboard.press('Enter');
+      const panel = page.locator('[data-testid="sensor-detail"]');
+      await panel.waitFor({ state: 'visible', timeout: 5000 });
+      await expect(panel.locator('h2').textContent()).resolves.toBe(first.name.ja);
+      await expect(page.locator('[data-testid="sensor-detail-id"]').textContent()).resolves.toBe(first.id);
+
+      // The Sensors tab: a row per sensor, each with the counts and measures the API holds for it.
+      await page.locator('[data-testid="tab-sensors"]').click();
+      await expect(page.locator('[data-testid="sensor-row"]').count()).resolves.toBe(sensors.length);
+      await waitFor(
+        async () => (await page.locator('[data-testid="sensor-section"]').getAttribute('data-reporting')) === String(sensors.length),
+        {
+          timeoutMs: 20_000,
+          what: 'a reading of every sensor in the list',
+        },
+      );
+      const api = await apiGet<{ sensors: { id: string; latest: { counts?: object; measures?: object } | null }[] }>(
+        stack,
+        `/pilots/${PILOT}/sensors`,
+        tokens.operator,
+      );
+      for (const s of api.sensors) {
+        // Names, not figures: the figures change with every poll, what a sensor of a kind reports does not.
+        const expected = [
+          ...Object.keys(s.latest?.counts ?? {}).map((k) => `count.${k}`),
+          ...Object.keys(s.latest?.measures ?? {}).map((k) => `measure.${k}`),
+        ];
+        expect(expected.length, `${s.id} reports something`).toBeGreaterThan(0);
+        const shown = await page
+          .locator(`[data-testid="sensor-row"][data-sensor-id="${s.id}"] [data-reading]`)
+          .evaluateAll((els) => els.map((el) => el.getAttribute('data-reading') ?? ''));
+        expect(shown.sort(), s.id).toEqual(expected.sort());
+      }
+
+      // A row opens its sensor's panel in place of the one shown, with every figure of the reading.
+      const second = sensors[1]!;
+      await page.locator(`[data-testid="sensor-row"][data-sensor-id="${second.id}"]`).click();
+      await waitFor(async () => (await panel.locator('h2').textContent()) === second.name.ja, {
+        timeoutMs: 5000,
+        what: 'the second sensor',
+      });
+      const figures = api.sensors.find((s) => s.id === second.id)!.latest!;
+      await expect(
+        panel.locator('dd[data-testid^="sensor-detail-count."], dd[data-testid^="sensor-detail-measure."]').count(),
+      ).resolves.toBe(Object.keys(figures.counts ?? {}).length + Object.keys(figures.measures ?? {}).length);
+
+      // In English, nothing Japanese is left in the list or the panel.
+      await page.locator('[data-testid="lang-toggle"]').click();
+      await waitFor(async () => (await page.locator('html').getAttribute('lang')) === 'en', { timeoutMs: 5000, what: 'English' });
+      // textContent, not innerText: the heading is upper-cased by CSS.
+      const english = (await page.locator('[data-testid="panel-sensors"]').textContent()) + ((await panel.textContent()) ?? '');
+      expect(english).toContain(MESSAGES.en['sensors.title']);
+      expect(english).toContain(second.name.en);
+      expect(english).not.toMatch(JAPANESE);
+      await page.locator('[data-testid="lang-toggle"]').click();
+      await waitFor(async () => (await page.locator('html').getAttribute('lang')) === 'ja', { timeoutMs: 5000, what: 'Japanese again' });
+
+      await page.locator('[data-testid="sensor-detail-close"]').click();
+      await panel.waitFor({ state: 'hidden', timeout: 5000 });
+      await page.locator('[data-testid="tab-vehicles"]').click();
     });
 
     it('lists the events of the last hour and flies the map to one', async () => {
@@ -307,6 +391,33 @@ describe('dashboard in Chromium against the live stack', () => {
         what: 'events for the viewer',
       });
       expect(await viewer.locator('[data-testid="event-detail"]').count()).toBe(0);
+    });
+
+    it('sees the roadside sensors and their readings by name, without their ids', async () => {
+      const sensors = stack.pilot.sensors;
+      const sensorMarkers = viewer.locator('[data-testid="sensor-marker"]');
+      await waitFor(async () => (await sensorMarkers.count()) === sensors.length, {
+        timeoutMs: 10_000,
+        what: 'sensor markers for the viewer',
+      });
+      await sensorMarkers.first().focus();
+      await viewer.keyboard.press('Enter');
+      await viewer.locator('[data-testid="sensor-detail"]').waitFor({ state: 'visible', timeout: 5000 });
+      expect(await viewer.locator('[data-testid="sensor-detail-id"]').count()).toBe(0);
+      await viewer.locator('[data-testid="tab-sensors"]').click();
+      await waitFor(
+        async () => (await viewer.locator('[data-testid="sensor-section"]').getAttribute('data-reporting')) === String(sensors.length),
+        {
+          timeoutMs: 20_000,
+          what: 'sensor readings for the viewer',
+        },
+      );
+      const text = await visibleText(viewer);
+      for (const s of sensors) {
+        expect(text).toContain(s.name.ja);
+        expect(text, `raw id ${s.id} on the viewer's page`).not.toContain(s.id);
+      }
+      await viewer.locator('[data-testid="sensor-detail-close"]').click();
     });
 
     it('cannot fetch another pilot: the page says so and the API answers 403', async () => {
