@@ -5,6 +5,7 @@
 import type { PilotSensor, Role, SensorStatus } from '../api-types.js';
 import type { Formatters } from '../format.js';
 import { pick, type Lang, type MessageKey, type Translate } from '../i18n.js';
+import { createDetailShell } from './detail-shell.js';
 import { h, setText } from './dom.js';
 import { readingEntries, sensorKindLabel, type ReadingEntry } from './sensor-readings.js';
 
@@ -22,19 +23,7 @@ export interface SensorDetailView {
 }
 
 export function createSensorDetail({ onClose }: { onClose: () => void }): SensorDetailView {
-  const title = h('h2', { class: 'detail__title', id: 'sensor-detail-title' });
-  const close = h('button', { type: 'button', class: 'detail__close', 'data-testid': 'sensor-detail-close' }, '×');
-  close.addEventListener('click', onClose);
-  const body = h('div', { class: 'detail__body' });
-  const element = h(
-    'section',
-    { class: 'detail', 'data-testid': 'sensor-detail', 'aria-labelledby': 'sensor-detail-title', hidden: true },
-    h('div', { class: 'detail__head' }, title, close),
-    body,
-  );
-  element.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') onClose();
-  });
+  const { element, title, close, body } = createDetailShell('sensor', onClose);
   let data: SensorDetailData | null = null;
   let lang: Lang = 'ja';
   let t: Translate = (k) => k;

@@ -7,6 +7,7 @@ import type { Formatters } from '../format.js';
 import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { lineChart, type SeriesPoint } from './charts.js';
+import { createDetailShell } from './detail-shell.js';
 import { h, setText } from './dom.js';
 
 export interface VehicleDetailData {
@@ -26,19 +27,7 @@ export interface VehicleDetailView {
 }
 
 export function createVehicleDetail({ onClose }: { onClose: () => void }): VehicleDetailView {
-  const title = h('h2', { class: 'detail__title', id: 'vehicle-detail-title' });
-  const close = h('button', { type: 'button', class: 'detail__close', 'data-testid': 'vehicle-detail-close' }, '×');
-  close.addEventListener('click', onClose);
-  const body = h('div', { class: 'detail__body' });
-  const element = h(
-    'section',
-    { class: 'detail', 'data-testid': 'vehicle-detail', 'aria-labelledby': 'vehicle-detail-title', hidden: true },
-    h('div', { class: 'detail__head' }, title, close),
-    body,
-  );
-  element.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') onClose();
-  });
+  const { element, title, close, body } = createDetailShell('vehicle', onClose);
   let data: VehicleDetailData | null = null;
   let lang: Lang = 'ja';
   let t: Translate = (k) => k;
