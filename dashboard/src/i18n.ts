@@ -227,7 +227,7 @@ const en: Record<MessageKey, string> = {
   'pilot.loading': 'Loading…',
   'pilot.none': 'No pilots are configured',
   'pilot.place': 'Municipality: {name} ({code})',
-  'pilot.counts': '{vehicles} vehicles · {sensors} sensors · {cellSites} cell sites',
+  'pilot.counts': 'Vehicles {vehicles} · sensors {sensors} · cell sites {cellSites}',
   'lang.toggle': '日本語',
   'lang.toggleLabel': 'Switch the display language to Japanese',
   'status.connecting': 'Connecting…',
