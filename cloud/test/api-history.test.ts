@@ -10,6 +10,7 @@ import {
   BUS2,
   EXPECTED_AUTONOMOUS_M,
   EXPECTED_DISTANCE_M,
+  LINKS,
   NORTH,
   RANGE,
   SOUTH,
@@ -139,6 +140,72 @@ describe('GET /pilots/:pilot/tracks', () => {
     const bad = await get(`/pilots/test-town/tracks?${range}&source=bus-9`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('"source"');
+  });
+});
+
+describe('GET /pilots/:pilot/links', () => {
+  it('returns every link sample when there are at most maxPoints, RSRP null where the sample had none', async () => {
+    const { status, body } = await get(`/pilots/test-town/links?${range}`);
+    expect(status).toBe(200);
+    expect(body.from).toBe(RANGE.from);
+    expect(body.to).toBe(RANGE.to);
+    // only bus-1 has link samples: k = 0…9 at 10·k s, k = 10 at 95 s
+    expect(body.links.map((l: { source: string }) => l.source)).toEqual(['bus-1']);
+    expect(body.links[0].points).toEqual(LINKS.map((l) => ({ ts_ms: l.t, rsrp_dbm: l.rsrp, sinr_db: l.sinr, rtt_ms: l.rtt })));
+    expect(body.links[0].points[10]).toEqual({ ts_ms: T0 + 95_000, rsrp_dbm: null, sinr_db: 20, rtt_ms: 15 });
+  });
+
+  it('downsamples with GROUP BY time: the first sample of each bucket, stamped with the bucket start', async () => {
+    // 11 samples > maxPoints 3: interval = ⌈100 000 / (3 − 1)⌉ = 50 000 ms, buckets at T0, T0 + 50 s, T0 + 100 s
+    const { body } = await get(`/pilots/test-town/links?from=${T0}&to=${T0 + 100_000}&maxPoints=3`);
+    expect(body.links[0].points).toEqual([
+      // k = 0 (0 s) opens the first bucket, k = 5 (50 s) the second; the third holds nothing
+      { ts_ms: T0, rsrp_dbm: -80, sinr_db: 10, rtt_ms: 5 },
+      { ts_ms: T0 + 50_000, rsrp_dbm: -85, sinr_db: 15, rtt_ms: 10 },
+    ]);
+    // 0…90 s holds k = 0…9 (10 samples) > 4: interval = ⌈90 000 / 3⌉ = 30 000 ms, four buckets, each opened by k = 0, 3, 6, 9
+    const four = await get(`/pilots/test-town/links?from=${T0}&to=${T0 + 90_000}&maxPoints=4`);
+    expect(four.body.links[0].points).toEqual(
+      [0, 3, 6, 9].map((k) => ({ ts_ms: T0 + k * 10_000, rsrp_dbm: -80 - k, sinr_db: 10 + k, rtt_ms: 5 + k })),
+    );
+  });
+
+  it('filters by source; an unknown one is a 400', async () => {
+    expect((await get(`/pilots/test-town/links?${range}&source=bus-2`)).body.links).toEqual([]);
+    expect((await get(`/pilots/test-town/links?${range}&source=bus-1`)).body.links).toHaveLength(1);
+    const bad = await get(`/pilots/test-town/links?${range}&source=bus-9`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('"source"');
+  });
+
+  it("gives a delayed viewer the samples up to now − 30 s under the vehicle's alias", async () => {
+    // other-town (publicHideIds, 30 s delay): robot-1's samples at now − 50 s and now − 10 s
+    const now = Date.now();
+    const samples = [
+      { ago: 50_000, rsrp: -95, sinr: 8, rtt: 12 },
+      { ago: 10_000, rsrp: -101, sinr: 3, rtt: 30 },
+    ];
+    await t.influx.write(
+      samples.map(
+        (l, i) =>
+          `link_sample,cell=001-01:0x0000b1,pilot=other-town,source=robot-1 pci=7i,band="n79",rsrp_dbm=${l.rsrp},sinr_db=${l.sinr},rtt_ms=${l.rtt},seq=${200 + i}i,gateway="gw-other",recv_ms=${now - l.ago + 50}i ${now - l.ago}`,
+      ),
+    );
+    const q = `from=${now - 120_000}&to=${now + 60_000}`;
+    const viewer = await apiGet(t.cloud, `/pilots/other-town/links?${q}`, TOKENS.otherViewer);
+    expect(viewer.status).toBe(200);
+    expect(viewer.body.links).toEqual([{ source: 'vehicle-1', points: [{ ts_ms: now - 50_000, rsrp_dbm: -95, sinr_db: 8, rtt_ms: 12 }] }]);
+    expect((await apiGet(t.cloud, `/pilots/other-town/links?${q}&source=vehicle-1`, TOKENS.otherViewer)).body.links).toHaveLength(1);
+    expect((await apiGet(t.cloud, `/pilots/other-town/links?${q}&source=robot-1`, TOKENS.otherViewer)).status).toBe(400);
+    // a range entirely after now − 30 s holds nothing for the viewer
+    expect((await apiGet(t.cloud, `/pilots/other-town/links?from=${now - 20_000}&to=${now}`, TOKENS.otherViewer)).body.links).toEqual([]);
+    const operator = await get(`/pilots/other-town/links?${q}`);
+    expect(operator.body.links).toEqual([
+      {
+        source: 'robot-1',
+        points: samples.map((l) => ({ ts_ms: now - l.ago, rsrp_dbm: l.rsrp, sinr_db: l.sinr, rtt_ms: l.rtt })),
+      },
+    ]);
   });
 });
 

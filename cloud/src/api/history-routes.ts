@@ -1,16 +1,18 @@
 /**
- * GET /pilots/:pilot/{tracks,events,kpis,coverage,completeness}: what InfluxDB holds over a time
- * range. Viewers see tracks, events and coverage only up to now − the pilot's delay, with coarsened
- * positions (coverage cells no finer than the coarsening), aliased ids and no free-text detail;
- * completeness is for operators only.
+ * GET /pilots/:pilot/{tracks,links,events,kpis,coverage,completeness}: what InfluxDB holds over a
+ * time range. Viewers see tracks, links, events and coverage only up to now − the pilot's delay,
+ * with coarsened positions (coverage cells no finer than the coarsening), aliased ids and no
+ * free-text detail; completeness is for operators only.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
 import { ApiError } from '../errors.js';
 import { queryCompleteness } from '../queries/completeness-query.js';
 import { queryCoverage } from '../queries/coverage-query.js';
+import type { SeriesRequest } from '../queries/downsampled-series.js';
 import { queryEvents } from '../queries/events-query.js';
 import { queryKpis } from '../queries/kpi-query.js';
+import { queryLinks } from '../queries/links-query.js';
 import { queryTracks } from '../queries/tracks-query.js';
 import { pilotFor, type ApiContext } from './context.js';
 import { Params, parseQuery, timeRange } from './params.js';
@@ -30,17 +32,28 @@ function sourcesOf(ids: readonly string[], privacy: PilotPrivacy, known: Readonl
   });
 }
 
+/**
+ * What the per-vehicle series routes (tracks, links) share: the range as asked, the caller's privacy,
+ * and the query to run (ending at now − the viewer's delay, real ids), or null when the delay leaves nothing.
+ */
+function seriesRequestOf(
+  ctx: ApiContext,
+  req: FastifyRequest<PilotParams>,
+): { from: number; to: number; privacy: PilotPrivacy; request: SeriesRequest | null } {
+  const principal = principalOf(req);
+  const pilot = pilotFor(ctx, principal, req.params.pilot);
+  const q = parseQuery(Params.series, req.query);
+  const { from, to } = timeRange(q, ctx.now());
+  const privacy = new PilotPrivacy(pilot, principal);
+  const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
+  const until = Math.min(to, privacy.horizon(ctx.now()));
+  return { from, to, privacy, request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources } };
+}
+
 export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<PilotParams>('/api/v1/pilots/:pilot/tracks', async (req) => {
-    const principal = principalOf(req);
-    const pilot = pilotFor(ctx, principal, req.params.pilot);
-    const q = parseQuery(Params.tracks, req.query);
-    const { from, to } = timeRange(q, ctx.now());
-    const privacy = new PilotPrivacy(pilot, principal);
-    const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
-    const until = Math.min(to, privacy.horizon(ctx.now()));
-    const { tracks } =
-      until < from ? { tracks: [] } : await queryTracks(ctx.query, { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources });
+    const { from, to, privacy, request } = seriesRequestOf(ctx, req);
+    const { tracks } = request ? await queryTracks(ctx.query, request) : { tracks: [] };
     return {
       from,
       to,
@@ -49,6 +62,13 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
         points: privacy.coarsenM > 0 ? t.points.map((p) => ({ ...p, ...latLon(privacy.position(p.lat, p.lon)) })) : t.points,
       })),
     };
+  });
+
+  app.get<PilotParams>('/api/v1/pilots/:pilot/links', async (req) => {
+    const { from, to, privacy, request } = seriesRequestOf(ctx, req);
+    const { links } = request ? await queryLinks(ctx.query, request) : { links: [] };
+    // Link points carry no position: only the delay (in `request`) and the aliases apply.
+    return { from, to, links: links.map((l) => ({ source: privacy.publicId(l.source), points: l.points })) };
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/events', async (req) => {

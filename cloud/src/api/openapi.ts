@@ -209,6 +209,26 @@ export function openApiDocument(): Schema {
           query('source', 'Comma-separated vehicle ids (aliases for viewers when ids are hidden).', str),
         ],
       ),
+      '/api/v1/pilots/{pilot}/links': get(
+        '5G link history of the vehicles over a time range',
+        'RSRP, SINR and RTT of the link samples, downsampled like the tracks: every sample when a vehicle has at most maxPoints, else the first sample of each GROUP BY time bucket, with the bucket start as ts_ms. Viewers: aliased sources, nothing newer than now − delay.',
+        obj({
+          from: int,
+          to: int,
+          links: arr(
+            obj({
+              source: str,
+              points: arr(obj({ ts_ms: int, rsrp_dbm: nullable(num), sinr_db: nullable(num), rtt_ms: nullable(num) })),
+            }),
+          ),
+        }),
+        [
+          pilotParam,
+          ...fromTo,
+          query('maxPoints', 'Most points per vehicle, 2…20000.', { type: 'integer', minimum: 2, maximum: 20_000, default: 2_000 }),
+          query('source', 'Comma-separated vehicle ids (aliases for viewers when ids are hidden).', str),
+        ],
+      ),
       '/api/v1/pilots/{pilot}/events': get(
         'Events over a time range, newest first',
         'Viewers: no detail text, coarsened positions, aliased sources, nothing newer than now − delay.',

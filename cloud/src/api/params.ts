@@ -55,7 +55,8 @@ const range = { from: epochMs('from'), to: epochMs('to') };
 
 export const Params = {
   range: z.object(range),
-  tracks: z.object({ ...range, maxPoints: intIn(2, 20_000, 2_000), source: idList }),
+  /** Per-vehicle series: tracks and link histories. */
+  series: z.object({ ...range, maxPoints: intIn(2, 20_000, 2_000), source: idList }),
   events: z.object({ ...range, type: enumList(EVENT_TYPES), source: idList, severity: enumList(SEVERITIES), limit: intIn(1, 10_000, 500) }),
   coverage: z.object({ ...range, res: intIn(0, 15, 9) }),
   live: z.object({

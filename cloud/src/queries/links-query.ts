@@ -1,0 +1,40 @@
+/**
+ * The 5G link history of a pilot's vehicles over a time range (`link_sample`), downsampled in
+ * InfluxDB like the tracks (downsampled-series.ts): at most `maxPoints` points per vehicle, the
+ * first sample of each bucket.
+ */
+import type { InfluxQuery } from '../influx-query.js';
+import { MEASUREMENTS } from '../line-protocol.js';
+import { queryDownsampledSeries, type SeriesRequest } from './downsampled-series.js';
+import { num } from './stats.js';
+
+export interface LinkPoint {
+  ts_ms: number;
+  /** null when the sample had no RSRP (0, "not measured", is not stored). */
+  rsrp_dbm: number | null;
+  sinr_db: number | null;
+  rtt_ms: number | null;
+}
+
+export interface LinkHistory {
+  source: string;
+  points: LinkPoint[];
+}
+
+export interface LinksResult {
+  links: LinkHistory[];
+  /** The bucket width in ms, or null when every sample was returned. */
+  interval_ms: number | null;
+}
+
+// sinr_db first: the edge writes it for every sample, unlike rsrp_dbm, so it counts and selects samples.
+const FIELDS = ['sinr_db', 'rsrp_dbm', 'rtt_ms'] as const;
+
+export async function queryLinks(query: InfluxQuery, req: SeriesRequest): Promise<LinksResult> {
+  const { series, interval_ms } = await queryDownsampledSeries(query, MEASUREMENTS.link, FIELDS, req);
+  const links = series.map(({ source, rows }) => ({
+    source,
+    points: rows.map((r) => ({ ts_ms: r.time, rsrp_dbm: num(r['rsrp_dbm']), sinr_db: num(r['sinr_db']), rtt_ms: num(r['rtt_ms']) })),
+  }));
+  return { links, interval_ms };
+}
