@@ -160,6 +160,20 @@ export interface TracksResponse {
   tracks: Track[];
 }
 
+/** One point of GET /pilots/:pilot/links: a link sample, or the first of a downsampling bucket. */
+export interface LinkPoint {
+  ts_ms: number;
+  /** null when the sample had no RSRP. */
+  rsrp_dbm: number | null;
+  sinr_db: number | null;
+  rtt_ms: number | null;
+}
+export interface LinksResponse {
+  from: number;
+  to: number;
+  links: { source: string; points: LinkPoint[] }[];
+}
+
 export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
 export interface MichiEvent {
   ts_ms: number;

@@ -6,6 +6,7 @@ import type {
   Coverage,
   DashboardConfig,
   Kpis,
+  LinksResponse,
   Me,
   MichiEvent,
   PilotDetail,
@@ -37,6 +38,8 @@ export interface MichiApi {
   listVehicles(pilotId: string, signal?: AbortSignal): Promise<VehicleStatus[]>;
   listSensors(pilotId: string, signal?: AbortSignal): Promise<SensorStatus[]>;
   tracks(pilotId: string, range: TimeRange & { maxPoints?: number; source?: string }, signal?: AbortSignal): Promise<TracksResponse>;
+  /** Each vehicle's 5G link history (RSRP, SINR, RTT), downsampled like the tracks. */
+  links(pilotId: string, range: TimeRange & { maxPoints?: number; source?: string }, signal?: AbortSignal): Promise<LinksResponse>;
   events(pilotId: string, query: EventQuery, signal?: AbortSignal): Promise<MichiEvent[]>;
   kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
   coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
@@ -128,6 +131,8 @@ export function createApi({
     listSensors: async (pilotId, signal) => (await getJson<{ sensors: SensorStatus[] }>(pilotPath(pilotId, '/sensors'), signal)).sensors,
     tracks: (pilotId, { from, to, maxPoints = 2000, source }, signal) =>
       getJson<TracksResponse>(pilotPath(pilotId, `/tracks${queryString({ from, to, maxPoints, source })}`), signal),
+    links: (pilotId, { from, to, maxPoints = 2000, source }, signal) =>
+      getJson<LinksResponse>(pilotPath(pilotId, `/links${queryString({ from, to, maxPoints, source })}`), signal),
     events: async (pilotId, { from, to, type, source, limit }, signal) =>
       (await getJson<{ events: MichiEvent[] }>(pilotPath(pilotId, `/events${queryString({ from, to, type, source, limit })}`), signal))
         .events,

@@ -5,6 +5,8 @@
 import type { MichiApi } from './api.js';
 import type {
   Bilingual,
+  LinkPoint,
+  LinkSampleView,
   Me,
   MichiEvent,
   PilotDetail,
@@ -19,6 +21,7 @@ import type { TokenStore } from './auth/session-token.js';
 import { ApiError, isAbort } from './errors.js';
 import { formatters } from './format.js';
 import { pick, translator, type LangStore, type MessageKey } from './i18n.js';
+import { linkAt, LiveLinkHistory } from './link-history.js';
 import { pollLoop, type PollLoop } from './live/poll-loop.js';
 import { liveVehicles, type FeedTransport, type VehicleFeed, type VehicleFeedListener } from './live/vehicle-feed.js';
 import { PilotMap } from './map/pilot-map.js';
@@ -104,6 +107,9 @@ export function startApp({
   let selectedSensor: string | null = null;
   let sensorStatuses: readonly SensorStatus[] = [];
   const history = new Map<string, SeriesPoint[]>();
+  const linkHistory = new LiveLinkHistory(HISTORY_MS);
+  /** The selected vehicle's link samples over the replay range, for the pilot, vehicle and range of `key`. */
+  let replayLinks: { key: string; points: LinkPoint[] } | null = null;
   let replayPoses: ReadonlyMap<string, ReplayPose> = new Map();
   let replayEvents: MichiEvent[] = [];
   let coverageOn = false;
@@ -252,7 +258,10 @@ export function startApp({
     // One panel over the map at a time.
     if (vehicleId && selectedSensor) selectSensor(null);
     selectedVehicle = vehicleId;
-    if (vehicleId && mode === 'live' && pilot) void seedHistory(pilot.id, vehicleId);
+    if (vehicleId && mode === 'live' && pilot) {
+      void seedHistory(pilot.id, vehicleId);
+      void seedLinkHistory(pilot.id, vehicleId);
+    }
     layer?.select(vehicleId);
     vehicleList.select(vehicleId);
     const position = vehicleId ? layer?.position(vehicleId) : null;
@@ -292,6 +301,38 @@ export function startApp({
     }
   }
 
+  /** Likewise the link charts, from /links. */
+  async function seedLinkHistory(pilotId: string, vehicleId: string): Promise<void> {
+    const to = now();
+    try {
+      const answer = await api.links(pilotId, { from: to - HISTORY_MS, to, maxPoints: 600, source: vehicleId });
+      const points = answer.links.find((l) => l.source === vehicleId)?.points ?? [];
+      if (pilot?.id !== pilotId || points.length === 0) return;
+      linkHistory.seed(vehicleId, points);
+      drawDetail(true);
+    } catch (err) {
+      if (!isAbort(err)) reportError(err);
+    }
+  }
+
+  /** The selected vehicle's link samples over the replay range: loaded once per pilot, vehicle and range, [] until then. */
+  function replayLinksOf(pilotId: string, vehicleId: string, range: TimeRange): readonly LinkPoint[] {
+    const key = `${pilotId}|${vehicleId}|${range.from}-${range.to}`;
+    if (replayLinks?.key === key) return replayLinks.points;
+    replayLinks = { key, points: [] };
+    api
+      .links(pilotId, { ...range, maxPoints: 2000, source: vehicleId })
+      .then((answer) => {
+        if (replayLinks?.key !== key) return;
+        replayLinks = { key, points: answer.links.find((l) => l.source === vehicleId)?.points ?? [] };
+        drawDetail(true);
+      })
+      .catch((err: unknown) => {
+        if (!isAbort(err)) reportError(err);
+      });
+    return [];
+  }
+
   function drawDetail(force = false): void {
     const t = performance.now();
     if (!force && t - lastDetailDraw < 250) return;
@@ -306,10 +347,12 @@ export function startApp({
       const pose = replayPoses.get(vehicle.id);
       const points = replay.tracks.get(vehicle.id) ?? [];
       const window = { from: Math.max(replay.range.from, cursor - HISTORY_MS / 2), to: Math.min(replay.range.to, cursor + HISTORY_MS / 2) };
+      const links = pilot ? replayLinksOf(pilot.id, vehicle.id, replay.range) : [];
       detail.show({
         vehicle,
-        state: pose ? replayState(pose, cursor) : null,
+        state: pose ? replayState(pose, cursor, linkAt(links, cursor)) : null,
         speed: points.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 })),
+        link: links.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to),
         window,
         cursor,
       });
@@ -320,13 +363,15 @@ export function startApp({
         vehicle,
         state: status?.state ?? null,
         speed: history.get(vehicle.id) ?? [],
+        link: linkHistory.of(vehicle.id),
         window: { from: t2 - HISTORY_MS, to: t2 },
         cursor: null,
       });
     }
   }
 
-  function replayState(pose: ReplayPose, t: number): VehicleStatus['state'] {
+  /** A vehicle's state at `t` of the replay; `link`: its link sample at or before `t`, when loaded. */
+  function replayState(pose: ReplayPose, t: number, link: LinkSampleView | null = null): VehicleStatus['state'] {
     return {
       lat: pose.lat,
       lon: pose.lon,
@@ -336,6 +381,7 @@ export function startApp({
       battery_pct: Number.NaN,
       ts_ms: t,
       recv_ms: t,
+      link,
     };
   }
 
@@ -444,6 +490,7 @@ export function startApp({
     selectedSensor = null;
     sensorStatuses = [];
     history.clear();
+    linkHistory.clear();
     coverageRange = null;
     mountMap(next);
     summary.setPilot(next, pilots.find((p) => p.id === next.id) ?? null);
@@ -553,6 +600,7 @@ export function startApp({
         trails?.addLive(vehicles);
         vehicleList.update(vehicles, at);
         recordHistory(vehicles);
+        linkHistory.record(vehicles, now());
         header.setStatus({ kind: 'live', lastMs: at, transport }, zone());
         drawDetail();
       },

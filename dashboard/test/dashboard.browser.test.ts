@@ -122,7 +122,7 @@ describe('dashboard in Chromium against the live stack', () => {
       expect(moved.length).toBeGreaterThan(0);
     });
 
-    it('opens the panel of a vehicle clicked on the map, with its id, mode, speed and speed chart', async () => {
+    it('opens the panel of a vehicle clicked on the map, with its id, mode, speed, speed chart and 5G link chart', async () => {
       const vehicle = stack.pilot.vehicles[0]!;
       // force: a driving vehicle's marker never stands still long enough for Playwright's stability check.
       await page.locator(`[data-testid="vehicle-marker"][data-vehicle-id="${vehicle.id}"]`).click({ force: true });
@@ -135,6 +135,17 @@ describe('dashboard in Chromium against the live stack', () => {
         timeoutMs: 10_000,
         what: 'a speed chart',
       });
+      // The live fleet sends link samples (kinds 'link'): the panel charts their RSRP and SINR, from
+      // /links when it opens and then from each state message's latest sample.
+      await waitFor(async () => (await page.locator('[data-testid="vehicle-detail-rsrp-chart"] svg path').count()) > 0, {
+        timeoutMs: 10_000,
+        what: 'an RSRP chart',
+      });
+      await expect(page.locator('[data-testid="vehicle-detail-rsrp-chart"] svg').getAttribute('aria-label')).resolves.toBe(
+        'RSRP の推移（dBm）',
+      );
+      await expect(page.locator('[data-testid="vehicle-detail-sinr-chart"] svg path').count()).resolves.toBe(1);
+      await expect(page.locator('[data-testid="vehicle-detail-link"]').textContent()).resolves.toMatch(/^RSRP -?\d+ dBm · SINR /);
       await page.keyboard.press('Escape');
       await page.locator('[data-testid="vehicle-detail-close"]').click();
       await panel.waitFor({ state: 'hidden', timeout: 5000 });
@@ -337,6 +348,26 @@ describe('dashboard in Chromium against the live stack', () => {
       // The cursor is in the URL, so the view can be shared.
       await waitFor(async () => new URL(page.url()).searchParams.get('t') === String(late), { timeoutMs: 5000, what: 't in the URL' });
       expect(new URL(page.url()).searchParams.get('mode')).toBe('replay');
+
+      // The vehicle panel in replay: the link row shows the sample /links holds at or before the
+      // cursor (not "no link data"), the link charts the range's samples with the cursor drawn.
+      const { links } = await apiGet<{ links: { source: string; points: { ts_ms: number; rsrp_dbm: number | null }[] }[] }>(
+        stack,
+        `/pilots/${PILOT}/links?from=${history.from}&to=${history.to}&maxPoints=2000`,
+        tokens.operator,
+      );
+      const sample = links.find((l) => l.source === bus.source)!.points.findLast((p) => p.ts_ms <= late)!;
+      const rsrp =
+        sample.rsrp_dbm === null ? '—' : `${new Intl.NumberFormat('en', { maximumFractionDigits: 0 }).format(sample.rsrp_dbm)} dBm`;
+      await page.locator(`[data-testid="vehicle-marker"][data-vehicle-id="${bus.source}"]`).click({ force: true });
+      await waitFor(
+        async () => ((await page.locator('[data-testid="vehicle-detail-link"]').textContent()) ?? '').startsWith(`RSRP ${rsrp} · `),
+        { timeoutMs: 5000, what: `the link sample at or before the cursor (RSRP ${rsrp})` },
+      );
+      await expect(page.locator('[data-testid="vehicle-detail-rsrp-chart"] svg path').count()).resolves.toBe(1);
+      await expect(page.locator('[data-testid="vehicle-detail-rsrp-chart"] [data-testid="chart-cursor"]').count()).resolves.toBe(1);
+      await page.locator('[data-testid="vehicle-detail-close"]').click();
+      await page.locator('[data-testid="vehicle-detail"]').waitFor({ state: 'hidden', timeout: 5000 });
 
       // Play moves the cursor forward.
       await scrubTo(early);

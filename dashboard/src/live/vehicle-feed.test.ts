@@ -49,6 +49,7 @@ describe('liveVehicles', () => {
       getPilot: unused,
       listSensors: unused,
       tracks: unused,
+      links: unused,
       events: unused,
       kpis: unused,
       coverage: unused,

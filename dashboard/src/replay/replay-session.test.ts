@@ -48,6 +48,7 @@ function fakeApi(readings: readonly TrackPoint[]): MichiApi {
     getPilot: unused,
     listVehicles: unused,
     listSensors: unused,
+    links: unused,
     events: unused,
     kpis: unused,
     coverage: unused,

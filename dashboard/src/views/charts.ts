@@ -29,6 +29,9 @@ export interface LineChartOptions {
   color?: string;
   /** Formats the y-axis maximum and the latest value. */
   format?: (v: number) => string;
+  /** The y range; default from min(0, values) to max(1, values), which suits speeds, not dBm. */
+  min?: number;
+  max?: number;
 }
 
 /** Points → an SVG path in a box, y from 0 (or the minimum, when negative) to the maximum. */
@@ -47,8 +50,8 @@ export function lineChart(points: readonly SeriesPoint[], options: LineChartOpti
   const from = options.from ?? points[0]?.t ?? 0;
   const to = options.to ?? points[points.length - 1]?.t ?? 1;
   const values = points.map((p) => p.v);
-  const max = Math.max(1, ...values);
-  const min = Math.min(0, ...values);
+  const max = options.max ?? Math.max(1, ...values);
+  const min = options.min ?? Math.min(0, ...values);
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label, class: 'chart' });
   const pad = { l: 30, r: 6, t: 6, b: 6 };
   const box = { x0: pad.l, x1: width - pad.r, y0: pad.t, y1: height - pad.b, from, to, min, max };

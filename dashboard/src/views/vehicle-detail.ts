@@ -1,12 +1,12 @@
-// The panel of the selected vehicle, over the map: mode, speed, heading, battery, 5G link and a
-// speed chart (the last minutes live; around the cursor in replay, with the cursor drawn).
-// Viewers do not see the raw vehicle id.
+// The panel of the selected vehicle, over the map: mode, speed, heading, battery, 5G link, and
+// charts of its speed and of its link's RSRP and SINR (the last minutes live; around the cursor in
+// replay, with the cursor drawn). Viewers do not see the raw vehicle id.
 
-import type { Role, VehicleState } from '../api-types.js';
+import type { LinkPoint, Role, VehicleState } from '../api-types.js';
 import type { Formatters } from '../format.js';
 import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
-import { lineChart, type SeriesPoint } from './charts.js';
+import { lineChart, type LineChartOptions, type SeriesPoint } from './charts.js';
 import { createDetailShell } from './detail-shell.js';
 import { h, setText } from './dom.js';
 
@@ -15,6 +15,8 @@ export interface VehicleDetailData {
   state: VehicleState | null;
   /** Speed in km/h over time. */
   speed: readonly SeriesPoint[];
+  /** 5G link samples over time (the same window as the speed). */
+  link: readonly LinkPoint[];
   window: { from: number; to: number };
   cursor: number | null;
 }
@@ -70,23 +72,25 @@ export function createVehicleDetail({ onClose }: { onClose: () => void }): Vehic
       ),
     );
     if (state) rows.push(row(t('panel.updated'), fmt.dateTime(state.ts_ms, zone)));
-    const chartLabel = t('panel.speedChart');
-    const chart =
-      data.speed.length > 1
-        ? lineChart(data.speed, {
-            label: chartLabel,
-            from: data.window.from,
-            to: data.window.to,
-            cursor: data.cursor,
-            format: (v) => fmt!.decimal(v, 0),
-            width: 288,
-            height: 80,
-          })
-        : h('p', { class: 'detail__empty' }, t('panel.noHistory'));
+    const { window, cursor } = data;
+    const format = (v: number) => fmt!.decimal(v, 0);
+    const chart = (label: string, points: readonly SeriesPoint[], testid: string, options: Partial<LineChartOptions>): HTMLElement[] => [
+      h('h3', { class: 'detail__chart-title' }, label),
+      h(
+        'div',
+        { class: 'detail__chart', 'data-testid': testid },
+        points.length > 1
+          ? lineChart(points, { label, from: window.from, to: window.to, cursor, format, width: 288, ...options })
+          : h('p', { class: 'detail__empty' }, t('panel.noHistory')),
+      ),
+    ];
+    const rsrp = linkSeries(data.link, 'rsrp_dbm');
+    const sinr = linkSeries(data.link, 'sinr_db');
     body.replaceChildren(
       h('dl', { class: 'detail__list' }, ...rows),
-      h('h3', { class: 'detail__chart-title' }, chartLabel),
-      h('div', { class: 'detail__chart', 'data-testid': 'vehicle-detail-chart' }, chart),
+      ...chart(t('panel.speedChart'), data.speed, 'vehicle-detail-chart', { height: 80 }),
+      ...chart(t('panel.rsrpChart'), rsrp, 'vehicle-detail-rsrp-chart', { height: 64, color: '#7c3aed', ...decibelRange(rsrp) }),
+      ...chart(t('panel.sinrChart'), sinr, 'vehicle-detail-sinr-chart', { height: 64, color: '#0f766e' }),
     );
   }
 
@@ -108,4 +112,26 @@ export function createVehicleDetail({ onClose }: { onClose: () => void }): Vehic
       render();
     },
   };
+}
+
+/** One field of the link samples as a chart series, samples without it left out. */
+function linkSeries(points: readonly LinkPoint[], field: 'rsrp_dbm' | 'sinr_db'): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  for (const p of points) {
+    const v = p[field];
+    if (v !== null && Number.isFinite(v)) out.push({ t: p.ts_ms, v });
+  }
+  return out;
+}
+
+/**
+ * The y range of an RSRP chart: the values' own, widened to whole 10 dB steps. RSRP is always
+ * negative (−140…−44 dBm), so the default 0-based range would squash the line against the bottom.
+ */
+function decibelRange(points: readonly SeriesPoint[]): Pick<LineChartOptions, 'min' | 'max'> {
+  if (points.length === 0) return {};
+  const values = points.map((p) => p.v);
+  const min = Math.floor(Math.min(...values) / 10) * 10;
+  const max = Math.ceil(Math.max(...values) / 10) * 10;
+  return { min, max: max > min ? max : min + 10 };
 }
