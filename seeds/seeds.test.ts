@@ -45,6 +45,9 @@ describe('shipped seeds', () => {
     for (const p of pilots) {
       expect(p.notice, p.id).toMatch(/fictional/i);
       expect(p.notice, p.id).toMatch(/only the geography is real/i);
+      // and in Japanese, for the dashboard in Japanese
+      expect(p.noticeJa, p.id).toMatch(/架空/);
+      expect(p.noticeJa, p.id).toMatch(/実在するのは地理だけ/);
     }
   });
 
@@ -181,6 +184,14 @@ describe('a broken seed', () => {
     expect(err.message).toContain(
       `${path}: routes[0].geometry.coordinates[3]: expected [lon, lat] inside Japan (lon 122..154, lat 20..46), got [200, 35]`,
     );
+  });
+
+  it('names the field and what it must say for a Japanese notice that does not say the pilot is fictional', () => {
+    const path = brokenCopy((p) => {
+      (p as { noticeJa?: string }).noticeJa = '前橋市の自動運転バスです。';
+    });
+    const err = seedError(() => loadPilotFile(path));
+    expect(err.message).toContain(`${path}: noticeJa: expected a Japanese notice that says the pilot is fictional (containing 架空)`);
   });
 
   it('hints at swapped [lat, lon]', () => {

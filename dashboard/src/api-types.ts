@@ -75,6 +75,8 @@ export interface PilotDetail {
   name: Bilingual;
   municipality: Bilingual & { code: string };
   notice: string;
+  /** The notice in Japanese, when the pilot definition has one. */
+  noticeJa?: string;
   timezone?: string;
   map: { center: LonLat; zoom: number };
   routes: PilotRoute[];

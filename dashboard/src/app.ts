@@ -501,7 +501,7 @@ export function startApp({
     drawSensorDetail();
     tabs.setHidden('sensors', next.sensors.length === 0);
     legend.setPilot(next);
-    notice.setNotice(next.notice || null);
+    notice.setNotice(next.notice || null, next.noticeJa);
     applyLanguage();
     setMode(location.get().mode, true);
   }

@@ -274,6 +274,14 @@ const PilotObjectSchema = z.strictObject({
       /\bfictional\b/i,
       'expected a notice that says the pilot is fictional (containing the word "fictional"), e.g. "Fictional pilot: only the geography is real."',
     ),
+  /** The notice in Japanese, shown when the dashboard is in Japanese; `notice` otherwise. */
+  noticeJa: z
+    .string({ error: 'expected the notice in Japanese as a string' })
+    .regex(
+      /架空/,
+      'expected a Japanese notice that says the pilot is fictional (containing 架空), e.g. "架空の実証です。地理のみ実在します。"',
+    )
+    .optional(),
   name: BilingualNameSchema,
   municipality: z.strictObject({ ja: NonEmptyString, en: NonEmptyString, code: MunicipalityCodeSchema }),
   timezone: z.string().refine(isTimeZone, 'expected an IANA time zone name such as "Asia/Tokyo"').default('Asia/Tokyo'),

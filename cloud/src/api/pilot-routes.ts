@@ -14,6 +14,7 @@ export function pilotView(p: Pilot, privacy: PilotPrivacy): Record<string, unkno
   const view: Record<string, unknown> = {
     id: p.id,
     notice: p.notice,
+    noticeJa: p.noticeJa,
     name: p.name,
     municipality: p.municipality,
     timezone: p.timezone,
