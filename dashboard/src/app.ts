@@ -24,6 +24,7 @@ import { pick, translator, type LangStore, type MessageKey } from './i18n.js';
 import { linkAt, LiveLinkHistory } from './link-history.js';
 import { pollLoop, type PollLoop } from './live/poll-loop.js';
 import { liveVehicles, type FeedTransport, type VehicleFeed, type VehicleFeedListener } from './live/vehicle-feed.js';
+import { coverageResolution, type CoverageMetric } from './map/coverage.js';
 import { PilotMap } from './map/pilot-map.js';
 import { SensorMarkers } from './map/sensor-markers.js';
 import { Trails } from './map/trails.js';
@@ -74,6 +75,8 @@ const PANEL_REFRESH_MS = 30_000;
 const HISTORY_MS = 5 * 60_000;
 /** The live feed carries vehicles only; the sensors' latest readings are asked for this often. */
 const SENSOR_POLL_MS = 5000;
+/** After the map stops zooming, wait this long before asking for coverage at another resolution. */
+const COVERAGE_ZOOM_DEBOUNCE_MS = 400;
 
 export function startApp({
   root,
@@ -114,6 +117,8 @@ export function startApp({
   let replayEvents: MichiEvent[] = [];
   let coverageOn = false;
   let coverageRange: string | null = null;
+  let coverageMetric: CoverageMetric = 'rsrp';
+  let coverageZoomTimer: ReturnType<typeof setTimeout> | undefined;
   let banner: BannerState = null;
   let mapFailed = false;
   let stopped = false;
@@ -150,7 +155,13 @@ export function startApp({
   const bannerView = createBanner();
   const summary = createPilotSummary();
   const vehicleList = createVehicleList({ onSelect: selectVehicle });
-  const legend = createLegend();
+  const legend = createLegend({
+    onCoverageMetric: (metric) => {
+      coverageMetric = metric;
+      legend.setCoverageMetric(metric);
+      pilotMap?.setCoverageMetric(metric);
+    },
+  });
   const notice = createNotice();
   const detail = createVehicleDetail({ onClose: () => selectVehicle(null) });
   const events = createEventsList({
@@ -492,6 +503,7 @@ export function startApp({
     history.clear();
     linkHistory.clear();
     coverageRange = null;
+    legend.setCoverageResolution(null);
     mountMap(next);
     summary.setPilot(next, pilots.find((p) => p.id === next.id) ?? null);
     vehicleList.setVehicles(next.vehicles);
@@ -523,7 +535,12 @@ export function startApp({
           onError: reportError,
           tiles,
           view: location.get().view,
-          onViewChange: (view) => location.set({ view }, 'replace'),
+          onViewChange: (view) => {
+            location.set({ view }, 'replace');
+            // A zoom across a resolution step asks again (loadCoverage's key holds the resolution); panning does not.
+            clearTimeout(coverageZoomTimer);
+            if (coverageOn) coverageZoomTimer = setTimeout(() => void loadCoverage(), COVERAGE_ZOOM_DEBOUNCE_MS);
+          },
           audience: role,
         });
       }
@@ -534,6 +551,7 @@ export function startApp({
       setBanner({ key: 'error.map', tone: 'error' });
       return;
     }
+    pilotMap.setCoverageMetric(coverageMetric);
     pilotMap.setCoverageVisible(coverageOn);
     layer = createVehicleLayer(pilotMap.map, next.vehicles.length, (id) => selectVehicle(id));
     trails = new Trails(pilotMap.map, undefined, next.vehicles.length <= MARKER_LIMIT);
@@ -739,13 +757,19 @@ export function startApp({
   async function loadCoverage(): Promise<void> {
     if (!pilot || !pilotMap) return;
     const range = panelRange();
-    const key = `${pilot.id}|${mode}|${mode === 'replay' ? `${range.from}-${range.to}` : Math.floor(range.to / PANEL_REFRESH_MS)}`;
+    const res = coverageResolution(pilotMap.map.getZoom());
+    const key = `${pilot.id}|${mode}|${res}|${mode === 'replay' ? `${range.from}-${range.to}` : Math.floor(range.to / PANEL_REFRESH_MS)}`;
     if (key === coverageRange) return;
     coverageRange = key;
     try {
-      const coverage = await api.coverage(pilot.id, { ...range, res: 9 });
+      const coverage = await api.coverage(pilot.id, { ...range, res });
+      // A newer request (another zoom, pilot or range) went out meanwhile: its answer wins.
+      if (coverageRange !== key) return;
+      // Drawn at the resolution the API answered, which for a viewer may be coarser than asked.
       pilotMap?.setCoverage(coverage.cells ?? []);
+      legend.setCoverageResolution(coverage.resolution ?? null);
     } catch (err) {
+      if (coverageRange !== key) return;
       coverageRange = null;
       if (!isAbort(err)) setBanner({ key: 'coverage.error', tone: 'warning' });
     }
@@ -781,6 +805,7 @@ export function startApp({
       stopped = true;
       clearInterval(ticker);
       clearInterval(panelTicker);
+      clearTimeout(coverageZoomTimer);
       unsubscribeLang();
       unsubscribeLocation();
       loading?.abort();

@@ -1,14 +1,15 @@
 /// <reference lib="dom" />
 // The dashboard as people see it: the real stack with simulated buses and roadside sensors, served
 // by the cloud, in headless Chromium. An operator: every vehicle on the map, moving; a vehicle's
-// panel; the sensors on the map, their readings and panel; events; replay scrubbing against the
-// recorded tracks; the language toggle. Municipal staff (a viewer token): no operator controls, no
-// raw ids, and no other pilot's data, in the page or at the API.
+// panel; the sensors on the map, their readings and panel; events; 5G coverage by metric; replay
+// scrubbing against the recorded tracks; the language toggle. Municipal staff (a viewer token): no
+// operator controls, no raw ids, and no other pilot's data, in the page or at the API.
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFleet } from '@michi/simulators';
 import { MESSAGES } from '../src/i18n.js';
+import { COVERAGE_BANDS, coverageResolution, NO_DATA_COLOR, type CoverageMetric } from '../src/map/coverage.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
 import { apiGet, markers, recordHistory, visibleText, type StackTokens } from './support.js';
 
@@ -255,6 +256,34 @@ describe('dashboard in Chromium against the live stack', () => {
         what: 'data completeness rows',
       });
       await page.locator('[data-testid="tab-vehicles"]').click();
+    });
+
+    it('draws 5G coverage at the resolution of the zoom and colours it by the chosen metric, the legend following', async () => {
+      const map = page.locator('[data-testid="map"]');
+      const title = page.locator('[data-testid="coverage-title"]');
+      const colors = async () => ((await map.getAttribute('data-coverage-colors')) ?? '').split(' ').filter(Boolean);
+      const palette = (metric: CoverageMetric) => [...COVERAGE_BANDS[metric].map((b) => b.color), NO_DATA_COLOR];
+      await page.locator('[data-testid="coverage-toggle"]').click();
+      await waitFor(async () => Number(await map.getAttribute('data-coverage-cells')) > 0, {
+        timeoutMs: 15_000,
+        what: 'coverage hexagons',
+      });
+      expect(await title.textContent()).toBe(MESSAGES.ja['coverage.title.rsrp']);
+      expect(palette('rsrp')).toEqual(expect.arrayContaining(await colors()));
+      // Asked at the resolution of the map's zoom (an operator gets what it asks for).
+      const zoom = Number(new URL(page.url()).searchParams.get('view')?.split(',')[2]);
+      const res = coverageResolution(zoom);
+      expect(await page.locator('[data-testid="coverage-resolution"]').textContent()).toBe(
+        MESSAGES.ja['coverage.resolution'].replace('{res}', String(res)),
+      );
+
+      await page.locator('[data-testid="coverage-metric"]').selectOption('sinr');
+      await waitFor(async () => (await map.getAttribute('data-coverage-metric')) === 'sinr', { timeoutMs: 5000, what: 'SINR hexagons' });
+      expect(await title.textContent()).toBe(MESSAGES.ja['coverage.title.sinr']);
+      const bands = await page.locator('[data-testid="coverage-legend"] li').allTextContents();
+      expect(bands).toEqual(COVERAGE_BANDS.sinr.map((b) => MESSAGES.ja[b.label]));
+      expect(palette('sinr')).toEqual(expect.arrayContaining(await colors()));
+      expect(Number(await map.getAttribute('data-coverage-cells'))).toBeGreaterThan(0);
     });
 
     it('switches every dictionary text between Japanese and English', async () => {

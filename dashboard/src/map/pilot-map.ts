@@ -12,7 +12,7 @@ import {
 import type { CoverageCell, PilotDetail, TileSource } from '../api-types.js';
 import type { Lang, Translate } from '../i18n.js';
 import type { Viewport } from '../url-state.js';
-import { coverageFeatures } from './coverage.js';
+import { coverageFeatures, type CoverageMetric } from './coverage.js';
 import { attachFeatureTooltips, type TooltipAudience } from './feature-tooltips.js';
 import { LAYER, pilotBounds, pilotStyle, SOURCE } from './style.js';
 import { basemapOf } from './tiles.js';
@@ -41,6 +41,7 @@ export class PilotMap {
   private readonly tiles: TileSource | null;
   private coverageVisible = false;
   private coverageCells: readonly CoverageCell[] = [];
+  private coverageMetric: CoverageMetric = 'rsrp';
 
   /** Throws when the browser has no WebGL: the caller shows that instead of a map. */
   constructor({ container, pilot, locale, onError, tiles = null, view = null, onViewChange, audience }: PilotMapOptions) {
@@ -95,6 +96,11 @@ export class PilotMap {
     this.applyCoverage();
   }
 
+  setCoverageMetric(metric: CoverageMetric): void {
+    this.coverageMetric = metric;
+    this.applyCoverage();
+  }
+
   setCoverageVisible(visible: boolean): void {
     this.coverageVisible = visible;
     this.applyCoverage();
@@ -105,7 +111,13 @@ export class PilotMap {
     const visibility = this.coverageVisible ? 'visible' : 'none';
     this.map.setLayoutProperty(LAYER.coverageFill, 'visibility', visibility);
     this.map.setLayoutProperty(LAYER.coverageOutline, 'visibility', visibility);
-    (this.map.getSource(SOURCE.coverage) as GeoJSONSource | undefined)?.setData(coverageFeatures(this.coverageCells));
+    const features = coverageFeatures(this.coverageCells, this.coverageMetric);
+    (this.map.getSource(SOURCE.coverage) as GeoJSONSource | undefined)?.setData(features);
+    // What the hexagons show, on the container: the canvas cannot be read back, a test and a person's devtools can read these.
+    const data = this.map.getContainer().dataset;
+    data.coverageMetric = this.coverageMetric;
+    data.coverageCells = String(features.features.length);
+    data.coverageColors = [...new Set(features.features.map((f) => String(f.properties?.['color'])))].sort().join(' ');
   }
 
   private setStyle(pilot: PilotDetail): void {

@@ -1,10 +1,11 @@
 // The map legend: what each marker colour means, what dimmed means, and the map's own symbols
 // (route, stop, cell site, roadside sensor, and the kinds of geofence this pilot has). A <details>
-// element, so it folds away on a small screen without any script.
+// element, so it folds away on a small screen without any script. While the 5G coverage layer is
+// on, its bands and the choice of metric (RSRP, SINR, RTT) are here too.
 
 import type { GeofenceKind, PilotDetail } from '../api.js';
 import type { MessageKey, Translate } from '../i18n.js';
-import { RSRP_BANDS } from '../map/coverage.js';
+import { COVERAGE_BANDS, COVERAGE_METRICS, type CoverageMetric } from '../map/coverage.js';
 import { GEOFENCE_COLORS, routeColor } from '../map/style.js';
 import { LEGEND_MODES } from '../modes.js';
 import { h } from './dom.js';
@@ -14,15 +15,41 @@ export interface LegendView {
   setPilot(pilot: PilotDetail | null): void;
   setLanguage(t: Translate): void;
   setCoverage(on: boolean): void;
+  setCoverageMetric(metric: CoverageMetric): void;
+  /** The H3 resolution the drawn cells are at (the API may answer coarser than asked), or null before any. */
+  setCoverageResolution(res: number | null): void;
+}
+
+export interface LegendOptions {
+  onCoverageMetric?: (metric: CoverageMetric) => void;
 }
 
 const GEOFENCE_ORDER: readonly GeofenceKind[] = ['operational', 'slow-zone', 'no-go'];
 
-export function createLegend(): LegendView {
+export function createLegend({ onCoverageMetric }: LegendOptions = {}): LegendView {
   const element = h('details', { class: 'legend', open: true, 'data-testid': 'legend' });
   let pilot: PilotDetail | null = null;
   let t: Translate = (key) => key;
   let coverage = false;
+  let metric: CoverageMetric = 'rsrp';
+  let resolution: number | null = null;
+
+  // Built once and updated in place, so the metric picker keeps keyboard focus while its choice redraws the bands.
+  const coverageHeading = h('h3', { class: 'legend__heading', 'data-testid': 'coverage-title' });
+  const metricLabel = h('label', { class: 'legend__field-label', for: 'coverage-metric' });
+  const metricOptions = COVERAGE_METRICS.map((m) => h('option', { value: m }));
+  const metricSelect = h('select', { id: 'coverage-metric', class: 'legend__select', 'data-testid': 'coverage-metric' }, ...metricOptions);
+  metricSelect.addEventListener('change', () => onCoverageMetric?.(metricSelect.value as CoverageMetric));
+  const coverageList = h('ul', { class: 'legend__list', 'data-testid': 'coverage-legend' });
+  const resolutionNote = h('p', { class: 'legend__note', 'data-testid': 'coverage-resolution' });
+  const coverageSection = h(
+    'div',
+    { class: 'legend__coverage' },
+    coverageHeading,
+    h('div', { class: 'legend__field' }, metricLabel, metricSelect),
+    coverageList,
+    resolutionNote,
+  );
 
   const item = (swatch: HTMLElement, label: string) => h('li', { class: 'legend__item' }, swatch, h('span', {}, label));
   // CSSOM, not a style attribute: it stays allowed under a Content-Security-Policy without 'unsafe-inline'.
@@ -32,6 +59,17 @@ export function createLegend(): LegendView {
     return el;
   };
   const markerSwatch = (cls: string) => h('span', { class: `legend__marker mode-${cls}`, 'aria-hidden': 'true' });
+
+  function renderCoverage(): void {
+    coverageHeading.textContent = t(`coverage.title.${metric}`);
+    metricLabel.textContent = t('coverage.metric');
+    metricOptions.forEach((option, i) => (option.textContent = t(`coverage.metric.${COVERAGE_METRICS[i]!}`)));
+    metricSelect.value = metric;
+    coverageList.dataset.metric = metric;
+    coverageList.replaceChildren(...COVERAGE_BANDS[metric].map((b) => item(swatch('legend__area', b.color), t(b.label))));
+    resolutionNote.textContent = resolution === null ? '' : t('coverage.resolution', { res: String(resolution) });
+    resolutionNote.hidden = resolution === null;
+  }
 
   function render(): void {
     const modes = LEGEND_MODES.map(({ cls, label }) => item(markerSwatch(cls), t(label)));
@@ -65,14 +103,7 @@ export function createLegend(): LegendView {
         h('ul', { class: 'legend__list' }, ...modes),
         h('h3', { class: 'legend__heading' }, t('legend.map')),
         h('ul', { class: 'legend__list' }, ...map),
-        coverage ? h('h3', { class: 'legend__heading' }, t('coverage.title')) : null,
-        coverage
-          ? h(
-              'ul',
-              { class: 'legend__list', 'data-testid': 'coverage-legend' },
-              ...RSRP_BANDS.map((b) => item(swatch('legend__area', b.color), t(`coverage.${b.key}`))),
-            )
-          : null,
+        coverage ? coverageSection : null,
       ),
     );
   }
@@ -85,11 +116,21 @@ export function createLegend(): LegendView {
     },
     setLanguage(nextT) {
       t = nextT;
+      renderCoverage();
       render();
     },
     setCoverage(on) {
       coverage = on;
+      renderCoverage();
       render();
+    },
+    setCoverageMetric(next) {
+      metric = next;
+      renderCoverage();
+    },
+    setCoverageResolution(res) {
+      resolution = res;
+      renderCoverage();
     },
   };
 }
