@@ -1,0 +1,103 @@
+// Start-up: a token or the sign-in dialog, who is signed in, the cloud's configuration, the
+// pilots' list and the pilot to show first. While the cloud is not up yet, it asks again.
+
+import type { MichiApi } from './api.js';
+import type { AppState, BannerState } from './app-state.js';
+import type { TokenStore } from './auth/session-token.js';
+import { ApiError } from './errors.js';
+import type { ViewLocation } from './url-state.js';
+import type { HeaderView } from './views/header.js';
+import type { SignInView } from './views/sign-in.js';
+
+export interface BootDeps {
+  state: AppState;
+  api: MichiApi;
+  tokens: TokenStore;
+  location: ViewLocation;
+  /** Wait before asking again when the server is not up yet. */
+  retryMs: number;
+  reportError: (err: unknown) => void;
+  signIn: SignInView;
+  header: HeaderView;
+  setBanner: (next: BannerState) => void;
+  applyRole: () => void;
+  showPilot: (pilotId: string) => Promise<void>;
+}
+
+/** Returns the start-up, to run once the page is drawn and again after a sign-in. */
+export function createBoot({
+  state,
+  api,
+  tokens,
+  location,
+  retryMs,
+  reportError,
+  signIn,
+  header,
+  setBanner,
+  applyRole,
+  showPilot,
+}: BootDeps): () => Promise<void> {
+  async function waitForServer(): Promise<void> {
+    setBanner({ key: 'error.pilots', tone: 'error' });
+    header.setStatus({ kind: 'offline' });
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+
+  async function boot(): Promise<void> {
+    while (!state.stopped) {
+      if (!tokens.get()) {
+        signIn.show(false);
+        return;
+      }
+      try {
+        state.me = await api.me();
+        break;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          tokens.clear();
+          signIn.show(true);
+          return;
+        }
+        await waitForServer();
+      }
+    }
+    if (state.stopped) return;
+    applyRole();
+    try {
+      const config = await api.config();
+      if (config?.tiles !== undefined) state.tiles = config.tiles;
+    } catch (err) {
+      reportError(err);
+    }
+    await loadPilots();
+    if (state.stopped) return;
+    const initial = chooseInitialPilot();
+    header.setPilots(state.pilots, initial);
+    if (initial) await showPilot(initial);
+  }
+
+  async function loadPilots(): Promise<void> {
+    while (!state.stopped) {
+      try {
+        state.pilots = await api.listPilots();
+        if (state.banner?.key === 'error.pilots') setBanner(null);
+        return;
+      } catch {
+        await waitForServer();
+      }
+    }
+  }
+
+  function chooseInitialPilot(): string | null {
+    const first = state.pilots[0];
+    if (!first) return null;
+    const wanted = location.get().pilot;
+    if (wanted && state.pilots.some((p) => p.id === wanted)) return wanted;
+    if (wanted) setBanner({ key: 'error.unknownPilot', params: { id: wanted, name: first.name }, tone: 'warning' });
+    location.set({ pilot: first.id }, 'replace');
+    return first.id;
+  }
+
+  return boot;
+}
