@@ -204,10 +204,17 @@ describe('LineBody', () => {
 
   it('property: holds the lines joined by newlines in UTF-8, whatever their length and characters', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 600 }), { maxLength: 30 }), fc.nat(20), (lines, expected) => {
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 600 }), { maxLength: 30 }), fc.nat(20), (details, expected) => {
         const body = new LineBody(expected);
-        for (const line of lines) body.add(line);
-        expect(body.lines).toBe(lines.length);
+        const ts = 1_764_300_000_000;
+        for (const detail of details) body.addReading({ event: { source_id: 'bus-1', ts_ms: ts, seq: 1, type: 1, detail } }, ctx);
+        // The same lines built as strings, with only the string field quoted by hand.
+        const lines = details.map(
+          (detail) =>
+            `event,pilot=${ctx.pilot},source=bus-1 type="TAKEOVER",cause="UNSPECIFIED",severity="UNSPECIFIED"` +
+            `${detail ? `,detail="${detail.replace(/["\\]/g, '\\$&')}"` : ''},seq=1i,gateway="${ctx.gateway}",recv_ms=${ctx.recvMs}i ${ts}`,
+        );
+        expect(body.lines).toBe(details.length);
         expect(body.body().equals(Buffer.from(lines.join('\n')))).toBe(true);
       }),
     );

@@ -90,7 +90,8 @@ function prefixedKey(prefix: string, key: string): string {
 
 /** A string field value, quoted. Newlines, tabs and NUL are stored as they are. */
 export function quoteString(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+  // Most values need no escaping: skip the regular expression for them.
+  return value.indexOf('"') < 0 && value.indexOf('\\') < 0 ? `"${value}"` : `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 const FLOAT32_MIN_NORMAL = 2 ** -126;
@@ -118,8 +119,9 @@ function roundToDigits(abs: number, digits: number, e10: number): number {
  * Tries 6 significant digits first (every 6-digit decimal survives a float32 round trip, so a
  * shorter shortest form comes out of it with its zeros dropped), then 7, 8, 9 (9 always does);
  * subnormals from 1 digit.
- * This ran for every float field of every reading; toPrecision and parsing its string back made it
- * a fifth of the cloud's CPU under load (bench/ingest-throughput.bench.ts), arithmetic a tenth of that.
+ * This runs for every float field of every reading: with toPrecision and parsing its string back,
+ * it was 38 % of decoding and encoding a batch of readings with random float32 values (an
+ * in-process profile); the arithmetic takes a few percent.
  */
 export function float32Value(v: number): number {
   if (Number.isInteger(v)) return v === 0 ? 0 : v; // no -0 in a line
@@ -135,11 +137,14 @@ export function float32Value(v: number): number {
   return v;
 }
 
-/** The quote, backslash and comma, equals sign and space as byte values. */
-const QUOTE = 0x22;
+/** Bytes of the line protocol's syntax. */
 const COMMA = 0x2c;
+const EQUALS = 0x3d;
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
+const MINUS = 0x2d;
+/** After an integer field's digits. */
+const INTEGER_SUFFIX = 0x69; // i
 
 /** "00" to "99" as bytes, for writing integers two digits at a time. */
 const DIGIT_PAIRS = Uint8Array.from(Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''), 'latin1'));
@@ -150,9 +155,9 @@ const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'
 /**
  * The lines of one batch written straight into one UTF-8 buffer, '\n' between them, byte by byte:
  * no string is built per line or per field. Building each line as a string (fields joined, then the
- * line written into the buffer) and formatting floats through toPrecision were most of the cloud's
- * CPU per reading (bench/ingest-throughput.bench.ts). One buffer per batch, not one string: a
- * ~130 KiB string per 500-reading batch lands in V8's large-object space, freed only by a full GC.
+ * line written into the buffer) made line protocol a quarter of the cloud's main thread under
+ * bench/ingest-throughput.bench.ts. One buffer per batch, not one string: a ~130 KiB string per
+ * 500-reading batch lands in V8's large-object space, freed only by a full GC.
  */
 export class LineBody {
   private buf: Buffer;
@@ -172,13 +177,6 @@ export class LineBody {
   /** The lines so far; a view of the buffer, valid until the next add. */
   body(): Buffer {
     return this.buf.subarray(0, this.used);
-  }
-
-  /** Appends a line given as a string. */
-  add(line: string): void {
-    this.newLine();
-    this.text(line);
-    this.count++;
   }
 
   /** Appends one reading as one line; when it cannot be stored (PayloadError), nothing of it stays. */
@@ -242,7 +240,7 @@ export class LineBody {
    */
   integer(v: number): void {
     if (v < 0) {
-      this.byte(0x2d);
+      this.byte(MINUS);
       v = -v;
     }
     if (v <= 0x7fff_ffff) {
@@ -280,27 +278,29 @@ export class LineBody {
     if (n & 1) buf[at - 1] = 0x30 + (v % 10);
   }
 
-  /** A field key with its '=' (a constant of the schema), after a comma unless it is the line's first field. */
+  /** A field key with its '=' (a constant of the schema). */
   key(k: Uint8Array): void {
-    if (this.firstField) this.firstField = false;
-    else this.byte(COMMA);
+    this.fieldStart();
     this.raw(k);
   }
 
   /** A field key escaped at run time (map keys), with its '='. */
   escapedKey(k: string): void {
-    if (this.firstField) this.firstField = false;
-    else this.byte(COMMA);
+    this.fieldStart();
     this.text(k);
-    this.byte(0x3d);
+    this.byte(EQUALS);
   }
 
-  /** A string field value, quoted, `"` and `\` escaped. */
-  quoted(v: string): void {
-    this.byte(QUOTE);
-    if (v.indexOf('"') < 0 && v.indexOf('\\') < 0) this.text(v);
-    else this.text(v.replace(/["\\]/g, '\\$&'));
-    this.byte(QUOTE);
+  /** An integer field's value: its digits and the `i` that makes InfluxDB store it as an integer. */
+  integerValue(v: number): void {
+    this.integer(v);
+    this.byte(INTEGER_SUFFIX);
+  }
+
+  /** The comma before a field, unless it is the line's first. */
+  private fieldStart(): void {
+    if (this.firstField) this.firstField = false;
+    else this.byte(COMMA);
   }
 }
 
@@ -336,8 +336,7 @@ class Fields {
   int(key: Uint8Array, v: number | null | undefined): this {
     if (v !== null && v !== undefined && Number.isSafeInteger(v)) {
       this.out.key(key);
-      this.out.integer(v);
-      this.out.byte(0x69); // i
+      this.out.integerValue(v);
     }
     return this;
   }
@@ -354,7 +353,7 @@ class Fields {
   string(key: Uint8Array, v: string | null | undefined): this {
     if (v) {
       this.out.key(key);
-      this.out.quoted(v);
+      this.out.text(quoteString(v));
     }
     return this;
   }
@@ -372,10 +371,8 @@ class Fields {
       const v = m[k];
       if (integers ? !Number.isSafeInteger(v) : v === null || v === undefined || !Number.isFinite(v)) continue;
       this.out.escapedKey(prefixedKey(prefix, k));
-      if (integers) {
-        this.out.integer(v!);
-        this.out.byte(0x69);
-      } else this.out.text(String(v));
+      if (integers) this.out.integerValue(v!);
+      else this.out.text(String(v));
     }
     return this;
   }
