@@ -13,6 +13,7 @@ import type { PilotSensor, SensorStatus } from '../api-types.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { h, setText } from '../views/dom.js';
 import { isSensorStale, sensorKindLabel } from '../views/sensor-readings.js';
+import { STALE_MARKER_OPACITY } from './vehicle-markers.js';
 
 const SENSOR_SVG =
   '<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">' +
@@ -121,6 +122,8 @@ export class SensorMarkers {
     const { sensor, root, label } = entry;
     // classList, not className: MapLibre keeps its own maplibregl-marker classes on this element.
     const stale = entry.latest ? isSensorStale(entry.latest, this.nowMs) : false;
+    // Through MapLibre's setter: it owns the element's inline opacity (see vehicle-markers.ts).
+    if (root.classList.contains('is-stale') !== stale) entry.marker.setOpacity(stale ? STALE_MARKER_OPACITY : '1');
     root.classList.toggle('is-stale', stale);
     root.classList.toggle('is-selected', sensor.id === this.selectedId);
     const name = pick(sensor.name, this.lang);

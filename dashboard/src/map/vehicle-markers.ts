@@ -16,6 +16,8 @@ import type { VehicleLayer } from './vehicle-layer.js';
 
 /** A reading older than this is shown dimmed (the brief for operators: "is this vehicle live?"). */
 export const STALE_AFTER_MS = 10_000;
+/** How faint a marker is drawn once it is stale (vehicles and sensors alike). */
+export const STALE_MARKER_OPACITY = '0.45';
 
 export interface AnimationClock {
   now(): number;
@@ -192,6 +194,9 @@ export class VehicleMarkers implements VehicleLayer {
     const modeCls = `mode-${modeClass(mode)}`;
     for (const cls of [...root.classList]) if (cls.startsWith('mode-') && cls !== modeCls) root.classList.remove(cls);
     root.classList.add(modeCls);
+    // MapLibre writes the marker element's inline opacity itself, which beats any stylesheet rule:
+    // the stale dimming goes through its own setter.
+    if (root.classList.contains('is-stale') !== stale) entry.marker.setOpacity(stale ? STALE_MARKER_OPACITY : '1');
     root.classList.toggle('is-stale', stale);
     root.classList.toggle('is-selected', status.id === this.selectedId);
     root.dataset.mode = mode ?? 'UNSPECIFIED';

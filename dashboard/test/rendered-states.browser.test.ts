@@ -1,0 +1,191 @@
+/// <reference lib="dom" />
+// What a person sees of a vehicle row and marker in each state: live, stale (a bus that stopped
+// reporting), selected, in Japanese and English, and in the municipality's view. Text assertions
+// passed while a CSS slip drew a stale bus's name as a 12-px dark square (issue 13): these checks
+// read the rendered boxes and computed styles, and save a screenshot of each state to
+// .run/screenshots/ for a person to look at.
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFleet } from '@michi/simulators';
+import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
+
+const PILOT = 'maebashi-l4-bus';
+const SHOTS = '.run/screenshots';
+
+/** How a row looks: its name's box against the box its text needs, colours, and the mode dot. */
+interface RowLook {
+  classes: string;
+  name: string;
+  nameWidth: number;
+  nameHeight: number;
+  textWidth: number;
+  nameBackground: string;
+  nameColor: string;
+  nameOpacity: number;
+  dotOpacity: number;
+  dotBackground: string;
+}
+
+/** A row by vehicle id, or by its place in the list (the municipality's view hides the ids). */
+function rowLook(page: Page, which: string | number): Promise<RowLook> {
+  const rowSelector = '[data-testid="vehicle-row"]';
+  const row = typeof which === 'number' ? page.locator(rowSelector).nth(which) : page.locator(`${rowSelector}[data-vehicle-id="${which}"]`);
+  return row.evaluate((row) => {
+    const name = row.querySelector<HTMLElement>('.vehicle-row__name')!;
+    const dot = row.querySelector<HTMLElement>('.mode-dot')!;
+    const range = document.createRange();
+    range.selectNodeContents(name);
+    const box = name.getBoundingClientRect();
+    const s = getComputedStyle(name);
+    const d = getComputedStyle(dot);
+    return {
+      classes: row.className,
+      name: name.innerText,
+      nameWidth: box.width,
+      nameHeight: box.height,
+      textWidth: range.getBoundingClientRect().width,
+      nameBackground: s.backgroundColor,
+      nameColor: s.color,
+      nameOpacity: Number(s.opacity),
+      dotOpacity: Number(d.opacity),
+      dotBackground: d.backgroundColor,
+    };
+  });
+}
+
+/** The name is drawn as text a person can read: the whole of it inside its box, on no background of its own. */
+function expectReadableName(look: RowLook, expected: string): void {
+  expect(look.name).toBe(expected);
+  expect(look.textWidth, `${expected}: text width`).toBeGreaterThan(20);
+  expect(look.nameWidth, `${expected}: the box holds the whole text`).toBeGreaterThanOrEqual(Math.min(look.textWidth, 150) - 1);
+  expect(look.nameHeight, `${expected}: line height`).toBeGreaterThan(10);
+  expect(look.nameBackground, `${expected}: no background of its own`).toBe('rgba(0, 0, 0, 0)');
+  expect(look.nameColor, `${expected}: not white on white`).not.toBe('rgb(255, 255, 255)');
+}
+
+function markerLook(page: Page, id: string): Promise<{ classes: string; opacity: number; labelWidth: number; labelVisible: boolean }> {
+  return page.$eval(`[data-testid="vehicle-marker"][data-vehicle-id="${id}"]`, (el) => {
+    const label = el.querySelector<HTMLElement>('.vehicle-marker__label');
+    const ls = label ? getComputedStyle(label) : null;
+    return {
+      classes: el.className,
+      opacity: Number(getComputedStyle(el).opacity),
+      labelWidth: label?.getBoundingClientRect().width ?? 0,
+      labelVisible: !!ls && ls.display !== 'none' && ls.visibility !== 'hidden' && Number(ls.opacity) > 0.5,
+    };
+  });
+}
+
+describe('what a person sees of vehicle rows and markers', () => {
+  let stack: TestStack;
+  let browser: Browser;
+  let page: Page;
+  let liveId: string;
+  let staleId: string;
+  let names: Map<string, { ja: string; en: string }>;
+  const stopFleet = new AbortController();
+  let fleet: Promise<unknown>;
+
+  beforeAll(async () => {
+    if (!existsSync('dashboard/dist/index.html'))
+      throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startStack({ pilotId: PILOT });
+    const vehicles = stack.pilot.vehicles;
+    names = new Map(vehicles.map((v) => [v.id, v.name]));
+    liveId = vehicles[0]!.id;
+    staleId = vehicles[vehicles.length - 1]!.id;
+    // One bus reports for a few seconds and then falls silent: it goes stale while the others drive on.
+    await runFleet({
+      pilot: { ...stack.pilot, vehicles: [vehicles[vehicles.length - 1]!], sensors: [] },
+      mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
+      rateHz: 1,
+      kinds: ['state'],
+      durationS: 3,
+      clientIdPrefix: 'silent',
+    });
+    fleet = runFleet({
+      pilot: { ...stack.pilot, vehicles: vehicles.slice(0, -1), sensors: [] },
+      mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
+      rateHz: 1,
+      kinds: ['state', 'link'],
+      signal: stopFleet.signal,
+    });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await page.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.operator}`);
+  });
+
+  afterAll(async () => {
+    stopFleet.abort();
+    await fleet?.catch(() => undefined);
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('live and stale rows both show the name; the stale row dims its name and mode dot, the live one does not', async () => {
+    await waitFor(
+      async () => {
+        const [live, stale] = await Promise.all([rowLook(page, liveId), rowLook(page, staleId)]);
+        return !live.classes.includes('is-stale') && stale.classes.includes('is-stale');
+      },
+      { timeoutMs: 45_000, what: `${staleId} stale and ${liveId} live` },
+    );
+    await page.screenshot({ path: `${SHOTS}/rows-live-stale-ja.png` });
+    const live = await rowLook(page, liveId);
+    const stale = await rowLook(page, staleId);
+    expectReadableName(live, names.get(liveId)!.ja);
+    expectReadableName(stale, names.get(staleId)!.ja);
+    expect(live.nameOpacity).toBe(1);
+    expect(live.dotOpacity).toBe(1);
+    expect(stale.nameOpacity).toBeLessThan(1);
+    expect(stale.nameOpacity).toBeGreaterThan(0.3);
+    expect(stale.dotOpacity).toBeLessThan(1);
+    expect(stale.dotBackground).not.toBe('rgba(0, 0, 0, 0)');
+
+    const liveMarker = await markerLook(page, liveId);
+    const staleMarker = await markerLook(page, staleId);
+    expect(liveMarker.opacity).toBe(1);
+    expect(staleMarker.classes).toContain('is-stale');
+    expect(staleMarker.opacity).toBeLessThan(1);
+    expect(staleMarker.opacity).toBeGreaterThan(0.2);
+  });
+
+  it('a selected row keeps its name readable, and its marker shows its name on the map', async () => {
+    await page.locator(`[data-testid="vehicle-row"][data-vehicle-id="${liveId}"]`).click();
+    await waitFor(async () => (await rowLook(page, liveId)).classes.includes('is-selected'), { what: 'row selected' });
+    await waitFor(async () => (await markerLook(page, liveId)).labelVisible, { what: 'the selected marker label shown' });
+    await page.screenshot({ path: `${SHOTS}/row-selected-ja.png` });
+    expectReadableName(await rowLook(page, liveId), names.get(liveId)!.ja);
+    const marker = await markerLook(page, liveId);
+    expect(marker.classes).toContain('is-selected');
+    expect(marker.labelWidth).toBeGreaterThan(20);
+  });
+
+  it('in English the same rows read in English, stale included', async () => {
+    await page.locator('[data-testid="lang-toggle"]').click();
+    await waitFor(async () => (await rowLook(page, liveId)).name === names.get(liveId)!.en, { what: 'English names' });
+    await page.screenshot({ path: `${SHOTS}/rows-live-stale-en.png` });
+    expectReadableName(await rowLook(page, liveId), names.get(liveId)!.en);
+    const stale = await rowLook(page, staleId);
+    expect(stale.classes).toContain('is-stale');
+    expectReadableName(stale, names.get(staleId)!.en);
+  });
+
+  it("in the municipality's view every row shows its name", async () => {
+    const town = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await town.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.viewer}`);
+    await waitFor(async () => (await town.locator('[data-testid="vehicle-row"]').count()) === names.size, {
+      timeoutMs: 30_000,
+      what: 'the viewer sees every row',
+    });
+    await town.screenshot({ path: `${SHOTS}/rows-viewer-ja.png` });
+    // In the order of the pilot file, as the operator's list.
+    const inOrder = [...names.values()];
+    for (let i = 0; i < inOrder.length; i++) expectReadableName(await rowLook(town, i), inOrder[i]!.ja);
+    await town.close();
+  });
+});
