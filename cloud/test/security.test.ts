@@ -288,6 +288,7 @@ describe('gRPC ingest security', () => {
   it('ends a flooding stream at its rate limit: RESOURCE_EXHAUSTED, counted, logged', async () => {
     const client = grpcClient(cloud.grpcPort!);
     const up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
+    const started = Date.now();
     const sends = Array.from({ length: 200 }, () =>
       up.send(payload()).then(
         () => 'acked',
@@ -295,7 +296,9 @@ describe('gRPC ingest security', () => {
       ),
     );
     expect(await up.status).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, michiCode: 'MICHI_ERR_RATE_LIMITED' });
-    expect((await Promise.all(sends)).filter((o) => o === 'acked').length).toBeLessThanOrEqual(RATE.burst + 5);
+    // The bucket refills while the 200 requests go out, which takes longer on a loaded machine.
+    const refilled = Math.ceil((RATE.perSecond * (Date.now() - started)) / 1000);
+    expect((await Promise.all(sends)).filter((o) => o === 'acked').length).toBeLessThanOrEqual(RATE.burst + refilled + 5);
     expect(await refusals('grpc', 'rate_limited')).toBe(1);
     expect(logged(/upload rate over/, { transport: 'grpc', gateway: 'gw-a' })).toBe(true);
     client.close();
