@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The InfluxDB 1.x of `make run`: Debian's influxd with a config of our own, data in .data/influxdb,
 # PID and log in .run/. Usage: scripts/influxdb.sh start|stop|status
+# Authentication is on: users michi_admin (admin), michi_cloud (WRITE and READ on the database, what
+# the cloud logs in as) and michi_reader (READ only, for tools such as `michi-sim record --influx`),
+# their passwords made at the first start into .run/secrets.env (0600) and never printed.
 #   MICHI_INFLUX_PORT      HTTP API port (default 8086), bound to 127.0.0.1 only
 #   MICHI_INFLUX_RPC_PORT  backup/restore RPC port (default 8089; influxd's own 8088 moved aside)
 #   MICHI_INFLUX_DB        database created on start (default michi)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
+# Data, log and secrets readable by this user only (influxd inherits it).
+umask 077
 
 PORT=${MICHI_INFLUX_PORT:-8086}
 RPC_PORT=${MICHI_INFLUX_RPC_PORT:-8089}
@@ -17,6 +22,8 @@ CONFIG=$DATA_DIR/influxdb.conf
 RUN_DIR=$ROOT/.run
 PID_FILE=$RUN_DIR/influxdb.pid
 LOG_FILE=$RUN_DIR/influxdb.log
+SECRETS_FILE=$RUN_DIR/secrets.env
+ADMIN_USER=michi_admin
 URL=http://127.0.0.1:$PORT
 START_TIMEOUT_S=30
 STOP_TIMEOUT_S=10
@@ -30,8 +37,33 @@ die() {
 # The settings (shared with the tests' InfluxDB) are in scripts/influxdb.conf.in.
 write_config() {
   mkdir -p "$DATA_DIR/meta" "$DATA_DIR/data" "$DATA_DIR/wal" "$RUN_DIR"
+  # An earlier version left these world-readable.
+  chmod -R go-rwx "$DATA_DIR" "$RUN_DIR"
   sed -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@HTTP_PORT@|$PORT|g" -e "s|@RPC_PORT@|$RPC_PORT|g" \
-    scripts/influxdb.conf.in >"$CONFIG"
+    -e "s|@AUTH_ENABLED@|true|g" scripts/influxdb.conf.in >"$CONFIG"
+}
+
+# The value of NAME in the secrets file, made (24 random bytes, base64url) and added when missing.
+secret() {
+  local name=$1 value
+  value=$(sed -n "s/^$name=//p" "$SECRETS_FILE" 2>/dev/null | tail -n 1)
+  if [ -z "$value" ]; then
+    value=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    printf '%s=%s\n' "$name" "$value" >>"$SECRETS_FILE"
+  fi
+  chmod 600 "$SECRETS_FILE"
+  printf '%s' "$value"
+}
+
+# Runs InfluxQL read from stdin; prints the answer. With a user, the credentials go to curl in a
+# config on a pipe, not on its command line, where any local user could read them in ps.
+influxql() {
+  local user=${1:-} password=${2:-}
+  if [ -n "$user" ]; then
+    curl -sS --max-time 10 -K <(printf 'user = "%s:%s"\n' "$user" "$password") -X POST "$URL/query" --data-urlencode q@-
+  else
+    curl -sS --max-time 10 -X POST "$URL/query" --data-urlencode q@-
+  fi
 }
 
 # The PID in our pid file, if that process is alive and is an influxd with our config (a PID
@@ -67,12 +99,43 @@ log_tail() {
     "$LOG_FILE" >&2 || true
 }
 
-create_database() {
-  local answer
-  answer=$(curl -sS --max-time 10 -X POST "$URL/query" --data-urlencode "q=CREATE DATABASE \"$DATABASE\"") ||
-    die "could not reach $URL/query to create database $DATABASE"
+# The admin (created if InfluxDB has no user yet: the one statement it then takes anonymously),
+# the database, and the cloud's and the reader's users with their passwords and privileges, made
+# to match the secrets file on every start.
+create_users_and_database() {
+  local admin_pw cloud_pw reader_pw answer user
+  admin_pw=$(secret MICHI_INFLUX_ADMIN_PASSWORD)
+  cloud_pw=$(secret MICHI_INFLUX_CLOUD_PASSWORD)
+  reader_pw=$(secret MICHI_INFLUX_READER_PASSWORD)
+  answer=$(echo 'SHOW USERS' | influxql "$ADMIN_USER" "$admin_pw") || die "could not reach $URL/query"
   case $answer in
-  *'"error"'*) die "CREATE DATABASE $DATABASE failed: $answer" ;;
+  *'create admin user first'*)
+    answer=$(echo "CREATE USER $ADMIN_USER WITH PASSWORD '$admin_pw' WITH ALL PRIVILEGES" | influxql) ||
+      die "could not reach $URL/query"
+    case $answer in *'"error"'*) die "creating the admin user $ADMIN_USER failed: $answer" ;; esac
+    ;;
+  *'"error"'*)
+    die "InfluxDB refused $ADMIN_USER with the password in $SECRETS_FILE ($answer): was the file removed since" \
+      ".data/influxdb was made? Restore it, or start afresh: scripts/influxdb.sh stop && rm -rf .data/influxdb"
+    ;;
+  esac
+  for user in michi_cloud michi_reader; do
+    # CREATE USER fails for an existing user; SET PASSWORD below brings it in line with the file.
+    echo "CREATE USER $user WITH PASSWORD 'x'" | influxql "$ADMIN_USER" "$admin_pw" >/dev/null || true
+  done
+  answer=$(
+    influxql "$ADMIN_USER" "$admin_pw" <<QUERY
+CREATE DATABASE "$DATABASE";
+SET PASSWORD FOR michi_cloud = '$cloud_pw';
+SET PASSWORD FOR michi_reader = '$reader_pw';
+REVOKE ALL PRIVILEGES FROM michi_cloud;
+REVOKE ALL PRIVILEGES FROM michi_reader;
+GRANT ALL ON "$DATABASE" TO michi_cloud;
+GRANT READ ON "$DATABASE" TO michi_reader
+QUERY
+  ) || die "could not reach $URL/query to create database $DATABASE and its users"
+  case $answer in
+  *'"error"'*) die "creating database $DATABASE and its users failed: $answer" ;;
   esac
 }
 
@@ -82,7 +145,7 @@ start() {
   local pid
   if pid=$(our_pid); then
     if ping_ok; then
-      create_database
+      create_users_and_database
       say "already running (pid $pid) at $URL"
       return 0
     fi
@@ -120,8 +183,9 @@ start() {
     fi
     sleep 0.1
   done
-  create_database
+  create_users_and_database
   say "started (pid $pid) at $URL in $(($(date +%s%3N) - started_ms)) ms; database $DATABASE, data in .data/influxdb, log .run/influxdb.log"
+  say "authentication on: users $ADMIN_USER, michi_cloud (write+read), michi_reader (read); passwords in $SECRETS_FILE"
 }
 
 stop() {

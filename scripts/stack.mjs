@@ -1,12 +1,14 @@
 // Starts the demo stack that `make run` promises: the cloud, one edge agent per seeded gateway and
 // one simulator per pilot, each in the background with its PID in .run/<name>.pid and its log in
 // .run/<name>.log (scripts/stop.sh stops them). InfluxDB is started before this by influxdb.sh.
-// Gateway secrets and device keys are made once, kept in .run/secrets.env (mode 0600, git-ignored),
-// and handed to the processes through their environment, never through command lines or logs.
-import { spawn } from 'node:child_process';
+// Gateway secrets and device keys are made once, kept in .run/secrets.env (mode 0600, git-ignored;
+// influxdb.sh puts InfluxDB's passwords there), and handed to the processes through their
+// environment, never through command lines or logs: each process only the ones it needs
+// (scripts/stack-env.mjs). Files are made with umask 077.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadSeeds } from '@michi/proto';
+import { INFLUX_CLOUD_PASSWORD_ENV, deviceKeyEnv, gatewaySecretEnv, processEnv, secretsNeeded, startProcess } from './stack-env.mjs';
 
 const RUN = '.run';
 const env = process.env;
@@ -17,6 +19,7 @@ const influxUrl = `http://127.0.0.1:${env.MICHI_INFLUX_PORT ?? 8086}`;
 const edgeBasePort = Number(env.MICHI_EDGE_BASE_PORT ?? 1884);
 const metricsBasePort = Number(env.MICHI_METRICS_BASE_PORT ?? 9464);
 
+process.umask(0o077);
 mkdirSync(RUN, { recursive: true });
 const pilots = loadSeeds('seeds');
 
@@ -29,14 +32,11 @@ if (existsSync(secretsFile)) {
     if (m) secrets[m[1]] = m[2];
   }
 }
-// Each gateway's device key (local.deviceKeyEnv) sits beside its secret: env:MICHI_GW_X_SECRET →
-// MICHI_GW_X_DEVICE_KEY. The simulator derives each vehicle's password from it, as a provisioning
-// tool would (michi-edge device-password).
-const deviceKeyEnv = (gw) => `${gw.credentialsRef.replace(/^env:/, '').replace(/_SECRET$/, '')}_DEVICE_KEY`;
+// Each gateway's device key (local.deviceKeyEnv) sits beside its secret. The simulator derives each
+// vehicle's password from it, as a provisioning tool would (michi-edge device-password).
 for (const p of pilots) {
   for (const gw of p.gateways) {
-    const name = gw.credentialsRef.replace(/^env:/, '');
-    secrets[name] ??= randomBytes(24).toString('base64url');
+    secrets[gatewaySecretEnv(gw)] ??= randomBytes(24).toString('base64url');
     secrets[deviceKeyEnv(gw)] ??= randomBytes(32).toString('base64url');
   }
 }
@@ -55,16 +55,16 @@ writeFileSync(
     .join(''),
   { mode: 0o600 },
 );
-// MICHI_EDGE_BASE_PORT is this script's setting, not the agents': their loader reads every
-// MICHI_EDGE_* variable as a setting and refuses unknown ones ("Unrecognized key: basePort").
-const { MICHI_EDGE_BASE_PORT: _edgeBasePort, ...inherited } = env;
-const childEnv = { ...inherited, ...secrets };
+chmodSync(secretsFile, 0o600);
+if (secrets[INFLUX_CLOUD_PASSWORD_ENV] === undefined) {
+  throw new Error(`${INFLUX_CLOUD_PASSWORD_ENV} is not in ${secretsFile}: start InfluxDB with scripts/influxdb.sh start first`);
+}
+const needed = secretsNeeded(pilots);
 
-function start(name, args, extraEnv = {}) {
-  const log = openSync(`${RUN}/${name}.log`, 'a');
-  const child = spawn(process.execPath, args, { env: { ...childEnv, ...extraEnv }, stdio: ['ignore', log, log], detached: true });
-  child.unref();
-  closeSync(log);
+function start(name, args, secretNames) {
+  // MICHI_EDGE_BASE_PORT is this script's setting, not the agents': their loader reads every
+  // MICHI_EDGE_* variable as a setting and refuses unknown ones ("Unrecognized key: basePort").
+  const child = startProcess(args, processEnv(env, secrets, secretNames, ['MICHI_EDGE_BASE_PORT']), `${RUN}/${name}.log`);
   writeFileSync(`${RUN}/${name}.pid`, `${child.pid}\n`);
   return child;
 }
@@ -100,10 +100,10 @@ writeFileSync(
     mqtt: { host, port: cloudMqttPort },
     http: { host: env.MICHI_HTTP_HOST ?? host, port: httpPort },
     grpc: { enabled: true, host, port: Number(env.MICHI_GRPC_PORT ?? 50051) },
-    influx: { url: influxUrl, database: 'michi' },
+    influx: { url: influxUrl, database: 'michi', username: 'michi_cloud', passwordEnv: INFLUX_CLOUD_PASSWORD_ENV },
   }) + `\nauth:\n  tokens: ${JSON.stringify(apiTokens)}\n`,
 );
-start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`]);
+start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`], needed.cloud);
 await waitFor(
   `the cloud's API on port ${httpPort} (see ${RUN}/cloud.log)`,
   async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`)).ok,
@@ -126,11 +126,11 @@ for (const p of pilots) {
         seedsDir: 'seeds',
         local: { mqtt: { host, port }, deviceKeyEnv: deviceKeyEnv(gw) },
         buffer: { path: `.data/edge/${gw.id}/buffer.sqlite` },
-        uplink: { url: `mqtt://127.0.0.1:${cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
+        uplink: { url: `mqtt://127.0.0.1:${cloudMqttPort}`, passwordEnv: gatewaySecretEnv(gw) },
         metrics: { host, port: metricsPort },
       }) + '\n',
     );
-    start(`edge-${gw.id}`, ['edge/dist/main.js', '--config', `${RUN}/edge-${gw.id}.yaml`]);
+    start(`edge-${gw.id}`, ['edge/dist/main.js', '--config', `${RUN}/edge-${gw.id}.yaml`], needed.edges[gw.id]);
     await waitFor(
       `edge agent ${gw.id} (see ${RUN}/edge-${gw.id}.log)`,
       async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok,
@@ -138,17 +138,11 @@ for (const p of pilots) {
     gatewayUrls.push('--gateway-url', `${gw.id}=mqtt://127.0.0.1:${port}`);
     deviceKeys.push('--device-key-env', `${gw.id}=${deviceKeyEnv(gw)}`);
   }
-  start(`sim-${p.id}`, [
-    'simulators/dist/cli.js',
-    '--pilot',
-    p.id,
-    '--seeds',
-    'seeds',
-    ...gatewayUrls,
-    ...deviceKeys,
-    '--kinds',
-    'state,link',
-  ]);
+  start(
+    `sim-${p.id}`,
+    ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys, '--kinds', 'state,link'],
+    needed.sims[p.id],
+  );
 }
 
 console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);

@@ -11,6 +11,7 @@ import { influxEndpoint, type CloudConfig } from './config.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
+import { checkInfluxAccess } from './influx-access.js';
 import { InfluxHealth } from './influx-health.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxQuery } from './influx-query.js';
@@ -56,6 +57,12 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
   const influx = new InfluxHttp(influxEndpoint(config));
+  // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
+  const access = await checkInfluxAccess(influx).catch((err: unknown) => {
+    influx.close();
+    throw err;
+  });
+  if (!access.ok) logger.warn({ reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
   const query = new InfluxQuery(influx);
   const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
   const writer = new InfluxWriter(influx, config.influx, {

@@ -106,5 +106,7 @@ describe('loadCloudConfig', () => {
     expect(influxPassword(loadCloudConfig(f, { MICHI_INFLUX_PASSWORD: 'pw' }))).toBe('pw');
     expect(() => influxPassword(loadCloudConfig(f, {}))).toThrow(/MICHI_INFLUX_PASSWORD/);
     expect(() => loadCloudConfig(file('influx:\n  passwordEnv: X\n'), {})).toThrow(/passwordEnv needs influx.username/);
+    // A user without a password would send an empty one: refused at load, not at the first write.
+    expect(() => loadCloudConfig(file('influx:\n  username: michi_cloud\n'), {})).toThrow(/influx.username needs influx.passwordEnv/);
   });
 });

@@ -145,6 +145,10 @@ const InfluxSchema = z
   .refine((i) => i.passwordEnv === undefined || i.username !== undefined, {
     message: 'influx.passwordEnv needs influx.username: InfluxDB 1.x authenticates a user with a password',
     path: ['passwordEnv'],
+  })
+  .refine((i) => i.username === undefined || i.passwordEnv !== undefined, {
+    message: 'influx.username needs influx.passwordEnv: the name of the environment variable holding its password',
+    path: ['username'],
   });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -221,7 +225,6 @@ export function loadCloudConfig(file: string | undefined, env: Readonly<Record<s
   return Object.freeze(config) as CloudConfig;
 }
 
-/** The InfluxDB password, when the configuration names a variable for it; a missing variable is an error. */
 /** The InfluxDB the configuration names, with its password resolved (the cloud and the ingest workers alike). */
 export function influxEndpoint(config: CloudConfig): InfluxEndpoint {
   return {
@@ -233,6 +236,7 @@ export function influxEndpoint(config: CloudConfig): InfluxEndpoint {
   };
 }
 
+/** The InfluxDB password, when the configuration names a variable for it; a missing variable is an error. */
 export function influxPassword(config: CloudConfig): string | undefined {
   const name = config.influx.passwordEnv;
   if (name === undefined) return undefined;

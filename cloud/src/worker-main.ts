@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, SeedError, loadSeeds } from '@michi/proto';
 import { pino } from 'pino';
 import { CLOUD_CONFIG_ENV, influxEndpoint, loadCloudConfig, type CloudConfig } from './config.js';
+import { checkInfluxAccess } from './influx-access.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxWriter } from './influx-writer.js';
 import { BatchIngest } from './ingest-batch.js';
@@ -79,6 +80,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const metrics = new CloudMetrics();
   const directory = new PilotDirectory(pilots, config.resolveSecret);
   const influx = new InfluxHttp(influxEndpoint(config));
+  const access = await checkInfluxAccess(influx);
+  if (!access.ok) logger.warn({ reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
   const writer = new InfluxWriter(influx, config.influx, { metrics, logger: logger.child({ component: 'influx-writer' }) });
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },

@@ -20,7 +20,7 @@
  * `ReadingBuffer` is the contract every store implements (see buffer-store.contract.ts); the uplink
  * and the broker only use that interface.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -158,7 +158,11 @@ export class BufferStore implements ReadingBuffer {
   constructor(opts: BufferStoreOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    mkdirSync(dirname(opts.path), { recursive: true });
+    // The readings are a pilot's vehicle positions: only the agent's user may read them, whatever
+    // the umask. SQLite creates the -wal and -shm files with the database file's mode.
+    mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(opts.path, 'a', 0o600));
+    chmodSync(opts.path, 0o600);
     this.db = new Database(opts.path);
     // Smaller pages mean fewer bytes per commit: every commit rewrites at least the last, partly
     // filled leaf page and a few b-tree pages (measured at 1,000 readings/s: 4 KiB pages wrote

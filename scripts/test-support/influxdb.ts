@@ -13,6 +13,11 @@ export interface StartInfluxDbOptions {
   binary?: string;
   /** How long to wait for /ping; default 30 s. */
   timeoutMs?: number;
+  /**
+   * `auth-enabled = true`, with this admin user created first (InfluxDB lets anyone create the
+   * first admin); the handle's query/write helpers then authenticate as it.
+   */
+  admin?: { username: string; password: string };
 }
 
 /** One statement's result from /query (InfluxDB 1.x JSON). */
@@ -68,11 +73,12 @@ export interface InfluxHandle {
 }
 
 /** The settings `make run` uses too: scripts/influxdb.conf.in, filled in. */
-export function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
+export function influxConfig(dir: string, httpPort: number, rpcPort: number, authEnabled = false): string {
   return readFileSync(new URL('../influxdb.conf.in', import.meta.url), 'utf8')
     .replaceAll('@DATA_DIR@', dir)
     .replaceAll('@HTTP_PORT@', String(httpPort))
-    .replaceAll('@RPC_PORT@', String(rpcPort));
+    .replaceAll('@RPC_PORT@', String(rpcPort))
+    .replaceAll('@AUTH_ENABLED@', String(authEnabled));
 }
 
 export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<InfluxHandle> {
@@ -82,8 +88,11 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
   const [port, rpcPort] = (await freePorts(2)) as [number, number];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'michi-influxdb-'));
   const configPath = path.join(dir, 'influxdb.conf');
-  await writeFile(configPath, influxConfig(dir, port, rpcPort));
+  await writeFile(configPath, influxConfig(dir, port, rpcPort, opts.admin !== undefined));
   const url = `http://127.0.0.1:${port}`;
+  const headers: Record<string, string> = opts.admin
+    ? { authorization: `Basic ${Buffer.from(`${opts.admin.username}:${opts.admin.password}`).toString('base64')}` }
+    : {};
 
   const ping = async (): Promise<void> => {
     const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) });
@@ -105,7 +114,7 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
   const query = async (influxql: string, q: InfluxQueryOptions = {}): Promise<InfluxResult[]> => {
     const body = new URLSearchParams({ q: influxql, db: q.database ?? database });
     if (q.epoch) body.set('epoch', q.epoch);
-    const res = await fetch(`${url}/query`, { method: 'POST', body });
+    const res = await fetch(`${url}/query`, { method: 'POST', body, headers });
     const text = await res.text();
     let json: { results?: InfluxResult[]; error?: string };
     try {
@@ -123,7 +132,7 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
   const write = async (lines: string | readonly string[], w: InfluxWriteOptions = {}): Promise<void> => {
     const params = new URLSearchParams({ db: w.database ?? database, precision: w.precision ?? 'ms' });
     const body = typeof lines === 'string' ? lines : lines.join('\n');
-    const res = await fetch(`${url}/write?${params}`, { method: 'POST', body });
+    const res = await fetch(`${url}/write?${params}`, { method: 'POST', body, headers });
     if (res.status !== 204) throw new Error(`InfluxDB /write answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   };
 
@@ -140,6 +149,14 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
   let server: ServerProcess;
   try {
     server = await launch();
+    if (opts.admin) {
+      // No Authorization yet: with no users, InfluxDB takes only this statement, unauthenticated.
+      const body = new URLSearchParams({
+        q: `CREATE USER "${opts.admin.username}" WITH PASSWORD '${opts.admin.password}' WITH ALL PRIVILEGES`,
+      });
+      const res = await fetch(`${url}/query`, { method: 'POST', body });
+      if (!res.ok) throw new Error(`InfluxDB refused to create the admin user: ${res.status} ${await res.text()}`);
+    }
     await query(`CREATE DATABASE "${database.replace(/["\\]/g, '\\$&')}"`);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -26,7 +26,9 @@ Records readings into an MCAP file (protobuf schemas embedded; Foxglove and Lich
 From the simulator (as fast as the models run, nothing published): the options of a live run
 apply (--seed, --vehicles, --rate, --kinds, --duration (default 60), --count, --start-ts, ...);
 the same options and --start-ts give a byte-identical file.
-From InfluxDB: --influx <url> --database <db> (default michi) --from/--to (ISO 8601 or ms).`;
+From InfluxDB: --influx <url> --database <db> (default michi) --from/--to (ISO 8601 or ms);
+with authentication, --influx-user <name> (e.g. michi_reader) and --influx-password-env <VAR>,
+the environment variable holding its password (never the password on the command line).`;
 
 export const REPLAY_USAGE = `Usage: michi-sim replay --in <file.mcap> [--mqtt <url> | --gateway-url <gw=url>... | --cloud <url>]
                         [--speed <1..100|max>] [--pilot <id>] [--seeds <dir>] [--device-key-env [gw=]NAME]...
@@ -73,12 +75,23 @@ function timeArg(flag: string, raw: string | undefined): number {
   return ms;
 }
 
+/** --influx-user with the password from the variable --influx-password-env names. */
+function influxCredentials(username: string | undefined, passwordEnv: string | undefined): { username?: string; password?: string } {
+  if (username === undefined && passwordEnv === undefined) return {};
+  if (username === undefined || passwordEnv === undefined) {
+    throw new UsageError('--influx-user and --influx-password-env go together: a user and the variable holding its password');
+  }
+  const password = process.env[passwordEnv];
+  if (!password) throw new UsageError(`--influx-password-env: the environment variable ${passwordEnv} is not set`);
+  return { username, password };
+}
+
 export async function recordCommand(argv: readonly string[], logger: Logger, print: (s: string) => void): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     print(RECORD_USAGE);
     return 0;
   }
-  const { own, rest } = splitOptions(argv, ['out', 'influx', 'database', 'from', 'to']);
+  const { own, rest } = splitOptions(argv, ['out', 'influx', 'database', 'from', 'to', 'influx-user', 'influx-password-env']);
   const out = own['out'];
   if (!out) throw new UsageError('--out: expected the MCAP file to write');
   if (own['influx'] !== undefined) {
@@ -87,6 +100,7 @@ export async function recordCommand(argv: readonly string[], logger: Logger, pri
     const fromMs = timeArg('--from', own['from']);
     const toMs = timeArg('--to', own['to']);
     if (!(toMs > fromMs)) throw new UsageError('--to: expected a time after --from');
+    const credentials = influxCredentials(own['influx-user'], own['influx-password-env']);
     const recorder = await McapRecorder.create(out, {
       pilot: values.pilot,
       source: 'influxdb',
@@ -99,6 +113,7 @@ export async function recordCommand(argv: readonly string[], logger: Logger, pri
       pilotId: values.pilot,
       fromMs,
       toMs,
+      ...credentials,
     })) {
       recorder.add(r);
       if (recorder.messages % 10_000 === 0) await recorder.flush();

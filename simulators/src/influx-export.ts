@@ -116,16 +116,27 @@ function quote(s: string): string {
 
 /** Every reading of the pilot in the range, kind by kind, each kind in time order. */
 export async function* exportFromInflux(opts: InfluxExportOptions): AsyncGenerator<SimReading> {
+  // The URL is in error messages; credentials belong in username and password.
+  if (/^[a-z]+:\/\/[^/]*@/i.test(opts.url)) {
+    throw new SimulatorError(
+      SimErrorCodes.INFLUX,
+      'expected an InfluxDB URL without credentials: use --influx-user and --influx-password-env',
+      {},
+    );
+  }
   for (const kind of opts.kinds ?? (['state', 'link', 'sensor', 'event'] as const)) {
     const q =
       `SELECT * FROM "${MEASUREMENT[kind]}" WHERE pilot = ${quote(opts.pilotId)} ` +
       `AND time >= ${Math.floor(opts.fromMs)}ms AND time < ${Math.floor(opts.toMs)}ms ORDER BY time`;
     const params = new URLSearchParams({ db: opts.database, q, epoch: 'ms', chunked: 'true', chunk_size: '10000' });
-    if (opts.username !== undefined) params.set('u', opts.username);
-    if (opts.password !== undefined) params.set('p', opts.password);
+    // In a header, not as u= and p= in the URL, where proxies and InfluxDB's own request log keep it.
+    const headers: Record<string, string> =
+      opts.username !== undefined
+        ? { authorization: `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` }
+        : {};
     let res: Response;
     try {
-      res = await fetch(`${opts.url}/query?${params}`);
+      res = await fetch(`${opts.url}/query?${params}`, { headers });
     } catch (err) {
       throw new SimulatorError(
         SimErrorCodes.INFLUX,
