@@ -152,7 +152,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// `npx michi-sim --help` is taken by npm itself; `npx michi-sim -- --help` reaches here with the `--`.
+const argv = process.argv.slice(2);
+if (argv[0] === '--') argv.shift();
+
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
