@@ -111,6 +111,7 @@ await waitFor(
 
 // One edge agent per gateway, then one simulator per pilot driving its gateways.
 let i = 0;
+const edgeLines = [];
 for (const p of pilots) {
   const gatewayUrls = [];
   const deviceKeys = [];
@@ -136,13 +137,10 @@ for (const p of pilots) {
       async () => (await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).ok,
     );
     gatewayUrls.push('--gateway-url', `${gw.id}=mqtt://127.0.0.1:${port}`);
+    edgeLines.push(`    ${gw.id.padEnd(12)} mqtt://127.0.0.1:${port}  metrics http://127.0.0.1:${metricsPort}/metrics  (${p.id})`);
     deviceKeys.push('--device-key-env', `${gw.id}=${deviceKeyEnv(gw)}`);
   }
-  start(
-    `sim-${p.id}`,
-    ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys, '--kinds', 'state,link'],
-    needed.sims[p.id],
-  );
+  start(`sim-${p.id}`, ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys], needed.sims[p.id]);
 }
 
 console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);
@@ -151,4 +149,6 @@ console.log(`  municipality view:  http://localhost:${httpPort}/#token=${secrets
 console.log(
   `  API:       curl -H "Authorization: Bearer $MICHI_API_TOKEN_OPERATOR" http://localhost:${httpPort}/api/v1/pilots  (tokens in ${secretsFile})`,
 );
+console.log('  edge agents (the brokers the simulators publish to):');
+for (const line of edgeLines) console.log(line);
 console.log(`  logs:      ${RUN}/*.log      stop: make stop`);
