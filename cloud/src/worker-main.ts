@@ -10,7 +10,7 @@
  *       writes DIR/passwd, DIR/acl and DIR/michi.conf for Mosquitto from the seeds and the gateway
  *       secrets in the environment (the worker's own password from worker.passwordEnv), then exits.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { ConfigError, SeedError, loadSeeds } from '@michi/proto';
@@ -29,7 +29,8 @@ import { mosquittoAuthFiles, mosquittoNoDropSettings } from './worker-broker-aut
 const USAGE = `usage: michi-ingest-worker [--config FILE]
        michi-ingest-worker --mosquitto-auth DIR [--config FILE]
   --config FILE          the cloud's YAML configuration (worker, influx, seedsDir); default $MICHI_CLOUD_CONFIG
-  --mosquitto-auth DIR   write Mosquitto's password file, ACL file and settings for the seeds' gateways, then exit`;
+  --mosquitto-auth DIR   write Mosquitto's password file, ACL file and settings for the seeds' gateways, then exit
+  --mosquitto-user NAME  run as root: the files are given to this user, the one Mosquitto drops to (default mosquitto)`;
 
 function option(argv: readonly string[], name: string): string | undefined {
   const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -48,7 +49,22 @@ function workerPassword(config: CloudConfig): string | undefined {
   return value;
 }
 
-function writeMosquittoAuth(config: CloudConfig, dir: string): void {
+/** uid and gid of a local user, from /etc/passwd (no dependency on a native module). */
+function localUser(name: string): { uid: number; gid: number } | undefined {
+  let passwd: string;
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of passwd.split('\n')) {
+    const [user, , uid, gid] = line.split(':');
+    if (user === name && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
+  }
+  return undefined;
+}
+
+function writeMosquittoAuth(config: CloudConfig, dir: string, brokerUser: string): void {
   const password = workerPassword(config);
   if (password === undefined) throw new ConfigError('--mosquitto-auth needs worker.passwordEnv: the worker logs in to the broker too');
   const files = mosquittoAuthFiles(loadSeeds(config.seedsDir), config.resolveSecret, { username: config.worker.username, password });
@@ -57,8 +73,21 @@ function writeMosquittoAuth(config: CloudConfig, dir: string): void {
   const aclFile = resolve(join(dir, 'acl'));
   writeFileSync(passwordFile, files.passwords, { mode: 0o600 });
   chmodSync(passwordFile, 0o600);
-  writeFileSync(aclFile, files.acl);
+  writeFileSync(aclFile, files.acl, { mode: 0o600 });
+  chmodSync(aclFile, 0o600);
   writeFileSync(join(dir, 'michi.conf'), mosquittoNoDropSettings({ passwordFile, aclFile }));
+  // Started as root, Mosquitto drops to its own user before it reads the password and ACL files:
+  // root-owned 0600 files would lock every gateway out.
+  if (process.getuid?.() === 0) {
+    const owner = localUser(brokerUser);
+    if (owner === undefined) {
+      console.error(
+        `michi-ingest-worker: no local user "${brokerUser}"; the files stay root's. Give them to the user Mosquitto runs as (--mosquitto-user NAME)`,
+      );
+    } else {
+      for (const file of [passwordFile, aclFile]) chownSync(file, owner.uid, owner.gid);
+    }
+  }
   for (const gw of files.missing) console.error(`michi-ingest-worker: gateway ${gw} has no secret in the environment; left out`);
   console.log(`wrote ${passwordFile}, ${aclFile} and ${join(dir, 'michi.conf')}`);
 }
@@ -71,7 +100,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = loadCloudConfig(option(argv, '--config') ?? (process.env[CLOUD_CONFIG_ENV] || undefined), process.env);
   const authDir = option(argv, '--mosquitto-auth');
   if (authDir !== undefined) {
-    writeMosquittoAuth(config, authDir);
+    writeMosquittoAuth(config, authDir, option(argv, '--mosquitto-user') ?? 'mosquitto');
     return;
   }
 
