@@ -29,6 +29,10 @@ export interface TestStack {
   readonly deviceKeys: Readonly<Record<string, string>>;
   /** API bearer tokens: an operator of every pilot, and a viewer of this pilot only. */
   readonly tokens: { readonly operator: string; readonly viewer: string };
+  /** The gateways' secrets by the variable their credentialsRef names, for a sender that logs in as a gateway. */
+  readonly secretEnv: Readonly<Record<string, string>>;
+  /** mqtt://127.0.0.1:port of the cloud's broker. */
+  readonly cloudMqttUrl: string;
   close(): Promise<void>;
 }
 
@@ -140,7 +144,8 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       logger,
       started,
     });
-    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, close };
+    const cloudMqttUrl = `mqtt://127.0.0.1:${cloud.mqttPort}`;
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, close };
   } catch (err) {
     await close();
     throw err;

@@ -32,18 +32,27 @@ the environment variable holding its password (never the password on the command
 
 export const REPLAY_USAGE = `Usage: michi-sim replay --in <file.mcap> [--mqtt <url> | --gateway-url <gw=url>... | --cloud <url>]
                         [--speed <1..100|max>] [--pilot <id>] [--seeds <dir>] [--device-key-env [gw=]NAME]...
+                        [--shift-to-now | --past-window <days>]
 
 Replays a recording with its original relative timing, sped up by --speed (default 1).
 Into edges (default mqtt://127.0.0.1:1884): each reading on its recorded topic, bytes as recorded,
 each source on its own connection with the password derived from its gateway's device key
 (--device-key-env, as in michi-sim --help).
 Into the cloud (--cloud mqtt://host:1883): as batches of each gateway, authenticated with the
-secret its pilot definition names (credentialsRef env:VAR, read from the environment).`;
+secret its pilot definition names (credentialsRef env:VAR, read from the environment).
+The cloud refuses readings older than its timestampWindow.pastMs (7 days by default) while still
+acknowledging their batch, so a replay with older readings does not start: --shift-to-now moves
+every timestamp by one offset so that the recording ends now (its relative timing kept), or
+--past-window <days> states the receiving cloud's wider window.`;
 
 export const SCALE_USAGE = `Usage: michi-sim scale --pilot <id> --vehicles <n> --out <dir> [--seeds <dir>]
 
 Writes <dir>/<pilot>.json: the pilot with n vehicles (its own, then clones round-robin), to give
 the edges and the cloud of a scaled run (they accept only sources their pilot definition names).`;
+
+const DAY_MS = 86_400_000;
+/** The cloud's default timestampWindow.pastMs, in days. */
+const DEFAULT_PAST_WINDOW_DAYS = 7;
 
 function findPilot(seedsDir: string, id: string): Pilot {
   const pilot = loadSeeds(seedsDir).find((p) => p.id === id);
@@ -120,6 +129,19 @@ export async function recordCommand(argv: readonly string[], logger: Logger, pri
     }
     await recorder.close();
     print(`recorded ${recorder.messages} readings of ${values.pilot} from InfluxDB to ${out}`);
+    if (recorder.messages === 0) {
+      // An empty file is almost always a wrong pilot id, range (UTC) or database, not an idle pilot.
+      logger.warn(
+        {
+          pilot: values.pilot,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          database: own['database'] ?? 'michi',
+        },
+        'no readings of this pilot in this range: check the pilot id, the times (UTC unless they say otherwise) and --database',
+      );
+      return 1;
+    }
     return 0;
   }
   const opts = parseCliArgs(rest);
@@ -169,6 +191,8 @@ export async function replayCommand(argv: readonly string[], logger: Logger, pri
       seeds: { type: 'string', default: 'seeds' },
       'log-level': { type: 'string' },
       'device-key-env': { type: 'string', multiple: true, default: [] },
+      'shift-to-now': { type: 'boolean', default: false },
+      'past-window': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -183,13 +207,32 @@ export async function replayCommand(argv: readonly string[], logger: Logger, pri
   // Which pilot and gateways the file holds decides where to connect.
   const { openMcapReadings } = await import('./mcap-file.js');
   const file = await openMcapReadings(values.in);
+  const pastWindowDays = values['past-window'] === undefined ? DEFAULT_PAST_WINDOW_DAYS : Number(values['past-window']);
+  if (!(pastWindowDays > 0))
+    throw new UsageError(`--past-window: expected a number of days > 0, got ${JSON.stringify(values['past-window'])}`);
+  if (values['shift-to-now'] && values['past-window'] !== undefined) throw new UsageError('--shift-to-now and --past-window: give one');
+  const oldestAccepted = Date.now() - pastWindowDays * DAY_MS;
   const gateways = new Map<string, Set<string>>();
+  let readings = 0;
+  let tooOld = 0;
+  let lastTsMs = -Infinity;
   for await (const r of file.readings()) {
     if (values.pilot !== undefined && r.pilotId !== values.pilot) continue;
     if (!gateways.has(r.pilotId)) gateways.set(r.pilotId, new Set());
     gateways.get(r.pilotId)!.add(r.gatewayId);
+    readings++;
+    if (r.tsMs < oldestAccepted) tooOld++;
+    if (r.tsMs > lastTsMs) lastTsMs = r.tsMs;
   }
   await file.close();
+  if (tooOld > 0 && !values['shift-to-now'])
+    throw new UsageError(
+      `--in: ${tooOld} of ${readings} readings in ${values.in} are older than ${pastWindowDays} days; the cloud would refuse them ` +
+        `(timestampWindow.pastMs) while acknowledging their batches, so nothing would be stored. Replay them shifted to now ` +
+        `with --shift-to-now, or, if the receiving cloud keeps a wider window, give it with --past-window <days>`,
+    );
+  // One offset for every reading: the recording ends now, its relative timing kept.
+  const shiftMs = values['shift-to-now'] && readings > 0 ? Date.now() - lastTsMs : 0;
   if (gateways.size === 0)
     throw new UsageError(`--in: ${values.in} holds no michi readings${values.pilot ? ` of pilot ${values.pilot}` : ''}`);
   if (gateways.size > 1)
@@ -227,10 +270,19 @@ export async function replayCommand(argv: readonly string[], logger: Logger, pri
     });
   }
   try {
-    const result = await replayRecording({ file: values.in, publisher, speed, pilotId, decode: values.cloud !== undefined });
+    const result = await replayRecording({
+      file: values.in,
+      publisher,
+      speed,
+      pilotId,
+      // A shifted reading has new bytes: its body is decoded, moved and encoded again.
+      decode: values.cloud !== undefined || shiftMs !== 0,
+      shiftMs,
+    });
     print(
       `replayed ${(result.recordedMs / 1000).toFixed(1)} recorded s in ${(result.elapsedMs / 1000).toFixed(1)} s: ` +
-        `sent ${result.sent}, acked ${result.acked}, failed ${result.failed}`,
+        `sent ${result.sent}, acked ${result.acked}, failed ${result.failed}` +
+        (shiftMs !== 0 ? ` (timestamps shifted by ${(shiftMs / DAY_MS).toFixed(2)} days)` : ''),
     );
     return result.failed === 0 ? 0 : 1;
   } finally {

@@ -19,6 +19,8 @@ export interface ReplayOptions {
   pilotId?: string;
   /** Publish the recorded bytes (default) or re-encode the decoded body (the cloud publisher needs it decoded). */
   decode?: boolean;
+  /** Added to every source timestamp (needs decode): a recording replayed as if it ended now. */
+  shiftMs?: number;
   maxInFlight?: number;
   drainTimeoutMs?: number;
   signal?: AbortSignal;
@@ -33,6 +35,8 @@ export interface ReplayResult extends PublishStats {
 export async function replayRecording(opts: ReplayOptions): Promise<ReplayResult> {
   const speed = opts.speed ?? 1;
   const maxInFlight = opts.maxInFlight ?? 1_000;
+  const shiftMs = opts.shiftMs ?? 0;
+  if (shiftMs !== 0 && !opts.decode) throw new Error('replayRecording: shiftMs needs decode (the recorded bytes hold the old timestamps)');
   const file = await openMcapReadings(opts.file);
   const wallStart = performance.now();
   let firstMs: number | undefined;
@@ -54,7 +58,7 @@ export async function replayRecording(opts: ReplayOptions): Promise<ReplayResult
         gatewayId: r.gatewayId,
         sourceId: r.sourceId,
         topic: r.topic,
-        body: opts.decode ? decodeRecorded(r) : { source_id: r.sourceId, ts_ms: r.tsMs },
+        body: opts.decode ? { ...decodeRecorded(r), ts_ms: r.tsMs + shiftMs } : { source_id: r.sourceId, ts_ms: r.tsMs },
       };
       if (opts.decode) opts.publisher.publish(reading);
       else opts.publisher.publishRaw(reading, r.payload);

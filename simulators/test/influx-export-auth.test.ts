@@ -2,9 +2,13 @@
 // credentials go in an Authorization header (never in the URL, where request logs keep them), a
 // wrong password is refused with InfluxDB's answer and without the password, and a URL carrying
 // credentials is refused before any request.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { exportFromInflux, type InfluxExportOptions } from '../src/influx-export.js';
+import { michiSim } from './michi-sim-process.js';
 
 const READER = { username: 'michi_reader', password: 'reader-password-of-the-test' };
 let influx: InfluxHandle;
@@ -46,5 +50,48 @@ describe('exporting from an InfluxDB with authentication', () => {
     const err = await exported({ url }).catch((e: unknown) => e as Error);
     expect(String(err)).toMatch(/without credentials/);
     expect(String(err)).not.toContain(READER.password);
+  });
+});
+
+describe('michi-sim record --influx', () => {
+  async function record(fromMs: number, toMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'michi-record-'));
+    try {
+      return await michiSim(
+        [
+          'record',
+          '--pilot',
+          'test-town',
+          '--influx',
+          influx.url,
+          '--influx-user',
+          READER.username,
+          '--influx-password-env',
+          'MICHI_TEST_READER_PW',
+          '--from',
+          String(fromMs),
+          '--to',
+          String(toMs),
+          '--out',
+          path.join(dir, 'out.mcap'),
+        ],
+        { env: { ...process.env, MICHI_TEST_READER_PW: READER.password } },
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('records the range and exits 0', async () => {
+    const out = await record(t0, t0 + 1_000);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('recorded 3 readings of test-town');
+  });
+
+  it('warns and exits 1 when the range holds no readings, rather than leaving an empty file unremarked', async () => {
+    const out = await record(t0 - 3_600_000, t0 - 1_800_000);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain('recorded 0 readings');
+    expect(out.stderr).toContain('no readings of this pilot in this range');
   });
 });
