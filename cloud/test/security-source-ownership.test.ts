@@ -158,6 +158,14 @@ describe('source ownership (finding 1)', () => {
       { gateway: 'gw-a', seq: 301 },
     ]);
   });
+  it("never shows a viewer the relay gateways (gateway ids), while an operator sees bus-2's", async () => {
+    const pilot = async (token: string): Promise<string> =>
+      (await fetch(`${cloud.url}/api/v1/pilots/test-town`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(await pilot(API_TOKENS.operator)).toContain('"relayGatewayIds":["gw-a"]');
+    const viewer = await pilot(API_TOKENS.viewer);
+    expect(viewer).not.toContain('relayGatewayIds');
+    expect(viewer).not.toContain('gw-a');
+  });
 });
 
 describe('declared field names (finding 12)', () => {
