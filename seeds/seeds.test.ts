@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPilotFile, loadSeeds, SeedError } from '../proto/src/seed-loader.js';
-import type { Pilot } from '../proto/src/seed-schema.js';
+import { DEFAULT_FIELD_NAMES, type Pilot } from '../proto/src/seed-schema.js';
 
 const SEEDS_DIR = dirname(fileURLToPath(import.meta.url));
 const BUS_FILE = 'maebashi-l4-bus.json';
@@ -320,6 +320,69 @@ describe('a broken seed', () => {
     const err = seedError(() => loadSeeds(dir));
     expect(err.message).toContain(
       `gateways[0].id: expected a gateway id unique across the seed files, got "${bus.gateways[0]!.id}", already used by pilot maebashi-l4-bus`,
+    );
+  });
+});
+
+describe('relay gateways and declared field names', () => {
+  it('default every shipped pilot to the field names the simulators send, and list no relays', () => {
+    for (const pilot of pilots) {
+      expect(pilot.fieldNames, pilot.id).toEqual(DEFAULT_FIELD_NAMES);
+      for (const source of [...pilot.vehicles, ...pilot.sensors]) expect(source.relayGatewayIds, source.id).toBeUndefined();
+    }
+  });
+
+  it('load a relay gateway of the pilot, and fieldNames lists that replace their defaults', () => {
+    const path = brokenCopy((p) => {
+      p.vehicles[0]!.relayGatewayIds = ['gw-honmachi'];
+      (p as { fieldNames?: unknown }).fieldNames = { signals: ['Vehicle.Speed', 'Vehicle.Body.Horn.IsActive'] };
+    });
+    const pilot = loadPilotFile(path);
+    expect(pilot.vehicles[0]!.relayGatewayIds).toEqual(['gw-honmachi']);
+    expect(pilot.fieldNames).toEqual({
+      signals: ['Vehicle.Speed', 'Vehicle.Body.Horn.IsActive'],
+      counts: DEFAULT_FIELD_NAMES.counts,
+      measures: DEFAULT_FIELD_NAMES.measures,
+    });
+  });
+
+  it('name a relay gateway that does not exist, the own gateway listed as a relay, and a relay listed twice', () => {
+    const path = brokenCopy((p) => {
+      p.vehicles[0]!.relayGatewayIds = ['gw-nowhere'];
+      p.vehicles[1]!.relayGatewayIds = [p.vehicles[1]!.gatewayId];
+      p.sensors[0]!.relayGatewayIds = ['gw-ekimae', 'gw-ekimae'];
+    });
+    const err = seedError(() => loadPilotFile(path));
+    expect(err.message).toContain(`${path}: vehicles[0].relayGatewayIds[0]: expected the id of one of the gateways`);
+    expect(err.message).toContain('got "gw-nowhere"');
+    expect(err.message).toContain(
+      `vehicles[1].relayGatewayIds[0]: expected a gateway other than its own gatewayId "${byId.get('maebashi-l4-bus')!.vehicles[1]!.gatewayId}"`,
+    );
+    expect(err.message).toContain('sensors[0].relayGatewayIds[1]: expected each relay gateway once, got "gw-ekimae" twice');
+  });
+
+  it('refuse a field name a reading could not carry, a name listed twice, an unknown list and too many names', () => {
+    const path = brokenCopy((p) => {
+      (p as { fieldNames?: unknown }).fieldNames = {
+        signals: ['Vehicle.Speed', 'bad name'],
+        counts: ['vehicles', 'vehicles'],
+        measures: Array.from({ length: 257 }, (_, i) => `m${i}`),
+        events: [],
+      };
+    });
+    const err = seedError(() => loadPilotFile(path));
+    expect(err.message).toContain('fieldNames.signals[1]: expected a dotted name such as "Vehicle.Speed"');
+    expect(err.message).toContain('fieldNames.measures: expected at most 256 names');
+    expect(err.message).toMatch(/fieldNames.*events/);
+    const dup = seedError(() =>
+      loadPilotFile(
+        brokenCopy((p) => {
+          (p as { fieldNames?: unknown }).fieldNames = { counts: ['vehicles', 'vehicles'] };
+        }),
+      ),
+    );
+    expect(dup.message).toContain(
+      'fieldNames.counts[1]: expected a name unique within fieldNames.counts, got "vehicles", already at fieldNames.counts[0]',
     );
   });
 });

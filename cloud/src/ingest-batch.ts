@@ -23,13 +23,14 @@ import {
   type LinkSample,
   type ReadingKind,
   type VehicleState,
+  type michi,
 } from '@michi/proto';
 import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { LineBody } from './line-protocol.js';
 import type { CloudMetrics } from './metrics.js';
-import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
+import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
 export interface ItemRejection {
   index: number;
@@ -78,6 +79,25 @@ function isZlibStream(p: Uint8Array): boolean {
 function keepNewest<T extends { source_id: string; ts_ms: number }>(bySource: Map<string, T>, body: T): void {
   const held = bySource.get(body.source_id);
   if (held === undefined || Number(held.ts_ms) < Number(body.ts_ms)) bySource.set(body.source_id, body);
+}
+
+/**
+ * The first signal, count or measure name of `item` that its pilot does not declare. Each distinct
+ * name becomes an InfluxDB field (`sig.<name>`, ...), so undeclared ones would grow the schema
+ * without bound.
+ */
+function undeclaredField(
+  declared: FieldNameSets,
+  kind: ReadingKind,
+  item: michi.v1.Reading.$Properties,
+): { map: keyof FieldNameSets; name: string } | undefined {
+  const check = (map: keyof FieldNameSets, values: Record<string, unknown> | null | undefined) => {
+    if (values) for (const name in values) if (!declared[map].has(name)) return { map, name };
+    return undefined;
+  };
+  if (kind === 'state') return check('signals', item.state?.signals);
+  if (kind === 'sensor') return check('counts', item.sensor?.counts) ?? check('measures', item.sensor?.measures);
+  return undefined;
 }
 
 /** A batch decoded, checked and encoded, ready for its one InfluxDB write. */
@@ -210,11 +230,13 @@ export class BatchIngest {
     const oldest = recvMs - this.opts.timestampWindow.pastMs;
     const newest = recvMs + this.opts.timestampWindow.futureMs;
     const ctx = { pilot: gw.pilot, gateway: gw.gateway, recvMs };
+    const fieldNames = directory.fieldNames(gw.pilot);
     for (const index of valid) {
       const item = batch.items[index]!;
       const kind = readingKind(item);
       const body = readingBody(item);
-      const type = directory.sourceType(gw.pilot, body.source_id);
+      const source = directory.source(gw.pilot, body.source_id);
+      const type = source?.type;
       if (type === undefined) {
         reject(
           index,
@@ -228,6 +250,25 @@ export class BatchIngest {
           index,
           ErrorCodes.UNKNOWN_SOURCE,
           `items[${index}]: source "${body.source_id}" is a ${type}, which cannot send a ${kind} reading`,
+        );
+        continue;
+      }
+      // A gateway's secret vouches for its own devices only: without this check one gateway could
+      // write, overwrite (same timestamp) or freeze (a future timestamp) another gateway's sources.
+      if (!source!.gateways.has(gw.gateway)) {
+        reject(
+          index,
+          ErrorCodes.SOURCE_NOT_OWNED,
+          `items[${index}]: source "${body.source_id}" of pilot "${gw.pilot}" belongs to another gateway; gateway "${gw.gateway}" is not listed in its relayGatewayIds`,
+        );
+        continue;
+      }
+      const undeclared = fieldNames && undeclaredField(fieldNames, kind, item);
+      if (undeclared) {
+        reject(
+          index,
+          ErrorCodes.UNDECLARED_FIELD,
+          `items[${index}]: ${undeclared.map} name ${JSON.stringify(undeclared.name)} is not declared in fieldNames.${undeclared.map} of pilot "${gw.pilot}"`,
         );
         continue;
       }

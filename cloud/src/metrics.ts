@@ -10,7 +10,7 @@ export class CloudMetrics {
   readonly registry: Registry;
   /** Readings written to InfluxDB (and acknowledged), by kind. */
   readonly readingsAccepted: Counter<'kind'>;
-  /** Readings of an accepted batch that were skipped: invalid_reading, unknown_source, clock_skew, unrepresentable, storage_invalid. */
+  /** Readings of an accepted batch that were skipped: invalid_reading, unknown_source, source_not_owned, undeclared_field, clock_skew, unrepresentable, storage_invalid. */
   readonly readingsRejected: Counter<'reason'>;
   /**
    * Whole batches refused (connection closed: forbidden_topic, pilot_mismatch, gateway_mismatch, storage_*),

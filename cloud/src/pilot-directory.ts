@@ -22,6 +22,19 @@ interface GatewayEntry extends GatewayIdentity {
 
 export type SourceType = 'vehicle' | 'sensor';
 
+/** A vehicle or sensor, with the gateways allowed to send its readings: its own and its relays. */
+export interface SourceEntry {
+  readonly type: SourceType;
+  readonly gateways: ReadonlySet<string>;
+}
+
+/** The declared names of a pilot's signals, counts and measures (seed `fieldNames`). */
+export interface FieldNameSets {
+  readonly signals: ReadonlySet<string>;
+  readonly counts: ReadonlySet<string>;
+  readonly measures: ReadonlySet<string>;
+}
+
 export type LoginResult =
   | { ok: true; identity: GatewayIdentity }
   | { ok: false; reason: 'unknown_gateway' | 'no_secret_configured' | 'bad_password' | 'missing_credentials' };
@@ -34,7 +47,8 @@ export class PilotDirectory {
   readonly pilots: readonly Pilot[];
   private readonly pilotById = new Map<string, Pilot>();
   private readonly gateways = new Map<string, GatewayEntry>();
-  private readonly sources = new Map<string, Map<string, SourceType>>();
+  private readonly sources = new Map<string, Map<string, SourceEntry>>();
+  private readonly fieldNameSets = new Map<string, FieldNameSets>();
 
   /**
    * Throws ConfigError when two pilots use the same gateway id: the MQTT username is the gateway id,
@@ -44,10 +58,19 @@ export class PilotDirectory {
     this.pilots = pilots;
     for (const pilot of pilots) {
       this.pilotById.set(pilot.id, pilot);
-      const sources = new Map<string, SourceType>();
-      for (const v of pilot.vehicles) sources.set(v.id, 'vehicle');
-      for (const s of pilot.sensors) sources.set(s.id, 'sensor');
+      const sources = new Map<string, SourceEntry>();
+      const entry = (type: SourceType, src: { gatewayId: string; relayGatewayIds?: string[] | undefined }): SourceEntry => ({
+        type,
+        gateways: new Set([src.gatewayId, ...(src.relayGatewayIds ?? [])]),
+      });
+      for (const v of pilot.vehicles) sources.set(v.id, entry('vehicle', v));
+      for (const s of pilot.sensors) sources.set(s.id, entry('sensor', s));
       this.sources.set(pilot.id, sources);
+      this.fieldNameSets.set(pilot.id, {
+        signals: new Set(pilot.fieldNames.signals),
+        counts: new Set(pilot.fieldNames.counts),
+        measures: new Set(pilot.fieldNames.measures),
+      });
       for (const gw of pilot.gateways) {
         const other = this.gateways.get(gw.id);
         if (other) {
@@ -83,7 +106,17 @@ export class PilotDirectory {
 
   /** Whether `source` is a vehicle or a sensor of `pilot`, or undefined when it is neither. */
   sourceType(pilot: string, source: string): SourceType | undefined {
+    return this.sources.get(pilot)?.get(source)?.type;
+  }
+
+  /** A vehicle or sensor of `pilot` with the gateways that may send its readings, or undefined. */
+  source(pilot: string, source: string): SourceEntry | undefined {
     return this.sources.get(pilot)?.get(source);
+  }
+
+  /** The signal, count and measure names `pilot` declares, or undefined for an unknown pilot. */
+  fieldNames(pilot: string): FieldNameSets | undefined {
+    return this.fieldNameSets.get(pilot);
   }
 
   /** The identity of a known gateway, for a credential checked elsewhere (a client certificate naming it). */

@@ -228,3 +228,40 @@ describe('two ingest workers on a shared subscription', () => {
     },
   );
 });
+
+describe('an ingest worker checks each reading against the seed like the cloud', () => {
+  it("refuses gw-b's reading of gw-a's bus-1 (MICHI_ERR_SOURCE_NOT_OWNED) and an undeclared signal, and stores the rest", async () => {
+    if (workers.size === 0) await startWorker('w-own');
+    const rejected = async (reason: string): Promise<number> => {
+      let sum = 0;
+      for (const w of workers.values()) sum += await metric(w.metricsUrl, 'michi_cloud_readings_rejected_total', { reason });
+      return sum;
+    };
+    const before = { owned: await rejected('source_not_owned'), field: await rejected('undeclared_field') };
+    const t = Date.now() - 60_000;
+    const b = await gatewayClient('gw-b', SECRETS['gw-b']);
+    await publish(
+      b,
+      'michi/v1/test-town/gw-b/batch',
+      batch('gw-b', [
+        vehicleState('bus-1', t, 9_001, { speed_mps: 33 }),
+        vehicleState('bus-2', t, 9_002, { signals: { 'Vehicle.Junk.1': 1 } }),
+        vehicleState('bus-2', t + 1, 9_003),
+      ]),
+    );
+    // The broker acknowledged the publish; the worker's write follows.
+    await waitFor(
+      async () =>
+        (await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "source" = 'bus-2' AND time = ${t + 1}ms`)).length > 0 || undefined,
+      { what: "gw-b's own bus-2 reading in InfluxDB", timeoutMs: 30_000 },
+    );
+    await waitFor(async () => (await rejected('undeclared_field')) > before.field || undefined, { what: 'the refusals counted' });
+    expect((await rejected('source_not_owned')) - before.owned).toBe(1);
+    expect((await rejected('undeclared_field')) - before.field).toBe(1);
+    expect(await influx.rows(`SELECT "seq" FROM vehicle_state WHERE time = ${t}ms`)).toEqual([]);
+    const keys = (await influx.rows('SHOW FIELD KEYS FROM vehicle_state')).map((r) => String(r['fieldKey']));
+    expect(keys).not.toContain('sig.Vehicle.Junk.1');
+    const output = [...workers.values()].map((w) => w.output()).join('');
+    expect(output).toContain('MICHI_ERR_SOURCE_NOT_OWNED');
+  });
+});

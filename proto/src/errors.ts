@@ -18,6 +18,10 @@ export const ErrorCodes = {
   SEED_INVALID: 'MICHI_ERR_SEED_INVALID',
   /** A pilot, gateway or source that the receiver does not know. */
   UNKNOWN_SOURCE: 'MICHI_ERR_UNKNOWN_SOURCE',
+  /** A gateway sent a reading of a vehicle or sensor that the seed assigns to another gateway (and does not list it as a relay). */
+  SOURCE_NOT_OWNED: 'MICHI_ERR_SOURCE_NOT_OWNED',
+  /** A reading names a signal, count or measure that its pilot's seed does not declare in fieldNames. */
+  UNDECLARED_FIELD: 'MICHI_ERR_UNDECLARED_FIELD',
   /** The sender is not allowed to do this (credentials, topic ACL, role). */
   FORBIDDEN: 'MICHI_ERR_FORBIDDEN',
   /** The source timestamp is outside the accepted window around now. */

@@ -186,6 +186,76 @@ const GatewaySchema = z.strictObject({
     ),
 });
 
+/**
+ * Other gateways of the pilot allowed to send this source's readings besides its `gatewayId` (a
+ * vehicle that roams between two gateways' coverage, say). The cloud refuses a reading from any
+ * other gateway (MICHI_ERR_SOURCE_NOT_OWNED): otherwise one gateway's secret could write, overwrite
+ * or freeze another gateway's vehicles and sensors.
+ */
+const RelayGatewayIdsSchema = z.array(ItemIdSchema).max(16, 'expected at most 16 relay gateways').optional();
+
+/**
+ * The names a reading may use in its `signals` (VehicleState) and `counts` and `measures`
+ * (SensorReading) maps. Each distinct name becomes an InfluxDB field (`sig.<name>`, `count.<name>`,
+ * `measure.<name>`), so an open set would let a device grow the schema without bound; the cloud
+ * refuses a reading with an undeclared name (MICHI_ERR_UNDECLARED_FIELD).
+ */
+const FieldNameSchema = z
+  .string({ error: 'expected a field name string' })
+  // The same names a reading's maps may carry at all (validate-reading.ts SIGNAL_NAME, MAX_KEY_LENGTH).
+  .max(128, 'expected a field name of at most 128 characters')
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/,
+    'expected a dotted name such as "Vehicle.Speed" or "queue_length_m": letters, digits and "_", parts joined by "."',
+  );
+
+const FIELD_NAMES_MAX = 256;
+
+/**
+ * What the simulators (simulators/src/vehicle-model.ts, sensor-model.ts), the seeds' devices and
+ * the benchmarks send today: a seed without `fieldNames` accepts exactly these.
+ */
+export const DEFAULT_FIELD_NAMES = {
+  signals: [
+    'Vehicle.Speed',
+    'Vehicle.Cabin.Door.Row1.IsOpen',
+    'Vehicle.Cabin.Door.Row1.PassengerSide.IsOpen',
+    'Vehicle.Powertrain.TractionBattery.StateOfCharge.Current',
+  ],
+  counts: ['pedestrians', 'cyclists', 'vehicles'],
+  measures: [
+    'queue_length_m',
+    'mean_speed_kmh',
+    'max_speed_kmh',
+    'occupancy_pct',
+    'temperature_c',
+    'humidity_pct',
+    'rain_mm_h',
+    'wind_mps',
+    'visibility_m',
+    'road_surface_c',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A list given replaces its default; a list left out keeps it. */
+const fieldNameList = (defaults: readonly string[]) =>
+  z
+    .array(FieldNameSchema)
+    .max(FIELD_NAMES_MAX, `expected at most ${FIELD_NAMES_MAX} names (each becomes an InfluxDB field)`)
+    .default(() => [...defaults]);
+
+const FieldNamesSchema = z
+  .strictObject({
+    signals: fieldNameList(DEFAULT_FIELD_NAMES.signals),
+    counts: fieldNameList(DEFAULT_FIELD_NAMES.counts),
+    measures: fieldNameList(DEFAULT_FIELD_NAMES.measures),
+  })
+  .default(() => ({
+    signals: [...DEFAULT_FIELD_NAMES.signals],
+    counts: [...DEFAULT_FIELD_NAMES.counts],
+    measures: [...DEFAULT_FIELD_NAMES.measures],
+  }));
+
 const VehicleSchema = z.strictObject({
   id: ItemIdSchema,
   kind: z.enum(['bus', 'delivery-robot', 'car', 'shuttle'], {
@@ -194,6 +264,7 @@ const VehicleSchema = z.strictObject({
   name: BilingualNameSchema,
   routeId: ItemIdSchema,
   gatewayId: ItemIdSchema,
+  relayGatewayIds: RelayGatewayIdsSchema,
   nominalSpeedKmh: z.number().min(1).max(120),
   /** Distance along the route, in metres, where the vehicle starts. */
   startOffsetM: z.number().min(0).optional(),
@@ -207,6 +278,7 @@ const SensorSchema = z.strictObject({
   name: BilingualNameSchema,
   position: LonLatSchema,
   gatewayId: ItemIdSchema,
+  relayGatewayIds: RelayGatewayIdsSchema,
   ratePerSecond: z.number().min(0.1).max(20),
 });
 
@@ -300,6 +372,8 @@ const PilotObjectSchema = z.strictObject({
   gateways: z.array(GatewaySchema).min(1, 'expected at least one gateway'),
   vehicles: z.array(VehicleSchema).default([]),
   sensors: z.array(SensorSchema).default([]),
+  /** The allowed names of signals, counts and measures; defaults to DEFAULT_FIELD_NAMES. */
+  fieldNames: FieldNamesSchema,
   privacy: PrivacySchema,
 });
 
@@ -426,6 +500,7 @@ function checkReferences(pilot: PilotShape, ctx: Ctx): void {
 
   pilot.vehicles.forEach((v, i) => {
     checkReference(ctx, ['vehicles', i, 'gatewayId'], 'the gateway it publishes to', 'gateways', v.gatewayId, gatewayIds);
+    checkRelays(ctx, ['vehicles', i], v, gatewayIds);
     if (!checkReference(ctx, ['vehicles', i, 'routeId'], 'the route it drives', 'routes', v.routeId, routeIds)) return;
     const length = lineLengthM(routeById.get(v.routeId)!.geometry.coordinates);
     if (v.startOffsetM !== undefined && v.startOffsetM > length) {
@@ -439,13 +514,57 @@ function checkReferences(pilot: PilotShape, ctx: Ctx): void {
 
   pilot.sensors.forEach((s, i) => {
     checkReference(ctx, ['sensors', i, 'gatewayId'], 'the gateway it publishes to', 'gateways', s.gatewayId, gatewayIds);
+    checkRelays(ctx, ['sensors', i], s, gatewayIds);
   });
+}
+
+/** Each relay gateway exists, appears once and is not the source's own gateway (that would hide a typo). */
+function checkRelays(
+  ctx: Ctx,
+  path: (string | number)[],
+  source: { gatewayId: string; relayGatewayIds?: string[] | undefined },
+  gatewayIds: readonly string[],
+): void {
+  const seen = new Set<string>();
+  source.relayGatewayIds?.forEach((id, j) => {
+    const at = [...path, 'relayGatewayIds', j];
+    if (!checkReference(ctx, at, 'a gateway that may relay its readings', 'gateways', id, gatewayIds)) return;
+    if (id === source.gatewayId || seen.has(id)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message:
+          id === source.gatewayId
+            ? `expected a gateway other than its own gatewayId "${id}" (that one is always allowed)`
+            : `expected each relay gateway once, got "${id}" twice`,
+      });
+    }
+    seen.add(id);
+  });
+}
+
+/** No name twice in one list of fieldNames. */
+function checkFieldNames(pilot: PilotShape, ctx: Ctx): void {
+  for (const list of ['signals', 'counts', 'measures'] as const) {
+    const seen = new Map<string, number>();
+    pilot.fieldNames[list].forEach((name, i) => {
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fieldNames', list, i],
+          message: `expected a name unique within fieldNames.${list}, got "${name}", already at fieldNames.${list}[${first}]`,
+        });
+    });
+  }
 }
 
 /** One pilot definition, as stored in seeds/<id>.json. */
 export const PilotSchema = PilotObjectSchema.superRefine((pilot, ctx) => {
   checkUniqueIds(pilot, ctx);
   checkReferences(pilot, ctx);
+  checkFieldNames(pilot, ctx);
 });
 
 export type Pilot = z.infer<typeof PilotSchema>;
@@ -456,4 +575,5 @@ export type PilotCellSite = Pilot['cellSites'][number];
 export type PilotGateway = Pilot['gateways'][number];
 export type PilotVehicle = Pilot['vehicles'][number];
 export type PilotSensor = Pilot['sensors'][number];
+export type PilotFieldNames = Pilot['fieldNames'];
 export type PilotPosition = PilotStop['position'];

@@ -31,8 +31,9 @@ export function pilotView(p: Pilot, privacy: PilotPrivacy): Record<string, unkno
   };
   if (privacy.filtered) {
     delete view['gateways'];
-    view['vehicles'] = p.vehicles.map(({ gatewayId: _gw, ...v }) => ({ ...v, id: privacy.publicId(v.id) }));
-    view['sensors'] = p.sensors.map(({ gatewayId: _gw, ...s }) => ({ ...s, id: privacy.publicId(s.id) }));
+    // Relay gateways are gateway ids too: viewers see none.
+    view['vehicles'] = p.vehicles.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...v }) => ({ ...v, id: privacy.publicId(v.id) }));
+    view['sensors'] = p.sensors.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...s }) => ({ ...s, id: privacy.publicId(s.id) }));
   }
   return view;
 }
