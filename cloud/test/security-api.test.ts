@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RANGE } from './fixtures/api-fixture.js';
 import { TOKENS, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
+import { metric } from './support.js';
 
 let t: ApiTestCloud;
 let dashboardDir: string;
@@ -90,6 +91,7 @@ describe('finding 4: an encoded path meets the same checks as the plain one', ()
   ];
 
   it('answers 401 without a token to every variant, never 500, with an audit line for each', async () => {
+    const refusedBefore = await metric(t.cloud.metricsUrl, 'michi_cloud_api_refusals_total', { reason: 'unauthenticated' });
     for (const path of variants) {
       const res = await rawGet(path);
       expect({ path, status: res.status }).toEqual({ path, status: 401 });
@@ -99,6 +101,9 @@ describe('finding 4: an encoded path meets the same checks as the plain one', ()
     for (const path of variants) {
       expect({ path, line: lines.get(path) }).toMatchObject({ path, line: { token: null, role: null, status: 401, method: 'GET' } });
     }
+    expect(await metric(t.cloud.metricsUrl, 'michi_cloud_api_refusals_total', { reason: 'unauthenticated' })).toBe(
+      refusedBefore + variants.length,
+    );
     // The route the router matched is what the audit names, however the path was spelled.
     expect(lines.get('/%61pi/v1/pilots/test-town/vehicles')).toMatchObject({ route: '/api/v1/pilots/:pilot/vehicles', pilot: 'test-town' });
   });
@@ -207,6 +212,7 @@ describe('finding 11b: a time InfluxDB cannot store is a 400 naming the paramete
       expect(error.code).toBe('MICHI_ERR_BAD_REQUEST');
       expect(error.message).toMatch(/query parameter "(from|to)"/);
     }
+    expect(await metric(t.cloud.metricsUrl, 'michi_cloud_api_refusals_total', { reason: 'bad_request' })).toBeGreaterThanOrEqual(4);
   });
 
   it('still answers the last storable millisecond', async () => {

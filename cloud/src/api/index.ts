@@ -16,6 +16,9 @@ import { hasApiRoute, isApiRequest } from './route-scope.js';
 
 export type { ApiContext } from './context.js';
 
+/** The `reason` label of michi_cloud_api_refusals_total for each status that refuses a request. */
+const REFUSALS: Partial<Record<number, string>> = { 400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
+
 function pilotOf(req: FastifyRequest): string | null {
   const params = req.params as Record<string, unknown> | undefined;
   return typeof params?.['pilot'] === 'string' ? params['pilot'] : null;
@@ -63,6 +66,8 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
 
   app.addHook('onResponse', async (req, reply) => {
     if (!isApiRequest(req) || req.routeOptions.config?.public) return;
+    const refusal = REFUSALS[reply.statusCode];
+    if (refusal) ctx.metrics.apiRefusals.inc({ reason: refusal });
     ctx.audit.record({
       token: req.principal?.id ?? null,
       role: req.principal?.role ?? null,
