@@ -108,6 +108,7 @@ async function main(): Promise<void> {
         MICHI_CLOUD_AUTH__TOKENS: JSON.stringify([{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_TOKEN' }]),
         MICHI_CLOUD_MQTT__PORT: '0',
         MICHI_CLOUD_HTTP__PORT: '0',
+        MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_GRPC__ENABLED: 'false',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,

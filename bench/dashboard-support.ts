@@ -47,6 +47,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
         dashboardDir: 'dashboard/dist',
         mqtt: { port: 0 },
         http: { port: 0, host: '127.0.0.1' },
+        metrics: { port: 0 },
         influx: { url: influx.url, database: influx.database },
         auth: { tokens: [{ id: 'bench-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_OPERATOR_TOKEN' }] },
       }),

@@ -210,8 +210,9 @@ interface CloudFigures {
   ackSeconds: number;
 }
 
-async function cloudFigures(httpPort: number): Promise<CloudFigures> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+/** From the cloud's metrics listener (metrics.port), not its API port. */
+async function cloudFigures(metricsPort: number): Promise<CloudFigures> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const sum = (prefix: string): number =>
     text
       .split('\n')
@@ -329,7 +330,7 @@ async function orchestrate(): Promise<void> {
   const influx = await startInfluxDb();
   const secrets: Record<string, string> = { MICHI_BENCH_API_TOKEN: randomBytes(24).toString('base64url') };
   for (const gw of gateways()) secrets[gw.secretEnv] = randomBytes(18).toString('base64url');
-  const [mqttPort, grpcPort, httpPort] = (await freePorts(3)) as [number, number, number];
+  const [mqttPort, grpcPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
   const config = join(dir, 'cloud.yaml');
   writeFileSync(
     config,
@@ -338,6 +339,7 @@ async function orchestrate(): Promise<void> {
       mqtt: { port: mqttPort },
       grpc: { enabled: true, port: grpcPort },
       http: { port: httpPort },
+      metrics: { port: metricsPort },
       influx: { url: influx.url, database: 'michi' },
       dashboardDir: join(dir, 'none'),
       auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
@@ -390,13 +392,13 @@ async function orchestrate(): Promise<void> {
       for (const transport of ['mqtt', 'grpc'] as const) {
         // The generator encodes its batches and connects first; only the sending is timed.
         const gen = await startLoad(loadArgs(transport, READINGS), secrets);
-        const before = await cloudFigures(httpPort);
+        const before = await cloudFigures(metricsPort);
         const phase = await measure(
           transport === 'mqtt' ? 'MQTT, acknowledged' : 'gRPC, acknowledged',
           { cloud: cloud.pid!, influxd: influx.pid },
           () => gen.go(),
         );
-        phases.push({ ...phase, cloud: figuresBetween(before, await cloudFigures(httpPort)) });
+        phases.push({ ...phase, cloud: figuresBetween(before, await cloudFigures(metricsPort)) });
       }
       await rawPhase();
     }

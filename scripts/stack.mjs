@@ -18,6 +18,8 @@ const cloudMqttPort = Number(env.MICHI_MQTT_PORT ?? 1883);
 const influxUrl = `http://127.0.0.1:${env.MICHI_INFLUX_PORT ?? 8086}`;
 const edgeBasePort = Number(env.MICHI_EDGE_BASE_PORT ?? 1884);
 const metricsBasePort = Number(env.MICHI_METRICS_BASE_PORT ?? 9464);
+// The cloud's /metrics listener, on loopback and apart from the API (docs/security.md, finding 8).
+const cloudMetricsPort = Number(env.MICHI_CLOUD_METRICS_PORT ?? 9460);
 
 process.umask(0o077);
 mkdirSync(RUN, { recursive: true });
@@ -99,6 +101,7 @@ writeFileSync(
     dashboardDir: 'dashboard/dist',
     mqtt: { host, port: cloudMqttPort },
     http: { host: env.MICHI_HTTP_HOST ?? host, port: httpPort },
+    metrics: { host, port: cloudMetricsPort },
     grpc: { enabled: true, host, port: Number(env.MICHI_GRPC_PORT ?? 50051) },
     influx: { url: influxUrl, database: 'michi', username: 'michi_cloud', passwordEnv: INFLUX_CLOUD_PASSWORD_ENV },
   }) + `\nauth:\n  tokens: ${JSON.stringify(apiTokens)}\n`,
@@ -149,6 +152,7 @@ console.log(`  municipality view:  http://localhost:${httpPort}/#token=${secrets
 console.log(
   `  API:       curl -H "Authorization: Bearer $MICHI_API_TOKEN_OPERATOR" http://localhost:${httpPort}/api/v1/pilots  (tokens in ${secretsFile})`,
 );
+console.log(`  metrics:   curl http://127.0.0.1:${cloudMetricsPort}/metrics  (the cloud's; loopback only)`);
 console.log('  edge agents (the brokers the simulators publish to):');
 for (const line of edgeLines) console.log(line);
 console.log(`  logs:      ${RUN}/*.log      stop: make stop`);

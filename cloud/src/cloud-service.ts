@@ -21,6 +21,7 @@ import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import { LatestState } from './latest-state.js';
 import { CloudMetrics } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PilotDirectory } from './pilot-directory.js';
 
 export interface CloudDeps {
@@ -41,6 +42,8 @@ export interface CloudService {
   readonly httpPort: number;
   /** http://host:port of the HTTP API and dashboard. */
   readonly url: string;
+  /** http://host:port/metrics of the metrics listener (metrics.host, metrics.port), not the API's port. */
+  readonly metricsUrl: string;
   readonly metrics: CloudMetrics;
   close(): Promise<void>;
 }
@@ -82,11 +85,24 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
     { directory, writer, latest, metrics, logger, now },
   );
-  const api = await buildHttpApi({ directory, latest, query, metrics, logger, auth, audit, dashboardDir: config.dashboardDir, now });
+  const api = await buildHttpApi({
+    directory,
+    latest,
+    query,
+    metrics,
+    logger,
+    auth,
+    audit,
+    dashboardDir: config.dashboardDir,
+    tileOrigins: config.http.tileOrigins,
+    now,
+  });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
+    metricsServer = await startMetricsServer(config.metrics, metrics, logger);
     const mqttTls = config.mqtt.tls;
     mqtt = await startMqttIngest(
       {
@@ -126,6 +142,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     }
   } catch (err) {
     influxHealth.close();
+    await metricsServer?.close();
     await api.close();
     await writer.close();
     influx.close();
@@ -136,18 +153,27 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${urlHost}:${httpPort}`;
   logger.info(
-    { url, mqttPort: mqtt.port, mqttTlsPort: mqtt.tlsPort, grpcPort: grpc?.port, pilots: pilots.map((p) => p.id) },
+    {
+      url,
+      metricsUrl: metricsServer.url,
+      mqttPort: mqtt.port,
+      mqttTlsPort: mqtt.tlsPort,
+      grpcPort: grpc?.port,
+      pilots: pilots.map((p) => p.id),
+    },
     'michi cloud started',
   );
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
+  const metricsListener = metricsServer;
   return {
     mqttPort: mqtt.port,
     mqttTlsPort: mqtt.tlsPort,
     grpcPort: grpc?.port,
     httpPort,
     url,
+    metricsUrl: metricsServer.url,
     metrics,
     close() {
       closing ??= (async () => {
@@ -155,6 +181,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         await Promise.all([ingestServer.close(), grpc?.close()]);
         await writer.close();
         await api.close();
+        await metricsListener.close();
         audit.close();
         influx.close();
         logger.info('michi cloud stopped');

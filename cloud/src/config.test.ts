@@ -23,7 +23,8 @@ describe('loadCloudConfig', () => {
         maxPayloadBytes: 4 * 1024 * 1024,
         limits: { maxConnections: 10_000, maxConnectionsPerGateway: 8, publishRate: { perSecond: 1_000, burst: 2_000 } },
       },
-      http: { host: '127.0.0.1', port: 8080 },
+      http: { host: '127.0.0.1', port: 8080, tileOrigins: [] },
+      metrics: { host: '127.0.0.1', port: 9460 },
       grpc: {
         enabled: false,
         host: '127.0.0.1',

@@ -106,9 +106,21 @@ const WorkerSchema = z.strictObject({
   metrics: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9465) }).default({ host: '127.0.0.1', port: 9465 }),
 });
 
+/** An origin as a Content-Security-Policy source: scheme, host and optional port, nothing else. */
+const origin = z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected an origin such as https://tiles.example.jp (no path)');
+
 const HttpSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8080),
+  /** Hosts of a base map (dashboard config.json `tiles`) that the Content-Security-Policy lets the dashboard load from. */
+  tileOrigins: z.array(origin).max(32).default([]),
+});
+
+/** The cloud's /metrics listener, apart from the API: the metrics need no token, so loopback by default. */
+const MetricsSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  /** 0: any free port (tests). */
+  port: port.default(9460),
 });
 
 const InfluxSchema = z
@@ -171,6 +183,8 @@ export const CloudConfigSchema = z.strictObject({
   seedsDir: z.string().min(1).default('seeds'),
   mqtt: MqttSchema.default(MqttSchema.parse({})),
   http: HttpSchema.default(HttpSchema.parse({})),
+  /** Prometheus /metrics of the cloud, on its own listener. */
+  metrics: MetricsSchema.default(MetricsSchema.parse({})),
   /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
   grpc: GrpcSchema.default(GrpcSchema.parse({})),
   worker: WorkerSchema.default(WorkerSchema.parse({})),

@@ -1,6 +1,8 @@
 /**
- * The HTTP server (fastify): health, /metrics, the built dashboard at /, and the API under /api/v1
- * (api/: routes, bearer tokens, audit log, the WebSocket live feed; docs/api.md). Errors are JSON
+ * The HTTP server (fastify): health, the built dashboard at /, and the API under /api/v1
+ * (api/: routes, bearer tokens, audit log, the WebSocket live feed; docs/api.md). /metrics is not
+ * here but on its own loopback listener (metrics-server.ts). Every response carries the security
+ * headers (security-headers.ts). Errors are JSON
  * `{error: {code, message}}` with a stable code; a fault of ours is logged with its stack and
  * answered as MICHI_ERR_INTERNAL without one, an InfluxDB that does not answer a query as 503
  * MICHI_ERR_STORAGE. HTTP status codes live in the API (ApiError) and this error handler only.
@@ -12,6 +14,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError } from '@michi/proto';
 import { registerApiV1 } from './api/index.js';
+import { normalisedPath } from './api/route-scope.js';
 import { AuditLog, redactUrl } from './audit-log.js';
 import type { TokenAuthenticator } from './auth.js';
 import { ApiError, HttpErrorCodes } from './errors.js';
@@ -20,6 +23,7 @@ import type { LiveFeedOptions } from './live-feed.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
+import { addSecurityHeaders } from './security-headers.js';
 
 export interface HttpApiDeps {
   directory: PilotDirectory;
@@ -34,6 +38,8 @@ export interface HttpApiDeps {
   live?: LiveFeedOptions;
   /** The built dashboard; when it does not exist, / answers 404 with a hint. */
   dashboardDir?: string | undefined;
+  /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
+  tileOrigins?: readonly string[];
   now?: () => number;
 }
 
@@ -53,6 +59,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     // A dashboard polls every second: one log line per request would drown everything else. Errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
+
+  addSecurityHeaders(app, deps.tileOrigins);
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
@@ -77,9 +85,11 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const message =
-      !hasDashboard && !path.startsWith('/api/') && path !== '/metrics'
-        ? `the dashboard is not built (looked in ${dashboardRoot ?? '(no dashboardDir configured)'}): run \`npm run build -w @michi/dashboard\``
-        : `no route ${req.method} ${path}`;
+      path === '/metrics'
+        ? 'no route GET /metrics here: the metrics have their own listener (metrics.host, metrics.port; default 127.0.0.1:9460)'
+        : !hasDashboard && !normalisedPath(path).startsWith('/api/')
+          ? `the dashboard is not built (looked in ${dashboardRoot ?? '(no dashboardDir configured)'}): run \`npm run build -w @michi/dashboard\``
+          : `no route ${req.method} ${path}`;
     return reply.code(404).send({ error: { code: HttpErrorCodes.NOT_FOUND, message } });
   });
 
@@ -97,11 +107,6 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   live.attach(app.server);
   // Before the server stops listening: open WebSockets would otherwise keep it from closing.
   app.addHook('preClose', async () => live.close());
-
-  app.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
 
   if (hasDashboard) {
     // @fastify/static (via `mime`) serves .mjs as application/javascript, which maplibre's worker needs.

@@ -35,6 +35,8 @@ export class CloudMetrics {
   readonly ackSeconds: Histogram<'transport'>;
   /** When each gateway last had a batch acknowledged (Unix seconds); gateway ids come from the seeds, so the set is bounded. */
   readonly gatewayLastSeen: Gauge<'pilot' | 'gateway'>;
+  /** API requests refused: unauthenticated (401), forbidden (403), bad_request (400), not_found (404 under /api). */
+  readonly apiRefusals: Counter<'reason'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -128,6 +130,12 @@ export class CloudMetrics {
       name: 'michi_cloud_gateway_last_seen_seconds',
       help: 'Unix time of the last batch acknowledged to each gateway.',
       labelNames: ['pilot', 'gateway'],
+      registers,
+    });
+    this.apiRefusals = new Counter({
+      name: 'michi_cloud_api_refusals_total',
+      help: 'HTTP API requests refused, by reason (unauthenticated, forbidden, bad_request, not_found).',
+      labelNames: ['reason'],
       registers,
     });
   }

@@ -106,7 +106,7 @@ describe('live feed', () => {
     const gw = await connectGateway(t.cloud.mqttPort, 'gw-a');
     try {
       await c.snapshot;
-      const droppedBefore = await metric(t.cloud.url, 'michi_cloud_live_updates_dropped_total', { reason: 'throttled' });
+      const droppedBefore = await metric(t.cloud.metricsUrl, 'michi_cloud_live_updates_dropped_total', { reason: 'throttled' });
       const start = Date.now();
       const t0 = start - 5_000;
       // 20 states of bus-1 within about a second: 20 Hz against a client that asked for 2 Hz
@@ -126,7 +126,7 @@ describe('live feed', () => {
       expect(states[0]!.msg.vehicle.state).toEqual(
         expect.objectContaining({ ts_ms: expect.any(Number), lat: expect.any(Number), mode: 'AUTONOMOUS', battery_pct: 80.5 }),
       );
-      const droppedAfter = await metric(t.cloud.url, 'michi_cloud_live_updates_dropped_total', { reason: 'throttled' });
+      const droppedAfter = await metric(t.cloud.metricsUrl, 'michi_cloud_live_updates_dropped_total', { reason: 'throttled' });
       expect(droppedAfter - droppedBefore).toBeGreaterThanOrEqual(20 - states.length - 1);
     } finally {
       gw.end(true);
@@ -201,7 +201,7 @@ describe('live feed', () => {
   it('counts open connections and lets the cloud close with clients connected', async () => {
     const c = await connect('pilot=test-town', { protocols: ['michi.v1', `bearer.${TOKENS.operator}`] });
     await c.snapshot;
-    expect(await metric(t.cloud.url, 'michi_cloud_live_clients')).toBeGreaterThanOrEqual(1);
+    expect(await metric(t.cloud.metricsUrl, 'michi_cloud_live_clients')).toBeGreaterThanOrEqual(1);
     const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)));
     await t.cloud.close();
     expect(await closed).toBe(1001);

@@ -136,8 +136,10 @@ describe('HTTP API', () => {
     await waitFor(async () => (await get('/api/v1/health')).status === 200, { timeoutMs: 20_000, what: 'health to recover' });
   });
 
-  it('serves Prometheus metrics', async () => {
-    const { status, type, body } = await get('/metrics');
+  it('serves Prometheus metrics on the metrics listener, not on the API port', async () => {
+    expect((await get('/metrics')).status).toBe(404);
+    const res = await fetch(cloud!.metricsUrl);
+    const [status, type, body] = [res.status, res.headers.get('content-type') ?? '', await res.text()];
     expect(status).toBe(200);
     expect(type).toContain('text/plain');
     expect(body).toContain('michi_cloud_readings_accepted_total');

@@ -145,7 +145,7 @@ describe('the running service under arbitrary input', () => {
     );
     client?.end(true);
     expect(outcomes.get('acked')).toBeGreaterThan(0);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBeGreaterThan(0);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBeGreaterThan(0);
     await stillServing();
   });
 

@@ -56,8 +56,10 @@ describe('gRPC ingest', () => {
     expect(await count('link_sample', `time = ${t0 + 5}ms`)).toBe(1);
     up.end();
     expect((await up.status).code).toBe(grpc.status.OK);
-    expect(await metric(cloud.url, 'michi_cloud_batches_accepted_total', { transport: 'grpc' })).toBeGreaterThanOrEqual(1);
-    expect(await metric(cloud.url, 'michi_cloud_gateway_last_seen_seconds', { gateway: 'gw-a' })).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'grpc' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_gateway_last_seen_seconds', { gateway: 'gw-a' })).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
   });
 
   it('pipelines: many requests in flight, answered in request order, each naming its batch', async () => {

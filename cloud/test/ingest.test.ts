@@ -109,7 +109,7 @@ describe('MQTT ingest', () => {
       detail: 'pedestrian stepped out, "quoted", back\\slash\nnew line',
     });
 
-    expect(await metric(cloud.url, 'michi_cloud_readings_accepted_total', { kind: 'state' })).toBeGreaterThanOrEqual(50);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_accepted_total', { kind: 'state' })).toBeGreaterThanOrEqual(50);
   });
 
   it('overwrites on replay: the same batch again, or relayed by another gateway, adds no points', async () => {
@@ -131,8 +131,8 @@ describe('MQTT ingest', () => {
     await expect(connectGateway(cloud.mqttPort, 'gw-a', { password: 'wrong' })).rejects.toMatchObject({ code: 4 });
     await expect(connectGateway(cloud.mqttPort, 'gw-nobody', { password: 'x' })).rejects.toMatchObject({ code: 4 });
     await expect(connectGateway(cloud.mqttPort, 'gw-nosecret', { password: 'anything' })).rejects.toMatchObject({ code: 5 });
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBe(1);
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBe(1);
   });
 
   it("refuses gateway A publishing on gateway B's topic or with B's id in the batch, closing the connection", async () => {
@@ -147,18 +147,18 @@ describe('MQTT ingest', () => {
     );
 
     expect(await count('vehicle_state', `time >= ${t}ms AND time <= ${t + 2}ms`)).toBe(0);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBe(1);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBe(1);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'pilot_mismatch' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'pilot_mismatch' })).toBe(1);
   });
 
   it('writes the valid items of a batch and counts the others by reason', async () => {
     const gw = await gateway('gw-a');
     const now = Date.now();
     const before = {
-      invalid: await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' }),
-      unknown: await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' }),
-      skew: await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' }),
+      invalid: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' }),
+      unknown: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' }),
+      skew: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' }),
     };
     const items = [
       vehicleState('bus-1', now - 500, 9_000),
@@ -172,9 +172,9 @@ describe('MQTT ingest', () => {
     await publishBatch(gw, topicOf('gw-a'), batch('gw-a', items, 9_000));
     const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "seq" >= 9000 AND "seq" < 9100`);
     expect(rows.map((r) => r['seq']).sort()).toEqual([9_000, 9_006]);
-    expect(await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' })).toBe(before.invalid + 1);
-    expect(await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' })).toBe(before.unknown + 2);
-    expect(await metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' })).toBe(before.skew + 2);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' })).toBe(before.invalid + 1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' })).toBe(before.unknown + 2);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' })).toBe(before.skew + 2);
   });
 
   it('acknowledges and counts a payload that can never be decoded, so the gateway does not resend it forever', async () => {
@@ -182,7 +182,7 @@ describe('MQTT ingest', () => {
     expect(await publishOutcome(gw, topicOf('gw-a'), Buffer.from('{"pilot_id": "test-town", "gateway_id": "gw-a", "bogus": 1}'))).toBe(
       'acked',
     );
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBe(1);
   });
 
   it("ignores a gateway's last will, even one on its batch topic", async () => {
@@ -191,7 +191,7 @@ describe('MQTT ingest', () => {
       will: { topic: topicOf('gw-a'), payload: Buffer.from(batch('gw-a', [vehicleState('bus-1', t, 30_000)])), qos: 1 },
     });
     gw.stream.destroy(); // an unclean disconnect: the broker publishes the will
-    await waitFor(async () => (await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'will' })) === 1, {
+    await waitFor(async () => (await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'will' })) === 1, {
       what: 'the will to be refused',
     });
     expect(await count('vehicle_state', `"seq" = 30000`)).toBe(0);
@@ -211,7 +211,9 @@ describe('MQTT ingest', () => {
     try {
       await waitFor(() => closes > 0, { timeoutMs: 10_000, what: 'the cloud to close the connection' });
       expect(acked).toBe(false);
-      expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'storage_unreachable' })).toBeGreaterThanOrEqual(1);
+      expect(
+        await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'storage_unreachable' }),
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       influx.resume();
     }

@@ -63,7 +63,7 @@ describe('live feed, delayed viewers', () => {
       await publish(ts1, 10, 35.89);
       await waitFor(async () => (await stateTs(TOKENS.operator)) === ts1, { what: 'the first state in the cache' });
       a.ws.close();
-      await waitFor(async () => (await metric(cloud.url, 'michi_cloud_live_clients')) === 0, { what: 'A gone' });
+      await waitFor(async () => (await metric(cloud.metricsUrl, 'michi_cloud_live_clients')) === 0, { what: 'A gone' });
 
       // With nobody watching, robot-1 moves ~1 km (ts2); then both readings are older than the delay.
       const ts2 = ts1 + 1_000;

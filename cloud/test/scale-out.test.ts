@@ -79,7 +79,7 @@ async function stopWorker(clientId: string, signal: NodeJS.Signals): Promise<voi
 }
 
 function accepted(clientId: string): Promise<number> {
-  return metric(workers.get(clientId)!.metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'worker' });
+  return metric(`${workers.get(clientId)!.metricsUrl}/metrics`, 'michi_cloud_batches_accepted_total', { transport: 'worker' });
 }
 
 /** A gateway as an edge connects to a broker: MQTT 3.1.1, username = gateway id. */

@@ -54,7 +54,7 @@ async function gateway(id: string, opts: Parameters<typeof connectGateway>[2] = 
 }
 
 function refusals(transport: string, reason: string): Promise<number> {
-  return metric(cloud.url, 'michi_cloud_ingest_refusals_total', { transport, reason });
+  return metric(cloud.metricsUrl, 'michi_cloud_ingest_refusals_total', { transport, reason });
 }
 
 function closed(client: MqttClient): Promise<void> {
@@ -120,9 +120,9 @@ describe('MQTT ingest security', () => {
     const anonymous = mqtt.connect({ host: '127.0.0.1', port: cloud.mqttPort, reconnectPeriod: 0, clientId: 'anon' });
     await new Promise<void>((resolve) => anonymous.once('error', () => resolve()));
     anonymous.end(true);
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBeGreaterThanOrEqual(1);
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBeGreaterThanOrEqual(1);
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'missing_credentials' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'missing_credentials' })).toBeGreaterThanOrEqual(1);
     expect(logged(/gateway login refused/, { username: 'gw-a', reason: 'bad_password' })).toBe(true);
     expect(JSON.stringify(logLines)).not.toContain('not-the-secret');
   });
@@ -147,8 +147,8 @@ describe('MQTT ingest security', () => {
         a3.subscribe(['michi/v1/other-town/#', 'michi/v1/test-town/gw-b/#'], { qos: 1 }, (err, g) => (err ? reject(err) : resolve(g))),
       ),
     ).rejects.toThrow(/Subscribe error/);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBeGreaterThanOrEqual(1);
-    expect(await metric(cloud.url, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBeGreaterThanOrEqual(1);
     expect(await refusals('mqtt', 'forbidden_subscribe')).toBe(2);
     expect(logged(/publish refused/, { gateway: 'gw-a', topic: topicOf('gw-b') })).toBe(true);
     expect(logged(/subscribe refused/, { gateway: 'gw-a', topic: 'michi/v1/other-town/#' })).toBe(true);
@@ -227,7 +227,7 @@ describe('MQTT ingest security', () => {
     expect(await tryConnect({ clientId: 'no-cert' })).toBe(4);
     // A password still works on TLS.
     expect(await tryConnect({ clientId: 'pw', username: 'gw-a', password: SECRETS['gw-a'] })).toBe(0);
-    expect(await metric(cloud.url, 'michi_cloud_failed_logins_total', { reason: 'certificate_mismatch' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'certificate_mismatch' })).toBe(1);
   });
 });
 

@@ -61,6 +61,7 @@ export function cloudConfig(
       seedsDir: FIXTURE_SEEDS,
       mqtt: { port: 0 },
       http: { port: 0 },
+      metrics: { port: 0 },
       dashboardDir: join(dir, 'no-dashboard'),
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
@@ -198,9 +199,14 @@ export function publishOutcome(client: MqttClient, topic: string, payload: Uint8
   });
 }
 
-/** Reads one Prometheus sample, e.g. metric('michi_cloud_readings_rejected_total', {reason: 'clock_skew'}). */
-export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/**
+ * Reads one Prometheus sample from a /metrics URL (a cloud's `metricsUrl`, not its API port), e.g.
+ * metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', {reason: 'clock_skew'}).
+ */
+export async function metric(metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(metricsUrl);
+  if (res.status !== 200) throw new Error(`${metricsUrl} answered ${res.status}`);
+  const text = await res.text();
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;

@@ -60,6 +60,7 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
         MICHI_CLOUD_SEEDS_DIR: SEEDS,
         MICHI_CLOUD_MQTT__PORT: String(mqttPort),
         MICHI_CLOUD_HTTP__PORT: '0',
+        MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_GRPC__ENABLED: String(opts.grpc ?? false),
         MICHI_CLOUD_GRPC__PORT: String(opts.grpc ? grpcPort : 0),
         ...tlsEnv,

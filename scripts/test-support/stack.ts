@@ -129,6 +129,7 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
         MICHI_CLOUD_DASHBOARD_DIR: opts.dashboardDir ?? 'dashboard/dist',
         MICHI_CLOUD_MQTT__PORT: '0',
         MICHI_CLOUD_HTTP__PORT: '0',
+        MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
       }),

@@ -112,6 +112,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
         MICHI_CLOUD_DASHBOARD_DIR: 'dashboard/dist',
         MICHI_CLOUD_MQTT__PORT: '0',
         MICHI_CLOUD_HTTP__PORT: '0',
+        MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_GRPC__ENABLED: 'true',
         MICHI_CLOUD_GRPC__PORT: '0',
         // One stream per virtual user; the default (8 per gateway) guards production gateways.

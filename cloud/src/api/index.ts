@@ -6,16 +6,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
 import { redactUrl } from '../audit-log.js';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { ApiError, HttpErrorCodes } from '../errors.js';
 import { LiveFeed, type LiveFeedOptions } from '../live-feed.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { openApiDocument } from './openapi.js';
 import { registerPilotRoutes } from './pilot-routes.js';
+import { hasApiRoute, isApiRequest } from './route-scope.js';
 
 export type { ApiContext } from './context.js';
 
-const PREFIX = '/api/v1/';
+/** The `reason` label of michi_cloud_api_refusals_total for each status that refuses a request. */
+const REFUSALS: Partial<Record<number, string>> = { 400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
 
 function pilotOf(req: FastifyRequest): string | null {
   const params = req.params as Record<string, unknown> | undefined;
@@ -26,8 +28,10 @@ function pilotOf(req: FastifyRequest): string | null {
 export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions: LiveFeedOptions = {}): LiveFeed {
   app.decorateRequest('principal', null);
 
+  // Every hook decides by the matched route (route-scope.ts), never by req.url: an encoded path
+  // reaches the same route and must meet the same checks.
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith(PREFIX) || req.routeOptions.config?.public) return;
+    if (!isApiRequest(req) || req.routeOptions.config?.public) return;
     const header = req.headers.authorization;
     const secret = bearerToken(header);
     if (secret === undefined && header === undefined && ctx.auth.allowAnonymousViewer) {
@@ -46,13 +50,24 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
   });
 
   app.addHook('preHandler', async (req) => {
+    // Belt and braces: a protected route never runs without a principal, whatever the URL looked like.
+    if (isApiRequest(req) && !req.routeOptions.config?.public && !req.principal) {
+      throw new ApiError(401, ErrorCodes.UNAUTHENTICATED, 'expected an Authorization: Bearer <token> header');
+    }
+    // A path that looks like the API but matched no API route (e.g. the dashboard's catch-all took
+    // it): a 404 once authenticated, never a file lookup or a 500.
+    if (isApiRequest(req) && !hasApiRoute(req)) {
+      throw new ApiError(404, HttpErrorCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
+    }
     if (req.routeOptions.config?.operatorOnly && req.principal?.role !== 'operator') {
       throw new ApiError(403, ErrorCodes.FORBIDDEN, `${req.routeOptions.url} is for operator tokens only`);
     }
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    if (!req.url.startsWith(PREFIX) || req.routeOptions.config?.public) return;
+    if (!isApiRequest(req) || req.routeOptions.config?.public) return;
+    const refusal = REFUSALS[reply.statusCode];
+    if (refusal) ctx.metrics.apiRefusals.inc({ reason: refusal });
     ctx.audit.record({
       token: req.principal?.id ?? null,
       role: req.principal?.role ?? null,

@@ -21,11 +21,22 @@ function enumNames(values: Record<string, unknown>, prefix: string): string[] {
 export const EVENT_TYPES = enumNames(v1.EventType as unknown as Record<string, unknown>, 'EVENT_TYPE_');
 export const SEVERITIES = enumNames(v1.Severity as unknown as Record<string, unknown>, 'SEVERITY_');
 
+/**
+ * The latest time InfluxDB can store: it keeps nanoseconds in a signed 64-bit integer, so
+ * 2^63 - 1 ns, i.e. 9,223,372,036,854 ms (2262-04-11). A later `from` or `to` would reach
+ * InfluxDB as a query it refuses and come back as a 503 storage error (pen-test finding 11b).
+ */
+export const MAX_EPOCH_MS = 9_223_372_036_854;
+
 const epochMs = (name: string) =>
   z
     .string()
     .regex(/^\d{1,16}$/, `expected ${name} as ms since the epoch (a non-negative integer)`)
     .transform(Number)
+    .refine(
+      (n) => n <= MAX_EPOCH_MS,
+      `expected ${name} as ms since the epoch, at most ${MAX_EPOCH_MS} (the latest time InfluxDB can store)`,
+    )
     .optional();
 
 const intIn = (min: number, max: number, def: number) =>
