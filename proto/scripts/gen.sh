@@ -18,4 +18,7 @@ sed -e '/^import Long = require("long");$/d' -e 's/number|Long|null/number|null/
 { echo "$header"; cat "$out/michi.d.ts.tmp2"; } > "$out/michi.d.ts"
 # A JSON descriptor for @grpc/proto-loader users and for MCAP schema embedding.
 npx pbjs -t json --keep-case -p schema "${files[@]}" -o "$out/michi.descriptor.json"
+# The schemas as protoc compiles them (a FileDescriptorSet, with the standard health service): what
+# the gRPC servers' reflection serves, since Go clients (grpcurl) refuse protobufjs's re-derivation.
+npx buf build -o "$out/michi.binpb"
 rm -f "$out"/*.tmp "$out"/*.tmp2

@@ -15,7 +15,8 @@ describe('generated code', () => {
       const committed = readdirSync(join(protoDir, 'gen')).sort();
       expect(readdirSync(out).sort()).toEqual(committed);
       for (const f of committed) {
-        expect(readFileSync(join(out, f), 'utf8'), `proto/gen/${f} is stale`).toBe(readFileSync(join(protoDir, 'gen', f), 'utf8'));
+        const made = readFileSync(join(out, f));
+        expect(made.equals(readFileSync(join(protoDir, 'gen', f))), `proto/gen/${f} is stale`).toBe(true);
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

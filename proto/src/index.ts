@@ -5,6 +5,7 @@ export * from './codec.js';
 export { validateBody, MAX_BATCH_ITEMS, MAX_DETAIL_LENGTH, MAX_MAP_ENTRIES, MIN_TS_MS, MAX_TS_MS } from './validate-reading.js';
 export { michi } from './michi-pb.js';
 export { descriptorPath, protoDir } from './descriptor.js';
+export { descriptorSetPath, reflectionPackage, splitDescriptorSet } from './reflection-descriptors.js';
 export {
   CLOUD_INGEST_SERVICE,
   UPLOAD_PATH,
