@@ -16,11 +16,10 @@
  * follow whether InfluxDB takes writes (InfluxHealth), since without InfluxDB no upload is acknowledged.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ErrorCodes, MichiError, protoDir, v1, type ErrorCode, type michi, type TlsMaterial } from '@michi/proto';
+import { ErrorCodes, MichiError, reflectionPackage, v1, type ErrorCode, type michi, type TlsMaterial } from '@michi/proto';
 import type { BatchIngest, IngestOutcome } from './ingest-batch.js';
 import {
   CLOUD_INGEST_SERVICE,
@@ -63,13 +62,6 @@ const TRANSPORT = 'grpc';
 type Response = michi.v1.UploadResponse.$Properties;
 
 /** Reflection and the health service describe the .proto files; Upload itself uses the static codec. */
-function packageDefinition(): protoLoader.PackageDefinition {
-  const options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
-  return {
-    ...protoLoader.loadSync('michi/v1/ingest.proto', { ...options, includeDirs: [protoDir] }),
-    ...protoLoader.loadSync(healthProtoPath, options),
-  };
-}
 
 function first(md: grpc.Metadata, key: string): string | undefined {
   const v = md.get(key)[0];
@@ -260,8 +252,9 @@ export async function startGrpcIngest(opts: GrpcIngestOptions, deps: GrpcIngestD
   server.addService(uploadServerDefinition, { upload });
   const health = new HealthImplementation({ '': 'SERVING', [CLOUD_INGEST_SERVICE]: 'SERVING' });
   health.addToServer(server);
-  // @grpc/reflection types its argument with its own copy of @grpc/proto-loader; the shape is the same.
-  new ReflectionService(packageDefinition() as never).addToServer(server);
+  // The compiled descriptors (see reflectionPackage); @grpc/reflection types its argument with its own
+  // copy of @grpc/proto-loader, whose PackageDefinition has the same shape.
+  new ReflectionService(reflectionPackage() as never, { services: [CLOUD_INGEST_SERVICE, 'grpc.health.v1.Health'] }).addToServer(server);
 
   const credentials = opts.tls
     ? grpc.ServerCredentials.createSsl(opts.tls.ca ?? null, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false)

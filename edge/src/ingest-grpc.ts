@@ -15,10 +15,9 @@
  * sender forgets it. Also served: the standard health service and server reflection.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { ErrorCodes, isMichiError, protoDir, readingKind, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
+import { HealthImplementation } from 'grpc-health-check';
+import { ErrorCodes, isMichiError, readingKind, reflectionPackage, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
 import { AUTH_REFUSAL_CODES, BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
 import { countRejection } from './metrics.js';
 import { REFUSAL_MESSAGES } from './device-auth.js';
@@ -57,14 +56,6 @@ export const publishServiceDefinition: grpc.ServiceDefinition = {
     originalName: 'publish',
   },
 };
-
-function packageDefinition(): protoLoader.PackageDefinition {
-  const options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
-  return {
-    ...protoLoader.loadSync('michi/v1/ingest.proto', { ...options, includeDirs: [protoDir] }),
-    ...protoLoader.loadSync(healthProtoPath, options),
-  };
-}
 
 export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcIngest> {
   const { buffer, metrics, devices } = opts;
@@ -174,7 +165,9 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
   server.addService(publishServiceDefinition, { publish });
   const health = new HealthImplementation({ '': 'SERVING', [EDGE_INGEST_SERVICE]: 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(packageDefinition() as never).addToServer(server);
+  // The compiled descriptors (see reflectionPackage); @grpc/reflection types its argument with its own
+  // copy of @grpc/proto-loader, whose PackageDefinition has the same shape.
+  new ReflectionService(reflectionPackage() as never, { services: [EDGE_INGEST_SERVICE, 'grpc.health.v1.Health'] }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       `${opts.host}:${opts.port}`,
