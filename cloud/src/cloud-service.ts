@@ -82,7 +82,18 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
     { directory, writer, latest, metrics, logger, now },
   );
-  const api = await buildHttpApi({ directory, latest, query, metrics, logger, auth, audit, dashboardDir: config.dashboardDir, now });
+  const api = await buildHttpApi({
+    directory,
+    latest,
+    query,
+    metrics,
+    logger,
+    auth,
+    audit,
+    dashboardDir: config.dashboardDir,
+    now,
+    live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
+  });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
   try {
