@@ -3,7 +3,7 @@
  * role) read what (route, pilot, query) and how it ended (status). It is its own pino logger, at
  * level info whatever the service's log level, written to the service's log stream (tagged
  * `audit: true`) and, when `auth.auditFile` is set, appended to that file too. Secrets never reach
- * it: tokens are named by id and `token=` is removed from URLs.
+ * it: tokens are named by id, and URLs are redacted after their query is decoded (redactUrl).
  */
 import { pino, type Logger } from 'pino';
 
@@ -14,7 +14,7 @@ export interface AuditEntry {
   method: string;
   /** The route pattern, e.g. /api/v1/pilots/:pilot/tracks. */
   route: string;
-  /** The URL as requested, without any `token=` parameter. */
+  /** The URL as requested, with secrets redacted (redactUrl). */
   url: string;
   pilot: string | null;
   status: number;
@@ -22,9 +22,45 @@ export interface AuditEntry {
   ms: number;
 }
 
-/** Removes a `token=` query parameter's value from a URL, so it cannot reach a log. */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+/** Query parameter names, once decoded and lower-cased, whose value is a secret. */
+const SECRET_PARAMS = new Set(['token', 'access_token']);
+
+/** Decodes a query component as URLSearchParams does ("+" is a space); null when it is not valid UTF-8 %-encoding. */
+function decodeComponent(s: string): string | null {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A URL fit for a log: the value of every query parameter whose decoded name is `token` or
+ * `access_token` (in any case or %-encoding: `?%74oken=` is `token` to the server's parser, so it
+ * is to this one), and every value that `isSecret` says is a secret (e.g. equals the token the
+ * request presented), is written `[redacted]`. A parameter whose name or value cannot be decoded
+ * is redacted too: what it says cannot be known; a secret sent as a name hides the whole parameter. The fragment is dropped (browsers never send one).
+ */
+export function redactUrl(url: string, isSecret: (value: string) => boolean = () => false): string {
+  const hash = url.indexOf('#');
+  const withoutHash = hash < 0 ? url : url.slice(0, hash);
+  const q = withoutHash.indexOf('?');
+  if (q < 0) return withoutHash;
+  const params = withoutHash
+    .slice(q + 1)
+    .split('&')
+    .map((param) => {
+      const eq = param.indexOf('=');
+      const rawName = eq < 0 ? param : param.slice(0, eq);
+      const rawValue = eq < 0 ? '' : param.slice(eq + 1);
+      const name = decodeComponent(rawName);
+      const value = decodeComponent(rawValue);
+      // A secret sent as a name (`?<token>`) hides the name too.
+      if (name === null || (name !== '' && isSecret(name))) return '[redacted]';
+      const secret = value === null || SECRET_PARAMS.has(name.trim().toLowerCase()) || (value !== '' && isSecret(value));
+      return secret ? `${rawName}=[redacted]` : param;
+    });
+  return `${withoutHash.slice(0, q)}?${params.join('&')}`;
 }
 
 export class AuditLog {

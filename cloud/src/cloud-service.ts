@@ -96,6 +96,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     dashboardDir: config.dashboardDir,
     tileOrigins: config.http.tileOrigins,
     now,
+    live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;

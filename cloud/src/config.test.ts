@@ -25,6 +25,7 @@ describe('loadCloudConfig', () => {
       },
       http: { host: '127.0.0.1', port: 8080, tileOrigins: [] },
       metrics: { host: '127.0.0.1', port: 9460 },
+      api: { allowedOrigins: [], maxLiveConnectionsPerToken: 8 },
       grpc: {
         enabled: false,
         host: '127.0.0.1',
@@ -100,6 +101,15 @@ describe('loadCloudConfig', () => {
     expect(message).toContain(`${f}: influx.url: expected an http:// or https:// URL`);
     expect(message).toContain('influx.maxPendingLines must be at least influx.maxBatchLines');
     expect(message).toContain(`${f}: mqtt: Unrecognized key: "portt"`);
+  });
+
+  it('takes api.allowedOrigins as bare origins only', () => {
+    const ok = loadCloudConfig(file('api:\n  allowedOrigins: [https://dashboard.example, "http://127.0.0.1:5173"]\n'), {});
+    expect(ok.api.allowedOrigins).toEqual(['https://dashboard.example', 'http://127.0.0.1:5173']);
+    for (const bad of ['https://dashboard.example/', 'https://dashboard.example/app', '"null"', '"*"', 'ftp://x.example']) {
+      expect(() => loadCloudConfig(file(`api:\n  allowedOrigins: [${bad}]\n`), {})).toThrow(/api\.allowedOrigins\[0\]: expected an origin/);
+    }
+    expect(() => loadCloudConfig(file('api:\n  maxLiveConnectionsPerToken: 0\n'), {})).toThrow(/api\.maxLiveConnectionsPerToken/);
   });
 
   it('reads the InfluxDB password from the variable passwordEnv names, and says which one is missing', () => {

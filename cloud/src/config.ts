@@ -163,6 +163,27 @@ const InfluxSchema = z
     path: ['username'],
   });
 
+/** An origin as browsers send it in `Origin`: scheme://host[:port], nothing after. */
+const OriginSchema = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+  } catch {
+    return false;
+  }
+}, 'expected an origin: http(s)://host[:port] without a path or a trailing slash, e.g. https://michi.example');
+
+/** The HTTP API's live feed (docs/api.md, "The live feed"; docs/security.md). */
+const ApiSchema = z.strictObject({
+  /**
+   * Pages of other origins allowed to open the live feed from a browser, besides the API's own
+   * origin (its Host header). An upgrade whose Origin is neither is refused with 403.
+   */
+  allowedOrigins: z.array(OriginSchema).max(100).default([]),
+  /** Open live-feed connections per token at most; the next one is refused with 429. */
+  maxLiveConnectionsPerToken: z.int().min(1).max(10_000).default(8),
+});
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const TimestampWindowSchema = z.strictObject({
@@ -185,6 +206,7 @@ export const CloudConfigSchema = z.strictObject({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Prometheus /metrics of the cloud, on its own listener. */
   metrics: MetricsSchema.default(MetricsSchema.parse({})),
+  api: ApiSchema.default(ApiSchema.parse({})),
   /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
   grpc: GrpcSchema.default(GrpcSchema.parse({})),
   worker: WorkerSchema.default(WorkerSchema.parse({})),

@@ -9,8 +9,12 @@
  * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
  * overtaken within the hz interval). Viewers of a pilot with a public delay get states as of
  * now − delay, from a short per-vehicle history kept while such a viewer is connected (and dropped
- * when the last one leaves). The token comes in `Sec-WebSocket-Protocol:
- * bearer.<token>` (browsers cannot set headers on a WebSocket), `?token=`, or an Authorization header.
+ * when the last one leaves). The token comes in `Sec-WebSocket-Protocol: michi.v1, bearer.<token>`
+ * (browsers cannot set headers on a WebSocket; only michi.v1 is ever selected, so the token is not
+ * echoed back), `?token=`, or an Authorization header. Before upgrading, a browser's Origin must be
+ * the API's own or one of `api.allowedOrigins` (cross-site WebSocket hijacking), and a token may
+ * hold at most `api.maxLiveConnectionsPerToken` connections. The audit line of a connection names
+ * only the parameters the feed knows, redacted: never the raw query.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -35,7 +39,19 @@ export interface LiveFeedOptions {
   maxBufferedBytes?: number;
   /** A client that does not answer a ping within this interval is dropped. */
   pingIntervalMs?: number;
+  /** Browser origins allowed besides the API's own (config `api.allowedOrigins`). */
+  allowedOrigins?: readonly string[];
+  /** Open connections per token at most (config `api.maxLiveConnectionsPerToken`). */
+  maxConnectionsPerToken?: number;
 }
+
+/** Why an upgrade was refused before authentication decided it (michi_cloud_live_refused_total{reason}). */
+type RefusalReason = 'origin' | 'subprotocol' | 'connections_per_token';
+
+/** The query parameters a live-feed audit line shows; anything else a client sent is left out. */
+const AUDITED_PARAMS = ['pilot', 'hz', 'batch'] as const;
+/** Longest value shown per audited parameter: an invalid one is logged, but not at any length. */
+const AUDITED_VALUE_CHARS = 100;
 
 /** The part of a ws WebSocket a LiveClient uses. */
 export interface LiveSocket {
@@ -221,10 +237,16 @@ export class LiveFeed {
   private readonly maxBufferedBytes: number;
   private readonly counters: LiveCounters;
   private readonly clientsGauge: Gauge;
+  private readonly refused: Counter<'reason'>;
+  private readonly allowedOrigins: ReadonlySet<string>;
+  private readonly maxPerToken: number;
+  /** Token id (or anonymous@address) → connections open or being opened. */
+  private readonly perToken = new Map<string, number>();
   private server: Server | undefined;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     this.upgrade(req, socket, head).catch((err: unknown) => {
-      this.ctx.logger.error({ err, url: redactUrl(req.url ?? '') }, 'live feed upgrade failed');
+      // The path only: the query may hold a token under any spelling.
+      this.ctx.logger.error({ err, path: (req.url ?? '').split('?')[0] }, 'live feed upgrade failed');
       reject(socket, 500, ErrorCodes.INTERNAL, 'internal error; see the cloud log');
     });
   };
@@ -234,6 +256,8 @@ export class LiveFeed {
     opts: LiveFeedOptions = {},
   ) {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024;
+    this.allowedOrigins = new Set(opts.allowedOrigins ?? []);
+    this.maxPerToken = opts.maxConnectionsPerToken ?? 8;
     const registry = ctx.metrics.registry;
     const sent = metric(
       registry,
@@ -256,6 +280,17 @@ export class LiveFeed {
       'michi_cloud_live_clients',
       () => new Gauge({ name: 'michi_cloud_live_clients', help: 'Open live feed connections.', registers: [registry] }),
     );
+    this.refused = metric(
+      registry,
+      'michi_cloud_live_refused_total',
+      () =>
+        new Counter({
+          name: 'michi_cloud_live_refused_total',
+          help: 'Live feed upgrades refused by reason: origin (403), subprotocol (bearer.* without michi.v1, 400), connections_per_token (429).',
+          labelNames: ['reason'],
+          registers: [registry],
+        }),
+    ) as Counter<'reason'>;
     this.counters = { sent: (n) => sent.inc(n), dropped: (reason, n) => dropped.inc({ reason }, n) };
 
     for (const p of ctx.directory.pilots) {
@@ -264,8 +299,8 @@ export class LiveFeed {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: 1024,
-      handleProtocols: (protocols) =>
-        protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : ([...protocols].find((p) => p.startsWith('bearer.')) ?? false),
+      // Never a bearer.* one: the selected subprotocol is echoed in the response header.
+      handleProtocols: (protocols) => (protocols.has(LIVE_SUBPROTOCOL) ? LIVE_SUBPROTOCOL : false),
     });
     this.unsubscribe = ctx.latest.onChange((pilot, vehicle, snapshot) => {
       // History only while someone watches with a delay: it costs memory per vehicle, and a
@@ -291,12 +326,7 @@ export class LiveFeed {
     server.on('upgrade', this.onUpgrade);
   }
 
-  private authenticate(req: IncomingMessage, token: string | undefined): Principal {
-    const offered = (req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .find((p) => p.startsWith('bearer.'));
-    const secret = offered?.slice('bearer.'.length) ?? token ?? bearerToken(req.headers.authorization);
+  private authenticate(secret: string | undefined): Principal {
     if (secret === undefined && this.ctx.auth.allowAnonymousViewer) return ANONYMOUS_VIEWER;
     const principal = secret === undefined ? undefined : this.ctx.auth.authenticate(secret);
     if (!principal) {
@@ -304,11 +334,36 @@ export class LiveFeed {
         401,
         ErrorCodes.UNAUTHENTICATED,
         secret === undefined
-          ? 'the live feed needs a token: Sec-WebSocket-Protocol "bearer.<token>" or ?token=<token>'
+          ? 'the live feed needs a token: Sec-WebSocket-Protocol "michi.v1, bearer.<token>"'
           : 'the token matches none configured',
       );
     }
     return principal;
+  }
+
+  /** No Origin (not a browser), the API's own origin (the Host it was asked for), or a configured one. */
+  private originAllowed(origin: string, host: string | undefined): boolean {
+    if (this.allowedOrigins.has(origin)) return true;
+    try {
+      const u = new URL(origin);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && host !== undefined && u.host === host.toLowerCase();
+    } catch {
+      return false; // "null" (a sandboxed page, a file) or garbage
+    }
+  }
+
+  /** Holds one of the token's connections until the socket closes; false when it has all it may hold. */
+  private reserve(key: string, socket: Duplex): boolean {
+    const open = this.perToken.get(key) ?? 0;
+    if (open >= this.maxPerToken) return false;
+    this.perToken.set(key, open + 1);
+    // Released with the TCP socket, whichever way it ends (closed feed, failed handshake, reset).
+    socket.once('close', () => {
+      const left = (this.perToken.get(key) ?? 1) - 1;
+      if (left > 0) this.perToken.set(key, left);
+      else this.perToken.delete(key);
+    });
+    return true;
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -318,19 +373,67 @@ export class LiveFeed {
       reject(socket, 404, ErrorCodes.NOT_FOUND, `no WebSocket endpoint at ${url.pathname}; the live feed is ${LIVE_PATH}`);
       return;
     }
-    const audit = (principal: Principal | null, pilot: string | null, status: number): void =>
+    const offered = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const bearer = offered.find((p) => p.startsWith('bearer.'));
+    let principal: Principal | null = null;
+    let secret: string | undefined;
+    // Any value that is a token (the one presented or another) is redacted, whatever its parameter's name.
+    const isSecret = (v: string): boolean => v === secret || this.ctx.auth.authenticate(v) !== undefined;
+    /** The pilot as asked, for a refusal's audit line (a token sent as the pilot is redacted too). */
+    const pilotAsked = (): string | null => {
+      const p = url.searchParams.get('pilot');
+      return p === null ? null : isSecret(p) ? '[redacted]' : p.slice(0, AUDITED_VALUE_CHARS);
+    };
+    const audit = (pilot: string | null, status: number): void =>
       this.ctx.audit.record({
         token: principal?.id ?? null,
         role: principal?.role ?? null,
         method: 'GET',
         route: LIVE_PATH,
-        url: redactUrl(req.url ?? ''),
+        url: auditUrl(url, isSecret),
         pilot,
         status,
         reqId: `ws-${started.toString(36)}`,
         ms: Date.now() - started,
       });
-    let principal: Principal | null = null;
+    const refuse = (err: ApiError, reason?: RefusalReason): void => {
+      if (reason) {
+        this.refused.inc({ reason });
+        this.ctx.logger.warn(
+          { reason, token: principal?.id ?? null, origin: req.headers.origin, remote: req.socket.remoteAddress },
+          'live feed upgrade refused',
+        );
+      }
+      audit(pilotAsked(), err.statusCode);
+      reject(socket, err.statusCode, err.code, err.message);
+    };
+
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
+      refuse(
+        new ApiError(
+          403,
+          ErrorCodes.FORBIDDEN,
+          `a page at ${JSON.stringify(origin.slice(0, 200))} may not open the live feed: only the API's own origin and api.allowedOrigins may`,
+        ),
+        'origin',
+      );
+      return;
+    }
+    if (bearer !== undefined && !offered.includes(LIVE_SUBPROTOCOL)) {
+      refuse(
+        new ApiError(
+          400,
+          ErrorCodes.BAD_REQUEST,
+          `offer the subprotocol "${LIVE_SUBPROTOCOL}" beside "bearer.<token>": the server selects ${LIVE_SUBPROTOCOL}, never a bearer.* one (it would echo the token)`,
+        ),
+        'subprotocol',
+      );
+      return;
+    }
     let pilot: Pilot;
     let hz: number;
     let batch: boolean;
@@ -338,17 +441,31 @@ export class LiveFeed {
       const q = parseQuery(Params.live, Object.fromEntries(url.searchParams));
       hz = q.hz;
       batch = q.batch;
-      principal = this.authenticate(req, typeof q.token === 'string' ? q.token : undefined);
+      secret =
+        bearer?.slice('bearer.'.length) ?? (typeof q.token === 'string' ? q.token : undefined) ?? bearerToken(req.headers.authorization);
+      principal = this.authenticate(secret);
       pilot = pilotFor(this.ctx, principal, q.pilot);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      audit(principal, url.searchParams.get('pilot'), err.statusCode);
+      audit(pilotAsked(), err.statusCode);
       reject(socket, err.statusCode, err.code, err.message);
       return;
     }
     const who = principal;
+    const key = who === ANONYMOUS_VIEWER ? `anonymous@${req.socket.remoteAddress ?? '?'}` : who.id;
+    if (!this.reserve(key, socket)) {
+      refuse(
+        new ApiError(
+          429,
+          ErrorCodes.RATE_LIMITED,
+          `token "${who.id}" already holds ${this.maxPerToken} live feed connections, the most allowed (api.maxLiveConnectionsPerToken); close one first`,
+        ),
+        'connections_per_token',
+      );
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      audit(who, pilot.id, 101);
+      audit(pilot.id, 101);
       this.connected(ws, who, pilot, hz, batch).catch((err: unknown) => {
         this.ctx.logger.error({ err, pilot: pilot.id }, 'live feed snapshot failed');
         ws.close(1011, 'internal error');
@@ -428,10 +545,27 @@ export class LiveFeed {
   }
 }
 
+/**
+ * The URL of a live-feed audit line: the path and the parameters the feed knows (AUDITED_PARAMS),
+ * re-encoded from their parsed values and redacted (redactUrl), never the query as sent: a token can
+ * hide in it under any spelling (`?%74oken=`, `?Token=`, `?x=<token>`).
+ */
+function auditUrl(url: URL, isSecret: (value: string) => boolean): string {
+  const shown = new URLSearchParams();
+  for (const name of AUDITED_PARAMS) {
+    const v = url.searchParams.get(name);
+    if (v !== null) shown.set(name, v.slice(0, AUDITED_VALUE_CHARS));
+  }
+  const query = shown.toString();
+  return redactUrl(query ? `${url.pathname}?${query}` : url.pathname, isSecret);
+}
+
 /** Answers an upgrade request with an HTTP error and the API's JSON error body, then closes the socket. */
 function reject(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Internal Server Error';
+  const reason =
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ??
+    'Internal Server Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -145,7 +145,7 @@ describe('live feed', () => {
 
   it('refuses with 401, 403, 404 and 400 before upgrading', async () => {
     expect(await refusal('pilot=test-town')).toEqual({ status: 401, code: 'MICHI_ERR_UNAUTHENTICATED' });
-    expect(await refusal('pilot=test-town', { protocols: ['bearer.wrong-token-0123456789'] })).toEqual({
+    expect(await refusal('pilot=test-town', { protocols: ['michi.v1', 'bearer.wrong-token-0123456789'] })).toEqual({
       status: 401,
       code: 'MICHI_ERR_UNAUTHENTICATED',
     });

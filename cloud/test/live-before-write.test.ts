@@ -30,7 +30,10 @@ interface LiveState {
 
 /** A live feed of test-town for the operator, collecting its `state` messages of bus-1. */
 async function liveBus1(): Promise<{ states: LiveState[]; close: () => void }> {
-  const ws = new WebSocket(`${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=test-town&hz=10`, [`bearer.${TOKENS.operator}`]);
+  const ws = new WebSocket(`${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=test-town&hz=10`, [
+    'michi.v1',
+    `bearer.${TOKENS.operator}`,
+  ]);
   const states: LiveState[] = [];
   let snapshot: () => void;
   const gotSnapshot = new Promise<void>((resolve) => (snapshot = resolve));

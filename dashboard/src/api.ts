@@ -44,7 +44,7 @@ export interface MichiApi {
   kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
   coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
   completeness(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<SourceCompleteness[]>;
-  /** The live feed: ws(s)://…/api/v1/live?pilot=…&token=…, and the subprotocol to offer. */
+  /** The live feed: ws(s)://…/api/v1/live?pilot=…, and the subprotocols to offer (michi.v1, bearer.<token>). */
   live(pilotId: string): { url: string; protocols: string[] };
 }
 
@@ -61,7 +61,7 @@ export interface ApiOptions {
 
 type Query = Record<string, string | number | undefined>;
 
-/** The live feed's subprotocol (the cloud selects it when offered beside `bearer.<token>`). */
+/** The live feed's subprotocol (the cloud selects it; `bearer.<token>` beside it carries the token). */
 export const LIVE_SUBPROTOCOL = 'michi.v1';
 
 function queryString(query: Query): string {
@@ -147,11 +147,11 @@ export function createApi({
       url.searchParams.set('pilot', pilotId);
       // The changes of one moment in one message: one task on the main thread, not one per vehicle.
       url.searchParams.set('batch', '1');
-      // A browser cannot set headers on a WebSocket: the token goes in the query, as the API's
-      // contract names it (the cloud redacts it from its audit log).
+      // A browser cannot set headers on a WebSocket: the token is offered as the subprotocol
+      // `bearer.<token>` beside michi.v1 (the one the cloud selects and echoes), never in the URL,
+      // where proxies, browser history and logs would keep it.
       const bearer = token();
-      if (bearer) url.searchParams.set('token', bearer);
-      const protocols = [LIVE_SUBPROTOCOL];
+      const protocols = bearer ? [LIVE_SUBPROTOCOL, `bearer.${bearer}`] : [LIVE_SUBPROTOCOL];
       return { url: url.toString(), protocols };
     },
   };

@@ -31,6 +31,8 @@ describe('dashboard in Chromium against the live stack', () => {
   let context: BrowserContext;
   let page: Page;
   let history: { from: number; to: number };
+  /** URLs of the WebSockets the page opened. */
+  const socketUrls: string[] = [];
   const stopFleet = new AbortController();
   let fleet: Promise<unknown>;
   const problems: string[] = [];
@@ -66,6 +68,7 @@ describe('dashboard in Chromium against the live stack', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     watch(page);
+    page.on('websocket', (ws) => socketUrls.push(ws.url()));
     await page.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${tokens.operator}`);
   });
 
@@ -106,6 +109,9 @@ describe('dashboard in Chromium against the live stack', () => {
         timeoutMs: 15_000,
         what: 'the live feed on the WebSocket',
       });
+      // The token travels as the subprotocol bearer.<token>, never in the URL (proxies and logs keep URLs).
+      expect(socketUrls.some((u) => u.includes('/api/v1/live'))).toBe(true);
+      for (const u of socketUrls) expect(u).not.toContain('token');
       const before = new Map((await markers(page)).map((m) => [m.id, m]));
       let moved: string[] = [];
       await waitFor(

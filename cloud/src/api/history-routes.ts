@@ -1,6 +1,6 @@
 /**
  * GET /pilots/:pilot/{tracks,links,events,kpis,coverage,completeness}: what InfluxDB holds over a
- * time range. Viewers see tracks, links, events and coverage only up to now − the pilot's delay,
+ * time range. Viewers see tracks, links, events, KPIs and coverage only up to now − the pilot's delay,
  * with coarsened positions (coverage cells no finer than the coarsening), aliased ids and no
  * free-text detail; completeness is for operators only.
  */
@@ -11,7 +11,7 @@ import { queryCompleteness } from '../queries/completeness-query.js';
 import { queryCoverage } from '../queries/coverage-query.js';
 import type { SeriesRequest } from '../queries/downsampled-series.js';
 import { queryEvents } from '../queries/events-query.js';
-import { queryKpis } from '../queries/kpi-query.js';
+import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
 import { queryLinks } from '../queries/links-query.js';
 import { queryTracks } from '../queries/tracks-query.js';
 import { pilotFor, type ApiContext } from './context.js';
@@ -103,9 +103,14 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/kpis', async (req) => {
-    const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
+    const principal = principalOf(req);
+    const pilot = pilotFor(ctx, principal, req.params.pilot);
     const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
-    return queryKpis(ctx.query, pilot, from, to);
+    // Distance, speed and mode share of the last seconds would say where vehicles are now: like
+    // the tracks, a viewer's KPIs end at now − the pilot's delay (`from`/`to` say what was asked).
+    const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
+    const kpis = until < from ? emptyKpis(pilot, from, until) : await queryKpis(ctx.query, pilot, from, until);
+    return { ...kpis, from, to };
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/coverage', async (req) => {

@@ -338,14 +338,19 @@ export function openApiDocument(): Schema {
         get: {
           summary: 'Live feed (WebSocket)',
           description:
-            'Upgrade to a WebSocket. Token: offer subprotocols ["michi.v1", "bearer.<token>"] (the server selects michi.v1), or ?token=<token>, or an Authorization header. First message {type:"snapshot", now_ms, vehicles}, then {type:"state", vehicle:{id, state}} at most hz times per second per vehicle; with batch=1, the changes due at one moment as one {type:"states", vehicles:[{id, state}, …]} (at most 250).',
+            'Upgrade to a WebSocket. Token: offer subprotocols ["michi.v1", "bearer.<token>"] (the server selects michi.v1 and never a bearer.* one: bearer.<token> without michi.v1 is refused with 400), or ?token=<token> (not recommended), or an Authorization header. A browser\'s Origin must be the API\'s own or one of api.allowedOrigins (else 403); at most api.maxLiveConnectionsPerToken connections per token (else 429). First message {type:"snapshot", now_ms, vehicles}, then {type:"state", vehicle:{id, state}} at most hz times per second per vehicle; with batch=1, the changes due at one moment as one {type:"states", vehicles:[{id, state}, …]} (at most 250).',
           parameters: [
             query('pilot', 'Pilot id.', str, true),
             query('hz', 'Updates per second per vehicle, 0.1…10.', { type: 'number', minimum: 0.1, maximum: 10, default: 1 }),
             query('batch', '1: changes of one moment in one states message.', { type: 'integer', enum: [0, 1], default: 0 }),
             query('token', 'The bearer token, for clients that cannot send headers or subprotocols.', str),
           ],
-          responses: { '101': { description: 'Switching protocols' }, ...standardErrors },
+          responses: {
+            '101': { description: 'Switching protocols' },
+            ...standardErrors,
+            '403': errorResponse("MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or the page's Origin is not allowed."),
+            '429': errorResponse('MICHI_ERR_RATE_LIMITED: the token already holds api.maxLiveConnectionsPerToken live connections.'),
+          },
         },
       },
     },

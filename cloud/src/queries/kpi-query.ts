@@ -94,7 +94,6 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
   const q = quoteIdentifier;
   // Availability counts the vehicles; a pilot without vehicles (roadside sensors only) counts its sensors.
   const useSensors = pilot.vehicles.length === 0;
-  const availabilitySources = useSensors ? pilot.sensors.map((s) => s.id) : pilot.vehicles.map((v) => v.id);
   const availabilityMeasurement = useSensors ? MEASUREMENTS.sensor : MEASUREMENTS.state;
   const [states = [], links = [], events = [], minutes = []] = await query.rowsOfEach([
     `SELECT ${['lat', 'lon', 'speed_mps', 'mode', 'odometer_m', 'recv_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${q('source')}`,
@@ -102,7 +101,28 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
     `SELECT ${q('type')}, ${q('cause')} FROM ${q(MEASUREMENTS.event)} WHERE ${where} AND ${anyOf('type', ['TAKEOVER', 'DISENGAGEMENT', 'EMERGENCY_STOP'])}`,
     `SELECT count(${q('seq')}) FROM ${q(availabilityMeasurement)} WHERE ${where} GROUP BY time(1m), ${q('source')} fill(none)`,
   ]);
+  return kpisOf(pilot, from, to, { states, links, events, minutes }, serviceMinutes(from, to, pilot.serviceWindow, pilot.timezone));
+}
 
+/**
+ * The KPIs of a range nothing may be shown of (a viewer's range that ends before now − the pilot's
+ * delay): no distance, no events, availability null (no minute of it is visible).
+ */
+export function emptyKpis(pilot: Pilot, from: number, to: number): Kpis {
+  return kpisOf(pilot, from, to, { states: [], links: [], events: [], minutes: [] }, []);
+}
+
+interface KpiRows {
+  states: readonly InfluxRow[];
+  links: readonly InfluxRow[];
+  events: readonly InfluxRow[];
+  /** Readings per minute and source, for availability. */
+  minutes: readonly InfluxRow[];
+}
+
+/** The KPIs of the rows of [from, to]; `window`: the minutes of the service window in it. */
+function kpisOf(pilot: Pilot, from: number, to: number, { states, links, events, minutes }: KpiRows, window: readonly number[]): Kpis {
+  const availabilitySources = pilot.vehicles.length === 0 ? pilot.sensors.map((s) => s.id) : pilot.vehicles.map((v) => v.id);
   const dist = distances(states);
   const distanceKm = dist.total / 1000;
   let takeovers = 0;
@@ -130,7 +150,6 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
   );
 
   // availability: minutes of the service window in which every counted source has ≥ 1 reading
-  const window = serviceMinutes(from, to, pilot.serviceWindow, pilot.timezone);
   let availability: number | null = null;
   if (window.length > 0) {
     const present = new Map<number, Set<string>>();
