@@ -234,7 +234,7 @@ describe('an ingest worker checks each reading against the seed like the cloud',
     if (workers.size === 0) await startWorker('w-own');
     const rejected = async (reason: string): Promise<number> => {
       let sum = 0;
-      for (const w of workers.values()) sum += await metric(w.metricsUrl, 'michi_cloud_readings_rejected_total', { reason });
+      for (const w of workers.values()) sum += await metric(`${w.metricsUrl}/metrics`, 'michi_cloud_readings_rejected_total', { reason });
       return sum;
     };
     const before = { owned: await rejected('source_not_owned'), field: await rejected('undeclared_field') };

@@ -49,7 +49,7 @@ async function gateway(id: string): Promise<MqttClient> {
 }
 
 function rejectedReadings(reason: string): Promise<number> {
-  return metric(cloud.url, 'michi_cloud_readings_rejected_total', { reason });
+  return metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason });
 }
 
 /** The skipped-items log lines of a gateway, with the codes of the rejections they show. */
