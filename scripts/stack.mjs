@@ -64,9 +64,14 @@ if (secrets[INFLUX_CLOUD_PASSWORD_ENV] === undefined) {
 const needed = secretsNeeded(pilots);
 
 function start(name, args, secretNames) {
-  // MICHI_EDGE_BASE_PORT is this script's setting, not the agents': their loader reads every
-  // MICHI_EDGE_* variable as a setting and refuses unknown ones ("Unrecognized key: basePort").
-  const child = startProcess(args, processEnv(env, secrets, secretNames, ['MICHI_EDGE_BASE_PORT']), `${RUN}/${name}.log`);
+  // MICHI_EDGE_BASE_PORT and MICHI_CLOUD_METRICS_PORT are this script's settings, not the agents':
+  // their loaders read every MICHI_EDGE_* / MICHI_CLOUD_* variable as a setting and refuse unknown
+  // ones ("Unrecognized key: basePort", "metricsPort").
+  const child = startProcess(
+    args,
+    processEnv(env, secrets, secretNames, ['MICHI_EDGE_BASE_PORT', 'MICHI_CLOUD_METRICS_PORT']),
+    `${RUN}/${name}.log`,
+  );
   writeFileSync(`${RUN}/${name}.pid`, `${child.pid}\n`);
   return child;
 }
