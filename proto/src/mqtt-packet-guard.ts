@@ -94,10 +94,6 @@ export class PacketSizeGuard {
         }
         continue;
       }
-      if (this.length > this.maxBytes) {
-        this.why = 'packet_too_large';
-        return this.length;
-      }
       if (!this.authenticated) {
         // Where this packet would end in the stream: nothing past preAuthBytes is buffered.
         const end = this.offset + i + this.length;
@@ -105,6 +101,10 @@ export class PacketSizeGuard {
           this.why = 'connect_too_large';
           return Math.max(this.length, 1);
         }
+      }
+      if (this.length > this.maxBytes) {
+        this.why = 'packet_too_large';
+        return this.length;
       }
       this.remaining = this.length;
       this.state = this.remaining === 0 ? 0 : 2;
