@@ -37,7 +37,7 @@ describe('edge agent: local ingest to the upstream', () => {
       protocolVersion: 4,
       reconnectPeriod: 0,
       ...deviceLogin(username),
-      clientId: `${username}-${clients.length}`,
+      clientId: `${username}.${clients.length}`,
     });
     clients.push(client);
     return client;
