@@ -13,7 +13,7 @@
  *
  * Memory before login (docs/security.md): the MQTT fixed header of every packet is checked before
  * its body is buffered (PacketSizeGuard, @michi/proto): at most 4 KiB in all before the login
- * succeeded, maxPayloadBytes + 1 KiB per packet afterwards; a CONNECT must arrive within 5 s; and
+ * succeeded, 1 MiB (or maxPayloadBytes + 1 KiB if larger) per packet afterwards; a CONNECT must arrive within 5 s; and
  * one remote address holds at most maxConnectionsPerAddress sockets. A violation closes the socket.
  *
  * What a refused client sees (aedes 1.2, lib/handlers/publish.js): an error passed to the
@@ -83,8 +83,13 @@ export interface LocalBroker {
 const SKEW_LOG_INTERVAL_MS = 600_000;
 /** A sender that keeps publishing bad readings gets one log line per reason per this interval. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;
-/** Room for the topic (six segments of at most 64 characters) and the packet id besides the payload. */
-const PACKET_OVERHEAD_BYTES = 1_024;
+/**
+ * The largest packet a logged-in device may send. Well above maxPayloadBytes on purpose: a reading
+ * a little too large is acknowledged and dropped with MICHI_ERR_TOO_LARGE (closing the connection
+ * instead would make the client resend it forever); only beyond this is the connection closed
+ * before the packet is buffered. 1 KiB is room for the topic and packet id.
+ */
+const packetLimit = (maxPayloadBytes: number): number => Math.max(1024 * 1024, maxPayloadBytes + 1_024);
 /** Client ids are attacker-chosen: logged cut to this length. */
 const MAX_LOGGED_ID = 64;
 
@@ -106,7 +111,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const usernames = new WeakMap<Client, string>();
   const guards = new WeakMap<Client, PacketSizeGuard>();
   const perAddress = new AddressLimiter(opts.maxConnectionsPerAddress);
-  const maxPacketBytes = opts.maxPayloadBytes + PACKET_OVERHEAD_BYTES;
+  const maxPacketBytes = packetLimit(opts.maxPayloadBytes);
   const refusalLog = new Map<BrokerRefusal, { at: number; suppressed: number }>();
 
   /** Counts a connection the broker closes or refuses; one log line per reason per interval. */
