@@ -259,6 +259,7 @@ class Fleet {
   async connect(port: number, deviceKey: string | undefined): Promise<void> {
     for (const source of ['bus-01', 'bus-02', 'weather-ekimae']) {
       const client = await connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: source,
         protocolVersion: 4,
         reconnectPeriod: 0,
         ...(deviceKey ? { username: source, password: devicePassword(deviceKey, source) } : {}),

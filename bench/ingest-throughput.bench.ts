@@ -132,7 +132,7 @@ async function load(transport: string, port: number, tsBase: number, total: numb
               host: '127.0.0.1',
               port,
               protocolVersion: 4,
-              clientId: `bench-${gw.id}`,
+              clientId: `edge-${gw.id}.bench`,
               username: gw.id,
               password: secret(g),
               reconnectPeriod: 0,

@@ -133,7 +133,8 @@ for (const p of pilots) {
         pilotId: p.id,
         gatewayId: gw.id,
         seedsDir: 'seeds',
-        local: { mqtt: { host, port }, deviceKeyEnv: deviceKeyEnv(gw) },
+        // The simulator connects each of a gateway's vehicles from this machine, one address for all.
+        local: { mqtt: { host, port, maxConnectionsPerAddress: 100_000 }, deviceKeyEnv: deviceKeyEnv(gw) },
         buffer: { path: `.data/edge/${gw.id}/buffer.sqlite` },
         uplink: { url: `mqtt://127.0.0.1:${cloudMqttPort}`, passwordEnv: gatewaySecretEnv(gw) },
         metrics: { host, port: metricsPort },

@@ -21,7 +21,12 @@ describe('loadCloudConfig', () => {
         host: '127.0.0.1',
         port: 1883,
         maxPayloadBytes: 4 * 1024 * 1024,
-        limits: { maxConnections: 10_000, maxConnectionsPerGateway: 8, publishRate: { perSecond: 1_000, burst: 2_000 } },
+        limits: {
+          maxConnections: 1_000,
+          maxConnectionsPerAddress: 32,
+          maxConnectionsPerGateway: 8,
+          publishRate: { perSecond: 1_000, burst: 2_000 },
+        },
       },
       http: { host: '127.0.0.1', port: 8080, tileOrigins: [] },
       metrics: { host: '127.0.0.1', port: 9460 },

@@ -41,11 +41,19 @@ const MqttTlsSchema = TlsFilesSchema.extend({
 });
 
 /** Ingest limits (docs/security.md). */
-const MqttLimitsSchema = z.strictObject({
-  maxConnections: z.int().min(1).max(1_000_000).default(10_000),
-  maxConnectionsPerGateway: z.int().min(1).max(1_000).default(8),
-  publishRate: RateLimitSchema.default(RateLimitSchema.parse({})),
-});
+const MqttLimitsSchema = z
+  .strictObject({
+    /** Open sockets in all, logged in or not; a pilot has tens of gateways, each with a few. */
+    maxConnections: z.int().min(1).max(1_000_000).default(1_000),
+    /** Open sockets per remote IP address, logged in or not (gateways behind one NAT share one). */
+    maxConnectionsPerAddress: z.int().min(1).max(1_000_000).default(32),
+    maxConnectionsPerGateway: z.int().min(1).max(1_000).default(8),
+    publishRate: RateLimitSchema.default(RateLimitSchema.parse({})),
+  })
+  .refine((l) => l.maxConnectionsPerAddress <= l.maxConnections, {
+    message: 'mqtt.limits.maxConnectionsPerAddress must not exceed mqtt.limits.maxConnections',
+    path: ['maxConnectionsPerAddress'],
+  });
 
 const GrpcSchema = z.strictObject({
   /**

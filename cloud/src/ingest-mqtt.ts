@@ -9,17 +9,31 @@
  *
  * Two listeners share the broker: plain TCP (1883) and TLS (8883, optionally with client
  * certificates whose subject CN is a gateway id). Limits (docs/security.md): a maximum packet size
- * checked on the fixed header before the body is buffered (PacketSizeGuard), a publish-rate token
- * bucket per connection, and connection counts in total and per gateway. Every refusal is counted
- * in michi_cloud_ingest_refusals_total{transport,reason} and logged once, without secrets.
+ * checked on the fixed header before the body is buffered, and a few KiB only before the login
+ * succeeded (PacketSizeGuard, @michi/proto); a CONNECT timeout; a publish-rate token bucket per
+ * connection; connection counts in total, per remote address and per gateway. A gateway's client
+ * id must be `edge-<gatewayId>` or `edge-<gatewayId>.<suffix>` (CONNACK 2 otherwise), so that one
+ * gateway cannot take over another's session. Every refusal is counted in
+ * michi_cloud_ingest_refusals_total{transport,reason} and logged once, without secrets; failed
+ * logins are logged at most once per reason and gateway per interval, user names cut short.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { ErrorCodes, MichiError, type TlsMaterial } from '@michi/proto';
+import {
+  AddressLimiter,
+  clientIdBelongsTo,
+  CONNACK_IDENTIFIER_REJECTED,
+  ErrorCodes,
+  guardAedesParser,
+  MichiError,
+  MQTT_CONNECT_TIMEOUT_MS,
+  MQTT_PRE_AUTH_MAX_BYTES,
+  PacketSizeGuard,
+  type TlsMaterial,
+} from '@michi/proto';
 import type { BatchIngest } from './ingest-batch.js';
-import { PacketSizeGuard } from './ingest-packet-guard.js';
 import type { CloudMetrics } from './metrics.js';
 import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 import { ConnectionLimiter, TokenBucket, type RateLimit } from './rate-limit.js';
@@ -27,6 +41,8 @@ import { verifiedPeerName } from './tls.js';
 
 export interface MqttIngestLimits {
   maxConnections: number;
+  /** Open sockets per remote IP address, logged in or not. */
+  maxConnectionsPerAddress: number;
   maxConnectionsPerGateway: number;
   publishRate: RateLimit;
 }
@@ -56,7 +72,8 @@ export interface MqttIngestServer {
 }
 
 const DEFAULT_LIMITS: MqttIngestLimits = {
-  maxConnections: 10_000,
+  maxConnections: 1_000,
+  maxConnectionsPerAddress: 32,
   maxConnectionsPerGateway: 8,
   publishRate: { perSecond: 1_000, burst: 2_000 },
 };
@@ -69,6 +86,13 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 const EMPTY = Buffer.alloc(0);
+
+/** A refusal or failed login gets one log line per reason and gateway per this interval (an attacker chooses how often). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** User names and client ids are attacker-chosen: logged cut to this length. */
+const MAX_LOGGED_ID = 64;
+const cut = (s: string | null | undefined): string | undefined =>
+  typeof s !== 'string' ? undefined : s.length <= MAX_LOGGED_ID ? s : `${s.slice(0, MAX_LOGGED_ID)}…`;
 
 /**
  * Bytes a gateway connection's socket buffers before it stops reading. aedes 1.2 parses what one
@@ -92,6 +116,9 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   // Room for the topic and packet id besides the largest batch payload decodeBatch would take.
   const maxPacketBytes = opts.maxPacketBytes ?? 4 * 1024 * 1024 + 1_024;
   const connections = new ConnectionLimiter<Client>(limits.maxConnections, limits.maxConnectionsPerGateway);
+  const perAddress = new AddressLimiter(limits.maxConnectionsPerAddress);
+  const guards = new WeakMap<Client, PacketSizeGuard>();
+  const logBudget = new Map<string, { at: number; suppressed: number }>();
   const identities = new WeakMap<Client, GatewayIdentity>();
   const transports = new WeakMap<Client, Transport>();
   const buckets = new WeakMap<Client, TokenBucket>();
@@ -101,19 +128,38 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   const remoteOf = (client: Client): string | undefined =>
     client.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
 
-  /** Counts and logs a refusal by a limit or a security check. */
+  /**
+   * Whether a line under `key` may be logged now: one per key per interval, so that an attacker
+   * repeating a refused action cannot flood the log; returns the count suppressed since the last
+   * line. Keys hold known gateway ids only, never attacker-chosen names, so the map stays small.
+   */
+  function mayLog(key: string): number | undefined {
+    const now = Date.now();
+    const entry = logBudget.get(key);
+    if (entry && now - entry.at < REFUSAL_LOG_INTERVAL_MS) {
+      entry.suppressed++;
+      return undefined;
+    }
+    logBudget.set(key, { at: now, suppressed: 0 });
+    return entry?.suppressed ?? 0;
+  }
+
+  /** Counts and logs (rate-limited) a refusal by a limit or a security check. */
   function refuse(client: Client | undefined, transport: Transport, reason: string, message: string, extra: object = {}): void {
     metrics.ingestRefusals.inc({ transport, reason });
     const gw = client ? identities.get(client) : undefined;
     if (client) refusals.set(client, `${reason}: ${message}`);
+    const suppressed = mayLog(`${transport}|${reason}|${gw?.gateway ?? '-'}`);
+    if (suppressed === undefined) return;
     log.warn(
       {
         transport,
         reason,
         pilot: gw?.pilot,
         gateway: gw?.gateway,
-        clientId: client?.id,
+        clientId: cut(client?.id),
         remote: client ? remoteOf(client) : undefined,
+        suppressed,
         ...extra,
       },
       message,
@@ -132,6 +178,8 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
     // MQTT 3.1.1 §3.1.3.1 lets a server accept client ids longer than 23 characters; edges use
     // `edge-<gateway id>`, and a gateway id may have 64.
     maxClientsIdLength: 128,
+    // A socket that does not log in soon holds a connection slot for nothing.
+    connectTimeout: MQTT_CONNECT_TIMEOUT_MS,
     authenticate(client, username, password, done) {
       const transport = transportOf(client);
       const byCert = certificateIdentity(client);
@@ -145,6 +193,18 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
         const result = directory.login(username, password);
         if (result.ok) identity = result.identity;
         else failure = result.reason;
+      }
+      if (identity && !clientIdBelongsTo(client.id, `edge-${identity.gateway}`)) {
+        // Its own secret does not let a gateway take over another's session (aedes would disconnect
+        // the connection holding this client id).
+        refuse(
+          client,
+          transport,
+          'client_id_rejected',
+          `gateway "${identity.gateway}" must connect with client id edge-${identity.gateway} or edge-${identity.gateway}.<suffix>; login refused`,
+        );
+        done(authError('client identifier rejected', CONNACK_IDENTIFIER_REJECTED), false);
+        return;
       }
       if (identity) {
         if (!connections.claim(identity.gateway, client)) {
@@ -160,22 +220,13 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
         }
         identities.set(client, identity);
         buckets.set(client, new TokenBucket(limits.publishRate));
+        guards.get(client)?.markAuthenticated();
         done(null, true);
         return;
       }
       const reason = failure ?? 'bad_password';
       metrics.failedLogins.inc({ reason });
-      // The username is an id a person may need to trace; the password is never logged.
-      log.warn(
-        {
-          clientId: client.id,
-          username,
-          transport,
-          reason,
-          remote: remoteOf(client),
-        },
-        'gateway login refused',
-      );
+      logFailedLogin(client, username, transport, reason);
       done(authError(`login refused: ${reason}`, reason === 'no_secret_configured' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD), false);
     },
 
@@ -219,6 +270,23 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
     },
   });
 
+  /**
+   * The username is an id a person may need to trace; the password is never logged. A flood of
+   * failed logins (60 KB user names, hundreds a second) must not flood the log: the user name and
+   * client id are cut short, and each reason and known gateway gets one line per interval, with the
+   * count of those suppressed since (the metric counts them all).
+   */
+  function logFailedLogin(client: Client, username: string | undefined, transport: Transport, reason: string): void {
+    // Keyed by known gateways only, so that made-up user names cannot grow the map.
+    const gateway = username !== undefined && directory.gatewayIdentity(username) ? username : '-';
+    const suppressed = mayLog(`login|${transport}|${reason}|${gateway}`);
+    if (suppressed === undefined) return;
+    log.warn(
+      { clientId: cut(client.id), username: cut(username), transport, reason, remote: remoteOf(client), suppressed },
+      'gateway login refused',
+    );
+  }
+
   function handleBatch(client: Client, gw: GatewayIdentity, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     // The broker must not keep a copy: nobody subscribes, and a retained batch would sit in memory.
@@ -259,18 +327,32 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
     const gw = identities.get(client);
     const refusal = refusals.get(client);
     if (refusal)
-      log.info({ pilot: gw?.pilot, gateway: gw?.gateway, clientId: client.id, reason: refusal }, 'gateway connection closed by the cloud');
-    else log.debug({ pilot: gw?.pilot, gateway: gw?.gateway, clientId: client.id, err: err.message }, 'gateway connection error');
+      log.info(
+        { pilot: gw?.pilot, gateway: gw?.gateway, clientId: cut(client.id), reason: refusal },
+        'gateway connection closed by the cloud',
+      );
+    else log.debug({ pilot: gw?.pilot, gateway: gw?.gateway, clientId: cut(client.id), err: err.message }, 'gateway connection error');
   });
   broker.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'connection error before CONNECT'));
 
   function accept(socket: net.Socket, transport: Transport): void {
     // Nagle would add ~15 ms (p50) to every PUBACK; see DESIGN.md, measured facts.
     socket.setNoDelay(true);
+    const remote = socket.remoteAddress;
     if (!connections.openConnection()) {
-      refuse(undefined, transport, 'max_connections', `${limits.maxConnections} connections open; connection refused`, {
-        remote: socket.remoteAddress,
-      });
+      refuse(undefined, transport, 'max_connections', `${limits.maxConnections} connections open; connection refused`, { remote });
+      socket.destroy();
+      return;
+    }
+    if (!perAddress.open(remote)) {
+      connections.closeConnection();
+      refuse(
+        undefined,
+        transport,
+        'max_connections_per_address',
+        `${limits.maxConnectionsPerAddress} connections open from this address; connection refused`,
+        { remote },
+      );
       socket.destroy();
       return;
     }
@@ -278,6 +360,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
     transports.set(client, transport);
     socket.once('close', () => {
       connections.closeConnection();
+      perAddress.close(remote);
       const gw = identities.get(client);
       if (gw) connections.release(gw.gateway, client);
     });
@@ -287,29 +370,27 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   /**
    * aedes 1.2 hands every chunk it reads to its client's mqtt-packet parser (lib/client.js,
    * `client._parser.parse(buf)`); the guard sees each chunk first and closes the connection as
-   * soon as a packet header declares more than maxPacketBytes, before the body is buffered.
+   * soon as a packet header declares more than maxPacketBytes, or, before the login succeeded, more
+   * than MQTT_PRE_AUTH_MAX_BYTES in all, before the body is buffered.
    */
   function guardPacketSize(client: Client, socket: net.Socket, transport: Transport): void {
-    const parser = (client as unknown as { _parser?: { parse(buf: Buffer): number } })._parser;
-    if (!parser || typeof parser.parse !== 'function')
-      throw new Error('aedes client has no _parser.parse: the packet-size guard needs updating');
-    const guard = new PacketSizeGuard(maxPacketBytes);
-    const parse = parser.parse.bind(parser);
-    parser.parse = (buf: Buffer): number => {
-      const declared = guard.feed(buf);
-      if (declared === 0) return parse(buf);
+    const guard = new PacketSizeGuard(maxPacketBytes, { preAuthBytes: MQTT_PRE_AUTH_MAX_BYTES });
+    guards.set(client, guard);
+    guardAedesParser(client, guard, (declared) => {
+      const why = guard.violation ?? 'malformed_packet';
       refuse(
         client,
         transport,
-        declared < 0 ? 'malformed_packet' : 'packet_too_large',
-        declared < 0
+        why,
+        why === 'malformed_packet'
           ? 'malformed MQTT packet length; connection closed'
-          : `MQTT packet of ${declared} bytes over the limit of ${maxPacketBytes}; connection closed`,
+          : why === 'connect_too_large'
+            ? `MQTT packet of ${declared} bytes before login, over the limit of ${guard.limit} bytes; connection closed`
+            : `MQTT packet of ${declared} bytes over the limit of ${guard.limit}; connection closed`,
         { bytes: declared },
       );
       socket.destroy();
-      return 0;
-    };
+    });
   }
 
   const listeners: net.Server[] = [];

@@ -11,7 +11,7 @@ import { PayloadError, encodeBatch } from '@michi/proto';
 import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { batchBytesOf, uploadRequest } from '../src/ingest-grpc-client.js';
-import { PacketSizeGuard } from '../src/ingest-packet-guard.js';
+import { PacketSizeGuard } from '@michi/proto';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
 import {
   SECRETS,

@@ -85,7 +85,7 @@ function accepted(clientId: string): Promise<number> {
 /** A gateway as an edge connects to a broker: MQTT 3.1.1, username = gateway id. */
 function gatewayClient(gateway: string, password: string): Promise<MqttClient> {
   const c = mqtt.connect(broker.url, {
-    clientId: `edge-${gateway}-${Math.random().toString(16).slice(2, 8)}`,
+    clientId: `edge-${gateway}.${Math.random().toString(16).slice(2, 8)}`,
     username: gateway,
     password,
     protocolVersion: 4,

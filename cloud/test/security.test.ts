@@ -201,7 +201,7 @@ describe('MQTT ingest security', () => {
       servername: 'localhost',
       reconnectPeriod: 0,
     };
-    const byCert = mqtt.connect({ ...tlsOpts, clientId: 'cert-gw-a', key: good.key, cert: good.cert });
+    const byCert = mqtt.connect({ ...tlsOpts, clientId: 'edge-gw-a.cert', key: good.key, cert: good.cert });
     await new Promise<void>((resolve, reject) => {
       byCert.once('connect', () => resolve());
       byCert.once('error', reject);
@@ -226,7 +226,7 @@ describe('MQTT ingest security', () => {
     expect(await tryConnect({ clientId: 'mismatch', key: good.key, cert: good.cert, username: 'gw-b', password: SECRETS['gw-b'] })).toBe(4);
     expect(await tryConnect({ clientId: 'no-cert' })).toBe(4);
     // A password still works on TLS.
-    expect(await tryConnect({ clientId: 'pw', username: 'gw-a', password: SECRETS['gw-a'] })).toBe(0);
+    expect(await tryConnect({ clientId: 'edge-gw-a.pw', username: 'gw-a', password: SECRETS['gw-a'] })).toBe(0);
     expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'certificate_mismatch' })).toBe(1);
   });
 });

@@ -153,6 +153,8 @@ export interface GatewayClientOptions {
   /** Reconnect automatically (ms between attempts); default off. */
   reconnectPeriod?: number;
   will?: { topic: string; payload: Buffer; qos: 0 | 1 };
+  /** Default: edge-<gateway>.<random>, which the cloud accepts for that gateway. */
+  clientId?: string;
 }
 
 /** Connects as a gateway; resolves on CONNACK 0, rejects with mqtt.js' error otherwise (e.g. code 4). */
@@ -162,7 +164,7 @@ export function connectGateway(port: number, gateway: string, opts: GatewayClien
     port,
     protocolVersion: 4,
     // Longer than the 23 characters MQTT 3.1.1 guarantees, as edge client ids may be.
-    clientId: `michi-edge-${gateway}-${Math.random().toString(16).slice(2, 10)}`,
+    clientId: opts.clientId ?? `edge-${gateway}.${Math.random().toString(16).slice(2, 10)}`,
     username: gateway,
     password: opts.password ?? (SECRETS as Record<string, string>)[gateway] ?? 'none',
     reconnectPeriod: opts.reconnectPeriod ?? 0,

@@ -33,6 +33,11 @@ const LocalMqttSchema = z.strictObject({
     .min(256)
     .max(CLOUD_MAX_BATCH_BYTES - BATCH_OVERHEAD_BYTES)
     .default(64 * 1024),
+  /**
+   * Sockets one remote address may hold open, logged in or not; beyond it a new one is closed at
+   * once. Each vehicle or sensor normally has one connection from its own address.
+   */
+  maxConnectionsPerAddress: z.int().min(1).max(1_000_000).default(64),
 });
 
 const LocalGrpcSchema = z.strictObject({

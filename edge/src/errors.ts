@@ -58,6 +58,21 @@ export const AUTH_REFUSALS = [
 
 export type AuthRefusal = (typeof AUTH_REFUSALS)[number];
 
+/** Local MQTT connections the broker itself closes or refuses (local-broker.ts), besides AUTH_REFUSALS. */
+export const BROKER_REFUSALS = [
+  /** A packet header declared more than local.mqtt.maxPayloadBytes + 1 KiB. */
+  'packet_too_large',
+  /** More than 4 KiB sent before the login succeeded (a CONNECT is a few hundred bytes). */
+  'connect_too_large',
+  /** A packet length that is not a valid MQTT varint. */
+  'malformed_packet',
+  /** local.mqtt.maxConnectionsPerAddress sockets already open from that address. */
+  'max_connections_per_address',
+  /** A client id that is neither the device id nor `<device id>.<suffix>` (CONNACK 2). */
+  'client_id_rejected',
+] as const;
+export type BrokerRefusal = (typeof BROKER_REFUSALS)[number];
+
 export const AUTH_REFUSAL_CODES: Readonly<Record<AuthRefusal, ErrorCode>> = {
   no_credentials: ErrorCodes.UNAUTHENTICATED,
   unknown_username: ErrorCodes.UNAUTHENTICATED,

@@ -7,7 +7,14 @@
  *
  * Who may connect: a device of this gateway with its own password (device-auth.ts); anything else
  * gets CONNACK 0x04 "bad username or password", a revoked device 0x05 "not authorized"
- * [MQTT-3.2.2.3], and the connection is closed. A connected device publishes only as itself.
+ * [MQTT-3.2.2.3], and the connection is closed. A connected device publishes only as itself, and
+ * its client id must be its device id or `<device id>.<suffix>` (CONNACK 0x02 otherwise), so that
+ * one device cannot take over another's session (aedes disconnects the older holder of a client id).
+ *
+ * Memory before login (docs/security.md): the MQTT fixed header of every packet is checked before
+ * its body is buffered (PacketSizeGuard, @michi/proto): at most 4 KiB in all before the login
+ * succeeded, 1 MiB (or maxPayloadBytes + 1 KiB if larger) per packet afterwards; a CONNECT must arrive within 5 s; and
+ * one remote address holds at most maxConnectionsPerAddress sockets. A violation closes the socket.
  *
  * What a refused client sees (aedes 1.2, lib/handlers/publish.js): an error passed to the
  * authorizePublish callback emits `clientError` and destroys the connection, without a PUBACK; a
@@ -27,7 +34,14 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import {
+  AddressLimiter,
+  clientIdBelongsTo,
+  CONNACK_IDENTIFIER_REJECTED,
   decodeReadingPayload,
+  guardAedesParser,
+  MQTT_CONNECT_TIMEOUT_MS,
+  MQTT_PRE_AUTH_MAX_BYTES,
+  PacketSizeGuard,
   ErrorCodes,
   isMichiError,
   parseTopic,
@@ -36,7 +50,7 @@ import {
   type Reading,
   type ReadingKind,
 } from '@michi/proto';
-import { BufferFullError, ReadingRejectedError, type RejectReason } from './errors.js';
+import { BufferFullError, ReadingRejectedError, type BrokerRefusal, type RejectReason } from './errors.js';
 import { countRejection } from './metrics.js';
 import { REFUSAL_MESSAGES } from './device-auth.js';
 import type { LocalIngestOptions } from './local-ingest.js';
@@ -48,6 +62,8 @@ export interface EdgeDevice {
 
 export interface LocalBrokerOptions extends LocalIngestOptions {
   maxPayloadBytes: number;
+  /** Sockets one remote address may hold open, logged in or not. */
+  maxConnectionsPerAddress: number;
   pilotId: string;
   devices: readonly EdgeDevice[];
   now?: () => number;
@@ -67,6 +83,15 @@ export interface LocalBroker {
 const SKEW_LOG_INTERVAL_MS = 600_000;
 /** A sender that keeps publishing bad readings gets one log line per reason per this interval. */
 const REJECTION_LOG_INTERVAL_MS = 10_000;
+/**
+ * The largest packet a logged-in device may send. Well above maxPayloadBytes on purpose: a reading
+ * a little too large is acknowledged and dropped with MICHI_ERR_TOO_LARGE (closing the connection
+ * instead would make the client resend it forever); only beyond this is the connection closed
+ * before the packet is buffered. 1 KiB is room for the topic and packet id.
+ */
+const packetLimit = (maxPayloadBytes: number): number => Math.max(1024 * 1024, maxPayloadBytes + 1_024);
+/** Client ids are attacker-chosen: logged cut to this length. */
+const MAX_LOGGED_ID = 64;
 
 const PAYLOAD_REASONS: Partial<Record<string, RejectReason>> = {
   [ErrorCodes.DECODE]: 'decode',
@@ -84,6 +109,23 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const { pilotId, gatewayId, metrics, logger, buffer } = opts;
   const devices = new Set(opts.devices.map((d) => d.id));
   const usernames = new WeakMap<Client, string>();
+  const guards = new WeakMap<Client, PacketSizeGuard>();
+  const perAddress = new AddressLimiter(opts.maxConnectionsPerAddress);
+  const maxPacketBytes = packetLimit(opts.maxPayloadBytes);
+  const refusalLog = new Map<BrokerRefusal, { at: number; suppressed: number }>();
+
+  /** Counts a connection the broker closes or refuses; one log line per reason per interval. */
+  function refuseConnection(reason: BrokerRefusal, message: string, extra: object): void {
+    metrics.connectionsRefused.inc({ reason });
+    const now = Date.now();
+    const entry = refusalLog.get(reason);
+    if (entry && now - entry.at < REJECTION_LOG_INTERVAL_MS) {
+      entry.suppressed++;
+      return;
+    }
+    refusalLog.set(reason, { at: now, suppressed: 0 });
+    logger.warn({ reason, ...extra, suppressed: entry?.suppressed ?? 0 }, `local connection refused: ${message}`);
+  }
   // A group commit resolves a client's appends together, and each PUBACK would otherwise be a
   // syscall of its own (1,000 a second cost ~4 % of a core, profiled in bench/edge-footprint):
   // corked until the next tick, they leave as one write. aedes writes the PUBACK synchronously
@@ -192,14 +234,26 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
 
   const aedesOptions: AedesOptions = {
     id: `edge-${gatewayId}`,
+    // `<device id>.<suffix>`: a device id may have 64 characters.
+    maxClientsIdLength: 128,
+    // A socket that does not log in soon holds memory and a connection slot for nothing.
+    connectTimeout: MQTT_CONNECT_TIMEOUT_MS,
     authenticate(client, username, password, done) {
-      const refusal = opts.auth.check(username, password, { transport: 'mqtt', peer: client.id });
+      const refusal = opts.auth.check(username, password, { transport: 'mqtt', peer: client.id.slice(0, MAX_LOGGED_ID) });
       if (refusal) {
         // 4: bad username or password; 5: not authorized (the right password of a revoked device).
         const returnCode = refusal === 'revoked' ? (5 as const) : (4 as const);
         return done(Object.assign(new Error(REFUSAL_MESSAGES[refusal]), { returnCode }), false);
       }
+      if (!clientIdBelongsTo(client.id, username!)) {
+        refuseConnection('client_id_rejected', `device "${username}" must connect with client id ${username} or ${username}.<suffix>`, {
+          username,
+          clientId: client.id.slice(0, MAX_LOGGED_ID),
+        });
+        return done(Object.assign(new Error('client identifier rejected'), { returnCode: CONNACK_IDENTIFIER_REJECTED }), false);
+      }
       usernames.set(client, username!);
+      guards.get(client)?.markAuthenticated();
       done(null, true);
     },
 
@@ -283,7 +337,30 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const onSocket = (socket: net.Socket): void => {
     // DESIGN.md: Nagle's algorithm costs 15-43 ms per hop; aedes does not disable it.
     socket.setNoDelay(true);
-    broker.handle(socket);
+    const remote = socket.remoteAddress;
+    if (!perAddress.open(remote)) {
+      refuseConnection('max_connections_per_address', `${opts.maxConnectionsPerAddress} connections already open from this address`, {
+        remote,
+      });
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => perAddress.close(remote));
+    const client = broker.handle(socket);
+    // aedes buffers whatever length a packet header declares; the guard closes the socket first.
+    const guard = new PacketSizeGuard(maxPacketBytes, { preAuthBytes: MQTT_PRE_AUTH_MAX_BYTES });
+    guards.set(client, guard);
+    guardAedesParser(client, guard, (declared) => {
+      const why = guard.violation ?? 'malformed_packet';
+      refuseConnection(
+        why,
+        why === 'malformed_packet'
+          ? 'malformed MQTT packet length'
+          : `MQTT packet of ${declared} bytes ${why === 'connect_too_large' ? 'before login ' : ''}over the limit of ${guard.limit}`,
+        { remote, bytes: declared },
+      );
+      socket.destroy();
+    });
   };
   const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onSocket) : net.createServer(onSocket);
   // A failed TLS handshake (a plain-text client, an untrusted certificate) is that client's problem.

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { READING_KINDS } from '@michi/proto';
-import { AUTH_REFUSALS, REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
+import { AUTH_REFUSALS, BROKER_REFUSALS, REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
 import type { BufferStats } from './buffer-store.js';
 
 export const RECONNECT_REASONS = ['connect_failed', 'refused', 'connection_lost', 'retry'] as const;
@@ -111,7 +111,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
     }),
     connectionsRefused: new Counter({
       name: 'michi_edge_connections_refused_total',
-      help: 'Local MQTT connections and gRPC streams refused by device authentication, by reason',
+      help: 'Local MQTT connections and gRPC streams refused by device authentication or closed by the broker limits, by reason',
       labelNames: ['reason'],
       registers,
     }),
@@ -152,6 +152,7 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   for (const reason of SUBSCRIBE_REFUSALS) m.subscribeRefused.inc({ reason }, 0);
   m.resent.inc({ reason: 'reconnect' }, 0);
   for (const reason of AUTH_REFUSALS) m.connectionsRefused.inc({ reason }, 0);
+  for (const reason of BROKER_REFUSALS) m.connectionsRefused.inc({ reason }, 0);
   m.dropped.inc({ reason: 'corrupt', kind: 'unknown' }, 0);
   for (const kind of READING_KINDS) if (kind !== 'event') m.dropped.inc({ reason: 'buffer_full', kind }, 0);
   for (const stream of ['event', 'live', 'backlog']) m.batchesSent.inc({ stream }, 0);

@@ -43,7 +43,9 @@ describe('edge agent: per-device credentials', () => {
   });
 
   const connect = async (login: { username?: string; password?: string }) => {
-    const c = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, ...login });
+    // The edge takes a device's own id as client id (docs/protocol.md, Client ids).
+    const clientId = login.username ?? 'nobody';
+    const c = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, clientId, ...login });
     clients.push(c);
     return c;
   };

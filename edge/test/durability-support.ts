@@ -241,7 +241,7 @@ export class Vehicle {
     this.client = await connectAsync(`mqtt://127.0.0.1:${port}`, {
       protocolVersion: 4,
       ...deviceLogin(this.source),
-      clientId: `${this.source}-${Date.now()}`,
+      clientId: `${this.source}.${Date.now()}`,
       reconnectPeriod: 0,
       clean: true,
     });

@@ -37,7 +37,7 @@ describe('edge agent: local ingest to the upstream', () => {
       protocolVersion: 4,
       reconnectPeriod: 0,
       ...deviceLogin(username),
-      clientId: `${username}-${clients.length}`,
+      clientId: `${username}.${clients.length}`,
     });
     clients.push(client);
     return client;
@@ -268,6 +268,7 @@ describe('edge agent: a full buffer', () => {
     const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
       protocolVersion: 4,
       reconnectPeriod: 0,
+      clientId: 'bus-01',
       ...deviceLogin('bus-01'),
     });
     try {

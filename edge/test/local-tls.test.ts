@@ -43,7 +43,14 @@ describe('edge agent: local ingest over TLS', () => {
 
   /** Connects once without retrying; resolves with why the session never came up (fails if it did). */
   function refused(url: string, opts: { ca?: Buffer }): Promise<string> {
-    const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...opts, ...deviceLogin('bus-02') });
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      clientId: 'bus-02',
+      ...opts,
+      ...deviceLogin('bus-02'),
+    });
     return new Promise<string>((resolve, reject) => {
       client.once('connect', () => reject(new Error(`${url}: connected, expected a refusal`)));
       client.once('error', (err) => resolve(err.message));
@@ -56,6 +63,7 @@ describe('edge agent: local ingest over TLS', () => {
       protocolVersion: 4,
       reconnectPeriod: 0,
       ca: pki.ca,
+      clientId: 'bus-01',
       ...deviceLogin('bus-01'),
     });
     clients.push(device);

@@ -23,6 +23,7 @@ describe('edge agent: processing', () => {
     const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
       protocolVersion: 4,
       reconnectPeriod: 0,
+      clientId: 'bus-01',
       ...deviceLogin('bus-01'),
     });
     try {

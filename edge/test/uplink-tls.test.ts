@@ -128,7 +128,7 @@ describe('edge uplink with TLS against the real cloud', () => {
       // refuses it; the UploadResponse says so, and the agent counts it by code.
       const ahead = await connectAsync(`mqtt://127.0.0.1:${a.mqttPort}`, {
         ...deviceLogin('bus-01'),
-        clientId: 'bus-01-ahead',
+        clientId: 'bus-01.ahead',
         reconnectPeriod: 0,
       });
       const future = bodyAt('state', 'bus-01', 1_000_000, Date.now() + 10 * 60_000);

@@ -22,3 +22,14 @@ export { loadTls, type TlsFiles, type TlsMaterial } from './tls-files.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';
 export { checkDeviceKey, devicePassword } from './device-credentials.js';
 export * from './seed-schema.js';
+export {
+  PacketSizeGuard,
+  AddressLimiter,
+  guardAedesParser,
+  clientIdBelongsTo,
+  CONNACK_IDENTIFIER_REJECTED,
+  MQTT_PRE_AUTH_MAX_BYTES,
+  MQTT_CONNECT_TIMEOUT_MS,
+  type PacketGuardViolation,
+  type PacketSizeGuardOptions,
+} from './mqtt-packet-guard.js';

@@ -80,7 +80,12 @@ export async function startPilotEdges(
           pilotId: o.pilot.id,
           gatewayId: gw.id,
           seedsDir: o.seedsDir,
-          local: { mqtt: { port: 0 }, ...(o.grpc ? { grpc: { enabled: true, port: 0 } } : {}), deviceKeyEnv: keyEnv },
+          // The simulator connects every vehicle from 127.0.0.1 (10,000 in the scale benches).
+          local: {
+            mqtt: { port: 0, maxConnectionsPerAddress: 100_000 },
+            ...(o.grpc ? { grpc: { enabled: true, port: 0 } } : {}),
+            deviceKeyEnv: keyEnv,
+          },
           buffer: { path: join(o.dir, `${gw.id}.sqlite`) },
           uplink: { url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
           metrics: { port: 0 },

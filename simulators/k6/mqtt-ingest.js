@@ -84,7 +84,7 @@ export default function () {
     }
   });
   // Per-device credentials: the harness derives each vehicle's password from its gateway's device key.
-  ws.onopen = () => ws.send(connectPacket(`k6-${source.id}`, 60, source.id, source.password));
+  ws.onopen = () => ws.send(connectPacket(`${source.id}.k6`, 60, source.id, source.password));
   ws.onmessage = (e) => reader.push(e.data);
   ws.onerror = () => {
     // After the last PUBACK the relay may drop the socket before k6 closes it: nothing failed then.

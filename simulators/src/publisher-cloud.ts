@@ -53,7 +53,8 @@ export class CloudPublisher implements ReadingPublisher {
       for (const [gateway, secret] of opts.secrets) {
         const client = await mqtt
           .connectAsync(opts.url, {
-            clientId: `sim-replay-${opts.pilotId}-${gateway}`,
+            // The cloud takes a gateway's client id only as edge-<gateway> or edge-<gateway>.<suffix>.
+            clientId: `edge-${gateway}.sim-replay`,
             username: gateway,
             password: secret,
             protocolVersion: 4,

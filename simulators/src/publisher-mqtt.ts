@@ -184,7 +184,9 @@ export class MqttPublisher implements ReadingPublisher {
     if (!client) {
       const url = this.opts.gatewayUrls.get(gatewayId);
       if (url === undefined) return undefined;
-      const made = this.connect(gatewayId, url, `${this.opts.clientIdPrefix ?? 'sim'}-${this.opts.pilotId}-${source}`, {
+      // An edge takes a device's client id only as <device id> or <device id>.<suffix> (docs/protocol.md).
+      const suffix = (this.opts.clientIdPrefix ?? 'sim').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      const made = this.connect(gatewayId, url, `${source}.${suffix}`, {
         username: source,
         password: devicePassword(key, source),
       });
