@@ -6,7 +6,7 @@
 // the comment line `<!-- docs-test: skip (reason) -->` above it; every other block must run. The
 // blocks of one file run in one shell, in order, as in one terminal.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,12 @@ interface Block {
 
 /** The sh/bash blocks of the user docs, with their skip markers. */
 function blocks(): Block[] {
-  const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   const out: Block[] = [];
   for (const file of files.sort()) {
     const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
@@ -144,6 +149,9 @@ describe('the shell blocks of README.md and docs/', () => {
         "echo '### done'",
       ].join('\n');
       const { code, out } = await run(script, 240_000);
+      // What a person would have seen, for when this fails (or passes when it should not).
+      mkdirSync(join(ROOT, '.run'), { recursive: true });
+      writeFileSync(join(ROOT, '.run', `docs-test-${file.replaceAll('/', '-')}.log`), out);
       const failedAt = out.match(/### (\S+)\n(?![^]*### )/)?.[1] ?? '?';
       expect(code, `${file}: exit ${code} in the block at ${failedAt}:\n${out.slice(-3000)}`).toBe(0);
       expect(out).toContain('### done');

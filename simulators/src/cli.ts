@@ -156,11 +156,24 @@ async function main(argv: readonly string[]): Promise<number> {
 const argv = process.argv.slice(2);
 if (argv[0] === '--') argv.shift();
 
+// Failure until main settles: if every connection is refused and nothing is left to wait for, Node
+// ends the process with the event loop empty, which exited 0 with nothing sent or printed.
+let settled = false;
+process.exitCode = EXIT_FAILED;
+process.on('exit', () => {
+  if (!settled)
+    console.error(
+      'michi-sim: stopped before finishing: nothing more could be sent or acknowledged (see the warnings above: refused logins?)',
+    );
+});
+
 main(argv).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err: unknown) => {
+    settled = true;
     if (err instanceof UsageError) {
       console.error(`michi-sim: ${err.message}\nRun michi-sim --help for the options.`);
       process.exitCode = EXIT_USAGE;

@@ -185,7 +185,10 @@ export class MqttPublisher implements ReadingPublisher {
       const url = this.opts.gatewayUrls.get(gatewayId);
       if (url === undefined) return undefined;
       // An edge takes a device's client id only as <device id> or <device id>.<suffix> (docs/protocol.md).
-      const suffix = (this.opts.clientIdPrefix ?? 'sim').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+      // The process id in the suffix: two simulators of one pilot (make run's and one a person
+      // starts beside it) must not take each other's connections (a broker drops the older
+      // session of a client id), which made both reconnect every two seconds.
+      const suffix = `${this.opts.clientIdPrefix ?? 'sim'}-${process.pid}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
       const made = this.connect(gatewayId, url, `${source}.${suffix}`, {
         username: source,
         password: devicePassword(key, source),
