@@ -1,7 +1,7 @@
 // Builds the dashboard into dashboard/dist/, which the cloud serves at `/` beside its /api/v1.
 import { defineConfig } from 'vite';
 
-// The cloud's default HTTP port (DESIGN.md); `vite dev` forwards the API there.
+// The cloud's default HTTP port; `vite dev` forwards the API there.
 const CLOUD_HTTP = 'http://127.0.0.1:8080';
 
 export default defineConfig({

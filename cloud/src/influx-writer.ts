@@ -2,7 +2,7 @@
  * Group commit to InfluxDB: concurrent `write(lines)` / `writeBody(body, lines)` calls are gathered
  * into one /write request (up to maxBatchLines, or after flushIntervalMs), and each caller is
  * resolved only when the request that carried its lines got 204. That is what lets ingest acknowledge an edge batch only once it is
- * in InfluxDB (DESIGN.md: the official client's promises do not say that).
+ * in InfluxDB (the official client's promises do not say that).
  *
  * Fuller requests under load: while a request is in flight, the next one leaves when it is full or
  * when its oldest caller has waited flushIntervalMs, not as soon as a request returns. InfluxDB

@@ -5,7 +5,7 @@
  * write the valid items with one awaited InfluxDB write. The outcome tells the transport whether to
  * acknowledge: only after InfluxDB accepted the lines.
  *
- * The cache is updated before the write, as DESIGN.md draws it (the live push branches off ingest
+ * The cache is updated before the write, as docs/storage.md describes it (the live push branches off ingest
  * beside the InfluxDB writer): waiting for the write added its latency, tens to hundreds of ms, to
  * every live update. The cache keeps the newest reading per vehicle by source timestamp, so the
  * resend of a batch whose write failed, or an older reading, never moves a vehicle back.

@@ -336,7 +336,7 @@ export async function startMqttIngest(opts: MqttIngestOptions, deps: MqttIngestD
   broker.on('connectionError', (_client: Client, err: Error) => log.debug({ err: err.message }, 'connection error before CONNECT'));
 
   function accept(socket: net.Socket, transport: Transport): void {
-    // Nagle would add ~15 ms (p50) to every PUBACK; see DESIGN.md, measured facts.
+    // Nagle would add ~15 ms (p50) to every PUBACK, measured on loopback.
     socket.setNoDelay(true);
     const remote = socket.remoteAddress;
     if (!connections.openConnection()) {

@@ -3,7 +3,7 @@
  * password file and ACL file from the pilot definitions (docs/scaling.md), so that a gateway can
  * log in only with its own secret and publish only to michi/v1/{its pilot}/{its id}/batch, and the
  * ingest workers can only read batches. Also the broker settings that keep Mosquitto 2.0 from
- * dropping acknowledged messages for a slow subscriber (DESIGN.md, measured cautions).
+ * dropping acknowledged messages for a slow subscriber (measured with Mosquitto 2.0.11; docs/scaling.md).
  */
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { batchTopic, type Pilot } from '@michi/proto';

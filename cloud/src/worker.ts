@@ -6,7 +6,7 @@
  * the worker takes the gateway's identity from the topic and checks it against the pilot
  * definitions again.
  *
- * Why it is built this way (DESIGN.md, measured on Mosquitto 2.0.11 and mqtt.js 5.16):
+ * Why it is built this way (measured on Mosquitto 2.0.11 and mqtt.js 5.16):
  * - mqtt.js defers the PUBACK (`customHandleAcks`) only with MQTT 5, and takes a connection's next
  *   publish only after the previous ack: each connection is serial, so a worker opens several,
  *   each a member of the shared subscription, and throughput comes from large upstream batches.
@@ -142,7 +142,7 @@ export async function startIngestWorker(opts: IngestWorkerOptions, deps: IngestW
       },
     });
     client.on('connect', (connack) => {
-      // Nagle would hold every PUBACK back ~15 ms (DESIGN.md), and acks here are serial.
+      // Nagle would hold every PUBACK back ~15 ms (measured on loopback), and acks here are serial.
       (client.stream as net.Socket | undefined)?.setNoDelay?.(true);
       log.info({ clientId, sessionPresent: connack.sessionPresent }, 'worker connection up');
       if (!connack.sessionPresent) {

@@ -4,7 +4,7 @@ import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 // --no-sandbox: we run as root in a container; --disable-gpu: software WebGL2 is enough for
-// MapLibre (see DESIGN.md); the rest stops Chromium from phoning home during tests.
+// MapLibre; the rest stops Chromium from phoning home during tests.
 export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
   '--disable-gpu',
