@@ -58,7 +58,12 @@ function link(ts: number, seq: number, measured: Partial<michi.v1.LinkSample.$Pr
 }
 
 /** A state without battery_pct unless given. */
-function state(source: string, ts: number, seq: number, extra: Partial<michi.v1.VehicleState.$Properties> = {}): michi.v1.Reading.$Properties {
+function state(
+  source: string,
+  ts: number,
+  seq: number,
+  extra: Partial<michi.v1.VehicleState.$Properties> = {},
+): michi.v1.Reading.$Properties {
   return {
     state: {
       source_id: source,
@@ -169,7 +174,12 @@ describe('measurements that were not taken', () => {
     const t0 = Date.now() - 5_000;
     const gw = await gateway('gw-b');
     await publishBatch(gw, topicOf('gw-b'), batch('gw-b', [state('bus-2', t0, 1, { battery_pct: 0 }), state('bus-2', t0 + 1, 2)], 1));
-    const json = { pilot_id: PILOT, gateway_id: 'gw-b', first_seq: 3, items: [{ state: { ...state('bus-2', t0 + 2, 3).state, battery_pct: null } }] };
+    const json = {
+      pilot_id: PILOT,
+      gateway_id: 'gw-b',
+      first_seq: 3,
+      items: [{ state: { ...state('bus-2', t0 + 2, 3).state, battery_pct: null } }],
+    };
     await publishBatch(gw, topicOf('gw-b'), Buffer.from(JSON.stringify(json)));
     const up = openUpload(grpc, { gateway: 'gw-b', secret: SECRETS['gw-b'] });
     expect((await up.send(batch('gw-b', [state('bus-2', t0 + 3, 4)], 4))).status).toBe('ACK_STATUS_ACCEPTED');
@@ -187,9 +197,9 @@ describe('measurements that were not taken', () => {
     ]);
 
     const vehicles = await apiGet(cloud, `/pilots/${PILOT}/vehicles`, API_TOKENS.operator);
-    const bus2 = (vehicles.body as { vehicles: { id: string; state: { ts_ms: number; battery_pct: number | null } | null }[] }).vehicles.find(
-      (v) => v.id === 'bus-2',
-    );
+    const bus2 = (
+      vehicles.body as { vehicles: { id: string; state: { ts_ms: number; battery_pct: number | null } | null }[] }
+    ).vehicles.find((v) => v.id === 'bus-2');
     expect(bus2?.state).toMatchObject({ ts_ms: t0 + 3, battery_pct: null });
   });
 });
