@@ -63,7 +63,9 @@ export function createVehicleDetail({ onClose }: { onClose: () => void }): Vehic
     // A battery the vehicle did not report is "—", never 0 %.
     if (state) {
       const pct = state.battery_pct;
-      rows.push(row(t('panel.battery'), typeof pct === 'number' && Number.isFinite(pct) ? fmt.percent(pct) : NO_VALUE, 'vehicle-detail-battery'));
+      rows.push(
+        row(t('panel.battery'), typeof pct === 'number' && Number.isFinite(pct) ? fmt.percent(pct) : NO_VALUE, 'vehicle-detail-battery'),
+      );
     }
     const link = state?.link;
     rows.push(
