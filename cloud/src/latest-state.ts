@@ -37,6 +37,7 @@ export interface LinkSnapshot {
   band: string | null;
   /** null when the sample had no RSRP (0 means not measured and is not stored). */
   rsrp_dbm: number | null;
+  /** null when the sample did not carry it (optional in the schema). */
   sinr_db: number | null;
   rtt_ms: number | null;
 }
@@ -56,8 +57,9 @@ export function snapshotFromState(state: VehicleState, recvMs: number, gateway: 
     speed_mps: float32(state.speed_mps ?? 0),
     heading_deg: float32(state.heading_deg ?? 0),
     mode: modeName(state.mode),
-    battery_pct: float32(state.battery_pct ?? 0),
-    odometer_m: state.odometer_m ?? 0,
+    // Optional in the schema: absent stays null, never 0.
+    battery_pct: float32(state.battery_pct),
+    odometer_m: state.odometer_m ?? null,
     gateway,
   };
 }
@@ -66,11 +68,12 @@ export function linkFromSample(link: LinkSample): LinkSnapshot {
   return {
     ts_ms: Number(link.ts_ms),
     cell: link.cell_id || null,
-    pci: link.pci ?? 0,
+    pci: link.pci ?? null,
     band: link.band || null,
     rsrp_dbm: link.rsrp_dbm ? float32(link.rsrp_dbm) : null,
-    sinr_db: float32(link.sinr_db ?? 0),
-    rtt_ms: float32(link.rtt_ms ?? 0),
+    // Optional in the schema: a figure the modem did not report stays null, never 0.
+    sinr_db: float32(link.sinr_db),
+    rtt_ms: float32(link.rtt_ms),
   };
 }
 

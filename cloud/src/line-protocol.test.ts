@@ -88,9 +88,20 @@ describe('readingToLine', () => {
       { link: { source_id: 'bus-1', ts_ms: 1_764_300_000_000, seq: 1, cell_id: '001-01:0x0a', pci: 7, band: 'n79', handover: true } },
       ctx,
     );
-    expect(line.startsWith('link_sample,cell=001-01:0x0a,pilot=test-town,source=bus-1 pci=7i,band="n79",rsrq_db=0,')).toBe(true);
-    expect(line).toContain('handover=true');
-    expect(line).not.toContain('rsrp_dbm');
+    // The radio figures it did not carry are left out, not written as 0 (issue 11).
+    expect(line.startsWith('link_sample,cell=001-01:0x0a,pilot=test-town,source=bus-1 pci=7i,band="n79",handover=true,')).toBe(true);
+    for (const f of ['rsrp_dbm', 'rsrq_db', 'sinr_db', 'rtt_ms', 'ul_mbps', 'dl_mbps']) expect(line).not.toContain(f);
+  });
+
+  it('writes a measured 0 and leaves out an absent measurement (battery_pct, odometer_m, rtt_ms, pci)', () => {
+    const link = readingToLine({ link: { source_id: 'bus-1', ts_ms: 1_764_300_000_000, seq: 1, pci: 0, rtt_ms: 0, ul_mbps: 0 } }, ctx);
+    expect(link).toContain(' pci=0i,rtt_ms=0,ul_mbps=0,');
+    expect(link).not.toContain('dl_mbps');
+    const state = readingToLine({ state: { source_id: 'bus-1', ts_ms: 1_764_300_000_000, seq: 1, battery_pct: 0 } }, ctx);
+    expect(state).toContain(',battery_pct=0,');
+    expect(state).not.toContain('odometer_m');
+    const noBattery = readingToLine({ state: { source_id: 'bus-1', ts_ms: 1_764_300_000_000, seq: 1 } }, ctx);
+    expect(noBattery).not.toContain('battery_pct');
   });
 
   it('writes sensor counts as integers and measures as floats, events with names for type, cause and severity', () => {

@@ -481,8 +481,9 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
         .float32(K['heading_deg']!, s.heading_deg ?? 0)
         .float32(K['accel_mps2']!, s.accel_mps2 ?? 0)
         .quotedBytes(K['mode']!, quotedMode(s.mode))
-        .float(K['odometer_m']!, s.odometer_m ?? 0)
-        .float32(K['battery_pct']!, s.battery_pct ?? 0)
+        // Optional measurements (telemetry.proto's presence rule): absent is left out, a present 0 is written.
+        .float(K['odometer_m']!, s.odometer_m)
+        .float32(K['battery_pct']!, s.battery_pct)
         .map('sig.', s.signals, false);
       common(f, ctx, s.seq);
       break;
@@ -491,14 +492,16 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
       const l = reading.link as michi.v1.LinkSample.$Properties;
       ts = timestamp(l.ts_ms);
       tags(out, MEASUREMENTS.link, ctx, l.source_id ?? '', l.cell_id ?? '');
-      f.int(K['pci']!, l.pci ?? 0).string(K['band']!, l.band);
-      // 0 dBm is outside RSRP's range: it means "not measured", and averaging it would lie.
+      // The radio figures are optional: one the modem did not report is left out, never written as 0
+      // (a 0 would enter the KPI percentiles as a measurement).
+      f.int(K['pci']!, l.pci).string(K['band']!, l.band);
+      // 0 dBm is outside RSRP's range: senders from before `optional` meant "not measured" by it.
       if (l.rsrp_dbm) f.float32(K['rsrp_dbm']!, l.rsrp_dbm);
-      f.float32(K['rsrq_db']!, l.rsrq_db ?? 0)
-        .float32(K['sinr_db']!, l.sinr_db ?? 0)
-        .float32(K['rtt_ms']!, l.rtt_ms ?? 0)
-        .float32(K['ul_mbps']!, l.ul_mbps ?? 0)
-        .float32(K['dl_mbps']!, l.dl_mbps ?? 0)
+      f.float32(K['rsrq_db']!, l.rsrq_db)
+        .float32(K['sinr_db']!, l.sinr_db)
+        .float32(K['rtt_ms']!, l.rtt_ms)
+        .float32(K['ul_mbps']!, l.ul_mbps)
+        .float32(K['dl_mbps']!, l.dl_mbps)
         .string(K['slice']!, l.slice)
         .bool(K['handover']!, l.handover ?? false);
       position(f, l.position);

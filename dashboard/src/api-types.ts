@@ -109,7 +109,8 @@ export interface VehicleState {
   speed_mps: number;
   heading_deg: number;
   mode: AutonomyMode;
-  battery_pct: number;
+  /** null when the vehicle did not report it (not measured is not 0 %). */
+  battery_pct: number | null;
   /** Source timestamp, ms since the epoch (the vehicle's clock). */
   ts_ms: number;
   /** When the cloud received it, ms since the epoch (the cloud's clock). */

@@ -7,7 +7,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFleet } from '@michi/simulators';
+import { pino } from 'pino';
+import { readingTopic } from '@michi/proto';
+import { MqttPublisher, runFleet } from '@michi/simulators';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
 
 const PILOT = 'maebashi-l4-bus';
@@ -187,5 +189,45 @@ describe('what a person sees of vehicle rows and markers', () => {
     const inOrder = [...names.values()];
     for (let i = 0; i < inOrder.length; i++) expectReadableName(await rowLook(town, i), inOrder[i]!.ja);
     await town.close();
+  });
+
+  // Last: it makes the silent bus report again. Issue 11: a battery not reported is "—", not 0 %.
+  it('a bus whose state carries no battery shows "—" for it in its panel, not 0 %', async () => {
+    const bus = stack.pilot.vehicles.find((v) => v.id === staleId)!;
+    const publisher = await MqttPublisher.open({
+      pilotId: PILOT,
+      gatewayUrls: new Map(Object.entries(stack.gatewayUrls)),
+      deviceKeys: new Map(Object.entries(stack.deviceKeys)),
+      clientIdPrefix: 'no-battery',
+      logger: pino({ level: 'silent' }),
+    });
+    const vehicles = async () => {
+      const res = await fetch(`${stack.cloud.url}/api/v1/pilots/${PILOT}/vehicles`, {
+        headers: { authorization: `Bearer ${stack.tokens.operator}` },
+      });
+      const body = (await res.json()) as { vehicles: { id: string; state: { ts_ms: number; battery_pct: number | null } | null }[] };
+      return body.vehicles.find((v) => v.id === staleId)!.state;
+    };
+    expect((await vehicles())?.battery_pct).toEqual(expect.any(Number));
+    const ts = Date.now();
+    publisher.publish({
+      kind: 'state',
+      pilotId: PILOT,
+      gatewayId: bus.gatewayId,
+      sourceId: staleId,
+      topic: readingTopic(PILOT, bus.gatewayId, staleId, 'state'),
+      body: { source_id: staleId, ts_ms: ts, seq: 1_000_000, position: { lat: 36.39, lon: 139.06 }, speed_mps: 0, heading_deg: 0, mode: 2 },
+    });
+    await publisher.drain(10_000);
+    await publisher.close();
+    await waitFor(async () => (await vehicles())?.ts_ms === ts, { timeoutMs: 20_000, what: 'the state without battery in the cloud' });
+    expect((await vehicles())?.battery_pct).toBeNull();
+    await page.locator(`[data-testid="vehicle-row"][data-vehicle-id="${staleId}"]`).click();
+    const battery = page.locator('[data-testid="vehicle-detail-battery"]');
+    await waitFor(async () => (await battery.count()) === 1 && (await battery.textContent())?.includes('—') === true, {
+      timeoutMs: 20_000,
+      what: 'the battery row showing —',
+    });
+    expect(await battery.textContent()).not.toMatch(/\d\s*%/);
   });
 });

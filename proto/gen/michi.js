@@ -497,19 +497,19 @@ export const michi = $root.michi = (() => {
 
             /**
              * VehicleState odometer_m.
-             * @member {number} odometer_m
+             * @member {number|null|undefined} odometer_m
              * @memberof michi.v1.VehicleState
              * @instance
              */
-            VehicleState.prototype.odometer_m = 0;
+            VehicleState.prototype.odometer_m = null;
 
             /**
              * VehicleState battery_pct.
-             * @member {number} battery_pct
+             * @member {number|null|undefined} battery_pct
              * @memberof michi.v1.VehicleState
              * @instance
              */
-            VehicleState.prototype.battery_pct = 0;
+            VehicleState.prototype.battery_pct = null;
 
             /**
              * VehicleState signals.
@@ -518,6 +518,21 @@ export const michi = $root.michi = (() => {
              * @instance
              */
             VehicleState.prototype.signals = $util.emptyObject;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(VehicleState.prototype, "_odometer_m", {
+                get: $util.oneOfGetter($oneOfFields = ["odometer_m"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(VehicleState.prototype, "_battery_pct", {
+                get: $util.oneOfGetter($oneOfFields = ["battery_pct"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
 
             /**
              * Creates a new VehicleState instance using the specified properties.
@@ -567,9 +582,9 @@ export const michi = $root.michi = (() => {
                     writer.uint32(/* id 7, wireType 5 =*/61).float(message.accel_mps2);
                 if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
                     writer.uint32(/* id 8, wireType 0 =*/64).int32(message.mode);
-                if (message.odometer_m != null && $Object.hasOwnProperty.call(message, "odometer_m") && !$Object.is(message.odometer_m, 0))
+                if (message.odometer_m != null && $Object.hasOwnProperty.call(message, "odometer_m"))
                     writer.uint32(/* id 9, wireType 1 =*/73).double(message.odometer_m);
-                if (message.battery_pct != null && $Object.hasOwnProperty.call(message, "battery_pct") && !$Object.is(message.battery_pct, 0))
+                if (message.battery_pct != null && $Object.hasOwnProperty.call(message, "battery_pct"))
                     writer.uint32(/* id 10, wireType 5 =*/85).float(message.battery_pct);
                 if (message.signals != null && $Object.hasOwnProperty.call(message, "signals"))
                     for (let keys = $Object.keys(message.signals), i = 0; i < keys.length; ++i)
@@ -690,19 +705,15 @@ export const michi = $root.michi = (() => {
                     case 9: {
                             if (wireType !== 1)
                                 break;
-                            if (!$Object.is(value = reader.double(), 0))
-                                message.odometer_m = value;
-                            else
-                                delete message.odometer_m;
+                            message.odometer_m = reader.double();
+                            message._odometer_m = "odometer_m";
                             continue;
                         }
                     case 10: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.battery_pct = value;
-                            else
-                                delete message.battery_pct;
+                            message.battery_pct = reader.float();
+                            message._battery_pct = "battery_pct";
                             continue;
                         }
                     case 11: {
@@ -773,6 +784,7 @@ export const michi = $root.michi = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
+                let properties = {};
                 if (message.source_id != null && $Object.hasOwnProperty.call(message, "source_id"))
                     if (!$util.isString(message.source_id))
                         return "source_id: string expected";
@@ -799,12 +811,16 @@ export const michi = $root.michi = (() => {
                 if (message.mode != null && $Object.hasOwnProperty.call(message, "mode"))
                     if (typeof message.mode !== "number" || (message.mode | 0) !== message.mode)
                         return "mode: enum value expected";
-                if (message.odometer_m != null && $Object.hasOwnProperty.call(message, "odometer_m"))
+                if (message.odometer_m != null && $Object.hasOwnProperty.call(message, "odometer_m")) {
+                    properties._odometer_m = 1;
                     if (typeof message.odometer_m !== "number")
                         return "odometer_m: number expected";
-                if (message.battery_pct != null && $Object.hasOwnProperty.call(message, "battery_pct"))
+                }
+                if (message.battery_pct != null && $Object.hasOwnProperty.call(message, "battery_pct")) {
+                    properties._battery_pct = 1;
                     if (typeof message.battery_pct !== "number")
                         return "battery_pct: number expected";
+                }
                 if (message.signals != null && $Object.hasOwnProperty.call(message, "signals")) {
                     if (!$util.isObject(message.signals))
                         return "signals: object expected";
@@ -902,11 +918,9 @@ export const michi = $root.michi = (() => {
                             message.mode = object.mode;
                     }
                 if (object.odometer_m != null)
-                    if (!$Object.is($Number(object.odometer_m), 0))
-                        message.odometer_m = $Number(object.odometer_m);
+                    message.odometer_m = $Number(object.odometer_m);
                 if (object.battery_pct != null)
-                    if (!$Object.is($Number(object.battery_pct), 0))
-                        message.battery_pct = $Number(object.battery_pct);
+                    message.battery_pct = $Number(object.battery_pct);
                 if (object.signals) {
                     if (!$util.isObject(object.signals))
                         throw $TypeError(".michi.v1.VehicleState.signals: object expected");
@@ -956,8 +970,6 @@ export const michi = $root.michi = (() => {
                     object.heading_deg = 0;
                     object.accel_mps2 = 0;
                     object.mode = options.enums === $String ? "AUTONOMY_MODE_UNSPECIFIED" : 0;
-                    object.odometer_m = 0;
-                    object.battery_pct = 0;
                 }
                 if (message.source_id != null && $Object.hasOwnProperty.call(message, "source_id"))
                     object.source_id = message.source_id;
@@ -1114,11 +1126,11 @@ export const michi = $root.michi = (() => {
 
             /**
              * LinkSample pci.
-             * @member {number} pci
+             * @member {number|null|undefined} pci
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.pci = 0;
+            LinkSample.prototype.pci = null;
 
             /**
              * LinkSample band.
@@ -1130,51 +1142,51 @@ export const michi = $root.michi = (() => {
 
             /**
              * LinkSample rsrp_dbm.
-             * @member {number} rsrp_dbm
+             * @member {number|null|undefined} rsrp_dbm
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.rsrp_dbm = 0;
+            LinkSample.prototype.rsrp_dbm = null;
 
             /**
              * LinkSample rsrq_db.
-             * @member {number} rsrq_db
+             * @member {number|null|undefined} rsrq_db
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.rsrq_db = 0;
+            LinkSample.prototype.rsrq_db = null;
 
             /**
              * LinkSample sinr_db.
-             * @member {number} sinr_db
+             * @member {number|null|undefined} sinr_db
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.sinr_db = 0;
+            LinkSample.prototype.sinr_db = null;
 
             /**
              * LinkSample rtt_ms.
-             * @member {number} rtt_ms
+             * @member {number|null|undefined} rtt_ms
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.rtt_ms = 0;
+            LinkSample.prototype.rtt_ms = null;
 
             /**
              * LinkSample ul_mbps.
-             * @member {number} ul_mbps
+             * @member {number|null|undefined} ul_mbps
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.ul_mbps = 0;
+            LinkSample.prototype.ul_mbps = null;
 
             /**
              * LinkSample dl_mbps.
-             * @member {number} dl_mbps
+             * @member {number|null|undefined} dl_mbps
              * @memberof michi.v1.LinkSample
              * @instance
              */
-            LinkSample.prototype.dl_mbps = 0;
+            LinkSample.prototype.dl_mbps = null;
 
             /**
              * LinkSample slice.
@@ -1199,6 +1211,51 @@ export const michi = $root.michi = (() => {
              * @instance
              */
             LinkSample.prototype.position = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_pci", {
+                get: $util.oneOfGetter($oneOfFields = ["pci"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_rsrp_dbm", {
+                get: $util.oneOfGetter($oneOfFields = ["rsrp_dbm"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_rsrq_db", {
+                get: $util.oneOfGetter($oneOfFields = ["rsrq_db"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_sinr_db", {
+                get: $util.oneOfGetter($oneOfFields = ["sinr_db"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_rtt_ms", {
+                get: $util.oneOfGetter($oneOfFields = ["rtt_ms"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_ul_mbps", {
+                get: $util.oneOfGetter($oneOfFields = ["ul_mbps"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(LinkSample.prototype, "_dl_mbps", {
+                get: $util.oneOfGetter($oneOfFields = ["dl_mbps"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
 
             /**
              * Creates a new LinkSample instance using the specified properties.
@@ -1240,21 +1297,21 @@ export const michi = $root.michi = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.seq);
                 if (message.cell_id != null && $Object.hasOwnProperty.call(message, "cell_id") && message.cell_id !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.cell_id);
-                if (message.pci != null && $Object.hasOwnProperty.call(message, "pci") && message.pci !== 0)
+                if (message.pci != null && $Object.hasOwnProperty.call(message, "pci"))
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.pci);
                 if (message.band != null && $Object.hasOwnProperty.call(message, "band") && message.band !== "")
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.band);
-                if (message.rsrp_dbm != null && $Object.hasOwnProperty.call(message, "rsrp_dbm") && !$Object.is(message.rsrp_dbm, 0))
+                if (message.rsrp_dbm != null && $Object.hasOwnProperty.call(message, "rsrp_dbm"))
                     writer.uint32(/* id 7, wireType 5 =*/61).float(message.rsrp_dbm);
-                if (message.rsrq_db != null && $Object.hasOwnProperty.call(message, "rsrq_db") && !$Object.is(message.rsrq_db, 0))
+                if (message.rsrq_db != null && $Object.hasOwnProperty.call(message, "rsrq_db"))
                     writer.uint32(/* id 8, wireType 5 =*/69).float(message.rsrq_db);
-                if (message.sinr_db != null && $Object.hasOwnProperty.call(message, "sinr_db") && !$Object.is(message.sinr_db, 0))
+                if (message.sinr_db != null && $Object.hasOwnProperty.call(message, "sinr_db"))
                     writer.uint32(/* id 9, wireType 5 =*/77).float(message.sinr_db);
-                if (message.rtt_ms != null && $Object.hasOwnProperty.call(message, "rtt_ms") && !$Object.is(message.rtt_ms, 0))
+                if (message.rtt_ms != null && $Object.hasOwnProperty.call(message, "rtt_ms"))
                     writer.uint32(/* id 10, wireType 5 =*/85).float(message.rtt_ms);
-                if (message.ul_mbps != null && $Object.hasOwnProperty.call(message, "ul_mbps") && !$Object.is(message.ul_mbps, 0))
+                if (message.ul_mbps != null && $Object.hasOwnProperty.call(message, "ul_mbps"))
                     writer.uint32(/* id 11, wireType 5 =*/93).float(message.ul_mbps);
-                if (message.dl_mbps != null && $Object.hasOwnProperty.call(message, "dl_mbps") && !$Object.is(message.dl_mbps, 0))
+                if (message.dl_mbps != null && $Object.hasOwnProperty.call(message, "dl_mbps"))
                     writer.uint32(/* id 12, wireType 5 =*/101).float(message.dl_mbps);
                 if (message.slice != null && $Object.hasOwnProperty.call(message, "slice") && message.slice !== "")
                     writer.uint32(/* id 13, wireType 2 =*/106).string(message.slice);
@@ -1345,10 +1402,8 @@ export const michi = $root.michi = (() => {
                     case 5: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
-                                message.pci = value;
-                            else
-                                delete message.pci;
+                            message.pci = reader.uint32();
+                            message._pci = "pci";
                             continue;
                         }
                     case 6: {
@@ -1363,55 +1418,43 @@ export const michi = $root.michi = (() => {
                     case 7: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.rsrp_dbm = value;
-                            else
-                                delete message.rsrp_dbm;
+                            message.rsrp_dbm = reader.float();
+                            message._rsrp_dbm = "rsrp_dbm";
                             continue;
                         }
                     case 8: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.rsrq_db = value;
-                            else
-                                delete message.rsrq_db;
+                            message.rsrq_db = reader.float();
+                            message._rsrq_db = "rsrq_db";
                             continue;
                         }
                     case 9: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.sinr_db = value;
-                            else
-                                delete message.sinr_db;
+                            message.sinr_db = reader.float();
+                            message._sinr_db = "sinr_db";
                             continue;
                         }
                     case 10: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.rtt_ms = value;
-                            else
-                                delete message.rtt_ms;
+                            message.rtt_ms = reader.float();
+                            message._rtt_ms = "rtt_ms";
                             continue;
                         }
                     case 11: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.ul_mbps = value;
-                            else
-                                delete message.ul_mbps;
+                            message.ul_mbps = reader.float();
+                            message._ul_mbps = "ul_mbps";
                             continue;
                         }
                     case 12: {
                             if (wireType !== 5)
                                 break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.dl_mbps = value;
-                            else
-                                delete message.dl_mbps;
+                            message.dl_mbps = reader.float();
+                            message._dl_mbps = "dl_mbps";
                             continue;
                         }
                     case 13: {
@@ -1470,6 +1513,7 @@ export const michi = $root.michi = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
+                let properties = {};
                 if (message.source_id != null && $Object.hasOwnProperty.call(message, "source_id"))
                     if (!$util.isString(message.source_id))
                         return "source_id: string expected";
@@ -1482,30 +1526,44 @@ export const michi = $root.michi = (() => {
                 if (message.cell_id != null && $Object.hasOwnProperty.call(message, "cell_id"))
                     if (!$util.isString(message.cell_id))
                         return "cell_id: string expected";
-                if (message.pci != null && $Object.hasOwnProperty.call(message, "pci"))
+                if (message.pci != null && $Object.hasOwnProperty.call(message, "pci")) {
+                    properties._pci = 1;
                     if (!$util.isInteger(message.pci))
                         return "pci: integer expected";
+                }
                 if (message.band != null && $Object.hasOwnProperty.call(message, "band"))
                     if (!$util.isString(message.band))
                         return "band: string expected";
-                if (message.rsrp_dbm != null && $Object.hasOwnProperty.call(message, "rsrp_dbm"))
+                if (message.rsrp_dbm != null && $Object.hasOwnProperty.call(message, "rsrp_dbm")) {
+                    properties._rsrp_dbm = 1;
                     if (typeof message.rsrp_dbm !== "number")
                         return "rsrp_dbm: number expected";
-                if (message.rsrq_db != null && $Object.hasOwnProperty.call(message, "rsrq_db"))
+                }
+                if (message.rsrq_db != null && $Object.hasOwnProperty.call(message, "rsrq_db")) {
+                    properties._rsrq_db = 1;
                     if (typeof message.rsrq_db !== "number")
                         return "rsrq_db: number expected";
-                if (message.sinr_db != null && $Object.hasOwnProperty.call(message, "sinr_db"))
+                }
+                if (message.sinr_db != null && $Object.hasOwnProperty.call(message, "sinr_db")) {
+                    properties._sinr_db = 1;
                     if (typeof message.sinr_db !== "number")
                         return "sinr_db: number expected";
-                if (message.rtt_ms != null && $Object.hasOwnProperty.call(message, "rtt_ms"))
+                }
+                if (message.rtt_ms != null && $Object.hasOwnProperty.call(message, "rtt_ms")) {
+                    properties._rtt_ms = 1;
                     if (typeof message.rtt_ms !== "number")
                         return "rtt_ms: number expected";
-                if (message.ul_mbps != null && $Object.hasOwnProperty.call(message, "ul_mbps"))
+                }
+                if (message.ul_mbps != null && $Object.hasOwnProperty.call(message, "ul_mbps")) {
+                    properties._ul_mbps = 1;
                     if (typeof message.ul_mbps !== "number")
                         return "ul_mbps: number expected";
-                if (message.dl_mbps != null && $Object.hasOwnProperty.call(message, "dl_mbps"))
+                }
+                if (message.dl_mbps != null && $Object.hasOwnProperty.call(message, "dl_mbps")) {
+                    properties._dl_mbps = 1;
                     if (typeof message.dl_mbps !== "number")
                         return "dl_mbps: number expected";
+                }
                 if (message.slice != null && $Object.hasOwnProperty.call(message, "slice"))
                     if (!$util.isString(message.slice))
                         return "slice: string expected";
@@ -1565,29 +1623,22 @@ export const michi = $root.michi = (() => {
                     if (typeof object.cell_id !== "string" || object.cell_id.length)
                         message.cell_id = $String(object.cell_id);
                 if (object.pci != null)
-                    if ($Number(object.pci) !== 0)
-                        message.pci = object.pci >>> 0;
+                    message.pci = object.pci >>> 0;
                 if (object.band != null)
                     if (typeof object.band !== "string" || object.band.length)
                         message.band = $String(object.band);
                 if (object.rsrp_dbm != null)
-                    if (!$Object.is($Number(object.rsrp_dbm), 0))
-                        message.rsrp_dbm = $Number(object.rsrp_dbm);
+                    message.rsrp_dbm = $Number(object.rsrp_dbm);
                 if (object.rsrq_db != null)
-                    if (!$Object.is($Number(object.rsrq_db), 0))
-                        message.rsrq_db = $Number(object.rsrq_db);
+                    message.rsrq_db = $Number(object.rsrq_db);
                 if (object.sinr_db != null)
-                    if (!$Object.is($Number(object.sinr_db), 0))
-                        message.sinr_db = $Number(object.sinr_db);
+                    message.sinr_db = $Number(object.sinr_db);
                 if (object.rtt_ms != null)
-                    if (!$Object.is($Number(object.rtt_ms), 0))
-                        message.rtt_ms = $Number(object.rtt_ms);
+                    message.rtt_ms = $Number(object.rtt_ms);
                 if (object.ul_mbps != null)
-                    if (!$Object.is($Number(object.ul_mbps), 0))
-                        message.ul_mbps = $Number(object.ul_mbps);
+                    message.ul_mbps = $Number(object.ul_mbps);
                 if (object.dl_mbps != null)
-                    if (!$Object.is($Number(object.dl_mbps), 0))
-                        message.dl_mbps = $Number(object.dl_mbps);
+                    message.dl_mbps = $Number(object.dl_mbps);
                 if (object.slice != null)
                     if (typeof object.slice !== "string" || object.slice.length)
                         message.slice = $String(object.slice);
@@ -1632,14 +1683,7 @@ export const michi = $root.michi = (() => {
                     } else
                         object.seq = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.cell_id = "";
-                    object.pci = 0;
                     object.band = "";
-                    object.rsrp_dbm = 0;
-                    object.rsrq_db = 0;
-                    object.sinr_db = 0;
-                    object.rtt_ms = 0;
-                    object.ul_mbps = 0;
-                    object.dl_mbps = 0;
                     object.slice = "";
                     object.handover = false;
                     object.position = null;

@@ -85,6 +85,25 @@ describe('reading payloads', () => {
     });
   }
 
+  it('keeps presence: an optional measurement not sent is absent, a sent 0 is 0, over protobuf and JSON (issue 11)', () => {
+    const sent = { source_id: 'bus-1', ts_ms: TS, seq: 1, rtt_ms: 0, sinr_db: 12 };
+    for (const format of ['protobuf', 'json'] as const) {
+      const link = decodeReadingPayload('link', encodeReadingPayload('link', sent, format)).link!;
+      expect(link.rtt_ms).toBe(0);
+      expect(link.sinr_db).toBe(12);
+      for (const f of ['rsrq_db', 'ul_mbps', 'dl_mbps', 'rsrp_dbm', 'pci'] as const) {
+        expect(Object.hasOwn(link, f), `${format} ${f}`).toBe(false);
+        expect(link[f]).toBeNull();
+      }
+      expect(bodyToJson('link', link)).toEqual({ source_id: 'bus-1', ts_ms: String(TS), seq: '1', rtt_ms: 0, sinr_db: 12 });
+    }
+    // JSON null and a missing key are the same: absent.
+    const json = Buffer.from(JSON.stringify({ source_id: 'bus-1', ts_ms: TS, battery_pct: null }));
+    expect(Object.hasOwn(decodeReadingPayload('state', json).state!, 'battery_pct')).toBe(false);
+    const zero = Buffer.from(JSON.stringify({ source_id: 'bus-1', ts_ms: TS, battery_pct: 0 }));
+    expect(decodeReadingPayload('state', zero).state!.battery_pct).toBe(0);
+  });
+
   it('keeps snake_case fields when encoding (the keepCase trap)', () => {
     const decoded = v1.VehicleState.decode(encodeReadingPayload('state', state));
     expect(decoded.source_id).toBe('bus-01');

@@ -134,7 +134,8 @@ export function validateBody(kind: ReadingKind, body: Common & Record<string, un
       if (l.cell_id && !CELL_ID.test(l.cell_id)) bad(`${p}cell_id`, 'expected at most 64 characters of A-Z a-z 0-9 _ . : -');
       integer(p, 'pci', l.pci, 0, 1007);
       if (l.band && !BAND.test(l.band)) bad(`${p}band`, `expected an NR band such as n79, got ${JSON.stringify(l.band)}`);
-      // 0 means "not measured" for the radio figures: proto3 cannot tell it from unset.
+      // The radio figures are `optional` (absent = not measured, skipped by range()); RSRP 0 is outside
+      // its range and is what senders from before `optional` sent for "not measured", so it is let through as absent.
       if (l.rsrp_dbm) range(p, 'rsrp_dbm', l.rsrp_dbm, -156, -31);
       range(p, 'rsrq_db', l.rsrq_db, -43, 20);
       range(p, 'sinr_db', l.sinr_db, -23, 40);

@@ -61,6 +61,8 @@ export function rowToBody(kind: ReadingKind, row: Row): ReadingBodyProperties {
   const common = { source_id: String(row['source']), ts_ms: Number(row['time']), seq: num(row['seq']) ?? 0 };
   const pos = position(row);
   switch (kind) {
+    // The schema's optional measurements (telemetry.proto) that were not stored stay absent (null),
+    // so a replay does not turn "not measured" into 0.
     case 'state':
       return {
         ...common,
@@ -69,8 +71,8 @@ export function rowToBody(kind: ReadingKind, row: Row): ReadingBodyProperties {
         heading_deg: num(row['heading_deg']) ?? 0,
         accel_mps2: num(row['accel_mps2']) ?? 0,
         mode: enumValue(v1.AutonomyMode, 'AUTONOMY_MODE_', row['mode']),
-        odometer_m: num(row['odometer_m']) ?? 0,
-        battery_pct: num(row['battery_pct']) ?? 0,
+        odometer_m: num(row['odometer_m']) ?? null,
+        battery_pct: num(row['battery_pct']) ?? null,
         signals: prefixed(row, 'sig.'),
       };
     case 'link':
@@ -78,14 +80,14 @@ export function rowToBody(kind: ReadingKind, row: Row): ReadingBodyProperties {
         ...common,
         ...(pos ? { position: pos } : {}),
         cell_id: str(row['cell']) ?? '',
-        pci: num(row['pci']) ?? 0,
+        pci: num(row['pci']) ?? null,
         band: str(row['band']) ?? '',
-        rsrp_dbm: num(row['rsrp_dbm']) ?? 0,
-        rsrq_db: num(row['rsrq_db']) ?? 0,
-        sinr_db: num(row['sinr_db']) ?? 0,
-        rtt_ms: num(row['rtt_ms']) ?? 0,
-        ul_mbps: num(row['ul_mbps']) ?? 0,
-        dl_mbps: num(row['dl_mbps']) ?? 0,
+        rsrp_dbm: num(row['rsrp_dbm']) ?? null,
+        rsrq_db: num(row['rsrq_db']) ?? null,
+        sinr_db: num(row['sinr_db']) ?? null,
+        rtt_ms: num(row['rtt_ms']) ?? null,
+        ul_mbps: num(row['ul_mbps']) ?? null,
+        dl_mbps: num(row['dl_mbps']) ?? null,
         slice: str(row['slice']) ?? '',
         handover: row['handover'] === true,
       };

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
-import { loadSeeds } from '@michi/proto';
+import { loadSeeds, readingTopic } from '@michi/proto';
 import { pino } from 'pino';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
@@ -115,6 +115,31 @@ describe('MCAP recordings', () => {
       n++;
     }
     expect(n).toBe(made.length);
+  });
+});
+
+describe('absent measurements in a recording', () => {
+  it('stay absent, and a measured 0 stays 0, when recorded and read back (issue 11)', async () => {
+    const file = path.join(dir, 'absent.mcap');
+    const recorder = await McapRecorder.create(file);
+    const at = (kind: 'state' | 'link') => ({
+      kind,
+      pilotId: PILOT,
+      gatewayId: 'gw-1',
+      sourceId: 'bus-1',
+      topic: readingTopic(PILOT, 'gw-1', 'bus-1', kind),
+    });
+    recorder.add({ ...at('link'), body: { source_id: 'bus-1', ts_ms: T0, seq: 1, sinr_db: 12, rtt_ms: 0 } });
+    recorder.add({ ...at('state'), body: { source_id: 'bus-1', ts_ms: T0 + 1, seq: 2, speed_mps: 3 } });
+    await recorder.close();
+    const recording = await openMcapReadings(file);
+    const bodies = [];
+    for await (const r of recording.readings()) bodies.push(decodeRecorded(r) as Record<string, unknown>);
+    await recording.close();
+    expect(bodies[0]!['rtt_ms']).toBe(0);
+    for (const f of ['rsrq_db', 'ul_mbps', 'dl_mbps', 'rsrp_dbm', 'pci']) expect(Object.hasOwn(bodies[0]!, f), f).toBe(false);
+    expect(Object.hasOwn(bodies[1]!, 'battery_pct')).toBe(false);
+    expect(Object.hasOwn(bodies[1]!, 'odometer_m')).toBe(false);
   });
 });
 

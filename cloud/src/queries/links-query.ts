@@ -12,6 +12,7 @@ export interface LinkPoint {
   ts_ms: number;
   /** null when the sample had no RSRP (0, "not measured", is not stored). */
   rsrp_dbm: number | null;
+  /** null when the sample did not carry it: an absent measurement is not stored (docs/storage.md). */
   sinr_db: number | null;
   rtt_ms: number | null;
 }
@@ -27,8 +28,9 @@ export interface LinksResult {
   interval_ms: number | null;
 }
 
-// sinr_db first: the edge writes it for every sample, unlike rsrp_dbm, so it counts and selects samples.
-const FIELDS = ['sinr_db', 'rsrp_dbm', 'rtt_ms'] as const;
+// seq first: every stored sample has it, while each radio figure is optional (absent ones are not
+// stored), so it is what counts and selects samples.
+const FIELDS = ['seq', 'sinr_db', 'rsrp_dbm', 'rtt_ms'] as const;
 
 export async function queryLinks(query: InfluxQuery, req: SeriesRequest): Promise<LinksResult> {
   const { series, interval_ms } = await queryDownsampledSeries(query, MEASUREMENTS.link, FIELDS, req);

@@ -3,7 +3,7 @@
 // replay, with the cursor drawn). Viewers do not see the raw vehicle id.
 
 import type { LinkPoint, Role, VehicleState } from '../api-types.js';
-import type { Formatters } from '../format.js';
+import { NO_VALUE, type Formatters } from '../format.js';
 import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { lineChart, type LineChartOptions, type SeriesPoint } from './charts.js';
@@ -60,7 +60,13 @@ export function createVehicleDetail({ onClose }: { onClose: () => void }): Vehic
     rows.push(row(t('panel.mode'), mode, 'vehicle-detail-mode'));
     rows.push(row(t('panel.speed'), state ? fmt.speed(state.speed_mps) : '—', 'vehicle-detail-speed'));
     rows.push(row(t('panel.heading'), state && Number.isFinite(state.heading_deg) ? `${fmt.decimal(state.heading_deg, 0)}°` : '—'));
-    if (state && Number.isFinite(state.battery_pct)) rows.push(row(t('panel.battery'), fmt.percent(state.battery_pct)));
+    // A battery the vehicle did not report is "—", never 0 %.
+    if (state) {
+      const pct = state.battery_pct;
+      rows.push(
+        row(t('panel.battery'), typeof pct === 'number' && Number.isFinite(pct) ? fmt.percent(pct) : NO_VALUE, 'vehicle-detail-battery'),
+      );
+    }
     const link = state?.link;
     rows.push(
       row(
