@@ -9,7 +9,8 @@
  * (michi_cloud_live_updates_dropped_total{reason="slow_client"}; reason="throttled" for updates
  * overtaken within the hz interval). Viewers of a pilot with a public delay get states as of
  * now − delay, from a short per-vehicle history kept while such a viewer is connected (and dropped
- * when the last one leaves). The token comes in `Sec-WebSocket-Protocol: michi.v1, bearer.<token>`
+ * when the last one leaves); the first such viewer's connection fills it with the last delay's
+ * states from InfluxDB, so the delayed stream moves at once instead of after the delay. The token comes in `Sec-WebSocket-Protocol: michi.v1, bearer.<token>`
  * (browsers cannot set headers on a WebSocket; only michi.v1 is ever selected, so the token is not
  * echoed back), `?token=`, or an Authorization header. Before upgrading, a browser's Origin must be
  * the API's own or one of `api.allowedOrigins` (cross-site WebSocket hijacking), and a token may
@@ -25,6 +26,7 @@ import { pilotFor, type ApiContext } from './api/context.js';
 import { Params, parseQuery } from './api/params.js';
 import { PilotPrivacy } from './api/privacy.js';
 import { stateView, vehiclesView } from './api/vehicles-view.js';
+import { queryVehicleStatesBetween } from './queries/latest-query.js';
 import { redactUrl } from './audit-log.js';
 import { ANONYMOUS_VIEWER, bearerToken, type Principal } from './auth.js';
 import { ApiError } from './errors.js';
@@ -68,6 +70,10 @@ export interface LiveCounters {
 const CONGESTED_RETRY_MS = 50;
 /** Vehicles per `states` message at most, so that back-pressure is still checked between messages. */
 const STATES_PER_MESSAGE = 250;
+/** A delay history keeps this much before now − delay (one snapshot at or before it, and all after). */
+const HISTORY_SLACK_MS = 5_000;
+/** Readings per vehicle per second at most that a delay history's fill from InfluxDB takes. */
+const FILL_MAX_HZ = 20;
 
 /**
  * One connection's throttle: per vehicle, at most one `state` every `intervalMs`; a vehicle that
@@ -193,8 +199,26 @@ class DelayHistory {
     let list = this.byVehicle.get(vehicle);
     if (!list) this.byVehicle.set(vehicle, (list = []));
     list.push(s);
-    // Keep one snapshot at or before the horizon (a little slack), and everything after it.
-    const horizon = now - this.delayMs - 5_000;
+    this.prune(list, now);
+  }
+
+  /**
+   * States read from InfluxDB, merged in source-time order with those `add`ed meanwhile (the cache
+   * announces a reading before InfluxDB has it, so both may hold it: kept once).
+   */
+  fill(vehicle: string, states: readonly VehicleSnapshot[], now: number): void {
+    const byTs = new Map<number, VehicleSnapshot>();
+    for (const s of states) byTs.set(s.ts_ms, s);
+    for (const s of this.byVehicle.get(vehicle) ?? []) byTs.set(s.ts_ms, s);
+    const list = [...byTs.values()].sort((a, b) => a.ts_ms - b.ts_ms);
+    if (list.length === 0) return;
+    this.prune(list, now);
+    this.byVehicle.set(vehicle, list);
+  }
+
+  /** Keeps one snapshot at or before the horizon (a little slack), and everything after it. */
+  private prune(list: VehicleSnapshot[], now: number): void {
+    const horizon = now - this.delayMs - HISTORY_SLACK_MS;
     let drop = 0;
     while (drop + 1 < list.length && list[drop + 1]!.ts_ms <= horizon) drop++;
     if (drop > 0) list.splice(0, drop);
@@ -232,6 +256,8 @@ export class LiveFeed {
   private readonly histories = new Map<string, DelayHistory>();
   /** pilot → open connections that see it delayed. */
   private readonly delayedWatchers = new Map<string, number>();
+  /** pilot → the fill of its delay history from InfluxDB, while it is being fed (one per watch). */
+  private readonly fills = new Map<string, Promise<void>>();
   private readonly unsubscribe: () => void;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly maxBufferedBytes: number;
@@ -503,7 +529,12 @@ export class LiveFeed {
     }
 
     const now = this.ctx.now();
-    const vehicles = await vehiclesView(this.ctx, pilot, privacy, now);
+    // Read side by side: the snapshot's states as of now − delay, and (first delayed viewer) the
+    // history's fill, so the ticks after the snapshot move on from it at once.
+    const [vehicles] = await Promise.all([
+      vehiclesView(this.ctx, pilot, privacy, now),
+      delayed && history ? this.fillHistory(pilot, history, privacy.delayMs) : undefined,
+    ]);
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'snapshot', now_ms: now, vehicles }));
     const shown = new Map<string, number>();
@@ -514,6 +545,40 @@ export class LiveFeed {
     client.start(shown);
   }
 
+  /**
+   * The history of a pilot nobody watched delayed until now holds only what arrived since: without
+   * the last delay's states it would have nothing as of now − delay for a whole delay, and the
+   * viewer's map would stand still that long. So the first delayed viewer's connection reads them
+   * from InfluxDB (once; later viewers wait for the same read). A failed read leaves the history as
+   * the cache feeds it: the stream then starts after the delay, as it did before.
+   */
+  private fillHistory(pilot: Pilot, history: DelayHistory, delayMs: number): Promise<void> {
+    let fill = this.fills.get(pilot.id);
+    if (fill) return fill;
+    const now = this.ctx.now();
+    const from = now - delayMs - HISTORY_SLACK_MS;
+    const limit = Math.ceil(((delayMs + HISTORY_SLACK_MS) / 1000) * FILL_MAX_HZ);
+    fill = queryVehicleStatesBetween(this.ctx.query, pilot.id, from, now, limit).then(
+      (states) => {
+        // The last delayed viewer left during the read: the history is no longer fed, nor filled.
+        if (this.fills.get(pilot.id) !== fill) return;
+        let n = 0;
+        for (const [vehicle, list] of states) {
+          history.fill(vehicle, list, this.ctx.now());
+          n += list.length;
+        }
+        this.ctx.logger.debug({ pilot: pilot.id, states: n, from }, 'live feed delay history filled from InfluxDB');
+      },
+      (err: unknown) => {
+        this.ctx.logger.warn({ err, pilot: pilot.id }, 'live feed delay history could not be filled from InfluxDB');
+        // The next delayed viewer tries again.
+        if (this.fills.get(pilot.id) === fill) this.fills.delete(pilot.id);
+      },
+    );
+    this.fills.set(pilot.id, fill);
+    return fill;
+  }
+
   private unwatchDelayed(pilot: string): void {
     const left = (this.delayedWatchers.get(pilot) ?? 1) - 1;
     if (left > 0) {
@@ -521,8 +586,9 @@ export class LiveFeed {
       return;
     }
     this.delayedWatchers.delete(pilot);
-    // Not fed from now on: what it holds would be stale for the next delayed viewer.
+    // Not fed from now on: what it holds would be stale for the next delayed viewer, who fills it anew.
     this.histories.get(pilot)?.clear();
+    this.fills.delete(pilot);
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,15 @@ export interface PilotDetail {
   cellSites: PilotCellSite[];
   vehicles: PilotVehicle[];
   sensors: PilotSensor[];
+  /** How the pilot shows itself to viewers (operators see everything as it is). */
+  privacy?: PilotPrivacy;
+}
+
+/** A pilot's public view: ids aliased, positions `publicPositionDelayS` late and snapped to `publicCoarsenM` metres. */
+export interface PilotPrivacy {
+  publicHideIds: boolean;
+  publicPositionDelayS: number;
+  publicCoarsenM: number;
 }
 
 /** A vehicle's latest 5G link sample, as /vehicles and the live feed send it in `state.link`. */

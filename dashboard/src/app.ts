@@ -24,6 +24,7 @@ import { createSensorPoll } from './sensor-poll.js';
 import type { ViewLocation, ViewMode } from './url-state.js';
 import { createBanner } from './views/banner.js';
 import { createCompletenessView } from './views/completeness-view.js';
+import { createDelayNotice } from './views/delay-notice.js';
 import { createEventsList } from './views/events-list.js';
 import { createHeader } from './views/header.js';
 import { createKpiPanel } from './views/kpi-panel.js';
@@ -97,6 +98,7 @@ export function startApp({
   const vehicleList = createVehicleList({ onSelect: (id) => selection.selectVehicle(id) });
   const legend = createLegend({ onCoverageMetric: (metric) => coverage.setMetric(metric) });
   const notice = createNotice();
+  const delayNotice = createDelayNotice();
   const detail = createVehicleDetail({ onClose: () => selection.selectVehicle(null) });
   const events = createEventsList({
     onSelect: (event) => {
@@ -141,7 +143,7 @@ export function startApp({
     header: header.element,
     banner: bannerView.element,
     side: [summary.element, tabs.element],
-    mapOverlays: [detail.element, sensorDetail.element],
+    mapOverlays: [detail.element, sensorDetail.element, delayNotice.element],
     below: [replayBar.element],
     footer: notice.element,
     dialogs: [signIn.element],
@@ -186,6 +188,7 @@ export function startApp({
     sensorList.setLanguage(lang, t, fmt, now());
     legend.setLanguage(t);
     notice.setLanguage(t);
+    delayNotice.setLanguage(t);
     tabs.setLanguage(t);
     detail.setLanguage(lang, t, fmt, zone());
     sensorDetail.setLanguage(lang, t, fmt, zone());
@@ -209,6 +212,12 @@ export function startApp({
     // Data completeness names sources, gateways and sequence numbers: operators only.
     tabs.setHidden('data', r !== 'operator');
     document.body.dataset.role = r;
+    showDelay();
+  }
+
+  /** Viewers of a pilot with a public delay see positions that late: the map says so. */
+  function showDelay(): void {
+    delayNotice.setDelay(role() === 'viewer' ? (state.pilot?.privacy?.publicPositionDelayS ?? 0) : 0);
   }
 
   function stopData(): void {
@@ -268,6 +277,7 @@ export function startApp({
     tabs.setHidden('sensors', next.sensors.length === 0);
     legend.setPilot(next);
     notice.setNotice(next.notice || null, next.noticeJa);
+    showDelay();
     applyLanguage();
     setMode(location.get().mode, true);
   }

@@ -419,6 +419,106 @@ describe('dashboard in Chromium against the live stack', () => {
     });
   });
 
+  // Issue 13 item 6. The first viewer of the pilot since the stack started: the cloud has no delay
+  // history yet, so before the fix the map stood still for the pilot's whole delay (30 s).
+  describe('municipality view on loading (viewer token, positions 30 s late)', () => {
+    let town: BrowserContext;
+    let viewer: Page;
+    /** When each live-feed message reached the page, and its type. */
+    const frames: { at: number; type: string }[] = [];
+    let loadedAt = 0;
+
+    beforeAll(async () => {
+      town = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      viewer = await town.newPage();
+      watch(viewer);
+      viewer.on('websocket', (ws) =>
+        ws.on('framereceived', (f) => {
+          const type = /"type":"(\w+)"/.exec(String(f.payload))?.[1];
+          if (type) frames.push({ at: Date.now(), type });
+        }),
+      );
+      loadedAt = Date.now();
+      await viewer.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${tokens.viewer}`);
+    });
+
+    afterAll(async () => {
+      await town?.close();
+    });
+
+    it('lists every bus by name with its delayed state and puts it on the map within seconds', async () => {
+      const names = stack.pilot.vehicles.map((v) => v.name.ja);
+      const rows = viewer.locator('[data-testid="vehicle-row"]');
+      await waitFor(
+        async () => {
+          const texts = await rows.allInnerTexts();
+          return (
+            texts.length === names.length &&
+            texts.every((t) => !t.includes(MESSAGES.ja['vehicle.noData'])) &&
+            (await markers(viewer)).length === names.length
+          );
+        },
+        // The page's boot (sign-in, pilot, map) takes seconds in a busy CI's Chromium; the live feed's first message is then at once.
+        { timeoutMs: 15_000, intervalMs: 200, what: 'every bus listed with a state and on the map' },
+      );
+      const texts = (await rows.allInnerTexts()).join('\n');
+      for (const n of names) expect(texts).toContain(n);
+      for (const m of await markers(viewer)) {
+        expect(Number.isFinite(m.lat) && Number.isFinite(m.lon), `${m.id} placed`).toBe(true);
+        expect(m.id, 'aliased').toMatch(/^vehicle-\d+$/);
+      }
+    });
+
+    it('moves the buses at once, behind by the delay, instead of standing still for it', async () => {
+      const snapshotAt = frames.find((f) => f.type === 'snapshot')!.at;
+      expect(snapshotAt - loadedAt).toBeLessThan(15_000);
+      // The delayed stream goes on from the snapshot: state messages within seconds, not after 30 s.
+      await waitFor(() => frames.filter((f) => f.type === 'state' || f.type === 'states').length >= 3, {
+        timeoutMs: 8_000,
+        what: 'three live-feed updates within 8 s of the snapshot',
+      });
+      const before = new Map((await markers(viewer)).map((m) => [m.id, m]));
+      await waitFor(async () => (await markers(viewer)).some((m) => m.lat !== before.get(m.id)?.lat || m.lon !== before.get(m.id)?.lon), {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        what: 'a bus to move to another 50 m cell',
+      });
+      const v = (await apiGet<{ vehicles: { state: { ts_ms: number } | null }[] }>(stack, `/pilots/${PILOT}/vehicles`, tokens.viewer))
+        .vehicles;
+      for (const s of v) expect(s.state!.ts_ms).toBeLessThanOrEqual(Date.now() - 30_000);
+    });
+
+    it('says in Japanese and in English how late the positions are, without covering the map controls', async () => {
+      const delayS = stack.pilot.privacy.publicPositionDelayS;
+      expect(delayS).toBe(30);
+      const notice = viewer.locator('[data-testid="delay-notice"]');
+      await notice.waitFor({ state: 'visible', timeout: 5000 });
+      await expect(notice.textContent()).resolves.toBe('位置は30秒遅れで表示されます');
+      const box = (await notice.boundingBox())!;
+      const map = (await viewer.locator('[data-testid="map"]').boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(map.x);
+      expect(box.y + box.height).toBeLessThanOrEqual(map.y + map.height);
+      const overlaps = async (selector: string): Promise<boolean> => {
+        const el = viewer.locator(selector).first();
+        if ((await el.count()) === 0) return false;
+        const b = await el.boundingBox();
+        return b !== null && b.x < box.x + box.width && box.x < b.x + b.width && b.y < box.y + box.height && box.y < b.y + b.height;
+      };
+      for (const control of ['.maplibregl-ctrl-zoom-in', '.maplibregl-ctrl-zoom-out', '.maplibregl-ctrl-scale', '.maplibregl-ctrl-attrib'])
+        expect(await overlaps(control), `the notice covers ${control}`).toBe(false);
+      await viewer.screenshot({ path: '.run/screenshots/viewer-delay-ja.png' });
+
+      await viewer.locator('[data-testid="lang-toggle"]').click();
+      await waitFor(async () => (await viewer.locator('html').getAttribute('lang')) === 'en', { timeoutMs: 5000, what: 'English' });
+      await expect(notice.textContent()).resolves.toBe('Positions are shown 30 s late');
+      await viewer.screenshot({ path: '.run/screenshots/viewer-delay-en.png' });
+    });
+
+    it('is not shown to an operator', async () => {
+      expect(await page.locator('[data-testid="delay-notice"]').isVisible()).toBe(false);
+    });
+  });
+
   describe('municipality view (viewer token)', () => {
     let viewer: Page;
 

@@ -1,6 +1,7 @@
 /**
  * Latest readings that the in-memory cache does not hold: each sensor's last reading, and each
- * vehicle's last state at or before an instant (the public view's delayed positions).
+ * vehicle's last state at or before an instant (the public view's delayed positions), and a
+ * vehicle's states over the last moments (what the live feed's delay history starts from).
  */
 import { MEASUREMENTS } from '../line-protocol.js';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery } from '../influx-query.js';
@@ -44,6 +45,32 @@ export async function queryVehicleStatesAt(query: InfluxQuery, pilot: string, at
   for (const r of rows) {
     const source = str(r['source']);
     if (source !== null) out.set(source, snapshotFromRow(r));
+  }
+  return out;
+}
+
+/**
+ * vehicle id → its states with a source timestamp in (`after`, `until`], oldest first, at most
+ * `limitPerVehicle` each (the oldest: a delayed view needs those first).
+ */
+export async function queryVehicleStatesBetween(
+  query: InfluxQuery,
+  pilot: string,
+  after: number,
+  until: number,
+  limitPerVehicle: number,
+): Promise<Map<string, VehicleSnapshot[]>> {
+  const q = quoteIdentifier;
+  const rows = await query.rows(
+    `SELECT * FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND time > ${Math.trunc(after)}ms AND time <= ${Math.trunc(until)}ms GROUP BY ${q('source')} ORDER BY time ASC LIMIT ${Math.max(1, Math.trunc(limitPerVehicle))}`,
+  );
+  const out = new Map<string, VehicleSnapshot[]>();
+  for (const r of rows) {
+    const source = str(r['source']);
+    if (source === null) continue;
+    let list = out.get(source);
+    if (!list) out.set(source, (list = []));
+    list.push(snapshotFromRow(r));
   }
   return out;
 }
