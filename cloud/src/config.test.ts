@@ -25,7 +25,20 @@ describe('loadCloudConfig', () => {
       },
       http: { host: '127.0.0.1', port: 8080, tileOrigins: [] },
       metrics: { host: '127.0.0.1', port: 9460 },
-      api: { allowedOrigins: [], maxLiveConnectionsPerToken: 8 },
+      api: {
+        allowedOrigins: [],
+        maxLiveConnectionsPerToken: 8,
+        limits: {
+          rate: { perSecond: 20, burst: 100 },
+          anonymousRate: { perSecond: 10, burst: 50 },
+          maxQueriesPerToken: 2,
+          maxQueries: 4,
+          maxQueuedPerToken: 8,
+          queueTimeoutMs: 5_000,
+          queryTimeoutMs: 10_000,
+          maxRows: 250_000,
+        },
+      },
       grpc: {
         enabled: false,
         host: '127.0.0.1',

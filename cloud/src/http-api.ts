@@ -75,7 +75,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     if (err instanceof MichiError && err.code === ErrorCodes.TIMEOUT) {
       metrics.apiRefusals.inc({ reason: 'timeout' });
       req.log.warn({ err: err.message, reqId: req.id, url: redactUrl(req.url) }, 'query timed out: InfluxDB request aborted');
-      const message = `the query took longer than ${limits.queryTimeoutMs} ms (api.limits.queryTimeoutMs) and was abandoned: ask for a shorter range, or retry later (request ${req.id})`;
+      const ms = typeof err.context['timeoutMs'] === 'number' ? err.context['timeoutMs'] : limits.queryTimeoutMs;
+      const message = `the query took longer than ${ms} ms (api.limits.queryTimeoutMs, at most influx.timeoutMs) and was abandoned: ask for a shorter range, or retry later (request ${req.id})`;
       return reply.code(504).send({ error: { code: err.code, message } });
     }
     if (err instanceof MichiError && err.code === ErrorCodes.TOO_LARGE) {

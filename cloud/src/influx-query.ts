@@ -93,11 +93,13 @@ export class InfluxQuery {
   }
 
   /**
-   * The same InfluxDB with a deadline `timeoutMs` from now for all its requests and at most
+   * The same InfluxDB with a deadline `timeoutMs` (at most influx.timeoutMs) from now for all its requests and at most
    * `maxRows` rows held per request (the HTTP API's history routes: api.limits).
    */
   bounded(timeoutMs: number, maxRows: number): InfluxQuery {
-    return new InfluxQuery(this.http, { timeoutMs, maxRows, deadline: Date.now() + timeoutMs });
+    // influx.timeoutMs stays the ceiling of each request, as for every other query.
+    const ms = Math.min(this.timeoutMs, timeoutMs);
+    return new InfluxQuery(this.http, { timeoutMs: ms, maxRows, deadline: Date.now() + ms });
   }
 
   private timeoutError(): MichiError {
