@@ -124,7 +124,17 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   const audit = deps.audit ?? new AuditLog({ logger: deps.logger });
   const live = registerApiV1(
     app,
-    { directory, latest, query, metrics, auth: deps.auth, audit, logger: deps.logger, now, limiter: new ApiLimiter(limits, metrics, deps.logger) },
+    {
+      directory,
+      latest,
+      query,
+      metrics,
+      auth: deps.auth,
+      audit,
+      logger: deps.logger,
+      now,
+      limiter: new ApiLimiter(limits, metrics, deps.logger),
+    },
     deps.live,
   );
   live.attach(app.server);

@@ -104,7 +104,12 @@ export class InfluxHttp {
    * request is then aborted (InfluxDB stops the query when its client goes) and the promise rejects
    * with that error. Past `timeoutMs` it is aborted too and rejects with InfluxTimeoutError.
    */
-  streamLines(path: string, params: Record<string, string>, onLine: (line: string, status: number) => void, timeoutMs: number): Promise<void> {
+  streamLines(
+    path: string,
+    params: Record<string, string>,
+    onLine: (line: string, status: number) => void,
+    timeoutMs: number,
+  ): Promise<void> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     const headers: http.OutgoingHttpHeaders = {};

@@ -127,7 +127,10 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // Cells finer than the coarsening grid would give back the positions it hides (res 15 is under a metre).
     const res = privacy.coverageResolution(q.res);
     const until = Math.min(to, privacy.horizon(ctx.now()));
-    return { resolution: res, cells: until < from ? [] : await gated(ctx, req, (query) => queryCoverage(query, pilot.id, from, until, res)) };
+    return {
+      resolution: res,
+      cells: until < from ? [] : await gated(ctx, req, (query) => queryCoverage(query, pilot.id, from, until, res)),
+    };
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/completeness', { config: { operatorOnly: true } }, async (req) => {

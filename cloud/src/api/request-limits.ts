@@ -110,7 +110,7 @@ class QueryGate {
   }
 
   private next(): void {
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const w = this.queue[i]!;
       if (!this.canRun(w.key)) {
         i++;
