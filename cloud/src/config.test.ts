@@ -125,6 +125,17 @@ describe('loadCloudConfig', () => {
     expect(() => loadCloudConfig(file('api:\n  maxLiveConnectionsPerToken: 0\n'), {})).toThrow(/api\.maxLiveConnectionsPerToken/);
   });
 
+  it('validates api.limits: positive rates, per-token queries within the total, and takes one setting without the others', () => {
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    rate: { perSecond: 0 }\n'), {})).toThrow(/api\.limits\.rate\.perSecond/);
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    maxQueriesPerToken: 5\n    maxQueries: 4\n'), {})).toThrow(
+      /maxQueriesPerToken must not exceed api\.limits\.maxQueries/,
+    );
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    maxRows: 10\n'), {})).toThrow(/api\.limits\.maxRows/);
+    const c = loadCloudConfig(file('api:\n  limits:\n    rate: { perSecond: 5 }\n'), { MICHI_CLOUD_API__LIMITS__QUERY_TIMEOUT_MS: '2000' });
+    expect(c.api.limits.rate).toEqual({ perSecond: 5, burst: 100 });
+    expect(c.api.limits.queryTimeoutMs).toBe(2_000);
+  });
+
   it('reads the InfluxDB password from the variable passwordEnv names, and says which one is missing', () => {
     const f = file('influx:\n  username: michi\n  passwordEnv: MICHI_INFLUX_PASSWORD\n');
     expect(influxPassword(loadCloudConfig(f, { MICHI_INFLUX_PASSWORD: 'pw' }))).toBe('pw');
