@@ -103,13 +103,14 @@ export class InfluxHttp {
    * one JSON object a line), so that no more than one line is held at once. `onLine` may throw: the
    * request is then aborted (InfluxDB stops the query when its client goes) and the promise rejects
    * with that error. Past `timeoutMs` it is aborted too and rejects with InfluxTimeoutError.
+   * Resolves with the HTTP status once the answer has ended.
    */
   streamLines(
     path: string,
     params: Record<string, string>,
     onLine: (line: string, status: number) => void,
     timeoutMs: number,
-  ): Promise<void> {
+  ): Promise<number> {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     const headers: http.OutgoingHttpHeaders = {};
@@ -151,7 +152,7 @@ export class InfluxHttp {
           }
           settled = true;
           clearTimeout(timer);
-          resolve();
+          resolve(status);
         });
         res.on('error', (err) => fail(new InfluxUnreachableError(`InfluxDB GET ${url.pathname}: ${err.message}`, { cause: err })));
       });

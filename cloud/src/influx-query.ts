@@ -116,7 +116,9 @@ export class InfluxQuery {
    */
   async stream(influxql: string, onSeries: (statement: number, series: InfluxSeries) => void): Promise<void> {
     const params = { db: this.http.endpoint.database, q: influxql, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_ROWS) };
+    let lines = 0;
     const onLine = (line: string, status: number): void => {
+      lines++;
       let json: InfluxChunk;
       try {
         json = JSON.parse(line) as InfluxChunk;
@@ -137,13 +139,16 @@ export class InfluxQuery {
     };
     const left = this.deadline === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadline - Date.now());
     if (left <= 0) throw this.timeoutError();
+    let status: number;
     try {
-      await this.http.streamLines('query', params, onLine, left);
+      status = await this.http.streamLines('query', params, onLine, left);
     } catch (cause) {
       if (cause instanceof MichiError) throw cause;
       if (cause instanceof InfluxTimeoutError) throw this.timeoutError();
       throw new MichiError(ErrorCodes.STORAGE, `InfluxDB did not answer a query: ${(cause as Error).message}`, { status: 0 }, { cause });
     }
+    // An answer with no JSON at all (a proxy's empty 502, say) is no empty result.
+    if (lines === 0) throw new MichiError(ErrorCodes.STORAGE, `InfluxDB answered a query with ${status} and no JSON`, { status, body: '' });
   }
 
   /** Runs InfluxQL (one or more statements); the series of each statement. Errors as stream(); beyond maxRows rows MichiError(TOO_LARGE). */
