@@ -6,7 +6,8 @@
  * `{error: {code, message}}` with a stable code; a fault of ours is logged with its stack and
  * answered as MICHI_ERR_INTERNAL without one, an InfluxDB that does not answer a query as 503
  * MICHI_ERR_STORAGE, a history query past its deadline as 504 MICHI_ERR_TIMEOUT and one that would
- * read more rows than allowed as 422 MICHI_ERR_TOO_LARGE (api.limits, api/request-limits.ts). HTTP status codes live in the API (ApiError) and this error handler only.
+ * read more rows than allowed as 422 MICHI_ERR_TOO_LARGE (api.limits, api/request-limits.ts). HTTP
+ * status codes live in the API (ApiError) and this error handler only.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,10 +16,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError } from '@michi/proto';
 import { registerApiV1 } from './api/index.js';
+import { ApiLimiter, DEFAULT_API_LIMITS, type ApiLimits } from './api/request-limits.js';
 import { normalisedPath } from './api/route-scope.js';
 import { AuditLog, redactUrl } from './audit-log.js';
 import type { TokenAuthenticator } from './auth.js';
-import { ApiLimiter, DEFAULT_API_LIMITS, type ApiLimits } from './api/request-limits.js';
 import { ApiError, HttpErrorCodes } from './errors.js';
 import type { InfluxQuery } from './influx-query.js';
 import type { LiveFeedOptions } from './live-feed.js';
