@@ -112,6 +112,9 @@ async function main(): Promise<void> {
         MICHI_CLOUD_GRPC__ENABLED: 'false',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
+        // Requests back to back with one token: the per-token rate limit (api.limits) would be measured, not the API.
+        MICHI_CLOUD_API__LIMITS__RATE__PER_SECOND: '100000',
+        MICHI_CLOUD_API__LIMITS__RATE__BURST: '100000',
       }),
       // silent: the audit log would print a line per request
       { logger: pino({ level: 'silent' }) },

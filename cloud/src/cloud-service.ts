@@ -97,6 +97,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     tileOrigins: config.http.tileOrigins,
     now,
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
+    limits: config.api.limits,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;

@@ -30,7 +30,20 @@ describe('loadCloudConfig', () => {
       },
       http: { host: '127.0.0.1', port: 8080, tileOrigins: [] },
       metrics: { host: '127.0.0.1', port: 9460 },
-      api: { allowedOrigins: [], maxLiveConnectionsPerToken: 8 },
+      api: {
+        allowedOrigins: [],
+        maxLiveConnectionsPerToken: 8,
+        limits: {
+          rate: { perSecond: 20, burst: 100 },
+          anonymousRate: { perSecond: 10, burst: 50 },
+          maxQueriesPerToken: 2,
+          maxQueries: 4,
+          maxQueuedPerToken: 8,
+          queueTimeoutMs: 5_000,
+          queryTimeoutMs: 10_000,
+          maxRows: 250_000,
+        },
+      },
       grpc: {
         enabled: false,
         host: '127.0.0.1',
@@ -115,6 +128,17 @@ describe('loadCloudConfig', () => {
       expect(() => loadCloudConfig(file(`api:\n  allowedOrigins: [${bad}]\n`), {})).toThrow(/api\.allowedOrigins\[0\]: expected an origin/);
     }
     expect(() => loadCloudConfig(file('api:\n  maxLiveConnectionsPerToken: 0\n'), {})).toThrow(/api\.maxLiveConnectionsPerToken/);
+  });
+
+  it('validates api.limits: positive rates, per-token queries within the total, and takes one setting without the others', () => {
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    rate: { perSecond: 0 }\n'), {})).toThrow(/api\.limits\.rate\.perSecond/);
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    maxQueriesPerToken: 5\n    maxQueries: 4\n'), {})).toThrow(
+      /maxQueriesPerToken must not exceed api\.limits\.maxQueries/,
+    );
+    expect(() => loadCloudConfig(file('api:\n  limits:\n    maxRows: 10\n'), {})).toThrow(/api\.limits\.maxRows/);
+    const c = loadCloudConfig(file('api:\n  limits:\n    rate: { perSecond: 5 }\n'), { MICHI_CLOUD_API__LIMITS__QUERY_TIMEOUT_MS: '2000' });
+    expect(c.api.limits.rate).toEqual({ perSecond: 5, burst: 100 });
+    expect(c.api.limits.queryTimeoutMs).toBe(2_000);
   });
 
   it('reads the InfluxDB password from the variable passwordEnv names, and says which one is missing', () => {

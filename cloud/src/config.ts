@@ -181,7 +181,41 @@ const OriginSchema = z.string().refine((s) => {
   }
 }, 'expected an origin: http(s)://host[:port] without a path or a trailing slash, e.g. https://michi.example');
 
-/** The HTTP API's live feed (docs/api.md, "The live feed"; docs/security.md). */
+/** A token bucket of the API: `perSecond` sustained, `burst` at once; over it 429 with Retry-After. */
+function apiRateSchema(perSecond: number, burst: number) {
+  const schema = z.strictObject({
+    perSecond: z.number().positive().max(1_000_000).default(perSecond),
+    burst: z.int().min(1).max(10_000_000).default(burst),
+  });
+  return schema.default(schema.parse({}));
+}
+
+/** What one API caller may cost (docs/api.md, "Limits"; docs/security.md, finding 9). */
+const ApiLimitsSchema = z
+  .strictObject({
+    /** Requests per token (token bucket); over it 429 MICHI_ERR_RATE_LIMITED with Retry-After. */
+    rate: apiRateSchema(20, 100),
+    /** Requests per client address of the anonymous viewer and of requests without a valid token. */
+    anonymousRate: apiRateSchema(10, 50),
+    /** History queries (tracks, links, events, kpis, coverage, completeness) running at once per token. */
+    maxQueriesPerToken: z.int().min(1).max(1_000).default(2),
+    /** History queries running at once in total. */
+    maxQueries: z.int().min(1).max(10_000).default(4),
+    /** History queries of one token waiting for a place; the next one is refused with 429 at once. */
+    maxQueuedPerToken: z.int().min(0).max(1_000).default(8),
+    /** How long a history query waits for a place before it is refused with 429. */
+    queueTimeoutMs: z.int().min(0).max(60_000).default(5_000),
+    /** Each InfluxDB request of a history query; past it the request is aborted and the API answers 504 MICHI_ERR_TIMEOUT. */
+    queryTimeoutMs: z.int().min(100).max(600_000).default(10_000),
+    /** Rows one InfluxDB request of a history query may hold in memory; beyond it 422 MICHI_ERR_TOO_LARGE. */
+    maxRows: z.int().min(1_000).max(10_000_000).default(250_000),
+  })
+  .refine((l) => l.maxQueriesPerToken <= l.maxQueries, {
+    message: 'api.limits.maxQueriesPerToken must not exceed api.limits.maxQueries',
+    path: ['maxQueriesPerToken'],
+  });
+
+/** The HTTP API: its live feed (docs/api.md, "The live feed"; docs/security.md) and its limits. */
 const ApiSchema = z.strictObject({
   /**
    * Pages of other origins allowed to open the live feed from a browser, besides the API's own
@@ -190,6 +224,7 @@ const ApiSchema = z.strictObject({
   allowedOrigins: z.array(OriginSchema).max(100).default([]),
   /** Open live-feed connections per token at most; the next one is refused with 429. */
   maxLiveConnectionsPerToken: z.int().min(1).max(10_000).default(8),
+  limits: ApiLimitsSchema.default(ApiLimitsSchema.parse({})),
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -59,11 +59,14 @@ export class StorageError extends MichiError {
 export class ApiError extends Error {
   readonly statusCode: number;
   readonly code: ErrorCode | (typeof HttpErrorCodes)[keyof typeof HttpErrorCodes];
-  constructor(statusCode: number, code: ApiError['code'], message: string) {
+  /** Sent as Retry-After (seconds): when a refused caller may try again (429). */
+  readonly retryAfterS: number | undefined;
+  constructor(statusCode: number, code: ApiError['code'], message: string, options: { retryAfterS?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
     this.code = code;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -5,7 +5,9 @@
  * headers (security-headers.ts). Errors are JSON
  * `{error: {code, message}}` with a stable code; a fault of ours is logged with its stack and
  * answered as MICHI_ERR_INTERNAL without one, an InfluxDB that does not answer a query as 503
- * MICHI_ERR_STORAGE. HTTP status codes live in the API (ApiError) and this error handler only.
+ * MICHI_ERR_STORAGE, a history query past its deadline as 504 MICHI_ERR_TIMEOUT and one that would
+ * read more rows than allowed as 422 MICHI_ERR_TOO_LARGE (api.limits, api/request-limits.ts). HTTP
+ * status codes live in the API (ApiError) and this error handler only.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,6 +16,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError } from '@michi/proto';
 import { registerApiV1 } from './api/index.js';
+import { ApiLimiter, DEFAULT_API_LIMITS, type ApiLimits } from './api/request-limits.js';
 import { normalisedPath } from './api/route-scope.js';
 import { AuditLog, redactUrl } from './audit-log.js';
 import type { TokenAuthenticator } from './auth.js';
@@ -36,6 +39,8 @@ export interface HttpApiDeps {
   /** Default: an audit log on `logger` only. */
   audit?: AuditLog;
   live?: LiveFeedOptions;
+  /** Rates, concurrent history queries, their deadline and row cap (api.limits); default DEFAULT_API_LIMITS. */
+  limits?: ApiLimits;
   /** The built dashboard; when it does not exist, / answers 404 with a hint. */
   dashboardDir?: string | undefined;
   /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
@@ -54,6 +59,7 @@ function isDirectory(path: string): boolean {
 export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> {
   const { directory, latest, query, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const limits = deps.limits ?? DEFAULT_API_LIMITS;
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // A dashboard polls every second: one log line per request would drown everything else. Errors are still logged.
@@ -64,7 +70,21 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
+      if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
+    }
+    if (err instanceof MichiError && err.code === ErrorCodes.TIMEOUT) {
+      metrics.apiRefusals.inc({ reason: 'timeout' });
+      req.log.warn({ err: err.message, reqId: req.id, url: redactUrl(req.url) }, 'query timed out: InfluxDB request aborted');
+      const ms = typeof err.context['timeoutMs'] === 'number' ? err.context['timeoutMs'] : limits.queryTimeoutMs;
+      const message = `the query took longer than ${ms} ms (api.limits.queryTimeoutMs, at most influx.timeoutMs) and was abandoned: ask for a shorter range, or retry later (request ${req.id})`;
+      return reply.code(504).send({ error: { code: err.code, message } });
+    }
+    if (err instanceof MichiError && err.code === ErrorCodes.TOO_LARGE) {
+      metrics.apiRefusals.inc({ reason: 'too_large' });
+      req.log.warn({ err: err.message, reqId: req.id, url: redactUrl(req.url) }, 'query refused: too many rows');
+      const message = `the range holds more than ${limits.maxRows} rows (api.limits.maxRows): ask for a shorter range or a coarser resolution`;
+      return reply.code(422).send({ error: { code: err.code, message } });
     }
     if (err instanceof MichiError && err.code === ErrorCodes.STORAGE) {
       req.log.warn({ err: err.message, reqId: req.id }, 'query failed: InfluxDB');
@@ -103,7 +123,21 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   const audit = deps.audit ?? new AuditLog({ logger: deps.logger });
-  const live = registerApiV1(app, { directory, latest, query, metrics, auth: deps.auth, audit, logger: deps.logger, now }, deps.live);
+  const live = registerApiV1(
+    app,
+    {
+      directory,
+      latest,
+      query,
+      metrics,
+      auth: deps.auth,
+      audit,
+      logger: deps.logger,
+      now,
+      limiter: new ApiLimiter(limits, metrics, deps.logger),
+    },
+    deps.live,
+  );
   live.attach(app.server);
   // Before the server stops listening: open WebSockets would otherwise keep it from closing.
   app.addHook('preClose', async () => live.close());

@@ -25,6 +25,16 @@ class InfluxUnreachableError extends Error {
   override readonly name = 'InfluxUnreachableError';
 }
 
+/** No (complete) answer within the request's deadline; the request was aborted (its socket destroyed). */
+export class InfluxTimeoutError extends Error {
+  override readonly name = 'InfluxTimeoutError';
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 export class InfluxHttp {
   readonly endpoint: Readonly<InfluxEndpoint>;
   private readonly base: URL;
@@ -85,6 +95,71 @@ export class InfluxHttp {
         for (const chunk of body) req.write(chunk);
         req.end();
       }
+    });
+  }
+
+  /**
+   * GET whose answer is read line by line as it arrives (InfluxDB's `chunked=true` query answers are
+   * one JSON object a line), so that no more than one line is held at once. `onLine` may throw: the
+   * request is then aborted (InfluxDB stops the query when its client goes) and the promise rejects
+   * with that error. Past `timeoutMs` it is aborted too and rejects with InfluxTimeoutError.
+   * Resolves with the HTTP status once the answer has ended.
+   */
+  streamLines(
+    path: string,
+    params: Record<string, string>,
+    onLine: (line: string, status: number) => void,
+    timeoutMs: number,
+  ): Promise<number> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    const headers: http.OutgoingHttpHeaders = {};
+    if (this.auth) headers['authorization'] = this.auth;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(err);
+      };
+      const req = this.transport.request(url, { method: 'GET', headers, agent: this.agent }, (res) => {
+        const status = res.statusCode ?? 0;
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          if (settled) return;
+          pending += text;
+          let nl: number;
+          try {
+            while ((nl = pending.indexOf('\n')) >= 0) {
+              const line = pending.slice(0, nl);
+              pending = pending.slice(nl + 1);
+              if (line.trim() !== '') onLine(line, status);
+            }
+          } catch (err) {
+            fail(err as Error);
+          }
+        });
+        res.on('end', () => {
+          if (settled) return;
+          try {
+            if (pending.trim() !== '') onLine(pending, status);
+          } catch (err) {
+            fail(err as Error);
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          resolve(status);
+        });
+        res.on('error', (err) => fail(new InfluxUnreachableError(`InfluxDB GET ${url.pathname}: ${err.message}`, { cause: err })));
+      });
+      // A paused (SIGSTOPped) InfluxDB accepts the connection and never answers: only a deadline ends that.
+      const timer = setTimeout(() => fail(new InfluxTimeoutError(timeoutMs)), timeoutMs);
+      req.on('error', (err) => fail(new InfluxUnreachableError(`InfluxDB GET ${url.pathname}: ${err.message}`, { cause: err })));
+      req.end();
     });
   }
 

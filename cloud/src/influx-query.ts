@@ -4,7 +4,7 @@
  * integer milliseconds (epoch=ms).
  */
 import { ErrorCodes, MichiError } from '@michi/proto';
-import { type InfluxHttp, influxErrorText } from './influx-http.js';
+import { type InfluxHttp, InfluxTimeoutError, influxErrorText } from './influx-http.js';
 
 /** One series of one statement's result, as InfluxDB 1.x returns it. */
 export interface InfluxSeries {
@@ -57,38 +57,113 @@ export function rowsOf(series: readonly InfluxSeries[]): InfluxRow[] {
   );
 }
 
+/** What one InfluxQuery may cost: the deadline of each InfluxDB request and the rows kept in memory. */
+export interface QueryLimits {
+  /** Per InfluxDB request; past it the request is aborted and MichiError(TIMEOUT) thrown. Default: the endpoint's timeoutMs. */
+  timeoutMs?: number;
+  /**
+   * When (Date.now() ms) every request of this InfluxQuery must have been answered: a route that
+   * makes several requests gets one deadline for all of them, not one timeout each.
+   */
+  deadline?: number;
+  /** Rows of one InfluxDB request held at once (all its statements); beyond it MichiError(TOO_LARGE). Default: no cap. */
+  maxRows?: number;
+}
+
+/** Rows per line of InfluxDB's chunked answer: the most that is ever parsed at once. */
+const CHUNK_ROWS = 10_000;
+
+interface InfluxChunk {
+  results?: InfluxStatementResult[];
+  error?: string;
+}
+
 export class InfluxQuery {
   private readonly http: InfluxHttp;
+  private readonly timeoutMs: number;
+  /** What a caller aggregating rows itself (forEachRow) should keep at most too. */
+  readonly maxRows: number;
+  private readonly deadline: number | undefined;
 
-  constructor(http: InfluxHttp) {
+  constructor(http: InfluxHttp, limits: QueryLimits = {}) {
     this.http = http;
+    this.timeoutMs = limits.timeoutMs ?? http.endpoint.timeoutMs;
+    this.maxRows = limits.maxRows ?? Number.POSITIVE_INFINITY;
+    this.deadline = limits.deadline;
   }
 
-  /** Runs InfluxQL (one or more statements); throws MichiError(STORAGE) if InfluxDB or any statement failed. */
-  async statements(influxql: string): Promise<InfluxSeries[][]> {
-    let res;
+  /**
+   * The same InfluxDB with a deadline `timeoutMs` (at most influx.timeoutMs) from now for all its requests and at most
+   * `maxRows` rows held per request (the HTTP API's history routes: api.limits).
+   */
+  bounded(timeoutMs: number, maxRows: number): InfluxQuery {
+    // influx.timeoutMs stays the ceiling of each request, as for every other query.
+    const ms = Math.min(this.timeoutMs, timeoutMs);
+    return new InfluxQuery(this.http, { timeoutMs: ms, maxRows, deadline: Date.now() + ms });
+  }
+
+  private timeoutError(): MichiError {
+    return new MichiError(ErrorCodes.TIMEOUT, `InfluxDB did not answer within ${this.timeoutMs} ms; the query was aborted`, {
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  /**
+   * Runs InfluxQL and hands over each series as it arrives (InfluxDB's chunked answer, at most
+   * CHUNK_ROWS rows a piece; one series may come in several pieces, in order). Throws
+   * MichiError(STORAGE) if InfluxDB or any statement failed, MichiError(TIMEOUT) past the deadline;
+   * an error thrown by `onSeries` aborts the request and is rethrown.
+   */
+  async stream(influxql: string, onSeries: (statement: number, series: InfluxSeries) => void): Promise<void> {
+    const params = { db: this.http.endpoint.database, q: influxql, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_ROWS) };
+    let lines = 0;
+    const onLine = (line: string, status: number): void => {
+      lines++;
+      let json: InfluxChunk;
+      try {
+        json = JSON.parse(line) as InfluxChunk;
+      } catch {
+        throw new MichiError(ErrorCodes.STORAGE, `InfluxDB answered a query with ${status} and no JSON`, {
+          status,
+          body: influxErrorText(line),
+        });
+      }
+      if (status !== 200 || json.error) {
+        const body = json.error ?? influxErrorText(line);
+        throw new MichiError(ErrorCodes.STORAGE, `InfluxDB refused a query with ${status}: ${body}`, { status, body });
+      }
+      for (const r of json.results ?? []) {
+        if (r.error) throw new MichiError(ErrorCodes.STORAGE, `InfluxQL error: ${r.error}`, { status, body: r.error });
+        for (const series of r.series ?? []) onSeries(r.statement_id, series);
+      }
+    };
+    const left = this.deadline === undefined ? this.timeoutMs : Math.min(this.timeoutMs, this.deadline - Date.now());
+    if (left <= 0) throw this.timeoutError();
+    let status: number;
     try {
-      res = await this.http.request('GET', 'query', { db: this.http.endpoint.database, q: influxql, epoch: 'ms' });
+      status = await this.http.streamLines('query', params, onLine, left);
     } catch (cause) {
+      if (cause instanceof MichiError) throw cause;
+      if (cause instanceof InfluxTimeoutError) throw this.timeoutError();
       throw new MichiError(ErrorCodes.STORAGE, `InfluxDB did not answer a query: ${(cause as Error).message}`, { status: 0 }, { cause });
     }
-    let json: { results?: InfluxStatementResult[]; error?: string };
-    try {
-      json = JSON.parse(res.body) as typeof json;
-    } catch {
-      throw new MichiError(ErrorCodes.STORAGE, `InfluxDB answered a query with ${res.status} and no JSON`, {
-        status: res.status,
-        body: influxErrorText(res.body),
-      });
-    }
-    if (res.status !== 200 || json.error) {
-      const body = json.error ?? influxErrorText(res.body);
-      throw new MichiError(ErrorCodes.STORAGE, `InfluxDB refused a query with ${res.status}: ${body}`, { status: res.status, body });
-    }
-    return (json.results ?? []).map((r) => {
-      if (r.error) throw new MichiError(ErrorCodes.STORAGE, `InfluxQL error: ${r.error}`, { status: res.status, body: r.error });
-      return r.series ?? [];
+    // An answer with no JSON at all (a proxy's empty 502, say) is no empty result.
+    if (lines === 0) throw new MichiError(ErrorCodes.STORAGE, `InfluxDB answered a query with ${status} and no JSON`, { status, body: '' });
+  }
+
+  /** Runs InfluxQL (one or more statements); the series of each statement. Errors as stream(); beyond maxRows rows MichiError(TOO_LARGE). */
+  async statements(influxql: string): Promise<InfluxSeries[][]> {
+    const results: InfluxSeries[][] = [];
+    let rows = 0;
+    await this.stream(influxql, (statement, series) => {
+      rows += series.values.length;
+      if (rows > this.maxRows) {
+        throw new MichiError(ErrorCodes.TOO_LARGE, `the query would read more than ${this.maxRows} rows`, { maxRows: this.maxRows });
+      }
+      (results[statement] ??= []).push(series);
     });
+    // A statement with no series still has its place (callers index by statement).
+    return Array.from(results, (r) => r ?? []);
   }
 
   /** Runs one statement and returns its rows, all series concatenated, tags merged into each row. */
@@ -101,6 +176,13 @@ export class InfluxQuery {
   async rowsOfEach(statements: readonly string[]): Promise<InfluxRow[][]> {
     const results = await this.statements(statements.join(';\n'));
     return statements.map((_, i) => rowsOf(results[i] ?? []));
+  }
+
+  /** Runs one statement and hands over each row as it arrives, holding no more than a chunk: no row cap applies. */
+  async forEachRow(influxql: string, onRow: (row: InfluxRow) => void): Promise<void> {
+    await this.stream(influxql, (_statement, series) => {
+      for (const row of rowsOf([series])) onRow(row);
+    });
   }
 
   ping(): Promise<void> {

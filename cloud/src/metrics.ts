@@ -35,7 +35,10 @@ export class CloudMetrics {
   readonly ackSeconds: Histogram<'transport'>;
   /** When each gateway last had a batch acknowledged (Unix seconds); gateway ids come from the seeds, so the set is bounded. */
   readonly gatewayLastSeen: Gauge<'pilot' | 'gateway'>;
-  /** API requests refused: unauthenticated (401), forbidden (403), bad_request (400), not_found (404 under /api). */
+  /**
+   * API requests refused: unauthenticated (401), forbidden (403), bad_request (400), not_found (404 under /api);
+   * by api.limits: rate_limited and busy (429), timeout (504), too_large (422).
+   */
   readonly apiRefusals: Counter<'reason'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
@@ -134,7 +137,7 @@ export class CloudMetrics {
     });
     this.apiRefusals = new Counter({
       name: 'michi_cloud_api_refusals_total',
-      help: 'HTTP API requests refused, by reason (unauthenticated, forbidden, bad_request, not_found).',
+      help: 'HTTP API requests refused, by reason (unauthenticated, forbidden, bad_request, not_found, rate_limited, busy, timeout, too_large).',
       labelNames: ['reason'],
       registers,
     });

@@ -20,14 +20,30 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Takes one token; false when the bucket is empty (the caller is over its rate). */
-  take(): boolean {
+  private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) / 1_000) * this.limit.perSecond);
     this.last = t;
+  }
+
+  /** Takes one token; false when the bucket is empty (the caller is over its rate). */
+  take(): boolean {
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Milliseconds until the next token (0 when one is there): what a Retry-After says. */
+  waitMs(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : ((1 - this.tokens) / this.limit.perSecond) * 1_000;
+  }
+
+  /** Refilled to its burst: forgetting this bucket changes nothing for its caller. */
+  full(): boolean {
+    this.refill();
+    return this.tokens >= this.limit.burst;
   }
 }
 

@@ -32,6 +32,8 @@ export const ErrorCodes = {
   BUFFER_FULL: 'MICHI_ERR_BUFFER_FULL',
   /** A sender exceeded its rate or connection limit. */
   RATE_LIMITED: 'MICHI_ERR_RATE_LIMITED',
+  /** A request took longer than its configured deadline and was abandoned (HTTP 504). */
+  TIMEOUT: 'MICHI_ERR_TIMEOUT',
   /** No such route, file or resource. */
   NOT_FOUND: 'MICHI_ERR_NOT_FOUND',
   /** A request is malformed: a bad query parameter, JSON body or content type. */

@@ -117,6 +117,13 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
         MICHI_CLOUD_GRPC__PORT: '0',
         // One stream per virtual user; the default (8 per gateway) guards production gateways.
         MICHI_CLOUD_GRPC__MAX_STREAMS_PER_GATEWAY: '256',
+        // Every virtual viewer shares the one token: the per-token API limits (api.limits) guard a
+        // production API from one caller; here they would measure themselves instead of the API.
+        MICHI_CLOUD_API__LIMITS__RATE__PER_SECOND: '100000',
+        MICHI_CLOUD_API__LIMITS__RATE__BURST: '100000',
+        MICHI_CLOUD_API__LIMITS__MAX_QUERIES_PER_TOKEN: '64',
+        MICHI_CLOUD_API__LIMITS__MAX_QUERIES: '64',
+        MICHI_CLOUD_API__LIMITS__MAX_QUEUED_PER_TOKEN: '1000',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
       }),

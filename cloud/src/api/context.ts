@@ -8,6 +8,7 @@ import type { InfluxQuery } from '../influx-query.js';
 import type { LatestState } from '../latest-state.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { PilotDirectory } from '../pilot-directory.js';
+import type { ApiLimiter } from './request-limits.js';
 
 export interface ApiContext {
   directory: PilotDirectory;
@@ -18,6 +19,8 @@ export interface ApiContext {
   metrics: CloudMetrics;
   logger: Logger;
   now: () => number;
+  /** Request rates, concurrent history queries and their InfluxDB bounds (api.limits). */
+  limiter: ApiLimiter;
 }
 
 declare module 'fastify' {

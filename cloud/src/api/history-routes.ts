@@ -2,11 +2,15 @@
  * GET /pilots/:pilot/{tracks,links,events,kpis,coverage,completeness}: what InfluxDB holds over a
  * time range. Viewers see tracks, links, events, KPIs and coverage only up to now − the pilot's delay,
  * with coarsened positions (coverage cells no finer than the coarsening), aliased ids and no
- * free-text detail; completeness is for operators only.
+ * free-text detail; completeness is for operators only. Each runs behind the query gate with its
+ * InfluxDB requests bounded (request-limits.ts, api.limits): 429 when the caller has too many running,
+ * 504 past the deadline, 422 beyond the row cap.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
+import { ANONYMOUS_VIEWER } from '../auth.js';
 import { ApiError } from '../errors.js';
+import type { InfluxQuery } from '../influx-query.js';
 import { queryCompleteness } from '../queries/completeness-query.js';
 import { queryCoverage } from '../queries/coverage-query.js';
 import type { SeriesRequest } from '../queries/downsampled-series.js';
@@ -50,10 +54,17 @@ function seriesRequestOf(
   return { from, to, privacy, request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources } };
 }
 
+/** Runs `run` once the query gate lets the caller in (per token; the anonymous viewer per address), InfluxDB bounded. */
+function gated<T>(ctx: ApiContext, req: FastifyRequest, run: (query: InfluxQuery) => Promise<T>): Promise<T> {
+  const principal = principalOf(req);
+  const key = principal === ANONYMOUS_VIEWER ? `address ${req.ip}` : `token "${principal.id}"`;
+  return ctx.limiter.query(key, ctx.query, run);
+}
+
 export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<PilotParams>('/api/v1/pilots/:pilot/tracks', async (req) => {
     const { from, to, privacy, request } = seriesRequestOf(ctx, req);
-    const { tracks } = request ? await queryTracks(ctx.query, request) : { tracks: [] };
+    const { tracks } = request ? await gated(ctx, req, (query) => queryTracks(query, request)) : { tracks: [] };
     return {
       from,
       to,
@@ -66,7 +77,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/links', async (req) => {
     const { from, to, privacy, request } = seriesRequestOf(ctx, req);
-    const { links } = request ? await queryLinks(ctx.query, request) : { links: [] };
+    const { links } = request ? await gated(ctx, req, (query) => queryLinks(query, request)) : { links: [] };
     // Link points carry no position: only the delay (in `request`) and the aliases apply.
     return { from, to, links: links.map((l) => ({ source: privacy.publicId(l.source), points: l.points })) };
   });
@@ -83,15 +94,9 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const events =
       until < from
         ? []
-        : await queryEvents(ctx.query, {
-            pilot: pilot.id,
-            from,
-            to: until,
-            types: q.type,
-            sources,
-            severities: q.severity,
-            limit: q.limit,
-          });
+        : await gated(ctx, req, (query) =>
+            queryEvents(query, { pilot: pilot.id, from, to: until, types: q.type, sources, severities: q.severity, limit: q.limit }),
+          );
     if (!privacy.filtered) return { events };
     return {
       events: events.map((e) => {
@@ -109,7 +114,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // Distance, speed and mode share of the last seconds would say where vehicles are now: like
     // the tracks, a viewer's KPIs end at now − the pilot's delay (`from`/`to` say what was asked).
     const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
-    const kpis = until < from ? emptyKpis(pilot, from, until) : await queryKpis(ctx.query, pilot, from, until);
+    const kpis = until < from ? emptyKpis(pilot, from, until) : await gated(ctx, req, (query) => queryKpis(query, pilot, from, until));
     return { ...kpis, from, to };
   });
 
@@ -122,13 +127,16 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // Cells finer than the coarsening grid would give back the positions it hides (res 15 is under a metre).
     const res = privacy.coverageResolution(q.res);
     const until = Math.min(to, privacy.horizon(ctx.now()));
-    return { resolution: res, cells: until < from ? [] : await queryCoverage(ctx.query, pilot.id, from, until, res) };
+    return {
+      resolution: res,
+      cells: until < from ? [] : await gated(ctx, req, (query) => queryCoverage(query, pilot.id, from, until, res)),
+    };
   });
 
   app.get<PilotParams>('/api/v1/pilots/:pilot/completeness', { config: { operatorOnly: true } }, async (req) => {
     const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
     const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
-    return { from, to, sources: await queryCompleteness(ctx.query, pilot, from, to) };
+    return { from, to, sources: await gated(ctx, req, (query) => queryCompleteness(query, pilot, from, to)) };
   });
 }
 

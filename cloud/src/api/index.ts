@@ -1,6 +1,7 @@
 /**
- * /api/v1: authentication (bearer tokens, 401), authorization (pilots and operator-only routes,
- * 403), the audit line of every request, the routes, the OpenAPI document and the live feed.
+ * /api/v1: authentication (bearer tokens, 401), the request rate of each token or address (429,
+ * request-limits.ts), authorization (pilots and operator-only routes, 403), the audit line of every
+ * request, the routes, the OpenAPI document and the live feed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
@@ -35,10 +36,13 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
     const header = req.headers.authorization;
     const secret = bearerToken(header);
     if (secret === undefined && header === undefined && ctx.auth.allowAnonymousViewer) {
+      ctx.limiter.admit(undefined, req.ip);
       req.principal = ANONYMOUS_VIEWER;
       return;
     }
     const principal = secret === undefined ? undefined : ctx.auth.authenticate(secret);
+    // A valid token spends its own bucket; anything else its address's, so guessing tokens is slowed too.
+    ctx.limiter.admit(principal?.id, req.ip);
     if (!principal) {
       throw new ApiError(
         401,

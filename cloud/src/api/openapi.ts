@@ -45,7 +45,20 @@ const standardErrors = {
   '401': errorResponse('MICHI_ERR_UNAUTHENTICATED: no token, or a token that matches none.'),
   '403': errorResponse("MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or the endpoint is for operators only."),
   '404': errorResponse('MICHI_ERR_UNKNOWN_SOURCE: no such pilot.'),
+  '429': {
+    ...errorResponse(
+      'MICHI_ERR_RATE_LIMITED: over the request rate of the token (or address), or too many history queries at once (api.limits).',
+    ),
+    headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } },
+  },
   '503': errorResponse('MICHI_ERR_STORAGE: InfluxDB did not answer.'),
+};
+
+/** The history routes: behind the query gate, with a deadline and a row cap (api.limits, docs/api.md "Limits"). */
+const HISTORY_ROUTES = ['tracks', 'links', 'events', 'kpis', 'coverage', 'completeness'];
+const historyErrors = {
+  '422': errorResponse('MICHI_ERR_TOO_LARGE: more rows than api.limits.maxRows; ask for a shorter range or a coarser resolution.'),
+  '504': errorResponse('MICHI_ERR_TIMEOUT: the query took longer than api.limits.queryTimeoutMs and was abandoned.'),
 };
 
 function get(summary: string, description: string, response: Schema, parameters: Schema[] = [], extra: Schema = {}): Schema {
@@ -105,7 +118,7 @@ const schemas: Record<string, Schema> = {
 };
 
 export function openApiDocument(): Schema {
-  return {
+  const document: Schema = {
     openapi: '3.1.0',
     info: {
       title: 'michi cloud API',
@@ -355,4 +368,7 @@ export function openApiDocument(): Schema {
       },
     },
   };
+  const paths = document['paths'] as Record<string, { get: { responses: Schema } }>;
+  for (const route of HISTORY_ROUTES) Object.assign(paths[`/api/v1/pilots/{pilot}/${route}`]!.get.responses, historyErrors);
+  return document;
 }
