@@ -41,7 +41,7 @@ describe('loadCloudConfig', () => {
           maxQueuedPerToken: 8,
           queueTimeoutMs: 5_000,
           queryTimeoutMs: 10_000,
-          maxRows: 250_000,
+          maxRows: 600_000,
         },
       },
       grpc: {

@@ -208,7 +208,7 @@ const ApiLimitsSchema = z
     /** Each InfluxDB request of a history query; past it the request is aborted and the API answers 504 MICHI_ERR_TIMEOUT. */
     queryTimeoutMs: z.int().min(100).max(600_000).default(10_000),
     /** Rows one InfluxDB request of a history query may hold in memory; beyond it 422 MICHI_ERR_TOO_LARGE. */
-    maxRows: z.int().min(1_000).max(10_000_000).default(250_000),
+    maxRows: z.int().min(1_000).max(10_000_000).default(600_000),
   })
   .refine((l) => l.maxQueriesPerToken <= l.maxQueries, {
     message: 'api.limits.maxQueriesPerToken must not exceed api.limits.maxQueries',

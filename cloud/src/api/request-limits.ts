@@ -33,7 +33,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   maxQueuedPerToken: 8,
   queueTimeoutMs: 5_000,
   queryTimeoutMs: 10_000,
-  maxRows: 250_000,
+  maxRows: 600_000,
 };
 
 /** Buckets kept at most; beyond it refilled ones are forgotten first (an address rotation costs no memory). */
