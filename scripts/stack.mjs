@@ -117,6 +117,10 @@ await waitFor(
   async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/health`)).ok,
 );
 
+// Autonomy events per vehicle-hour in the demo, far above a real pilot's (a takeover every couple
+// of hours), so that the Events tab, the takeovers by cause and the KPIs fill within minutes.
+const DEMO_EVENT_RATES = ['--takeovers', '20', '--disengagements', '8', '--emergency-stops', '3', '--remote-assists', '12'];
+
 // One edge agent per gateway, then one simulator per pilot driving its gateways.
 let i = 0;
 const edgeLines = [];
@@ -149,7 +153,11 @@ for (const p of pilots) {
     edgeLines.push(`    ${gw.id.padEnd(12)} mqtt://127.0.0.1:${port}  metrics http://127.0.0.1:${metricsPort}/metrics  (${p.id})`);
     deviceKeys.push('--device-key-env', `${gw.id}=${deviceKeyEnv(gw)}`);
   }
-  start(`sim-${p.id}`, ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys], needed.sims[p.id]);
+  start(
+    `sim-${p.id}`,
+    ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys, ...DEMO_EVENT_RATES],
+    needed.sims[p.id],
+  );
 }
 
 console.log(`michi is running: ${pilots.length} pilots, ${i} edge agents, ${pilots.length} simulators.`);
