@@ -21,6 +21,7 @@ import { createPanels } from './panels.js';
 import { createReplayMode } from './replay/replay-mode.js';
 import { createSelection } from './selection.js';
 import { createSensorPoll } from './sensor-poll.js';
+import { staleAfterMs } from './staleness.js';
 import type { ViewLocation, ViewMode } from './url-state.js';
 import { createBanner } from './views/banner.js';
 import { createCompletenessView } from './views/completeness-view.js';
@@ -215,9 +216,18 @@ export function startApp({
     showDelay();
   }
 
-  /** Viewers of a pilot with a public delay see positions that late: the map says so. */
+  /**
+   * Viewers of a pilot with a public delay see positions that late: the map says so, and a bus is
+   * drawn stale only when silent for longer than the delay plus the usual threshold (else every
+   * bus of the municipality's view would be grey while it reports normally).
+   */
   function showDelay(): void {
-    delayNotice.setDelay(role() === 'viewer' ? (state.pilot?.privacy?.publicPositionDelayS ?? 0) : 0);
+    const delayS = role() === 'viewer' ? (state.pilot?.privacy?.publicPositionDelayS ?? 0) : 0;
+    delayNotice.setDelay(delayS);
+    const staleMs = staleAfterMs(delayS);
+    vehicleList.setStaleAfter(staleMs, now());
+    state.layer?.setStaleAfter(staleMs, now());
+    legend.setStaleAfter(staleMs);
   }
 
   function stopData(): void {

@@ -493,7 +493,7 @@ describe('dashboard in Chromium against the live stack', () => {
       expect(delayS).toBe(30);
       const notice = viewer.locator('[data-testid="delay-notice"]');
       await notice.waitFor({ state: 'visible', timeout: 5000 });
-      await expect(notice.textContent()).resolves.toBe('位置は30秒遅れで表示されます');
+      await expect(notice.textContent()).resolves.toBe('位置は30秒遅れで表示されます（「〜秒前」はこの遅れを含みます）');
       const box = (await notice.boundingBox())!;
       const map = (await viewer.locator('[data-testid="map"]').boundingBox())!;
       expect(box.x).toBeGreaterThanOrEqual(map.x);
@@ -510,7 +510,7 @@ describe('dashboard in Chromium against the live stack', () => {
 
       await viewer.locator('[data-testid="lang-toggle"]').click();
       await waitFor(async () => (await viewer.locator('html').getAttribute('lang')) === 'en', { timeoutMs: 5000, what: 'English' });
-      await expect(notice.textContent()).resolves.toBe('Positions are shown 30 s late');
+      await expect(notice.textContent()).resolves.toBe('Positions are shown 30 s late (ages include the delay)');
       await viewer.screenshot({ path: '.run/screenshots/viewer-delay-en.png' });
     });
 

@@ -177,17 +177,70 @@ describe('what a person sees of vehicle rows and markers', () => {
     expectReadableName(stale, names.get(staleId)!.en);
   });
 
-  it("in the municipality's view every row shows its name", async () => {
+  it("in the municipality's view every row shows its name, and a bus reporting 30 s late is not drawn stale", async () => {
     const town = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await town.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.viewer}`);
     await waitFor(async () => (await town.locator('[data-testid="vehicle-row"]').count()) === names.size, {
       timeoutMs: 30_000,
       what: 'the viewer sees every row',
     });
-    await town.screenshot({ path: `${SHOTS}/rows-viewer-ja.png` });
     // In the order of the pilot file, as the operator's list.
     const inOrder = [...names.values()];
     for (let i = 0; i < inOrder.length; i++) expectReadableName(await rowLook(town, i), inOrder[i]!.ja);
+
+    // The viewer sees positions 30 s late: a bus reporting normally is 30-odd seconds old and
+    // must not be drawn stale (before the fix every bus of this view was grey); the bus that fell
+    // silent is, once silent for longer than the delay plus the usual 10 s.
+    const delayS = stack.pilot.privacy.publicPositionDelayS;
+    expect(delayS).toBe(30);
+    const last = inOrder.length - 1;
+    const idAt = (i: number) => town.locator('[data-testid="vehicle-row"]').nth(i).getAttribute('data-vehicle-id');
+    const [liveAlias, staleAlias] = [(await idAt(0))!, (await idAt(last))!];
+    const marker = (id: string) => town.locator(`[data-testid="vehicle-marker"][data-vehicle-id="${id}"]`);
+    const ageOf = async (i: number) =>
+      Number(/\d+/.exec((await town.locator('[data-testid="vehicle-age"]').nth(i).innerText()) ?? '')?.[0] ?? NaN);
+    await waitFor(
+      async () =>
+        (await marker(liveAlias).count()) === 1 &&
+        (await marker(staleAlias).count()) === 1 &&
+        (await ageOf(0)) >= delayS &&
+        (await rowLook(town, last)).classes.includes('is-stale'),
+      { timeoutMs: 60_000, what: 'the viewer sees the live bus 30 s late and the silent one past delay + 10 s' },
+    );
+    await town.screenshot({ path: `${SHOTS}/rows-viewer-ja.png` });
+    for (let i = 0; i < last; i++) {
+      const look = await rowLook(town, i);
+      expect(look.classes, `row ${i} of the viewer`).not.toContain('is-stale');
+      expect(look.nameOpacity, `row ${i}: name not dimmed`).toBe(1);
+      expect(look.dotOpacity, `row ${i}: mode dot not dimmed`).toBe(1);
+    }
+    // The age shown is the true age of the position drawn (about 30 s), and the notice says why.
+    expect(await ageOf(0)).toBeGreaterThanOrEqual(delayS);
+    expect(await ageOf(0)).toBeLessThan(delayS + 10);
+    await expect(town.locator('[data-testid="delay-notice"]').textContent()).resolves.toBe(
+      '位置は30秒遅れで表示されます（「〜秒前」はこの遅れを含みます）',
+    );
+    await expect(town.locator('[data-testid="legend"]').innerText()).resolves.toContain('40秒以上更新なし');
+    const liveMarker = await markerLook(town, liveAlias);
+    expect(liveMarker.classes).not.toContain('is-stale');
+    expect(liveMarker.opacity).toBe(1);
+    const stale = await rowLook(town, last);
+    expect(stale.classes).toContain('is-stale');
+    expect(stale.nameOpacity).toBeLessThan(1);
+    expect(stale.dotOpacity).toBeLessThan(1);
+    const staleMarker = await markerLook(town, staleAlias);
+    expect(staleMarker.classes).toContain('is-stale');
+    expect(staleMarker.opacity).toBeLessThan(1);
+
+    await town.locator('[data-testid="lang-toggle"]').click();
+    await waitFor(async () => (await rowLook(town, 0)).name === inOrder[0]!.en, { what: 'the viewer page in English' });
+    await town.screenshot({ path: `${SHOTS}/rows-viewer-en.png` });
+    expect((await rowLook(town, 0)).nameOpacity).toBe(1);
+    expect(await markerLook(town, liveAlias).then((m) => m.opacity)).toBe(1);
+    await expect(town.locator('[data-testid="delay-notice"]').textContent()).resolves.toBe(
+      'Positions are shown 30 s late (ages include the delay)',
+    );
+    await expect(town.locator('[data-testid="legend"]').innerText()).resolves.toContain('Stale (40 s+)');
     await town.close();
   });
 

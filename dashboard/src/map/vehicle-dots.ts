@@ -6,9 +6,9 @@ import type { GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent } from 'mapl
 import type { FeatureCollection, Point } from 'geojson';
 import type { VehicleStatus } from '../api-types.js';
 import { MODE_COLORS, modeClass } from '../modes.js';
+import { STALE_AFTER_MS } from '../staleness.js';
 import { LAYER, SOURCE } from './style.js';
 import type { VehicleLayer } from './vehicle-layer.js';
-import { STALE_AFTER_MS } from './vehicle-markers.js';
 
 export const DOTS_MIN_INTERVAL_MS = 1000;
 
@@ -18,6 +18,7 @@ export class VehicleDots implements VehicleLayer {
   private nowMs = 0;
   private lastPush = -Infinity;
   private lastStale = 0;
+  private staleAfterMs = STALE_AFTER_MS;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly onClick: (event: MapLayerMouseEvent) => void;
 
@@ -45,9 +46,16 @@ export class VehicleDots implements VehicleLayer {
     if (staleNow !== this.lastStale) this.schedule(false);
   }
 
+  setStaleAfter(ms: number, nowMs: number): void {
+    if (ms === this.staleAfterMs) return;
+    this.staleAfterMs = ms;
+    this.nowMs = nowMs;
+    this.schedule(true);
+  }
+
   private staleCount(): number {
     let n = 0;
-    for (const v of this.vehicles) if (v.state && this.nowMs - v.state.ts_ms > STALE_AFTER_MS) n += 1;
+    for (const v of this.vehicles) if (v.state && this.nowMs - v.state.ts_ms > this.staleAfterMs) n += 1;
     return n;
   }
 
@@ -98,7 +106,7 @@ export class VehicleDots implements VehicleLayer {
         properties: {
           id: v.id,
           color: MODE_COLORS[modeClass(s.mode)],
-          stale: this.nowMs - s.ts_ms > STALE_AFTER_MS,
+          stale: this.nowMs - s.ts_ms > this.staleAfterMs,
           selected: v.id === this.selected,
         },
       });

@@ -12,6 +12,8 @@ export interface VehicleLayer {
   /** `jump`: place at once, no glide (replay, where the timeline itself moves the vehicles). */
   update(vehicles: readonly VehicleStatus[], nowMs: number, options?: { jump?: boolean }): void;
   refresh(nowMs: number): void;
+  /** How old a reading may be before it is drawn stale (longer for viewers of a delayed pilot). */
+  setStaleAfter(ms: number, nowMs: number): void;
   setLanguage(lang: Lang, t: Translate, nowMs: number): void;
   select(vehicleId: string | null): void;
   position(vehicleId: string): [number, number] | null;

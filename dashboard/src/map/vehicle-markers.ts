@@ -10,12 +10,11 @@ import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
 import type { VehicleStatus } from '../api-types.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
+import { STALE_AFTER_MS } from '../staleness.js';
 import { h, setText } from '../views/dom.js';
 import { Glide, type Pose } from './motion.js';
 import type { VehicleLayer } from './vehicle-layer.js';
 
-/** A reading older than this is shown dimmed (the brief for operators: "is this vehicle live?"). */
-export const STALE_AFTER_MS = 10_000;
 /** How faint a marker is drawn once it is stale (vehicles and sensors alike). */
 export const STALE_MARKER_OPACITY = '0.45';
 
@@ -64,7 +63,7 @@ function poseOf(status: VehicleStatus): Pose | null {
 export class VehicleMarkers implements VehicleLayer {
   private readonly entries = new Map<string, Entry>();
   private readonly glideMs: number;
-  private readonly staleAfterMs: number;
+  private staleAfterMs: number;
   private readonly clock: AnimationClock;
   private frameHandle: number | null = null;
   private selectedId: string | null = null;
@@ -112,6 +111,11 @@ export class VehicleMarkers implements VehicleLayer {
   /** Re-evaluates staleness without new data: called every second, so a silent vehicle dims. */
   refresh(nowMs: number): void {
     for (const entry of this.entries.values()) this.decorate(entry, nowMs);
+  }
+
+  setStaleAfter(ms: number, nowMs: number): void {
+    this.staleAfterMs = ms;
+    this.refresh(nowMs);
   }
 
   setLanguage(lang: Lang, t: Translate, nowMs: number): void {

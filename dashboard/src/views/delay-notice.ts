@@ -18,7 +18,9 @@ export function createDelayNotice(): DelayNoticeView {
   const render = (): void => {
     element.hidden = delayS <= 0 || !t;
     element.dataset.delayS = String(delayS);
-    if (t) setText(element, delayS > 0 ? t('live.delayNotice', { delay: String(delayS) }) : '');
+    // Ages ("31 秒前") stay the true age of the position shown: a bus drawn 30 s late was there
+    // 31 s ago. The notice says so, and rows are dimmed only past the delay plus the usual 10 s.
+    if (t) setText(element, delayS > 0 ? t('live.delayNotice', { delay: String(delayS) }) + t('live.delayAges') : '');
   };
   return {
     element,

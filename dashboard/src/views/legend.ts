@@ -8,6 +8,7 @@ import type { MessageKey, Translate } from '../i18n.js';
 import { COVERAGE_BANDS, COVERAGE_METRICS, type CoverageMetric } from '../map/coverage.js';
 import { GEOFENCE_COLORS, routeColor } from '../map/style.js';
 import { LEGEND_MODES } from '../modes.js';
+import { STALE_AFTER_MS } from '../staleness.js';
 import { h } from './dom.js';
 
 export interface LegendView {
@@ -15,6 +16,8 @@ export interface LegendView {
   setPilot(pilot: PilotDetail | null): void;
   setLanguage(t: Translate): void;
   setCoverage(on: boolean): void;
+  /** After how long without a reading a vehicle is dimmed: 10 s, plus the public delay for viewers. */
+  setStaleAfter(ms: number): void;
   setCoverageMetric(metric: CoverageMetric): void;
   /** The H3 resolution the drawn cells are at (the API may answer coarser than asked), or null before any. */
   setCoverageResolution(res: number | null): void;
@@ -33,6 +36,7 @@ export function createLegend({ onCoverageMetric }: LegendOptions = {}): LegendVi
   let coverage = false;
   let metric: CoverageMetric = 'rsrp';
   let resolution: number | null = null;
+  let staleAfter = STALE_AFTER_MS;
 
   // Built once and updated in place, so the metric picker keeps keyboard focus while its choice redraws the bands.
   const coverageHeading = h('h3', { class: 'legend__heading', 'data-testid': 'coverage-title' });
@@ -73,7 +77,12 @@ export function createLegend({ onCoverageMetric }: LegendOptions = {}): LegendVi
 
   function render(): void {
     const modes = LEGEND_MODES.map(({ cls, label }) => item(markerSwatch(cls), t(label)));
-    modes.push(item(h('span', { class: 'legend__marker mode-autonomous is-stale', 'aria-hidden': 'true' }), t('legend.stale')));
+    modes.push(
+      item(
+        h('span', { class: 'legend__marker mode-autonomous is-stale', 'aria-hidden': 'true' }),
+        t('legend.stale', { s: String(Math.round(staleAfter / 1000)) }),
+      ),
+    );
 
     const map: HTMLElement[] = [];
     if (!pilot || pilot.routes.length > 0) {
@@ -117,6 +126,11 @@ export function createLegend({ onCoverageMetric }: LegendOptions = {}): LegendVi
     setLanguage(nextT) {
       t = nextT;
       renderCoverage();
+      render();
+    },
+    setStaleAfter(ms) {
+      if (ms === staleAfter) return;
+      staleAfter = ms;
       render();
     },
     setCoverage(on) {

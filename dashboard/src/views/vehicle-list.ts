@@ -6,8 +6,8 @@
 import type { PilotVehicle, VehicleStatus } from '../api.js';
 import type { Formatters } from '../format.js';
 import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
-import { STALE_AFTER_MS } from '../map/vehicle-markers.js';
 import { modeClass, modeLabelKey } from '../modes.js';
+import { STALE_AFTER_MS } from '../staleness.js';
 import { h, setText } from './dom.js';
 
 interface Row {
@@ -29,6 +29,8 @@ export interface VehicleListView {
   update(statuses: readonly VehicleStatus[], nowMs: number): void;
   /** Ages and staleness move on without new data. */
   refresh(nowMs: number): void;
+  /** How old a reading may be before its row is dimmed (longer for viewers of a delayed pilot). */
+  setStaleAfter(ms: number, nowMs: number): void;
   select(vehicleId: string | null): void;
   setLanguage(lang: Lang, t: Translate, fmt: Formatters, nowMs: number): void;
 }
@@ -85,6 +87,7 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
   let t: Translate = (key) => key;
   let fmt: Formatters | null = null;
   let lastNow = 0;
+  let staleAfter = STALE_AFTER_MS;
 
   function createRow(id: string): Row {
     const dot = h('span', { class: 'mode-dot', 'aria-hidden': 'true' });
@@ -149,7 +152,7 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
   }
 
   function fill(row: Row, vehicle: { id: string; name: { ja: string; en: string }; kind: string }, state: VehicleStatus['state']): void {
-    const stale = !state || lastNow - state.ts_ms > STALE_AFTER_MS;
+    const stale = !state || lastNow - state.ts_ms > staleAfter;
     const cls = modeClass(state?.mode);
     const name = pick(vehicle.name, lang);
     setText(row.name, name);
@@ -180,6 +183,11 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
       render();
     },
     refresh(nowMs) {
+      lastNow = nowMs;
+      render();
+    },
+    setStaleAfter(ms, nowMs) {
+      staleAfter = ms;
       lastNow = nowMs;
       render();
     },
