@@ -1,8 +1,8 @@
 /**
  * GET /pilots/:pilot/{tracks,links,events,kpis,coverage,completeness}: what InfluxDB holds over a
  * time range. Viewers see tracks, links, events, KPIs and coverage only up to now − the pilot's delay,
- * with coarsened positions (coverage cells no finer than the coarsening), aliased ids and no
- * free-text detail; completeness is for operators only.
+ * with coarsened positions (tracks thinned to one point per sample period, with banded speed and no
+ * heading; coverage cells no finer than the coarsening), aliased ids and no free-text detail; completeness is for operators only.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
@@ -47,7 +47,12 @@ function seriesRequestOf(
   const privacy = new PilotPrivacy(pilot, principal);
   const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
   const until = Math.min(to, privacy.horizon(ctx.now()));
-  return { from, to, privacy, request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources } };
+  return {
+    from,
+    to,
+    privacy,
+    request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources, alignMs: privacy.samplePeriodMs },
+  };
 }
 
 export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -59,7 +64,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       to,
       tracks: tracks.map((t) => ({
         source: privacy.publicId(t.source),
-        points: privacy.coarsenM > 0 ? t.points.map((p) => ({ ...p, ...latLon(privacy.position(p.lat, p.lon)) })) : t.points,
+        points: privacy.trackPoints(t.points),
       })),
     };
   });
@@ -130,8 +135,4 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
     return { from, to, sources: await queryCompleteness(ctx.query, pilot, from, to) };
   });
-}
-
-function latLon([lat, lon]: [number, number]): { lat: number; lon: number } {
-  return { lat, lon };
 }
