@@ -320,7 +320,9 @@ export class LiveFeed {
     this.counters = { sent: (n) => sent.inc(n), dropped: (reason, n) => dropped.inc({ reason }, n) };
 
     for (const p of ctx.directory.pilots) {
-      if (p.privacy.publicPositionDelayS > 0) this.histories.set(p.id, new DelayHistory(p.privacy.publicPositionDelayS * 1000));
+      // A viewer's delay (privacy.ts): at least one sample period where positions are coarsened.
+      const viewerDelayMs = new PilotPrivacy(p, ANONYMOUS_VIEWER).delayMs;
+      if (viewerDelayMs > 0) this.histories.set(p.id, new DelayHistory(viewerDelayMs));
     }
     this.wss = new WebSocketServer({
       noServer: true,
@@ -506,7 +508,11 @@ export class LiveFeed {
     const stateOf = (vehicle: string): { id: string; state: unknown; ts: number } | undefined => {
       const s = delayed ? history?.at(vehicle, privacy.horizon(this.ctx.now())) : this.ctx.latest.get(pilot.id, vehicle);
       const link = this.ctx.latest.getLink(pilot.id, vehicle);
-      return s ? { id: privacy.publicId(vehicle), state: stateView(s, privacy, link), ts: s.ts_ms } : undefined;
+      if (!s) return undefined;
+      // The timestamp the client is shown: floored to the viewer's sample period, so the throttle's
+      // "nothing not newer than the last one sent" sends a viewer one state per period at most.
+      const state = stateView(s, privacy, link);
+      return state ? { id: privacy.publicId(vehicle), state, ts: state.ts_ms } : undefined;
     };
     const intervalMs = 1000 / hz;
     const client = new LiveClient(ws, intervalMs, this.maxBufferedBytes, stateOf, this.counters, Date.now, batch);

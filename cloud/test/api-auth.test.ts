@@ -103,6 +103,9 @@ describe('authorization', () => {
   });
 });
 
+/** A viewer's timestamp of a reading on other-town's 50 m grid: the end of its 4 s sample period (privacy.ts). */
+const periodEnd = (ts: number): number => Math.floor(ts / 4_000) * 4_000 + 4_000;
+
 describe('the public view of a pilot that hides ids, delays and coarsens (other-town: 30 s, 50 m)', () => {
   it('shows the definition without gateways and with aliases', async () => {
     const { body } = await get('/pilots/other-town', TOKENS.otherViewer);
@@ -124,7 +127,8 @@ describe('the public view of a pilot that hides ids, delays and coarsens (other-
     const [lat, lon] = snapped(delayed.lat, delayed.lon, 50);
     expect(body.vehicles).toHaveLength(1);
     expect(body.vehicles[0].id).toBe('vehicle-1');
-    expect(body.vehicles[0].state).toMatchObject({ ts_ms: delayed.t, seq: 2 });
+    // The state as of the end of its 4 s sample period (⌈50 m / 15 m/s⌉), with no seq or receive time.
+    expect(body.vehicles[0].state).toMatchObject({ ts_ms: periodEnd(delayed.t), seq: null, recv_ms: null, heading_deg: null });
     expect(body.vehicles[0].state.lat).toBeCloseTo(lat, 12);
     expect(body.vehicles[0].state.lon).toBeCloseTo(lon, 12);
     expect(body.vehicles[0].state.lat).not.toBe(delayed.lat);
@@ -141,7 +145,7 @@ describe('the public view of a pilot that hides ids, delays and coarsens (other-
     const { body } = await get(`/pilots/other-town/tracks?${q}`, TOKENS.otherViewer);
     expect(body.tracks).toHaveLength(1);
     expect(body.tracks[0].source).toBe('vehicle-1');
-    expect(body.tracks[0].points.map((p: { ts_ms: number }) => p.ts_ms)).toEqual([states[0]!.t, states[1]!.t]);
+    expect(body.tracks[0].points.map((p: { ts_ms: number }) => p.ts_ms)).toEqual([periodEnd(states[0]!.t), periodEnd(states[1]!.t)]);
     const [lat, lon] = snapped(states[0]!.lat, states[0]!.lon, 50);
     expect(body.tracks[0].points[0].lat).toBeCloseTo(lat, 12);
     expect(body.tracks[0].points[0].lon).toBeCloseTo(lon, 12);

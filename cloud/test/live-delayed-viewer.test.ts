@@ -13,6 +13,11 @@ let influx: InfluxHandle;
 let cloud: CloudService;
 /** Added to the cloud's clock: the cloud lives this far in the future. */
 let shiftMs = 0;
+/**
+ * A viewer's timestamp of a reading on other-town's 50 m grid: the end of its 4 s sample period
+ * (privacy.ts); readings 4 s apart are in different periods.
+ */
+const periodEnd = (ts: number): number => Math.floor(ts / 4_000) * 4_000 + 4_000;
 
 beforeAll(async () => {
   influx = await startInfluxDb();
@@ -66,25 +71,25 @@ describe('live feed, delayed viewers', () => {
       await waitFor(async () => (await metric(cloud.metricsUrl, 'michi_cloud_live_clients')) === 0, { what: 'A gone' });
 
       // With nobody watching, robot-1 moves ~1 km (ts2); then both readings are older than the delay.
-      const ts2 = ts1 + 1_000;
+      const ts2 = ts1 + 4_000;
       await publish(ts2, 11, 35.9);
       await waitFor(async () => (await stateTs(TOKENS.operator)) === ts2, { what: 'the second state in the cache' });
-      shiftMs = 40_000;
-      await waitFor(async () => (await stateTs(TOKENS.otherViewer)) === ts2, { what: 'the second state in InfluxDB' });
+      shiftMs = 50_000;
+      await waitFor(async () => (await stateTs(TOKENS.otherViewer)) === periodEnd(ts2), { what: 'the second state in InfluxDB' });
 
       // B starts from ts2 (InfluxDB) and must not be moved back to ts1.
       const b = await viewer();
       try {
-        expect(b.messages[0].vehicles[0].state.ts_ms).toBe(ts2);
+        expect(b.messages[0].vehicles[0].state.ts_ms).toBe(periodEnd(ts2));
         const sent = () => b.messages.filter((m) => m.type === 'state').map((m) => m.vehicle.state.ts_ms as number);
         // a few ticks at 5 Hz: nothing newer than ts2 is known, so nothing is sent
         await new Promise((r) => setTimeout(r, 700));
         expect(sent()).toEqual([]);
         // the next reading, while B watches, reaches B (it is past the delay on the shifted clock)
-        const ts3 = ts2 + 1_000;
+        const ts3 = ts2 + 4_000;
         await publish(ts3, 12, 35.91);
-        await waitFor(() => sent().includes(ts3), { what: 'the third state' });
-        expect(sent()).toEqual([ts3]);
+        await waitFor(() => sent().includes(periodEnd(ts3)), { what: 'the third state' });
+        expect(sent()).toEqual([periodEnd(ts3)]);
       } finally {
         b.ws.close();
       }

@@ -1,10 +1,11 @@
 /**
  * GET /pilots/:pilot/{tracks,links,events,kpis,coverage,completeness}: what InfluxDB holds over a
  * time range. Viewers see tracks, links, events, KPIs and coverage only up to now − the pilot's delay,
- * with coarsened positions (coverage cells no finer than the coarsening), aliased ids and no
- * free-text detail; completeness is for operators only. Each runs behind the query gate with its
- * InfluxDB requests bounded (request-limits.ts, api.limits): 429 when the caller has too many running,
- * 504 past the deadline, 422 beyond the row cap.
+ * with coarsened positions (tracks thinned to one point per sample period, with banded speed and no
+ * heading; coverage cells no finer than the coarsening), aliased ids and no free-text detail;
+ * completeness is for operators only. Each runs behind the query gate with its InfluxDB requests
+ * bounded (request-limits.ts, api.limits): 429 when the caller has too many running, 504 past the
+ * deadline, 422 beyond the row cap.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
@@ -51,7 +52,12 @@ function seriesRequestOf(
   const privacy = new PilotPrivacy(pilot, principal);
   const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
   const until = Math.min(to, privacy.horizon(ctx.now()));
-  return { from, to, privacy, request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources } };
+  return {
+    from,
+    to,
+    privacy,
+    request: until < from ? null : { pilot: pilot.id, from, to: until, maxPoints: q.maxPoints, sources, alignMs: privacy.samplePeriodMs },
+  };
 }
 
 /** Runs `run` once the query gate lets the caller in (per token; the anonymous viewer per address), InfluxDB bounded. */
@@ -70,7 +76,7 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       to,
       tracks: tracks.map((t) => ({
         source: privacy.publicId(t.source),
-        points: privacy.coarsenM > 0 ? t.points.map((p) => ({ ...p, ...latLon(privacy.position(p.lat, p.lon)) })) : t.points,
+        points: privacy.trackPoints(t.points),
       })),
     };
   });
@@ -138,8 +144,4 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
     return { from, to, sources: await gated(ctx, req, (query) => queryCompleteness(query, pilot, from, to)) };
   });
-}
-
-function latLon([lat, lon]: [number, number]): { lat: number; lon: number } {
-  return { lat, lon };
 }

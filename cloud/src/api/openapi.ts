@@ -174,7 +174,7 @@ export function openApiDocument(): Schema {
       ),
       '/api/v1/pilots/{pilot}/vehicles': get(
         'Vehicles with their latest state',
-        'Viewers: positions as of now − publicPositionDelayS, snapped to publicCoarsenM metres, aliased ids when publicHideIds.',
+        'Viewers: positions as of now − publicPositionDelayS, snapped to publicCoarsenM metres, aliased ids when publicHideIds; with a grid, the state as of the last multiple of P = ⌈publicCoarsenM / 15⌉ s (ts_ms = that multiple), speed_mps banded (0, 2.78, 8.33), heading_deg, seq and recv_ms null, battery_pct in 5 % steps.',
         obj({ pilot: str, now_ms: int, vehicles: arr(ref('Vehicle')) }),
         [pilotParam],
       ),
@@ -202,7 +202,7 @@ export function openApiDocument(): Schema {
       ),
       '/api/v1/pilots/{pilot}/tracks': get(
         'Vehicle tracks over a time range',
-        'Every point when a track has at most maxPoints, else the first reading of each GROUP BY time(⌈(to − from) / (maxPoints − 1)⌉ ms) bucket, with the bucket start as ts_ms.',
+        'Every point when a track has at most maxPoints, else the first reading of each GROUP BY time(⌈(to − from) / (maxPoints − 1)⌉ ms) bucket, with the bucket start as ts_ms. Viewers of a pilot with publicCoarsenM: one point per P = ⌈publicCoarsenM / 15⌉ s, the last reading before each multiple of P (ts_ms = that multiple), coarsened, speed banded, heading null.',
         obj({
           from: int,
           to: int,

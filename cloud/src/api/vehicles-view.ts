@@ -1,7 +1,8 @@
 /**
  * The vehicles of a pilot with their latest state, as GET /vehicles and the live feed's snapshot
  * show them: operators from the latest-state cache; viewers through the pilot's privacy settings
- * (state as of now − delay, read from InfluxDB when there is a delay; coarsened positions; aliases).
+ * (state as of now − delay, read from InfluxDB when there is a delay; coarsened positions, and
+ * timestamp, speed, heading and battery no finer than the grid; aliases).
  */
 import type { Pilot } from '@michi/proto';
 import type { LinkSnapshot, VehicleSnapshot } from '../latest-state.js';
@@ -45,16 +46,19 @@ export function stateView(
   if (!s) return null;
   let { lat, lon } = s;
   if (lat !== null && lon !== null) [lat, lon] = privacy.position(lat, lon);
+  // Where positions are coarsened, the rest is as coarse as the grid (privacy.ts): a receive time
+  // or seq would time a reading to the millisecond, whatever its floored timestamp says.
+  const coarse = privacy.samplePeriodMs > 0;
   return {
-    ts_ms: s.ts_ms,
-    recv_ms: s.recv_ms,
-    seq: s.seq,
+    ts_ms: privacy.timestamp(s.ts_ms),
+    recv_ms: coarse ? null : s.recv_ms,
+    seq: coarse ? null : s.seq,
     lat,
     lon,
-    speed_mps: s.speed_mps,
-    heading_deg: s.heading_deg,
+    speed_mps: privacy.speed(s.speed_mps),
+    heading_deg: privacy.heading(s.heading_deg),
     mode: s.mode,
-    battery_pct: s.battery_pct,
+    battery_pct: privacy.battery(s.battery_pct),
     link: link ? (privacy.delayMs > 0 || privacy.coarsenM > 0 ? { ...link, cell: null, pci: null } : { ...link }) : null,
   };
 }
