@@ -8,7 +8,8 @@ export {
   type CloudSettings,
   type SecretResolver,
 } from './config.js';
-export { readingToLine, MEASUREMENTS, type LineContext } from './line-protocol.js';
+export { readingToLine, type LineContext } from './line-protocol.js';
+export { MEASUREMENTS } from '@michi/proto';
 export { InfluxWriter, type InfluxWriterOptions } from './influx-writer.js';
 export { InfluxHttp, type InfluxEndpoint } from './influx-http.js';
 export { StorageError, type StorageFailure } from './errors.js';

@@ -8,8 +8,8 @@
  * reading that arrives late never moves a vehicle back, nor pushes the same state twice.
  */
 import type { Logger } from 'pino';
-import type { LinkSample, Pilot, VehicleState } from '@michi/proto';
-import { MEASUREMENTS, float32Value, modeName } from './line-protocol.js';
+import { MEASUREMENTS, type LinkSample, type Pilot, type VehicleState } from '@michi/proto';
+import { float32Value, modeName } from './line-protocol.js';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery, type InfluxRow } from './influx-query.js';
 
 /** What the API shows of a vehicle's latest state; numbers as stored in InfluxDB. */

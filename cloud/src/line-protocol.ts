@@ -1,6 +1,6 @@
 /**
- * michi.v1.Reading → one InfluxDB line (precision ms). The schema is documented in docs/storage.md:
- * one measurement per kind; tags only `pilot`, `source` and (links) `cell`, so cardinality stays
+ * michi.v1.Reading → one InfluxDB line (precision ms). The schema is declared in @michi/proto
+ * (storage-schema.ts) and documented in docs/storage.md: one measurement per kind; tags only `pilot`, `source` and (links) `cell`, so cardinality stays
  * bounded by the pilot definitions; everything else is a field. A reading's identity is
  * (pilot, source, kind, source timestamp) = (series, time), so a replay or a relay through another
  * gateway overwrites the point instead of adding one.
@@ -11,15 +11,8 @@
  * read back equal), and NUL cannot be queried, so those throw a PayloadError instead of producing a
  * broken or unreachable point.
  */
-import { ErrorCodes, PayloadError, readingKind, v1, type Reading } from '@michi/proto';
-import type { michi } from '@michi/proto';
-
-export const MEASUREMENTS = {
-  state: 'vehicle_state',
-  link: 'link_sample',
-  sensor: 'sensor_reading',
-  event: 'event',
-} as const;
+import { ErrorCodes, FIELD_PREFIXES, FIELDS, MEASUREMENTS, PayloadError, TAGS, readingKind, v1, type Reading } from '@michi/proto';
+import type { FieldName, michi } from '@michi/proto';
 
 /** Where a reading came from and when the cloud received it; not part of the reading itself. */
 export interface LineContext {
@@ -408,27 +401,22 @@ const quotedEventType = quotedEnumNames(EVENT_TYPES, 'EVENT_TYPE_');
 const quotedEventCause = quotedEnumNames(EVENT_CAUSES, 'EVENT_CAUSE_');
 const quotedSeverity = quotedEnumNames(SEVERITIES, 'SEVERITY_');
 
-/** The schema's field keys, each with its '='. */
+/** The schema's field keys (every measurement's, from the declaration), each with its '='. */
 const K = Object.fromEntries(
-  [
-    ...['lat', 'lon', 'alt_m', 'accuracy_m', 'seq', 'gateway', 'recv_ms'],
-    ...['speed_mps', 'heading_deg', 'accel_mps2', 'mode', 'odometer_m', 'battery_pct'],
-    ...['pci', 'band', 'rsrp_dbm', 'rsrq_db', 'sinr_db', 'rtt_ms', 'ul_mbps', 'dl_mbps', 'slice', 'handover'],
-    ...['sensor_kind', 'type', 'cause', 'severity', 'geofence_id', 'detail', 'duration_ms'],
-  ].map((k) => [k, bytes(`${k}=`)]),
-) as Record<string, Uint8Array>;
+  Object.values(FIELDS).flatMap((fields) => Object.keys(fields).map((k) => [k, bytes(`${escapeKeyUncached(k, 'field')}=`)])),
+) as Record<FieldName, Uint8Array>;
 
 function position(f: Fields, p: michi.v1.Position.$Properties | null | undefined): void {
   if (!p) return;
-  f.float(K['lat']!, p.lat ?? 0).float(K['lon']!, p.lon ?? 0);
-  if (p.alt_m) f.float(K['alt_m']!, p.alt_m);
-  if (p.accuracy_m) f.float32(K['accuracy_m']!, p.accuracy_m);
+  f.float(K.lat, p.lat ?? 0).float(K.lon, p.lon ?? 0);
+  if (p.alt_m) f.float(K.alt_m, p.alt_m);
+  if (p.accuracy_m) f.float32(K.accuracy_m, p.accuracy_m);
 }
 
 function common(f: Fields, ctx: LineContext, seq: number | null | undefined): void {
-  f.int(K['seq']!, seq ?? 0)
-    .string(K['gateway']!, ctx.gateway)
-    .int(K['recv_ms']!, ctx.recvMs);
+  f.int(K.seq, seq ?? 0)
+    .string(K.gateway, ctx.gateway)
+    .int(K.recv_ms, ctx.recvMs);
 }
 
 /** Measurements with the comma of the first tag, as bytes. */
@@ -436,9 +424,9 @@ const MEASUREMENT_BYTES = Object.fromEntries(Object.values(MEASUREMENTS).map((m)
   string,
   Uint8Array
 >;
-const CELL_TAG = bytes('cell=');
-const PILOT_TAG = bytes('pilot=');
-const SOURCE_TAG = bytes(',source=');
+const CELL_TAG = bytes(`${TAGS.cell}=`);
+const PILOT_TAG = bytes(`${TAGS.pilot}=`);
+const SOURCE_TAG = bytes(`,${TAGS.source}=`);
 
 /** The measurement and tags, in key order (cell, pilot, source): InfluxDB sorts them anyway, sorted input saves it the work. */
 function tags(out: LineBody, measurement: string, ctx: LineContext, source: string, cell?: string): void {
@@ -477,14 +465,14 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
       ts = timestamp(s.ts_ms);
       tags(out, MEASUREMENTS.state, ctx, s.source_id ?? '');
       position(f, s.position);
-      f.float32(K['speed_mps']!, s.speed_mps ?? 0)
-        .float32(K['heading_deg']!, s.heading_deg ?? 0)
-        .float32(K['accel_mps2']!, s.accel_mps2 ?? 0)
-        .quotedBytes(K['mode']!, quotedMode(s.mode))
+      f.float32(K.speed_mps, s.speed_mps ?? 0)
+        .float32(K.heading_deg, s.heading_deg ?? 0)
+        .float32(K.accel_mps2, s.accel_mps2 ?? 0)
+        .quotedBytes(K.mode, quotedMode(s.mode))
         // Optional measurements (telemetry.proto's presence rule): absent is left out, a present 0 is written.
-        .float(K['odometer_m']!, s.odometer_m)
-        .float32(K['battery_pct']!, s.battery_pct)
-        .map('sig.', s.signals, false);
+        .float(K.odometer_m, s.odometer_m)
+        .float32(K.battery_pct, s.battery_pct)
+        .map(FIELD_PREFIXES.signal, s.signals, false);
       common(f, ctx, s.seq);
       break;
     }
@@ -494,16 +482,16 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
       tags(out, MEASUREMENTS.link, ctx, l.source_id ?? '', l.cell_id ?? '');
       // The radio figures are optional: one the modem did not report is left out, never written as 0
       // (a 0 would enter the KPI percentiles as a measurement).
-      f.int(K['pci']!, l.pci).string(K['band']!, l.band);
+      f.int(K.pci, l.pci).string(K.band, l.band);
       // 0 dBm is outside RSRP's range: senders from before `optional` meant "not measured" by it.
-      if (l.rsrp_dbm) f.float32(K['rsrp_dbm']!, l.rsrp_dbm);
-      f.float32(K['rsrq_db']!, l.rsrq_db)
-        .float32(K['sinr_db']!, l.sinr_db)
-        .float32(K['rtt_ms']!, l.rtt_ms)
-        .float32(K['ul_mbps']!, l.ul_mbps)
-        .float32(K['dl_mbps']!, l.dl_mbps)
-        .string(K['slice']!, l.slice)
-        .bool(K['handover']!, l.handover ?? false);
+      if (l.rsrp_dbm) f.float32(K.rsrp_dbm, l.rsrp_dbm);
+      f.float32(K.rsrq_db, l.rsrq_db)
+        .float32(K.sinr_db, l.sinr_db)
+        .float32(K.rtt_ms, l.rtt_ms)
+        .float32(K.ul_mbps, l.ul_mbps)
+        .float32(K.dl_mbps, l.dl_mbps)
+        .string(K.slice, l.slice)
+        .bool(K.handover, l.handover ?? false);
       position(f, l.position);
       common(f, ctx, l.seq);
       break;
@@ -512,7 +500,9 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
       const s = reading.sensor as michi.v1.SensorReading.$Properties;
       ts = timestamp(s.ts_ms);
       tags(out, MEASUREMENTS.sensor, ctx, s.source_id ?? '');
-      f.quotedBytes(K['sensor_kind']!, quotedSensorKind(s.sensor_kind)).map('count.', s.counts, true).map('measure.', s.measures, false);
+      f.quotedBytes(K.sensor_kind, quotedSensorKind(s.sensor_kind))
+        .map(FIELD_PREFIXES.count, s.counts, true)
+        .map(FIELD_PREFIXES.measure, s.measures, false);
       common(f, ctx, s.seq);
       break;
     }
@@ -520,12 +510,12 @@ function writeReading(out: LineBody, reading: michi.v1.Reading.$Properties | Rea
       const e = reading.event as michi.v1.Event.$Properties;
       ts = timestamp(e.ts_ms);
       tags(out, MEASUREMENTS.event, ctx, e.source_id ?? '');
-      f.quotedBytes(K['type']!, quotedEventType(e.type))
-        .quotedBytes(K['cause']!, quotedEventCause(e.cause))
-        .quotedBytes(K['severity']!, quotedSeverity(e.severity))
-        .string(K['geofence_id']!, e.geofence_id)
-        .string(K['detail']!, e.detail);
-      if (e.duration_ms) f.int(K['duration_ms']!, e.duration_ms);
+      f.quotedBytes(K.type, quotedEventType(e.type))
+        .quotedBytes(K.cause, quotedEventCause(e.cause))
+        .quotedBytes(K.severity, quotedSeverity(e.severity))
+        .string(K.geofence_id, e.geofence_id)
+        .string(K.detail, e.detail);
+      if (e.duration_ms) f.int(K.duration_ms, e.duration_ms);
       position(f, e.position);
       common(f, ctx, e.seq);
       break;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
-import { encodeReadingPayload, readingTopic, v1, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
+import { MEASUREMENTS, encodeReadingPayload, readingTopic, v1, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { freePorts, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
 import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, PILOT, SEEDS } from './support.js';
 
@@ -295,12 +295,8 @@ export function drive(vehicles: Vehicle[], perSecond: number, kind: (v: Vehicle,
   return { stop: () => clearInterval(timer) };
 }
 
-export const MEASUREMENT: Record<ReadingKind, string> = {
-  state: 'vehicle_state',
-  link: 'link_sample',
-  sensor: 'sensor_reading',
-  event: 'event',
-};
+/** The measurement of each kind, as the cloud stores it (the schema declared in @michi/proto). */
+export const MEASUREMENT: Readonly<Record<ReadingKind, string>> = MEASUREMENTS;
 
 /** InfluxDB's points of one source and kind, as {seq, time, recv_ms, ...fields}. */
 export async function pointsOf(

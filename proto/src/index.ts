@@ -33,3 +33,15 @@ export {
   type PacketGuardViolation,
   type PacketSizeGuardOptions,
 } from './mqtt-packet-guard.js';
+export {
+  MEASUREMENTS,
+  TAGS,
+  MEASUREMENT_TAGS,
+  FIELDS,
+  FIELD_PREFIXES,
+  MAP_FIELDS,
+  type Measurement,
+  type TagName,
+  type FieldType,
+  type FieldName,
+} from './storage-schema.js';

@@ -1,21 +1,22 @@
 /**
  * Reads a pilot's readings over a time range back out of InfluxDB (v1 HTTP API, InfluxQL), as
  * michi.v1 bodies, so a day of a real pilot can be recorded to MCAP like a simulated one. The
- * mapping is the inverse of the cloud's (docs/storage.md): the measurement is the kind, `source`
- * and `cell` are tags, `sig.*`, `count.*` and `measure.*` fields are the maps, enum values are
- * stored by name without their prefix.
+ * mapping is the inverse of the cloud's, by the schema declared in @michi/proto (docs/storage.md):
+ * the measurement is the kind, `source` and `cell` are tags, `sig.*`, `count.*` and `measure.*`
+ * fields are the maps, enum values are stored by name without their prefix.
  */
-import { v1, readingTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
+import {
+  FIELD_PREFIXES,
+  MEASUREMENTS,
+  TAGS,
+  v1,
+  readingTopic,
+  type FieldName,
+  type ReadingBodyProperties,
+  type ReadingKind,
+} from '@michi/proto';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
-
-/** Measurement of each kind, as docs/storage.md defines them. */
-const MEASUREMENT: Readonly<Record<ReadingKind, string>> = {
-  state: 'vehicle_state',
-  link: 'link_sample',
-  sensor: 'sensor_reading',
-  event: 'event',
-};
 
 export interface InfluxExportOptions {
   /** InfluxDB's v1 API root, e.g. http://127.0.0.1:8086. */
@@ -32,6 +33,12 @@ export interface InfluxExportOptions {
 
 type Row = Record<string, unknown>;
 
+/**
+ * A stored point of the kind's measurement as InfluxDB returns it: its declared fields and tags and
+ * its time, so reading a name the schema does not declare is a compile error.
+ */
+type Stored<K extends ReadingKind> = { readonly [F in FieldName<K> | (typeof TAGS)[keyof typeof TAGS] | 'time']?: unknown };
+
 function num(v: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
@@ -44,11 +51,11 @@ function enumValue(values: object, prefix: string, v: unknown): number {
   const n = (values as Record<string, unknown>)[`${prefix}${v}`];
   return typeof n === 'number' ? n : 0;
 }
-function position(row: Row): { lat: number; lon: number; alt_m: number; accuracy_m: number } | undefined {
-  const lat = num(row['lat']);
-  const lon = num(row['lon']);
+function position(row: Stored<'state' | 'link' | 'event'>): { lat: number; lon: number; alt_m: number; accuracy_m: number } | undefined {
+  const lat = num(row.lat);
+  const lon = num(row.lon);
   if (lat === undefined || lon === undefined) return undefined;
-  return { lat, lon, alt_m: num(row['alt_m']) ?? 0, accuracy_m: num(row['accuracy_m']) ?? 0 };
+  return { lat, lon, alt_m: num(row.alt_m) ?? 0, accuracy_m: num(row.accuracy_m) ?? 0 };
 }
 function prefixed(row: Row, prefix: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -58,57 +65,68 @@ function prefixed(row: Row, prefix: string): Record<string, number> {
 
 /** One stored point back as a reading body. */
 export function rowToBody(kind: ReadingKind, row: Row): ReadingBodyProperties {
-  const common = { source_id: String(row['source']), ts_ms: Number(row['time']), seq: num(row['seq']) ?? 0 };
-  const pos = position(row);
+  const stored = row as Stored<ReadingKind>;
+  const common = { source_id: String(stored.source), ts_ms: Number(stored.time), seq: num(stored.seq) ?? 0 };
   switch (kind) {
     // The schema's optional measurements (telemetry.proto) that were not stored stay absent (null),
     // so a replay does not turn "not measured" into 0.
-    case 'state':
+    case 'state': {
+      const r = row as Stored<'state'>;
+      const pos = position(r);
       return {
         ...common,
         ...(pos ? { position: pos } : {}),
-        speed_mps: num(row['speed_mps']) ?? 0,
-        heading_deg: num(row['heading_deg']) ?? 0,
-        accel_mps2: num(row['accel_mps2']) ?? 0,
-        mode: enumValue(v1.AutonomyMode, 'AUTONOMY_MODE_', row['mode']),
-        odometer_m: num(row['odometer_m']) ?? null,
-        battery_pct: num(row['battery_pct']) ?? null,
-        signals: prefixed(row, 'sig.'),
+        speed_mps: num(r.speed_mps) ?? 0,
+        heading_deg: num(r.heading_deg) ?? 0,
+        accel_mps2: num(r.accel_mps2) ?? 0,
+        mode: enumValue(v1.AutonomyMode, 'AUTONOMY_MODE_', r.mode),
+        odometer_m: num(r.odometer_m) ?? null,
+        battery_pct: num(r.battery_pct) ?? null,
+        signals: prefixed(row, FIELD_PREFIXES.signal),
       };
-    case 'link':
+    }
+    case 'link': {
+      const r = row as Stored<'link'>;
+      const pos = position(r);
       return {
         ...common,
         ...(pos ? { position: pos } : {}),
-        cell_id: str(row['cell']) ?? '',
-        pci: num(row['pci']) ?? null,
-        band: str(row['band']) ?? '',
-        rsrp_dbm: num(row['rsrp_dbm']) ?? null,
-        rsrq_db: num(row['rsrq_db']) ?? null,
-        sinr_db: num(row['sinr_db']) ?? null,
-        rtt_ms: num(row['rtt_ms']) ?? null,
-        ul_mbps: num(row['ul_mbps']) ?? null,
-        dl_mbps: num(row['dl_mbps']) ?? null,
-        slice: str(row['slice']) ?? '',
-        handover: row['handover'] === true,
+        cell_id: str(r.cell) ?? '',
+        pci: num(r.pci) ?? null,
+        band: str(r.band) ?? '',
+        rsrp_dbm: num(r.rsrp_dbm) ?? null,
+        rsrq_db: num(r.rsrq_db) ?? null,
+        sinr_db: num(r.sinr_db) ?? null,
+        rtt_ms: num(r.rtt_ms) ?? null,
+        ul_mbps: num(r.ul_mbps) ?? null,
+        dl_mbps: num(r.dl_mbps) ?? null,
+        slice: str(r.slice) ?? '',
+        handover: r.handover === true,
       };
-    case 'sensor':
+    }
+    case 'sensor': {
+      const r = row as Stored<'sensor'>;
       return {
         ...common,
-        sensor_kind: enumValue(v1.SensorKind, 'SENSOR_KIND_', row['sensor_kind']),
-        counts: prefixed(row, 'count.'),
-        measures: prefixed(row, 'measure.'),
+        sensor_kind: enumValue(v1.SensorKind, 'SENSOR_KIND_', r.sensor_kind),
+        counts: prefixed(row, FIELD_PREFIXES.count),
+        measures: prefixed(row, FIELD_PREFIXES.measure),
       };
-    case 'event':
+    }
+    case 'event': {
+      const r = row as Stored<'event'>;
+      const pos = position(r);
       return {
         ...common,
         ...(pos ? { position: pos } : {}),
-        type: enumValue(v1.EventType, 'EVENT_TYPE_', row['type']),
-        cause: enumValue(v1.EventCause, 'EVENT_CAUSE_', row['cause']),
-        severity: enumValue(v1.Severity, 'SEVERITY_', row['severity']),
-        geofence_id: str(row['geofence_id']) ?? '',
-        detail: str(row['detail']) ?? '',
-        duration_ms: num(row['duration_ms']) ?? 0,
+        type: enumValue(v1.EventType, 'EVENT_TYPE_', r.type),
+        cause: enumValue(v1.EventCause, 'EVENT_CAUSE_', r.cause),
+        severity: enumValue(v1.Severity, 'SEVERITY_', r.severity),
+        geofence_id: str(r.geofence_id) ?? '',
+        detail: str(r.detail) ?? '',
+        duration_ms: num(r.duration_ms) ?? 0,
       };
+    }
   }
 }
 
@@ -128,7 +146,7 @@ export async function* exportFromInflux(opts: InfluxExportOptions): AsyncGenerat
   }
   for (const kind of opts.kinds ?? (['state', 'link', 'sensor', 'event'] as const)) {
     const q =
-      `SELECT * FROM "${MEASUREMENT[kind]}" WHERE pilot = ${quote(opts.pilotId)} ` +
+      `SELECT * FROM "${MEASUREMENTS[kind]}" WHERE ${TAGS.pilot} = ${quote(opts.pilotId)} ` +
       `AND time >= ${Math.floor(opts.fromMs)}ms AND time < ${Math.floor(opts.toMs)}ms ORDER BY time`;
     const params = new URLSearchParams({ db: opts.database, q, epoch: 'ms', chunked: 'true', chunk_size: '10000' });
     // In a header, not as u= and p= in the URL, where proxies and InfluxDB's own request log keep it.
@@ -168,8 +186,9 @@ export async function* exportFromInflux(opts: InfluxExportOptions): AsyncGenerat
             if (values[i] !== null) row[c] = values[i];
           });
           const body = rowToBody(kind, row);
-          const gatewayId = String(row['gateway'] ?? '');
-          const sourceId = String(row['source']);
+          const stored = row as Stored<ReadingKind>;
+          const gatewayId = String(stored.gateway ?? '');
+          const sourceId = String(stored.source);
           yield { kind, pilotId: opts.pilotId, gatewayId, sourceId, topic: readingTopic(opts.pilotId, gatewayId, sourceId, kind), body };
         }
       }

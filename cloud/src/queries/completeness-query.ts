@@ -5,8 +5,7 @@
  * readings received in the last minute that were taken long before: the newest reading alone cannot
  * tell it, because an edge sends live readings ahead of its backlog (docs/edge.md, "Order").
  */
-import type { Pilot } from '@michi/proto';
-import { MEASUREMENTS } from '../line-protocol.js';
+import { MEASUREMENTS, type Pilot } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { anyOf, num, pilotRange, str } from './stats.js';
 

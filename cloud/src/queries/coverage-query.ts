@@ -5,8 +5,7 @@
  * the range; more cells than the query's row cap is MICHI_ERR_TOO_LARGE (a coarser resolution helps).
  */
 import { cellToLatLng, latLngToCell } from 'h3-js';
-import { ErrorCodes, MichiError } from '@michi/proto';
-import { MEASUREMENTS } from '../line-protocol.js';
+import { ErrorCodes, MEASUREMENTS, MichiError, type FieldName } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { num, pilotRange } from './stats.js';
 
@@ -44,7 +43,7 @@ export async function queryCoverage(
   const q = quoteIdentifier;
   const cells = new Map<string, { samples: number; rsrp: Mean; sinr: Mean; rtt: Mean }>();
   await query.forEachRow(
-    `SELECT ${['lat', 'lon', 'rsrp_dbm', 'sinr_db', 'rtt_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${pilotRange(pilot, from, to)}`,
+    `SELECT ${(['lat', 'lon', 'rsrp_dbm', 'sinr_db', 'rtt_ms'] satisfies FieldName<'link'>[]).map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${pilotRange(pilot, from, to)}`,
     (r) => {
       const lat = num(r['lat']);
       const lon = num(r['lon']);

@@ -1,5 +1,5 @@
 /** Events of a pilot over a time range, newest first, filtered by type, source and severity. */
-import { MEASUREMENTS } from '../line-protocol.js';
+import { MEASUREMENTS } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { anyOf, num, pilotRange, str } from './stats.js';
 

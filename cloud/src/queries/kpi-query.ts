@@ -5,8 +5,7 @@
  * in total and by cause), speed, availability of the service window, 5G link quality and
  * end-to-end latency. One InfluxDB request of four statements.
  */
-import type { Pilot } from '@michi/proto';
-import { MEASUREMENTS } from '../line-protocol.js';
+import { MEASUREMENTS, type FieldName, type Pilot } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery, type InfluxRow } from '../influx-query.js';
 import { serviceMinutes } from './service-window.js';
 import { anyOf, haversineM, mean, num, percentile, pilotRange, sortedNumbers, str } from './stats.js';
@@ -96,8 +95,8 @@ export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, 
   const useSensors = pilot.vehicles.length === 0;
   const availabilityMeasurement = useSensors ? MEASUREMENTS.sensor : MEASUREMENTS.state;
   const [states = [], links = [], events = [], minutes = []] = await query.rowsOfEach([
-    `SELECT ${['lat', 'lon', 'speed_mps', 'mode', 'odometer_m', 'recv_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${q('source')}`,
-    `SELECT ${['rsrp_dbm', 'sinr_db', 'rtt_ms'].map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${where}`,
+    `SELECT ${(['lat', 'lon', 'speed_mps', 'mode', 'odometer_m', 'recv_ms'] satisfies FieldName<'state'>[]).map(q).join(', ')} FROM ${q(MEASUREMENTS.state)} WHERE ${where} GROUP BY ${q('source')}`,
+    `SELECT ${(['rsrp_dbm', 'sinr_db', 'rtt_ms'] satisfies FieldName<'link'>[]).map(q).join(', ')} FROM ${q(MEASUREMENTS.link)} WHERE ${where}`,
     `SELECT ${q('type')}, ${q('cause')} FROM ${q(MEASUREMENTS.event)} WHERE ${where} AND ${anyOf('type', ['TAKEOVER', 'DISENGAGEMENT', 'EMERGENCY_STOP'])}`,
     `SELECT count(${q('seq')}) FROM ${q(availabilityMeasurement)} WHERE ${where} GROUP BY time(1m), ${q('source')} fill(none)`,
   ]);

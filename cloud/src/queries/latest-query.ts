@@ -3,7 +3,7 @@
  * vehicle's last state at or before an instant (the public view's delayed positions), and a
  * vehicle's states over the last moments (what the live feed's delay history starts from).
  */
-import { MEASUREMENTS } from '../line-protocol.js';
+import { FIELD_PREFIXES, MEASUREMENTS } from '@michi/proto';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery } from '../influx-query.js';
 import { snapshotFromRow, type VehicleSnapshot } from '../latest-state.js';
 import { str } from './stats.js';
@@ -30,8 +30,8 @@ export async function querySensorsLatest(query: InfluxQuery, pilot: string): Pro
     const latest: SensorLatest = { ts_ms: r.time, counts: {}, measures: {} };
     for (const [k, v] of Object.entries(r)) {
       if (typeof v !== 'number') continue;
-      if (k.startsWith('count.')) latest.counts[k.slice(6)] = v;
-      else if (k.startsWith('measure.')) latest.measures[k.slice(8)] = v;
+      if (k.startsWith(FIELD_PREFIXES.count)) latest.counts[k.slice(FIELD_PREFIXES.count.length)] = v;
+      else if (k.startsWith(FIELD_PREFIXES.measure)) latest.measures[k.slice(FIELD_PREFIXES.measure.length)] = v;
     }
     out.set(source, latest);
   }

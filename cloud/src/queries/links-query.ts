@@ -4,7 +4,7 @@
  * first sample of each bucket.
  */
 import type { InfluxQuery } from '../influx-query.js';
-import { MEASUREMENTS } from '../line-protocol.js';
+import { MEASUREMENTS, type FieldName } from '@michi/proto';
 import { queryDownsampledSeries, type SeriesRequest } from './downsampled-series.js';
 import { num } from './stats.js';
 
@@ -30,7 +30,7 @@ export interface LinksResult {
 
 // seq first: every stored sample has it, while each radio figure is optional (absent ones are not
 // stored), so it is what counts and selects samples.
-const FIELDS = ['seq', 'sinr_db', 'rsrp_dbm', 'rtt_ms'] as const;
+const FIELDS = ['seq', 'sinr_db', 'rsrp_dbm', 'rtt_ms'] as const satisfies readonly FieldName<'link'>[];
 
 export async function queryLinks(query: InfluxQuery, req: SeriesRequest): Promise<LinksResult> {
   const { series, interval_ms } = await queryDownsampledSeries(query, MEASUREMENTS.link, FIELDS, req);

@@ -3,7 +3,7 @@
  * so that a map (or the replay) gets at most `maxPoints` points per vehicle: the first reading with
  * a position of each bucket.
  */
-import { MEASUREMENTS } from '../line-protocol.js';
+import { MEASUREMENTS, type FieldName } from '@michi/proto';
 import type { InfluxQuery } from '../influx-query.js';
 import { queryDownsampledSeries, type SeriesRequest } from './downsampled-series.js';
 import { num, str } from './stats.js';
@@ -30,7 +30,7 @@ export interface TracksResult {
   interval_ms: number | null;
 }
 
-const FIELDS = ['lat', 'lon', 'speed_mps', 'heading_deg', 'mode'] as const;
+const FIELDS = ['lat', 'lon', 'speed_mps', 'heading_deg', 'mode'] as const satisfies readonly FieldName<'state'>[];
 
 export async function queryTracks(query: InfluxQuery, req: TracksRequest): Promise<TracksResult> {
   const { series, interval_ms } = await queryDownsampledSeries(query, MEASUREMENTS.state, FIELDS, req);
