@@ -7,13 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
-import { coarsen } from '../src/api/privacy.js';
+import { VIEWER_MAX_SPEED_MPS, coarsen } from '../src/api/privacy.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { AUTH, TOKENS, TOKEN_ENV, apiGet } from './fixtures/api-support.js';
 import { batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
 
 const DELAY_MS = 30_000;
 const GRID_M = 50;
+/** One state per vehicle per period for a viewer of a coarsened pilot (privacy.ts): 4 s on 50 m. */
+const PERIOD_MS = Math.ceil(GRID_M / VIEWER_MAX_SPEED_MPS) * 1000;
 const LON = 139.9505678;
 /** robot-1's latitude at reading k: 0.001° (~110 m) apart, so every reading lands on its own 50 m cell. */
 const latOf = (k: number): number => 35.88 + k * 0.001;
@@ -94,14 +96,21 @@ describe('live feed, a delayed viewer connecting', () => {
         const ts0 = v.state.ts_ms as number;
         expect(ts0).toBeLessThanOrEqual(first.msg.now_ms - DELAY_MS);
         expect(ts0).toBeGreaterThan(connectedAt - DELAY_MS - 2_000);
-        const k0 = [...tsOf].find(([, ts]) => ts === ts0)![0];
+        // A viewer of a coarsened pilot gets one state per sample period (4 s on a 50 m grid, privacy.ts),
+        // stamped with the period's end: the last reading at or before that time.
+        const kAt = (ts: number): number => Math.max(...[...tsOf].filter(([, t]) => t <= ts).map(([kk]) => kk));
+        expect(ts0 % PERIOD_MS).toBe(0);
+        const k0 = kAt(ts0);
         expect([v.state.lat, v.state.lon]).toEqual(coarsen(latOf(k0), LON, GRID_M));
 
         // 2. Then the delayed stream at once: the readings of the last 30 s as they come due, not
         //    nothing until the delay has passed since connecting.
         const states = (): Received[] => got.filter((r) => r.msg.type === 'state');
-        await waitFor(() => states().length >= 3, { timeoutMs: 6_000, what: 'three delayed states within 6 s of connecting' });
-        await new Promise((r) => setTimeout(r, 2_000));
+        await waitFor(() => states().length >= 2, {
+          timeoutMs: 3 * PERIOD_MS,
+          what: `two delayed states within ${(3 * PERIOD_MS) / 1000} s of connecting (the delay is ${DELAY_MS / 1000} s)`,
+        });
+        await new Promise((r) => setTimeout(r, PERIOD_MS));
         let prev = ts0;
         const ks: number[] = [];
         for (const { at, msg } of states()) {
@@ -110,15 +119,16 @@ describe('live feed, a delayed viewer connecting', () => {
           // never a reading newer than now − delay (the cloud's clock is this process's), never back in time, never twice
           expect(s.ts_ms).toBeLessThanOrEqual(at - DELAY_MS);
           expect(s.ts_ms).toBeGreaterThan(prev);
+          expect(s.ts_ms % PERIOD_MS).toBe(0);
           prev = s.ts_ms;
-          const kk = [...tsOf].find(([, ts]) => ts === s.ts_ms)![0];
+          const kk = kAt(s.ts_ms);
           ks.push(kk);
           expect([s.lat, s.lon]).toEqual(coarsen(latOf(kk), LON, GRID_M));
           expect(s.link).toBeNull();
         }
-        // the readings after the snapshot's, in order (one a second at 5 Hz ticks; a tick held up by a
-        // busy event loop may send the later of two that came due meanwhile, as the throttle does)
-        expect(ks[0]).toBeLessThanOrEqual(k0 + 2);
+        // the periods after the snapshot's, in order (a tick held up by a busy event loop may send the
+        // later of two periods that came due meanwhile, as the throttle does)
+        expect(ks[0]).toBeLessThanOrEqual(k0 + (2 * PERIOD_MS) / 1000);
         expect(new Set(ks).size).toBe(ks.length);
       } finally {
         clearInterval(live);

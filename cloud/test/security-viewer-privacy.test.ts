@@ -47,7 +47,7 @@ beforeAll(async () => {
   for (const gw of stack.pilot.gateways) {
     const client = mqtt.connect(stack.cloudMqttUrl, {
       protocolVersion: 4,
-      clientId: `michi-edge-${gw.id}-privacy-test`,
+      clientId: `edge-${gw.id}.privacy-test`,
       username: gw.id,
       password: stack.secretEnv[gw.credentialsRef.replace(/^env:/, '')]!,
       reconnectPeriod: 0,
