@@ -177,9 +177,11 @@ export function startApp({
     }
   }
 
+  let speedBands = false;
+
   function applyLanguage(): void {
     const { lang, t } = locale();
-    const fmt = formatters(lang);
+    const fmt = formatters(lang, { speedBands });
     const { pilot } = state;
     document.documentElement.lang = lang;
     document.title = pilot ? `${pick(pilot.name, lang)} · ${t('app.name')}` : t('app.name');
@@ -222,6 +224,12 @@ export function startApp({
    * bus of the municipality's view would be grey while it reports normally).
    */
   function showDelay(): void {
+    // A viewer of a coarsened pilot gets speed bands, not speeds (the cloud's privacy.ts): say the band.
+    const bands = role() === 'viewer' && (state.pilot?.privacy?.publicCoarsenM ?? 0) > 0;
+    if (bands !== speedBands) {
+      speedBands = bands;
+      applyLanguage();
+    }
     const delayS = role() === 'viewer' ? (state.pilot?.privacy?.publicPositionDelayS ?? 0) : 0;
     delayNotice.setDelay(delayS);
     const staleMs = staleAfterMs(delayS);

@@ -26,6 +26,20 @@ describe('formatting in the chosen language', () => {
     expect(ja.duration(180_000)).toBe('3 分');
   });
 
+  it("says a municipality viewer's speed band, not its lower bound as if it were the speed", () => {
+    // The cloud sends a viewer of a coarsened pilot 0, 10/3.6 or 30/3.6 m/s for under 10, 10–30 and 30+ km/h.
+    const jaBands = formatters('ja', { speedBands: true });
+    const enBands = formatters('en', { speedBands: true });
+    expect(jaBands.speed(0)).toBe('10 km/h未満');
+    expect(jaBands.speed(10 / 3.6)).toBe('10〜30 km/h');
+    expect(jaBands.speed(30 / 3.6)).toBe('30 km/h以上');
+    expect(enBands.speed(0)).toBe('under 10 km/h');
+    expect(enBands.speed(10 / 3.6)).toBe('10–30 km/h');
+    expect(enBands.speed(30 / 3.6)).toBe('30 km/h or more');
+    // Operators keep the measured speed.
+    expect(en.speed(10 / 3.6)).toBe('10 km/h');
+  });
+
   it('shows a dash for a missing figure', () => {
     expect(en.decimal(null)).toBe(NO_VALUE);
     expect(ja.share(undefined)).toBe(NO_VALUE);

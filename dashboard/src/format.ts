@@ -1,7 +1,7 @@
 // Numbers and times in the chosen language, through Intl (never hand-built strings), so that
 // 「12 km/h」「3 秒前」 and "12 km/h", "3 sec. ago" both read naturally.
 
-import { INTL_LOCALE, type Lang } from './i18n.js';
+import { INTL_LOCALE, translator, type Lang } from './i18n.js';
 
 export interface Formatters {
   /** Metres per second, shown as km/h: one decimal below 10 km/h (robots), none above (buses). */
@@ -29,8 +29,17 @@ export interface Formatters {
 /** What is shown where a figure is missing. */
 export const NO_VALUE = '—';
 
-export function formatters(lang: Lang): Formatters {
+/** Lower bounds of the speed bands a municipality viewer gets instead of speeds (0, 10, 30 km/h; the cloud's privacy.ts). */
+export const SPEED_BAND_KMH = [10, 30] as const;
+
+export interface FormatOptions {
+  /** Speeds are band lower bounds (a viewer of a coarsened pilot): show the band, "10–30 km/h", not "10 km/h". */
+  speedBands?: boolean;
+}
+
+export function formatters(lang: Lang, opts: FormatOptions = {}): Formatters {
   const locale = INTL_LOCALE[lang];
+  const t = translator(lang);
   const kmh0 = new Intl.NumberFormat(locale, { style: 'unit', unit: 'kilometer-per-hour', maximumFractionDigits: 0 });
   const kmh1 = new Intl.NumberFormat(locale, {
     style: 'unit',
@@ -63,6 +72,13 @@ export function formatters(lang: Lang): Formatters {
   return {
     speed(mps) {
       const kmh = Math.max(0, mps) * 3.6;
+      if (opts.speedBands) {
+        const [low, high] = SPEED_BAND_KMH;
+        // The band's lower bound comes as m/s: compare with a little slack for 10 / 3.6 × 3.6.
+        if (kmh < low - 0.01) return t('speed.under', { v: kmh0.format(low) });
+        if (kmh < high - 0.01) return t('speed.between', { a: integer.format(low), b: kmh0.format(high) });
+        return t('speed.over', { v: kmh0.format(high) });
+      }
       return kmh < 10 ? kmh1.format(kmh) : kmh0.format(kmh);
     },
     age(ms) {

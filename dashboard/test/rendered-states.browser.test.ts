@@ -221,6 +221,9 @@ describe('what a person sees of vehicle rows and markers', () => {
       '位置は30秒遅れで表示されます（「〜秒前」はこの遅れを含みます）',
     );
     await expect(town.locator('[data-testid="legend"]').innerText()).resolves.toContain('40秒以上更新なし');
+    // Speeds reach a viewer as bands (cloud privacy.ts): each row says its band, never a bare "10 km/h".
+    for (const speed of await town.locator('[data-testid="vehicle-speed"]').allInnerTexts())
+      expect(speed).toMatch(/^(10 km\/h未満|10〜30 km\/h|30 km\/h以上)$/);
     const liveMarker = await markerLook(town, liveAlias);
     expect(liveMarker.classes).not.toContain('is-stale');
     expect(liveMarker.opacity).toBe(1);
@@ -235,6 +238,13 @@ describe('what a person sees of vehicle rows and markers', () => {
     await town.locator('[data-testid="lang-toggle"]').click();
     await waitFor(async () => (await rowLook(town, 0)).name === inOrder[0]!.en, { what: 'the viewer page in English' });
     await town.screenshot({ path: `${SHOTS}/rows-viewer-en.png` });
+    for (const speed of await town.locator('[data-testid="vehicle-speed"]').allInnerTexts())
+      expect(speed).toMatch(/^(under 10 km\/h|10–30 km\/h|30 km\/h or more)$/);
+    // Every English name is shown whole (an ellipsis made "Autonomous bus No…" of all three).
+    const clipped = await town
+      .locator('[data-testid="vehicle-row"] .vehicle-row__name')
+      .evaluateAll((els) => els.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
+    expect(clipped).toEqual([]);
     expect((await rowLook(town, 0)).nameOpacity).toBe(1);
     expect(await markerLook(town, liveAlias).then((m) => m.opacity)).toBe(1);
     await expect(town.locator('[data-testid="delay-notice"]').textContent()).resolves.toBe(
