@@ -95,7 +95,8 @@ describe('live feed, a delayed viewer connecting', () => {
         expect(v.id).toBe('vehicle-1');
         const ts0 = v.state.ts_ms as number;
         expect(ts0).toBeLessThanOrEqual(first.msg.now_ms - DELAY_MS);
-        expect(ts0).toBeGreaterThan(connectedAt - DELAY_MS - 2_000);
+        // (the state as of the last period end before now − delay: up to a period earlier than that)
+        expect(ts0).toBeGreaterThan(connectedAt - DELAY_MS - PERIOD_MS - 2_000);
         // A viewer of a coarsened pilot gets one state per sample period (4 s on a 50 m grid, privacy.ts),
         // stamped with the period's end: the last reading at or before that time.
         const kAt = (ts: number): number => Math.max(...[...tsOf].filter(([, t]) => t <= ts).map(([kk]) => kk));
