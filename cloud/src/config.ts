@@ -227,6 +227,9 @@ const ApiSchema = z.strictObject({
   limits: ApiLimitsSchema.default(ApiLimitsSchema.parse({})),
 });
 
+/** api.limits as configured by default, for an API built without a configuration (tests). */
+export const DEFAULT_API_LIMITS = ApiLimitsSchema.parse({});
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const TimestampWindowSchema = z.strictObject({

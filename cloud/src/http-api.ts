@@ -16,7 +16,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError } from '@michi/proto';
 import { registerApiV1 } from './api/index.js';
-import { ApiLimiter, DEFAULT_API_LIMITS, type ApiLimits } from './api/request-limits.js';
+import { ApiLimiter, type ApiLimits } from './api/request-limits.js';
+import { DEFAULT_API_LIMITS } from './config.js';
 import { normalisedPath } from './api/route-scope.js';
 import { AuditLog, redactUrl } from './audit-log.js';
 import type { TokenAuthenticator } from './auth.js';

@@ -24,18 +24,6 @@ export interface ApiLimits {
   maxRows: number;
 }
 
-/** The defaults of config.ts (api.limits), for an API built without a configuration (tests). */
-export const DEFAULT_API_LIMITS: ApiLimits = {
-  rate: { perSecond: 20, burst: 100 },
-  anonymousRate: { perSecond: 10, burst: 50 },
-  maxQueriesPerToken: 2,
-  maxQueries: 4,
-  maxQueuedPerToken: 8,
-  queueTimeoutMs: 5_000,
-  queryTimeoutMs: 10_000,
-  maxRows: 600_000,
-};
-
 /** Buckets kept at most; beyond it refilled ones are forgotten first (an address rotation costs no memory). */
 const MAX_BUCKETS = 10_000;
 /** History queries waiting in total, whatever the callers: the queue is no memory sink either. */
