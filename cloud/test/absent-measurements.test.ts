@@ -11,7 +11,18 @@ import { startCloud, type CloudService } from '../src/cloud-service.js';
 import type { CloudIngestClient } from '../src/ingest-grpc-client.js';
 import { apiGet } from './fixtures/api-support.js';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
-import { API_TOKENS, PILOT, SECRETS, batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf } from './support.js';
+import {
+  API_TOKENS,
+  PILOT,
+  SECRETS,
+  batch,
+  cloudConfig,
+  connectGateway,
+  publishBatch,
+  testLogger,
+  topicOf,
+  vehicleState,
+} from './support.js';
 
 let pki: TestPki;
 let influx: InfluxHandle;
@@ -57,25 +68,15 @@ function link(ts: number, seq: number, measured: Partial<michi.v1.LinkSample.$Pr
   };
 }
 
-/** A state without battery_pct unless given. */
+/** The tests' usual state (support.ts), without battery_pct or odometer_m unless given. */
 function state(
   source: string,
   ts: number,
   seq: number,
   extra: Partial<michi.v1.VehicleState.$Properties> = {},
 ): michi.v1.Reading.$Properties {
-  return {
-    state: {
-      source_id: source,
-      ts_ms: ts,
-      seq,
-      position: { lat: 36.3839, lon: 139.0733 },
-      speed_mps: 5.5,
-      heading_deg: 12.25,
-      mode: 2,
-      ...extra,
-    },
-  };
+  const { battery_pct: _battery, odometer_m: _odometer, ...usual } = vehicleState(source, ts, seq).state!;
+  return { state: { ...usual, ...extra } };
 }
 
 /**
