@@ -5,13 +5,13 @@
 // stack's. A block that needs what a test cannot have (sudo, systemd, another machine) says so in
 // the comment line `<!-- docs-test: skip (reason) -->` above it; every other block must run. The
 // blocks of one file run in one shell, in order, as in one terminal.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, tcpConnect } from './test-support/index.js';
+import { freePort, goToolPath, tcpConnect } from './test-support/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const LINKED = ['cloud', 'edge', 'proto', 'simulators', 'dashboard', 'seeds', 'scripts', 'node_modules', 'package.json', 'Makefile'];
@@ -96,9 +96,7 @@ beforeAll(async () => {
     ['grpcurl', 'grpcurl'],
     ['grpc-health-probe', 'grpc_health_probe'],
   ] as const) {
-    const r = spawnSync('bash', [join(ROOT, 'scripts/go-tool.sh'), tool], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`scripts/go-tool.sh ${tool}: ${r.stderr}`);
-    symlinkSync(r.stdout.trim().split('\n').at(-1)!, join(bin, name));
+    symlinkSync(goToolPath(tool), join(bin, name));
   }
   const [http, mqtt, grpc, influx, influxRpc, cloudMetrics] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const edgeBase = await consecutiveFreePorts(4);

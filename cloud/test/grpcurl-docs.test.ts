@@ -3,13 +3,13 @@
 // enough for them. Go's protobuf refused the descriptors @grpc/reflection derived through
 // protobufjs ("michi.v1.VehicleState.signals is an invalid map: incorrect implicit map entry
 // name"), so `describe`, the documented Upload and the health check all failed while `list` worked.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type CloudService } from '../src/index.js';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { goToolPath, startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { SECRET_ENV, cloudConfig, testLogger } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,13 +19,6 @@ const ENV = {
   MICHI_GW_MAEBASHI_EKIMAE_SECRET: SECRET,
   MICHI_GW_MAEBASHI_HONMACHI_SECRET: 'honmachi-secret-of-the-grpcurl-test',
 };
-
-function goTool(name: string): string {
-  return execFileSync('bash', [`${ROOT}scripts/go-tool.sh`, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-    .trim()
-    .split('\n')
-    .at(-1)!;
-}
 
 /** The shell block of docs/protocol.md that starts with grpc_health_probe, one command per entry. */
 function documentedCommands(): string[] {
@@ -43,7 +36,7 @@ let cloud: CloudService;
 let tools: { grpcurl: string; probe: string };
 
 beforeAll(async () => {
-  tools = { grpcurl: goTool('grpcurl'), probe: goTool('grpc-health-probe') };
+  tools = { grpcurl: goToolPath('grpcurl'), probe: goToolPath('grpc-health-probe') };
   influx = await startInfluxDb();
   cloud = await startCloud(
     cloudConfig(
@@ -67,10 +60,8 @@ afterAll(async () => {
 });
 
 // Asynchronously: the cloud runs in this process, and a synchronous child would block it from answering.
-const sh = async (line: string): Promise<string> =>
-  (await promisify(execFile)('bash', ['-c', line], { encoding: 'utf8', env: { ...process.env, ...ENV } })).stdout;
-/** grpc_health_probe answers on stderr. */
-const shBoth = async (line: string): Promise<string> => {
+// Both streams: grpc_health_probe answers on stderr.
+const sh = async (line: string): Promise<string> => {
   const out = await promisify(execFile)('bash', ['-c', line], { encoding: 'utf8', env: { ...process.env, ...ENV } });
   return out.stdout + out.stderr;
 };
@@ -80,7 +71,7 @@ function run(command: string): Promise<string> {
     .replaceAll('127.0.0.1:50051', `127.0.0.1:${cloud.grpcPort}`)
     .replace(/^grpc_health_probe /, `${tools.probe} `)
     .replace(/^grpcurl /, `${tools.grpcurl} `);
-  return shBoth(line);
+  return sh(line);
 }
 
 describe('docs/protocol.md gRPC commands, with reflection only', () => {

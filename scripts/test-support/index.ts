@@ -8,3 +8,4 @@ export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
 export type { WaitForOptions } from './ports.js';
 export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';
 export { makeTestPki, type TestPki } from './tls-certs.js';
+export { goToolPath, type GoTool } from './go-tools.js';
