@@ -5,7 +5,7 @@
 import type { MichiApi } from './api.js';
 import type { PilotDetail, Role, TileSource } from './api-types.js';
 import { createBoot } from './boot.js';
-import { createAppState, DEFAULT_TIME_ZONE, LIVE_RANGE_MS, PANEL_REFRESH_MS, type BannerState } from './app-state.js';
+import { createAppState, DEFAULT_TIME_ZONE, LIVE_RANGE_MS, PANEL_REFRESH_MS, type AppStateReader, type BannerState } from './app-state.js';
 import type { TokenStore } from './auth/session-token.js';
 import { ApiError, isAbort } from './errors.js';
 import { formatters } from './format.js';
@@ -13,10 +13,7 @@ import { pick, translator, type LangStore } from './i18n.js';
 import { createLiveMode } from './live/live-mode.js';
 import { liveVehicles, type VehicleFeed, type VehicleFeedListener } from './live/vehicle-feed.js';
 import { createCoverageControl } from './map/coverage-control.js';
-import { PilotMap } from './map/pilot-map.js';
-import { SensorMarkers } from './map/sensor-markers.js';
-import { Trails } from './map/trails.js';
-import { createVehicleLayer, MARKER_LIMIT } from './map/vehicle-layer.js';
+import { createMapMount } from './map/map-mount.js';
 import { createPanels } from './panels.js';
 import { createReplayMode } from './replay/replay-mode.js';
 import { createSelection } from './selection.js';
@@ -69,22 +66,25 @@ export function startApp({
   startFeed = (a, id, listener) => liveVehicles(a, id, listener),
   retryMs = 3000,
 }: AppDeps): { stop(): void } {
-  const state = createAppState(location.get().mode, buildTiles);
+  const store = createAppState(location.get().mode, buildTiles);
+  // What app.ts writes (the pilot, the mode, the banner); the rest it only reads, like every module.
+  const own = store.writer('app');
+  const state: AppStateReader = store;
   let loading: AbortController | null = null;
-  let mapFailed = false;
-  const role = (): Role => state.me?.role ?? 'viewer';
-  const zone = () => state.pilot?.timezone ?? DEFAULT_TIME_ZONE;
+  const role = (): Role => state.get('me')?.role ?? 'viewer';
+  const zone = () => state.get('pilot')?.timezone ?? DEFAULT_TIME_ZONE;
   const locale = () => ({ lang: langStore.get(), t: translator(langStore.get()) });
 
   const header = createHeader({
     onPilotChange: (id) => {
-      if (state.banner?.key === 'error.unknownPilot' || state.banner?.key === 'error.forbidden') setBanner(null);
+      const banner = state.get('banner')?.key;
+      if (banner === 'error.unknownPilot' || banner === 'error.forbidden') setBanner(null);
       location.set({ pilot: id, view: null }, 'push');
       void showPilot(id);
     },
     onToggleLanguage: () => langStore.set(langStore.get() === 'ja' ? 'en' : 'ja'),
     onModeChange: (next) => {
-      if (next === state.mode) return;
+      if (next === state.get('mode')) return;
       location.set({ mode: next }, 'push');
       setMode(next);
     },
@@ -103,9 +103,10 @@ export function startApp({
   const detail = createVehicleDetail({ onClose: () => selection.selectVehicle(null) });
   const events = createEventsList({
     onSelect: (event) => {
-      const { pilot, pilotMap, replay } = state;
-      if (Number.isFinite(event.lat) && Number.isFinite(event.lon)) pilotMap?.flyTo([event.lon!, event.lat!]);
-      if (state.mode === 'replay' && replay) replay.seek(event.ts_ms);
+      const pilot = state.get('pilot');
+      const session = state.get('replay');
+      if (Number.isFinite(event.lat) && Number.isFinite(event.lon)) state.get('pilotMap')?.flyTo([event.lon!, event.lat!]);
+      if (state.get('mode') === 'replay' && session) session.seek(event.ts_ms);
       if (pilot?.vehicles.some((v) => v.id === event.source)) selection.selectVehicle(event.source, false);
       else if (pilot?.sensors.some((s) => s.id === event.source)) selection.selectSensor(event.source, false);
     },
@@ -125,14 +126,14 @@ export function startApp({
   const replayBar = createReplayBar({
     onLoad: (range) => {
       location.set({ from: range.from, to: range.to, t: range.from }, 'push');
-      startReplay(range, range.from);
+      replay.start(range, range.from);
     },
-    onPlayPause: () => state.replay?.toggle(),
-    onSpeed: (speed) => state.replay?.setSpeed(speed),
-    onScrub: (t) => state.replay?.seek(t),
+    onPlayPause: () => state.get('replay')?.toggle(),
+    onSpeed: (speed) => state.get('replay')?.setSpeed(speed),
+    onScrub: (t) => state.get('replay')?.seek(t),
     onTick: (event) => {
-      state.replay?.seek(event.ts_ms);
-      if (Number.isFinite(event.lat) && Number.isFinite(event.lon)) state.pilotMap?.flyTo([event.lon!, event.lat!]);
+      state.get('replay')?.seek(event.ts_ms);
+      if (Number.isFinite(event.lat) && Number.isFinite(event.lon)) state.get('pilotMap')?.flyTo([event.lon!, event.lat!]);
     },
   });
   const signIn = createSignIn((token) => {
@@ -150,25 +151,91 @@ export function startApp({
     dialogs: [signIn.element],
   });
 
-  const selection = createSelection({ state, api, now, reportError, detail, sensorDetail, vehicleList, sensorList });
+  const selection = createSelection({
+    state,
+    writer: store.writer('selection'),
+    api,
+    now,
+    reportError,
+    detail,
+    sensorDetail,
+    vehicleList,
+    sensorList,
+  });
   const { drawDetail, drawSensorDetail } = selection;
   const coverage = createCoverageControl({ state, api, now, setBanner, header, legend });
+  const map = createMapMount({
+    state,
+    writer: store.writer('map-mount'),
+    container: layout.mapContainer,
+    location,
+    locale,
+    audience: role,
+    now,
+    reportError,
+    onFailed: () => setBanner({ key: 'error.map', tone: 'error' }),
+    onViewChange: () => coverage.onViewChange(),
+    onShown: (pilotMap) => coverage.applyTo(pilotMap),
+    onSelectVehicle: (id) => selection.selectVehicle(id),
+    onSelectSensor: (id) => selection.selectSensor(id),
+  });
   const panels = createPanels({ state, api, now, role, events, kpiPanel, completeness, replayBar, coverage });
   const loadPanels = () => panels.load();
-  const live = createLiveMode({ state, api, now, zone, startFeed, setBanner, header, vehicleList, drawDetail, loadPanels });
-  const startReplay = createReplayMode({ state, api, location, reportError, header, replayBar, vehicleList, drawDetail, loadPanels });
-  const sensorPoll = createSensorPoll({ state, api, now, sensorList, drawSensorDetail });
-  const boot = createBoot({ state, api, tokens, location, retryMs, reportError, signIn, header, setBanner, applyRole, showPilot });
+  const live = createLiveMode({
+    state,
+    writer: store.writer('live-mode'),
+    api,
+    now,
+    reportError,
+    zone,
+    startFeed,
+    setBanner,
+    header,
+    vehicleList,
+    drawDetail,
+    loadPanels,
+  });
+  const replay = createReplayMode({
+    state,
+    writer: store.writer('replay-mode'),
+    api,
+    location,
+    reportError,
+    header,
+    replayBar,
+    vehicleList,
+    drawDetail,
+    loadPanels,
+  });
+  const sensorPoll = createSensorPoll({ state, writer: store.writer('sensor-poll'), api, now, sensorList, drawSensorDetail });
+  const boot = createBoot({
+    state,
+    writer: store.writer('boot'),
+    api,
+    tokens,
+    location,
+    retryMs,
+    reportError,
+    signIn,
+    header,
+    setBanner,
+    applyRole,
+    showPilot,
+  });
 
   function sourceName(id: string): string {
     const lang = langStore.get();
-    const named = state.pilot?.vehicles.find((v) => v.id === id) ?? state.pilot?.sensors.find((s) => s.id === id);
+    const pilot = state.get('pilot');
+    const named = pilot?.vehicles.find((v) => v.id === id) ?? pilot?.sensors.find((s) => s.id === id);
     if (named) return pick(named.name, lang);
     return role() === 'operator' ? id : '—';
   }
 
   function setBanner(next: BannerState): void {
-    state.banner = next;
+    own.set('banner', next);
+  }
+
+  function drawBanner(next: BannerState): void {
     if (!next) bannerView.clear();
     else {
       const lang = langStore.get();
@@ -182,7 +249,7 @@ export function startApp({
   function applyLanguage(): void {
     const { lang, t } = locale();
     const fmt = formatters(lang, { speedBands });
-    const { pilot } = state;
+    const pilot = state.get('pilot');
     document.documentElement.lang = lang;
     document.title = pilot ? `${pick(pilot.name, lang)} · ${t('app.name')}` : t('app.name');
     header.setLanguage(lang, t, fmt);
@@ -200,15 +267,16 @@ export function startApp({
     completeness.setLanguage(lang, t, fmt, zone());
     replayBar.setLanguage(lang, t, fmt, zone());
     signIn.setLanguage(t);
-    state.layer?.setLanguage(lang, t, now());
-    state.sensorMarkers?.setLanguage(lang, t, now());
+    state.get('layer')?.setLanguage(lang, t, now());
+    state.get('sensorMarkers')?.setLanguage(lang, t, now());
     layout.mapContainer.setAttribute('aria-label', t('map.label', { pilot: pilot ? pick(pilot.name, lang) : '' }));
-    setBanner(state.banner);
+    drawBanner(state.get('banner'));
   }
 
   function applyRole(): void {
     const r = role();
-    header.setUser(state.me ? { id: state.me.id, role: r } : null);
+    const me = state.get('me');
+    header.setUser(me ? { id: me.id, role: r } : null);
     detail.setRole(r);
     sensorDetail.setRole(r);
     events.setRole(r);
@@ -225,24 +293,24 @@ export function startApp({
    */
   function showDelay(): void {
     // A viewer of a coarsened pilot gets speed bands, not speeds (the cloud's privacy.ts): say the band.
-    const bands = role() === 'viewer' && (state.pilot?.privacy?.publicCoarsenM ?? 0) > 0;
+    const privacy = state.get('pilot')?.privacy;
+    const bands = role() === 'viewer' && (privacy?.publicCoarsenM ?? 0) > 0;
     if (bands !== speedBands) {
       speedBands = bands;
       applyLanguage();
     }
-    const delayS = role() === 'viewer' ? (state.pilot?.privacy?.publicPositionDelayS ?? 0) : 0;
+    const delayS = role() === 'viewer' ? (privacy?.publicPositionDelayS ?? 0) : 0;
     delayNotice.setDelay(delayS);
     const staleMs = staleAfterMs(delayS);
     vehicleList.setStaleAfter(staleMs, now());
-    state.layer?.setStaleAfter(staleMs, now());
+    state.get('layer')?.setStaleAfter(staleMs, now());
     legend.setStaleAfter(staleMs);
   }
 
   function stopData(): void {
     live.stop();
     sensorPoll.stop();
-    state.replay?.stop();
-    state.replay = null;
+    replay.stop();
     panels.abort();
   }
 
@@ -251,7 +319,7 @@ export function startApp({
     const controller = new AbortController();
     loading = controller;
     stopData();
-    header.setPilots(state.pilots, pilotId);
+    header.setPilots(state.get('pilots'), pilotId);
     header.setStatus({ kind: 'connecting' });
     let next: PilotDetail;
     try {
@@ -269,24 +337,20 @@ export function startApp({
       // user has moved on to another one meanwhile.
       if (!(err instanceof ApiError && err.status === 404)) {
         setTimeout(() => {
-          if (loading === controller && !state.stopped) void showPilot(pilotId);
+          if (loading === controller && !state.get('stopped')) void showPilot(pilotId);
         }, retryMs);
       }
       return;
     }
     if (controller.signal.aborted) return;
-    if (state.banner?.key === 'error.pilot') setBanner(null);
-    state.pilot = next;
-    state.selectedVehicle = null;
-    state.liveStatuses = [];
-    state.selectedSensor = null;
-    state.sensorStatuses = [];
-    state.history.clear();
-    state.linkHistory.clear();
+    if (state.get('banner')?.key === 'error.pilot') setBanner(null);
+    // The selection, the live history and the sensors' readings of the last pilot are forgotten
+    // by their owners, which subscribe to the pilot.
+    own.set('pilot', next);
     coverage.forget();
     legend.setCoverageResolution(null);
-    mountMap(next);
-    summary.setPilot(next, state.pilots.find((p) => p.id === next.id) ?? null);
+    map.mount(next);
+    summary.setPilot(next, state.get('pilots').find((p) => p.id === next.id) ?? null);
     vehicleList.setVehicles(next.vehicles);
     vehicleList.select(null);
     sensorList.setSensors(next.sensors);
@@ -300,65 +364,23 @@ export function startApp({
     setMode(location.get().mode, true);
   }
 
-  function mountMap(next: PilotDetail): void {
-    state.layer?.destroy();
-    state.layer = null;
-    state.trails = null;
-    state.sensorMarkers?.destroy();
-    state.sensorMarkers = null;
-    if (mapFailed) return;
-    let pilotMap = state.pilotMap;
-    try {
-      if (pilotMap) pilotMap.show(next);
-      else {
-        pilotMap = new PilotMap({
-          container: layout.mapContainer,
-          pilot: next,
-          locale,
-          onError: reportError,
-          tiles: state.tiles,
-          view: location.get().view,
-          onViewChange: (view) => {
-            location.set({ view }, 'replace');
-            coverage.onViewChange();
-          },
-          audience: role,
-        });
-        state.pilotMap = pilotMap;
-      }
-    } catch (err) {
-      // No WebGL (an old machine, a locked-down browser): the list still works.
-      mapFailed = true;
-      reportError(err);
-      setBanner({ key: 'error.map', tone: 'error' });
-      return;
-    }
-    coverage.applyTo(pilotMap);
-    const layer = (state.layer = createVehicleLayer(pilotMap.map, next.vehicles.length, (id) => selection.selectVehicle(id)));
-    state.trails = new Trails(pilotMap.map, undefined, next.vehicles.length <= MARKER_LIMIT);
-    layer.setLanguage(langStore.get(), translator(langStore.get()), now());
-    const sensorMarkers = (state.sensorMarkers = new SensorMarkers(pilotMap.map, (id) => selection.selectSensor(id)));
-    sensorMarkers.setSensors(next.sensors);
-    sensorMarkers.setLanguage(langStore.get(), translator(langStore.get()), now());
-  }
-
   function setMode(next: ViewMode, force = false): void {
-    if (next === state.mode && !force) return;
-    state.mode = next;
+    if (next === state.get('mode') && !force) return;
+    own.set('mode', next);
     header.setMode(next);
     stopData();
-    state.trails?.clear();
-    state.layer?.update([], now());
+    state.get('trails')?.clear();
+    state.get('layer')?.update([], now());
     replayBar.element.hidden = next !== 'replay';
     coverage.forget();
-    const { pilot } = state;
+    const pilot = state.get('pilot');
     if (!pilot) return;
     if (next === 'live') live.start(pilot);
     else {
       const s = location.get();
       const to = s.to ?? now();
       const from = s.from ?? to - LIVE_RANGE_MS;
-      startReplay({ from, to }, s.t);
+      replay.start({ from, to }, s.t);
     }
     sensorPoll.start(pilot);
     drawDetail(true);
@@ -369,39 +391,39 @@ export function startApp({
   const ticker = setInterval(() => {
     const t = now();
     sensorList.refresh(t);
-    state.sensorMarkers?.refresh(t);
-    if (state.selectedSensor) drawSensorDetail();
-    if (state.mode !== 'live') return;
-    state.layer?.refresh(t);
+    state.get('sensorMarkers')?.refresh(t);
+    if (state.get('selectedSensor')) drawSensorDetail();
+    if (state.get('mode') !== 'live') return;
+    state.get('layer')?.refresh(t);
     vehicleList.refresh(t);
   }, 1000);
   const panelTicker = setInterval(() => {
-    if (state.mode === 'live' && state.pilot) void loadPanels();
+    if (state.get('mode') === 'live' && state.get('pilot')) void loadPanels();
   }, PANEL_REFRESH_MS);
 
   const unsubscribeLang = langStore.subscribe(applyLanguage);
   const unsubscribeLocation = location.onChange((s) => {
-    if (s.pilot && s.pilot !== state.pilot?.id && state.pilots.some((p) => p.id === s.pilot)) void showPilot(s.pilot);
-    else if (s.mode !== state.mode) setMode(s.mode);
+    if (s.pilot && s.pilot !== state.get('pilot')?.id && state.get('pilots').some((p) => p.id === s.pilot)) void showPilot(s.pilot);
+    else if (s.mode !== state.get('mode')) setMode(s.mode);
   });
+  const unsubscribeBanner = state.subscribe('banner', drawBanner);
 
-  header.setMode(state.mode);
+  header.setMode(state.get('mode'));
   applyLanguage();
   void boot().catch(reportError);
 
   return {
     stop() {
-      state.stopped = true;
+      own.set('stopped', true);
       clearInterval(ticker);
       clearInterval(panelTicker);
       coverage.stop();
       unsubscribeLang();
       unsubscribeLocation();
+      unsubscribeBanner();
       loading?.abort();
       stopData();
-      state.layer?.destroy();
-      state.sensorMarkers?.destroy();
-      state.pilotMap?.destroy();
+      map.destroy();
     },
   };
 }

@@ -2,7 +2,7 @@
 // pilots' list and the pilot to show first. While the cloud is not up yet, it asks again.
 
 import type { MichiApi } from './api.js';
-import type { AppState, BannerState } from './app-state.js';
+import type { AppStateReader, AppStateWriter, BannerState } from './app-state.js';
 import type { TokenStore } from './auth/session-token.js';
 import { ApiError } from './errors.js';
 import type { ViewLocation } from './url-state.js';
@@ -10,7 +10,9 @@ import type { HeaderView } from './views/header.js';
 import type { SignInView } from './views/sign-in.js';
 
 export interface BootDeps {
-  state: AppState;
+  state: AppStateReader;
+  /** Boot owns who is signed in, the tile source and the pilots' list. */
+  writer: AppStateWriter<'boot'>;
   api: MichiApi;
   tokens: TokenStore;
   location: ViewLocation;
@@ -27,6 +29,7 @@ export interface BootDeps {
 /** Returns the start-up, to run once the page is drawn and again after a sign-in. */
 export function createBoot({
   state,
+  writer,
   api,
   tokens,
   location,
@@ -45,13 +48,13 @@ export function createBoot({
   }
 
   async function boot(): Promise<void> {
-    while (!state.stopped) {
+    while (!state.get('stopped')) {
       if (!tokens.get()) {
         signIn.show(false);
         return;
       }
       try {
-        state.me = await api.me();
+        writer.set('me', await api.me());
         break;
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
@@ -62,26 +65,26 @@ export function createBoot({
         await waitForServer();
       }
     }
-    if (state.stopped) return;
+    if (state.get('stopped')) return;
     applyRole();
     try {
       const config = await api.config();
-      if (config?.tiles !== undefined) state.tiles = config.tiles;
+      if (config?.tiles !== undefined) writer.set('tiles', config.tiles);
     } catch (err) {
       reportError(err);
     }
     await loadPilots();
-    if (state.stopped) return;
+    if (state.get('stopped')) return;
     const initial = chooseInitialPilot();
-    header.setPilots(state.pilots, initial);
+    header.setPilots(state.get('pilots'), initial);
     if (initial) await showPilot(initial);
   }
 
   async function loadPilots(): Promise<void> {
-    while (!state.stopped) {
+    while (!state.get('stopped')) {
       try {
-        state.pilots = await api.listPilots();
-        if (state.banner?.key === 'error.pilots') setBanner(null);
+        writer.set('pilots', await api.listPilots());
+        if (state.get('banner')?.key === 'error.pilots') setBanner(null);
         return;
       } catch {
         await waitForServer();
@@ -90,10 +93,11 @@ export function createBoot({
   }
 
   function chooseInitialPilot(): string | null {
-    const first = state.pilots[0];
+    const pilots = state.get('pilots');
+    const first = pilots[0];
     if (!first) return null;
     const wanted = location.get().pilot;
-    if (wanted && state.pilots.some((p) => p.id === wanted)) return wanted;
+    if (wanted && pilots.some((p) => p.id === wanted)) return wanted;
     if (wanted) setBanner({ key: 'error.unknownPilot', params: { id: wanted, name: first.name }, tone: 'warning' });
     location.set({ pilot: first.id }, 'replace');
     return first.id;

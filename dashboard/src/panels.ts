@@ -3,21 +3,22 @@
 
 import type { MichiApi } from './api.js';
 import type { Role, TimeRange } from './api-types.js';
-import { LIVE_RANGE_MS, type AppState } from './app-state.js';
+import { LIVE_RANGE_MS, type AppStateReader } from './app-state.js';
 import { isAbort } from './errors.js';
 import type { CompletenessView } from './views/completeness-view.js';
 import type { EventsListView } from './views/events-list.js';
 import type { KpiPanelView } from './views/kpi-panel.js';
 import type { ReplayBarView } from './views/replay-bar.js';
 
-export function panelRange(state: AppState, now: () => number): TimeRange {
-  if (state.mode === 'replay' && state.replay) return state.replay.range;
+export function panelRange(state: AppStateReader, now: () => number): TimeRange {
+  const replay = state.get('replay');
+  if (state.get('mode') === 'replay' && replay) return replay.range;
   const t = now();
   return { from: t - LIVE_RANGE_MS, to: t };
 }
 
 export interface PanelsDeps {
-  state: AppState;
+  state: AppStateReader;
   api: MichiApi;
   now: () => number;
   role: () => Role;
@@ -37,13 +38,14 @@ export function createPanels({ state, api, now, role, events, kpiPanel, complete
   let panelsAbort: AbortController | null = null;
 
   async function load(): Promise<void> {
-    if (!state.pilot) return;
+    const pilot = state.get('pilot');
+    if (!pilot) return;
     panelsAbort?.abort();
     const controller = new AbortController();
     panelsAbort = controller;
-    const id = state.pilot.id;
+    const id = pilot.id;
     const range = panelRange(state, now);
-    const which = state.mode;
+    const which = state.get('mode');
     const signal = controller.signal;
     const jobs: Promise<unknown>[] = [
       api

@@ -1,9 +1,10 @@
 // Which vehicle or sensor is selected, and the panel over the map that shows it: one at a time,
-// the map flying to it, the vehicle's charts seeded from the cloud so that they do not start empty.
+// the map flying to it. Another pilot clears the selection. (The live mode seeds the vehicle's
+// charts when it hears of a selection.)
 
 import type { MichiApi } from './api.js';
 import type { LinkPoint, TimeRange } from './api-types.js';
-import { HISTORY_MS, type AppState } from './app-state.js';
+import { HISTORY_MS, type AppStateReader, type AppStateWriter } from './app-state.js';
 import { isAbort } from './errors.js';
 import { linkAt } from './link-history.js';
 import { replayState } from './replay/replay-mode.js';
@@ -13,7 +14,8 @@ import type { VehicleDetailView } from './views/vehicle-detail.js';
 import type { VehicleListView } from './views/vehicle-list.js';
 
 export interface SelectionDeps {
-  state: AppState;
+  state: AppStateReader;
+  writer: AppStateWriter<'selection'>;
   api: MichiApi;
   now: () => number;
   reportError: (err: unknown) => void;
@@ -31,72 +33,49 @@ export interface Selection {
   drawSensorDetail(): void;
 }
 
-export function createSelection({ state, api, now, reportError, detail, sensorDetail, vehicleList, sensorList }: SelectionDeps): Selection {
+export function createSelection({
+  state,
+  writer,
+  api,
+  now,
+  reportError,
+  detail,
+  sensorDetail,
+  vehicleList,
+  sensorList,
+}: SelectionDeps): Selection {
   /** The selected vehicle's link samples over the replay range, for the pilot, vehicle and range of `key`. */
   let replayLinks: { key: string; points: LinkPoint[] } | null = null;
   let lastDetailDraw = 0;
 
   function selectVehicle(vehicleId: string | null, fly = true): void {
     // One panel over the map at a time.
-    if (vehicleId && state.selectedSensor) selectSensor(null);
-    state.selectedVehicle = vehicleId;
-    if (vehicleId && state.mode === 'live' && state.pilot) {
-      void seedHistory(state.pilot.id, vehicleId);
-      void seedLinkHistory(state.pilot.id, vehicleId);
-    }
-    state.layer?.select(vehicleId);
+    if (vehicleId && state.get('selectedSensor')) selectSensor(null);
+    writer.set('selectedVehicle', vehicleId);
+    const layer = state.get('layer');
+    layer?.select(vehicleId);
     vehicleList.select(vehicleId);
-    const position = vehicleId ? state.layer?.position(vehicleId) : null;
-    if (position && fly) state.pilotMap?.flyTo(position);
+    const position = vehicleId ? layer?.position(vehicleId) : null;
+    if (position && fly) state.get('pilotMap')?.flyTo(position);
     drawDetail(true);
   }
 
   function selectSensor(sensorId: string | null, fly = true): void {
-    if (sensorId && state.selectedVehicle) selectVehicle(null);
-    state.selectedSensor = sensorId;
-    state.sensorMarkers?.select(sensorId);
+    if (sensorId && state.get('selectedVehicle')) selectVehicle(null);
+    writer.set('selectedSensor', sensorId);
+    state.get('sensorMarkers')?.select(sensorId);
     sensorList.select(sensorId);
-    const position = sensorId ? state.pilot?.sensors.find((s) => s.id === sensorId)?.position : null;
-    if (position && fly) state.pilotMap?.flyTo(position);
+    const position = sensorId ? state.get('pilot')?.sensors.find((s) => s.id === sensorId)?.position : null;
+    if (position && fly) state.get('pilotMap')?.flyTo(position);
     drawSensorDetail();
   }
 
   function drawSensorDetail(): void {
-    const sensor = state.selectedSensor ? state.pilot?.sensors.find((s) => s.id === state.selectedSensor) : null;
+    const selected = state.get('selectedSensor');
+    const sensor = selected ? state.get('pilot')?.sensors.find((s) => s.id === selected) : null;
     sensorDetail.show(
-      sensor ? { sensor, latest: state.sensorStatuses.find((s) => s.id === sensor.id)?.latest ?? null, nowMs: now() } : null,
+      sensor ? { sensor, latest: state.get('sensorStatuses').find((s) => s.id === sensor.id)?.latest ?? null, nowMs: now() } : null,
     );
-  }
-
-  /** The speed chart of a vehicle just selected starts with its last minutes from /tracks, not empty. */
-  async function seedHistory(pilotId: string, vehicleId: string): Promise<void> {
-    const to = now();
-    try {
-      const answer = await api.tracks(pilotId, { from: to - HISTORY_MS, to, maxPoints: 600, source: vehicleId });
-      const points = answer.tracks.find((t) => t.source === vehicleId)?.points ?? [];
-      if (state.pilot?.id !== pilotId || points.length === 0) return;
-      const live = state.history.get(vehicleId) ?? [];
-      const first = live[0]?.t ?? Infinity;
-      const seeded = points.filter((p) => p.ts_ms < first).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 }));
-      state.history.set(vehicleId, [...seeded, ...live]);
-      drawDetail(true);
-    } catch (err) {
-      if (!isAbort(err)) reportError(err);
-    }
-  }
-
-  /** Likewise the link charts, from /links. */
-  async function seedLinkHistory(pilotId: string, vehicleId: string): Promise<void> {
-    const to = now();
-    try {
-      const answer = await api.links(pilotId, { from: to - HISTORY_MS, to, maxPoints: 600, source: vehicleId });
-      const points = answer.links.find((l) => l.source === vehicleId)?.points ?? [];
-      if (state.pilot?.id !== pilotId || points.length === 0) return;
-      state.linkHistory.seed(vehicleId, points);
-      drawDetail(true);
-    } catch (err) {
-      if (!isAbort(err)) reportError(err);
-    }
   }
 
   /** The selected vehicle's link samples over the replay range: loaded once per pilot, vehicle and range, [] until then. */
@@ -121,15 +100,17 @@ export function createSelection({ state, api, now, reportError, detail, sensorDe
     const t = performance.now();
     if (!force && t - lastDetailDraw < 250) return;
     lastDetailDraw = t;
-    const { pilot, replay } = state;
-    const vehicle = state.selectedVehicle ? pilot?.vehicles.find((v) => v.id === state.selectedVehicle) : null;
+    const pilot = state.get('pilot');
+    const replay = state.get('replay');
+    const selected = state.get('selectedVehicle');
+    const vehicle = selected ? pilot?.vehicles.find((v) => v.id === selected) : null;
     if (!vehicle) {
       detail.show(null);
       return;
     }
-    if (state.mode === 'replay' && replay) {
+    if (state.get('mode') === 'replay' && replay) {
       const cursor = replay.clock.time;
-      const pose = state.replayPoses.get(vehicle.id);
+      const pose = state.get('replayPoses').get(vehicle.id);
       const points = replay.tracks.get(vehicle.id) ?? [];
       const window = { from: Math.max(replay.range.from, cursor - HISTORY_MS / 2), to: Math.min(replay.range.to, cursor + HISTORY_MS / 2) };
       const links = pilot ? replayLinksOf(pilot.id, vehicle.id, replay.range) : [];
@@ -142,18 +123,24 @@ export function createSelection({ state, api, now, reportError, detail, sensorDe
         cursor,
       });
     } else {
-      const status = state.liveStatuses.find((s) => s.id === vehicle.id);
+      const status = state.get('liveStatuses').find((s) => s.id === vehicle.id);
       const t2 = now();
       detail.show({
         vehicle,
         state: status?.state ?? null,
-        speed: state.history.get(vehicle.id) ?? [],
-        link: state.linkHistory.of(vehicle.id),
+        speed: state.get('history').get(vehicle.id) ?? [],
+        link: state.get('linkHistory').of(vehicle.id),
         window: { from: t2 - HISTORY_MS, to: t2 },
         cursor: null,
       });
     }
   }
+
+  // Another pilot: nothing of the last one stays selected (app.ts redraws the panels).
+  state.subscribe('pilot', () => {
+    writer.set('selectedVehicle', null);
+    writer.set('selectedSensor', null);
+  });
 
   return { selectVehicle, selectSensor, drawDetail, drawSensorDetail };
 }

@@ -1,9 +1,9 @@
 // The sensors' latest readings from /sensors: every few seconds while live; once in replay,
-// where they are the latest ones whatever the cursor (the list says so).
+// where they are the latest ones whatever the cursor (the list says so). Another pilot forgets them.
 
 import type { MichiApi } from './api.js';
 import type { PilotDetail } from './api-types.js';
-import type { AppState } from './app-state.js';
+import type { AppStateReader, AppStateWriter } from './app-state.js';
 import { pollLoop, type PollLoop } from './live/poll-loop.js';
 import type { SensorListView } from './views/sensor-list.js';
 
@@ -11,7 +11,8 @@ import type { SensorListView } from './views/sensor-list.js';
 const SENSOR_POLL_MS = 5000;
 
 export interface SensorPollDeps {
-  state: AppState;
+  state: AppStateReader;
+  writer: AppStateWriter<'sensor-poll'>;
   api: MichiApi;
   now: () => number;
   sensorList: SensorListView;
@@ -23,21 +24,22 @@ export interface SensorPoll {
   stop(): void;
 }
 
-export function createSensorPoll({ state, api, now, sensorList, drawSensorDetail }: SensorPollDeps): SensorPoll {
+export function createSensorPoll({ state, writer, api, now, sensorList, drawSensorDetail }: SensorPollDeps): SensorPoll {
   let sensorPoll: PollLoop | null = null;
+  state.subscribe('pilot', () => writer.set('sensorStatuses', []));
 
   function start(p: PilotDetail): void {
-    sensorList.setReplay(state.mode === 'replay');
+    const once = state.get('mode') === 'replay';
+    sensorList.setReplay(once);
     if (p.sensors.length === 0) return;
-    const once = state.mode === 'replay';
     const loop: PollLoop = pollLoop(
       (signal) => api.listSensors(p.id, signal),
       {
         data(sensors, at) {
           if (once) loop.stop();
-          state.sensorStatuses = sensors;
+          writer.set('sensorStatuses', sensors);
           sensorList.update(sensors, at);
-          state.sensorMarkers?.update(sensors, at);
+          state.get('sensorMarkers')?.update(sensors, at);
           drawSensorDetail();
         },
         // The readings shown stay; the list says they could not be refreshed, the loop tries again.

@@ -1,24 +1,29 @@
 // The live mode's wiring: the vehicle feed's snapshots go to the map, the trails, the list, the
-// detail panel's recent history and the header's status.
+// detail panel's recent history and the header's status. The history of a vehicle just selected
+// starts with its last minutes from the cloud, not empty; another pilot starts it afresh.
 
 import type { MichiApi } from '../api.js';
 import type { PilotDetail, VehicleStatus } from '../api-types.js';
-import { HISTORY_MS, type AppState, type BannerState } from '../app-state.js';
-import { ApiError } from '../errors.js';
+import { HISTORY_MS, type AppStateReader, type AppStateWriter, type BannerState } from '../app-state.js';
+import { ApiError, isAbort } from '../errors.js';
+import { LiveLinkHistory } from '../link-history.js';
+import type { SeriesPoint } from '../views/charts.js';
 import type { HeaderView } from '../views/header.js';
 import type { VehicleListView } from '../views/vehicle-list.js';
 import type { FeedTransport, VehicleFeed, VehicleFeedListener } from './vehicle-feed.js';
 
 export interface LiveModeDeps {
-  state: AppState;
+  state: AppStateReader;
+  writer: AppStateWriter<'live-mode'>;
   api: MichiApi;
   now: () => number;
+  reportError: (err: unknown) => void;
   zone: () => string;
   startFeed: (api: MichiApi, pilotId: string, listener: VehicleFeedListener) => VehicleFeed;
   setBanner: (next: BannerState) => void;
   header: HeaderView;
   vehicleList: VehicleListView;
-  drawDetail: () => void;
+  drawDetail: (force?: boolean) => void;
   loadPanels: () => Promise<void>;
 }
 
@@ -29,8 +34,10 @@ export interface LiveMode {
 
 export function createLiveMode({
   state,
+  writer,
   api,
   now,
+  reportError,
   zone,
   startFeed,
   setBanner,
@@ -41,17 +48,30 @@ export function createLiveMode({
 }: LiveModeDeps): LiveMode {
   let feed: VehicleFeed | null = null;
   let transport: FeedTransport = 'polling';
+  const history = new Map<string, SeriesPoint[]>();
+  const linkHistory = new LiveLinkHistory(HISTORY_MS);
+  writer.set('history', history);
+  writer.set('linkHistory', linkHistory);
+  state.subscribe('pilot', () => {
+    writer.set('liveStatuses', []);
+    history.clear();
+    linkHistory.clear();
+  });
+  state.subscribe('selectedVehicle', (vehicleId) => {
+    const pilot = state.get('pilot');
+    if (vehicleId && state.get('mode') === 'live' && pilot) seedCharts(pilot.id, vehicleId);
+  });
 
   function start(p: PilotDetail): void {
     header.setStatus({ kind: 'connecting' });
     feed = startFeed(api, p.id, {
       snapshot(vehicles, at) {
-        state.liveStatuses = vehicles;
-        state.layer?.update(vehicles, at);
-        state.trails?.addLive(vehicles);
+        writer.set('liveStatuses', vehicles);
+        state.get('layer')?.update(vehicles, at);
+        state.get('trails')?.addLive(vehicles);
         vehicleList.update(vehicles, at);
         recordHistory(vehicles);
-        state.linkHistory.record(vehicles, now());
+        linkHistory.record(vehicles, now());
         header.setStatus({ kind: 'live', lastMs: at, transport }, zone());
         drawDetail();
       },
@@ -71,12 +91,44 @@ export function createLiveMode({
     for (const v of vehicles) {
       const s = v.state;
       if (!s || !Number.isFinite(s.speed_mps)) continue;
-      let series = state.history.get(v.id);
-      if (!series) state.history.set(v.id, (series = []));
+      let series = history.get(v.id);
+      if (!series) history.set(v.id, (series = []));
       const last = series[series.length - 1];
       if (!last || last.t < s.ts_ms) series.push({ t: s.ts_ms, v: s.speed_mps * 3.6 });
       while (series.length && series[0]!.t < cutoff) series.shift();
     }
+  }
+
+  /** The charts of a vehicle just selected start with its last minutes from /tracks and /links, not empty. */
+  function seedCharts(pilotId: string, vehicleId: string): void {
+    const to = now();
+    const query = { from: to - HISTORY_MS, to, maxPoints: 600, source: vehicleId };
+    // Each answer is put in front of what the live feed brought meanwhile, unless the pilot changed.
+    const seeding = (seeded: Promise<boolean>) =>
+      void seeded
+        .then((drawn) => drawn && drawDetail(true))
+        .catch((err: unknown) => {
+          if (!isAbort(err)) reportError(err);
+        });
+    seeding(
+      api.tracks(pilotId, query).then((answer) => {
+        const points = answer.tracks.find((t) => t.source === vehicleId)?.points ?? [];
+        if (state.get('pilot')?.id !== pilotId || points.length === 0) return false;
+        const live = history.get(vehicleId) ?? [];
+        const first = live[0]?.t ?? Infinity;
+        const seeded = points.filter((p) => p.ts_ms < first).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 }));
+        history.set(vehicleId, [...seeded, ...live]);
+        return true;
+      }),
+    );
+    seeding(
+      api.links(pilotId, query).then((answer) => {
+        const points = answer.links.find((l) => l.source === vehicleId)?.points ?? [];
+        if (state.get('pilot')?.id !== pilotId || points.length === 0) return false;
+        linkHistory.seed(vehicleId, points);
+        return true;
+      }),
+    );
   }
 
   return {

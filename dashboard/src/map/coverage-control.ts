@@ -2,7 +2,7 @@
 // asked for the panels' time range at the resolution the map's zoom calls for.
 
 import type { MichiApi } from '../api.js';
-import { PANEL_REFRESH_MS, type AppState, type BannerState } from '../app-state.js';
+import { PANEL_REFRESH_MS, type AppStateReader, type BannerState } from '../app-state.js';
 import { isAbort } from '../errors.js';
 import { panelRange } from '../panels.js';
 import type { HeaderView } from '../views/header.js';
@@ -14,7 +14,7 @@ import type { PilotMap } from './pilot-map.js';
 const COVERAGE_ZOOM_DEBOUNCE_MS = 400;
 
 export interface CoverageControlDeps {
-  state: AppState;
+  state: AppStateReader;
   api: MichiApi;
   now: () => number;
   setBanner: (next: BannerState) => void;
@@ -43,7 +43,9 @@ export function createCoverageControl({ state, api, now, setBanner, header, lege
   let coverageZoomTimer: ReturnType<typeof setTimeout> | undefined;
 
   async function load(): Promise<void> {
-    const { pilot, pilotMap, mode } = state;
+    const pilot = state.get('pilot');
+    const pilotMap = state.get('pilotMap');
+    const mode = state.get('mode');
     if (!pilot || !pilotMap) return;
     const range = panelRange(state, now);
     const res = coverageResolution(pilotMap.map.getZoom());
@@ -55,7 +57,7 @@ export function createCoverageControl({ state, api, now, setBanner, header, lege
       // A newer request (another zoom, pilot or range) went out meanwhile: its answer wins.
       if (coverageRange !== key) return;
       // Drawn at the resolution the API answered, which for a viewer may be coarser than asked.
-      state.pilotMap?.setCoverage(coverage.cells ?? []);
+      state.get('pilotMap')?.setCoverage(coverage.cells ?? []);
       legend.setCoverageResolution(coverage.resolution ?? null);
     } catch (err) {
       if (coverageRange !== key) return;
@@ -72,13 +74,13 @@ export function createCoverageControl({ state, api, now, setBanner, header, lege
       coverageOn = !coverageOn;
       header.setCoverage(coverageOn);
       legend.setCoverage(coverageOn);
-      state.pilotMap?.setCoverageVisible(coverageOn);
+      state.get('pilotMap')?.setCoverageVisible(coverageOn);
       if (coverageOn) void load();
     },
     setMetric(metric) {
       coverageMetric = metric;
       legend.setCoverageMetric(metric);
-      state.pilotMap?.setCoverageMetric(metric);
+      state.get('pilotMap')?.setCoverageMetric(metric);
     },
     load,
     forget() {

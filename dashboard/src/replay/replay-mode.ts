@@ -3,7 +3,7 @@
 
 import type { MichiApi } from '../api.js';
 import type { LinkSampleView, TimeRange, VehicleStatus } from '../api-types.js';
-import type { AppState } from '../app-state.js';
+import type { AppStateReader, AppStateWriter } from '../app-state.js';
 import type { ViewLocation } from '../url-state.js';
 import type { HeaderView } from '../views/header.js';
 import type { ReplayBarView } from '../views/replay-bar.js';
@@ -12,7 +12,8 @@ import { ReplaySession } from './replay-session.js';
 import type { ReplayPose } from './timeline.js';
 
 export interface ReplayModeDeps {
-  state: AppState;
+  state: AppStateReader;
+  writer: AppStateWriter<'replay-mode'>;
   api: MichiApi;
   location: ViewLocation;
   reportError: (err: unknown) => void;
@@ -38,9 +39,15 @@ export function replayState(pose: ReplayPose, t: number, link: LinkSampleView | 
   };
 }
 
-/** Returns the function that starts a replay of `range` for the pilot shown, the cursor at `cursor` (or the start). */
+export interface ReplayMode {
+  /** Starts a replay of `range` for the pilot shown, the cursor at `cursor` (or the start). */
+  start(range: TimeRange, cursor: number | null): void;
+  stop(): void;
+}
+
 export function createReplayMode({
   state,
+  writer,
   api,
   location,
   reportError,
@@ -49,13 +56,14 @@ export function createReplayMode({
   vehicleList,
   drawDetail,
   loadPanels,
-}: ReplayModeDeps): (range: TimeRange, cursor: number | null) => void {
+}: ReplayModeDeps): ReplayMode {
   let lastUrlCursor = 0;
   let lastUrlWrite = 0;
 
   function startReplay(range: TimeRange, cursor: number | null): void {
-    if (!state.pilot) return;
-    state.replay?.stop();
+    const pilot = state.get('pilot');
+    if (!pilot) return;
+    state.get('replay')?.stop();
     header.setStatus({ kind: 'replay' });
     replayBar.setRange(range.from, range.to);
     replayBar.setReady(false);
@@ -63,7 +71,7 @@ export function createReplayMode({
     const session = new ReplaySession(
       {
         api,
-        pilotId: state.pilot.id,
+        pilotId: pilot.id,
         onFrame: (t, poses) => drawReplayFrame(session, t, poses),
         onState: (s, err) => {
           replayBar.setReady(s === 'ready');
@@ -76,25 +84,25 @@ export function createReplayMode({
       range,
       cursor,
     );
-    state.replay = session;
+    writer.set('replay', session);
     replayBar.setSpeed(session.clock.speed);
     replayBar.setCursor(session.clock.time);
     // Tracks first: KPIs read every raw point of the range, and asked at the same time they would
     // compete with the tracks for the cloud and InfluxDB while the person waits for the timeline.
     void session.load().then(() => {
-      if (state.replay === session) void loadPanels();
+      if (state.get('replay') === session) void loadPanels();
     });
   }
 
   function drawReplayFrame(session: ReplaySession, t: number, poses: ReadonlyMap<string, ReplayPose>): void {
-    const { pilot } = state;
-    if (session !== state.replay || !pilot) return;
-    state.replayPoses = poses;
+    const pilot = state.get('pilot');
+    if (session !== state.get('replay') || !pilot) return;
+    writer.set('replayPoses', poses);
     const statuses: VehicleStatus[] = pilot.vehicles.map((v) => {
       const pose = poses.get(v.id);
       return { id: v.id, kind: v.kind, name: v.name, state: pose ? replayState(pose, t) : null };
     });
-    state.layer?.update(statuses, t, { jump: true });
+    state.get('layer')?.update(statuses, t, { jump: true });
     vehicleList.update(statuses, t);
     replayBar.setCursor(t);
     const lines = new Map<string, { coordinates: [number, number][]; mode: string }>();
@@ -106,7 +114,7 @@ export function createReplayMode({
       coords.push([pose.lon, pose.lat]);
       lines.set(id, { coordinates: coords, mode: pose.mode });
     }
-    state.trails?.setLines(lines);
+    state.get('trails')?.setLines(lines);
     drawDetail();
     // The cursor goes into the URL now and then (not every frame: history entries are not free).
     if (Math.abs(t - lastUrlCursor) >= 1000 && (!session.clock.isPlaying || performance.now() - lastUrlWrite > 1000)) {
@@ -116,5 +124,11 @@ export function createReplayMode({
     }
   }
 
-  return startReplay;
+  return {
+    start: startReplay,
+    stop() {
+      state.get('replay')?.stop();
+      writer.set('replay', null);
+    },
+  };
 }
