@@ -73,7 +73,7 @@ export interface AppState {
   sensorStatuses: readonly SensorStatus[];
 }
 
-export const OWNERS = {
+const OWNERS = {
   me: 'boot',
   tiles: 'boot',
   pilots: 'boot',
@@ -95,8 +95,8 @@ export const OWNERS = {
   sensorStatuses: 'sensor-poll',
 } as const satisfies Record<keyof AppState, string>;
 
-export type StateOwner = (typeof OWNERS)[keyof AppState];
-export type AppStore = Store<AppState, typeof OWNERS>;
+type StateOwner = (typeof OWNERS)[keyof AppState];
+type AppStore = Store<AppState, typeof OWNERS>;
 /** What every module reads the shared state through. */
 export type AppStateReader = ReadStore<AppState>;
 /** The writer handle of `N`: its own fields and no other. */
