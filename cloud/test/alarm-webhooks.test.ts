@@ -302,6 +302,45 @@ describe('alarm webhooks', () => {
     expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
   });
 
+  it('retry a POST the receiver does not answer within timeoutMs', async () => {
+    const port = await receiver.listen();
+    receiver.answer = (r, nth) => (nth === 1 ? 'hang' : 200);
+    const list = webhooks([
+      { id: 'ops', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', timeoutMs: 200, initialBackoffMs: 20 },
+    ]);
+    const outbox = open(list);
+    outbox.start();
+    commit(outbox, change(1), change(2));
+    await waitFor(() => receiver.acknowledged().length === 2, { what: 'both changes' });
+    expect(receiver.received.map((r) => r.delivery)).toEqual(ids('ops', [1, 1, 2, 2]));
+    expect(receiver.acknowledged()).toEqual(ids('ops', [1, 2]));
+    expect(await count('timeout')).toBe(2);
+  });
+
+  it('prune delivered and refused rows after keepDoneMs, never pending ones', async () => {
+    const port = await receiver.listen();
+    receiver.answer = (r) => (r.body.changeId === 2 ? 410 : 200);
+    const closedPort = await freePort();
+    const outbox = new WebhookOutbox(
+      db,
+      webhooks([
+        { id: 'ops', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET' },
+        { id: 'down', url: `http://127.0.0.1:${closedPort}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', initialBackoffMs: 50 },
+      ]),
+      { logger: testLogger, metrics, keepDoneMs: 0, pruneEveryMs: 20 },
+    );
+    outboxes.push(outbox);
+    outbox.start();
+    commit(outbox, change(1), change(2), change(3));
+    await waitFor(() => receiver.received.length === 3, { what: 'three requests' });
+    const rows = db.prepare<[], { webhook: string; change_id: number }>(
+      'SELECT webhook, change_id FROM webhook_outbox ORDER BY webhook, change_id',
+    );
+    await waitFor(() => rows.all().every((r) => r.webhook === 'down'), { what: 'the delivered and refused rows pruned' });
+    expect(rows.all()).toEqual([1, 2, 3].map((n) => ({ webhook: 'down', change_id: n })));
+    expect(await pending('down')).toBe(3);
+  });
+
   it('route by pilot, minimum severity and kind', async () => {
     const port = await receiver.listen();
     const base = `http://127.0.0.1:${port}`;
