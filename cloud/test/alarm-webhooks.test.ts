@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../../scripts/test-support/index.js';
@@ -38,7 +39,7 @@ interface Received {
 }
 
 /** What the receiver answers to one request: a status (and headers), or 'hang' to never answer. */
-type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
+type Answer = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /** A webhook receiver as a user would write one: verifies the signature over the raw body bytes. */
 class Receiver {
@@ -68,9 +69,9 @@ class Receiver {
         this.received.push(r);
         const answer = this.answer(r, this.received.filter((x) => x.delivery === r.delivery).length);
         if (answer === 'hang') return;
-        const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+        const { status, headers, body } = typeof answer === 'number' ? { status: answer } : answer;
         r.status = status;
-        res.writeHead(status, headers).end();
+        res.writeHead(status, headers).end(body);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
@@ -135,8 +136,8 @@ let receiver: Receiver;
 let metrics: CloudMetrics;
 const outboxes: WebhookOutbox[] = [];
 
-function open(list: ResolvedWebhook[]): WebhookOutbox {
-  const outbox = new WebhookOutbox(db, list, { logger: testLogger, metrics });
+function open(list: ResolvedWebhook[], logger: Logger = testLogger): WebhookOutbox {
+  const outbox = new WebhookOutbox(db, list, { logger, metrics });
   outboxes.push(outbox);
   return outbox;
 }
@@ -225,12 +226,17 @@ describe('alarm webhooks', () => {
   it('give up on a change the receiver refuses (400) and deliver the following ones; honour Retry-After', async () => {
     const port = await receiver.listen();
     receiver.answer = (r, nth) => {
-      if (r.body.changeId === 2) return 400;
+      if (r.body.changeId === 2) return { status: 400, body: 'unknown pilot:\n test-town' };
       if (r.body.changeId === 3 && nth === 1) return { status: 429, headers: { 'retry-after': '1' } };
       return 204;
     };
+    const logLines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
     const outbox = open(
-      webhooks([{ id: 'ops', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', initialBackoffMs: 20 }]),
+      webhooks([
+        { id: 'ops', url: `http://127.0.0.1:${port}/hook?token=in-query`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', initialBackoffMs: 20 },
+      ]),
+      logger,
     );
     outbox.start();
     commit(outbox, change(1), change(2), change(3), change(4));
@@ -240,16 +246,21 @@ describe('alarm webhooks', () => {
     // Change 2 was sent once: a 400 is final.
     expect(receiver.received.filter((r) => r.delivery === 'ops-2')).toHaveLength(1);
     expect(await count('refused')).toBe(1);
+    const refusal = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['delivery'] === 'ops-2');
+    expect(refusal).toMatchObject({ level: 40, webhook: 'ops', status: 400, url: `http://127.0.0.1:${port}/hook` });
+    expect(logLines.join('')).not.toContain(SECRET);
+    expect(logLines.join('')).not.toContain('in-query');
     expect(await count('throttled')).toBe(1);
     const [first429, retried] = receiver.received.filter((r) => r.delivery === 'ops-3');
     // Without Retry-After the retry would have come after 10 to 20 ms.
     expect(retried!.atMs - first429!.atMs).toBeGreaterThanOrEqual(900);
-    const rows = db.prepare("SELECT change_id, outcome FROM webhook_outbox WHERE webhook = 'ops' ORDER BY change_id").all();
+    const rows = db.prepare("SELECT change_id, outcome, last_error FROM webhook_outbox WHERE webhook = 'ops' ORDER BY change_id").all();
     expect(rows).toEqual([
-      { change_id: 1, outcome: 'delivered' },
-      { change_id: 2, outcome: 'refused' },
-      { change_id: 3, outcome: 'delivered' },
-      { change_id: 4, outcome: 'delivered' },
+      { change_id: 1, outcome: 'delivered', last_error: '' },
+      // What the receiver said, for the operator reading the log or the table.
+      { change_id: 2, outcome: 'refused', last_error: 'HTTP 400: unknown pilot: test-town' },
+      { change_id: 3, outcome: 'delivered', last_error: '' },
+      { change_id: 4, outcome: 'delivered', last_error: '' },
     ]);
   });
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '@michi/proto';
+import type { SecretResolver } from '../config.js';
 import { ALARM_CHANGE_KINDS, ALARM_SEVERITIES, type AlarmChangeKind, type AlarmSeverity } from './alarm-change.js';
 
 const WebhookSchema = z
@@ -50,11 +51,8 @@ export type WebhookSettings = z.infer<typeof WebhookSchema>;
 /** A configured webhook with its secret looked up; `secret` is not enumerable, so logging the object never shows it. */
 export type ResolvedWebhook = Readonly<WebhookSettings> & { readonly secret: string };
 
-/** The config's resolver (config.ts `SecretResolver`): "env:NAME" to its value, undefined when unset or empty. */
-export type WebhookSecretResolver = (ref: string) => string | undefined;
-
 /** Looks up each webhook's secret; throws ConfigError naming the webhook and the variable when one is not set. */
-export function resolveWebhooks(parsed: readonly WebhookSettings[], resolveSecret: WebhookSecretResolver): ResolvedWebhook[] {
+export function resolveWebhooks(parsed: readonly WebhookSettings[], resolveSecret: SecretResolver): ResolvedWebhook[] {
   return parsed.map((w, i) => {
     const secret = resolveSecret(`env:${w.secretEnv}`);
     if (secret === undefined) {

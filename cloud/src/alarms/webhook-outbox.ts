@@ -15,7 +15,7 @@ import { webhookWants, type ResolvedWebhook } from './webhook-config.js';
 import type { CloudMetrics } from '../metrics.js';
 
 /** Why a POST did not deliver, as the `result` label; `refused` is final, the others are retried. */
-export type DeliveryFailure = 'refused' | 'server_error' | 'throttled' | 'timeout' | 'unreachable';
+type DeliveryFailure = 'refused' | 'server_error' | 'throttled' | 'timeout' | 'unreachable';
 
 export interface WebhookOutboxDeps {
   logger: Logger;
@@ -60,6 +60,8 @@ CREATE INDEX IF NOT EXISTS webhook_outbox_done ON webhook_outbox (done_ms) WHERE
 
 /** A receiver asking to wait longer than this (Retry-After) is retried after this. */
 const MAX_RETRY_AFTER_MS = 3_600_000;
+/** How much of a refusal's body is logged and kept in the row. */
+const REFUSAL_TEXT_CHARS = 200;
 
 export class WebhookOutbox {
   private readonly webhooks: readonly ResolvedWebhook[];
@@ -202,10 +204,12 @@ export class WebhookOutbox {
         redirect: 'manual',
         signal: AbortSignal.any([timeout, this.aborter.signal]),
       });
-      await res.body?.cancel().catch(() => undefined);
       const status = res.status;
+      // The start of a refusal's body, for the log: receivers usually say there why they refuse.
+      const said = status >= 400 && status < 500 ? await bodyStart(res) : '';
+      await res.body?.cancel().catch(() => undefined);
       if (status >= 200 && status < 300) return { ok: true, status };
-      const detail = `HTTP ${status}`;
+      const detail = said === '' ? `HTTP ${status}` : `HTTP ${status}: ${said}`;
       if (status === 408 || status === 429)
         return { ok: false, failure: 'throttled', status, detail, ...retryAfter(res.headers.get('retry-after')) };
       if (status >= 500) return { ok: false, failure: 'server_error', status, detail, ...retryAfter(res.headers.get('retry-after')) };
@@ -239,9 +243,21 @@ export class WebhookOutbox {
 }
 
 /** Exponential with jitter: about initialBackoffMs × 2^(attempt-1), capped, between 50% and 100% of it. */
-export function backoffMs(webhook: Pick<ResolvedWebhook, 'initialBackoffMs' | 'maxBackoffMs'>, attempt: number): number {
+function backoffMs(webhook: Pick<ResolvedWebhook, 'initialBackoffMs' | 'maxBackoffMs'>, attempt: number): number {
   const ceiling = Math.min(webhook.maxBackoffMs, webhook.initialBackoffMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** Up to REFUSAL_TEXT_CHARS of the response body's first chunk, as text on one line; '' when it has none or fails. */
+async function bodyStart(res: Response): Promise<string> {
+  try {
+    const reader = res.body?.getReader();
+    const chunk = reader && (await reader.read()).value;
+    await reader?.cancel();
+    return chunk ? Buffer.from(chunk).toString('utf8').slice(0, REFUSAL_TEXT_CHARS).replace(/\s+/g, ' ').trim() : '';
+  } catch {
+    return '';
+  }
 }
 
 /** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. */
