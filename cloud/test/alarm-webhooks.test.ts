@@ -317,7 +317,7 @@ describe('alarm webhooks', () => {
     const port = await receiver.listen();
     receiver.answer = (r, nth) => (nth === 1 ? 'hang' : 200);
     const list = webhooks([
-      { id: 'ops', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', timeoutMs: 200, initialBackoffMs: 20 },
+      { id: 'ops', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'MICHI_TEST_WEBHOOK_SECRET', timeoutMs: 500, initialBackoffMs: 20 },
     ]);
     const outbox = open(list);
     outbox.start();
