@@ -141,5 +141,24 @@ export class CloudMetrics {
       labelNames: ['reason'],
       registers,
     });
+    // Alarm webhooks (alarms/webhook-outbox.ts).
+    this.webhookDeliveries = new Counter({
+      name: 'michi_cloud_webhook_deliveries_total',
+      help: 'Alarm webhook POST attempts, by webhook and result (delivered, refused, server_error, throttled, timeout, unreachable).',
+      labelNames: ['webhook', 'result'],
+      registers,
+    });
+    this.webhookOutboxPending = new Gauge({
+      name: 'michi_cloud_webhook_outbox_pending',
+      help: 'Alarm notifications waiting in the webhook outbox (not yet delivered or given up), by webhook.',
+      labelNames: ['webhook'],
+      registers,
+    });
   }
+
+  // Alarm webhooks (alarms/webhook-outbox.ts). `webhook` is a configured id, so the set is bounded.
+  /** POST attempts by result: delivered, refused (other 4xx and 3xx: given up), server_error, throttled (408, 429), timeout, unreachable. */
+  readonly webhookDeliveries: Counter<'webhook' | 'result'>;
+  /** Notifications in the outbox not yet delivered or given up, by webhook. */
+  readonly webhookOutboxPending: Gauge<'webhook'>;
 }
