@@ -4,7 +4,7 @@
  * request, the routes, the OpenAPI document and the live feed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { API_MESSAGE_SCHEMAS, API_ROUTES, ErrorCodes } from '@michi/proto';
+import { API_ROUTES, ErrorCodes } from '@michi/proto';
 import { redactUrl } from '../audit-log.js';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
@@ -93,6 +93,6 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
   // The live feed answers the HTTP server's upgrade, outside the router: documented, not registered.
-  document.documented(API_ROUTES.live, API_MESSAGE_SCHEMAS);
+  document.documented(API_ROUTES.live);
   return new LiveFeed(ctx, liveOptions);
 }

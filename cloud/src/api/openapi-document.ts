@@ -83,7 +83,6 @@ export function openApiPath(url: string): string {
 
 export class ApiDocument {
   private readonly routes: ApiRouteContract[] = [];
-  private readonly extraSchemas: z.ZodType[] = [];
   private cached: JsonSchema | undefined;
 
   /** Records every route `app` registers from now on; throws for an /api/ route without a contract. */
@@ -99,10 +98,9 @@ export class ApiDocument {
     });
   }
 
-  /** A route served outside the router (the live feed's WebSocket upgrade) and the schemas of its messages. */
-  documented(route: ApiRouteContract, schemas: readonly z.ZodType[] = []): void {
+  /** A route served outside the router (the live feed's WebSocket upgrade). */
+  documented(route: ApiRouteContract): void {
     this.routes.push(route);
-    this.extraSchemas.push(...schemas);
   }
 
   /** The document, built once all routes are registered (on its first request). */
@@ -114,7 +112,6 @@ export class ApiDocument {
       const item = (paths[openApiPath(route.url)] ??= {});
       item[route.method.toLowerCase()] = operation(route, components);
     }
-    for (const schema of this.extraSchemas) lift(jsonSchemaOf(schema, 'output'), components);
     this.cached = {
       openapi: '3.1.0',
       info: {

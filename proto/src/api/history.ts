@@ -57,11 +57,9 @@ export type EventsResponse = z.infer<typeof EventsResponseSchema>;
 
 const percentiles = <K extends string>(...keys: K[]) =>
   z.object(Object.fromEntries(keys.map((k) => [k, z.number().nullable()])) as Record<K, z.ZodNullable<z.ZodNumber>>);
-const byCause = z
-  .record(z.string(), z.int())
-  .meta({
-    description: 'Events counted by cause (EventCause without its prefix; UNSPECIFIED when missing); causes with no event are absent.',
-  });
+const byCause = z.record(z.string(), z.int()).meta({
+  description: 'Events counted by cause (EventCause without its prefix; UNSPECIFIED when missing); causes with no event are absent.',
+});
 const per100kmByCause = z
   .record(z.string(), z.number())
   .nullable()

@@ -78,13 +78,10 @@ export type LinkSampleView = z.infer<typeof LinkSampleViewSchema>;
 export const VehicleStateViewSchema = z
   .object({
     ts_ms: epochMsSchema.meta({ description: "Source timestamp (the vehicle's clock), ms since the epoch." }),
-    recv_ms: z
-      .int()
-      .nullable()
-      .meta({
-        description:
-          "When the cloud received it (the cloud's clock); null for viewers of a coarsened pilot, or a state read back from InfluxDB without one.",
-      }),
+    recv_ms: z.int().nullable().meta({
+      description:
+        "When the cloud received it (the cloud's clock); null for viewers of a coarsened pilot, or a state read back from InfluxDB without one.",
+    }),
     seq: z.int().nullable(),
     lat: z.number().nullable().meta({ description: 'null when the reading had no position.' }),
     lon: z.number().nullable(),

@@ -227,7 +227,8 @@ export const API_ROUTES = {
     tags: ['live'],
     querystring: QueryParams.live,
     responses: {
-      101: { description: 'Switching protocols; then LiveMessage text frames.' },
+      // No HTTP body: the schema is that of each WebSocket text frame after the upgrade.
+      101: { description: 'Switching protocols; then text frames, each one LiveMessage (JSON).', schema: LiveMessageSchema },
       400: ERRORS[400],
       401: ERRORS[401],
       403: error("MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or the page's Origin is not allowed."),
@@ -236,6 +237,3 @@ export const API_ROUTES = {
     },
   },
 } as const satisfies Record<string, ApiRouteContract>;
-
-/** Named schemas of the live feed's messages, which no HTTP response carries (components.schemas). */
-export const API_MESSAGE_SCHEMAS: readonly z.ZodType[] = [LiveMessageSchema];
