@@ -3,6 +3,7 @@
 
 import type { MichiApi } from './api.js';
 import type { LinkPoint, TimeRange } from './api-types.js';
+import { speedSeries } from './state-values.js';
 import { HISTORY_MS, type AppState } from './app-state.js';
 import { isAbort } from './errors.js';
 import { linkAt } from './link-history.js';
@@ -77,7 +78,7 @@ export function createSelection({ state, api, now, reportError, detail, sensorDe
       if (state.pilot?.id !== pilotId || points.length === 0) return;
       const live = state.history.get(vehicleId) ?? [];
       const first = live[0]?.t ?? Infinity;
-      const seeded = points.filter((p) => p.ts_ms < first).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 }));
+      const seeded = speedSeries(points.filter((p) => p.ts_ms < first));
       state.history.set(vehicleId, [...seeded, ...live]);
       drawDetail(true);
     } catch (err) {
@@ -136,7 +137,7 @@ export function createSelection({ state, api, now, reportError, detail, sensorDe
       detail.show({
         vehicle,
         state: pose ? replayState(pose, cursor, linkAt(links, cursor)) : null,
-        speed: points.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 })),
+        speed: speedSeries(points.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to)),
         link: links.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to),
         window,
         cursor,

@@ -70,7 +70,7 @@ export function createLiveMode({
     const cutoff = now() - HISTORY_MS;
     for (const v of vehicles) {
       const s = v.state;
-      if (!s || !Number.isFinite(s.speed_mps)) continue;
+      if (!s || s.speed_mps === null || !Number.isFinite(s.speed_mps)) continue;
       let series = state.history.get(v.id);
       if (!series) state.history.set(v.id, (series = []));
       const last = series[series.length - 1];
