@@ -1,10 +1,7 @@
 /** Events of a pilot over a time range, newest first, filtered by type, source and severity. */
-import { EVENT_TYPES, MEASUREMENTS, SEVERITIES, type EventView } from '@michi/proto';
+import { EVENT_VIEW_SEVERITIES, EVENT_VIEW_TYPES, MEASUREMENTS, type EventView } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { anyOf, num, oneOf, pilotRange, str } from './stats.js';
-
-const EVENT_TYPE_NAMES = [...EVENT_TYPES, 'UNSPECIFIED'] as const;
-const SEVERITY_NAMES = [...SEVERITIES, 'UNSPECIFIED'] as const;
 
 export interface EventsRequest {
   pilot: string;
@@ -29,9 +26,9 @@ export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promi
   return rows.map((r) => ({
     ts_ms: r.time,
     source: str(r['source']) ?? '',
-    type: oneOf(EVENT_TYPE_NAMES, r['type']),
+    type: oneOf(EVENT_VIEW_TYPES, r['type']),
     cause: str(r['cause']),
-    severity: oneOf(SEVERITY_NAMES, r['severity']),
+    severity: oneOf(EVENT_VIEW_SEVERITIES, r['severity']),
     lat: num(r['lat']),
     lon: num(r['lon']),
     detail: str(r['detail']),

@@ -37,13 +37,17 @@ export type LinkHistory = z.infer<typeof LinkHistorySchema>;
 export const LinksResponseSchema = z.object({ ...range, links: z.array(LinkHistorySchema) });
 export type LinksResponse = z.infer<typeof LinksResponseSchema>;
 
+/** An event's type and severity as stored: the enums' names, UNSPECIFIED included. */
+export const EVENT_VIEW_TYPES = [...EVENT_TYPES, 'UNSPECIFIED'] as const;
+export const EVENT_VIEW_SEVERITIES = [...SEVERITIES, 'UNSPECIFIED'] as const;
+
 export const EventViewSchema = z
   .object({
     ts_ms: epochMsSchema,
     source: z.string(),
-    type: z.enum([...EVENT_TYPES, 'UNSPECIFIED']).nullable(),
+    type: z.enum(EVENT_VIEW_TYPES).nullable(),
     cause: z.string().nullable().meta({ description: 'EventCause without its prefix.' }),
-    severity: z.enum([...SEVERITIES, 'UNSPECIFIED']).nullable(),
+    severity: z.enum(EVENT_VIEW_SEVERITIES).nullable(),
     lat: z.number().nullable(),
     lon: z.number().nullable(),
     detail: z.string().nullable().meta({ description: 'Free text; always null for viewers.' }),
