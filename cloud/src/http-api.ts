@@ -14,8 +14,10 @@ import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { ErrorCodes, MichiError } from '@michi/proto';
+import { API_ROUTES, ErrorCodes, MichiError, type HealthResponse } from '@michi/proto';
 import { registerApiV1 } from './api/index.js';
+import { ApiDocument } from './api/openapi-document.js';
+import { contractOptions } from './api/route-contract.js';
 import { ApiLimiter, type ApiLimits } from './api/request-limits.js';
 import { DEFAULT_API_LIMITS } from './config.js';
 import { normalisedPath } from './api/route-scope.js';
@@ -114,12 +116,15 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     return reply.code(404).send({ error: { code: HttpErrorCodes.NOT_FOUND, message } });
   });
 
-  app.get('/api/v1/health', { config: { public: true } }, async (_req, reply) => {
+  // Before the first route: every /api/ route registered from here on needs a contract.
+  const document = new ApiDocument(app);
+  app.get(API_ROUTES.health.url, contractOptions(API_ROUTES.health), async (_req, reply) => {
     try {
       await query.ping();
-      return { status: 'ok', influx: 'ok' };
+      return { status: 'ok', influx: 'ok' } satisfies HealthResponse;
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', influx: 'unreachable', detail: (err as Error).message });
+      const body: HealthResponse = { status: 'unavailable', influx: 'unreachable', detail: (err as Error).message };
+      return reply.code(503).send(body);
     }
   });
 
@@ -137,6 +142,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
     },
+    document,
     deps.live,
   );
   live.attach(app.server);

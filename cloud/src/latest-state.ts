@@ -8,7 +8,7 @@
  * reading that arrives late never moves a vehicle back, nor pushes the same state twice.
  */
 import type { Logger } from 'pino';
-import { MEASUREMENTS, type LinkSample, type Pilot, type VehicleState } from '@michi/proto';
+import { MEASUREMENTS, type LinkSample, type LinkSampleView, type Pilot, type VehicleState } from '@michi/proto';
 import { float32Value, modeName } from './line-protocol.js';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery, type InfluxRow } from './influx-query.js';
 
@@ -28,19 +28,8 @@ export interface VehicleSnapshot {
   gateway: string | null;
 }
 
-/** What the API shows of a vehicle's latest link sample; numbers as stored in InfluxDB. */
-export interface LinkSnapshot {
-  ts_ms: number;
-  /** The serving cell's NR cell identity (the `cell` tag); null when the sample named none. */
-  cell: string | null;
-  pci: number | null;
-  band: string | null;
-  /** null when the sample had no RSRP (0 means not measured and is not stored). */
-  rsrp_dbm: number | null;
-  /** null when the sample did not carry it (optional in the schema). */
-  sinr_db: number | null;
-  rtt_ms: number | null;
-}
+/** What the API shows of a vehicle's latest link sample (@michi/proto LinkSampleView); numbers as stored in InfluxDB. */
+export type LinkSnapshot = LinkSampleView;
 
 function float32(v: number | null | undefined): number | null {
   return v === null || v === undefined || !Number.isFinite(v) ? null : float32Value(v);

@@ -9,7 +9,9 @@ function bus(id: string, link: LinkPoint | null): VehicleStatus {
     id,
     kind: 'bus',
     name: { ja: id, en: id },
+    routeId: 'loop',
     state: {
+      seq: null,
       lat: 36.38,
       lon: 139.07,
       speed_mps: 5,

@@ -117,7 +117,7 @@ export function createSelection({
       detail.show({
         vehicle,
         state: pose ? replayState(pose, cursor, linkAt(links, cursor)) : null,
-        speed: points.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 })),
+        speed: speedSeries(points.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to)),
         link: links.filter((p) => p.ts_ms >= window.from && p.ts_ms <= window.to),
         window,
         cursor,

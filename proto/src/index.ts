@@ -45,3 +45,4 @@ export {
   type FieldType,
   type FieldName,
 } from './storage-schema.js';
+export * from './api/index.js';

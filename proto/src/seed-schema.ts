@@ -332,7 +332,7 @@ function distanceToLineM(p: LonLat, line: readonly LonLat[]): number {
 // ---------------------------------------------------------------------------------------------
 // The pilot
 
-const PilotObjectSchema = z.strictObject({
+export const PilotObjectSchema = z.strictObject({
   /** Lower-case slug; the {pilot} segment of MQTT topics and the seed's file name. */
   id: z
     .string({ error: 'expected a pilot id string' })

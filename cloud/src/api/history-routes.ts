@@ -8,7 +8,18 @@
  * deadline, 422 beyond the row cap.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCodes } from '@michi/proto';
+import type { z } from 'zod';
+import {
+  API_ROUTES,
+  ErrorCodes,
+  type QueryParams,
+  type CompletenessResponse,
+  type CoverageResponse,
+  type EventsResponse,
+  type Kpis,
+  type LinksResponse,
+  type TracksResponse,
+} from '@michi/proto';
 import { ANONYMOUS_VIEWER } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { InfluxQuery } from '../influx-query.js';
@@ -20,11 +31,13 @@ import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
 import { queryLinks } from '../queries/links-query.js';
 import { queryTracks } from '../queries/tracks-query.js';
 import { pilotFor, type ApiContext } from './context.js';
-import { Params, parseQuery, timeRange } from './params.js';
+import { timeRange } from './params.js';
 import { principalOf } from './pilot-routes.js';
 import { PilotPrivacy } from './privacy.js';
+import { contractOptions, validQuery } from './route-contract.js';
 
-type PilotParams = { Params: { pilot: string }; Querystring: Record<string, unknown> };
+/** A history route's request: the pilot, and the query as its zod schema parsed it (route-contract.ts). */
+type PilotRequest<Q extends z.ZodType> = { Params: { pilot: string }; Querystring: z.output<Q> };
 
 /** Real ids of the ids a caller sent (aliases for a viewer of a pilot that hides ids); 400 for unknown ones. */
 function sourcesOf(ids: readonly string[], privacy: PilotPrivacy, known: ReadonlySet<string>): string[] {
@@ -43,11 +56,11 @@ function sourcesOf(ids: readonly string[], privacy: PilotPrivacy, known: Readonl
  */
 function seriesRequestOf(
   ctx: ApiContext,
-  req: FastifyRequest<PilotParams>,
+  req: FastifyRequest<PilotRequest<typeof QueryParams.series>>,
 ): { from: number; to: number; privacy: PilotPrivacy; request: SeriesRequest | null } {
   const principal = principalOf(req);
   const pilot = pilotFor(ctx, principal, req.params.pilot);
-  const q = parseQuery(Params.series, req.query);
+  const q = validQuery(req);
   const { from, to } = timeRange(q, ctx.now());
   const privacy = new PilotPrivacy(pilot, principal);
   const sources = sourcesOf(q.source, privacy, new Set(pilot.vehicles.map((v) => v.id)));
@@ -68,55 +81,67 @@ function gated<T>(ctx: ApiContext, req: FastifyRequest, run: (query: InfluxQuery
 }
 
 export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<PilotParams>('/api/v1/pilots/:pilot/tracks', async (req) => {
-    const { from, to, privacy, request } = seriesRequestOf(ctx, req);
-    const { tracks } = request ? await gated(ctx, req, (query) => queryTracks(query, request)) : { tracks: [] };
-    return {
-      from,
-      to,
-      tracks: tracks.map((t) => ({
-        source: privacy.publicId(t.source),
-        points: privacy.trackPoints(t.points),
-      })),
-    };
-  });
+  app.get<PilotRequest<typeof QueryParams.series>>(
+    API_ROUTES.tracks.url,
+    contractOptions(API_ROUTES.tracks),
+    async (req): Promise<TracksResponse> => {
+      const { from, to, privacy, request } = seriesRequestOf(ctx, req);
+      const { tracks } = request ? await gated(ctx, req, (query) => queryTracks(query, request)) : { tracks: [] };
+      return {
+        from,
+        to,
+        tracks: tracks.map((t) => ({
+          source: privacy.publicId(t.source),
+          points: privacy.trackPoints(t.points),
+        })),
+      };
+    },
+  );
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/links', async (req) => {
-    const { from, to, privacy, request } = seriesRequestOf(ctx, req);
-    const { links } = request ? await gated(ctx, req, (query) => queryLinks(query, request)) : { links: [] };
-    // Link points carry no position: only the delay (in `request`) and the aliases apply.
-    return { from, to, links: links.map((l) => ({ source: privacy.publicId(l.source), points: l.points })) };
-  });
+  app.get<PilotRequest<typeof QueryParams.series>>(
+    API_ROUTES.links.url,
+    contractOptions(API_ROUTES.links),
+    async (req): Promise<LinksResponse> => {
+      const { from, to, privacy, request } = seriesRequestOf(ctx, req);
+      const { links } = request ? await gated(ctx, req, (query) => queryLinks(query, request)) : { links: [] };
+      // Link points carry no position: only the delay (in `request`) and the aliases apply.
+      return { from, to, links: links.map((l) => ({ source: privacy.publicId(l.source), points: l.points })) };
+    },
+  );
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/events', async (req) => {
+  app.get<PilotRequest<typeof QueryParams.events>>(
+    API_ROUTES.events.url,
+    contractOptions(API_ROUTES.events),
+    async (req): Promise<EventsResponse> => {
+      const principal = principalOf(req);
+      const pilot = pilotFor(ctx, principal, req.params.pilot);
+      const q = validQuery(req);
+      const { from, to } = timeRange(q, ctx.now());
+      const privacy = new PilotPrivacy(pilot, principal);
+      const known = new Set([...pilot.vehicles.map((v) => v.id), ...pilot.sensors.map((s) => s.id)]);
+      const sources = sourcesOf(q.source, privacy, known);
+      const until = Math.min(to, privacy.horizon(ctx.now()));
+      const events =
+        until < from
+          ? []
+          : await gated(ctx, req, (query) =>
+              queryEvents(query, { pilot: pilot.id, from, to: until, types: q.type, sources, severities: q.severity, limit: q.limit }),
+            );
+      if (!privacy.filtered) return { events };
+      return {
+        events: events.map((e) => {
+          const [lat, lon] = e.lat !== null && e.lon !== null ? privacy.position(e.lat, e.lon) : [e.lat, e.lon];
+          // Free text written by a safety driver may name people: not for the public view.
+          return { ...e, source: privacy.publicId(e.source), lat, lon, detail: null };
+        }),
+      };
+    },
+  );
+
+  app.get<PilotRequest<typeof QueryParams.range>>(API_ROUTES.kpis.url, contractOptions(API_ROUTES.kpis), async (req): Promise<Kpis> => {
     const principal = principalOf(req);
     const pilot = pilotFor(ctx, principal, req.params.pilot);
-    const q = parseQuery(Params.events, req.query);
-    const { from, to } = timeRange(q, ctx.now());
-    const privacy = new PilotPrivacy(pilot, principal);
-    const known = new Set([...pilot.vehicles.map((v) => v.id), ...pilot.sensors.map((s) => s.id)]);
-    const sources = sourcesOf(q.source, privacy, known);
-    const until = Math.min(to, privacy.horizon(ctx.now()));
-    const events =
-      until < from
-        ? []
-        : await gated(ctx, req, (query) =>
-            queryEvents(query, { pilot: pilot.id, from, to: until, types: q.type, sources, severities: q.severity, limit: q.limit }),
-          );
-    if (!privacy.filtered) return { events };
-    return {
-      events: events.map((e) => {
-        const [lat, lon] = e.lat !== null && e.lon !== null ? privacy.position(e.lat, e.lon) : [e.lat, e.lon];
-        // Free text written by a safety driver may name people: not for the public view.
-        return { ...e, source: privacy.publicId(e.source), lat, lon, detail: null };
-      }),
-    };
-  });
-
-  app.get<PilotParams>('/api/v1/pilots/:pilot/kpis', async (req) => {
-    const principal = principalOf(req);
-    const pilot = pilotFor(ctx, principal, req.params.pilot);
-    const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
+    const { from, to } = timeRange(validQuery(req), ctx.now());
     // Distance, speed and mode share of the last seconds would say where vehicles are now: like
     // the tracks, a viewer's KPIs end at now − the pilot's delay (`from`/`to` say what was asked).
     const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
@@ -124,24 +149,32 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     return { ...kpis, from, to };
   });
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/coverage', async (req) => {
-    const principal = principalOf(req);
-    const pilot = pilotFor(ctx, principal, req.params.pilot);
-    const q = parseQuery(Params.coverage, req.query);
-    const { from, to } = timeRange(q, ctx.now());
-    const privacy = new PilotPrivacy(pilot, principal);
-    // Cells finer than the coarsening grid would give back the positions it hides (res 15 is under a metre).
-    const res = privacy.coverageResolution(q.res);
-    const until = Math.min(to, privacy.horizon(ctx.now()));
-    return {
-      resolution: res,
-      cells: until < from ? [] : await gated(ctx, req, (query) => queryCoverage(query, pilot.id, from, until, res)),
-    };
-  });
+  app.get<PilotRequest<typeof QueryParams.coverage>>(
+    API_ROUTES.coverage.url,
+    contractOptions(API_ROUTES.coverage),
+    async (req): Promise<CoverageResponse> => {
+      const principal = principalOf(req);
+      const pilot = pilotFor(ctx, principal, req.params.pilot);
+      const q = validQuery(req);
+      const { from, to } = timeRange(q, ctx.now());
+      const privacy = new PilotPrivacy(pilot, principal);
+      // Cells finer than the coarsening grid would give back the positions it hides (res 15 is under a metre).
+      const res = privacy.coverageResolution(q.res);
+      const until = Math.min(to, privacy.horizon(ctx.now()));
+      return {
+        resolution: res,
+        cells: until < from ? [] : await gated(ctx, req, (query) => queryCoverage(query, pilot.id, from, until, res)),
+      };
+    },
+  );
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/completeness', { config: { operatorOnly: true } }, async (req) => {
-    const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
-    const { from, to } = timeRange(parseQuery(Params.range, req.query), ctx.now());
-    return { from, to, sources: await gated(ctx, req, (query) => queryCompleteness(query, pilot, from, to)) };
-  });
+  app.get<PilotRequest<typeof QueryParams.range>>(
+    API_ROUTES.completeness.url,
+    contractOptions(API_ROUTES.completeness),
+    async (req): Promise<CompletenessResponse> => {
+      const pilot = pilotFor(ctx, principalOf(req), req.params.pilot);
+      const { from, to } = timeRange(validQuery(req), ctx.now());
+      return { from, to, sources: await gated(ctx, req, (query) => queryCompleteness(query, pilot, from, to)) };
+    },
+  );
 }

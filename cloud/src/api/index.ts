@@ -4,15 +4,16 @@
  * request, the routes, the OpenAPI document and the live feed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCodes } from '@michi/proto';
+import { API_ROUTES, ErrorCodes } from '@michi/proto';
 import { redactUrl } from '../audit-log.js';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
 import { LiveFeed, type LiveFeedOptions } from '../live-feed.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
-import { openApiDocument } from './openapi.js';
+import type { ApiDocument } from './openapi-document.js';
 import { registerPilotRoutes } from './pilot-routes.js';
+import { contractOptions } from './route-contract.js';
 import { hasApiRoute, isApiRequest } from './route-scope.js';
 
 export type { ApiContext } from './context.js';
@@ -25,8 +26,11 @@ function pilotOf(req: FastifyRequest): string | null {
   return typeof params?.['pilot'] === 'string' ? params['pilot'] : null;
 }
 
-/** Registers /api/v1 on `app` (health is registered by the caller); returns the live feed to attach and close. */
-export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions: LiveFeedOptions = {}): LiveFeed {
+/**
+ * Registers /api/v1 on `app` (health is registered by the caller), each route in `document`;
+ * returns the live feed to attach and close.
+ */
+export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: ApiDocument, liveOptions: LiveFeedOptions = {}): LiveFeed {
   app.decorateRequest('principal', null);
 
   // Every hook decides by the matched route (route-scope.ts), never by req.url: an encoded path
@@ -85,9 +89,10 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
     });
   });
 
-  const document = openApiDocument();
-  app.get('/api/v1/openapi.json', { config: { public: true } }, async () => document);
+  app.get(API_ROUTES.openapi.url, contractOptions(API_ROUTES.openapi), async () => document.document());
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
+  // The live feed answers the HTTP server's upgrade, outside the router: documented, not registered.
+  document.documented(API_ROUTES.live);
   return new LiveFeed(ctx, liveOptions);
 }

@@ -1,17 +1,27 @@
 /** GET /me, /pilots, /pilots/:pilot, /pilots/:pilot/vehicles and /pilots/:pilot/sensors. */
 import type { FastifyInstance } from 'fastify';
-import type { Pilot } from '@michi/proto';
+import {
+  API_ROUTES,
+  type MeResponse,
+  type Pilot,
+  type PilotDetail,
+  type PilotSummary,
+  type SensorLatest,
+  type SensorView,
+  type VehiclesResponse,
+} from '@michi/proto';
 import { canReadPilot, type Principal } from '../auth.js';
 import { querySensorsLatest } from '../queries/latest-query.js';
 import { pilotFor, type ApiContext } from './context.js';
 import { PilotPrivacy } from './privacy.js';
+import { contractOptions } from './route-contract.js';
 import { vehiclesView } from './vehicles-view.js';
 
 type PilotParams = { Params: { pilot: string } };
 
 /** The definition the map needs; gateways without their credentials reference, none at all for viewers. */
-export function pilotView(p: Pilot, privacy: PilotPrivacy): Record<string, unknown> {
-  const view: Record<string, unknown> = {
+export function pilotView(p: Pilot, privacy: PilotPrivacy): PilotDetail {
+  const view: PilotDetail = {
     id: p.id,
     notice: p.notice,
     noticeJa: p.noticeJa,
@@ -30,10 +40,10 @@ export function pilotView(p: Pilot, privacy: PilotPrivacy): Record<string, unkno
     privacy: p.privacy,
   };
   if (privacy.filtered) {
-    delete view['gateways'];
+    delete view.gateways;
     // Relay gateways are gateway ids too: viewers see none.
-    view['vehicles'] = p.vehicles.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...v }) => ({ ...v, id: privacy.publicId(v.id) }));
-    view['sensors'] = p.sensors.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...s }) => ({ ...s, id: privacy.publicId(s.id) }));
+    view.vehicles = p.vehicles.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...v }) => ({ ...v, id: privacy.publicId(v.id) }));
+    view.sensors = p.sensors.map(({ gatewayId: _gw, relayGatewayIds: _relays, ...s }) => ({ ...s, id: privacy.publicId(s.id) }));
   }
   return view;
 }
@@ -45,17 +55,17 @@ export function principalOf(req: { principal: Principal | null }): Principal {
 }
 
 export function registerPilotRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/me', async (req) => {
+  app.get(API_ROUTES.me.url, contractOptions(API_ROUTES.me), async (req): Promise<MeResponse> => {
     const p = principalOf(req);
-    return { id: p.id, role: p.role, pilots: p.pilots === '*' ? ['*'] : p.pilots };
+    return { id: p.id, role: p.role, pilots: p.pilots === '*' ? ['*'] : [...p.pilots] };
   });
 
-  app.get('/api/v1/pilots', async (req) => {
+  app.get(API_ROUTES.pilots.url, contractOptions(API_ROUTES.pilots), async (req) => {
     const principal = principalOf(req);
     return {
       pilots: ctx.directory.pilots
         .filter((p) => canReadPilot(principal, p.id))
-        .map((p) => ({
+        .map((p): PilotSummary => ({
           id: p.id,
           name: p.name,
           municipality: p.municipality,
@@ -64,26 +74,26 @@ export function registerPilotRoutes(app: FastifyInstance, ctx: ApiContext): void
     };
   });
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot', async (req) => {
+  app.get<PilotParams>(API_ROUTES.pilot.url, contractOptions(API_ROUTES.pilot), async (req) => {
     const principal = principalOf(req);
     const pilot = pilotFor(ctx, principal, req.params.pilot);
     return pilotView(pilot, new PilotPrivacy(pilot, principal));
   });
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/vehicles', async (req) => {
+  app.get<PilotParams>(API_ROUTES.vehicles.url, contractOptions(API_ROUTES.vehicles), async (req): Promise<VehiclesResponse> => {
     const principal = principalOf(req);
     const pilot = pilotFor(ctx, principal, req.params.pilot);
     const now = ctx.now();
     return { pilot: pilot.id, now_ms: now, vehicles: await vehiclesView(ctx, pilot, new PilotPrivacy(pilot, principal), now) };
   });
 
-  app.get<PilotParams>('/api/v1/pilots/:pilot/sensors', async (req) => {
+  app.get<PilotParams>(API_ROUTES.sensors.url, contractOptions(API_ROUTES.sensors), async (req) => {
     const principal = principalOf(req);
     const pilot = pilotFor(ctx, principal, req.params.pilot);
     const privacy = new PilotPrivacy(pilot, principal);
-    const latest = pilot.sensors.length > 0 ? await querySensorsLatest(ctx.query, pilot.id) : new Map();
+    const latest = pilot.sensors.length > 0 ? await querySensorsLatest(ctx.query, pilot.id) : new Map<string, SensorLatest>();
     return {
-      sensors: pilot.sensors.map((s) => ({
+      sensors: pilot.sensors.map((s): SensorView => ({
         id: privacy.publicId(s.id),
         kind: s.kind,
         name: s.name,

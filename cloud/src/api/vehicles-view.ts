@@ -4,33 +4,12 @@
  * (state as of now − delay, read from InfluxDB when there is a delay; coarsened positions, and
  * timestamp, speed, heading and battery no finer than the grid; aliases).
  */
-import type { Pilot } from '@michi/proto';
+import { AUTONOMY_MODES, type Pilot, type VehicleStateView, type VehicleView } from '@michi/proto';
 import type { LinkSnapshot, VehicleSnapshot } from '../latest-state.js';
 import { queryVehicleStatesAt } from '../queries/latest-query.js';
+import { oneOf } from '../queries/stats.js';
 import type { ApiContext } from './context.js';
 import type { PilotPrivacy } from './privacy.js';
-
-export interface StateView {
-  ts_ms: number;
-  recv_ms: number | null;
-  seq: number | null;
-  lat: number | null;
-  lon: number | null;
-  speed_mps: number | null;
-  heading_deg: number | null;
-  mode: string | null;
-  battery_pct: number | null;
-  /** The vehicle's latest 5G link sample (whatever the state's time), null until one arrived. */
-  link: LinkSnapshot | null;
-}
-
-export interface VehicleView {
-  id: string;
-  kind: string;
-  name: Pilot['vehicles'][number]['name'];
-  routeId: string;
-  state: StateView | null;
-}
 
 /**
  * `link` is the latest link sample the cloud holds, for every role (viewers may see link quality). It
@@ -42,7 +21,7 @@ export function stateView(
   s: VehicleSnapshot | null | undefined,
   privacy: PilotPrivacy,
   link: LinkSnapshot | null = null,
-): StateView | null {
+): VehicleStateView | null {
   if (!s) return null;
   let { lat, lon } = s;
   if (lat !== null && lon !== null) [lat, lon] = privacy.position(lat, lon);
@@ -57,7 +36,7 @@ export function stateView(
     lon,
     speed_mps: privacy.speed(s.speed_mps),
     heading_deg: privacy.heading(s.heading_deg),
-    mode: s.mode,
+    mode: oneOf(AUTONOMY_MODES, s.mode),
     battery_pct: privacy.battery(s.battery_pct),
     link: link ? (privacy.delayMs > 0 || privacy.coarsenM > 0 ? { ...link, cell: null, pci: null } : { ...link }) : null,
   };

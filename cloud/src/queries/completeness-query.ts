@@ -5,7 +5,7 @@
  * readings received in the last minute that were taken long before: the newest reading alone cannot
  * tell it, because an edge sends live readings ahead of its backlog (docs/edge.md, "Order").
  */
-import { MEASUREMENTS, type Pilot } from '@michi/proto';
+import { MEASUREMENTS, type Pilot, type SourceCompleteness } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { anyOf, num, pilotRange, str } from './stats.js';
 
@@ -20,25 +20,6 @@ export const RECENT_MS = 60_000;
  * only readings that waited in an edge buffer count.
  */
 export const BACKLOG_AGE_MS = 120_000;
-
-export interface SourceCompleteness {
-  source: string;
-  kind: 'vehicle' | 'sensor';
-  received: number;
-  first_seq: number | null;
-  last_seq: number | null;
-  expected: number;
-  missing: number;
-  gaps: { from_seq: number; to_seq: number }[];
-  last_ts_ms: number | null;
-  last_recv_ms: number | null;
-  /** recv_ms − source timestamp of the newest reading (the one at last_ts_ms). */
-  lag_ms: number | null;
-  /** Readings received in the last RECENT_MS that were taken at least BACKLOG_AGE_MS before now. */
-  backlog_last_minute: number;
-  /** backlog_last_minute > 0: readings of the range are still arriving from an edge buffer. */
-  draining: boolean;
-}
 
 /** Summarizes distinct sequence numbers (any order, duplicates allowed). */
 export function seqSummary(

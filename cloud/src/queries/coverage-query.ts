@@ -5,20 +5,9 @@
  * the range; more cells than the query's row cap is MICHI_ERR_TOO_LARGE (a coarser resolution helps).
  */
 import { cellToLatLng, latLngToCell } from 'h3-js';
-import { ErrorCodes, MEASUREMENTS, MichiError, type FieldName } from '@michi/proto';
+import { ErrorCodes, MEASUREMENTS, MichiError, type CoverageCell, type FieldName } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
 import { num, pilotRange } from './stats.js';
-
-export interface CoverageCell {
-  h3: string;
-  /** The cell's centre. */
-  lat: number;
-  lon: number;
-  samples: number;
-  rsrp_dbm_mean: number | null;
-  sinr_db_mean: number | null;
-  rtt_ms_mean: number | null;
-}
 
 class Mean {
   sum = 0;

@@ -1,20 +1,7 @@
 /** Events of a pilot over a time range, newest first, filtered by type, source and severity. */
-import { MEASUREMENTS } from '@michi/proto';
+import { EVENT_VIEW_SEVERITIES, EVENT_VIEW_TYPES, MEASUREMENTS, type EventView } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery } from '../influx-query.js';
-import { anyOf, num, pilotRange, str } from './stats.js';
-
-export interface EventRow {
-  ts_ms: number;
-  source: string;
-  type: string | null;
-  cause: string | null;
-  severity: string | null;
-  lat: number | null;
-  lon: number | null;
-  detail: string | null;
-  duration_ms: number | null;
-  geofence_id: string | null;
-}
+import { anyOf, num, oneOf, pilotRange, str } from './stats.js';
 
 export interface EventsRequest {
   pilot: string;
@@ -26,7 +13,7 @@ export interface EventsRequest {
   limit: number;
 }
 
-export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promise<EventRow[]> {
+export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promise<EventView[]> {
   const filters = [
     pilotRange(req.pilot, req.from, req.to),
     anyOf('type', req.types),
@@ -39,9 +26,9 @@ export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promi
   return rows.map((r) => ({
     ts_ms: r.time,
     source: str(r['source']) ?? '',
-    type: str(r['type']),
+    type: oneOf(EVENT_VIEW_TYPES, r['type']),
     cause: str(r['cause']),
-    severity: str(r['severity']),
+    severity: oneOf(EVENT_VIEW_SEVERITIES, r['severity']),
     lat: num(r['lat']),
     lon: num(r['lon']),
     detail: str(r['detail']),

@@ -5,40 +5,13 @@
  * in total and by cause), speed, availability of the service window, 5G link quality and
  * end-to-end latency. One InfluxDB request of four statements.
  */
-import { MEASUREMENTS, type FieldName, type Pilot } from '@michi/proto';
+import { MEASUREMENTS, type FieldName, type Kpis, type Pilot } from '@michi/proto';
 import { quoteIdentifier, type InfluxQuery, type InfluxRow } from '../influx-query.js';
 import { serviceMinutes } from './service-window.js';
 import { anyOf, haversineM, mean, num, percentile, pilotRange, sortedNumbers, str } from './stats.js';
 
 /** Consecutive readings further apart than this are not joined by a straight line (no odometer). */
 export const MAX_HAVERSINE_GAP_MS = 60_000;
-
-export interface Kpis {
-  from: number;
-  to: number;
-  distance_km: number;
-  autonomous_distance_km: number;
-  autonomous_share: number | null;
-  takeovers: number;
-  takeovers_per_100km: number | null;
-  takeovers_by_cause: Record<string, number>;
-  /** null for no distance, like the totals per 100 km. */
-  takeovers_per_100km_by_cause: Record<string, number> | null;
-  disengagements: number;
-  disengagements_per_100km: number | null;
-  disengagements_by_cause: Record<string, number>;
-  disengagements_per_100km_by_cause: Record<string, number> | null;
-  emergency_stops: number;
-  speed_mean_kmh: number | null;
-  speed_p95_kmh: number | null;
-  availability: number | null;
-  link: {
-    rsrp_dbm: { p5: number | null; p50: number | null; p95: number | null };
-    sinr_db: { p5: number | null; p50: number | null; p95: number | null };
-    rtt_ms: { p50: number | null; p95: number | null };
-  };
-  latency_ms: { p50: number | null; p95: number | null };
-}
 
 interface DistanceTotals {
   total: number;

@@ -3,16 +3,10 @@
  * vehicle's last state at or before an instant (the public view's delayed positions), and a
  * vehicle's states over the last moments (what the live feed's delay history starts from).
  */
-import { FIELD_PREFIXES, MEASUREMENTS } from '@michi/proto';
+import { FIELD_PREFIXES, MEASUREMENTS, type SensorLatest } from '@michi/proto';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery } from '../influx-query.js';
 import { snapshotFromRow, type VehicleSnapshot } from '../latest-state.js';
 import { str } from './stats.js';
-
-export interface SensorLatest {
-  ts_ms: number;
-  counts: Record<string, number>;
-  measures: Record<string, number>;
-}
 
 function lastPerSource(measurement: string, pilot: string, atOrBefore?: number): string {
   const q = quoteIdentifier;

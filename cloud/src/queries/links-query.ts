@@ -4,23 +4,9 @@
  * first sample of each bucket.
  */
 import type { InfluxQuery } from '../influx-query.js';
-import { MEASUREMENTS, type FieldName } from '@michi/proto';
+import { MEASUREMENTS, type FieldName, type LinkHistory } from '@michi/proto';
 import { queryDownsampledSeries, type SeriesRequest } from './downsampled-series.js';
 import { num } from './stats.js';
-
-export interface LinkPoint {
-  ts_ms: number;
-  /** null when the sample had no RSRP (0, "not measured", is not stored). */
-  rsrp_dbm: number | null;
-  /** null when the sample did not carry it: an absent measurement is not stored (docs/storage.md). */
-  sinr_db: number | null;
-  rtt_ms: number | null;
-}
-
-export interface LinkHistory {
-  source: string;
-  points: LinkPoint[];
-}
 
 export interface LinksResult {
   links: LinkHistory[];

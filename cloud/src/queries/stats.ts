@@ -57,3 +57,8 @@ export function num(v: unknown): number | null {
 export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
+
+/** `v` when it is one of `values` (an enum of the API's contract), else null. */
+export function oneOf<T extends string>(values: readonly T[], v: unknown): T | null {
+  return values.find((x) => x === v) ?? null;
+}

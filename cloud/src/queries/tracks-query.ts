@@ -3,24 +3,10 @@
  * so that a map (or the replay) gets at most `maxPoints` points per vehicle: the first reading with
  * a position of each bucket.
  */
-import { MEASUREMENTS, type FieldName } from '@michi/proto';
+import { AUTONOMY_MODES, MEASUREMENTS, type FieldName, type Track, type TrackPoint } from '@michi/proto';
 import type { InfluxQuery } from '../influx-query.js';
 import { queryDownsampledSeries, type SeriesRequest } from './downsampled-series.js';
-import { num, str } from './stats.js';
-
-export interface TrackPoint {
-  ts_ms: number;
-  lat: number;
-  lon: number;
-  speed_mps: number | null;
-  heading_deg: number | null;
-  mode: string | null;
-}
-
-export interface Track {
-  source: string;
-  points: TrackPoint[];
-}
+import { num, oneOf } from './stats.js';
 
 export type TracksRequest = SeriesRequest;
 
@@ -47,7 +33,7 @@ export async function queryTracks(query: InfluxQuery, req: TracksRequest): Promi
         lon,
         speed_mps: num(r['speed_mps']),
         heading_deg: num(r['heading_deg']),
-        mode: str(r['mode']),
+        mode: oneOf(AUTONOMY_MODES, r['mode']),
       });
     }
     if (points.length > 0) tracks.push({ source, points });

@@ -8,6 +8,7 @@ import { HISTORY_MS, type AppStateReader, type AppStateWriter, type BannerState 
 import { ApiError, isAbort } from '../errors.js';
 import { LiveLinkHistory } from '../link-history.js';
 import type { SeriesPoint } from '../views/charts.js';
+import { speedSeries } from '../state-values.js';
 import type { HeaderView } from '../views/header.js';
 import type { VehicleListView } from '../views/vehicle-list.js';
 import type { FeedTransport, VehicleFeed, VehicleFeedListener } from './vehicle-feed.js';
@@ -90,7 +91,7 @@ export function createLiveMode({
     const cutoff = now() - HISTORY_MS;
     for (const v of vehicles) {
       const s = v.state;
-      if (!s || !Number.isFinite(s.speed_mps)) continue;
+      if (!s || s.speed_mps === null || !Number.isFinite(s.speed_mps)) continue;
       let series = history.get(v.id);
       if (!series) history.set(v.id, (series = []));
       const last = series[series.length - 1];
@@ -116,7 +117,7 @@ export function createLiveMode({
         if (state.get('pilot')?.id !== pilotId || points.length === 0) return false;
         const live = history.get(vehicleId) ?? [];
         const first = live[0]?.t ?? Infinity;
-        const seeded = points.filter((p) => p.ts_ms < first).map((p) => ({ t: p.ts_ms, v: p.speed_mps * 3.6 }));
+        const seeded = speedSeries(points.filter((p) => p.ts_ms < first));
         history.set(vehicleId, [...seeded, ...live]);
         return true;
       }),

@@ -7,9 +7,11 @@ import type { MichiApi } from '../api.js';
 import type { VehicleStatus } from '../api-types.js';
 import { liveVehicles, type FeedTransport } from './vehicle-feed.js';
 
-const state = (ts_ms: number, lat = 36.39) => ({
+const state = (ts_ms: number, lat = 36.39): VehicleStatus['state'] => ({
   ts_ms,
   recv_ms: ts_ms,
+  seq: null,
+  link: null,
   lat,
   lon: 139.07,
   speed_mps: 5,
@@ -17,7 +19,13 @@ const state = (ts_ms: number, lat = 36.39) => ({
   mode: 'AUTONOMOUS' as const,
   battery_pct: 80,
 });
-const bus = (id: string, s: VehicleStatus['state']): VehicleStatus => ({ id, kind: 'bus', name: { ja: id, en: id }, state: s });
+const bus = (id: string, s: VehicleStatus['state']): VehicleStatus => ({
+  id,
+  kind: 'bus',
+  name: { ja: id, en: id },
+  routeId: 'loop',
+  state: s,
+});
 
 describe('liveVehicles', () => {
   let server: WebSocketServer | null = null;

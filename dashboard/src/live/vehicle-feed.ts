@@ -3,7 +3,7 @@
 // opened. Both hand the same full list to the listener, so nothing downstream knows which.
 
 import type { MichiApi } from '../api.js';
-import type { VehicleStatus } from '../api-types.js';
+import type { LiveMessage, LiveVehicleState as LiveState, VehicleStatus } from '../api-types.js';
 import { pollLoop, type PollOptions } from './poll-loop.js';
 
 export type FeedTransport = 'websocket' | 'polling';
@@ -30,16 +30,6 @@ export function pollVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
     POLL_INTERVAL_MS,
     options,
   );
-}
-
-type LiveMessage =
-  | { type: 'snapshot'; now_ms?: number; vehicles: VehicleStatus[] }
-  | { type: 'state'; vehicle: LiveState }
-  | { type: 'states'; vehicles: LiveState[] };
-
-interface LiveState {
-  id: string;
-  state: VehicleStatus['state'];
 }
 
 /** Above this many vehicles, changes are gathered for a second before the page hears of them. */
@@ -109,7 +99,7 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
         change.id,
         known
           ? { ...known, state: change.state }
-          : { id: change.id, kind: '', name: { ja: change.id, en: change.id }, state: change.state },
+          : { id: change.id, kind: '', name: { ja: change.id, en: change.id }, routeId: '', state: change.state },
       );
       return true;
     };

@@ -5,6 +5,7 @@
 import type { GeoJSONSource, Map as MapLibreMap } from 'maplibre-gl';
 import type { FeatureCollection, LineString } from 'geojson';
 import type { VehicleStatus } from '../api-types.js';
+import { positionOf } from '../state-values.js';
 import { MODE_COLORS, modeClass } from '../modes.js';
 import { SOURCE } from './style.js';
 
@@ -12,7 +13,7 @@ export const TRAIL_WINDOW_MS = 60_000;
 
 interface Trail {
   points: { ts: number; lon: number; lat: number }[];
-  mode: string;
+  mode: string | null;
 }
 
 export class Trails {
@@ -31,7 +32,8 @@ export class Trails {
     if (!this.enabled) return;
     for (const v of vehicles) {
       const s = v.state;
-      if (!s || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) continue;
+      const at = positionOf(s);
+      if (!s || !at) continue;
       let trail = this.trails.get(v.id);
       if (!trail) {
         trail = { points: [], mode: s.mode };
@@ -40,7 +42,7 @@ export class Trails {
       trail.mode = s.mode;
       const last = trail.points[trail.points.length - 1];
       if (last && last.ts >= s.ts_ms) continue;
-      trail.points.push({ ts: s.ts_ms, lon: s.lon, lat: s.lat });
+      trail.points.push({ ts: s.ts_ms, lon: at[0], lat: at[1] });
       const cutoff = s.ts_ms - this.windowMs;
       while (trail.points.length > 0 && trail.points[0]!.ts < cutoff) trail.points.shift();
     }
@@ -48,7 +50,7 @@ export class Trails {
   }
 
   /** Replaces every trail (replay): id → line and mode. */
-  setLines(lines: ReadonlyMap<string, { coordinates: [number, number][]; mode: string }>): void {
+  setLines(lines: ReadonlyMap<string, { coordinates: [number, number][]; mode: string | null }>): void {
     if (!this.enabled) return;
     this.trails.clear();
     for (const [id, line] of lines) {

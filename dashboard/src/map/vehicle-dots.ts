@@ -5,6 +5,7 @@
 import type { GeoJSONSource, Map as MapLibreMap, MapLayerMouseEvent } from 'maplibre-gl';
 import type { FeatureCollection, Point } from 'geojson';
 import type { VehicleStatus } from '../api-types.js';
+import { positionOf } from '../state-values.js';
 import { MODE_COLORS, modeClass } from '../modes.js';
 import { STALE_AFTER_MS } from '../staleness.js';
 import { LAYER, SOURCE } from './style.js';
@@ -69,8 +70,7 @@ export class VehicleDots implements VehicleLayer {
   }
 
   position(vehicleId: string): [number, number] | null {
-    const s = this.vehicles.find((v) => v.id === vehicleId)?.state;
-    return s ? [s.lon, s.lat] : null;
+    return positionOf(this.vehicles.find((v) => v.id === vehicleId)?.state);
   }
 
   destroy(): void {
@@ -99,10 +99,11 @@ export class VehicleDots implements VehicleLayer {
     const features: FeatureCollection<Point>['features'] = [];
     for (const v of vehicles) {
       const s = v.state;
-      if (!s || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) continue;
+      const at = positionOf(s);
+      if (!s || !at) continue;
       features.push({
         type: 'Feature',
-        geometry: { type: 'Point', coordinates: [s.lon, s.lat] },
+        geometry: { type: 'Point', coordinates: at },
         properties: {
           id: v.id,
           color: MODE_COLORS[modeClass(s.mode)],

@@ -8,6 +8,7 @@
 
 import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
 import type { VehicleStatus } from '../api-types.js';
+import { positionOf } from '../state-values.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { STALE_AFTER_MS } from '../staleness.js';
@@ -56,8 +57,9 @@ interface Entry {
 
 function poseOf(status: VehicleStatus): Pose | null {
   const s = status.state;
-  if (!s || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) return null;
-  return { lon: s.lon, lat: s.lat, heading: Number.isFinite(s.heading_deg) ? s.heading_deg : 0 };
+  const at = positionOf(s);
+  if (!s || !at) return null;
+  return { lon: at[0], lat: at[1], heading: s.heading_deg !== null && Number.isFinite(s.heading_deg) ? s.heading_deg : 0 };
 }
 
 export class VehicleMarkers implements VehicleLayer {

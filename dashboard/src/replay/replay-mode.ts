@@ -31,10 +31,12 @@ export function replayState(pose: ReplayPose, t: number, link: LinkSampleView | 
     lon: pose.lon,
     speed_mps: pose.speed_mps,
     heading_deg: pose.heading,
-    mode: pose.mode as never,
-    battery_pct: Number.NaN,
+    mode: pose.mode,
+    // A track has no battery level, receive time or seq: not reported, as the API says it.
+    battery_pct: null,
     ts_ms: t,
-    recv_ms: t,
+    recv_ms: null,
+    seq: null,
     link,
   };
 }
@@ -100,12 +102,12 @@ export function createReplayMode({
     writer.set('replayPoses', poses);
     const statuses: VehicleStatus[] = pilot.vehicles.map((v) => {
       const pose = poses.get(v.id);
-      return { id: v.id, kind: v.kind, name: v.name, state: pose ? replayState(pose, t) : null };
+      return { id: v.id, kind: v.kind, name: v.name, routeId: v.routeId, state: pose ? replayState(pose, t) : null };
     });
     state.get('layer')?.update(statuses, t, { jump: true });
     vehicleList.update(statuses, t);
     replayBar.setCursor(t);
-    const lines = new Map<string, { coordinates: [number, number][]; mode: string }>();
+    const lines = new Map<string, { coordinates: [number, number][]; mode: string | null }>();
     for (const [id, points] of session.tracks) {
       const pose = poses.get(id);
       if (!pose) continue;

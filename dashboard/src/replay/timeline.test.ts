@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { TrackPoint } from '../api-types.js';
 import { indexAtOrBefore, maxGapFor, normalizeTracks, poseAt, trackSpan, trailAt } from './timeline.js';
 
-const pt = (ts_ms: number, lon: number, lat: number, heading_deg = 0, mode = 'AUTONOMOUS', speed_mps = 5): TrackPoint => ({
+const pt = (
+  ts_ms: number,
+  lon: number,
+  lat: number,
+  heading_deg = 0,
+  mode: TrackPoint['mode'] = 'AUTONOMOUS',
+  speed_mps = 5,
+): TrackPoint => ({
   ts_ms,
   lon,
   lat,

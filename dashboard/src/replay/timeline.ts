@@ -8,9 +8,10 @@ import { lerpHeading } from '../map/motion.js';
 export interface ReplayPose {
   lon: number;
   lat: number;
-  heading: number;
-  speed_mps: number;
-  mode: string;
+  /** null where the track has none (viewers of a coarsened pilot get no heading). */
+  heading: number | null;
+  speed_mps: number | null;
+  mode: TrackPoint['mode'];
   /** The recorded point this pose comes from (the one at or before the instant). */
   ts_ms: number;
 }
@@ -59,8 +60,8 @@ export function poseAt(points: readonly TrackPoint[], t: number, maxGapMs = MAX_
   return {
     lon: a.lon + (b.lon - a.lon) * k,
     lat: a.lat + (b.lat - a.lat) * k,
-    heading: lerpHeading(a.heading_deg, b.heading_deg, k),
-    speed_mps: a.speed_mps + (b.speed_mps - a.speed_mps) * k,
+    heading: a.heading_deg === null || b.heading_deg === null ? a.heading_deg : lerpHeading(a.heading_deg, b.heading_deg, k),
+    speed_mps: a.speed_mps === null || b.speed_mps === null ? a.speed_mps : a.speed_mps + (b.speed_mps - a.speed_mps) * k,
     mode: a.mode,
     ts_ms: a.ts_ms,
   };

@@ -27,9 +27,10 @@ export interface EventsListView {
   readonly typeFilter: string;
 }
 
-export function eventTypeLabel(type: string, t: Translate): string {
-  const key = `event.${type.replace(/^EVENT_TYPE_/, '')}`;
-  return isMessageKey(key) ? t(key) : type;
+export function eventTypeLabel(type: string | null, t: Translate): string {
+  const name = type ?? 'UNSPECIFIED';
+  const key = `event.${name.replace(/^EVENT_TYPE_/, '')}`;
+  return isMessageKey(key) ? t(key) : name;
 }
 
 export function causeLabel(cause: string | null | undefined, t: Translate): string | null {

@@ -81,7 +81,13 @@ export function createKpiPanel(): KpiPanelView {
         h('h3', { class: 'kpi__heading' }, t(heading)),
         bars.length ? barChart(bars, t(heading)) : h('p', { class: 'kpi__status' }, t('kpi.none')),
       );
-    const link = (label: MessageKey, d: Kpis['link']['rsrp_dbm'], unit: string, scale: { min: number; max: number }, digits = 0) =>
+    const link = (
+      label: MessageKey,
+      d: { p5?: number | null; p50: number | null; p95: number | null },
+      unit: string,
+      scale: { min: number; max: number },
+      digits = 0,
+    ) =>
       h(
         'div',
         { class: 'kpi__range-row' },

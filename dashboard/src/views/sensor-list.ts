@@ -94,7 +94,7 @@ export function createSensorList({ onSelect }: { onSelect: (sensorId: string) =>
     status.hidden = !status.textContent;
   }
 
-  function fill(row: Row, sensor: Pick<PilotSensor, 'id' | 'kind' | 'name'>, latest: SensorStatus['latest']): void {
+  function fill(row: Row, sensor: { id: string; kind: string; name: PilotSensor['name'] }, latest: SensorStatus['latest']): void {
     const name = pick(sensor.name, lang);
     setText(row.name, name);
     setText(row.kind, sensorKindLabel(sensor.kind, t));

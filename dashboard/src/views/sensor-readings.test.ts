@@ -31,13 +31,13 @@ describe('sensor readings', () => {
       { key: 'count.scooters', label: 'scooters', value: '1,200' },
       { key: 'measure.queue_length_m', label: '待ち行列長', value: '12 m' },
     ]);
-    expect(readingEntries({ ts_ms: 0 }, en.t, en.f)).toEqual([]);
+    expect(readingEntries({ ts_ms: 0, counts: {}, measures: {} }, en.t, en.f)).toEqual([]);
     expect(readingEntries(null, en.t, en.f)).toEqual([]);
   });
 
   it('calls a reading stale after a minute, and a sensor without one stale', () => {
-    expect(isSensorStale({ ts_ms: 1000 }, 61_000)).toBe(false);
-    expect(isSensorStale({ ts_ms: 1000 }, 61_001)).toBe(true);
+    expect(isSensorStale({ ts_ms: 1000, counts: {}, measures: {} }, 61_000)).toBe(false);
+    expect(isSensorStale({ ts_ms: 1000, counts: {}, measures: {} }, 61_001)).toBe(true);
     expect(isSensorStale(null, 0)).toBe(true);
   });
 });

@@ -58,8 +58,13 @@ export function createVehicleDetail({ onClose }: { onClose: () => void }): Vehic
       state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'),
     );
     rows.push(row(t('panel.mode'), mode, 'vehicle-detail-mode'));
-    rows.push(row(t('panel.speed'), state ? fmt.speed(state.speed_mps) : '—', 'vehicle-detail-speed'));
-    rows.push(row(t('panel.heading'), state && Number.isFinite(state.heading_deg) ? `${fmt.decimal(state.heading_deg, 0)}°` : '—'));
+    rows.push(row(t('panel.speed'), state?.speed_mps != null ? fmt.speed(state.speed_mps) : '—', 'vehicle-detail-speed'));
+    rows.push(
+      row(
+        t('panel.heading'),
+        state?.heading_deg != null && Number.isFinite(state.heading_deg) ? `${fmt.decimal(state.heading_deg, 0)}°` : '—',
+      ),
+    );
     // A battery the vehicle did not report is "—", never 0 %.
     if (state) {
       const pct = state.battery_pct;

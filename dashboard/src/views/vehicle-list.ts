@@ -161,8 +161,8 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
     setClass(row.dot, `mode-dot mode-${cls}`);
     setClass(row.mode, `mode-badge mode-${cls}`);
     setText(row.mode, state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'));
-    setText(row.speed, state && fmt ? fmt.speed(state.speed_mps) : '—');
-    renderBattery(row.battery, state && fmt && Number.isFinite(state.battery_pct) ? state.battery_pct : null, t, fmt);
+    setText(row.speed, state?.speed_mps != null && fmt ? fmt.speed(state.speed_mps) : '—');
+    renderBattery(row.battery, fmt && state?.battery_pct != null && Number.isFinite(state.battery_pct) ? state.battery_pct : null, t, fmt);
     setText(row.age, state && fmt ? fmt.age(lastNow - state.ts_ms) : '');
     setClass(row.button, `vehicle-row${stale ? ' is-stale' : ''}${vehicle.id === selected ? ' is-selected' : ''}`);
     setAttr(row.button, 'aria-pressed', String(vehicle.id === selected));

@@ -1,0 +1,177 @@
+// The generated OpenAPI document against what the API really sends: every route is called, as an
+// operator and as a viewer of a privacy-filtered pilot, with data in a real InfluxDB, and each body
+// is validated with Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect) against the document's schema
+// for that path, method and status; a call to a path the document lacks fails, and so does a
+// documented path no call reached. The document also passes swagger-cli and Redocly's linter.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { RANGE } from './fixtures/api-fixture.js';
+import { TOKENS, apiGet, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'node_modules', '.bin');
+
+type Json = Record<string, unknown>;
+let t: ApiTestCloud;
+let doc: Json & { paths: Record<string, Record<string, { operationId: string; responses: Record<string, Json> }>>; components: Json };
+/** Documented "METHOD path" → statuses seen. */
+const covered = new Map<string, Set<number>>();
+
+beforeAll(async () => {
+  t = await startApiTestCloud();
+  doc = (await apiGet(t.cloud, '/openapi.json')).body;
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+
+/** The document's path template that `path` (no query) matches, e.g. /api/v1/pilots/{pilot}/tracks. */
+function templateOf(path: string): string | undefined {
+  return Object.keys(doc.paths).find((tpl) => new RegExp(`^${tpl.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
+}
+
+/** Validates `body` against the document's schema of GET `path` at `status`; records the route as covered. */
+function expectDocumented(path: string, status: number, body: unknown, contentType = 'application/json'): void {
+  const tpl = templateOf(path.split('?')[0]!);
+  expect(tpl, `${path} is not in the OpenAPI document`).toBeDefined();
+  const op = doc.paths[tpl!]!['get'];
+  expect(op, `GET ${tpl} is not in the OpenAPI document`).toBeDefined();
+  const response = op!.responses[String(status)] as { content?: Record<string, { schema: Json }> } | undefined;
+  expect(response, `GET ${tpl} does not document status ${status}`).toBeDefined();
+  const schema = response!.content?.[contentType]?.schema;
+  expect(schema, `GET ${tpl} ${status} has no ${contentType} schema`).toBeDefined();
+  // The document as the root, so that #/components/schemas/… references resolve.
+  const validate = ajv.compile({ ...schema, components: doc.components });
+  const ok = validate(body);
+  expect(ok, `GET ${path} → ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  let seen = covered.get(`GET ${tpl}`);
+  if (!seen) covered.set(`GET ${tpl}`, (seen = new Set()));
+  seen.add(status);
+}
+
+async function call(path: string, token: string | undefined, expected: number): Promise<unknown> {
+  const { status, body } = await apiGet(t.cloud, path, token);
+  expect(status, `GET ${path}: ${JSON.stringify(body).slice(0, 300)}`).toBe(expected);
+  expectDocumented(`/api/v1${path}`, status, body);
+  return body;
+}
+
+const range = `from=${RANGE.from}&to=${RANGE.to}`;
+const PILOT_ROUTES = [
+  '',
+  '/vehicles',
+  '/sensors',
+  `/tracks?${range}`,
+  `/links?${range}&maxPoints=10`,
+  `/events?${range}`,
+  `/kpis?${range}`,
+  `/coverage?${range}&res=8`,
+];
+
+describe('every route answers as its OpenAPI document says', () => {
+  it('public routes: health and the document itself', async () => {
+    await call('/health', undefined, 200);
+    await call('/openapi.json', undefined, 200);
+  });
+
+  it('as an operator, every route of both pilots, with data', async () => {
+    await call('/me', TOKENS.operator, 200);
+    const { pilots } = (await call('/pilots', TOKENS.operator, 200)) as { pilots: unknown[] };
+    expect(pilots.length).toBe(2);
+    for (const pilot of ['test-town', 'other-town']) {
+      for (const route of PILOT_ROUTES) await call(`/pilots/${pilot}${route}`, TOKENS.operator, 200);
+      await call(`/pilots/${pilot}/completeness?${range}`, TOKENS.operator, 200);
+    }
+    // The fixture's data is there: a schema that matched only empty lists would prove little.
+    const tracks = (await call(`/pilots/test-town/tracks?${range}`, TOKENS.operator, 200)) as { tracks: unknown[] };
+    expect(tracks.tracks.length).toBeGreaterThan(0);
+    const events = (await call(`/pilots/test-town/events?${range}`, TOKENS.operator, 200)) as { events: unknown[] };
+    expect(events.events.length).toBeGreaterThan(0);
+    const vehicles = (await call('/pilots/test-town/vehicles', TOKENS.operator, 200)) as { vehicles: { state: unknown }[] };
+    expect(vehicles.vehicles.some((v) => v.state !== null)).toBe(true);
+  });
+
+  it('as viewers, privacy-filtered (other-town hides ids, delays and coarsens positions)', async () => {
+    await call('/me', TOKENS.otherViewer, 200);
+    await call('/pilots', TOKENS.otherViewer, 200);
+    for (const route of PILOT_ROUTES) {
+      await call(`/pilots/other-town${route}`, TOKENS.otherViewer, 200);
+      await call(`/pilots/test-town${route}`, TOKENS.townViewer, 200);
+    }
+    const detail = (await call('/pilots/other-town', TOKENS.otherViewer, 200)) as Json;
+    expect(detail['gateways']).toBeUndefined();
+    // completeness is for operators
+    await call(`/pilots/other-town/completeness?${range}`, TOKENS.otherViewer, 403);
+  });
+
+  it('refusals carry the documented error body', async () => {
+    await call('/me', undefined, 401);
+    await call('/pilots/test-town/vehicles', 'wrong-token-0123456789', 401);
+    await call('/pilots/test-town', TOKENS.otherViewer, 403);
+    await call('/pilots/no-such-town/vehicles', TOKENS.operator, 404);
+    await call('/pilots/test-town/tracks?maxPoints=1', TOKENS.operator, 400);
+    await call(`/pilots/test-town/events?type=NOPE`, TOKENS.operator, 400);
+    const body = (await call(`/pilots/test-town/kpis?from=${RANGE.to}&to=${RANGE.from}`, TOKENS.operator, 400)) as Json;
+    expect(body).toEqual({ error: { code: 'MICHI_ERR_BAD_REQUEST', message: expect.stringContaining('query parameter "from"') } });
+  });
+
+  it('the live feed: a 101, then messages of the documented LiveMessage schema', async () => {
+    const url = `${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=test-town`;
+    const ws = new WebSocket(url, ['michi.v1', `bearer.${TOKENS.operator}`]);
+    const upgraded = new Promise<number>((resolve) => ws.once('upgrade', (res) => resolve(res.statusCode ?? 0)));
+    const first = await new Promise<unknown>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data))));
+      ws.once('error', reject);
+    });
+    ws.close();
+    const status = await upgraded;
+    expect(status).toBe(101);
+    // The 101's schema is that of each text frame.
+    expectDocumented('/api/v1/live', 101, first);
+    expect((first as Json)['type']).toBe('snapshot');
+  });
+
+  it('documents nothing that no call reached, and every operation once with an operationId', () => {
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
+    expect([...covered.keys()].sort()).toEqual(documented.sort());
+    const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('the document passes the OpenAPI tools', () => {
+  let file: string;
+  beforeAll(() => {
+    file = join(mkdtempSync(join(tmpdir(), 'michi-openapi-')), 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+  });
+
+  it('swagger-cli validate', async () => {
+    const { stdout } = await run(join(BIN, 'swagger-cli'), ['validate', file]);
+    expect(stdout).toContain('is valid');
+  });
+
+  it('redocly lint, without errors or warnings', async () => {
+    const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' };
+    const out = await run(join(BIN, 'redocly'), ['lint', file, '--config', join(ROOT, 'cloud', 'redocly.yaml'), '--format', 'json'], {
+      env,
+    }).catch((err: { stdout: string; stderr: string }) => err);
+    const report = JSON.parse(out.stdout) as { totals: { errors: number; warnings: number }; problems: { message: string }[] };
+    expect(report.problems.map((p) => p.message)).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+});
