@@ -27,7 +27,7 @@ export {
   publishClientDefinition,
   deviceMetadataEntries,
 } from './edge-ingest-wire.js';
-export { writeBytesFields, readBytesFields, soleBytesField } from './wire-framing.js';
+export { writeBytesFields, readBytesFields, soleBytesField, varint } from './wire-framing.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
 export { loadTls, type TlsFiles, type TlsMaterial } from './tls-files.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';

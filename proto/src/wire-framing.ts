@@ -14,6 +14,14 @@ const LENGTH_DELIMITED = 2;
 
 const keyOf = (field: number): number => ((field << 3) | LENGTH_DELIMITED) >>> 0;
 
+/**
+ * `n` as a base-128 varint. MQTT's Remaining Length (MQTT 3.1.1 §2.2.3) is the same encoding, up to
+ * 4 bytes (268,435,455), so the tests that forge MQTT packets use it too.
+ */
+export function varint(n: number): Uint8Array {
+  return $protobuf.Writer.create().uint32(n).finish();
+}
+
 /** Appends each of `items` to `writer` as field `field`, length-delimited, and returns the writer. */
 export function writeBytesFields(writer: $protobuf.Writer, field: number, items: Iterable<Uint8Array>): $protobuf.Writer {
   const key = keyOf(field);
