@@ -21,7 +21,7 @@ export interface IngestPipelineDeps {
   pilots: readonly Pilot[];
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
-  now?: () => number;
+  now: () => number;
 }
 
 export interface IngestPipeline {
@@ -55,7 +55,7 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
   const latest = new LatestState(pilots);
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now: deps.now ?? Date.now },
+    { directory, writer, latest, metrics, logger, now: deps.now },
   );
   return {
     directory,

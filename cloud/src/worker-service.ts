@@ -14,7 +14,7 @@ import type { CloudConfig } from './config.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type HealthReport } from './metrics-server.js';
-import { startBrokerConsumer } from './worker.js';
+import { startBrokerConsumer, type BrokerConsumer } from './worker.js';
 
 export interface IngestWorkerDeps {
   logger?: Logger;
@@ -50,10 +50,9 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
   const metrics = deps.metrics ?? new CloudMetrics();
   const password = workerPassword(config);
   const ca = w.caFile ? readFileSync(w.caFile) : undefined;
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, ...(deps.now ? { now: deps.now } : {}) });
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now });
   const { directory, ingest, influxHealth } = pipeline;
-  let consumer;
-  let metricsServer;
+  let consumer: BrokerConsumer | undefined;
   try {
     await influxHealth.start();
     consumer = await startBrokerConsumer(
@@ -74,9 +73,8 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
       const influx = influxHealth.up;
       return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: w.connections };
     };
-    metricsServer = await startMetricsServer(w.metrics, metrics, logger, health);
-    logger.info({ metricsUrl: metricsServer.url }, 'michi ingest worker started');
-    const listener = metricsServer;
+    const listener = await startMetricsServer(w.metrics, metrics, logger, health);
+    logger.info({ metricsUrl: listener.url }, 'michi ingest worker started');
     let closing: Promise<void> | undefined;
     return {
       metricsUrl: listener.url,
