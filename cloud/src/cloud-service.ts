@@ -7,22 +7,16 @@
  */
 import { pino, type Logger } from 'pino';
 import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
-import { influxEndpoint, type CloudConfig } from './config.js';
+import type { CloudConfig } from './config.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
-import { checkInfluxAccess } from './influx-access.js';
-import { InfluxHealth } from './influx-health.js';
-import { InfluxHttp } from './influx-http.js';
 import { InfluxQuery } from './influx-query.js';
-import { InfluxWriter } from './influx-writer.js';
-import { BatchIngest } from './ingest-batch.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
+import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
-import { LatestState } from './latest-state.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
-import { PilotDirectory } from './pilot-directory.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -53,27 +47,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
   const metrics = deps.metrics ?? new CloudMetrics();
   const now = deps.now ?? Date.now;
-  const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
   // API tokens first: a token without its secret stops start-up before anything listens.
   const pilotIds = pilots.map((p) => p.id);
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  const influx = new InfluxHttp(influxEndpoint(config));
-  // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
-  const access = await checkInfluxAccess(influx).catch((err: unknown) => {
-    influx.close();
-    throw err;
-  });
-  if (!access.ok) logger.warn({ reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now });
+  const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
   const query = new InfluxQuery(influx);
-  const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
-  const writer = new InfluxWriter(influx, config.influx, {
-    metrics,
-    logger: logger.child({ component: 'influx-writer' }),
-    observer: influxHealth,
-  });
-  const latest = new LatestState(pilots);
   try {
     await latest.rebuild(query, logger);
   } catch (err) {
@@ -81,10 +62,6 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     logger.warn({ err: (err as Error).message }, 'could not rebuild the latest vehicle states from InfluxDB; starting with an empty map');
   }
 
-  const ingest = new BatchIngest(
-    { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now },
-  );
   const api = await buildHttpApi({
     directory,
     latest,
@@ -143,11 +120,9 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       grpcServer.setServing(influxHealth.up);
     }
   } catch (err) {
-    influxHealth.close();
     await metricsServer?.close();
     await api.close();
-    await writer.close();
-    influx.close();
+    await pipeline.close();
     throw err;
   }
   const address = api.server.address();
@@ -185,7 +160,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         await api.close();
         await metricsListener.close();
         audit.close();
-        influx.close();
+        await pipeline.close();
         logger.info('michi cloud stopped');
       })();
       return closing;

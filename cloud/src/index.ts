@@ -26,5 +26,6 @@ export {
   type UploadAck,
   type UploadStream,
 } from './ingest-grpc-client.js';
-export { startIngestWorker, sharedBatchFilter, type IngestWorker, type IngestWorkerOptions } from './worker.js';
+export { startBrokerConsumer, sharedBatchFilter, type BrokerConsumer, type BrokerConsumerOptions } from './worker.js';
+export { startIngestWorker, type IngestWorkerService, type IngestWorkerDeps } from './worker-service.js';
 export { mosquittoAuthFiles, mosquittoNoDropSettings, mosquittoPasswordLine } from './worker-broker-auth.js';

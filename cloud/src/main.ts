@@ -7,6 +7,7 @@
 import { ConfigError, SeedError } from '@michi/proto';
 import { pino } from 'pino';
 import { startCloud } from './cloud-service.js';
+import { parseCommandLine } from './command-line.js';
 import { CLOUD_CONFIG_ENV, loadCloudConfig } from './config.js';
 
 const EXIT_FAILED = 1;
@@ -17,23 +18,13 @@ const USAGE = `usage: michi-cloud [--config FILE]
 Environment: MICHI_CLOUD_* overrides (MICHI_CLOUD_INFLUX__URL=... sets influx.url);
 gateway secrets come from the variables the seeds' credentialsRef name.`;
 
-function configFile(argv: readonly string[]): string | undefined {
-  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
-  if (i < 0) return process.env[CLOUD_CONFIG_ENV] || undefined;
-  const arg = argv[i]!;
-  const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
-  if (!value) throw new ConfigError('--config needs a file name');
-  return value;
-}
-
 async function main(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const { values, help } = parseCommandLine(argv, { config: 'a file name' }, USAGE);
+  if (help) {
     console.log(USAGE);
     return;
   }
-  const unknown = argv.filter((a, i) => a.startsWith('-') && !a.startsWith('--config') && argv[i - 1] !== '--config');
-  if (unknown.length > 0) throw new ConfigError(`unknown option ${unknown.join(' ')}\n${USAGE}`);
-  const config = loadCloudConfig(configFile(argv), process.env);
+  const config = loadCloudConfig(values.config ?? (process.env[CLOUD_CONFIG_ENV] || undefined), process.env);
   const logger = pino({ level: config.log.level, base: { service: 'michi-cloud' } });
   const cloud = await startCloud(config, { logger });
 

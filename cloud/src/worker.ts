@@ -23,7 +23,7 @@ import type { BatchIngest } from './ingest-batch.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
 
-export interface IngestWorkerOptions {
+export interface BrokerConsumerOptions {
   /** mqtt://host:port or mqtts://host:port of the broker. */
   brokerUrl: string;
   /** Stable per worker; connection i uses `{clientId}-{i}` (MQTT 5 allows long ids; keep ≤ 23 characters for old brokers). */
@@ -42,14 +42,14 @@ export interface IngestWorkerOptions {
   retryDelayMs?: { min: number; max: number };
 }
 
-export interface IngestWorkerDeps {
+export interface BrokerConsumerDeps {
   directory: PilotDirectory;
   ingest: BatchIngest;
   metrics: CloudMetrics;
   logger: Logger;
 }
 
-export interface IngestWorker {
+export interface BrokerConsumer {
   /** Connections currently connected to the broker. */
   readonly connected: number;
   /** Waits for the writes in flight, acknowledges them, then disconnects (sessions stay on the broker). */
@@ -65,7 +65,7 @@ export function sharedBatchFilter(group: string): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startIngestWorker(opts: IngestWorkerOptions, deps: IngestWorkerDeps): Promise<IngestWorker> {
+export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: BrokerConsumerDeps): Promise<BrokerConsumer> {
   const { directory, ingest, metrics } = deps;
   const log = deps.logger.child({ component: 'ingest-worker' });
   const retry = opts.retryDelayMs ?? { min: 100, max: 5_000 };

@@ -5,11 +5,11 @@
  * Byte for byte what v1.Batch.decode reads back as the same Batch.
  */
 import { deflateSync } from 'node:zlib';
-import { encodeBatch } from '@michi/proto';
+import { soleBytesField, v1, writeBytesFields } from '@michi/proto';
 import type { BufferedItem } from './buffer-store.js';
 
-/** Batch.items: field 4, wire type 2 (length-delimited). */
-const ITEMS_TAG = (4 << 3) | 2;
+/** Batch.items (ingest.proto): field 4. */
+const BATCH_ITEMS_FIELD = 4;
 
 export interface BatchHeader {
   pilot_id: string;
@@ -18,38 +18,8 @@ export interface BatchHeader {
   sent_ts_ms: number;
 }
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 export function encodeBatchOfEncoded(header: BatchHeader, items: readonly Uint8Array[]): Uint8Array {
-  const head = encodeBatch({ ...header, items: [] });
-  let size = head.byteLength;
-  for (const item of items) size += 1 + varintLength(item.byteLength) + item.byteLength;
-  const out = new Uint8Array(size);
-  out.set(head, 0);
-  let pos = head.byteLength;
-  for (const item of items) {
-    out[pos++] = ITEMS_TAG;
-    pos = writeVarint(out, pos, item.byteLength);
-    out.set(item, pos);
-    pos += item.byteLength;
-  }
-  return out;
+  return writeBytesFields(v1.Batch.encode({ ...header, items: [] }), BATCH_ITEMS_FIELD, items).finish();
 }
 
 /**
@@ -57,19 +27,8 @@ export function encodeBatchOfEncoded(header: BatchHeader, items: readonly Uint8A
  * length-delimited) spanning the rest. Catches a row damaged on disk without decoding it.
  */
 export function isWellFormedReading(bytes: Uint8Array): boolean {
-  const tag = bytes[0];
-  if (tag === undefined || (tag & 7) !== 2 || tag >> 3 < 1 || tag >> 3 > 4) return false;
-  let len = 0;
-  let shift = 1;
-  let pos = 1;
-  for (;;) {
-    const b = bytes[pos++];
-    if (b === undefined || pos > 6) return false;
-    len += (b & 0x7f) * shift;
-    shift *= 128;
-    if (b < 0x80) break;
-  }
-  return pos + len === bytes.byteLength;
+  const field = soleBytesField(bytes);
+  return field !== undefined && field >= 1 && field <= 4;
 }
 
 export interface UplinkBatch {

@@ -17,16 +17,25 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { ErrorCodes, isMichiError, readingKind, reflectionPackage, v1, validateBody, type michi, type ReadingKind } from '@michi/proto';
+import {
+  EDGE_INGEST_SERVICE,
+  ERROR_CODE_METADATA_KEY,
+  ErrorCodes,
+  PASSWORD_METADATA_KEY,
+  SOURCE_METADATA_KEY,
+  isMichiError,
+  publishServerDefinition,
+  readingKind,
+  reflectionPackage,
+  v1,
+  validateBody,
+  type michi,
+  type ReadingKind,
+} from '@michi/proto';
 import { AUTH_REFUSAL_CODES, BufferFullError, REJECT_REASON_CODES, type RejectReason } from './errors.js';
 import { countRejection } from './metrics.js';
 import { REFUSAL_MESSAGES } from './device-auth.js';
 import type { LocalIngestOptions } from './local-ingest.js';
-
-export const EDGE_INGEST_SERVICE = 'michi.v1.EdgeIngestService';
-export const PUBLISH_PATH = `/${EDGE_INGEST_SERVICE}/Publish`;
-export const SOURCE_METADATA_KEY = 'x-michi-source';
-export const PASSWORD_METADATA_KEY = 'x-michi-password';
 
 export interface GrpcIngestOptions extends LocalIngestOptions {
   maxMessageBytes: number;
@@ -41,21 +50,8 @@ export interface GrpcIngest {
 type Response = michi.v1.PublishResponse.$Properties;
 type Rejection = michi.v1.Rejection.$Properties;
 
-const identity = (b: Buffer) => b;
-
-/** Requests stay bytes until the handler decodes them, so that an undecodable one gets an answer, not a dead stream. */
-export const publishServiceDefinition: grpc.ServiceDefinition = {
-  Publish: {
-    path: PUBLISH_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: (r: Response) => Buffer.from(v1.PublishResponse.encode(r).finish()),
-    responseDeserialize: (b: Buffer) => v1.PublishResponse.decode(b),
-    originalName: 'publish',
-  },
-};
+/** The server's view of the contract in @michi/proto: requests stay bytes until handle() decodes them. */
+const publishServiceDefinition: grpc.ServiceDefinition = publishServerDefinition;
 
 export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcIngest> {
   const { buffer, metrics, devices } = opts;
@@ -132,7 +128,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
     if (refusal) {
       const code = AUTH_REFUSAL_CODES[refusal];
       const metadata = new grpc.Metadata();
-      metadata.set('michi-error-code', code);
+      metadata.set(ERROR_CODE_METADATA_KEY, code);
       const status = refusal === 'revoked' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
       call.emit('error', { code: status, details: `${code}: ${REFUSAL_MESSAGES[refusal]}`, metadata });
       return;

@@ -10,8 +10,12 @@
  * it with the same validating codec as the MQTT path, and a client sends a Batch it already encoded.
  */
 import { michi } from './michi-pb.js';
+import { bytesField, readBytesFields } from './wire-framing.js';
 
 const v1 = michi.v1;
+
+/** UploadRequest.batch (ingest.proto). */
+const UPLOAD_REQUEST_BATCH_FIELD = 1;
 
 export const CLOUD_INGEST_SERVICE = 'michi.v1.CloudIngestService';
 export const UPLOAD_PATH = `/${CLOUD_INGEST_SERVICE}/Upload`;
@@ -99,12 +103,16 @@ export function gatewayMetadataEntries(gateway: string, secret: string): [string
 
 /** UploadRequest{batch} around an encoded Batch: field 1, length-delimited, without re-encoding it. */
 export function uploadRequest(batch: Uint8Array): Buffer {
-  const len: number[] = [];
-  let n = batch.byteLength;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  len.push(n);
-  return Buffer.concat([Buffer.from([0x0a, ...len]), batch]);
+  const bytes = bytesField(UPLOAD_REQUEST_BATCH_FIELD, batch);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The Batch bytes inside an UploadRequest, without decoding the Batch. Unknown fields are skipped;
+ * several `batch` fields are concatenated, which is protobuf's merge of embedded messages. Throws
+ * PayloadError(MICHI_ERR_DECODE) on malformed wire data.
+ */
+export function batchBytesOf(request: Uint8Array): Uint8Array {
+  const parts = readBytesFields(request, UPLOAD_REQUEST_BATCH_FIELD, 'UploadRequest');
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

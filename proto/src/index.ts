@@ -15,8 +15,19 @@ export {
   uploadClientDefinition,
   gatewayMetadataEntries,
   uploadRequest,
+  batchBytesOf,
   type UploadAck,
 } from './cloud-ingest-wire.js';
+export {
+  EDGE_INGEST_SERVICE,
+  PUBLISH_PATH,
+  SOURCE_METADATA_KEY,
+  PASSWORD_METADATA_KEY,
+  publishServerDefinition,
+  publishClientDefinition,
+  deviceMetadataEntries,
+} from './edge-ingest-wire.js';
+export { writeBytesFields, readBytesFields, soleBytesField, varint } from './wire-framing.js';
 export { loadConfig, envOverrides, formatZodIssues, formatIssuePath, type LoadConfigOptions } from './config-file.js';
 export { loadTls, type TlsFiles, type TlsMaterial } from './tls-files.js';
 export { loadPilotFile, loadSeeds, SeedError } from './seed-loader.js';

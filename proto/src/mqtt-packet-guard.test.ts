@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AddressLimiter, clientIdBelongsTo, PacketSizeGuard } from './mqtt-packet-guard.js';
+import { varint } from './wire-framing.js';
 
 /** The fixed header of a packet of type byte `type` declaring a body of `n` bytes. */
 function header(type: number, n: number): Buffer {
-  const len: number[] = [];
-  let x = n;
-  do {
-    let b = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) b |= 0x80;
-    len.push(b);
-  } while (x > 0);
-  return Buffer.from([type, ...len]);
+  return Buffer.concat([Buffer.from([type]), varint(n)]);
 }
 
 /** A packet of type byte `type` with a body of `n` bytes. */

@@ -3,17 +3,11 @@
 // library that would refuse to send it. Each helper reports what the attacker observes.
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
+import { varint } from '@michi/proto';
 
-/** The MQTT "remaining length" varint (MQTT 3.1.1 §2.2.3). */
+/** The MQTT "remaining length" varint (MQTT 3.1.1 §2.2.3): protobuf's varint encoding. */
 export function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
+  return Buffer.from(varint(n));
 }
 
 function str(s: string | Buffer): Buffer {

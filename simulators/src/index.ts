@@ -18,4 +18,4 @@ export { McapRecorder, openMcapReadings, decodeRecorded, type McapReadingFile, t
 export { michiFileDescriptorSet, KIND_MESSAGE } from './mcap-schema.js';
 export { replayRecording, type ReplayOptions, type ReplayResult } from './replay.js';
 export { exportFromInflux, rowToBody, type InfluxExportOptions } from './influx-export.js';
-export { GrpcPublisher, EDGE_PUBLISH_PATH, type GrpcPublisherOptions } from './publisher-grpc.js';
+export { GrpcPublisher, type GrpcPublisherOptions } from './publisher-grpc.js';

@@ -10,14 +10,12 @@
  * devicePassword), as an edge requires.
  */
 import * as grpc from '@grpc/grpc-js';
-import { devicePassword, makeReading, michi, type Reading } from '@michi/proto';
+import { deviceMetadataEntries, devicePassword, makeReading, michi, publishClientDefinition, type Reading } from '@michi/proto';
 import type { Logger } from 'pino';
 import { InFlight } from './in-flight.js';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
 import type { PublishStats, ReadingPublisher } from './publisher-mqtt.js';
-
-export const EDGE_PUBLISH_PATH = '/michi.v1.EdgeIngestService/Publish';
 
 export interface GrpcPublisherOptions {
   /** host:port of each gateway's gRPC ingest. */
@@ -50,11 +48,7 @@ interface GatewayStream {
   endReason?: string;
 }
 
-const serialize = (r: michi.v1.PublishRequest): Buffer => {
-  const bytes = michi.v1.PublishRequest.encode(r).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-};
-const deserialize = (b: Buffer): michi.v1.PublishResponse => michi.v1.PublishResponse.decode(b);
+const { path, requestSerialize, responseDeserialize } = publishClientDefinition.Publish;
 
 export class GrpcPublisher implements ReadingPublisher {
   private sent = 0;
@@ -160,18 +154,21 @@ export class GrpcPublisher implements ReadingPublisher {
     const id = `${reading.gatewayId}/${reading.sourceId}`;
     const channel = this.channels.get(reading.gatewayId);
     if (!this.streams.has(id) && channel) {
-      this.openStream(reading.gatewayId, channel, id, {
-        'x-michi-source': reading.sourceId,
-        'x-michi-password': devicePassword(key, reading.sourceId),
-      });
+      this.openStream(
+        reading.gatewayId,
+        channel,
+        id,
+        reading.sourceId,
+        deviceMetadataEntries(reading.sourceId, devicePassword(key, reading.sourceId)),
+      );
     }
     return this.streams.get(id);
   }
 
-  private openStream(gateway: string, client: grpc.Client, id = gateway, login: Record<string, string> = {}): void {
+  private openStream(gateway: string, client: grpc.Client, id = gateway, source?: string, login: [string, string][] = []): void {
     const metadata = new grpc.Metadata();
-    for (const [k, v] of Object.entries({ ...this.opts.metadata, ...login })) metadata.set(k, v);
-    const call = client.makeBidiStreamRequest(EDGE_PUBLISH_PATH, serialize, deserialize, metadata);
+    for (const [k, v] of [...Object.entries(this.opts.metadata ?? {}), ...login]) metadata.set(k, v);
+    const call = client.makeBidiStreamRequest(path, requestSerialize, responseDeserialize, metadata);
     const s: GatewayStream = { gateway, call, client, queue: [], timer: undefined, inflight: new Map(), ended: false };
     call.on('data', (res: michi.v1.PublishResponse) => this.onResponse(s, res));
     call.on('error', (err: grpc.ServiceError) => {
@@ -185,10 +182,7 @@ export class GrpcPublisher implements ReadingPublisher {
         this.fail(s.endReason, n);
         this.outstanding.settle(n);
       }
-      this.opts.logger.warn(
-        { err: err.message, gateway, ...(login['x-michi-source'] ? { source: login['x-michi-source'] } : {}) },
-        'gRPC publish stream failed',
-      );
+      this.opts.logger.warn({ err: err.message, gateway, ...(source ? { source } : {}) }, 'gRPC publish stream failed');
     });
     this.streams.set(id, s);
   }

@@ -1,0 +1,73 @@
+/**
+ * The ingest path the cloud (cloud-service.ts) and the scale-out worker (worker-service.ts) share:
+ * pilot directory, InfluxDB client (credentials checked before anything listens), InfluxDB health
+ * fed by every write, the group-committing writer, the latest-state cache and BatchIngest, which
+ * decodes, validates and stores a gateway's batch. Each service adds its own transports.
+ */
+import type { Logger } from 'pino';
+import type { Pilot } from '@michi/proto';
+import { influxEndpoint, type CloudConfig } from './config.js';
+import { checkInfluxAccess } from './influx-access.js';
+import { InfluxHealth } from './influx-health.js';
+import { InfluxHttp } from './influx-http.js';
+import { InfluxWriter } from './influx-writer.js';
+import { BatchIngest } from './ingest-batch.js';
+import { LatestState } from './latest-state.js';
+import type { CloudMetrics } from './metrics.js';
+import { PilotDirectory } from './pilot-directory.js';
+
+export interface IngestPipelineDeps {
+  logger: Logger;
+  pilots: readonly Pilot[];
+  metrics: CloudMetrics;
+  /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
+  now: () => number;
+}
+
+export interface IngestPipeline {
+  readonly directory: PilotDirectory;
+  readonly influx: InfluxHttp;
+  /** Not started: a service that reports it calls start(). */
+  readonly influxHealth: InfluxHealth;
+  readonly writer: InfluxWriter;
+  readonly latest: LatestState;
+  readonly ingest: BatchIngest;
+  /** Stops the health checks, waits for the writes in flight, then closes the InfluxDB client. */
+  close(): Promise<void>;
+}
+
+export async function openIngestPipeline(config: CloudConfig, deps: IngestPipelineDeps): Promise<IngestPipeline> {
+  const { logger, pilots, metrics } = deps;
+  const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
+  const influx = new InfluxHttp(influxEndpoint(config));
+  // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
+  const access = await checkInfluxAccess(influx).catch((err: unknown) => {
+    influx.close();
+    throw err;
+  });
+  if (!access.ok) logger.warn({ reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
+  const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
+  const writer = new InfluxWriter(influx, config.influx, {
+    metrics,
+    logger: logger.child({ component: 'influx-writer' }),
+    observer: influxHealth,
+  });
+  const latest = new LatestState(pilots);
+  const ingest = new BatchIngest(
+    { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
+    { directory, writer, latest, metrics, logger, now: deps.now },
+  );
+  return {
+    directory,
+    influx,
+    influxHealth,
+    writer,
+    latest,
+    ingest,
+    async close() {
+      influxHealth.close();
+      await writer.close();
+      influx.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Starts a scale-out ingest worker (docs/scaling.md) from the cloud's configuration: the same ingest
+ * path as the cloud (ingest-pipeline.ts) fed by a shared subscription on an external broker
+ * (worker.ts) instead of the cloud's own listeners, and the cloud's metrics listener
+ * (metrics-server.ts) on `worker.metrics`, which also answers /health: 200 while InfluxDB takes
+ * writes and at least one broker connection is up, else 503. Every collaborator can be passed in;
+ * the defaults are the real ones. close() acknowledges what is written, leaves the rest with the
+ * broker, then stops.
+ */
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { ConfigError, loadSeeds, type Pilot } from '@michi/proto';
+import type { CloudConfig } from './config.js';
+import { openIngestPipeline } from './ingest-pipeline.js';
+import { CloudMetrics } from './metrics.js';
+import { startMetricsServer, type HealthReport } from './metrics-server.js';
+import { startBrokerConsumer, type BrokerConsumer } from './worker.js';
+
+export interface IngestWorkerDeps {
+  logger?: Logger;
+  /** Default: loadSeeds(config.seedsDir). */
+  pilots?: readonly Pilot[];
+  metrics?: CloudMetrics;
+  /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
+  now?: () => number;
+}
+
+export interface IngestWorkerService {
+  /** http://host:port/metrics of `worker.metrics`; /health is beside it. */
+  readonly metricsUrl: string;
+  readonly metrics: CloudMetrics;
+  /** What /health answers. */
+  health(): HealthReport;
+  close(): Promise<void>;
+}
+
+/** The worker's broker password, from the variable `worker.passwordEnv` names; a missing variable is an error. */
+export function workerPassword(config: CloudConfig): string | undefined {
+  const name = config.worker.passwordEnv;
+  if (name === undefined) return undefined;
+  const value = config.resolveSecret(`env:${name}`);
+  if (value === undefined) throw new ConfigError(`worker.passwordEnv names ${name}, but that environment variable is not set`);
+  return value;
+}
+
+export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerDeps = {}): Promise<IngestWorkerService> {
+  const w = config.worker;
+  const logger = deps.logger ?? pino({ level: config.log.level, base: { service: 'michi-ingest-worker', clientId: w.clientId } });
+  const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
+  const metrics = deps.metrics ?? new CloudMetrics();
+  const password = workerPassword(config);
+  const ca = w.caFile ? readFileSync(w.caFile) : undefined;
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now });
+  const { directory, ingest, influxHealth } = pipeline;
+  let consumer: BrokerConsumer | undefined;
+  try {
+    await influxHealth.start();
+    consumer = await startBrokerConsumer(
+      {
+        brokerUrl: w.brokerUrl,
+        clientId: w.clientId,
+        connections: w.connections,
+        group: w.group,
+        sessionExpirySeconds: w.sessionExpirySeconds,
+        username: w.username,
+        password,
+        ca,
+      },
+      { directory, ingest, metrics, logger },
+    );
+    const broker = consumer;
+    const health = (): HealthReport => {
+      const influx = influxHealth.up;
+      return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: w.connections };
+    };
+    const listener = await startMetricsServer(w.metrics, metrics, logger, health);
+    logger.info({ metricsUrl: listener.url }, 'michi ingest worker started');
+    let closing: Promise<void> | undefined;
+    return {
+      metricsUrl: listener.url,
+      metrics,
+      health,
+      close() {
+        closing ??= (async () => {
+          await broker.close();
+          await pipeline.close();
+          await listener.close();
+          logger.info('michi ingest worker stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await consumer?.close();
+    await pipeline.close();
+    throw err;
+  }
+}
