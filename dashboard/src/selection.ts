@@ -6,6 +6,7 @@ import type { MichiApi } from './api.js';
 import type { LinkPoint, TimeRange } from './api-types.js';
 import { HISTORY_MS, type AppStateReader, type AppStateWriter } from './app-state.js';
 import { isAbort } from './errors.js';
+import { speedSeries } from './state-values.js';
 import { linkAt } from './link-history.js';
 import { replayState } from './replay/replay-mode.js';
 import type { SensorDetailView } from './views/sensor-detail.js';
