@@ -33,7 +33,7 @@ declare module 'fastify' {
     operatorOnly?: boolean;
     /** No token needed, no audit line. */
     public?: boolean;
-    /** Where else than an Authorization header this route takes its token from (the live feed: a subprotocol, ?token=). */
+    /** Where this route takes its token from before an Authorization header (the live feed: a subprotocol, ?token=). */
     secretOf?: (req: FastifyRequest) => string | undefined;
     /** The audit line's url and pilot, when the route knows better than the redacted URL and :pilot (the live feed). */
     auditView?: (req: FastifyRequest) => { url: string; pilot: string | null };

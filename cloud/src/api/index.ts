@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCodes } from '@michi/proto';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
-import { registerLiveFeed, type LiveFeed, type LiveFeedOptions } from '../live/index.js';
+import { registerLiveFeed, withPilotLivePath, type LiveFeed, type LiveFeedOptions } from '../live/index.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -29,7 +29,7 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
   app.addHook('onRequest', async (req) => {
     if (!isApiRequest(req) || req.routeOptions.config?.public) return;
     const header = req.headers.authorization;
-    const secret = bearerToken(header) ?? req.routeOptions.config?.secretOf?.(req);
+    const secret = req.routeOptions.config?.secretOf?.(req) ?? bearerToken(header);
     if (secret === undefined && header === undefined && ctx.auth.allowAnonymousViewer) {
       ctx.limiter.admit(undefined, req.ip);
       req.principal = ANONYMOUS_VIEWER;
@@ -70,7 +70,7 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, liveOptions
     ctx.audit.record(auditEntry(req, reply.statusCode, Math.round(reply.elapsedTime)));
   });
 
-  const document = openApiDocument();
+  const document = withPilotLivePath(openApiDocument());
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => document);
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);

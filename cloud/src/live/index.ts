@@ -9,7 +9,8 @@ import { LiveFeed, type LiveFeedOptions } from './live-feed.js';
 import { registerLiveRoute } from './live-route.js';
 
 export { LiveFeed, type LiveFeedOptions } from './live-feed.js';
-export { LIVE_PATH, LIVE_SUBPROTOCOL } from './live-route.js';
+export { LIVE_PATH, LIVE_PILOT_PATH, LIVE_SUBPROTOCOL } from './live-route.js';
+export { withPilotLivePath } from './live-openapi.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

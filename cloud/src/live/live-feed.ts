@@ -115,9 +115,7 @@ export class LiveFeed {
     const privacy = new PilotPrivacy(pilot, principal);
     const delayed = privacy.delayMs > 0;
     const stateOf: StateOf = (vehicle) => {
-      const s = delayed
-        ? this.delayed.at(pilot.id, vehicle, privacy.horizon(this.ctx.now()))
-        : this.ctx.latest.get(pilot.id, vehicle);
+      const s = delayed ? this.delayed.at(pilot.id, vehicle, privacy.horizon(this.ctx.now())) : this.ctx.latest.get(pilot.id, vehicle);
       if (!s) return undefined;
       // The timestamp the client is shown: floored to the viewer's sample period, so the throttle's
       // "nothing not newer than the last one sent" sends a viewer one state per period at most.

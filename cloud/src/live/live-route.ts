@@ -21,6 +21,8 @@ import { LiveConnectionLimit } from './connection-limit.js';
 import type { LiveFeed, LiveFeedOptions, LiveRequest } from './live-feed.js';
 
 export const LIVE_PATH = '/api/v1/live';
+/** The same feed with the pilot in the path, like the API's other routes of one pilot. */
+export const LIVE_PILOT_PATH = '/api/v1/pilots/:pilot/live';
 /** The subprotocol the server selects when the client offers it beside `bearer.<token>`. */
 export const LIVE_SUBPROTOCOL = 'michi.v1';
 
@@ -36,6 +38,13 @@ type RefusalReason = 'origin' | 'subprotocol' | 'connections_per_token';
 
 function searchParams(req: FastifyRequest): URLSearchParams {
   return new URL(req.url, 'http://localhost').searchParams;
+}
+
+/** The query as the feed reads it, with the pilot of the path (LIVE_PILOT_PATH) instead of ?pilot=. */
+function liveQuery(req: FastifyRequest): Record<string, string> {
+  const query = Object.fromEntries(searchParams(req));
+  const inPath = (req.params as { pilot?: unknown } | undefined)?.pilot;
+  return typeof inPath === 'string' ? { ...query, pilot: inPath } : query;
 }
 
 function offeredProtocols(req: FastifyRequest): string[] {
@@ -74,26 +83,25 @@ export function registerLiveRoute(app: FastifyInstance, ctx: ApiContext, feed: L
 
   // Any value that is a token (the one presented or another) is redacted, whatever its parameter's name.
   const isSecretFor = (req: FastifyRequest) => {
-    const presented = bearerToken(req.headers.authorization) ?? liveSecret(req);
+    const presented = liveSecret(req) ?? bearerToken(req.headers.authorization);
     return (v: string): boolean => v === presented || ctx.auth.authenticate(v) !== undefined;
   };
   const auditView = (req: FastifyRequest): { url: string; pilot: string | null } => {
     const isSecret = isSecretFor(req);
-    const asked = searchParams(req);
+    const asked = new URLSearchParams(liveQuery(req));
+    const askedPilot = accepted.get(req)?.live.pilot.id ?? asked.get('pilot');
+    const pilot = askedPilot === null ? null : isSecret(askedPilot) ? '[redacted]' : askedPilot.slice(0, AUDITED_VALUE_CHARS);
+    const inPath = req.routeOptions.url === LIVE_PILOT_PATH;
     const shown = new URLSearchParams();
     for (const name of AUDITED_PARAMS) {
       const v = asked.get(name);
-      if (v !== null) shown.set(name, v.slice(0, AUDITED_VALUE_CHARS));
+      if (v !== null && !(name === 'pilot' && inPath)) shown.set(name, v.slice(0, AUDITED_VALUE_CHARS));
     }
-    // Re-encoded from the parsed values, never the query as sent: a token can hide in it under any
-    // spelling (`?%74oken=`, `?Token=`, `?x=<token>`).
+    // Re-encoded from the parsed values, never the URL as sent: a token can hide in it under any
+    // spelling (`?%74oken=`, `?Token=`, `?x=<token>`, or as the pilot).
     const query = shown.toString();
-    const path = req.url.split('?')[0] ?? '';
-    const pilot = accepted.get(req)?.live.pilot.id ?? asked.get('pilot');
-    return {
-      url: redactUrl(query ? `${path}?${query}` : path, isSecret),
-      pilot: pilot === null ? null : isSecret(pilot) ? '[redacted]' : pilot.slice(0, AUDITED_VALUE_CHARS),
-    };
+    const path = inPath ? `/api/v1/pilots/${pilot === '[redacted]' ? pilot : encodeURIComponent(pilot ?? '')}/live` : LIVE_PATH;
+    return { url: redactUrl(query ? `${path}?${query}` : path, isSecret), pilot };
   };
 
   const refuse = (req: FastifyRequest, reason: RefusalReason, err: ApiError): never => {
@@ -132,7 +140,7 @@ export function registerLiveRoute(app: FastifyInstance, ctx: ApiContext, feed: L
         ),
       );
     }
-    const q = parseQuery(Params.live, Object.fromEntries(searchParams(req)));
+    const q = parseQuery(Params.live, liveQuery(req));
     const principal = req.principal!;
     const pilot = pilotFor(ctx, principal, q.pilot);
     const who = principal === ANONYMOUS_VIEWER ? `anonymous@${req.ip}` : principal.id;
@@ -171,24 +179,26 @@ export function registerLiveRoute(app: FastifyInstance, ctx: ApiContext, feed: L
     preClose: (done) => void feed.close().then(() => done(), done),
   });
   void app.register(async (scope) => {
-    scope.route({
-      method: 'GET',
-      url: LIVE_PATH,
-      config: { secretOf: liveSecret, auditView },
-      preHandler: admit,
-      handler: async () => {
-        throw new ApiError(
-          426,
-          ErrorCodes.BAD_REQUEST,
-          `the live feed is a WebSocket: upgrade with the subprotocols "${LIVE_SUBPROTOCOL}, bearer.<token>" (docs/api.md)`,
-        );
-      },
-      wsHandler: (ws, req) => {
-        const { live, reply } = accepted.get(req)!;
-        // The hooks' audit line is written when a response ends; an upgraded one never does.
-        ctx.audit.record(auditEntry(req, 101, Math.round(reply.elapsedTime)));
-        feed.open(ws, live);
-      },
-    });
+    for (const url of [LIVE_PATH, LIVE_PILOT_PATH]) {
+      scope.route({
+        method: 'GET',
+        url,
+        config: { secretOf: liveSecret, auditView },
+        preHandler: admit,
+        handler: async () => {
+          throw new ApiError(
+            426,
+            ErrorCodes.BAD_REQUEST,
+            `the live feed is a WebSocket: upgrade with the subprotocols "${LIVE_SUBPROTOCOL}, bearer.<token>" (docs/api.md)`,
+          );
+        },
+        wsHandler: (ws, req) => {
+          const { live, reply } = accepted.get(req)!;
+          // The hooks' audit line is written when a response ends; an upgraded one never does.
+          ctx.audit.record(auditEntry(req, 101, Math.round(reply.elapsedTime)));
+          feed.open(ws, live);
+        },
+      });
+    }
   });
 }
