@@ -21,7 +21,7 @@ const FILL_MAX_HZ = 20;
  * cleared when the last one leaves (an entry kept across a gap would be an old position passed off
  * as the delayed one).
  */
-export class DelayHistory {
+class DelayHistory {
   private readonly byVehicle = new Map<string, VehicleSnapshot[]>();
   constructor(readonly delayMs: number) {}
 

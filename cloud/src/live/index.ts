@@ -1,7 +1,8 @@
 /**
- * The WebSocket live feed (docs/api.md, "The live feed"): live-route.ts (the route and its checks),
- * live-feed.ts (connections), live-client.ts (per-client throttle), delay-history.ts (the viewer
- * delay), messages.ts (what is sent).
+ * The WebSocket live feed (docs/api.md, "The live feed"): live-route.ts (the routes and their checks),
+ * connection-limit.ts (connections per token), live-feed.ts (connections, pushToOperators),
+ * live-client.ts (per-client throttle), delay-history.ts (the viewer delay), messages.ts (what is
+ * sent), live-openapi.ts (the pilot-path route's OpenAPI entry).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../api/context.js';
@@ -9,7 +10,6 @@ import { LiveFeed, type LiveFeedOptions } from './live-feed.js';
 import { registerLiveRoute } from './live-route.js';
 
 export { LiveFeed, type LiveFeedOptions } from './live-feed.js';
-export { LIVE_PATH, LIVE_PILOT_PATH, LIVE_SUBPROTOCOL } from './live-route.js';
 export { withPilotLivePath } from './live-openapi.js';
 
 declare module 'fastify' {

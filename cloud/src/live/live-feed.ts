@@ -82,11 +82,6 @@ export class LiveFeed {
     this.pingTimer.unref();
   }
 
-  /** Open connections. */
-  get size(): number {
-    return this.connections.size;
-  }
-
   /**
    * Sends `message` (one JSON text frame) to every open operator connection of `pilot`, at once and
    * unthrottled (alarms: an operator must not wait for a vehicle's turn); returns how many got it.

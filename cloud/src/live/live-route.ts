@@ -20,11 +20,11 @@ import { ApiError } from '../errors.js';
 import { LiveConnectionLimit } from './connection-limit.js';
 import type { LiveFeed, LiveFeedOptions, LiveRequest } from './live-feed.js';
 
-export const LIVE_PATH = '/api/v1/live';
+const LIVE_PATH = '/api/v1/live';
 /** The same feed with the pilot in the path, like the API's other routes of one pilot. */
-export const LIVE_PILOT_PATH = '/api/v1/pilots/:pilot/live';
+const LIVE_PILOT_PATH = '/api/v1/pilots/:pilot/live';
 /** The subprotocol the server selects when the client offers it beside `bearer.<token>`. */
-export const LIVE_SUBPROTOCOL = 'michi.v1';
+const LIVE_SUBPROTOCOL = 'michi.v1';
 
 /** The query parameters a live-feed audit line shows; anything else a client sent is left out. */
 const AUDITED_PARAMS = ['pilot', 'hz', 'batch'] as const;
