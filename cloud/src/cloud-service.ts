@@ -15,6 +15,7 @@ import { InfluxQuery } from './influx-query.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
+import type { LiveFeed } from './live/index.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 
@@ -39,6 +40,8 @@ export interface CloudService {
   /** http://host:port/metrics of the metrics listener (metrics.host, metrics.port), not the API's port. */
   readonly metricsUrl: string;
   readonly metrics: CloudMetrics;
+  /** The WebSocket live feed, to push a pilot's operators a message (pushToOperators). */
+  readonly live: LiveFeed;
   close(): Promise<void>;
 }
 
@@ -152,6 +155,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     url,
     metricsUrl: metricsServer.url,
     metrics,
+    live: api.liveFeed,
     close() {
       closing ??= (async () => {
         influxHealth.close();

@@ -25,7 +25,7 @@ import { AuditLog, redactUrl } from './audit-log.js';
 import type { TokenAuthenticator } from './auth.js';
 import { ApiError, HttpErrorCodes } from './errors.js';
 import type { InfluxQuery } from './influx-query.js';
-import type { LiveFeedOptions } from './live-feed.js';
+import type { LiveFeedOptions } from './live/index.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
@@ -129,7 +129,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
   });
 
   const audit = deps.audit ?? new AuditLog({ logger: deps.logger });
-  const live = registerApiV1(
+  registerApiV1(
     app,
     {
       directory,
@@ -145,9 +145,6 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
     document,
     deps.live,
   );
-  live.attach(app.server);
-  // Before the server stops listening: open WebSockets would otherwise keep it from closing.
-  app.addHook('preClose', async () => live.close());
 
   if (hasDashboard) {
     // @fastify/static (via `mime`) serves .mjs as application/javascript, which maplibre's worker needs.

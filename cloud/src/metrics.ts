@@ -40,6 +40,15 @@ export class CloudMetrics {
    * by api.limits: rate_limited and busy (429), timeout (504), too_large (422).
    */
   readonly apiRefusals: Counter<'reason'>;
+  // The WebSocket live feed (live/).
+  /** Open live feed connections. */
+  readonly liveClients: Gauge;
+  /** Vehicle states sent on the live feed (one per vehicle, whether alone or in a `states` message). */
+  readonly liveUpdatesSent: Counter;
+  /** Live feed updates overtaken by a newer state of the same vehicle before they were sent: throttled, slow_client. */
+  readonly liveUpdatesDropped: Counter<'reason'>;
+  /** Live feed upgrades refused by a live-feed check: origin (403), subprotocol (400), connections_per_token (429). */
+  readonly liveRefusals: Counter<'reason'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -138,6 +147,24 @@ export class CloudMetrics {
     this.apiRefusals = new Counter({
       name: 'michi_cloud_api_refusals_total',
       help: 'HTTP API requests refused, by reason (unauthenticated, forbidden, bad_request, not_found, rate_limited, busy, timeout, too_large).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.liveClients = new Gauge({ name: 'michi_cloud_live_clients', help: 'Open live feed connections.', registers });
+    this.liveUpdatesSent = new Counter({
+      name: 'michi_cloud_live_updates_sent_total',
+      help: 'Live feed state messages sent.',
+      registers,
+    });
+    this.liveUpdatesDropped = new Counter({
+      name: 'michi_cloud_live_updates_dropped_total',
+      help: 'Live feed updates overtaken by a newer state of the same vehicle before they were sent, by reason (throttled, slow_client).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.liveRefusals = new Counter({
+      name: 'michi_cloud_live_refused_total',
+      help: 'Live feed upgrades refused by reason: origin (403), subprotocol (bearer.* without michi.v1, 400), connections_per_token (429).',
       labelNames: ['reason'],
       registers,
     });

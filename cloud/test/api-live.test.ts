@@ -30,12 +30,12 @@ interface LiveClient {
   snapshot: Promise<Received>;
 }
 
-function wsUrl(query: string): string {
-  return `${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?${query}`;
+function wsUrl(query: string, path = '/api/v1/live'): string {
+  return `${t.cloud.url.replace(/^http/, 'ws')}${path}?${query}`;
 }
 
-function connect(query: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<LiveClient> {
-  const ws = new WebSocket(wsUrl(query), opts.protocols ?? [], { headers: opts.headers ?? {} });
+function connect(query: string, opts: { protocols?: string[]; headers?: Record<string, string>; path?: string } = {}): Promise<LiveClient> {
+  const ws = new WebSocket(wsUrl(query, opts.path), opts.protocols ?? [], { headers: opts.headers ?? {} });
   const received: Received[] = [];
   let gotSnapshot: (r: Received) => void;
   const snapshot = new Promise<Received>((resolve) => (gotSnapshot = resolve));
@@ -51,8 +51,8 @@ function connect(query: string, opts: { protocols?: string[]; headers?: Record<s
 }
 
 /** The HTTP status and JSON error of a refused upgrade. */
-function refusal(query: string, opts: { protocols?: string[] } = {}): Promise<{ status: number; code: string }> {
-  const ws = new WebSocket(wsUrl(query), opts.protocols ?? []);
+function refusal(query: string, opts: { protocols?: string[]; path?: string } = {}): Promise<{ status: number; code: string }> {
+  const ws = new WebSocket(wsUrl(query, opts.path), opts.protocols ?? []);
   return new Promise((resolve, reject) => {
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
@@ -153,6 +153,25 @@ describe('live feed', () => {
     expect(await refusal(`pilot=nowhere&token=${TOKENS.operator}`)).toEqual({ status: 404, code: 'MICHI_ERR_UNKNOWN_SOURCE' });
     expect(await refusal(`pilot=test-town&hz=50&token=${TOKENS.operator}`)).toEqual({ status: 400, code: 'MICHI_ERR_BAD_REQUEST' });
     expect(await refusal(`token=${TOKENS.operator}`)).toEqual({ status: 400, code: 'MICHI_ERR_BAD_REQUEST' });
+  });
+
+  it('serves the same feed with the pilot in the path, /api/v1/pilots/:pilot/live, checked the same way', async () => {
+    const path = '/api/v1/pilots/test-town/live';
+    const c = await connect('hz=2', { protocols: ['michi.v1', `bearer.${TOKENS.townViewer}`], path });
+    try {
+      const { msg } = await c.snapshot;
+      const http = await apiGet(t.cloud, '/pilots/test-town/vehicles', TOKENS.townViewer);
+      expect(msg.vehicles).toEqual(http.body.vehicles);
+    } finally {
+      c.ws.close();
+    }
+    const other = '/api/v1/pilots/other-town/live';
+    expect(await refusal(`token=${TOKENS.townViewer}`, { path: other })).toEqual({ status: 403, code: 'MICHI_ERR_FORBIDDEN' });
+    expect(await refusal('', { path })).toEqual({ status: 401, code: 'MICHI_ERR_UNAUTHENTICATED' });
+    expect(await refusal(`hz=50&token=${TOKENS.operator}`, { path })).toEqual({ status: 400, code: 'MICHI_ERR_BAD_REQUEST' });
+    // a plain GET is not an upgrade
+    const plain = await fetch(`${t.cloud.url}${path}`, { headers: { authorization: `Bearer ${TOKENS.operator}` } });
+    expect(plain.status).toBe(426);
   });
 
   /** A viewer's timestamp of a reading on other-town's 50 m grid: the end of its 4 s sample period (privacy.ts). */

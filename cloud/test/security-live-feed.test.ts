@@ -85,13 +85,31 @@ describe('finding 5: a token in the live feed URL never reaches the audit log', 
       const h = await handshake(q, []);
       h.ws?.close();
     }
+    // the pilot in the path: the token as the pilot (refused 403) is redacted there too
+    const inPath = new WebSocket(`${t.cloud.url.replace(/^http/, 'ws')}/api/v1/pilots/${secret}/live?hz=2.2&token=${secret}`);
+    await new Promise((resolve) => (inPath.once('unexpected-response', resolve), inPath.once('error', resolve)));
+    inPath.terminate();
     // an HTTP route's audit line too (the token in the query as well as the header)
     const http = await fetch(`${t.cloud.url}/api/v1/pilots/other-town/vehicles?%74oken=${secret}&hz=3.1`, {
       headers: { authorization: `Bearer ${secret}` },
     });
     expect(http.status).toBe(200);
 
-    const markers = ['hz=1.1', 'hz=1.2', 'hz=1.3', 'hz=1.4', 'hz=1.5', 'hz=1.6', 'hz=1.7', 'hz=1.8', 'hz=1.9', 'hz=2.1', 'hz=50', 'hz=3.1'];
+    const markers = [
+      'hz=1.1',
+      'hz=1.2',
+      'hz=1.3',
+      'hz=1.4',
+      'hz=1.5',
+      'hz=1.6',
+      'hz=1.7',
+      'hz=1.8',
+      'hz=1.9',
+      'hz=2.1',
+      'hz=2.2',
+      'hz=50',
+      'hz=3.1',
+    ];
     await waitFor(() => markers.every((m) => auditText().includes(m)), { what: 'every attempt in the audit file' });
     const text = auditText();
     const lines = text.trim().split('\n');
@@ -100,6 +118,7 @@ describe('finding 5: a token in the live feed URL never reaches the audit log', 
     // the reported bypass: the feed takes %74oken as its token (101), so the line names the token's id
     expect(entries.find((e) => e.url.includes('hz=1.1'))).toMatchObject({ status: 101, token: 'other-viewer' });
     expect(entries.find((e) => e.url.includes('hz=50'))).toMatchObject({ status: 400 });
+    expect(entries.find((e) => e.url.includes('hz=2.2'))).toMatchObject({ status: 403, url: '/api/v1/pilots/[redacted]/live?hz=2.2' });
     // …and the secret in no form: not as sent, not %-encoded, not once decoded
     expect(text).not.toContain(secret);
     expect(text.toLowerCase()).not.toContain(encoded.toLowerCase());

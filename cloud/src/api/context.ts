@@ -33,6 +33,10 @@ declare module 'fastify' {
     operatorOnly?: boolean;
     /** No token needed, no audit line. */
     public?: boolean;
+    /** Where this route takes its token from before an Authorization header (the live feed: a subprotocol, ?token=). */
+    secretOf?: (req: FastifyRequest) => string | undefined;
+    /** The audit line's url and pilot, when the route knows better than the redacted URL and :pilot (the live feed). */
+    auditView?: (req: FastifyRequest) => { url: string; pilot: string | null };
   }
 }
 

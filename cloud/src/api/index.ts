@@ -3,17 +3,17 @@
  * request-limits.ts), authorization (pilots and operator-only routes, 403), the audit line of every
  * request, the routes, the OpenAPI document and the live feed.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { API_ROUTES, ErrorCodes } from '@michi/proto';
-import { redactUrl } from '../audit-log.js';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
-import { LiveFeed, type LiveFeedOptions } from '../live-feed.js';
+import { registerLiveFeed, type LiveFeed, type LiveFeedOptions } from '../live/index.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
 import { registerPilotRoutes } from './pilot-routes.js';
 import { contractOptions } from './route-contract.js';
+import { auditEntry } from './request-audit.js';
 import { hasApiRoute, isApiRequest } from './route-scope.js';
 
 export type { ApiContext } from './context.js';
@@ -21,14 +21,9 @@ export type { ApiContext } from './context.js';
 /** The `reason` label of michi_cloud_api_refusals_total for each status that refuses a request. */
 const REFUSALS: Partial<Record<number, string>> = { 400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
 
-function pilotOf(req: FastifyRequest): string | null {
-  const params = req.params as Record<string, unknown> | undefined;
-  return typeof params?.['pilot'] === 'string' ? params['pilot'] : null;
-}
-
 /**
  * Registers /api/v1 on `app` (health is registered by the caller), each route in `document`;
- * returns the live feed to attach and close.
+ * returns the live feed (to close, and to push to).
  */
 export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: ApiDocument, liveOptions: LiveFeedOptions = {}): LiveFeed {
   app.decorateRequest('principal', null);
@@ -38,7 +33,7 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   app.addHook('onRequest', async (req) => {
     if (!isApiRequest(req) || req.routeOptions.config?.public) return;
     const header = req.headers.authorization;
-    const secret = bearerToken(header);
+    const secret = req.routeOptions.config?.secretOf?.(req) ?? bearerToken(header);
     if (secret === undefined && header === undefined && ctx.auth.allowAnonymousViewer) {
       ctx.limiter.admit(undefined, req.ip);
       req.principal = ANONYMOUS_VIEWER;
@@ -76,23 +71,11 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
     if (!isApiRequest(req) || req.routeOptions.config?.public) return;
     const refusal = REFUSALS[reply.statusCode];
     if (refusal) ctx.metrics.apiRefusals.inc({ reason: refusal });
-    ctx.audit.record({
-      token: req.principal?.id ?? null,
-      role: req.principal?.role ?? null,
-      method: req.method,
-      route: req.routeOptions.url ?? '(no route)',
-      url: redactUrl(req.url),
-      pilot: pilotOf(req),
-      status: reply.statusCode,
-      reqId: String(req.id),
-      ms: Math.round(reply.elapsedTime),
-    });
+    ctx.audit.record(auditEntry(req, reply.statusCode, Math.round(reply.elapsedTime)));
   });
 
   app.get(API_ROUTES.openapi.url, contractOptions(API_ROUTES.openapi), async () => document.document());
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
-  // The live feed answers the HTTP server's upgrade, outside the router: documented, not registered.
-  document.documented(API_ROUTES.live);
-  return new LiveFeed(ctx, liveOptions);
+  return registerLiveFeed(app, ctx, liveOptions);
 }

@@ -216,7 +216,7 @@ export const API_ROUTES = {
     ),
     operatorOnly: true,
   },
-  /** Served by the live feed on the HTTP server's upgrade, not by a route handler: documented here. */
+  /** A WebSocket upgrade (cloud/src/live/); a plain GET gets 426. */
   live: {
     operationId: 'openLiveFeed',
     method: 'GET',
@@ -233,7 +233,18 @@ export const API_ROUTES = {
       401: ERRORS[401],
       403: error("MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or the page's Origin is not allowed."),
       404: ERRORS[404],
+      426: error('MICHI_ERR_BAD_REQUEST: a plain GET, without a WebSocket upgrade.'),
       429: error('MICHI_ERR_RATE_LIMITED: the token already holds api.maxLiveConnectionsPerToken live connections.'),
     },
   },
 } as const satisfies Record<string, ApiRouteContract>;
+
+/** The same feed with the pilot in the path (GET /api/v1/pilots/{pilot}/live), so the two never describe different feeds. */
+export const LIVE_PILOT_ROUTE: ApiRouteContract = {
+  ...API_ROUTES.live,
+  operationId: 'openPilotLiveFeed',
+  url: '/api/v1/pilots/:pilot/live',
+  summary: 'Live feed of one pilot (WebSocket)',
+  params: PilotPathSchema,
+  querystring: QueryParams.live.omit({ pilot: true }),
+};

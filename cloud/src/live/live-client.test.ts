@@ -1,7 +1,7 @@
 // LiveClient's throttle and back-pressure, driven with a socket whose send buffer the test fills
 // and drains (the ws server and a real client are in cloud/test/api-live.test.ts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LiveClient, type LiveSocket } from './live-feed.js';
+import { LiveClient, type LiveSocket } from './live-client.js';
 
 class TestSocket implements LiveSocket {
   bufferedAmount = 0;
