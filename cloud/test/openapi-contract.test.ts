@@ -128,21 +128,23 @@ describe('every route answers as its OpenAPI document says', () => {
     expect(body).toEqual({ error: { code: 'MICHI_ERR_BAD_REQUEST', message: expect.stringContaining('query parameter "from"') } });
   });
 
-  it('the live feed: a 101, then messages of the documented LiveMessage schema', async () => {
-    const url = `${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=test-town`;
-    const ws = new WebSocket(url, ['michi.v1', `bearer.${TOKENS.operator}`]);
-    const upgraded = new Promise<number>((resolve) => ws.once('upgrade', (res) => resolve(res.statusCode ?? 0)));
-    const first = await new Promise<unknown>((resolve, reject) => {
-      ws.once('message', (data) => resolve(JSON.parse(String(data))));
-      ws.once('error', reject);
-    });
-    ws.close();
-    const status = await upgraded;
-    expect(status).toBe(101);
-    // The 101's schema is that of each text frame.
-    expectDocumented('/api/v1/live', 101, first);
-    expect((first as Json)['type']).toBe('snapshot');
-  });
+  it.each(['/api/v1/live?pilot=test-town', '/api/v1/pilots/test-town/live'])(
+    'the live feed %s: a 101, then messages of the documented LiveMessage schema',
+    async (path) => {
+      const ws = new WebSocket(`${t.cloud.url.replace(/^http/, 'ws')}${path}`, ['michi.v1', `bearer.${TOKENS.operator}`]);
+      const upgraded = new Promise<number>((resolve) => ws.once('upgrade', (res) => resolve(res.statusCode ?? 0)));
+      const first = await new Promise<unknown>((resolve, reject) => {
+        ws.once('message', (data) => resolve(JSON.parse(String(data))));
+        ws.once('error', reject);
+      });
+      ws.close();
+      const status = await upgraded;
+      expect(status).toBe(101);
+      // The 101's schema is that of each text frame.
+      expectDocumented(path, 101, first);
+      expect((first as Json)['type']).toBe('snapshot');
+    },
+  );
 
   it('documents nothing that no call reached, and every operation once with an operationId', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
