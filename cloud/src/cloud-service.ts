@@ -8,6 +8,7 @@
 import { pino, type Logger } from 'pino';
 import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
 import { influxEndpoint, type CloudConfig } from './config.js';
+import { AlarmEngine, AlarmStore } from './alarms/index.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
@@ -45,6 +46,8 @@ export interface CloudService {
   /** http://host:port/metrics of the metrics listener (metrics.host, metrics.port), not the API's port. */
   readonly metricsUrl: string;
   readonly metrics: CloudMetrics;
+  /** The alarm engine, when alarms.enabled. */
+  readonly alarms: AlarmEngine | undefined;
   close(): Promise<void>;
 }
 
@@ -81,9 +84,21 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     logger.warn({ err: (err as Error).message }, 'could not rebuild the latest vehicle states from InfluxDB; starting with an empty map');
   }
 
+  // The alarm database opens before anything listens: an unwritable dbFile stops start-up.
+  const alarms = config.alarms.enabled
+    ? new AlarmEngine(
+        pilots,
+        { lateAfterMs: config.alarms.lateAfterS * 1_000, tickIntervalMs: config.alarms.tickIntervalMs },
+        { store: new AlarmStore(config.alarms.dbFile), logger, metrics, now },
+      )
+    : undefined;
+  const closeAlarms = (): void => {
+    alarms?.close();
+    alarms?.store.close();
+  };
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now },
+    { directory, writer, latest, metrics, logger, now, ...(alarms ? { observer: alarms } : {}) },
   );
   const api = await buildHttpApi({
     directory,
@@ -143,6 +158,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       grpcServer.setServing(influxHealth.up);
     }
   } catch (err) {
+    closeAlarms();
     influxHealth.close();
     await metricsServer?.close();
     await api.close();
@@ -166,6 +182,8 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     'michi cloud started',
   );
 
+  alarms?.start();
+
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
   const metricsListener = metricsServer;
@@ -177,10 +195,12 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     url,
     metricsUrl: metricsServer.url,
     metrics,
+    alarms,
     close() {
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
+        closeAlarms();
         await writer.close();
         await api.close();
         await metricsListener.close();

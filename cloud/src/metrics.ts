@@ -40,6 +40,12 @@ export class CloudMetrics {
    * by api.limits: rate_limited and busy (429), timeout (504), too_large (422).
    */
   readonly apiRefusals: Counter<'reason'>;
+  /** Alarms raised and not cleared, by severity (docs/alarms.md). */
+  readonly alarmsOpen: Gauge<'severity'>;
+  /** Alarm changes (raised, updated, acknowledged, escalated, cleared), by kind and rule. */
+  readonly alarmChanges: Counter<'kind' | 'rule'>;
+  /** Alarm changes that could not be stored (and so reached no listener or sink), by reason. */
+  readonly alarmStoreFailures: Counter<'reason'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -138,6 +144,24 @@ export class CloudMetrics {
     this.apiRefusals = new Counter({
       name: 'michi_cloud_api_refusals_total',
       help: 'HTTP API requests refused, by reason (unauthenticated, forbidden, bad_request, not_found, rate_limited, busy, timeout, too_large).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.alarmsOpen = new Gauge({
+      name: 'michi_cloud_alarms_open',
+      help: 'Alarms raised and not yet cleared (active or acknowledged), by severity.',
+      labelNames: ['severity'],
+      registers,
+    });
+    this.alarmChanges = new Counter({
+      name: 'michi_cloud_alarm_changes_total',
+      help: 'Alarm changes, by kind (raised, updated, acknowledged, escalated, cleared) and rule.',
+      labelNames: ['kind', 'rule'],
+      registers,
+    });
+    this.alarmStoreFailures = new Counter({
+      name: 'michi_cloud_alarm_store_failures_total',
+      help: 'Alarm changes that could not be written to the alarm database, by reason.',
       labelNames: ['reason'],
       registers,
     });

@@ -65,6 +65,7 @@ export function cloudConfig(
       dashboardDir: join(dir, 'no-dashboard'),
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
+      alarms: { dbFile: join(dir, 'alarms.sqlite') },
       ...rest,
     }),
   );
