@@ -122,7 +122,8 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
         if (t <= src.newestLink) continue;
         src.newestLink = t;
       } else if (item.event) {
-        if (t <= src.newestEvent) continue;
+        // Two events of different types may share a millisecond: each event rule's slot drops its own repeats.
+        if (t < src.newestEvent) continue;
         src.newestEvent = t;
       } else {
         if (t <= src.newestSensor) continue;
@@ -314,6 +315,8 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
       for (const row of this.store.lastSeen(rules)) {
         const src = this.pilots.get(row.pilot)?.sources.get(row.source);
         if (src && row.lastSeenTsMs > src[kind]) src[kind] = row.lastSeenTsMs;
+        const slot = src?.slots[row.rule];
+        if (slot && row.lastSeenTsMs > slot.newestTs) slot.newestTs = row.lastSeenTsMs;
       }
     }
     if (this.open.size > 0) this.log.info({ open: this.open.size }, 'open alarms restored');

@@ -38,6 +38,8 @@ export class AlarmSlot {
   lastEmitMs = 0;
   /** Matches since the last change emitted ('updated' flushes them on the tick). */
   unsaved = false;
+  /** Event rules: the newest source time of an event this slot has taken (a repeat is ignored). */
+  newestTs = -Infinity;
   /** Cloud time of the last match while open (autoClearS of the event rules counts from it). */
   lastHoldMs = 0;
 

@@ -93,7 +93,8 @@ export function evaluateLink(src: SourceAlarms, l: LinkSample, t: number, late: 
 export function evaluateEvent(src: SourceAlarms, e: MichiEvent, t: number, late: boolean, now: number): void {
   const rule = EVENT_RULES.get(e.type);
   const slot = rule && src.slots[rule];
-  if (!slot) return;
+  if (!slot || t <= slot.newestTs) return;
+  slot.newestTs = t;
   const p = e.position;
   slot.hold(t, NaN, p ? (p.lat ?? 0) : NaN, p ? (p.lon ?? 0) : NaN, late, now);
 }
