@@ -162,10 +162,16 @@ describe('alarm lifecycle', () => {
       sourceType: 'gateway',
       worstValue: 59,
     });
-    // Live again: raises; then a late reading of the backlog (newer than the last evaluated) clears it.
+    // Live again: raises; the backlog alarm clears lagS after the last batch behind.
     h.send(state(T0 + 59_000, { mode: 5 }));
     expect(h.kinds('minimal-risk')).toEqual(['raised']);
+    h.now = T0 + 89_000;
+    h.engine.tick();
+    expect(h.kinds('gateway-backlog')).toEqual(['raised']);
+    h.now = T0 + 90_000;
+    h.engine.tick();
     expect(h.kinds('gateway-backlog')).toEqual(['raised', 'cleared']);
+    // A late reading of a backlog (newer than the last evaluated) clears an open alarm.
     h.now = T0 + 120_000;
     h.send(state(T0 + 60_000, { mode: 2 }));
     expect(h.kinds('minimal-risk')).toEqual(['raised', 'cleared']);
@@ -294,10 +300,12 @@ describe('alarm lifecycle', () => {
     ]);
     h.now = T0 + 4_000;
     h.send(state(T0 + 4_000));
+    h.now = T0 + 8_000;
+    h.send({ sensor: { source_id: 'lidar-1', ts_ms: T0 + 8_000, seq: 1 } }); // gw-a goes on sending
     h.now = T0 + 8_900;
     h.engine.tick();
     expect(h.kinds('source-silent', 'bus-1')).toEqual([]);
-    h.now = T0 + 9_000; // bus-1 silent 5 s; gw-a alive (its last batch 5 s ago)
+    h.now = T0 + 9_000; // bus-1 silent 5 s; gw-a alive (its last batch 1 s ago)
     h.engine.tick();
     expect(h.kinds('source-silent', 'bus-1')).toEqual(['raised']);
     expect(h.changes.at(-1)!.alarm).toMatchObject({ worstValue: 5, unit: 's', sourceType: 'vehicle' });

@@ -112,9 +112,11 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
     for (let i = 0; i < valid.length; i++) {
       const item = items[valid[i]!]!;
       const body = (item.state ?? item.link ?? item.event ?? item.sensor)!;
+      const t = Number(body.ts_ms);
+      // Every reading says how far behind its gateway is, resent or not: a backlog drains after live data.
+      if (t > newest) newest = t;
       const src = pilot.sources.get(body.source_id!);
       if (src === undefined) continue;
-      const t = Number(body.ts_ms);
       if (item.state) {
         if (t <= src.newestState) continue;
         src.newestState = t;
@@ -129,7 +131,6 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
         if (t <= src.newestSensor) continue;
         src.newestSensor = t;
       }
-      if (t > newest) newest = t;
       src.lastRecvMs = recvMs;
       src.gateway = gw.gateway;
       src.slots['source-silent']?.release(recvMs, recvMs);
@@ -138,12 +139,10 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
       else if (item.link) evaluateLink(src, item.link as LinkSample, t, late, recvMs);
       else if (item.event) evaluateEvent(src, item.event as MichiEvent, t, late, recvMs);
     }
-    // Only new readings say how far behind the gateway is: a resent batch says nothing.
-    if (g?.backlog && newest > -Infinity) {
-      const lag = recvMs - newest;
-      if (lag > pilot.rules.lagMs) g.backlog.hold(recvMs, lag / 1_000, g.lat, g.lon, false, recvMs);
-      else g.backlog.release(recvMs, recvMs);
-    }
+    // Released on the tick, lagS after the last batch behind: the edge sends live data first and
+    // drains its backlog beside it, so a live batch in between does not mean it has caught up.
+    const lag = recvMs - newest;
+    if (g?.backlog && lag > pilot.rules.lagMs) g.backlog.hold(recvMs, lag / 1_000, g.lat, g.lon, false, recvMs);
   }
 
   /** Silence, auto-clear, escalation and unsaved updates, judged on cloud time; public for tests. */
@@ -152,15 +151,17 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
       for (const g of pilot.gateways.values()) {
         const silentFor = now - g.lastBatchMs;
         if (g.silent && silentFor >= g.silenceMs) g.silent.hold(now, silentFor / 1_000, g.lat, g.lon, false, now, false);
+        if (g.backlog?.alarm && now - g.backlog.lastHoldMs >= pilot.rules.lagMs) g.backlog.release(now, now);
       }
       for (const src of pilot.sources.values()) {
         const slot = src.slots['source-silent'];
         if (slot === undefined) continue;
         const silentFor = now - src.lastRecvMs;
         if (silentFor < src.silenceMs) continue;
-        // A silent gateway explains its sources' silence: its own alarm says so, theirs are not raised.
+        // A source is silent on its own only while its gateway goes on sending: when the gateway has
+        // been quiet as long, the gateway is the likelier cause, and its own alarm says so.
         const g = pilot.gateways.get(src.gateway);
-        if (!slot.alarm && g !== undefined && now - g.lastBatchMs >= g.silenceMs) continue;
+        if (!slot.alarm && g !== undefined && now - g.lastBatchMs >= Math.min(src.silenceMs, g.silenceMs)) continue;
         slot.hold(now, silentFor / 1_000, NaN, NaN, false, now, false);
       }
     }
