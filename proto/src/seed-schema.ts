@@ -409,7 +409,7 @@ function checkSpeedLimits(pilot: PilotShape, ctx: Ctx): void {
       ctx.addIssue({
         code: 'custom',
         path: ['geofences', i, 'speedLimitKmh'],
-        message: `expected speedLimitKmh only on a "slow-zone" geofence, got it on a "${g.kind}" one`,
+        message: `expected speedLimitKmh only on a "slow-zone" geofence, got it on "${g.id}", of kind "${g.kind}"`,
       });
   });
 }
