@@ -111,19 +111,24 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
     let newest = -Infinity;
     for (let i = 0; i < valid.length; i++) {
       const item = items[valid[i]!]!;
-      const body = (item.state ?? item.link ?? item.event ?? item.sensor)!;
+      // Decoded readings are in dictionary mode (protobufjs deletes the unset oneof members), where
+      // each property read is a hash lookup: each member is read once.
+      const state = item.state;
+      const link = state ? undefined : item.link;
+      const event = state || link ? undefined : item.event;
+      const body = (state ?? link ?? event ?? item.sensor)!;
       const t = Number(body.ts_ms);
       // Every reading says how far behind its gateway is, resent or not: a backlog drains after live data.
       if (t > newest) newest = t;
       const src = pilot.sources.get(body.source_id!);
       if (src === undefined) continue;
-      if (item.state) {
+      if (state) {
         if (t <= src.newestState) continue;
         src.newestState = t;
-      } else if (item.link) {
+      } else if (link) {
         if (t <= src.newestLink) continue;
         src.newestLink = t;
-      } else if (item.event) {
+      } else if (event) {
         // Two events of different types may share a millisecond: each event rule's slot drops its own repeats.
         if (t < src.newestEvent) continue;
         src.newestEvent = t;
@@ -133,11 +138,11 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
       }
       src.lastRecvMs = recvMs;
       src.gateway = gw.gateway;
-      src.slots['source-silent']?.release(recvMs, recvMs);
+      src.silent?.release(recvMs, recvMs);
       const late = t < lateBefore;
-      if (item.state) evaluateState(src, item.state as VehicleState, t, late, recvMs);
-      else if (item.link) evaluateLink(src, item.link as LinkSample, t, late, recvMs);
-      else if (item.event) evaluateEvent(src, item.event as MichiEvent, t, late, recvMs);
+      if (state) evaluateState(src, state as VehicleState, t, late, recvMs);
+      else if (link) evaluateLink(src, link as LinkSample, t, late, recvMs);
+      else if (event) evaluateEvent(src, event as MichiEvent, t, late, recvMs);
     }
     // Released on the tick, lagS after the last batch behind: the edge sends live data first and
     // drains its backlog beside it, so a live batch in between does not mean it has caught up.
@@ -154,7 +159,7 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
         if (g.backlog?.alarm && now - g.backlog.lastHoldMs >= pilot.rules.lagMs) g.backlog.release(now, now);
       }
       for (const src of pilot.sources.values()) {
-        const slot = src.slots['source-silent'];
+        const slot = src.silent;
         if (slot === undefined) continue;
         const silentFor = now - src.lastRecvMs;
         if (silentFor < src.silenceMs) continue;
@@ -279,6 +284,7 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
         type,
         rules,
         slots,
+        silent: slots['source-silent'],
         newestState: -Infinity,
         newestLink: -Infinity,
         newestSensor: -Infinity,

@@ -17,6 +17,8 @@ export interface SourceAlarms {
   readonly rules: PilotRules;
   /** Slots of the enabled rules that apply to this source. */
   readonly slots: Partial<Record<AlarmRule, AlarmSlot>>;
+  /** slots['source-silent'], read on every reading. */
+  readonly silent: AlarmSlot | undefined;
   /** Newest source time evaluated, per kind: a reading not newer is ignored (a resend raises nothing twice). */
   newestState: number;
   newestLink: number;
