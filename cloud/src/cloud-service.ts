@@ -6,7 +6,7 @@
  * writes in flight finish, then stops the API.
  */
 import { pino, type Logger } from 'pino';
-import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
+import { ConfigError, loadSeeds, loadTls, type Pilot } from '@michi/proto';
 import { influxEndpoint, type CloudConfig } from './config.js';
 import { AlarmEngine, AlarmStore } from './alarms/index.js';
 import { AuditLog } from './audit-log.js';
@@ -51,6 +51,15 @@ export interface CloudService {
   close(): Promise<void>;
 }
 
+/** A database that cannot be opened is the configuration's fault (a path, a permission): say which setting. */
+function openAlarmStore(file: string): AlarmStore {
+  try {
+    return new AlarmStore(file);
+  } catch (err) {
+    throw new ConfigError(`alarms.dbFile: cannot open the alarm database ${file}: ${(err as Error).message}`, { file });
+  }
+}
+
 export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Promise<CloudService> {
   const logger = deps.logger ?? pino({ level: config.log.level, base: { service: 'michi-cloud' } });
   const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
@@ -62,9 +71,22 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
+  // The alarm database opens before anything listens: an unwritable dbFile stops start-up.
+  const alarms = config.alarms.enabled
+    ? new AlarmEngine(
+        pilots,
+        { lateAfterMs: config.alarms.lateAfterS * 1_000, tickIntervalMs: config.alarms.tickIntervalMs },
+        { store: openAlarmStore(config.alarms.dbFile), logger, metrics, now },
+      )
+    : undefined;
+  const closeAlarms = (): void => {
+    alarms?.close();
+    alarms?.store.close();
+  };
   const influx = new InfluxHttp(influxEndpoint(config));
   // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
   const access = await checkInfluxAccess(influx).catch((err: unknown) => {
+    closeAlarms();
     influx.close();
     throw err;
   });
@@ -84,18 +106,6 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     logger.warn({ err: (err as Error).message }, 'could not rebuild the latest vehicle states from InfluxDB; starting with an empty map');
   }
 
-  // The alarm database opens before anything listens: an unwritable dbFile stops start-up.
-  const alarms = config.alarms.enabled
-    ? new AlarmEngine(
-        pilots,
-        { lateAfterMs: config.alarms.lateAfterS * 1_000, tickIntervalMs: config.alarms.tickIntervalMs },
-        { store: new AlarmStore(config.alarms.dbFile), logger, metrics, now },
-      )
-    : undefined;
-  const closeAlarms = (): void => {
-    alarms?.close();
-    alarms?.store.close();
-  };
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
     { directory, writer, latest, metrics, logger, now, ...(alarms ? { observer: alarms } : {}) },

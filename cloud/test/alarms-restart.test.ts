@@ -23,11 +23,12 @@ function startCloudProcess(configFile: string) {
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  const mqttPort = waitFor(() => Number(/"mqttPort":(\d+)/.exec(out)?.[1]) || undefined, {
-    timeoutMs: 30_000,
-    what: 'the start-up log line',
-  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const mqttPort = () =>
+    waitFor(() => Number(/"mqttPort":(\d+)/.exec(out)?.[1]) || undefined, {
+      timeoutMs: 30_000,
+      what: 'the start-up log line',
+    });
   return { child, exited, mqttPort, out: () => out };
 }
 
@@ -49,6 +50,22 @@ afterAll(async () => {
 });
 
 describe('alarms across kill -9 of the cloud', () => {
+  it('exits 2 naming alarms.dbFile when the alarm database cannot be opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-baddb-'));
+    const notADir = join(dir, 'a-file');
+    writeFileSync(notADir, '');
+    const config = join(dir, 'cloud.yaml');
+    writeFileSync(
+      config,
+      `seedsDir: ${alarmSeeds({})}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
+        `alarms:\n  dbFile: ${join(notADir, 'alarms.sqlite')}\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
+    );
+    const p = startCloudProcess(config);
+    children.push(p);
+    expect(await p.exited).toBe(2);
+    expect(p.out()).toContain(`alarms.dbFile: cannot open the alarm database ${join(notADir, 'alarms.sqlite')}`);
+  });
+
   it('keeps an open alarm with its id; a continuing condition raises no second one; a resent event raises nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-restart-'));
     const dbFile = join(dir, 'alarms.sqlite');
@@ -76,7 +93,7 @@ describe('alarms across kill -9 of the cloud', () => {
     children.push(first);
     const t = Date.now();
     const stopEvent = batch('gw-a', [eventOf(3, 'bus-1', t, 1)], 1);
-    let gw = await connectGateway(await first.mqttPort, 'gw-a');
+    let gw = await connectGateway(await first.mqttPort(), 'gw-a');
     await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', t, 2, { mode: 5 })], 2));
     await publishBatch(gw, topicOf('gw-a'), stopEvent);
     const before = await waitFor(() => (openRows().length === 2 ? openRows() : undefined), { timeoutMs: 10_000, what: 'two open alarms' });
@@ -87,7 +104,7 @@ describe('alarms across kill -9 of the cloud', () => {
 
     const second = startCloudProcess(config);
     children.push(second);
-    gw = await connectGateway(await second.mqttPort, 'gw-a');
+    gw = await connectGateway(await second.mqttPort(), 'gw-a');
     try {
       await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', t + 1_000, 3, { mode: 5 })], 3));
       await publishBatch(gw, topicOf('gw-a'), stopEvent);
