@@ -26,7 +26,7 @@ const eventRule = (severity: 'critical' | 'warning') =>
 
 const withDefaults = <S extends z.ZodType>(schema: S) => schema.default(schema.parse({}) as never);
 
-export const AlarmRulesSchema = z.strictObject({
+const AlarmRulesSchema = z.strictObject({
   'minimal-risk': withDefaults(ruleSchema({ severity: 'critical' }, {})),
   'emergency-stop': withDefaults(eventRule('critical')),
   takeover: withDefaults(eventRule('warning')),
@@ -105,5 +105,3 @@ export const AlarmsSchema = z.strictObject({
 });
 
 export type PilotAlarms = z.infer<typeof AlarmsSchema>;
-export type PilotAlarmRules = PilotAlarms['rules'];
-export const DEFAULT_PILOT_ALARMS: PilotAlarms = AlarmsSchema.parse({});

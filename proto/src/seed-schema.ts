@@ -601,4 +601,4 @@ export type PilotVehicle = Pilot['vehicles'][number];
 export type PilotSensor = Pilot['sensors'][number];
 export type PilotFieldNames = Pilot['fieldNames'];
 export type PilotPosition = PilotStop['position'];
-export { AlarmsSchema, DEFAULT_PILOT_ALARMS, type PilotAlarms, type PilotAlarmRules } from './alarm-rules-schema.js';
+export type { PilotAlarms } from './alarm-rules-schema.js';
