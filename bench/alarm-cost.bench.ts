@@ -114,7 +114,11 @@ async function phase(withAlarms: boolean, round: number): Promise<number> {
   let engine: AlarmEngine | undefined;
   if (withAlarms) {
     store = new AlarmStore(join(dir, `alarms-${round}.sqlite`));
-    engine = new AlarmEngine([pilot], { lateAfterMs: 30_000, tickIntervalMs: 1_000 }, { store, logger, metrics });
+    engine = new AlarmEngine(
+      [pilot],
+      { lateAfterMs: 30_000, tickIntervalMs: 1_000, keepClearedMs: 86_400_000 },
+      { store, logger, metrics },
+    );
   }
   const ingest = new BatchIngest(
     { maxPayloadBytes: 4 * 1024 * 1024, timestampWindow: { pastMs: 7 * 86_400_000, futureMs: 300_000 } },

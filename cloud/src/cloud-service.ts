@@ -75,7 +75,11 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const alarms = config.alarms.enabled
     ? new AlarmEngine(
         pilots,
-        { lateAfterMs: config.alarms.lateAfterS * 1_000, tickIntervalMs: config.alarms.tickIntervalMs },
+        {
+          lateAfterMs: config.alarms.lateAfterS * 1_000,
+          tickIntervalMs: config.alarms.tickIntervalMs,
+          keepClearedMs: config.alarms.keepClearedDays * 86_400_000,
+        },
         { store: openAlarmStore(config.alarms.dbFile), logger, metrics, now },
       )
     : undefined;

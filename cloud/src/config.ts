@@ -254,6 +254,8 @@ const AlarmsConfigSchema = z.strictObject({
   lateAfterS: z.number().positive().max(86_400).default(30),
   /** How often silence, escalation and auto-clearing are checked. */
   tickIntervalMs: z.int().min(50).max(60_000).default(1_000),
+  /** Cleared alarms stay in the alarms table this long; their changes stay in the history table. */
+  keepClearedDays: z.number().positive().max(3_650).default(30),
 });
 
 export const CloudConfigSchema = z.strictObject({

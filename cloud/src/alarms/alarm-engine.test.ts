@@ -64,7 +64,7 @@ class Harness {
   make(): AlarmEngine {
     const engine = new AlarmEngine(
       this.pilots,
-      { lateAfterMs: 30_000, tickIntervalMs: 1_000 },
+      { lateAfterMs: 30_000, tickIntervalMs: 1_000, keepClearedMs: 86_400_000 },
       { store: this.store, logger, metrics: this.metrics, now: () => this.now },
     );
     engine.onChange((c) => this.changes.push(c));
@@ -347,6 +347,20 @@ describe('alarm lifecycle', () => {
 });
 
 describe('alarm store', () => {
+  it('drops cleared alarms keepClearedMs after their last change, keeps open ones and the history', () => {
+    h = new Harness([pilot()]);
+    h.send(event(T0, 1), event(T0, 3));
+    h.engine.clear(h.changes.find((c) => c.alarm.rule === 'takeover')!.alarm.id, 'ops');
+    h.now = T0 + 86_400_000 - 1;
+    h.engine.tick(); // the first tick prunes: nothing old enough yet
+    expect(h.store.get(h.changes[0]!.alarm.id)).toBeDefined();
+    h.now = T0 + 86_400_000 + 60 * 60 * 1_000;
+    h.engine.tick();
+    expect(h.store.get(h.changes[0]!.alarm.id)).toBeUndefined();
+    expect(h.store.listOpen('test-town').map((a) => a.rule)).toEqual(['emergency-stop']);
+    expect(h.store.history('test-town', { fromMs: 0, toMs: Infinity, rule: 'takeover' }).map((c) => c.kind)).toEqual(['cleared', 'raised']);
+  });
+
   it('writes each change in one transaction with the change sinks: a failing sink leaves no change behind', () => {
     h = new Harness([pilot()]);
     const queued: number[] = [];

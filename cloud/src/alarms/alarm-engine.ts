@@ -29,6 +29,8 @@ export interface AlarmEngineOptions {
   /** A reading older than cloud now − this is part of a draining backlog (never raises). */
   lateAfterMs: number;
   tickIntervalMs: number;
+  /** Cleared alarms stay in the alarms table this long (their changes stay in the history). */
+  keepClearedMs: number;
 }
 
 export interface AlarmEngineDeps {
@@ -65,6 +67,9 @@ const VEHICLE_RULES: readonly AlarmRule[] = [...RULES_BY_KIND.newestState, ...RU
 
 export type AlarmListener = (change: AlarmChange) => void;
 
+/** How often cleared alarms past keepClearedMs are dropped (and once at the first tick). */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1_000;
+
 export class AlarmEngine implements IngestObserver, ChangeSink {
   readonly store: AlarmStore;
   private readonly opts: AlarmEngineOptions;
@@ -76,6 +81,7 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
   private readonly open = new Map<string, AlarmSlot>();
   private readonly listeners = new Set<AlarmListener>();
   private timer: NodeJS.Timeout | undefined;
+  private nextPruneMs = 0;
 
   constructor(pilots: readonly Pilot[], opts: AlarmEngineOptions, deps: AlarmEngineDeps) {
     this.opts = opts;
@@ -179,6 +185,16 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
       }
       if (rules) slot.escalate(rules.escalateAfterMs, now);
       if (now - slot.lastEmitMs >= (rules?.updateIntervalMs ?? 0)) slot.flush(now);
+    }
+    if (now >= this.nextPruneMs) {
+      this.nextPruneMs = now + PRUNE_INTERVAL_MS;
+      try {
+        const pruned = this.store.pruneCleared(now - this.opts.keepClearedMs);
+        if (pruned > 0) this.log.info({ pruned }, 'cleared alarms pruned');
+      } catch (err) {
+        this.metrics?.alarmStoreFailures.inc({ reason: 'prune' });
+        this.log.error({ err }, 'could not prune cleared alarms');
+      }
     }
   }
 

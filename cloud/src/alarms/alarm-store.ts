@@ -186,6 +186,11 @@ export class AlarmStore {
     return rows.map((r) => ({ changeId: r.change_id, kind: r.kind, atMs: r.at_ms, alarm: JSON.parse(r.body) as Alarm }));
   }
 
+  /** Drops cleared alarms last changed before `beforeMs` from `alarms` (their changes stay in the history); returns how many. */
+  pruneCleared(beforeMs: number): number {
+    return this.db.prepare("DELETE FROM alarms WHERE state = 'cleared' AND updated_at_ms < ?").run(beforeMs).changes;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
