@@ -109,6 +109,7 @@ writeFileSync(
     metrics: { host, port: cloudMetricsPort },
     grpc: { enabled: true, host, port: Number(env.MICHI_GRPC_PORT ?? 50051) },
     influx: { url: influxUrl, database: 'michi', username: 'michi_cloud', passwordEnv: INFLUX_CLOUD_PASSWORD_ENV },
+    alarms: { dbFile: '.data/cloud/alarms.sqlite' },
   }) + `\nauth:\n  tokens: ${JSON.stringify(apiTokens)}\n`,
 );
 start('cloud', ['cloud/dist/main.js', '--config', `${RUN}/cloud.yaml`], needed.cloud);

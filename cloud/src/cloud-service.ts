@@ -6,8 +6,9 @@
  * writes in flight finish, then stops the API.
  */
 import { pino, type Logger } from 'pino';
-import { loadSeeds, loadTls, type Pilot } from '@michi/proto';
+import { ConfigError, loadSeeds, loadTls, type Pilot } from '@michi/proto';
 import type { CloudConfig } from './config.js';
+import { AlarmEngine, AlarmStore } from './alarms/index.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
@@ -42,7 +43,18 @@ export interface CloudService {
   readonly metrics: CloudMetrics;
   /** The WebSocket live feed, to push a pilot's operators a message (pushToOperators). */
   readonly live: LiveFeed;
+  /** The alarm engine, when alarms.enabled. */
+  readonly alarms: AlarmEngine | undefined;
   close(): Promise<void>;
+}
+
+/** A database that cannot be opened is the configuration's fault (a path, a permission): say which setting. */
+function openAlarmStore(file: string): AlarmStore {
+  try {
+    return new AlarmStore(file);
+  } catch (err) {
+    throw new ConfigError(`alarms.dbFile: cannot open the alarm database ${file}: ${(err as Error).message}`, { file });
+  }
 }
 
 export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Promise<CloudService> {
@@ -55,7 +67,29 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now });
+  // The alarm database opens before anything listens: an unwritable dbFile stops start-up.
+  const alarms = config.alarms.enabled
+    ? new AlarmEngine(
+        pilots,
+        {
+          lateAfterMs: config.alarms.lateAfterS * 1_000,
+          tickIntervalMs: config.alarms.tickIntervalMs,
+          keepClearedMs: config.alarms.keepClearedDays * 86_400_000,
+        },
+        { store: openAlarmStore(config.alarms.dbFile), logger, metrics, now },
+      )
+    : undefined;
+  const closeAlarms = (): void => {
+    alarms?.close();
+    alarms?.store.close();
+  };
+  let pipeline;
+  try {
+    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: alarms });
+  } catch (err) {
+    closeAlarms();
+    throw err;
+  }
   const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
   const query = new InfluxQuery(influx);
   try {
@@ -123,6 +157,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       grpcServer.setServing(influxHealth.up);
     }
   } catch (err) {
+    closeAlarms();
     await metricsServer?.close();
     await api.close();
     await pipeline.close();
@@ -144,6 +179,8 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     'michi cloud started',
   );
 
+  alarms?.start();
+
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
   const metricsListener = metricsServer;
@@ -156,10 +193,12 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metricsUrl: metricsServer.url,
     metrics,
     live: api.liveFeed,
+    alarms,
     close() {
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
+        closeAlarms();
         await writer.close();
         await api.close();
         await metricsListener.close();

@@ -75,6 +75,7 @@ describe('loadCloudConfig', () => {
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
       auth: { tokens: [], allowAnonymousViewer: false },
+      alarms: { enabled: true, dbFile: '.data/cloud/alarms.sqlite', lateAfterS: 30, tickIntervalMs: 1_000, keepClearedDays: 30 },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);

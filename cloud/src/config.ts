@@ -245,6 +245,19 @@ const TimestampWindowSchema = z.strictObject({
     .default(5 * 60 * 1000),
 });
 
+/** The alarm engine (docs/alarms.md). */
+const AlarmsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** SQLite database of alarms and their history; relative paths from the working directory (`make run`: the repository). */
+  dbFile: z.string().min(1).default('.data/cloud/alarms.sqlite'),
+  /** A reading older than this (source time against the cloud's clock) is part of a backlog: it never raises an alarm. */
+  lateAfterS: z.number().positive().max(86_400).default(30),
+  /** How often silence, escalation and auto-clearing are checked. */
+  tickIntervalMs: z.int().min(50).max(60_000).default(1_000),
+  /** Cleared alarms stay in the alarms table this long; their changes stay in the history table. */
+  keepClearedDays: z.number().positive().max(3_650).default(30),
+});
+
 export const CloudConfigSchema = z.strictObject({
   /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
   seedsDir: z.string().min(1).default('seeds'),
@@ -262,6 +275,7 @@ export const CloudConfigSchema = z.strictObject({
   timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
   /** API bearer tokens (auth-config.ts, docs/api.md). */
   auth: AuthSchema.default(AuthSchema.parse({})),
+  alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -29,6 +29,7 @@ import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { LineBody } from './line-protocol.js';
+import type { IngestObserver } from './alarms/alarm-engine.js';
 import type { CloudMetrics } from './metrics.js';
 import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
@@ -60,6 +61,8 @@ export interface BatchIngestDeps {
   metrics: CloudMetrics;
   logger: Logger;
   now?: () => number;
+  /** Told of each validated batch, synchronously, before its write (the alarm engine). */
+  observer?: IngestObserver;
 }
 
 /** A metric label from a stable code: MICHI_ERR_CLOCK_SKEW → clock_skew. */
@@ -300,6 +303,9 @@ export class BatchIngest {
       for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
       for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
     }
+    // Before the write, like the cache: alarms follow the live feed, not InfluxDB's latency. Called
+    // for a batch without valid items too: it still shows that its gateway is alive.
+    this.deps.observer?.observeBatch(gw, recvMs, batch.items, lineIndices);
     return {
       lines: lines.body(),
       count: lines.lines,

@@ -11,6 +11,7 @@ import { checkInfluxAccess } from './influx-access.js';
 import { InfluxHealth } from './influx-health.js';
 import { InfluxHttp } from './influx-http.js';
 import { InfluxWriter } from './influx-writer.js';
+import type { IngestObserver } from './alarms/alarm-engine.js';
 import { BatchIngest } from './ingest-batch.js';
 import { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
@@ -22,6 +23,8 @@ export interface IngestPipelineDeps {
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
   now: () => number;
+  /** Sees each batch's valid readings as ingest prepares them (the cloud's alarm engine). */
+  observer?: IngestObserver | undefined;
 }
 
 export interface IngestPipeline {
@@ -55,7 +58,7 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
   const latest = new LatestState(pilots);
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now: deps.now },
+    { directory, writer, latest, metrics, logger, now: deps.now, ...(deps.observer ? { observer: deps.observer } : {}) },
   );
   return {
     directory,

@@ -49,6 +49,12 @@ export class CloudMetrics {
   readonly liveUpdatesDropped: Counter<'reason'>;
   /** Live feed upgrades refused by a live-feed check: origin (403), subprotocol (400), connections_per_token (429). */
   readonly liveRefusals: Counter<'reason'>;
+  /** Alarms raised and not cleared, by severity (docs/alarms.md). */
+  readonly alarmsOpen: Gauge<'severity'>;
+  /** Alarm changes (raised, updated, acknowledged, escalated, cleared), by kind and rule. */
+  readonly alarmChanges: Counter<'kind' | 'rule'>;
+  /** Alarm changes that could not be stored (and so reached no listener or sink), by reason. */
+  readonly alarmStoreFailures: Counter<'reason'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -179,6 +185,24 @@ export class CloudMetrics {
       name: 'michi_cloud_webhook_outbox_pending',
       help: 'Alarm notifications waiting in the webhook outbox (not yet delivered or given up), by webhook.',
       labelNames: ['webhook'],
+      registers,
+    });
+    this.alarmsOpen = new Gauge({
+      name: 'michi_cloud_alarms_open',
+      help: 'Alarms raised and not yet cleared (active or acknowledged), by severity.',
+      labelNames: ['severity'],
+      registers,
+    });
+    this.alarmChanges = new Counter({
+      name: 'michi_cloud_alarm_changes_total',
+      help: 'Alarm changes, by kind (raised, updated, acknowledged, escalated, cleared) and rule.',
+      labelNames: ['kind', 'rule'],
+      registers,
+    });
+    this.alarmStoreFailures = new Counter({
+      name: 'michi_cloud_alarm_store_failures_total',
+      help: 'Alarm changes that could not be written to the alarm database, by reason.',
+      labelNames: ['reason'],
       registers,
     });
   }

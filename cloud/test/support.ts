@@ -54,7 +54,7 @@ export function cloudConfig(
 ): CloudConfig {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
-  const { influx, ...rest } = settings as { influx?: Record<string, unknown> };
+  const { influx, alarms, ...rest } = settings as { influx?: Record<string, unknown>; alarms?: Record<string, unknown> };
   writeFileSync(
     file,
     stringify({
@@ -65,6 +65,7 @@ export function cloudConfig(
       dashboardDir: join(dir, 'no-dashboard'),
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
+      alarms: { dbFile: join(dir, 'alarms.sqlite'), ...alarms },
       ...rest,
     }),
   );

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   TIMEOUT: 'MICHI_ERR_TIMEOUT',
   /** No such route, file or resource. */
   NOT_FOUND: 'MICHI_ERR_NOT_FOUND',
+  /** An operator tried to acknowledge or clear an alarm that is already cleared (HTTP 409). */
+  ALARM_CLEARED: 'MICHI_ERR_ALARM_CLEARED',
   /** A request is malformed: a bad query parameter, JSON body or content type. */
   BAD_REQUEST: 'MICHI_ERR_BAD_REQUEST',
   /** A fault of the service itself; the details are in its log. */

@@ -5,6 +5,7 @@
 // Every message here says what was expected, so that the loader can print
 // `file: path: message` and a person can fix the file without reading this code.
 import { z } from 'zod';
+import { AlarmsSchema } from './alarm-rules-schema.js';
 
 /** Bounds that every position must fall in: Japan, generously (Yonaguni to Minamitorishima). */
 const JAPAN_BOUNDS = { lonMin: 122, lonMax: 154, latMin: 20, latMax: 46 } as const;
@@ -148,6 +149,8 @@ const GeofenceSchema = z.strictObject({
     error: 'expected one of "operational", "slow-zone", "no-go"',
   }),
   geometry: PolygonSchema,
+  /** For a slow zone: the over-slow-zone-limit alarm's limit (docs/alarms.md); no limit, no alarm. */
+  speedLimitKmh: z.number().positive().max(120).optional(),
 });
 
 const CellSiteSchema = z.strictObject({
@@ -177,6 +180,8 @@ const GatewaySchema = z.strictObject({
   name: NonEmptyString,
   siteId: ItemIdSchema.optional(),
   position: LonLatSchema,
+  /** No batch for this long raises gateway-silent; default alarms.rules.gateway-silent.afterS. */
+  silenceS: z.number().positive().max(86_400).optional(),
   /** Where the gateway's secret is found at run time; never the secret itself. */
   credentialsRef: z
     .string({ error: 'expected a credentials reference string' })
@@ -268,6 +273,8 @@ const VehicleSchema = z.strictObject({
   nominalSpeedKmh: z.number().min(1).max(120),
   /** Distance along the route, in metres, where the vehicle starts. */
   startOffsetM: z.number().min(0).optional(),
+  /** No reading for this long raises source-silent; default alarms.rules.source-silent.vehicleS. */
+  silenceS: z.number().positive().max(86_400).optional(),
 });
 
 const SensorSchema = z.strictObject({
@@ -280,6 +287,8 @@ const SensorSchema = z.strictObject({
   gatewayId: ItemIdSchema,
   relayGatewayIds: RelayGatewayIdsSchema,
   ratePerSecond: z.number().min(0.1).max(20),
+  /** No reading for this long raises source-silent; default alarms.rules.source-silent.sensorS. */
+  silenceS: z.number().positive().max(86_400).optional(),
 });
 
 const PrivacySchema = z.strictObject({
@@ -375,6 +384,8 @@ export const PilotObjectSchema = z.strictObject({
   /** The allowed names of signals, counts and measures; defaults to DEFAULT_FIELD_NAMES. */
   fieldNames: FieldNamesSchema,
   privacy: PrivacySchema,
+  /** Alarm rules evaluated on this pilot's readings (docs/alarms.md); every field has a default. */
+  alarms: AlarmsSchema.default(AlarmsSchema.parse({})),
 });
 
 type PilotShape = z.infer<typeof PilotObjectSchema>;
@@ -389,6 +400,18 @@ function listIds(ids: readonly string[]): string {
     .map((id) => `"${id}"`)
     .join(', ');
   return ids.length > 8 ? `${shown}, ... (${ids.length} in all)` : shown;
+}
+
+/** Only a slow zone has a speed limit: on another kind it would be silently ignored. */
+function checkSpeedLimits(pilot: PilotShape, ctx: Ctx): void {
+  pilot.geofences.forEach((g, i) => {
+    if (g.speedLimitKmh !== undefined && g.kind !== 'slow-zone')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['geofences', i, 'speedLimitKmh'],
+        message: `expected speedLimitKmh only on a "slow-zone" geofence, got it on "${g.id}", of kind "${g.kind}"`,
+      });
+  });
 }
 
 function checkUniqueIds(pilot: PilotShape, ctx: Ctx): void {
@@ -565,6 +588,7 @@ export const PilotSchema = PilotObjectSchema.superRefine((pilot, ctx) => {
   checkUniqueIds(pilot, ctx);
   checkReferences(pilot, ctx);
   checkFieldNames(pilot, ctx);
+  checkSpeedLimits(pilot, ctx);
 });
 
 export type Pilot = z.infer<typeof PilotSchema>;
@@ -577,3 +601,4 @@ export type PilotVehicle = Pilot['vehicles'][number];
 export type PilotSensor = Pilot['sensors'][number];
 export type PilotFieldNames = Pilot['fieldNames'];
 export type PilotPosition = PilotStop['position'];
+export type { PilotAlarms } from './alarm-rules-schema.js';
