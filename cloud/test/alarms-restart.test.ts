@@ -97,7 +97,7 @@ describe('alarms across kill -9 of the cloud', () => {
     await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', t, 2, { mode: 5 })], 2));
     await publishBatch(gw, topicOf('gw-a'), stopEvent);
     const before = await waitFor(() => (openRows().length === 2 ? openRows() : undefined), { timeoutMs: 10_000, what: 'two open alarms' });
-    expect(before.map((r) => r.id)).toEqual([`test-town/bus-1/emergency-stop/${t}`, `test-town/bus-1/minimal-risk/${t}`]);
+    expect(before.map((r) => r.id)).toEqual([`test-town.bus-1.emergency-stop.${t}`, `test-town.bus-1.minimal-risk.${t}`]);
     gw.end(true);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -123,7 +123,7 @@ describe('alarms across kill -9 of the cloud', () => {
         const raised = d.prepare("SELECT alarm_id FROM alarm_changes WHERE kind = 'raised' ORDER BY change_id").all() as {
           alarm_id: string;
         }[];
-        expect(raised.map((r) => r.alarm_id)).toEqual([`test-town/bus-1/minimal-risk/${t}`, `test-town/bus-1/emergency-stop/${t}`]);
+        expect(raised.map((r) => r.alarm_id)).toEqual([`test-town.bus-1.minimal-risk.${t}`, `test-town.bus-1.emergency-stop.${t}`]);
       } finally {
         d.close();
       }

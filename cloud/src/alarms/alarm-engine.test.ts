@@ -106,7 +106,7 @@ describe('alarm lifecycle', () => {
     h.send(state(T0 + 2_000, { mode: 5 }));
     expect(h.kinds()).toEqual(['raised']);
     const raised = h.changes[0]!.alarm;
-    expect(raised).toMatchObject({ id: `test-town/bus-1/minimal-risk/${T0 + 2_000}`, severity: 'critical', state: 'active', count: 1 });
+    expect(raised).toMatchObject({ id: `test-town.bus-1.minimal-risk.${T0 + 2_000}`, severity: 'critical', state: 'active', count: 1 });
     h.send(state(T0 + 3_000, { mode: 2 }));
     h.send(state(T0 + 4_000, { mode: 5 })); // back within keepFiringS: a flap, not a new alarm
     h.send(state(T0 + 5_000, { mode: 2 }));

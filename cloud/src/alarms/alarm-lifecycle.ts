@@ -147,7 +147,7 @@ export class AlarmSlot {
   private raise(t: number, value: number, lat: number, lon: number, now: number): void {
     const worst = value === value ? value : null;
     this.alarm = {
-      id: `${this.pilot}/${this.source}/${this.rule.rule}/${t}`,
+      id: `${this.pilot}.${this.source}.${this.rule.rule}.${t}`,
       pilot: this.pilot,
       source: this.source,
       sourceType: this.sourceType,

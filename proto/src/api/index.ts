@@ -5,3 +5,4 @@ export * from './pilots.js';
 export * from './history.js';
 export * from './live.js';
 export * from './routes.js';
+export * from './alarms.js';

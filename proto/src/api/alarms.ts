@@ -1,0 +1,86 @@
+/**
+ * Alarms as the API, the live feed and webhooks carry them: an Alarm is the current state of one
+ * condition of one source, an AlarmChange one step of its lifecycle (docs/alarms.md). A change is
+ * also a webhook's JSON body, so these fields are public surface: add fields, never rename them.
+ */
+import { z } from 'zod';
+import { epochMsSchema } from './common.js';
+
+/** The rules a pilot's seed can configure (docs/alarms.md lists each with its parameters). */
+export const ALARM_RULES = [
+  'minimal-risk',
+  'emergency-stop',
+  'takeover',
+  'remote-intervention',
+  'source-silent',
+  'gateway-silent',
+  'gateway-backlog',
+  'link-degraded',
+  'outside-operational-area',
+  'in-no-go-zone',
+  'over-slow-zone-limit',
+  'low-battery',
+] as const;
+export type AlarmRule = (typeof ALARM_RULES)[number];
+
+export const ALARM_SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
+
+/**
+ * active: raised and not yet acknowledged; acknowledged: an operator has seen it (the condition may
+ * still hold); cleared: over, by the condition ending or by an operator (alarms raised by events).
+ */
+export const ALARM_STATES = ['active', 'acknowledged', 'cleared'] as const;
+export type AlarmState = (typeof ALARM_STATES)[number];
+
+export const ALARM_CHANGE_KINDS = ['raised', 'updated', 'acknowledged', 'escalated', 'cleared'] as const;
+export type AlarmChangeKind = (typeof ALARM_CHANGE_KINDS)[number];
+
+const nullableMs = epochMsSchema.nullable();
+
+export const AlarmSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .meta({
+        description:
+          'Stable for the life of the alarm and safe in a URL path: "<pilot>.<source>.<rule>.<raisedTsMs>" (ids never contain ".").',
+      }),
+    pilot: z.string(),
+    source: z.string().meta({ description: "A vehicle's or sensor's id, or a gateway's id for the gateway rules." }),
+    sourceType: z.enum(['vehicle', 'sensor', 'gateway']),
+    rule: z.enum(ALARM_RULES),
+    severity: z.enum(ALARM_SEVERITIES),
+    state: z.enum(ALARM_STATES),
+    raisedTsMs: epochMsSchema.meta({ description: 'Source time of the reading that raised it.' }),
+    lastSeenTsMs: epochMsSchema.meta({ description: 'Source time of the latest reading that kept the condition true.' }),
+    count: z.int().min(1).meta({ description: 'Readings or events that matched while it was open.' }),
+    worstValue: z.number().nullable().meta({ description: 'The worst value seen while open (RSRP dBm, speed m/s, battery %, silence s).' }),
+    unit: z.string().nullable().meta({ description: 'The unit of worstValue; null when the rule measures nothing.' }),
+    flaps: z.int().min(0).meta({ description: 'Times the condition went false and true again within the keep-firing period.' }),
+    position: z.object({ lat: z.number(), lon: z.number() }).nullable(),
+    message: z.string().meta({ description: 'What holds, in English; the dashboard words it from rule and values.' }),
+    acknowledgedBy: z.string().nullable().meta({ description: "The operator token's id." }),
+    acknowledgedAtMs: nullableMs,
+    acknowledgeComment: z.string().nullable(),
+    escalatedAtMs: nullableMs.meta({ description: 'Cloud time of the last escalation.' }),
+    escalations: z.int().min(0),
+    clearedAtMs: nullableMs,
+    clearedBy: z.string().nullable().meta({ description: '"condition" when the condition ended, else the token id of the operator.' }),
+  })
+  .meta({ id: 'Alarm' });
+export type Alarm = z.infer<typeof AlarmSchema>;
+
+export const AlarmChangeSchema = z
+  .object({
+    changeId: z
+      .int()
+      .min(1)
+      .meta({ description: 'Increases by one per change across the cloud: orders changes; receivers drop repeats by it.' }),
+    kind: z.enum(ALARM_CHANGE_KINDS),
+    atMs: epochMsSchema.meta({ description: 'Cloud time of the change.' }),
+    alarm: AlarmSchema.meta({ description: 'The alarm as it is after the change.' }),
+  })
+  .meta({ id: 'AlarmChange' });
+export type AlarmChange = z.infer<typeof AlarmChangeSchema>;
