@@ -30,6 +30,8 @@ describe('parseCliArgs', () => {
       grpc: {},
       deviceKeyEnv: {},
       maxInFlight: undefined,
+      triggers: [],
+      quiet: undefined,
     });
   });
 
