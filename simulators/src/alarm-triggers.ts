@@ -54,13 +54,13 @@ export interface TriggerTarget {
 }
 
 /** Battery charge a low-battery trigger leaves, percent: under the 20 % at which michi raises its alarm by default. */
-export const LOW_BATTERY_PCT = 14;
+const LOW_BATTERY_PCT = 14;
 /** Charge after the "charging" that ends a low-battery trigger, percent: over the 25 % that clears it. */
-export const CHARGED_BATTERY_PCT = 100;
+const CHARGED_BATTERY_PCT = 100;
 /** How far beyond the operational area a leave-area trigger puts the vehicle, metres: clearly out, yet nearby. */
-export const OUTSIDE_MARGIN_M = 30;
+const OUTSIDE_MARGIN_M = 30;
 /** A speeding vehicle drives at this multiple of its nominal speed. */
-export const SPEEDING_FACTOR = 2;
+const SPEEDING_FACTOR = 2;
 
 const SYNTAX = '<what>@<seconds>[+<duration s>][:<vehicle id>], e.g. takeover@30:bus-02 or silent@60+20';
 

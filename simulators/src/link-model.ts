@@ -66,7 +66,7 @@ const USER_SHARE = 0.3;
  * link-degraded alarm is raised by default, 5 dB above the radio link failure (linkLossRsrpDbm), so
  * that fast fading (σ 1 dB) neither lifts a sample over the one nor drops the link at the other.
  */
-export const DEGRADED_RSRP_DBM = -120;
+const DEGRADED_RSRP_DBM = -120;
 
 /** Centre frequencies of the NR bands a Japanese pilot uses; others fall back to 3.7 GHz. */
 const BAND_HZ: Record<string, number> = {
