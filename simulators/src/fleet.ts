@@ -2,7 +2,9 @@
  * The vehicles and roadside sensors of one pilot, built from its definition (seeds/*.json),
  * advanced together in simulated time. The fleet owns the per-source sequence numbers: they start
  * at 1 and go up by one per reading of any kind, so a receiver can spot a gap whatever the kinds
- * interleave. It also stamps readings with each source's own (offset, drifting) clock.
+ * interleave. It also stamps readings with each source's own (offset, drifting) clock, and starts
+ * and ends scripted alarm triggers (alarm-triggers.ts) at their simulated times: a silent vehicle's
+ * readings are not made at all, so its sequence goes on without a gap when it resumes.
  */
 import { readingTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { SimErrorCodes, SimulatorError } from './errors.js';
