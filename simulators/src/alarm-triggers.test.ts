@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testPilot } from '../test/pilot-fixture.js';
+import { checkTriggers } from './alarm-triggers.js';
 import { Fleet } from './fleet.js';
 import { inPolygon, interiorPoint, pointJustOutside, type PolygonRings } from './geofence-geometry.js';
 import type { LonLat } from './route-geometry.js';
@@ -38,6 +39,28 @@ describe('--quiet', () => {
         }
       }
     }
+  });
+});
+
+describe('checkTriggers', () => {
+  it('refuses two triggers that set the same thing of one vehicle at the same time, and allows the rest', () => {
+    const pilot = testPilot();
+    expect(() =>
+      checkTriggers(pilot, [
+        { kind: 'leave-area', atS: 10, durationS: 30 },
+        { kind: 'no-go', atS: 30, durationS: 5, vehicleId: 'bus-1' },
+      ]),
+    ).toThrow('--trigger leave-area@10+30 and no-go@30+5 overlap on vehicle "bus-1": both set its position');
+    expect(() =>
+      checkTriggers(pilot, [
+        { kind: 'speeding', atS: 0, durationS: 30 },
+        { kind: 'speeding', atS: 30, durationS: 30 }, // one after the other
+        { kind: 'speeding', atS: 10, durationS: 30, vehicleId: 'bus-2' }, // another vehicle
+        { kind: 'silent', atS: 5, durationS: 30 }, // silences add up
+        { kind: 'silent', atS: 10, durationS: 30 },
+        { kind: 'low-battery', atS: 5, durationS: 30 }, // another group
+      ]),
+    ).not.toThrow();
   });
 });
 

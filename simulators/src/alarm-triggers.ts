@@ -90,8 +90,43 @@ function areas(pilot: TriggerPilot, kind: string): PolygonRings[] {
   return (pilot.geofences ?? []).filter((g) => g.kind === kind).map((g) => g.geometry.coordinates);
 }
 
-/** Checks the triggers against the pilot: known vehicles, and the geofences leave-area and no-go need. Throws UsageError. */
+/**
+ * Triggers that set one thing of a vehicle (where it reports itself, its speed, battery or link) and
+ * put it back at their end: two of one group overlapping on a vehicle would end each other early.
+ */
+const EXCLUSIVE: Partial<Record<TriggerKind, string>> = {
+  'leave-area': 'position',
+  'no-go': 'position',
+  speeding: 'speed',
+  'low-battery': 'battery',
+  'link-degraded': 'link',
+};
+
+const label = (t: Trigger): string => `${t.kind}@${t.atS}+${t.durationS}`;
+
+/**
+ * Checks the triggers against the pilot: known vehicles, the geofences leave-area and no-go need,
+ * and no two triggers of one EXCLUSIVE group overlapping on a vehicle. Throws UsageError.
+ */
 export function checkTriggers(pilot: TriggerPilot, triggers: readonly Trigger[]): void {
+  triggers.forEach((t, i) => {
+    const group = EXCLUSIVE[t.kind];
+    const vehicle = t.vehicleId ?? pilot.vehicles[0]?.id;
+    const other = triggers.find(
+      (u, j) =>
+        j < i &&
+        EXCLUSIVE[u.kind] === group &&
+        group !== undefined &&
+        (u.vehicleId ?? pilot.vehicles[0]?.id) === vehicle &&
+        u.atS < t.atS + t.durationS &&
+        t.atS < u.atS + u.durationS,
+    );
+    if (other) {
+      throw new UsageError(
+        `--trigger ${label(other)} and ${label(t)} overlap on vehicle "${vehicle}": both set its ${group}; start one after the other ends, or shorten it with +<seconds>`,
+      );
+    }
+  });
   for (const t of triggers) {
     if (t.vehicleId !== undefined && !pilot.vehicles.some((v) => v.id === t.vehicleId)) {
       throw new UsageError(
