@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadSeeds } from '@michi/proto';
+import { RouteGeometry } from '@michi/simulators';
 import { INFLUX_CLOUD_PASSWORD_ENV, deviceKeyEnv, gatewaySecretEnv, processEnv, secretsNeeded, startProcess } from './stack-env.mjs';
 
 const RUN = '.run';
@@ -122,6 +123,30 @@ await waitFor(
 // of hours), so that the Events tab, the takeovers by cause and the KPIs fill within minutes.
 const DEMO_EVENT_RATES = ['--takeovers', '20', '--disengagements', '8', '--emergency-stops', '3', '--remote-assists', '12'];
 
+// What makes the alarms (docs/alarms.md) show within minutes: in every pilot a vehicle goes quiet
+// for 20 s about every 10 minutes (source-silent); in the bus pilot, scripted from its seed, an
+// emergency stop 90 s in (emergency-stop, minimal-risk: the random ones take longer to come), a
+// dead zone on its route (link-degraded, and a link loss now and then) and, from 2.5 min to 7.5
+// min, a flat battery (low-battery). Its buses pass the dead zone every few minutes.
+function demoAlarmArgs(p) {
+  const args = ['--quiet', '6'];
+  if (p.id !== viewerPilot) return args;
+  const route = p.routes.find((r) => r.id === p.vehicles[0].routeId);
+  const line = new RouteGeometry(route.geometry.coordinates, route.loop);
+  // 60 % round the loop, where coverage is good (about -77 dBm): 38 dB more loss puts RSRP near
+  // -115 dBm, under the alarm's -110 and mostly above the -125 at which the link is lost.
+  const at = line.pointAt(0.6 * line.lengthM);
+  return [
+    ...args,
+    '--dead-zone',
+    `${at.lon.toFixed(6)},${at.lat.toFixed(6)},100,38`,
+    '--trigger',
+    `emergency-stop@90+60:${p.vehicles[0].id}`,
+    '--trigger',
+    `low-battery@150+300:${p.vehicles.at(-1).id}`,
+  ];
+}
+
 // One edge agent per gateway, then one simulator per pilot driving its gateways.
 let i = 0;
 const edgeLines = [];
@@ -156,7 +181,17 @@ for (const p of pilots) {
   }
   start(
     `sim-${p.id}`,
-    ['simulators/dist/cli.js', '--pilot', p.id, '--seeds', 'seeds', ...gatewayUrls, ...deviceKeys, ...DEMO_EVENT_RATES],
+    [
+      'simulators/dist/cli.js',
+      '--pilot',
+      p.id,
+      '--seeds',
+      'seeds',
+      ...gatewayUrls,
+      ...deviceKeys,
+      ...DEMO_EVENT_RATES,
+      ...demoAlarmArgs(p),
+    ],
     needed.sims[p.id],
   );
 }

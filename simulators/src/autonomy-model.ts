@@ -55,6 +55,9 @@ export const DEFAULT_AUTONOMY_RATES: Readonly<AutonomyRates> = {
 
 type EventProps = Omit<michi.v1.Event.$Properties, 'source_id' | 'ts_ms' | 'seq' | 'position'>;
 
+/** The interventions a scripted trigger can start (`force`). */
+export type ForcedIntervention = 'emergency-stop' | 'takeover' | 'remote-intervention';
+
 /** An intervention that happened during a step, `atS` seconds into it. */
 export interface AutonomyEvent {
   atS: number;
@@ -110,6 +113,8 @@ export class AutonomyModel {
   private readonly safetyDriver: boolean;
   /** Seconds left in the current intervention; 0 while autonomous. */
   private leftS = 0;
+  /** The current intervention was forced (`force`): it lasts exactly its duration, never escalates. */
+  private forced = false;
 
   constructor(rng: Random, rates: Partial<AutonomyRates> = {}, safetyDriver = true) {
     this.rng = rng;
@@ -142,7 +147,7 @@ export class AutonomyModel {
       this.leftS -= dtS;
       if (this.leftS > 0) return events;
       const overS = dtS + this.leftS;
-      if (this.mode === M.AUTONOMY_MODE_REMOTE_ASSIST && this.rng.next() < this.rates.remoteDrivingShare) {
+      if (this.mode === M.AUTONOMY_MODE_REMOTE_ASSIST && !this.forced && this.rng.next() < this.rates.remoteDrivingShare) {
         events.push(
           this.enter(
             overS,
@@ -222,17 +227,57 @@ export class AutonomyModel {
     return events;
   }
 
+  /**
+   * Starts an intervention now for exactly `durationS`, whatever the vehicle was doing: a scripted
+   * trigger (alarm-triggers.ts). Draws nothing, so the random interventions stay as they were.
+   */
+  force(kind: ForcedIntervention, durationS: number): AutonomyEvent {
+    const e =
+      kind === 'emergency-stop'
+        ? this.enter(
+            0,
+            M.AUTONOMY_MODE_MINIMAL_RISK,
+            T.EVENT_TYPE_EMERGENCY_STOP,
+            C.EVENT_CAUSE_PEDESTRIAN,
+            S.SEVERITY_CRITICAL,
+            durationS,
+            'emergency stop (triggered)',
+          )
+        : kind === 'takeover'
+          ? this.enter(
+              0,
+              this.safetyDriver ? M.AUTONOMY_MODE_MANUAL : M.AUTONOMY_MODE_REMOTE_DRIVING,
+              T.EVENT_TYPE_TAKEOVER,
+              C.EVENT_CAUSE_DRIVER_PRECAUTION,
+              S.SEVERITY_WARNING,
+              durationS,
+              `${this.safetyDriver ? 'safety driver' : 'remote operator'} took control (triggered)`,
+            )
+          : this.enter(
+              0,
+              M.AUTONOMY_MODE_REMOTE_ASSIST,
+              T.EVENT_TYPE_REMOTE_INTERVENTION,
+              C.EVENT_CAUSE_PARKED_VEHICLE,
+              S.SEVERITY_INFO,
+              durationS,
+              'remote assist requested (triggered)',
+            );
+    this.forced = true;
+    return e;
+  }
+
   private enter(
     atS: number,
     mode: Mode,
     type: michi.v1.EventType,
     cause: Cause,
     severity: michi.v1.Severity,
-    range: readonly [number, number],
+    duration: readonly [number, number] | number,
     detail: string,
   ): AutonomyEvent {
     this.mode = mode;
-    this.leftS = this.rng.uniform(range[0], range[1]);
+    this.forced = false;
+    this.leftS = typeof duration === 'number' ? duration : this.rng.uniform(duration[0], duration[1]);
     return { atS, body: { type, cause, severity, detail, duration_ms: Math.round(this.leftS * 1000) } };
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TRIGGER_KINDS } from './alarm-triggers.js';
 import { parseCliArgs, resolveDeviceKeys } from './cli-args.js';
 import { SimErrorCodes } from './errors.js';
 import { formatProgress, formatSummary, progressWriter } from './progress-report.js';
@@ -30,6 +31,8 @@ describe('parseCliArgs', () => {
       grpc: {},
       deviceKeyEnv: {},
       maxInFlight: undefined,
+      triggers: [],
+      quiet: undefined,
     });
   });
 
@@ -92,6 +95,32 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('reads --trigger in each of its forms, with --trigger-duration as the default length, and --quiet', () => {
+    const o = parseCliArgs([
+      '--pilot',
+      'p',
+      '--trigger',
+      'takeover@30:bus-02',
+      '--trigger=silent@60.5+20',
+      '--trigger',
+      'low-battery@0+90:robot_1.a',
+      '--trigger-duration',
+      '45',
+      '--quiet',
+      '2',
+    ]);
+    expect(o.triggers).toEqual([
+      { kind: 'takeover', atS: 30, durationS: 45, vehicleId: 'bus-02' },
+      { kind: 'silent', atS: 60.5, durationS: 20 },
+      { kind: 'low-battery', atS: 0, durationS: 90, vehicleId: 'robot_1.a' },
+    ]);
+    expect(o.quiet).toEqual({ perH: 2, durationS: 20 });
+    expect(parseCliArgs(['--pilot', 'p', '--trigger', 'speeding@5']).triggers).toEqual([{ kind: 'speeding', atS: 5, durationS: 30 }]);
+    expect(parseCliArgs(['--pilot', 'p', '--quiet', '6', '--quiet-s', '12.5']).quiet).toEqual({ perH: 6, durationS: 12.5 });
+    // Every kind the help lists parses.
+    for (const what of TRIGGER_KINDS) expect(parseCliArgs(['--pilot', 'p', '--trigger', `${what}@1`]).triggers[0]!.kind).toBe(what);
+  });
+
   it('needs no pilot for --help', () => {
     expect(parseCliArgs(['-h']).help).toBe(true);
   });
@@ -118,6 +147,30 @@ describe('parseCliArgs', () => {
     [['--pilot', 'p', '--device-key-env', 'A', '--device-key-env', 'B'], '--device-key-env: every gateway given twice'],
     [['--pilot', 'p', '--gateway-url', 'a=mqtt://x:1', '--gateway-url', 'a=mqtt://y:1'], '--gateway-url: gateway "a" given twice'],
     [['--pilot', 'p', '--log-level', 'loud'], '--log-level: expected one of fatal'],
+    [
+      ['--pilot', 'p', '--trigger', 'takeover'],
+      '--trigger: expected <what>@<seconds>[+<duration s>][:<vehicle id>], e.g. takeover@30:bus-02',
+    ],
+    [['--pilot', 'p', '--trigger', 'explode@10'], '--trigger explode@10: expected one of minimal-risk, emergency-stop, takeover'],
+    [
+      ['--pilot', 'p', '--trigger', 'silent@soon'],
+      '--trigger silent@soon: expected the simulated second it starts (a number ≥ 0) after the @, got "soon"',
+    ],
+    [['--pilot', 'p', '--trigger', 'silent@-5'], 'expected the simulated second it starts (a number ≥ 0)'],
+    [
+      ['--pilot', 'p', '--trigger', 'silent@10+0'],
+      '--trigger silent@10+0: expected its duration in seconds (a number > 0) after the +, got "0"',
+    ],
+    [['--pilot', 'p', '--trigger', 'silent@10+:bus-01'], 'expected its duration in seconds (a number > 0) after the +, got ""'],
+    [['--pilot', 'p', '--trigger', 'takeover@10:'], '--trigger takeover@10:: expected a vehicle id after the :, got ""'],
+    [['--pilot', 'p', '--trigger', 'takeover@10', '--trigger-duration', '0'], '--trigger-duration: expected a number > 0, got "0"'],
+    [
+      ['--pilot', 'p', '--duration', '60', '--trigger', 'takeover@60'],
+      '--trigger takeover@60: starts at 60 s, after the end of the run (--duration 60)',
+    ],
+    [['--pilot', 'p', '--quiet', 'often'], '--quiet: expected a number ≥ 0, got "often"'],
+    [['--pilot', 'p', '--quiet-s', '10'], '--quiet-s: goes with --quiet <per h>'],
+    [['--pilot', 'p', '--quiet', '1', '--quiet-s', '0'], '--quiet-s: expected a number > 0, got "0"'],
     [['--pilot', 'p', '--rat', '1'], "Unknown option '--rat'"],
     [['--pilot', 'p', 'extra'], 'extra'],
   ])('rejects %j with a message saying what was expected', (argv, message) => {

@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { checkDeviceKey, isMichiError, isValidSegment, type PayloadFormat } from '@michi/proto';
+import { parseTrigger, TRIGGER_KINDS, type QuietOptions, type Trigger } from './alarm-triggers.js';
 import { UsageError } from './errors.js';
+import type { FleetOptions } from './fleet.js';
 import { SIMULATED_KINDS, type SimulatedKind } from './run-fleet.js';
 
 export const USAGE = `Usage: michi-sim --pilot <id> [options]
@@ -42,6 +44,14 @@ Options:
   --no-autonomy-events     every vehicle stays autonomous
   --no-clock-drift         every source stamps true time (default: offsets ~20 ms, drift ~10 ppm)
   --dead-zone <lon,lat,r[,dB]>  a dead zone of radius r metres (repeatable)
+  --trigger <what>@<s>[+<dur>][:<vehicle>]  at simulated second s, for dur seconds (default
+                           --trigger-duration), make a vehicle (default: the pilot's first) meet an
+                           alarm rule (repeatable); what is one of
+                           ${TRIGGER_KINDS.slice(0, 5).join(', ')},
+                           ${TRIGGER_KINDS.slice(5).join(', ')}
+  --trigger-duration <s>   how long a trigger lasts without +<dur> (default: 30)
+  --quiet <per h>          a random vehicle stops publishing this often per hour, for --quiet-s
+                           seconds (default 20), then resumes
   --duplicates <p>         publish a reading twice with probability p (fault injection)
   --malformed <p>          publish a malformed payload with probability p per reading
   --bursts <per h>         sources hold their readings for --burst-s seconds (default 30), then send all
@@ -86,6 +96,24 @@ export interface CliOptions {
   /** The variable holding the device key, per gateway id ('*' for every gateway); empty: anonymous connections. */
   deviceKeyEnv: Record<string, string>;
   maxInFlight: number | undefined;
+  /** Scripted alarm conditions (--trigger), in the order given. */
+  triggers: Trigger[];
+  quiet: QuietOptions | undefined;
+}
+
+/** Default length of a trigger, seconds: past every default alarm threshold it is meant to cross (10 s silence, 10 s degraded link). */
+const DEFAULT_TRIGGER_S = 30;
+const DEFAULT_QUIET_S = 20;
+
+/** The fleet options of a run from its command line (a live run and `record` alike). */
+export function fleetOptions(opts: CliOptions): Omit<FleetOptions, 'seed'> {
+  return {
+    autonomy: opts.autonomy,
+    clock: opts.clockDrift ? {} : false,
+    link: { deadZones: opts.deadZones },
+    triggers: opts.triggers,
+    ...(opts.quiet ? { quiet: opts.quiet } : {}),
+  };
 }
 
 function rate01(flag: string, raw: string | undefined): number | undefined {
@@ -196,6 +224,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         'max-in-flight': { type: 'string' },
         'gateway-grpc': { type: 'string', multiple: true, default: [] },
         'device-key-env': { type: 'string', multiple: true, default: [] },
+        trigger: { type: 'string', multiple: true, default: [] },
+        'trigger-duration': { type: 'string' },
+        quiet: { type: 'string' },
+        'quiet-s': { type: 'string' },
         'log-level': { type: 'string', default: 'warn' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -247,6 +279,16 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (seed > 0xffff_ffff) throw new UsageError(`--seed: expected a whole number from 0 to 4294967295, got ${values.seed}`);
   const count = wholeNumber('--count', values.count, 1);
   const durationS = positiveNumber('--duration', values.duration);
+  const triggerS = positiveNumber('--trigger-duration', values['trigger-duration'], DEFAULT_TRIGGER_S);
+  const triggers = (values.trigger ?? []).map((raw) => {
+    const t = parseTrigger(raw, triggerS);
+    if (durationS !== undefined && t.atS >= durationS)
+      throw new UsageError(`--trigger ${raw}: starts at ${t.atS} s, after the end of the run (--duration ${durationS})`);
+    return t;
+  });
+  const quietPerH = nonNegative('--quiet', values.quiet);
+  if (values['quiet-s'] !== undefined && quietPerH === undefined)
+    throw new UsageError('--quiet-s: goes with --quiet <per h>, how often a vehicle goes quiet');
 
   return {
     help,
@@ -286,6 +328,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     grpc: grpcAddrs(values.grpc, values['gateway-grpc'] ?? []),
     deviceKeyEnv: deviceKeyEnvs(values['device-key-env'] ?? []),
     maxInFlight: wholeNumber('--max-in-flight', values['max-in-flight'], 1),
+    triggers,
+    quiet:
+      quietPerH === undefined ? undefined : { perH: quietPerH, durationS: positiveNumber('--quiet-s', values['quiet-s'], DEFAULT_QUIET_S) },
   };
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import type { Logger } from 'pino';
-import { deviceKeyEnvs, parseCliArgs, resolveDeviceKeys } from './cli-args.js';
+import { deviceKeyEnvs, fleetOptions, parseCliArgs, resolveDeviceKeys } from './cli-args.js';
 import { UsageError } from './errors.js';
 import { exportFromInflux } from './influx-export.js';
 import { McapRecorder } from './mcap-file.js';
@@ -168,7 +168,7 @@ export async function recordCommand(argv: readonly string[], logger: Logger, pri
     seed: opts.seed,
     kinds: opts.kinds,
     startTsMs,
-    fleet: { autonomy: opts.autonomy, clock: opts.clockDrift ? {} : false, link: { deadZones: opts.deadZones } },
+    fleet: fleetOptions(opts),
     onReading: (r) => recorder.add(r),
     logger,
   });

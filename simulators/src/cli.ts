@@ -5,7 +5,8 @@
  */
 import { loadSeeds, SeedError, type Pilot } from '@michi/proto';
 import { pino } from 'pino';
-import { parseCliArgs, resolveDeviceKeys, USAGE, type CliOptions } from './cli-args.js';
+import { checkTriggers } from './alarm-triggers.js';
+import { fleetOptions, parseCliArgs, resolveDeviceKeys, USAGE, type CliOptions } from './cli-args.js';
 import { recordCommand, replayCommand, scaleCommand } from './cli-commands.js';
 import { McapRecorder } from './mcap-file.js';
 import { scalePilot } from './scale-pilot.js';
@@ -55,6 +56,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let pilot = findPilot(opts);
   if (opts.vehicles !== undefined) pilot = scalePilot(pilot, opts.vehicles);
+  // Before connecting: a trigger on a vehicle the pilot does not have is a usage error, not a failed run.
+  checkTriggers(pilot, opts.triggers);
   const logger = pino({ name: 'michi-sim', level: opts.logLevel }, pino.destination(2));
   const urls = Object.fromEntries(pilot.gateways.map((g) => [g.id, opts.gatewayUrls[g.id] ?? opts.mqttUrl]));
   const gatewayIds = [...new Set([...pilot.vehicles.map((v) => v.gatewayId), ...pilot.sensors.map((s) => s.gatewayId)])];
@@ -133,7 +136,7 @@ async function main(argv: readonly string[]): Promise<number> {
       format: opts.format,
       kinds: opts.kinds,
       startTsMs,
-      fleet: { autonomy: opts.autonomy, clock: opts.clockDrift ? {} : false, link: { deadZones: opts.deadZones } },
+      fleet: fleetOptions(opts),
       faults: opts.faults,
       // One connection per gateway carries the whole fleet: give it the window the vehicles' own
       // connections would have together (2 s of readings), within MQTT's 16-bit packet ids.

@@ -2,10 +2,13 @@
  * The vehicles and roadside sensors of one pilot, built from its definition (seeds/*.json),
  * advanced together in simulated time. The fleet owns the per-source sequence numbers: they start
  * at 1 and go up by one per reading of any kind, so a receiver can spot a gap whatever the kinds
- * interleave. It also stamps readings with each source's own (offset, drifting) clock.
+ * interleave. It also stamps readings with each source's own (offset, drifting) clock, and starts
+ * and ends scripted alarm triggers (alarm-triggers.ts) at their simulated times: a silent vehicle's
+ * readings are not made at all, so its sequence goes on without a gap when it resumes.
  */
 import { readingTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { SimErrorCodes, SimulatorError } from './errors.js';
+import { TriggerPlan, type QuietOptions, type Trigger, type TriggerPilot, type TriggerTarget } from './alarm-triggers.js';
 import { AutonomyModel, type AutonomyRates } from './autonomy-model.js';
 import { LinkModel, type LinkCellSite, type LinkModelOptions } from './link-model.js';
 import { deriveSeed, mulberry32 } from './prng.js';
@@ -33,6 +36,8 @@ export interface FleetPilot {
     startOffsetM?: number | undefined;
   }[];
   sensors?: readonly { id: string; kind: SensorKindName; gatewayId: string; ratePerSecond: number }[];
+  /** Where leave-area and no-go triggers put a vehicle (alarm-triggers.ts). */
+  geofences?: TriggerPilot['geofences'];
 }
 
 /** One reading as the simulator produced it, with where it goes. */
@@ -55,7 +60,14 @@ export interface FleetOptions {
   autonomy?: Partial<AutonomyRates> | false;
   /** Offsets and drifts of the sources' clocks (`{}`: the defaults); unset or false: true time. */
   clock?: ClockOptions | false;
+  /** Scripted alarm conditions at set simulated times (alarm-triggers.ts). */
+  triggers?: readonly Trigger[];
+  /** A random vehicle goes quiet now and then. */
+  quiet?: QuietOptions;
 }
+
+/** Rates of an autonomy model that never intervenes on its own; triggers still can. */
+const NO_INTERVENTIONS: Partial<AutonomyRates> = { takeoverPerH: 0, disengagementPerH: 0, emergencyStopPerH: 0, remoteAssistPerH: 0 };
 
 /** Kinds without a safety driver on board: their takeovers go to the remote operator. */
 const DRIVERLESS: ReadonlySet<VehicleKind> = new Set(['delivery-robot']);
@@ -76,7 +88,7 @@ export interface FleetSensor {
   readonly clock: SourceClock | undefined;
 }
 
-export class Fleet {
+export class Fleet implements TriggerTarget {
   readonly pilotId: string;
   readonly vehicles: readonly FleetVehicle[];
   readonly sensors: readonly FleetSensor[];
@@ -85,6 +97,9 @@ export class Fleet {
   private readonly seqs = new Map<string, number>();
   /** Last event timestamp per vehicle: two events of one source never share a millisecond (their identity). */
   private readonly lastEventTs = new Map<string, number>();
+  private readonly plan: TriggerPlan;
+  /** Vehicle id → how many silent triggers hold it (absent: none); it publishes nothing while held. */
+  private readonly silentDepth = new Map<string, number>();
 
   constructor(pilot: FleetPilot, opts: FleetOptions = {}) {
     const seed = opts.seed ?? 42;
@@ -127,15 +142,12 @@ export class Fleet {
         rng: mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}`)),
         link: new LinkModel(pilot.cellSites, mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}/link`)), opts.link),
         profile: opts.profiles?.[v.kind] ?? {},
-        ...(opts.autonomy === false
-          ? {}
-          : {
-              autonomy: new AutonomyModel(
-                mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}/autonomy`)),
-                opts.autonomy ?? {},
-                !DRIVERLESS.has(v.kind),
-              ),
-            }),
+        // Without random interventions too: one that never draws, so that triggers can intervene.
+        autonomy: new AutonomyModel(
+          mulberry32(deriveSeed(seed, `${pilot.id}/${v.id}/autonomy`)),
+          opts.autonomy === false ? NO_INTERVENTIONS : (opts.autonomy ?? {}),
+          !DRIVERLESS.has(v.kind),
+        ),
       });
       return {
         model,
@@ -162,14 +174,42 @@ export class Fleet {
         clock: clockOf(`${pilot.id}/${s.id}/clock`),
       };
     });
+    this.plan = new TriggerPlan(pilot, opts.triggers ?? [], { seed, quiet: opts.quiet });
   }
 
-  /** Advances every vehicle by dtS simulated seconds. */
+  /**
+   * Advances every vehicle by dtS simulated seconds (0: none), starting and ending triggers at their
+   * times on the way; one due at the end takes effect before the readings made then.
+   */
   advance(dtS: number): void {
+    if (!(dtS >= 0)) return;
+    const endS = this.simTimeS + dtS;
+    // Due times within a nanosecond of the end are the end: readings are made at ticks × period.
+    for (let next = this.plan.nextAtS(); next <= endS + 1e-9; next = this.plan.nextAtS()) {
+      this.step(next - this.simTimeS);
+      this.plan.applyDue(next, this);
+    }
+    this.step(endS - this.simTimeS);
+  }
+
+  private step(dtS: number): void {
     if (!(dtS > 0)) return;
     for (const v of this.vehicles) v.model.step(dtS);
     for (const s of this.sensors) s.model.step(dtS);
     this.simTimeS += dtS;
+  }
+
+  /** A silent trigger on vehicle `index` begins (+1) or ends (-1): TriggerTarget. */
+  silence(index: number, delta: 1 | -1): void {
+    const id = this.vehicles[index]!.model.id;
+    const depth = (this.silentDepth.get(id) ?? 0) + delta;
+    if (depth > 0) this.silentDepth.set(id, depth);
+    else this.silentDepth.delete(id);
+  }
+
+  /** Whether a vehicle holds back its readings now (a silent trigger or a quiet spell). */
+  silent(vehicle: FleetVehicle): boolean {
+    return this.silentDepth.size > 0 && this.silentDepth.has(vehicle.model.id);
   }
 
   /**
@@ -177,6 +217,7 @@ export class Fleet {
    * sample in a pilot without cell sites). Only readings actually made take a sequence number.
    */
   reading(vehicle: FleetVehicle, kind: 'state' | 'link', tsMs: number): SimReading | undefined {
+    if (this.silent(vehicle)) return undefined;
     const { model } = vehicle;
     const seq = (this.seqs.get(model.id) ?? 0) + 1;
     const stamped = this.stamp(vehicle.clock, tsMs);
@@ -191,6 +232,8 @@ export class Fleet {
    * clock with `startTsMs` as simulated time 0, and numbered.
    */
   events(vehicle: FleetVehicle, startTsMs: number): SimReading[] {
+    // A silent vehicle keeps its events, as on-board logging would, and sends them when it resumes.
+    if (this.silent(vehicle)) return [];
     const { model } = vehicle;
     return model.takeEvents().map((e) => {
       const seq = (this.seqs.get(model.id) ?? 0) + 1;

@@ -8,6 +8,7 @@ export { mulberry32, deriveSeed, type Random } from './prng.js';
 export { MqttPublisher, type MqttPublisherOptions, type PublishStats, type ReadingPublisher } from './publisher-mqtt.js';
 export { SimulatorError, UsageError, SimErrorCodes, type SimErrorCode } from './errors.js';
 export { AutonomyModel, DEFAULT_AUTONOMY_RATES, type AutonomyRates } from './autonomy-model.js';
+export { TRIGGER_KINDS, type Trigger, type TriggerKind, type QuietOptions } from './alarm-triggers.js';
 export { SensorModel, type SensorKindName } from './sensor-model.js';
 export { SourceClock, type ClockOptions } from './source-clock.js';
 export { FaultInjector, type FaultOptions } from './fault-injector.js';

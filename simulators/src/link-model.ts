@@ -61,6 +61,13 @@ const BANDWIDTH_HZ = 100e6;
 /** Share of the cell's capacity one vehicle gets. */
 const USER_SHARE = 0.3;
 
+/**
+ * The best cell's RSRP under a scripted degradation, dBm: 10 dB below the −110 dBm at which michi's
+ * link-degraded alarm is raised by default, 5 dB above the radio link failure (linkLossRsrpDbm), so
+ * that fast fading (σ 1 dB) neither lifts a sample over the one nor drops the link at the other.
+ */
+const DEGRADED_RSRP_DBM = -120;
+
 /** Centre frequencies of the NR bands a Japanese pilot uses; others fall back to 3.7 GHz. */
 const BAND_HZ: Record<string, number> = {
   n28: 780e6,
@@ -93,6 +100,11 @@ export class LinkModel {
   private readonly linkLossDbm: number;
   /** Whether the last `sample` found no usable cell. */
   lost = false;
+  /**
+   * A scripted degradation (alarm-triggers.ts): every cell received so weakly that the best one is
+   * at DEGRADED_RSRP_DBM, as deep in a dead zone, yet still connected, so samples keep coming.
+   */
+  degraded = false;
 
   constructor(sites: readonly LinkCellSite[], rng: Random, opts: LinkModelOptions = {}) {
     this.sites = sites;
@@ -149,6 +161,10 @@ export class LinkModel {
     });
     const zoneLoss = this.deadZones.length > 0 ? this.deadZoneLossDb(at) : 0;
     if (zoneLoss > 0) for (let i = 0; i < rsrp.length; i++) rsrp[i] = rsrp[i]! - zoneLoss;
+    if (this.degraded) {
+      const excess = Math.max(...rsrp) - DEGRADED_RSRP_DBM;
+      if (excess > 0) for (let i = 0; i < rsrp.length; i++) rsrp[i] = rsrp[i]! - excess;
+    }
     let best = 0;
     rsrp.forEach((v, i) => {
       if (v > rsrp[best]!) best = i;

@@ -10,10 +10,10 @@
  * pending `event` bodies, which the fleet stamps and numbers (`takeEvents`).
  */
 import { v1, type michi } from '@michi/proto';
-import { type AutonomyModel, type AutonomyEvent } from './autonomy-model.js';
+import { type AutonomyModel, type AutonomyEvent, type ForcedIntervention } from './autonomy-model.js';
 import type { LinkModel } from './link-model.js';
 import type { Random } from './prng.js';
-import type { RouteGeometry } from './route-geometry.js';
+import type { LonLat, RouteGeometry, RoutePoint } from './route-geometry.js';
 
 export type VehicleKind = 'bus' | 'delivery-robot' | 'car' | 'shuttle';
 
@@ -145,6 +145,9 @@ export class VehicleModel {
   /** Absolute travel distance of the next stop; Infinity without stops. */
   private nextStopM = Infinity;
   private odometerAtLastLink: number;
+  /** Scripted overrides (alarm-triggers.ts): a multiple of the nominal speed, a position reported instead of the route's. */
+  private speedFactor = 1;
+  private shownAt: LonLat | undefined;
 
   constructor(opts: VehicleModelOptions) {
     this.id = opts.id;
@@ -193,6 +196,46 @@ export class VehicleModel {
     return this.speedMps;
   }
 
+  /** Where the vehicle is on its route, whatever it reports. */
+  get routePosition(): LonLat {
+    const p = this.route.pointAt(this.travelM);
+    return [p.lon, p.lat];
+  }
+
+  /** Starts an intervention now for `durationS` (a scripted trigger); needs an AutonomyModel. */
+  intervene(kind: ForcedIntervention, durationS: number): void {
+    if (!this.autonomy) throw new RangeError(`vehicle "${this.id}" has no autonomy model to intervene in`);
+    this.report(this.autonomy.force(kind, durationS));
+  }
+
+  /** Sets the battery's charge, percent: a scripted drop, or a charge. */
+  setBatteryPct(pct: number): void {
+    this.batteryPct = pct;
+  }
+
+  /** Drives at `factor` × its nominal speed; above 1 it also runs past its stops, as a speeding vehicle would. */
+  setSpeedFactor(factor: number): void {
+    this.speedFactor = factor;
+    if (factor > 1) this.dwellLeftS = 0;
+    else this.nextStopM = this.findNextStop();
+  }
+
+  /** Reports this position (and measures its link there) instead of its route's, until called with undefined. */
+  showAt(position: LonLat | undefined): void {
+    this.shownAt = position;
+  }
+
+  /** Its modem received as in a dead zone, yet connected (LinkModel.degraded). */
+  degradeLink(on: boolean): void {
+    if (this.link) this.link.degraded = on;
+  }
+
+  /** The position the vehicle reports. */
+  private where(): RoutePoint {
+    const p = this.route.pointAt(this.travelM);
+    return this.shownAt ? { lon: this.shownAt[0], lat: this.shownAt[1], headingDeg: p.headingDeg } : p;
+  }
+
   /** Advances the vehicle by dtS seconds of simulated time. */
   step(dtS: number): void {
     if (!(dtS > 0)) return;
@@ -215,7 +258,7 @@ export class VehicleModel {
   }
 
   private report(e: AutonomyEvent): void {
-    const p = this.route.pointAt(this.travelM);
+    const p = this.where();
     this.pending.push({
       atS: this.clockS + e.atS,
       body: { ...e.body, position: { lat: p.lat, lon: p.lon, alt_m: 0, accuracy_m: this.profile.gnssAccuracyM } },
@@ -247,11 +290,12 @@ export class VehicleModel {
     if (mode === v1.AutonomyMode.AUTONOMY_MODE_MINIMAL_RISK) return this.halt(h, EMERGENCY_DECEL_MPS2);
     if (mode === v1.AutonomyMode.AUTONOMY_MODE_REMOTE_ASSIST) return this.halt(h, decelMps2);
     const human = mode === v1.AutonomyMode.AUTONOMY_MODE_MANUAL || mode === v1.AutonomyMode.AUTONOMY_MODE_REMOTE_DRIVING;
-    const toStop = this.nextStopM - this.travelM;
+    const toStop = this.speedFactor > 1 ? Infinity : this.nextStopM - this.travelM;
     const v0 = this.speedMps;
     // What the vehicle would do if there were no stop ahead: approach its cruise speed.
-    const cruise = this.nominalSpeedMps * this.cruiseFactor * (human ? HUMAN_SPEED_SHARE : 1);
-    const vTry = Math.min(this.nominalSpeedMps, Math.max(0, v0 + Math.max(-decelMps2 * h, Math.min(accelMps2 * h, cruise - v0))));
+    const topMps = this.nominalSpeedMps * this.speedFactor;
+    const cruise = topMps * this.cruiseFactor * (human ? HUMAN_SPEED_SHARE : 1);
+    const vTry = Math.min(topMps, Math.max(0, v0 + Math.max(-decelMps2 * h, Math.min(accelMps2 * h, cruise - v0))));
     const dTry = toStop - ((v0 + vTry) / 2) * h;
     // Brake now if, after one more substep like that, stopping in time would need more than the
     // decelerating limit (v² = 2·a·d). Braking then uses the constant deceleration that ends
@@ -296,7 +340,7 @@ export class VehicleModel {
 
   /** The vehicle's state as a michi.v1 VehicleState body. */
   state(tsMs: number, seq: number): VehicleStateProps {
-    const p = this.route.pointAt(this.travelM);
+    const p = this.where();
     const signals: Record<string, number> = { 'Vehicle.Speed': Math.floor(this.speedMps * 360) / 100 };
     if (this.profile.doors) signals['Vehicle.Cabin.Door.Row1.PassengerSide.IsOpen'] = this.dwelling ? 1 : 0;
     return {
@@ -318,7 +362,7 @@ export class VehicleModel {
   /** A 5G measurement of the vehicle's modem at its current position, or undefined without cell sites. */
   linkSample(tsMs: number, seq: number): LinkSampleProps | undefined {
     if (!this.link) return undefined;
-    const p = this.route.pointAt(this.travelM);
+    const p = this.where();
     const m = this.link.sample([p.lon, p.lat], this.odometerM - this.odometerAtLastLink);
     this.odometerAtLastLink = this.odometerM;
     const lost = this.link.lost;
