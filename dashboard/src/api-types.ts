@@ -3,6 +3,7 @@
 // the dashboard uses. Types only: zod stays out of the browser bundle.
 
 import type {
+  AlarmChange,
   CoverageResponse,
   EventView,
   MeResponse,
@@ -14,6 +15,12 @@ import type {
 } from '@michi/proto/api';
 
 export type {
+  Alarm,
+  AlarmChange,
+  AlarmChangeKind,
+  AlarmRule,
+  AlarmSeverity,
+  AlarmState,
   AutonomyMode,
   Bilingual,
   CoverageCell,
@@ -69,4 +76,25 @@ export interface DashboardConfig {
 export interface TimeRange {
   from: number;
   to: number;
+}
+
+/** GET /api/v1/pilots/:pilot/alarms/count: open alarms by severity. */
+export interface AlarmCounts {
+  critical: number;
+  warning: number;
+  info: number;
+}
+
+/** The live feed's alarm messages: a change to operators, the counts to viewers of a pilot that opted in. */
+export type LiveAlarmMessage = { type: 'alarm'; change: AlarmChange } | ({ type: 'alarm-count' } & AlarmCounts);
+
+/** GET /api/v1/pilots/:pilot/alarms/history's filters (times in ms since the epoch). */
+export interface AlarmHistoryQuery {
+  from?: number;
+  to?: number;
+  source?: string;
+  rule?: string;
+  severity?: string;
+  state?: string;
+  limit?: number;
 }

@@ -62,6 +62,11 @@ describe('liveVehicles', () => {
       kpis: unused,
       coverage: unused,
       completeness: unused,
+      alarms: unused,
+      alarmHistory: unused,
+      alarmCounts: unused,
+      acknowledgeAlarm: unused,
+      clearAlarm: unused,
     };
   }
 
