@@ -20,7 +20,16 @@ export interface AuditEntry {
   status: number;
   reqId: string;
   ms: number;
+  /** What a request that changes something asked to do, e.g. "alarm.acknowledge" (written whatever its status). */
+  action?: string;
+  /** The alarm an alarm action was about. */
+  alarm?: string;
+  /** The operator's comment on that action. */
+  comment?: string;
 }
+
+/** The part of an audit entry a route that changes something adds (FastifyContextConfig.auditAction). */
+export type AuditAction = Pick<AuditEntry, 'action' | 'alarm' | 'comment'>;
 
 /** Query parameter names, once decoded and lower-cased, whose value is a secret. */
 const SECRET_PARAMS = new Set(['token', 'access_token']);

@@ -9,6 +9,8 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, loadSeeds, loadTls, type Pilot } from '@michi/proto';
 import type { CloudConfig } from './config.js';
 import { AlarmEngine, AlarmStore } from './alarms/index.js';
+import { resolveWebhooks } from './alarms/webhook-config.js';
+import { WebhookOutbox } from './alarms/webhook-outbox.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
@@ -67,8 +69,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  // The alarm database opens before anything listens: an unwritable dbFile stops start-up.
-  const alarms = config.alarms.enabled
+  // Webhook secrets next, for the same reason; then the alarm database, before anything listens:
+  // an unwritable dbFile stops start-up.
+  const webhooks = resolveWebhooks(config.alarms.webhooks, config.resolveSecret);
+  const store = config.alarms.enabled ? openAlarmStore(config.alarms.dbFile) : undefined;
+  // A sink of the store: each change is queued for the webhooks in the transaction that stores it.
+  const outbox = store && webhooks.length > 0 ? new WebhookOutbox(store.db, webhooks, { logger, metrics }) : undefined;
+  if (outbox) store!.addChangeSink(outbox);
+  const alarms = store
     ? new AlarmEngine(
         pilots,
         {
@@ -76,18 +84,20 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
           tickIntervalMs: config.alarms.tickIntervalMs,
           keepClearedMs: config.alarms.keepClearedDays * 86_400_000,
         },
-        { store: openAlarmStore(config.alarms.dbFile), logger, metrics, now },
+        { store, logger, metrics, now },
       )
     : undefined;
-  const closeAlarms = (): void => {
+  /** The engine saves its unsaved counts (queued for the webhooks too), the outbox stops, then the database closes. */
+  const closeAlarms = async (): Promise<void> => {
     alarms?.close();
-    alarms?.store.close();
+    await outbox?.close();
+    store?.close();
   };
   let pipeline;
   try {
     pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: alarms });
   } catch (err) {
-    closeAlarms();
+    await closeAlarms();
     throw err;
   }
   const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
@@ -112,6 +122,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     now,
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
     limits: config.api.limits,
+    alarms,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
@@ -157,7 +168,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       grpcServer.setServing(influxHealth.up);
     }
   } catch (err) {
-    closeAlarms();
+    await closeAlarms();
     await metricsServer?.close();
     await api.close();
     await pipeline.close();
@@ -180,6 +191,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   );
 
   alarms?.start();
+  outbox?.start();
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
@@ -198,7 +210,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
-        closeAlarms();
+        await closeAlarms();
         await writer.close();
         await api.close();
         await metricsListener.close();

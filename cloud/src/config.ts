@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '@michi/proto';
+import { AlarmWebhooksSchema } from './alarms/webhook-config.js';
 import { AuthSchema } from './auth-config.js';
 import type { InfluxEndpoint } from './influx-http.js';
 
@@ -256,6 +257,8 @@ const AlarmsConfigSchema = z.strictObject({
   tickIntervalMs: z.int().min(50).max(60_000).default(1_000),
   /** Cleared alarms stay in the alarms table this long; their changes stay in the history table. */
   keepClearedDays: z.number().positive().max(3_650).default(30),
+  /** Where alarm changes are POSTed, signed, from a durable outbox (docs/alarms.md, "Webhooks"). */
+  webhooks: AlarmWebhooksSchema,
 });
 
 export const CloudConfigSchema = z.strictObject({

@@ -15,6 +15,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { API_ROUTES, ErrorCodes, MichiError, type HealthResponse } from '@michi/proto';
+import type { AlarmEngine } from './alarms/index.js';
 import { registerApiV1 } from './api/index.js';
 import { ApiDocument } from './api/openapi-document.js';
 import { contractOptions } from './api/route-contract.js';
@@ -49,6 +50,8 @@ export interface HttpApiDeps {
   /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
   tileOrigins?: readonly string[];
   now?: () => number;
+  /** The alarm engine behind the alarm routes and the live feed's alarm messages; none when alarms are disabled. */
+  alarms?: AlarmEngine | undefined;
 }
 
 function isDirectory(path: string): boolean {
@@ -141,6 +144,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       logger: deps.logger,
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
+      alarms: deps.alarms,
     },
     document,
     deps.live,

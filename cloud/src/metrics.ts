@@ -55,6 +55,8 @@ export class CloudMetrics {
   readonly alarmChanges: Counter<'kind' | 'rule'>;
   /** Alarm changes that could not be stored (and so reached no listener or sink), by reason. */
   readonly alarmStoreFailures: Counter<'reason'>;
+  /** Operators' acknowledge and clear requests, by action and result (done, not_found, already_cleared, invalid). */
+  readonly alarmActions: Counter<'action' | 'result'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -203,6 +205,12 @@ export class CloudMetrics {
       name: 'michi_cloud_alarm_store_failures_total',
       help: 'Alarm changes that could not be written to the alarm database, by reason.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.alarmActions = new Counter({
+      name: 'michi_cloud_alarm_actions_total',
+      help: "Operators' alarm actions over the API, by action (acknowledge, clear) and result (done, not_found, already_cleared, invalid).",
+      labelNames: ['action', 'result'],
       registers,
     });
   }

@@ -2,9 +2,7 @@
 // every operator connection of that pilot at once (not throttled), and no viewer of it and no
 // connection of another pilot, against a real cloud (InfluxDB, HTTP, WebSocket).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { waitFor } from '../../scripts/test-support/index.js';
-import { TOKENS, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
+import { TOKENS, roundTrip, startApiTestCloud, watchLive, type ApiTestCloud, type LiveWatcher } from './fixtures/api-support.js';
 
 let t: ApiTestCloud;
 
@@ -16,25 +14,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Watcher {
-  ws: WebSocket;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- messages are dug into by the assertions
-  received: any[];
-}
-
-async function watch(pilot: string, token: string): Promise<Watcher> {
-  const ws = new WebSocket(`${t.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=${pilot}`, ['michi.v1', `bearer.${token}`]);
-  const w: Watcher = { ws, received: [] };
-  ws.on('message', (data: Buffer) => w.received.push(JSON.parse(data.toString())));
-  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-  await waitFor(() => w.received.some((m) => m.type === 'snapshot'), { what: 'the snapshot' });
-  return w;
-}
-
-/** Everything the server sent before this call has arrived once the pong has: one TCP stream, in order. */
-function roundTrip(ws: WebSocket): Promise<void> {
-  return new Promise((resolve) => (ws.once('pong', () => resolve()), ws.ping()));
-}
+const watch = (pilot: string, token: string): Promise<LiveWatcher> => watchLive(t.cloud, pilot, token);
 
 describe('pushToOperators', () => {
   it("reaches the pilot's operators, every message, and neither its viewers nor another pilot's operators", async () => {

@@ -13,8 +13,11 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { waitFor } from '../../scripts/test-support/index.js';
+import { alarmSeeds, eventOf } from './alarms-support.js';
 import { RANGE } from './fixtures/api-fixture.js';
-import { TOKENS, apiGet, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
+import { TOKENS, apiGet, apiPost, startApiTestCloud, watchLive, type ApiTestCloud } from './fixtures/api-support.js';
+import { batch, connectGateway, publishBatch, topicOf } from './support.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,7 +30,9 @@ let doc: Json & { paths: Record<string, Record<string, { operationId: string; re
 const covered = new Map<string, Set<number>>();
 
 beforeAll(async () => {
-  t = await startApiTestCloud();
+  // test-town shows viewers the alarm count; the silence rules are off, so only the test's alarms are open.
+  const seedsDir = alarmSeeds({ viewerCount: true, rules: { 'source-silent': { enabled: false }, 'gateway-silent': { enabled: false } } });
+  t = await startApiTestCloud({ seedsDir });
   doc = (await apiGet(t.cloud, '/openapi.json')).body;
 });
 
@@ -43,23 +48,32 @@ function templateOf(path: string): string | undefined {
   return Object.keys(doc.paths).find((tpl) => new RegExp(`^${tpl.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
 }
 
-/** Validates `body` against the document's schema of GET `path` at `status`; records the route as covered. */
-function expectDocumented(path: string, status: number, body: unknown, contentType = 'application/json'): void {
+/** Validates `body` against the document's schema of `method` `path` at `status`; records the route as covered. */
+function expectDocumented(path: string, status: number, body: unknown, method: 'GET' | 'POST' = 'GET'): void {
   const tpl = templateOf(path.split('?')[0]!);
   expect(tpl, `${path} is not in the OpenAPI document`).toBeDefined();
-  const op = doc.paths[tpl!]!['get'];
-  expect(op, `GET ${tpl} is not in the OpenAPI document`).toBeDefined();
+  const op = doc.paths[tpl!]![method.toLowerCase()];
+  expect(op, `${method} ${tpl} is not in the OpenAPI document`).toBeDefined();
   const response = op!.responses[String(status)] as { content?: Record<string, { schema: Json }> } | undefined;
-  expect(response, `GET ${tpl} does not document status ${status}`).toBeDefined();
-  const schema = response!.content?.[contentType]?.schema;
-  expect(schema, `GET ${tpl} ${status} has no ${contentType} schema`).toBeDefined();
+  expect(response, `${method} ${tpl} does not document status ${status}`).toBeDefined();
+  const schema = response!.content?.['application/json']?.schema;
+  expect(schema, `${method} ${tpl} ${status} has no application/json schema`).toBeDefined();
   // The document as the root, so that #/components/schemas/… references resolve.
   const validate = ajv.compile({ ...schema, components: doc.components });
   const ok = validate(body);
-  expect(ok, `GET ${path} → ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
-  let seen = covered.get(`GET ${tpl}`);
-  if (!seen) covered.set(`GET ${tpl}`, (seen = new Set()));
+  expect(ok, `${method} ${path} → ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  let seen = covered.get(`${method} ${tpl}`);
+  if (!seen) covered.set(`${method} ${tpl}`, (seen = new Set()));
   seen.add(status);
+}
+
+/** Validates `body` against the document's request body schema of POST `path`. */
+function expectDocumentedRequest(path: string, body: unknown): void {
+  const op = doc.paths[templateOf(path)!]!['post'] as unknown as { requestBody?: { content: Record<string, { schema: Json }> } };
+  const schema = op.requestBody?.content['application/json']?.schema;
+  expect(schema, `POST ${path} documents no JSON request body`).toBeDefined();
+  const validate = ajv.compile({ ...schema, components: doc.components });
+  expect(validate(body), `POST ${path} request: ${ajv.errorsText(validate.errors)}`).toBe(true);
 }
 
 async function call(path: string, token: string | undefined, expected: number): Promise<unknown> {
@@ -67,6 +81,40 @@ async function call(path: string, token: string | undefined, expected: number): 
   expect(status, `GET ${path}: ${JSON.stringify(body).slice(0, 300)}`).toBe(expected);
   expectDocumented(`/api/v1${path}`, status, body);
   return body;
+}
+
+async function post(path: string, token: string | undefined, body: unknown, expected: number): Promise<unknown> {
+  if (expected === 200) expectDocumentedRequest(`/api/v1${path}`, body);
+  const res = await apiPost(t.cloud, path, token, body);
+  expect(res.status, `POST ${path}: ${JSON.stringify(res.body).slice(0, 300)}`).toBe(expected);
+  expectDocumented(`/api/v1${path}`, res.status, res.body, 'POST');
+  return res.body;
+}
+
+/** The first message after the snapshot of a live connection that `match`es, once `trigger` has run. */
+async function liveMessage(pilot: string, token: string, match: (m: Json) => boolean, trigger: () => Promise<void>): Promise<Json> {
+  const w = await watchLive(t.cloud, pilot, token);
+  try {
+    await trigger();
+    return await waitFor(() => w.received.find((m: Json) => m['type'] !== 'snapshot' && match(m)) as Json | undefined, {
+      timeoutMs: 5_000,
+      what: 'the live message',
+    });
+  } finally {
+    w.ws.close();
+  }
+}
+
+let seq = 1;
+/** A takeover of bus-1 (a warning alarm), published as gateway gw-a. */
+async function raiseTakeover(): Promise<void> {
+  const gw = await connectGateway(t.cloud.mqttPort, 'gw-a');
+  try {
+    await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [eventOf(1, 'bus-1', Date.now(), seq)], seq));
+    seq++;
+  } finally {
+    gw.end(true);
+  }
 }
 
 const range = `from=${RANGE.from}&to=${RANGE.to}`;
@@ -145,6 +193,41 @@ describe('every route answers as its OpenAPI document says', () => {
       expect((first as Json)['type']).toBe('snapshot');
     },
   );
+
+  it('alarms: operators list, count, acknowledge and clear; viewers get the count where the pilot opted in; the live messages', async () => {
+    const path = '/api/v1/live?pilot=test-town';
+    const raised = await liveMessage('test-town', TOKENS.operator, (m) => m['type'] === 'alarm', raiseTakeover);
+    expectDocumented(path, 101, raised);
+    const count = await liveMessage(
+      'test-town',
+      TOKENS.townViewer,
+      (m) => m['type'] === 'alarm-count',
+      async () => {},
+    );
+    expectDocumented(path, 101, count);
+    expect(count).toMatchObject({ warning: 1 });
+
+    const { alarms } = (await call('/pilots/test-town/alarms', TOKENS.operator, 200)) as { alarms: { id: string }[] };
+    expect(alarms.length).toBe(1);
+    const id = alarms[0]!.id;
+    await call('/pilots/other-town/alarms', TOKENS.operator, 200);
+    await call(`/pilots/test-town/alarms/history?${range}&rule=takeover&limit=10`, TOKENS.operator, 200);
+    await call('/pilots/test-town/alarms/count', TOKENS.operator, 200);
+    await call('/pilots/test-town/alarms/count', TOKENS.townViewer, 200);
+    await call('/pilots/other-town/alarms/count', TOKENS.otherViewer, 403);
+    await call('/pilots/test-town/alarms', TOKENS.townViewer, 403);
+    await call('/pilots/test-town/alarms/history?limit=0', TOKENS.operator, 400);
+
+    const alarmPath = `/pilots/test-town/alarms/${id}`;
+    await post(`${alarmPath}/acknowledge`, TOKENS.operator, {}, 400);
+    await post(`${alarmPath}/acknowledge`, TOKENS.townViewer, { comment: 'seen' }, 403);
+    await post(`${alarmPath}/acknowledge`, TOKENS.operator, { comment: 'seen on the remote monitor' }, 200);
+    await post(`${alarmPath}/clear`, TOKENS.operator, { comment: 'driver back in autonomous mode' }, 200);
+    await post(`${alarmPath}/clear`, TOKENS.operator, {}, 409);
+    await post('/pilots/test-town/alarms/test-town.bus-9.takeover.1/clear', TOKENS.operator, {}, 404);
+    const history = (await call(`/pilots/test-town/alarms/history?state=cleared`, TOKENS.operator, 200)) as { alarms: unknown[] };
+    expect(history.alarms.length).toBe(1);
+  });
 
   it('documents nothing that no call reached, and every operation once with an operationId', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));

@@ -102,6 +102,12 @@ export const AlarmsSchema = z.strictObject({
     .default(300),
   /** An alarm whose condition keeps holding emits an 'updated' change at most this often. */
   updateIntervalS: z.number().positive().max(DAY_S).default(60),
+  /**
+   * Viewers (the municipality's read-only view) see nothing of alarms unless this is true; then only
+   * the number of open alarms by severity (GET /pilots/{pilot}/alarms/count, the live feed's
+   * `alarm-count`), never ids, sources, positions or messages.
+   */
+  viewerCount: z.boolean().default(false),
 });
 
 export type PilotAlarms = z.infer<typeof AlarmsSchema>;

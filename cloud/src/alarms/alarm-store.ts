@@ -186,6 +186,34 @@ export class AlarmStore {
     return rows.map((r) => ({ changeId: r.change_id, kind: r.kind, atMs: r.at_ms, alarm: JSON.parse(r.body) as Alarm }));
   }
 
+  /**
+   * Each alarm of a pilot that changed from `fromMs` to `toMs` (both inclusive, cloud time), as it was
+   * after its last change in that range, most recently changed first. Source, rule and severity pick
+   * the alarms; `state` is that of the alarm after that last change. Read from the history, so
+   * alarms pruned from the alarms table are still found.
+   */
+  alarmsChangedIn(pilot: string, q: AlarmHistoryQuery): Alarm[] {
+    const where = ['pilot = ?', 'at_ms >= ?', 'at_ms <= ?'];
+    const args: (string | number)[] = [pilot, q.fromMs, q.toMs];
+    for (const key of ['source', 'rule', 'severity'] as const) {
+      const v = q[key];
+      if (v === undefined) continue;
+      where.push(`${key} = ?`);
+      args.push(v);
+    }
+    const state = q.state === undefined ? '' : 'AND state = ?';
+    if (q.state !== undefined) args.push(q.state);
+    args.push(q.limit ?? 1_000);
+    const rows = this.db
+      .prepare(
+        `SELECT body FROM alarm_changes WHERE change_id IN (
+           SELECT MAX(change_id) FROM alarm_changes WHERE ${where.join(' AND ')} GROUP BY alarm_id
+         ) ${state} ORDER BY change_id DESC LIMIT ?`,
+      )
+      .all(...args) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as Alarm);
+  }
+
   /** Drops cleared alarms last changed before `beforeMs` from `alarms` (their changes stay in the history); returns how many. */
   pruneCleared(beforeMs: number): number {
     return this.db.prepare("DELETE FROM alarms WHERE state = 'cleared' AND updated_at_ms < ?").run(beforeMs).changes;

@@ -2,3 +2,4 @@
 export * from './alarm-change.js';
 export { AlarmEngine, type AlarmEngineDeps, type AlarmEngineOptions, type AlarmListener, type IngestObserver } from './alarm-engine.js';
 export { AlarmStore, type AlarmChangeSink, type AlarmHistoryQuery } from './alarm-store.js';
+export { countOpenAlarms, sortOpenAlarms } from './open-alarms.js';

@@ -1,7 +1,8 @@
 /** What the API's routes and the live feed share: the collaborators and the request's principal. */
 import type { Logger } from 'pino';
 import { ErrorCodes, type Pilot } from '@michi/proto';
-import type { AuditLog } from '../audit-log.js';
+import type { AlarmEngine } from '../alarms/index.js';
+import type { AuditAction, AuditLog } from '../audit-log.js';
 import { canReadPilot, type Principal, type TokenAuthenticator } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { InfluxQuery } from '../influx-query.js';
@@ -21,6 +22,8 @@ export interface ApiContext {
   now: () => number;
   /** Request rates, concurrent history queries and their InfluxDB bounds (api.limits). */
   limiter: ApiLimiter;
+  /** The alarm engine; undefined when alarms.enabled is false (the alarm routes then find none). */
+  alarms?: AlarmEngine | undefined;
 }
 
 declare module 'fastify' {
@@ -29,14 +32,16 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** 403 for viewers. */
-    operatorOnly?: boolean;
+    /** 403 for viewers; a string says why. */
+    operatorOnly?: boolean | string;
     /** No token needed, no audit line. */
     public?: boolean;
     /** Where this route takes its token from before an Authorization header (the live feed: a subprotocol, ?token=). */
     secretOf?: (req: FastifyRequest) => string | undefined;
     /** The audit line's url and pilot, when the route knows better than the redacted URL and :pilot (the live feed). */
     auditView?: (req: FastifyRequest) => { url: string; pilot: string | null };
+    /** What a request that changes something asked to do, for its audit line (alarm actions). */
+    auditAction?: (req: FastifyRequest) => AuditAction;
   }
 }
 

@@ -8,6 +8,7 @@ import { API_ROUTES, ErrorCodes } from '@michi/proto';
 import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
 import { registerLiveFeed, type LiveFeed, type LiveFeedOptions } from '../live/index.js';
+import { registerAlarmRoutes } from './alarm-routes.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
@@ -62,8 +63,10 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
     if (isApiRequest(req) && !hasApiRoute(req)) {
       throw new ApiError(404, HttpErrorCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
     }
-    if (req.routeOptions.config?.operatorOnly && req.principal?.role !== 'operator') {
-      throw new ApiError(403, ErrorCodes.FORBIDDEN, `${req.routeOptions.url} is for operator tokens only`);
+    const operatorOnly = req.routeOptions.config?.operatorOnly;
+    if (operatorOnly && req.principal?.role !== 'operator') {
+      const why = typeof operatorOnly === 'string' ? `: ${operatorOnly}` : '';
+      throw new ApiError(403, ErrorCodes.FORBIDDEN, `${req.routeOptions.url} is for operator tokens only${why}`);
     }
   });
 
@@ -77,5 +80,6 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   app.get(API_ROUTES.openapi.url, contractOptions(API_ROUTES.openapi), async () => document.document());
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
+  registerAlarmRoutes(app, ctx);
   return registerLiveFeed(app, ctx, liveOptions);
 }

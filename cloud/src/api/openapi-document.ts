@@ -15,6 +15,7 @@ const TAGS = [
   { name: 'vehicles', description: 'Vehicles and roadside sensors with their latest state.' },
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
+  { name: 'alarms', description: 'Open alarms, their history, and what operators do about them (docs/alarms.md).' },
 ];
 
 const DEFS = '#/$defs/';
@@ -54,6 +55,13 @@ function parameters(schema: z.ZodObject | undefined, where: 'path' | 'query', co
   }));
 }
 
+/** A JSON body; required when its schema requires a field (a body of optional fields may be left out). */
+function requestBody(schema: z.ZodObject, components: Record<string, JsonSchema>): JsonSchema {
+  const json = lift(jsonSchemaOf(schema, 'input'), components);
+  const required = Array.isArray(json['required']) && json['required'].length > 0;
+  return { required, content: { 'application/json': { schema: json } } };
+}
+
 function operation(route: ApiRouteContract, components: Record<string, JsonSchema>): JsonSchema {
   const responses = Object.fromEntries(
     Object.entries(route.responses).map(([status, r]) => [
@@ -72,6 +80,7 @@ function operation(route: ApiRouteContract, components: Record<string, JsonSchem
     tags: [...route.tags],
     ...(route.public ? { security: [] } : {}),
     parameters: [...parameters(route.params, 'path', components), ...parameters(route.querystring, 'query', components)],
+    ...(route.body ? { requestBody: requestBody(route.body, components) } : {}),
     responses,
   };
 }

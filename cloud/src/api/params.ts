@@ -16,15 +16,18 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.ou
   throw queryError(result.error, query);
 }
 
-/** The 400 of a failed parse: names the first bad parameter, what was expected and what came (never a token). */
-export function queryError(error: z.ZodError, query: unknown, part: 'query' | 'path' = 'query'): ApiError {
+/**
+ * The 400 of a failed parse: names the first bad parameter, what was expected and what came (never
+ * a token; never a body's value, which may be long free text).
+ */
+export function queryError(error: z.ZodError, query: unknown, part: 'query' | 'path' | 'body' = 'query'): ApiError {
   const issue = error.issues[0]!;
   const param = issue.path.map(String).join('.') || `(${part})`;
-  const got = param === 'token' ? undefined : (query as Record<string, unknown> | undefined)?.[param];
+  const got = param === 'token' || part === 'body' ? undefined : (query as Record<string, unknown> | undefined)?.[param];
   return new ApiError(
     400,
     ErrorCodes.BAD_REQUEST,
-    `${part} parameter "${param}": ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`,
+    `${part === 'body' ? 'body field' : `${part} parameter`} "${param}": ${issue.message}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`,
   );
 }
 

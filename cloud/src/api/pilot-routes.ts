@@ -38,6 +38,7 @@ export function pilotView(p: Pilot, privacy: PilotPrivacy): PilotDetail {
     vehicles: p.vehicles,
     sensors: p.sensors,
     privacy: p.privacy,
+    alarmViewerCount: p.alarms.viewerCount,
   };
   if (privacy.filtered) {
     delete view.gateways;

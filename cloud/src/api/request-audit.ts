@@ -7,7 +7,7 @@ function pilotOf(req: FastifyRequest): string | null {
   return typeof params?.['pilot'] === 'string' ? params['pilot'] : null;
 }
 
-/** The entry of a request answered with `status` after `ms`; a route's `auditView` names its url and pilot. */
+/** The entry of a request answered with `status` after `ms`; a route's `auditView` names its url and pilot, its `auditAction` what it was asked to do. */
 export function auditEntry(req: FastifyRequest, status: number, ms: number): AuditEntry {
   const view = req.routeOptions.config?.auditView?.(req) ?? { url: redactUrl(req.url), pilot: pilotOf(req) };
   return {
@@ -20,5 +20,6 @@ export function auditEntry(req: FastifyRequest, status: number, ms: number): Aud
     status,
     reqId: String(req.id),
     ms,
+    ...req.routeOptions.config?.auditAction?.(req),
   };
 }

@@ -61,7 +61,7 @@ function responseSerializer(route: string, status: number, schema: JsonSchema): 
  * validQuery, so a forbidden pilot is a 403 whatever its query.
  */
 export function contractOptions(contract: ApiRouteContract): RouteShorthandOptions {
-  const zodOf: Record<string, z.ZodType | undefined> = { params: contract.params, querystring: contract.querystring };
+  const zodOf: Record<string, z.ZodType | undefined> = { params: contract.params, querystring: contract.querystring, body: contract.body };
   const schema: FastifySchema = {
     response: Object.fromEntries(
       Object.entries(contract.responses)
@@ -71,6 +71,7 @@ export function contractOptions(contract: ApiRouteContract): RouteShorthandOptio
   };
   if (contract.params) schema.params = jsonSchemaOf(contract.params, 'input');
   if (contract.querystring) schema.querystring = jsonSchemaOf(contract.querystring, 'input');
+  if (contract.body) schema.body = jsonSchemaOf(contract.body, 'input');
   return {
     schema,
     attachValidation: true,
@@ -81,7 +82,7 @@ export function contractOptions(contract: ApiRouteContract): RouteShorthandOptio
         const result = zod.safeParse(data ?? {});
         return result.success
           ? { value: result.data }
-          : { error: queryError(result.error, data, httpPart === 'params' ? 'path' : 'query') };
+          : { error: queryError(result.error, data, httpPart === 'params' ? 'path' : httpPart === 'body' ? 'body' : 'query') };
       };
     },
     serializerCompiler: ({ schema: response, httpStatus }) => responseSerializer(contract.url, Number(httpStatus), response as JsonSchema),
@@ -89,7 +90,7 @@ export function contractOptions(contract: ApiRouteContract): RouteShorthandOptio
   };
 }
 
-/** The parsed query of a route registered with contractOptions; throws its 400 when it did not validate. */
+/** The parsed query (and body) of a route registered with contractOptions; throws its 400 when either did not validate. */
 export function validQuery<Q>(req: FastifyRequest<{ Querystring: Q }>): Q {
   if (req.validationError) throw req.validationError;
   return req.query as Q;

@@ -1,8 +1,9 @@
 /**
  * The live feed's open connections: each gets the snapshot of its pilot, then the latest-state
  * cache's changes through its own throttle (live-client.ts), or, for a viewer of a pilot with a
- * public delay, the states as of now − delay (delay-history.ts). The HTTP side (authentication,
- * checks, audit) is live-route.ts.
+ * public delay, the states as of now − delay (delay-history.ts); operators each alarm change of their
+ * pilot, viewers of a pilot with alarms.viewerCount the number of open alarms. The HTTP side
+ * (authentication, checks, audit) is live-route.ts.
  */
 import type { WebSocket } from 'ws';
 import type { Pilot } from '@michi/proto';
@@ -12,7 +13,8 @@ import { stateView, vehiclesView } from '../api/vehicles-view.js';
 import { ANONYMOUS_VIEWER, type Principal } from '../auth.js';
 import { DelayHistories } from './delay-history.js';
 import { LiveClient, type LiveCounters, type StateOf } from './live-client.js';
-import { snapshotMessage } from './messages.js';
+import { countOpenAlarms } from '../alarms/index.js';
+import { alarmCountMessage, alarmMessage, snapshotMessage } from './messages.js';
 
 export interface LiveFeedOptions {
   /** Above this many bytes queued on a client's socket, updates are held and coalesced. */
@@ -38,6 +40,8 @@ interface Connection {
   pilot: Pilot;
   operator: boolean;
   client: LiveClient;
+  /** Messages pushed before the snapshot was sent, sent right after it: the snapshot always comes first. */
+  held: string[] | undefined;
   /** Delayed (viewer) connections are ticked instead of pushed. */
   tick?: NodeJS.Timeout;
   alive: boolean;
@@ -47,6 +51,7 @@ export class LiveFeed {
   private readonly connections = new Set<Connection>();
   private readonly delayed: DelayHistories;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeAlarms: () => void;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly maxBufferedBytes: number;
   private readonly counters: LiveCounters;
@@ -69,6 +74,15 @@ export class LiveFeed {
       this.delayed.add(pilot, vehicle, snapshot);
       for (const c of this.connections) if (c.pilot.id === pilot && c.tick === undefined) c.client.changed(vehicle);
     });
+    // Every alarm change to the pilot's operators; a new number of open alarms to its viewers, if it opted in.
+    this.unsubscribeAlarms =
+      ctx.alarms?.onChange((change) => {
+        const pilot = change.alarm.pilot;
+        this.pushToOperators(pilot, alarmMessage(change));
+        if ((change.kind === 'raised' || change.kind === 'cleared') && ctx.directory.pilot(pilot)?.alarms.viewerCount) {
+          this.pushToViewers(pilot, this.alarmCountOf(pilot));
+        }
+      }) ?? (() => {});
     this.pingTimer = setInterval(() => {
       for (const c of this.connections) {
         if (!c.alive) {
@@ -87,15 +101,28 @@ export class LiveFeed {
    * unthrottled (alarms: an operator must not wait for a vehicle's turn); returns how many got it.
    * Viewers never receive these: what an operator is told is not privacy-filtered.
    */
-  pushToOperators(pilot: string, message: object): number {
-    const data = JSON.stringify(message);
+  pushToOperators(pilot: string, message: object | string): number {
+    return this.push(pilot, true, message);
+  }
+
+  private pushToViewers(pilot: string, message: string): number {
+    return this.push(pilot, false, message);
+  }
+
+  private push(pilot: string, operators: boolean, message: object | string): number {
+    const data = typeof message === 'string' ? message : JSON.stringify(message);
     let n = 0;
     for (const c of this.connections) {
-      if (c.pilot.id !== pilot || !c.operator || c.ws.readyState !== c.ws.OPEN) continue;
-      c.ws.send(data);
+      if (c.pilot.id !== pilot || c.operator !== operators || c.ws.readyState !== c.ws.OPEN) continue;
+      if (c.held) c.held.push(data);
+      else c.ws.send(data);
       n++;
     }
     return n;
+  }
+
+  private alarmCountOf(pilot: string): string {
+    return alarmCountMessage(countOpenAlarms(this.ctx.alarms?.openAlarms(pilot) ?? []));
   }
 
   /** A connection the route accepted: snapshot first, then the changes. Closes it 1011 when the snapshot fails. */
@@ -119,7 +146,7 @@ export class LiveFeed {
     };
     const intervalMs = 1000 / hz;
     const client = new LiveClient(ws, intervalMs, this.maxBufferedBytes, stateOf, this.counters, Date.now, batch);
-    const conn: Connection = { ws, pilot, operator: principal.role === 'operator', client, alive: true };
+    const conn: Connection = { ws, pilot, operator: principal.role === 'operator', client, held: [], alive: true };
     // Registered before the snapshot is read, so no change between the two is missed.
     this.connections.add(conn);
     this.ctx.metrics.liveClients.inc();
@@ -140,6 +167,10 @@ export class LiveFeed {
     const [vehicles] = await Promise.all([vehiclesView(this.ctx, pilot, privacy, now), filled]);
     if (ws.readyState !== ws.OPEN) return;
     ws.send(snapshotMessage(now, vehicles));
+    for (const data of conn.held ?? []) ws.send(data);
+    conn.held = undefined;
+    // Operators fetch the open alarms themselves (GET /alarms, after connecting); a viewer is shown at most their number.
+    if (!conn.operator && pilot.alarms.viewerCount && this.ctx.alarms) ws.send(this.alarmCountOf(pilot.id));
     const shown = new Map<string, number>();
     pilot.vehicles.forEach((v, i) => {
       const ts = vehicles[i]?.state?.ts_ms;
@@ -151,6 +182,7 @@ export class LiveFeed {
   /** Closes every connection with 1001 (going away); waits at most a second for each. */
   async close(): Promise<void> {
     this.unsubscribe();
+    this.unsubscribeAlarms();
     clearInterval(this.pingTimer);
     const closing = [...this.connections].map(
       (c) =>

@@ -4,7 +4,7 @@
  * also a webhook's JSON body, so these fields are public surface: add fields, never rename them.
  */
 import { z } from 'zod';
-import { epochMsSchema } from './common.js';
+import { PilotPathSchema, epochMsSchema } from './common.js';
 
 /** The rules a pilot's seed can configure (docs/alarms.md lists each with its parameters). */
 export const ALARM_RULES = [
@@ -84,3 +84,51 @@ export const AlarmChangeSchema = z
   })
   .meta({ id: 'AlarmChange' });
 export type AlarmChange = z.infer<typeof AlarmChangeSchema>;
+
+/** GET /pilots/{pilot}/alarms and …/alarms/history. */
+export const AlarmsResponseSchema = z.object({ alarms: z.array(AlarmSchema) }).meta({ id: 'AlarmsResponse' });
+export type AlarmsResponse = z.infer<typeof AlarmsResponseSchema>;
+
+/** POST …/acknowledge and …/clear: the alarm as it is after the operator's action. */
+export const AlarmResponseSchema = z.object({ alarm: AlarmSchema }).meta({ id: 'AlarmResponse' });
+export type AlarmResponse = z.infer<typeof AlarmResponseSchema>;
+
+/** The longest comment an operator may leave with an acknowledgement or a clear. */
+export const MAX_ALARM_COMMENT_CHARS = 500;
+
+export const AcknowledgeAlarmBodySchema = z
+  .strictObject({
+    comment: z
+      .string({ error: 'expected a comment: what the operator saw or did' })
+      .trim()
+      .min(1, 'expected a comment of at least one character: what the operator saw or did')
+      .max(MAX_ALARM_COMMENT_CHARS, `expected a comment of at most ${MAX_ALARM_COMMENT_CHARS} characters`)
+      .meta({ description: `What the operator saw or did, 1…${MAX_ALARM_COMMENT_CHARS} characters; kept with the alarm.` }),
+  })
+  .meta({ id: 'AcknowledgeAlarm' });
+export type AcknowledgeAlarmBody = z.infer<typeof AcknowledgeAlarmBodySchema>;
+
+export const ClearAlarmBodySchema = z
+  .strictObject({
+    comment: z
+      .string({ error: 'expected the comment as a string' })
+      .trim()
+      .max(MAX_ALARM_COMMENT_CHARS, `expected a comment of at most ${MAX_ALARM_COMMENT_CHARS} characters`)
+      .optional()
+      .meta({ description: `Why it was cleared, at most ${MAX_ALARM_COMMENT_CHARS} characters; written to the audit log.` }),
+  })
+  .meta({ id: 'ClearAlarm' });
+export type ClearAlarmBody = z.infer<typeof ClearAlarmBodySchema>;
+
+/** Open alarms by severity: all a viewer of a pilot with alarms.viewerCount may know of them. */
+export const AlarmCountSchema = z
+  .object({ critical: z.int().min(0), warning: z.int().min(0), info: z.int().min(0) })
+  .meta({ id: 'AlarmCount', description: 'Open (active or acknowledged) alarms by severity; no ids, sources or positions.' });
+export type AlarmCount = z.infer<typeof AlarmCountSchema>;
+
+export const AlarmPathSchema = PilotPathSchema.extend({
+  alarm: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,300}$/, 'expected an alarm id: "<pilot>.<source>.<rule>.<raisedTsMs>"')
+    .meta({ description: 'Alarm id, "<pilot>.<source>.<rule>.<raisedTsMs>".' }),
+});

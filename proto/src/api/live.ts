@@ -1,8 +1,10 @@
 /**
  * The messages of the WebSocket live feed (GET /api/v1/live): a snapshot on connect, then a
- * `state` per change, or with batch=1 the changes of one moment in one `states` message.
+ * `state` per change, or with batch=1 the changes of one moment in one `states` message; to
+ * operators each alarm change as an `alarm`, to viewers of an opted-in pilot an `alarm-count`.
  */
 import { z } from 'zod';
+import { AlarmChangeSchema, AlarmCountSchema } from './alarms.js';
 import { epochMsSchema } from './common.js';
 import { VehicleStateViewSchema, VehicleViewSchema } from './pilots.js';
 
@@ -27,7 +29,20 @@ export const LiveStatesSchema = z
   .object({ type: z.literal('states'), vehicles: z.array(LiveVehicleStateSchema).max(250) })
   .meta({ id: 'LiveStates', description: 'With batch=1: the changes due at one moment (at most 250 per message).' });
 
+export const LiveAlarmSchema = z
+  .object({ type: z.literal('alarm'), change: AlarmChangeSchema })
+  .meta({
+    id: 'LiveAlarm',
+    description: "Operators only: one change of one of the pilot's alarms, as it is stored, at once and unthrottled.",
+  });
+
+export const LiveAlarmCountSchema = z.object({ type: z.literal('alarm-count'), ...AlarmCountSchema.shape }).meta({
+  id: 'LiveAlarmCount',
+  description:
+    'Viewers of a pilot with alarms.viewerCount only: the open alarms by severity, after the snapshot and whenever the numbers change.',
+});
+
 export const LiveMessageSchema = z
-  .discriminatedUnion('type', [LiveSnapshotSchema, LiveStateSchema, LiveStatesSchema])
+  .discriminatedUnion('type', [LiveSnapshotSchema, LiveStateSchema, LiveStatesSchema, LiveAlarmSchema, LiveAlarmCountSchema])
   .meta({ id: 'LiveMessage', description: 'A text frame of the live feed, JSON.' });
 export type LiveMessage = z.infer<typeof LiveMessageSchema>;

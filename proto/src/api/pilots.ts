@@ -55,6 +55,9 @@ export const PilotDetailSchema = PilotObjectSchema.omit({ fieldNames: true, alar
     sensors: z
       .array(SensorDefinitionSchema)
       .meta({ description: 'Viewers: no gatewayId nor relayGatewayIds; aliased ids when the pilot hides ids.' }),
+    alarmViewerCount: z.boolean().meta({
+      description: "The seed's alarms.viewerCount: whether viewers may read the number of open alarms (GET /pilots/{pilot}/alarms/count).",
+    }),
   })
   .meta({ id: 'PilotDetail' });
 export type PilotDetail = z.infer<typeof PilotDetailSchema>;

@@ -5,6 +5,7 @@
  * Their input side is what the OpenAPI document shows.
  */
 import { z } from 'zod';
+import { ALARM_RULES, ALARM_SEVERITIES, ALARM_STATES } from './alarms.js';
 
 export const HOUR_MS = 3_600_000;
 /** The longest range a history query accepts. */
@@ -93,6 +94,28 @@ export const QueryParams = {
     limit: intIn(1, 10_000, 500, 'Most events'),
   }),
   coverage: z.object({ ...range, res: intIn(0, 15, 9, 'H3 resolution') }),
+  /** The range is of cloud time (when alarms changed), not of source time. */
+  alarmHistory: z.object({
+    ...range,
+    source: z
+      .string()
+      .regex(ID, 'expected a source id')
+      .optional()
+      .meta({ description: 'Only alarms of this source (vehicle, sensor or gateway id).' }),
+    rule: z
+      .enum(ALARM_RULES, { error: `expected one of ${ALARM_RULES.join(', ')}` })
+      .optional()
+      .meta({ description: 'Only alarms of this rule.' }),
+    severity: z
+      .enum(ALARM_SEVERITIES, { error: `expected one of ${ALARM_SEVERITIES.join(', ')}` })
+      .optional()
+      .meta({ description: 'Only alarms of this severity.' }),
+    state: z
+      .enum(ALARM_STATES, { error: `expected one of ${ALARM_STATES.join(', ')}` })
+      .optional()
+      .meta({ description: 'Only alarms in this state after their last change in the range.' }),
+    limit: intIn(1, 10_000, 500, 'Most alarms'),
+  }),
   live: z.object({
     pilot: z.string({ error: 'expected a pilot id' }).regex(ID, 'expected a pilot id').meta({ description: 'Pilot id.' }),
     hz: z

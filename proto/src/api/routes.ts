@@ -5,6 +5,14 @@
  * registered; the dashboard takes its types from the same schemas.
  */
 import { z } from 'zod';
+import {
+  AcknowledgeAlarmBodySchema,
+  AlarmCountSchema,
+  AlarmPathSchema,
+  AlarmResponseSchema,
+  AlarmsResponseSchema,
+  ClearAlarmBodySchema,
+} from './alarms.js';
 import { ErrorBodySchema, PilotPathSchema } from './common.js';
 import {
   CompletenessResponseSchema,
@@ -28,7 +36,7 @@ export interface ApiResponseSpec {
 
 export interface ApiRouteContract {
   operationId: string;
-  method: 'GET';
+  method: 'GET' | 'POST';
   /** Fastify's form: `:pilot` for a path parameter. */
   url: string;
   summary: string;
@@ -36,10 +44,12 @@ export interface ApiRouteContract {
   tags: readonly [string, ...string[]];
   /** No bearer token needed (health, this document). */
   public?: boolean;
-  /** 403 for viewer tokens. */
-  operatorOnly?: boolean;
+  /** 403 for viewer tokens; a string says why, in the refusal's message. */
+  operatorOnly?: boolean | string;
   params?: z.ZodObject;
   querystring?: z.ZodObject;
+  /** A JSON request body (POST); required when its schema requires a field. */
+  body?: z.ZodObject;
   responses: Readonly<Record<number, ApiResponseSpec>>;
 }
 
@@ -96,6 +106,37 @@ const history = (
   querystring,
   responses: { ...ok(schema), ...errors(...HISTORY) },
 });
+
+const ALARMS_FOR_OPERATORS =
+  'alarms are for operators; a viewer may read only the count (GET /api/v1/pilots/{pilot}/alarms/count), and only when the pilot opted in (alarms.viewerCount)';
+
+/** POST /pilots/:pilot/alarms/:alarm/<action>: an operator's action on an open alarm. */
+function alarmAction(
+  action: 'acknowledge' | 'clear',
+  operationId: string,
+  summary: string,
+  description: string,
+  body: z.ZodObject,
+): ApiRouteContract {
+  return {
+    operationId,
+    method: 'POST',
+    url: `/api/v1/pilots/:pilot/alarms/:alarm/${action}`,
+    summary,
+    description,
+    tags: ['alarms'],
+    operatorOnly: ALARMS_FOR_OPERATORS,
+    params: AlarmPathSchema,
+    body,
+    responses: {
+      ...ok(AlarmResponseSchema, `The alarm after the ${action === 'acknowledge' ? 'acknowledgement' : 'clear'}.`),
+      ...errors(...PILOT),
+      400: error('MICHI_ERR_BAD_REQUEST: the body is not JSON of the documented shape (e.g. no comment); the message names the field.'),
+      404: error('MICHI_ERR_UNKNOWN_SOURCE: no such pilot; MICHI_ERR_NOT_FOUND: no such alarm in this pilot.'),
+      409: error('MICHI_ERR_ALARM_CLEARED: the alarm is already cleared.'),
+    },
+  };
+}
 
 export const API_ROUTES = {
   health: {
@@ -237,6 +278,61 @@ export const API_ROUTES = {
       429: error('MICHI_ERR_RATE_LIMITED: the token already holds api.maxLiveConnectionsPerToken live connections.'),
     },
   },
+  alarms: {
+    operationId: 'listOpenAlarms',
+    method: 'GET',
+    url: '/api/v1/pilots/:pilot/alarms',
+    summary: 'Open alarms (operators only)',
+    description:
+      'Active and acknowledged alarms of the pilot, most severe first, oldest first within a severity. Changes arrive on the live feed as `alarm` messages.',
+    tags: ['alarms'],
+    operatorOnly: ALARMS_FOR_OPERATORS,
+    params: PilotPathSchema,
+    responses: { ...ok(AlarmsResponseSchema), ...errors(...PILOT) },
+  },
+  alarmHistory: {
+    operationId: 'listAlarmHistory',
+    method: 'GET',
+    url: '/api/v1/pilots/:pilot/alarms/history',
+    summary: 'Alarm history (operators only)',
+    description:
+      'Each alarm that changed in the range (cloud time), as it was after its last change in it, most recently changed first; filters apply to that state.',
+    tags: ['alarms'],
+    operatorOnly: ALARMS_FOR_OPERATORS,
+    params: PilotPathSchema,
+    querystring: QueryParams.alarmHistory,
+    responses: { ...ok(AlarmsResponseSchema), ...errors(...PILOT, 400) },
+  },
+  alarmCount: {
+    operationId: 'getAlarmCount',
+    method: 'GET',
+    url: '/api/v1/pilots/:pilot/alarms/count',
+    summary: 'Open alarms by severity',
+    description: 'Operators always; viewers only when the pilot opted in (alarms.viewerCount in its seed, alarmViewerCount in its detail).',
+    tags: ['alarms'],
+    params: PilotPathSchema,
+    responses: {
+      ...ok(AlarmCountSchema),
+      ...errors(...PILOT),
+      403: error(
+        "MICHI_ERR_FORBIDDEN: the pilot is not among the token's pilots, or a viewer asked for the count of a pilot that did not opt in (alarms.viewerCount).",
+      ),
+    },
+  },
+  acknowledgeAlarm: alarmAction(
+    'acknowledge',
+    'acknowledgeAlarm',
+    'Acknowledge an alarm (operators only)',
+    'An active alarm becomes acknowledged (an acknowledged one stays as it is); it stays open while its condition holds. The comment is kept with the alarm; the audit log names the alarm and the action.',
+    AcknowledgeAlarmBodySchema,
+  ),
+  clearAlarm: alarmAction(
+    'clear',
+    'clearAlarm',
+    'Clear an alarm (operators only)',
+    'Closes an open alarm, e.g. one raised by an event; if its condition still holds, the next reading raises a new one. The audit log names the alarm, the action and the comment.',
+    ClearAlarmBodySchema,
+  ),
 } as const satisfies Record<string, ApiRouteContract>;
 
 /** The same feed with the pilot in the path (GET /api/v1/pilots/{pilot}/live), so the two never describe different feeds. */
