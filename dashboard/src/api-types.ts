@@ -3,7 +3,7 @@
 // the dashboard uses. Types only: zod stays out of the browser bundle.
 
 import type {
-  AlarmChange,
+  AlarmCount,
   CoverageResponse,
   EventView,
   MeResponse,
@@ -12,6 +12,7 @@ import type {
   SEVERITIES,
   VehicleStateView,
   VehicleView,
+  LiveMessage,
 } from '@michi/proto/api';
 
 export type {
@@ -79,14 +80,10 @@ export interface TimeRange {
 }
 
 /** GET /api/v1/pilots/:pilot/alarms/count: open alarms by severity. */
-export interface AlarmCounts {
-  critical: number;
-  warning: number;
-  info: number;
-}
+export type AlarmCounts = AlarmCount;
 
 /** The live feed's alarm messages: a change to operators, the counts to viewers of a pilot that opted in. */
-export type LiveAlarmMessage = { type: 'alarm'; change: AlarmChange } | ({ type: 'alarm-count' } & AlarmCounts);
+export type LiveAlarmMessage = Extract<LiveMessage, { type: 'alarm' | 'alarm-count' }>;
 
 /** GET /api/v1/pilots/:pilot/alarms/history's filters (times in ms since the epoch). */
 export interface AlarmHistoryQuery {

@@ -59,10 +59,11 @@ describe('the alarm console in Chromium against the live stack', () => {
   let driving: ReturnType<typeof setInterval> | null = null;
   const problems: string[] = [];
 
-  /** One state of `busId` at the first stop, as its gateway relays it; returns its source time. */
+  /** One state of `busId` standing at a stop, as its gateway relays it; returns its source time. */
   function report(busId: string): number {
     const bus = stack.pilot.vehicles.find((v) => v.id === busId)!;
-    const [lon, lat] = stack.pilot.stops[0]!.position;
+    // Each at a stop of its own, so that neither marker hides the other.
+    const [lon, lat] = stack.pilot.stops[stack.pilot.vehicles.indexOf(bus)]!.position;
     const ts = Date.now();
     publisher.publish({
       kind: 'state',
@@ -182,6 +183,9 @@ describe('the alarm console in Chromium against the live stack', () => {
   async function acknowledgeFlow(lang: Lang, busId: string): Promise<void> {
     const t = MESSAGES[lang];
     const bus = stack.pilot.vehicles.find((v) => v.id === busId)!;
+    // The panel of the bus of the case before closes: the screenshot shows the list and the map.
+    const close = page.locator('[data-testid="vehicle-detail-close"]');
+    if (await close.isVisible()) await close.click();
     const flashesBefore = Number((await page.locator('[data-testid="alarm-counter"]').getAttribute('data-flashes')) ?? 0);
     const beepsBefore = await page.evaluate(() => (window as unknown as { __oscillators: number }).__oscillators);
 
@@ -200,6 +204,8 @@ describe('the alarm console in Chromium against the live stack', () => {
     await expect(row.locator('[data-testid="alarm-severity"]').textContent()).resolves.toBe(t['severity.CRITICAL']);
     await expect(row.locator('[data-testid="alarm-state"]').textContent()).resolves.toBe(t['alarmState.active']);
     await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.toContain(bus.name[lang]);
+    // After the flash (three 0.5 s pulses): the steady red counter.
+    await waitFor(async () => !(await counter.getAttribute('class'))?.includes('is-flashing'), { what: 'the flash to end' });
     await page.screenshot({ path: `${SHOTS}/alarms-tab-${lang}.png` });
 
     // Selecting it flies to the bus and opens its panel.
@@ -223,7 +229,9 @@ describe('the alarm console in Chromium against the live stack', () => {
     );
 
     // Acknowledge: a comment is required; an empty one asks for it and sends nothing.
-    const item = page.locator('[data-testid="alarms-active"] li', { has: row });
+    const item = page.locator('[data-testid="alarms-active"] li', {
+      has: page.locator(`[data-testid="alarm-row"][data-alarm-id="${alarm.id}"]`),
+    });
     await item.locator('[data-testid="alarm-ack"]').click();
     const form = item.locator('[data-testid="alarm-form"]');
     await form.waitFor({ state: 'visible' });

@@ -7,7 +7,7 @@ import { createAlarmConsole, type AlarmConsole } from './alarm-console.js';
 import { alarm } from './test-alarms.js';
 
 const T = 1_780_000_000_000;
-const PILOT = { id: 'p', vehicles: [], sensors: [] } as unknown as PilotDetail;
+const PILOT = { id: 'p', vehicles: [], sensors: [], alarmViewerCount: false } as unknown as PilotDetail;
 const OPERATOR: Me = { id: 'op-1', role: 'operator', pilots: ['*'] } as Me;
 const VIEWER: Me = { id: 'town', role: 'viewer', pilots: ['p'] } as Me;
 

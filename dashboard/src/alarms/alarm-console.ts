@@ -15,11 +15,6 @@ import { newCriticals, sortAlarms, upsertAlarm } from './alarm-list.js';
 /** How often the console asks while the live feed is down; a new alarm shows within this (plus the answer). */
 export const ALARM_POLL_MS = 2000;
 
-/** Whether a viewer of this pilot may see its open alarms' count (the pilot opted in). */
-export function viewerMaySeeCount(pilot: PilotDetail): boolean {
-  return (pilot as PilotDetail & { alarmViewerCount?: boolean }).alarmViewerCount === true;
-}
-
 export interface AlarmConsoleDeps {
   state: AppStateReader;
   writer: AppStateWriter<'alarm-console'>;
@@ -71,7 +66,8 @@ export function createAlarmConsole({
   function audienceOf(pilot: PilotDetail | null): Audience {
     if (!pilot) return 'none';
     if (role() === 'operator') return 'operator';
-    return viewerMaySeeCount(pilot) ? 'viewer-count' : 'none';
+    // The pilot's seed says whether its municipality may see how many alarms are open (alarms.viewerCount).
+    return pilot.alarmViewerCount ? 'viewer-count' : 'none';
   }
 
   function setOpen(next: readonly Alarm[]): void {
@@ -121,8 +117,9 @@ export function createAlarmConsole({
   }
 
   function failed(err: unknown): void {
-    // The polling loop and the next reconnect try again on their own; the feed's status says the cloud is away.
-    if (!isAbort(err)) reportError(err);
+    // The cloud away or refusing: the polling loop and the next reconnect try again on their own,
+    // and the header's feed status already says so. Anything else is a bug worth reporting.
+    if (!isAbort(err) && !(err instanceof ApiError)) reportError(err);
   }
 
   /** Once, now: the socket has just (re)opened, and changes made while it was down were never sent. */

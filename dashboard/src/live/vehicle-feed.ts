@@ -107,9 +107,9 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
       return true;
     };
     ws.addEventListener('message', (event) => {
-      let msg: LiveMessage | LiveAlarmMessage;
+      let msg: LiveMessage;
       try {
-        msg = JSON.parse(String(event.data)) as LiveMessage | LiveAlarmMessage;
+        msg = JSON.parse(String(event.data)) as LiveMessage;
       } catch {
         return;
       }

@@ -20,7 +20,7 @@ export function createAlarmCounter(onOpen: () => void): AlarmCounterView {
   const figure = h('span', { class: 'alarm-counter__figure', 'data-testid': 'alarm-counter-critical' });
   const element = h(
     'button',
-    { type: 'button', class: 'alarm-counter', 'data-testid': 'alarm-counter', hidden: true },
+    { type: 'button', class: 'header-button alarm-counter', 'data-testid': 'alarm-counter', hidden: true },
     h('span', { class: 'alarm-counter__dot', 'aria-hidden': 'true' }),
     label,
     figure,

@@ -44,7 +44,7 @@ export function alarmRuleLabel(rule: string, t: Translate): string {
 
 export function createAlarmsPanel(o: AlarmsPanelOptions): AlarmsPanelView {
   const heading = h('h2', { class: 'panel-heading', id: 'alarms-heading' });
-  const mute = h('button', { type: 'button', class: 'alarm-mute', 'data-testid': 'alarm-mute', 'aria-pressed': 'false' });
+  const mute = h('button', { type: 'button', class: 'button alarm-mute', 'data-testid': 'alarm-mute', 'aria-pressed': 'false' });
   mute.addEventListener('click', o.onToggleMute);
   const activeHeading = h('h3', { class: 'alarms__subheading', id: 'alarms-active-heading' });
   const activeEmpty = h('p', { class: 'alarms__status' });
@@ -167,7 +167,7 @@ export function createAlarmsPanel(o: AlarmsPanelOptions): AlarmsPanelView {
   function actionButton(alarm: Alarm, action: 'ack' | 'clear'): HTMLButtonElement {
     const button = h(
       'button',
-      { type: 'button', class: 'alarm__action', 'data-testid': action === 'ack' ? 'alarm-ack' : 'alarm-clear' },
+      { type: 'button', class: 'button alarm__action', 'data-testid': action === 'ack' ? 'alarm-ack' : 'alarm-clear' },
       t(action === 'ack' ? 'alarms.acknowledge' : 'alarms.clear'),
     );
     button.addEventListener('click', () => {
@@ -202,7 +202,7 @@ export function createAlarmsPanel(o: AlarmsPanelOptions): AlarmsPanelView {
       { class: 'alarm-form__error', 'data-testid': 'alarm-comment-error', hidden: !form!.error },
       t('alarms.commentRequired'),
     );
-    const cancel = h('button', { type: 'button', class: 'alarm__action' }, t('alarms.cancel'));
+    const cancel = h('button', { type: 'button', class: 'button alarm__action' }, t('alarms.cancel'));
     cancel.addEventListener('click', () => {
       form = null;
       render();
@@ -218,7 +218,7 @@ export function createAlarmsPanel(o: AlarmsPanelOptions): AlarmsPanelView {
         { class: 'alarm__actions' },
         h(
           'button',
-          { type: 'submit', class: 'alarm__action is-primary', 'data-testid': 'alarm-submit' },
+          { type: 'submit', class: 'button button--primary alarm__action', 'data-testid': 'alarm-submit' },
           t(required ? 'alarms.submitAck' : 'alarms.submitClear'),
         ),
         cancel,
