@@ -300,6 +300,62 @@ describe('the alarm console in Chromium against the live stack', () => {
     });
   });
 
+  it('clears an emergency stop (an event alarm) without a comment, and finds it in the history as cleared', async () => {
+    const t = MESSAGES.en;
+    const bus = stack.pilot.vehicles[0]!;
+    // EVENT_TYPE_EMERGENCY_STOP (3), SEVERITY_CRITICAL (3), as the bus's gateway relays it.
+    publisher.publish({
+      kind: 'event',
+      pilotId: PILOT,
+      gatewayId: bus.gatewayId,
+      sourceId: bus.id,
+      topic: readingTopic(PILOT, bus.gatewayId, bus.id, 'event'),
+      body: { source_id: bus.id, ts_ms: Date.now(), seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
+    });
+    const alarm = await waitFor(
+      async () => {
+        const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(stack, `/pilots/${PILOT}/alarms`, stack.tokens.operator);
+        return alarms.find((a) => a.source === bus.id && a.rule === 'emergency-stop');
+      },
+      { timeoutMs: 10_000, what: 'the emergency-stop alarm' },
+    );
+    const rowOf = (id: string) => page.locator(`[data-testid="alarm-row"][data-alarm-id="${id}"]`);
+    const item = page.locator('[data-testid="alarms-active"] li', { has: rowOf(alarm.id) });
+    await item.waitFor({ state: 'visible', timeout: 5000 });
+    await expect(item.locator('[data-testid="alarm-rule"]').textContent()).resolves.toBe(t['alarmRule.emergency-stop']);
+    // A minimal-risk stop ends only with its condition: it offers no clear.
+    const mrm = page.locator('[data-testid="alarms-acknowledged"] li', { has: page.locator(`[data-source="${bus.id}"]`) });
+    await expect(mrm.count()).resolves.toBe(1);
+    await expect(mrm.locator('[data-testid="alarm-clear"]').count()).resolves.toBe(0);
+
+    await item.locator('[data-testid="alarm-clear"]').click();
+    await item.locator('[data-testid="alarm-submit"]').click();
+    await rowOf(alarm.id).waitFor({ state: 'detached', timeout: 5000 });
+    const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(stack, `/pilots/${PILOT}/alarms`, stack.tokens.operator);
+    expect(alarms.some((a) => a.id === alarm.id)).toBe(false);
+    await waitFor(
+      () =>
+        readFileSync(stack.auditFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .some((l) => {
+            const e = JSON.parse(l) as Record<string, unknown>;
+            return e['action'] === 'alarm.clear' && e['alarm'] === alarm.id && e['status'] === 200;
+          }),
+      { timeoutMs: 5000, what: 'the audit line of the clear' },
+    );
+
+    // The history of the last 24 hours has it, cleared; the severity filter keeps it under "critical" only.
+    await page.locator('[data-testid="alarms-history-section"] summary').click();
+    const inHistory = page.locator(`[data-testid="alarms-history"] [data-alarm-id="${alarm.id}"]`);
+    await inHistory.waitFor({ state: 'visible', timeout: 5000 });
+    await expect(inHistory.locator('[data-testid="alarm-state"]').textContent()).resolves.toBe(t['alarmState.cleared']);
+    await page.locator('[data-testid="alarms-history-severity"]').selectOption('warning');
+    await inHistory.waitFor({ state: 'detached', timeout: 5000 });
+    await page.locator('[data-testid="alarms-history-severity"]').selectOption('critical');
+    await inHistory.waitFor({ state: 'visible', timeout: 5000 });
+  });
+
   it('a viewer of a pilot that opted in sees the count in the header and nothing else of alarms', async () => {
     const town = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await town.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.viewer}`);
