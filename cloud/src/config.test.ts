@@ -75,7 +75,14 @@ describe('loadCloudConfig', () => {
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
       auth: { tokens: [], allowAnonymousViewer: false },
-      alarms: { enabled: true, dbFile: '.data/cloud/alarms.sqlite', lateAfterS: 30, tickIntervalMs: 1_000, keepClearedDays: 30 },
+      alarms: {
+        enabled: true,
+        dbFile: '.data/cloud/alarms.sqlite',
+        lateAfterS: 30,
+        tickIntervalMs: 1_000,
+        keepClearedDays: 30,
+        webhooks: [],
+      },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);
@@ -129,6 +136,17 @@ describe('loadCloudConfig', () => {
       expect(() => loadCloudConfig(file(`api:\n  allowedOrigins: [${bad}]\n`), {})).toThrow(/api\.allowedOrigins\[0\]: expected an origin/);
     }
     expect(() => loadCloudConfig(file('api:\n  maxLiveConnectionsPerToken: 0\n'), {})).toThrow(/api\.maxLiveConnectionsPerToken/);
+  });
+
+  it('takes alarms.webhooks with their defaults, and names the webhook setting that is wrong', () => {
+    const c = loadCloudConfig(
+      file('alarms:\n  webhooks:\n    - { id: ops, url: "https://pager.example/hook", secretEnv: MICHI_HOOK }\n'),
+      {},
+    );
+    expect(c.alarms.webhooks).toEqual([expect.objectContaining({ id: 'ops', pilots: ['*'], minSeverity: 'warning' })]);
+    expect(() =>
+      loadCloudConfig(file('alarms:\n  webhooks:\n    - { id: ops, url: "ftp://x.example", secretEnv: MICHI_HOOK }\n'), {}),
+    ).toThrow(/alarms\.webhooks\[0\]\.url: expected an http:\/\/ or https:\/\/ URL/);
   });
 
   it('validates api.limits: positive rates, per-token queries within the total, and takes one setting without the others', () => {

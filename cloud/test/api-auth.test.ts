@@ -259,21 +259,30 @@ describe('OpenAPI', () => {
       const depth = m[1]!.length / 4;
       stack.length = depth;
       stack.push(m[2]!);
-      if (m[3]?.includes('GET')) routes.push(stack.join(''));
+      for (const method of ['GET', 'POST']) if (m[3]?.includes(method)) routes.push(`${method} ${stack.join('')}`);
     }
-    return routes.filter((r) => r.startsWith('/api/v1/')).map((r) => r.replace(/:(\w+)/g, '{$1}'));
+    return routes.filter((r) => r.split(' ')[1]!.startsWith('/api/v1/')).map((r) => r.replace(/:(\w+)/g, '{$1}'));
   }
 
   it('documents every route under /api/v1 (the live feed, a WebSocket upgrade, too)', async () => {
     const { body } = await get('/openapi.json');
     const routes = await registeredRoutes();
-    expect(routes).toContain('/api/v1/pilots/{pilot}/tracks');
-    expect(routes).toContain('/api/v1/live');
-    expect(routes).toContain('/api/v1/pilots/{pilot}/live');
-    expect(Object.keys(body.paths).sort()).toEqual([...routes].sort());
-    for (const path of Object.keys(body.paths)) expect(body.paths[path].get.responses, path).toBeDefined();
-    // every documented route answers with the operator token; the live feed only to an upgrade (api-live.test.ts)
-    for (const path of routes) {
+    expect(routes).toContain('GET /api/v1/pilots/{pilot}/tracks');
+    expect(routes).toContain('GET /api/v1/live');
+    expect(routes).toContain('GET /api/v1/pilots/{pilot}/live');
+    expect(routes).toContain('POST /api/v1/pilots/{pilot}/alarms/{alarm}/acknowledge');
+    const documented = Object.entries(body.paths as Record<string, Record<string, { responses?: unknown }>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => {
+        expect(op.responses, `${method} ${path}`).toBeDefined();
+        return `${method.toUpperCase()} ${path}`;
+      }),
+    );
+    expect(documented.sort()).toEqual([...routes].sort());
+    // every documented GET answers with the operator token; the live feed only to an upgrade (api-live.test.ts);
+    // the alarm actions need an open alarm (alarms-api.test.ts)
+    for (const route of routes) {
+      const [method, path] = route.split(' ') as [string, string];
+      if (method !== 'GET') continue;
       const expected = path.endsWith('/live') ? 426 : 200;
       expect((await get(path.replace('{pilot}', 'test-town').replace('/api/v1', ''), TOKENS.operator)).status, path).toBe(expected);
     }

@@ -5,7 +5,7 @@
  * (head of line: a row goes out only once the one before it was delivered or given up), retrying
  * with capped exponential backoff; delivered rows are kept a while for inspection, then pruned.
  * Delivery is at least once: a POST in flight at a kill is sent again, with the same
- * `x-michi-delivery` id, so receivers can drop the repeat (docs/alarm-webhooks.md).
+ * `x-michi-delivery` id, so receivers can drop the repeat (docs/alarms.md, "Webhooks").
  */
 import { createHmac } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';

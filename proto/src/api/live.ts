@@ -29,12 +29,10 @@ export const LiveStatesSchema = z
   .object({ type: z.literal('states'), vehicles: z.array(LiveVehicleStateSchema).max(250) })
   .meta({ id: 'LiveStates', description: 'With batch=1: the changes due at one moment (at most 250 per message).' });
 
-export const LiveAlarmSchema = z
-  .object({ type: z.literal('alarm'), change: AlarmChangeSchema })
-  .meta({
-    id: 'LiveAlarm',
-    description: "Operators only: one change of one of the pilot's alarms, as it is stored, at once and unthrottled.",
-  });
+export const LiveAlarmSchema = z.object({ type: z.literal('alarm'), change: AlarmChangeSchema }).meta({
+  id: 'LiveAlarm',
+  description: "Operators only: one change of one of the pilot's alarms, as it is stored, at once and unthrottled.",
+});
 
 export const LiveAlarmCountSchema = z.object({ type: z.literal('alarm-count'), ...AlarmCountSchema.shape }).meta({
   id: 'LiveAlarmCount',
