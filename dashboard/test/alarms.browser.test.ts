@@ -356,6 +356,38 @@ describe('the alarm console in Chromium against the live stack', () => {
     await inHistory.waitFor({ state: 'visible', timeout: 5000 });
   });
 
+  it('with the live feed down, polls: a new alarm still reaches the page within two polls', async () => {
+    const polling = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // The live feed's socket is refused (as a proxy without WebSocket support would): the page polls.
+    await polling.routeWebSocket(/\/api\/v1\/live/, (ws) => ws.close({ code: 1011, reason: 'no WebSocket here' }));
+    const p = await polling.newPage();
+    await p.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.operator}`);
+    await waitFor(async () => (await p.locator('[data-testid="feed-status"]').getAttribute('data-transport')) === 'polling', {
+      timeoutMs: 30_000,
+      what: 'the page polling',
+    });
+    await p.locator('[data-testid="tab-alarms"]').click();
+    await waitFor(async () => (await p.locator('[data-testid="alarms-acknowledged"] [data-testid="alarm-row"]').count()) >= 2, {
+      what: 'the open alarms, polled',
+    });
+    const bus = stack.pilot.vehicles[1]!;
+    const sent = Date.now();
+    publisher.publish({
+      kind: 'event',
+      pilotId: PILOT,
+      gatewayId: bus.gatewayId,
+      sourceId: bus.id,
+      topic: readingTopic(PILOT, bus.gatewayId, bus.id, 'event'),
+      body: { source_id: bus.id, ts_ms: sent, seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
+    });
+    const row = p.locator(`[data-testid="alarms-active"] [data-testid="alarm-row"][data-source="${bus.id}"]`);
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    // Polled every 2 s: at most two intervals and an answer.
+    expect(Date.now() - sent).toBeLessThan(5000);
+    await expect(p.locator('[data-testid="alarm-counter-critical"]').textContent()).resolves.toBe('1');
+    await polling.close();
+  });
+
   it('a viewer of a pilot that opted in sees the count in the header and nothing else of alarms', async () => {
     const town = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await town.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.viewer}`);
