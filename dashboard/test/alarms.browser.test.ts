@@ -76,6 +76,29 @@ describe('the alarm console in Chromium against the live stack', () => {
     return ts;
   }
 
+  /** An emergency stop of `busId` (EVENT_TYPE_EMERGENCY_STOP, SEVERITY_CRITICAL), as its gateway relays it. */
+  function emergencyStop(busId: string): number {
+    const bus = stack.pilot.vehicles.find((v) => v.id === busId)!;
+    const ts = Date.now();
+    publisher.publish({
+      kind: 'event',
+      pilotId: PILOT,
+      gatewayId: bus.gatewayId,
+      sourceId: busId,
+      topic: readingTopic(PILOT, bus.gatewayId, busId, 'event'),
+      body: { source_id: busId, ts_ms: ts, seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
+    });
+    return ts;
+  }
+
+  /** The cloud's audit log, one entry per line. */
+  function auditEntries(): Record<string, unknown>[] {
+    return readFileSync(stack.auditFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
   beforeAll(async () => {
     if (!existsSync('dashboard/dist/index.html'))
       throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
@@ -254,15 +277,10 @@ describe('the alarm console in Chromium against the live stack', () => {
     expect(await openAlarmOf(busId)).toMatchObject({ state: 'acknowledged', acknowledgeComment: comment });
 
     // The cloud's audit log: who acknowledged which alarm, with the comment.
-    const line = await waitFor(
-      () =>
-        readFileSync(stack.auditFile, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((e) => e['action'] === 'alarm.acknowledge' && e['alarm'] === alarm.id),
-      { timeoutMs: 5000, what: 'the audit line of the acknowledgement' },
-    );
+    const line = await waitFor(() => auditEntries().find((e) => e['action'] === 'alarm.acknowledge' && e['alarm'] === alarm.id), {
+      timeoutMs: 5000,
+      what: 'the audit line of the acknowledgement',
+    });
     expect(line).toMatchObject({ token: 'stack-operator', role: 'operator', method: 'POST', pilot: PILOT, status: 200, comment });
   }
 
@@ -303,15 +321,7 @@ describe('the alarm console in Chromium against the live stack', () => {
   it('clears an emergency stop (an event alarm) without a comment, and finds it in the history as cleared', async () => {
     const t = MESSAGES.en;
     const bus = stack.pilot.vehicles[0]!;
-    // EVENT_TYPE_EMERGENCY_STOP (3), SEVERITY_CRITICAL (3), as the bus's gateway relays it.
-    publisher.publish({
-      kind: 'event',
-      pilotId: PILOT,
-      gatewayId: bus.gatewayId,
-      sourceId: bus.id,
-      topic: readingTopic(PILOT, bus.gatewayId, bus.id, 'event'),
-      body: { source_id: bus.id, ts_ms: Date.now(), seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
-    });
+    emergencyStop(bus.id);
     const alarm = await waitFor(
       async () => {
         const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(stack, `/pilots/${PILOT}/alarms`, stack.tokens.operator);
@@ -333,17 +343,10 @@ describe('the alarm console in Chromium against the live stack', () => {
     await rowOf(alarm.id).waitFor({ state: 'detached', timeout: 5000 });
     const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(stack, `/pilots/${PILOT}/alarms`, stack.tokens.operator);
     expect(alarms.some((a) => a.id === alarm.id)).toBe(false);
-    await waitFor(
-      () =>
-        readFileSync(stack.auditFile, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .some((l) => {
-            const e = JSON.parse(l) as Record<string, unknown>;
-            return e['action'] === 'alarm.clear' && e['alarm'] === alarm.id && e['status'] === 200;
-          }),
-      { timeoutMs: 5000, what: 'the audit line of the clear' },
-    );
+    await waitFor(() => auditEntries().some((e) => e['action'] === 'alarm.clear' && e['alarm'] === alarm.id && e['status'] === 200), {
+      timeoutMs: 5000,
+      what: 'the audit line of the clear',
+    });
 
     // The history of the last 24 hours has it, cleared; the severity filter keeps it under "critical" only.
     await page.locator('[data-testid="alarms-history-section"] summary').click();
@@ -371,15 +374,7 @@ describe('the alarm console in Chromium against the live stack', () => {
       what: 'the open alarms, polled',
     });
     const bus = stack.pilot.vehicles[1]!;
-    const sent = Date.now();
-    publisher.publish({
-      kind: 'event',
-      pilotId: PILOT,
-      gatewayId: bus.gatewayId,
-      sourceId: bus.id,
-      topic: readingTopic(PILOT, bus.gatewayId, bus.id, 'event'),
-      body: { source_id: bus.id, ts_ms: sent, seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
-    });
+    const sent = emergencyStop(bus.id);
     const row = p.locator(`[data-testid="alarms-active"] [data-testid="alarm-row"][data-source="${bus.id}"]`);
     await row.waitFor({ state: 'visible', timeout: 10_000 });
     // Polled every 2 s: at most two intervals and an answer.
