@@ -3,6 +3,7 @@
 // the dashboard uses. Types only: zod stays out of the browser bundle.
 
 import type {
+  AlarmCount,
   CoverageResponse,
   EventView,
   MeResponse,
@@ -11,9 +12,16 @@ import type {
   SEVERITIES,
   VehicleStateView,
   VehicleView,
+  LiveMessage,
 } from '@michi/proto/api';
 
 export type {
+  Alarm,
+  AlarmChange,
+  AlarmChangeKind,
+  AlarmRule,
+  AlarmSeverity,
+  AlarmState,
   AutonomyMode,
   Bilingual,
   CoverageCell,
@@ -69,4 +77,21 @@ export interface DashboardConfig {
 export interface TimeRange {
   from: number;
   to: number;
+}
+
+/** GET /api/v1/pilots/:pilot/alarms/count: open alarms by severity. */
+export type AlarmCounts = AlarmCount;
+
+/** The live feed's alarm messages: a change to operators, the counts to viewers of a pilot that opted in. */
+export type LiveAlarmMessage = Extract<LiveMessage, { type: 'alarm' | 'alarm-count' }>;
+
+/** GET /api/v1/pilots/:pilot/alarms/history's filters (times in ms since the epoch). */
+export interface AlarmHistoryQuery {
+  from?: number;
+  to?: number;
+  source?: string;
+  rule?: string;
+  severity?: string;
+  state?: string;
+  limit?: number;
 }

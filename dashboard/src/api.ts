@@ -3,6 +3,9 @@
 // same-origin and relative. The JSON shapes are in api-types.ts.
 
 import type {
+  Alarm,
+  AlarmCounts,
+  AlarmHistoryQuery,
   Coverage,
   DashboardConfig,
   Kpis,
@@ -44,6 +47,13 @@ export interface MichiApi {
   kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
   coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
   completeness(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<SourceCompleteness[]>;
+  /** Open alarms (active and acknowledged), severity then age. */
+  alarms(pilotId: string, signal?: AbortSignal): Promise<Alarm[]>;
+  alarmHistory(pilotId: string, query: AlarmHistoryQuery, signal?: AbortSignal): Promise<Alarm[]>;
+  /** Open alarms by severity (viewers only of a pilot that opted in). */
+  alarmCounts(pilotId: string, signal?: AbortSignal): Promise<AlarmCounts>;
+  acknowledgeAlarm(pilotId: string, alarmId: string, comment: string): Promise<Alarm>;
+  clearAlarm(pilotId: string, alarmId: string, comment?: string): Promise<Alarm>;
   /** The live feed: ws(s)://…/api/v1/live?pilot=…, and the subprotocols to offer (michi.v1, bearer.<token>). */
   live(pilotId: string): { url: string; protocols: string[] };
 }
@@ -78,14 +88,17 @@ export function createApi({
   pageUrl = () => globalThis.location.href,
   configUrl = 'config.json',
 }: ApiOptions = {}): MichiApi {
-  async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  /** GET, or POST with a JSON body when `body` is given. */
+  async function requestJson<T>(path: string, signal?: AbortSignal, body?: object): Promise<T> {
     let res: Response;
     const headers: Record<string, string> = { accept: 'application/json' };
     const bearer = token();
     if (bearer) headers.authorization = `Bearer ${bearer}`;
+    if (body) headers['content-type'] = 'application/json';
     try {
       res = await fetch(`${baseUrl}${path}`, {
         headers,
+        ...(body ? { method: 'POST', body: JSON.stringify(body) } : {}),
         // The cloud answers with the latest state; a cached answer would freeze the markers.
         cache: 'no-store',
         signal: signal ?? null,
@@ -111,7 +124,9 @@ export function createApi({
       throw new ApiError(path, res.status, 'the answer is not JSON', undefined, { cause: err });
     }
   }
+  const getJson = <T>(path: string, signal?: AbortSignal) => requestJson<T>(path, signal);
   const pilotPath = (id: string, rest = '') => `/pilots/${encodeURIComponent(id)}${rest}`;
+  const alarmPath = (id: string, alarmId: string, action: string) => pilotPath(id, `/alarms/${encodeURIComponent(alarmId)}/${action}`);
 
   return {
     token,
@@ -141,6 +156,14 @@ export function createApi({
       getJson<Coverage>(pilotPath(pilotId, `/coverage${queryString({ from, to, res })}`), signal),
     completeness: async (pilotId, { from, to }, signal) =>
       (await getJson<{ sources: SourceCompleteness[] }>(pilotPath(pilotId, `/completeness${queryString({ from, to })}`), signal)).sources,
+    alarms: async (pilotId, signal) => (await getJson<{ alarms: Alarm[] }>(pilotPath(pilotId, '/alarms'), signal)).alarms,
+    alarmHistory: async (pilotId, query, signal) =>
+      (await getJson<{ alarms: Alarm[] }>(pilotPath(pilotId, `/alarms/history${queryString({ ...query })}`), signal)).alarms,
+    alarmCounts: (pilotId, signal) => getJson<AlarmCounts>(pilotPath(pilotId, '/alarms/count'), signal),
+    acknowledgeAlarm: async (pilotId, alarmId, comment) =>
+      (await requestJson<{ alarm: Alarm }>(alarmPath(pilotId, alarmId, 'acknowledge'), undefined, { comment })).alarm,
+    clearAlarm: async (pilotId, alarmId, comment) =>
+      (await requestJson<{ alarm: Alarm }>(alarmPath(pilotId, alarmId, 'clear'), undefined, comment ? { comment } : {})).alarm,
     live(pilotId) {
       const url = new URL(`${baseUrl}/live`, pageUrl());
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -22,13 +22,26 @@
 //   replay           replay-mode    the replay session, while in replay
 //   replayPoses      replay-mode    the vehicles' poses at the replay cursor
 //   sensorStatuses   sensor-poll    the sensors' latest readings (GET /sensors)
+//   alarms           alarm-console  the pilot's open alarms, sorted (operators; GET /alarms + live changes)
+//   alarmCounts      alarm-console  open alarms by severity for a viewer of a pilot that opted in; null: none shown
 //
-// A new slice (say `alarms`, owned by an alarms module): add its fields to AppState, their
-// initial values to createAppState and their owner to OWNERS; the owner takes
-// `store.writer('alarms')`, the panel reads with `store.get('alarms')` or subscribes. The
+// A new slice: add its fields to AppState, their initial values to createAppState and their owner
+// to OWNERS; the owner takes `store.writer('<owner>')` (alarm-console takes
+// `store.writer('alarm-console')`), a panel reads with `store.get('alarms')` or subscribes. The
 // owner of a pilot-scoped slice resets it itself on `subscribe('pilot', ...)`.
 
-import type { Bilingual, LinkPoint, Me, PilotDetail, PilotSummary, SensorStatus, TileSource, VehicleStatus } from './api-types.js';
+import type {
+  Alarm,
+  AlarmCounts,
+  Bilingual,
+  LinkPoint,
+  Me,
+  PilotDetail,
+  PilotSummary,
+  SensorStatus,
+  TileSource,
+  VehicleStatus,
+} from './api-types.js';
 import type { MessageKey } from './i18n.js';
 import type { PilotMap } from './map/pilot-map.js';
 import type { SensorMarkers } from './map/sensor-markers.js';
@@ -71,6 +84,8 @@ export interface AppState {
   replay: ReplaySession | null;
   replayPoses: ReadonlyMap<string, ReplayPose>;
   sensorStatuses: readonly SensorStatus[];
+  alarms: readonly Alarm[];
+  alarmCounts: AlarmCounts | null;
 }
 
 const OWNERS = {
@@ -93,6 +108,8 @@ const OWNERS = {
   replay: 'replay-mode',
   replayPoses: 'replay-mode',
   sensorStatuses: 'sensor-poll',
+  alarms: 'alarm-console',
+  alarmCounts: 'alarm-console',
 } as const satisfies Record<keyof AppState, string>;
 
 type StateOwner = (typeof OWNERS)[keyof AppState];
@@ -124,6 +141,8 @@ export function createAppState(mode: ViewMode, tiles: TileSource | null): AppSto
       replay: null,
       replayPoses: new Map(),
       sensorStatuses: [],
+      alarms: [],
+      alarmCounts: null,
     },
     OWNERS,
   );

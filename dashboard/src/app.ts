@@ -2,8 +2,11 @@
 // language is. It creates the views and connects them to the modules that decide what they show
 // (selection, panels, the coverage layer, the live and replay modes). The views draw; these decide.
 
+import { createAlarmConsole } from './alarms/alarm-console.js';
+import { createAlarmCue } from './alarms/alarm-cue.js';
+import { countBySeverity } from './alarms/alarm-list.js';
 import type { MichiApi } from './api.js';
-import type { PilotDetail, Role, TileSource } from './api-types.js';
+import type { Alarm, AlarmSeverity, PilotDetail, Role, TileSource } from './api-types.js';
 import { createBoot } from './boot.js';
 import { createAppState, DEFAULT_TIME_ZONE, LIVE_RANGE_MS, PANEL_REFRESH_MS, type AppStateReader, type BannerState } from './app-state.js';
 import type { TokenStore } from './auth/session-token.js';
@@ -20,6 +23,8 @@ import { createSelection } from './selection.js';
 import { createSensorPoll } from './sensor-poll.js';
 import { staleAfterMs } from './staleness.js';
 import type { ViewLocation, ViewMode } from './url-state.js';
+import { createAlarmCounter } from './views/alarm-counter.js';
+import { createAlarmsPanel } from './views/alarms-panel.js';
 import { createBanner } from './views/banner.js';
 import { createCompletenessView } from './views/completeness-view.js';
 import { createDelayNotice } from './views/delay-notice.js';
@@ -75,7 +80,10 @@ export function startApp({
   const zone = () => state.get('pilot')?.timezone ?? DEFAULT_TIME_ZONE;
   const locale = () => ({ lang: langStore.get(), t: translator(langStore.get()) });
 
+  const alarmCue = createAlarmCue();
+  const alarmCounter = createAlarmCounter(() => tabs.select('alarms'));
   const header = createHeader({
+    alarmCounter: alarmCounter.element,
     onPilotChange: (id) => {
       const banner = state.get('banner')?.key;
       if (banner === 'error.unknownPilot' || banner === 'error.forbidden') setBanner(null);
@@ -117,8 +125,23 @@ export function startApp({
   const completeness = createCompletenessView();
   const sensorList = createSensorList({ onSelect: (id) => selection.selectSensor(id) });
   const sensorDetail = createSensorDetail({ onClose: () => selection.selectSensor(null) });
+  const alarmsPanel = createAlarmsPanel({
+    onSelect: showAlarm,
+    onAcknowledge: (alarm, comment) => void alarmConsole.acknowledge(alarm.id, comment).then((ok) => ok && alarmsPanel.closeForm(alarm.id)),
+    onClear: (alarm, comment) =>
+      void alarmConsole.clear(alarm.id, comment || undefined).then((ok) => ok && alarmsPanel.closeForm(alarm.id)),
+    onToggleMute: () => {
+      alarmCue.setMuted(!alarmCue.muted);
+      alarmsPanel.setMuted(alarmCue.muted);
+    },
+    onHistory: (severity) => void loadAlarmHistory(severity),
+    sourceName: (alarm) =>
+      alarm.sourceType === 'gateway' ? locale().t('alarms.source.gateway', { id: alarm.source }) : sourceName(alarm.source),
+  });
+  alarmsPanel.setMuted(alarmCue.muted);
   const tabs = createTabs(() => undefined);
   tabs.panels.vehicles.append(vehicleList.element, legend.element);
+  tabs.panels.alarms.append(alarmsPanel.element);
   tabs.panels.sensors.append(sensorList.element);
   tabs.panels.events.append(events.element);
   tabs.panels.kpis.append(kpiPanel.element);
@@ -181,6 +204,18 @@ export function startApp({
   });
   const panels = createPanels({ state, api, now, role, events, kpiPanel, completeness, replayBar, coverage });
   const loadPanels = () => panels.load();
+  const alarmConsole = createAlarmConsole({
+    state,
+    writer: store.writer('alarm-console'),
+    api,
+    role,
+    reportError,
+    setBanner,
+    onNewCritical: () => {
+      alarmCounter.flash();
+      if (!alarmCue.muted) alarmCue.beep();
+    },
+  });
   const live = createLiveMode({
     state,
     writer: store.writer('live-mode'),
@@ -194,6 +229,7 @@ export function startApp({
     vehicleList,
     drawDetail,
     loadPanels,
+    alarms: alarmConsole,
   });
   const replay = createReplayMode({
     state,
@@ -231,6 +267,46 @@ export function startApp({
     return role() === 'operator' ? id : '—';
   }
 
+  /** An alarm chosen in the list: its vehicle (or sensor) is selected and the map flies to it. */
+  function showAlarm(alarm: Alarm): void {
+    const pilot = state.get('pilot');
+    if (pilot?.vehicles.some((v) => v.id === alarm.source)) {
+      selection.selectVehicle(alarm.source);
+      // A vehicle not on the map (no state yet, or not at the replay's cursor): where the alarm last saw it.
+      if (!state.get('layer')?.position(alarm.source) && alarm.position)
+        state.get('pilotMap')?.flyTo([alarm.position.lon, alarm.position.lat]);
+    } else if (pilot?.sensors.some((s) => s.id === alarm.source)) selection.selectSensor(alarm.source);
+    else if (alarm.position) state.get('pilotMap')?.flyTo([alarm.position.lon, alarm.position.lat]);
+  }
+
+  let historyAbort: AbortController | null = null;
+  /** The alarms of the last 24 hours, open or cleared, for the history section. */
+  async function loadAlarmHistory(severity: AlarmSeverity | ''): Promise<void> {
+    const pilot = state.get('pilot');
+    if (!pilot || role() !== 'operator') return;
+    historyAbort?.abort();
+    const controller = new AbortController();
+    historyAbort = controller;
+    alarmsPanel.setHistory(null);
+    const to = now();
+    try {
+      const list = await api.alarmHistory(
+        pilot.id,
+        { from: to - 86_400_000, to, severity: severity || undefined, limit: 200 },
+        controller.signal,
+      );
+      if (!controller.signal.aborted) alarmsPanel.setHistory(list);
+    } catch (err) {
+      if (!isAbort(err) && !controller.signal.aborted) alarmsPanel.setHistory(null, true);
+    }
+  }
+
+  /** The header's counter: an operator's active alarms, or the open count a viewer of an opted-in pilot may see. */
+  function drawAlarmCounter(): void {
+    if (role() === 'operator' && state.get('pilot')) alarmCounter.setCounts(countBySeverity(state.get('alarms'), 'active'), 'operator');
+    else alarmCounter.setCounts(state.get('alarmCounts'), 'viewer');
+  }
+
   function setBanner(next: BannerState): void {
     own.set('banner', next);
   }
@@ -260,6 +336,8 @@ export function startApp({
     notice.setLanguage(t);
     delayNotice.setLanguage(t);
     tabs.setLanguage(t);
+    alarmCounter.setLanguage(t);
+    alarmsPanel.setLanguage(lang, t, fmt, zone());
     detail.setLanguage(lang, t, fmt, zone());
     sensorDetail.setLanguage(lang, t, fmt, zone());
     events.setLanguage(lang, t, fmt, zone());
@@ -282,6 +360,9 @@ export function startApp({
     events.setRole(r);
     // Data completeness names sources, gateways and sequence numbers: operators only.
     tabs.setHidden('data', r !== 'operator');
+    // Alarms name sources and take acknowledgements: operators only (a viewer may get the count in the header).
+    tabs.setHidden('alarms', r !== 'operator');
+    drawAlarmCounter();
     document.body.dataset.role = r;
     showDelay();
   }
@@ -391,6 +472,7 @@ export function startApp({
   const ticker = setInterval(() => {
     const t = now();
     sensorList.refresh(t);
+    alarmsPanel.refresh(t);
     state.get('sensorMarkers')?.refresh(t);
     if (state.get('selectedSensor')) drawSensorDetail();
     if (state.get('mode') !== 'live') return;
@@ -407,6 +489,16 @@ export function startApp({
     else if (s.mode !== state.get('mode')) setMode(s.mode);
   });
   const unsubscribeBanner = state.subscribe('banner', drawBanner);
+  const unsubscribeAlarms = state.subscribe('alarms', (list) => {
+    alarmsPanel.setAlarms(list, now());
+    drawAlarmCounter();
+  });
+  const unsubscribeAlarmCounts = state.subscribe('alarmCounts', drawAlarmCounter);
+  const unsubscribeAlarmPilot = state.subscribe('pilot', () => {
+    historyAbort?.abort();
+    alarmsPanel.setHistory(null);
+    drawAlarmCounter();
+  });
 
   header.setMode(state.get('mode'));
   applyLanguage();
@@ -421,6 +513,10 @@ export function startApp({
       unsubscribeLang();
       unsubscribeLocation();
       unsubscribeBanner();
+      unsubscribeAlarms();
+      unsubscribeAlarmCounts();
+      unsubscribeAlarmPilot();
+      alarmConsole.stop();
       loading?.abort();
       stopData();
       map.destroy();

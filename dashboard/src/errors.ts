@@ -8,11 +8,14 @@ export class ApiError extends Error {
   /** The cloud's stable error code (e.g. MICHI_ERR_UNKNOWN_SOURCE), when its body had one. */
   readonly code: string | undefined;
   readonly path: string;
+  /** What went wrong, without the path: for a person (the banner). */
+  readonly detail: string;
 
   constructor(path: string, status: number, message: string, code?: string, options?: ErrorOptions) {
     super(`${path}: ${message}`, options);
     this.name = 'ApiError';
     this.path = path;
+    this.detail = message;
     this.status = status;
     this.code = code;
   }

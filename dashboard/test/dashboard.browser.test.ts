@@ -546,8 +546,12 @@ describe('dashboard in Chromium against the live stack', () => {
       await waitFor(async () => (await markers(viewer)).length > 0, { timeoutMs: 30_000, what: 'vehicle markers for the viewer' });
     });
 
-    it('shows no operator controls: no data-quality tab, no vehicle ids, no event detail text', async () => {
+    it('shows no operator controls: no data-quality tab, no alarms, no vehicle ids, no event detail text', async () => {
       expect(await viewer.locator('[data-testid="tab-data"]').isVisible()).toBe(false);
+      // The bus pilot's seed does not opt in to showing its municipality the alarm count.
+      expect(stack.pilot.alarms.viewerCount).toBe(false);
+      expect(await viewer.locator('[data-testid="tab-alarms"]').isVisible()).toBe(false);
+      expect(await viewer.locator('[data-testid="alarm-counter"]').isVisible()).toBe(false);
       expect(await viewer.locator('[data-testid="completeness-table"]').isVisible()).toBe(false);
       await viewer.locator('[data-testid="vehicle-marker"]').first().click({ force: true });
       await viewer.locator('[data-testid="vehicle-detail"]').waitFor({ state: 'visible', timeout: 5000 });

@@ -2,7 +2,9 @@
 //   node --conditions=michi-src --import tsx dashboard/test/take-screenshots.ts <url> <operator-token> <viewer-token>
 // (e.g. `make run` and the tokens it prints). PNG, 1280×800: straight from Chromium each is
 // 150–200 KB; `pngquant --quality=80-95 --force --output f.png f.png` (Debian's pngquant) brings
-// them to 55–70 KB, as committed.
+// them to 55–70 KB, as committed. The alarm console's (alarms-tab-ja.png, alarms-tab-en.png,
+// alarm-ack-form-en.png) are taken by alarms.browser.test.ts, which raises the alarms it shows, in
+// .run/screenshots/, and copied here through the same pngquant.
 import { statSync } from 'node:fs';
 import { launchChromium } from '../../scripts/test-support/chromium.js';
 

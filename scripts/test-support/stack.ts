@@ -33,6 +33,8 @@ export interface TestStack {
   readonly secretEnv: Readonly<Record<string, string>>;
   /** mqtt://127.0.0.1:port of the cloud's broker. */
   readonly cloudMqttUrl: string;
+  /** The cloud's audit log (auth.auditFile): one JSON line per API request, in the stack's temporary directory. */
+  readonly auditFile: string;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,9 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
         MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
+        // Not .data/ of the working tree: each stack starts without alarms, and leaves none behind.
+        MICHI_CLOUD_ALARMS__DB_FILE: join(dir, 'alarms.sqlite'),
+        MICHI_CLOUD_AUTH__AUDIT_FILE: join(dir, 'audit.log'),
       }),
       { logger },
     );
@@ -151,7 +156,8 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
       started,
     });
     const cloudMqttUrl = `mqtt://127.0.0.1:${cloud.mqttPort}`;
-    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, close };
+    const auditFile = join(dir, 'audit.log');
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, auditFile, close };
   } catch (err) {
     await close();
     throw err;

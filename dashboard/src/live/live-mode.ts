@@ -11,6 +11,7 @@ import type { SeriesPoint } from '../views/charts.js';
 import { speedSeries } from '../state-values.js';
 import type { HeaderView } from '../views/header.js';
 import type { VehicleListView } from '../views/vehicle-list.js';
+import type { AlarmConsole } from '../alarms/alarm-console.js';
 import type { FeedTransport, VehicleFeed, VehicleFeedListener } from './vehicle-feed.js';
 
 export interface LiveModeDeps {
@@ -26,6 +27,8 @@ export interface LiveModeDeps {
   vehicleList: VehicleListView;
   drawDetail: (force?: boolean) => void;
   loadPanels: () => Promise<void>;
+  /** Hears the feed's alarm messages and which transport it is on (it polls while the socket is down). */
+  alarms: Pick<AlarmConsole, 'feedMessage' | 'feedTransport'>;
 }
 
 export interface LiveMode {
@@ -46,6 +49,7 @@ export function createLiveMode({
   vehicleList,
   drawDetail,
   loadPanels,
+  alarms,
 }: LiveModeDeps): LiveMode {
   let feed: VehicleFeed | null = null;
   let transport: FeedTransport = 'polling';
@@ -82,7 +86,9 @@ export function createLiveMode({
       },
       transport(next) {
         transport = next;
+        alarms.feedTransport(next);
       },
+      alarm: (message) => alarms.feedMessage(message),
     });
     void loadPanels();
   }
@@ -135,6 +141,7 @@ export function createLiveMode({
   return {
     start,
     stop() {
+      if (feed) alarms.feedTransport('off');
       feed?.stop();
       feed = null;
     },

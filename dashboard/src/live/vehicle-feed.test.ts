@@ -1,10 +1,11 @@
 // The live feed against a real WebSocket server (ws, on a free loopback port): the snapshot and
-// the state messages merge into one list, and polling takes over when the socket goes away.
+// the state messages merge into one list, alarm messages pass through, and polling takes over
+// when the socket goes away.
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { MichiApi } from '../api.js';
-import type { VehicleStatus } from '../api-types.js';
+import type { LiveAlarmMessage, VehicleStatus } from '../api-types.js';
 import { liveVehicles, type FeedTransport } from './vehicle-feed.js';
 
 const state = (ts_ms: number, lat = 36.39): VehicleStatus['state'] => ({
@@ -62,6 +63,11 @@ describe('liveVehicles', () => {
       kpis: unused,
       coverage: unused,
       completeness: unused,
+      alarms: unused,
+      alarmHistory: unused,
+      alarmCounts: unused,
+      acknowledgeAlarm: unused,
+      clearAlarm: unused,
     };
   }
 
@@ -90,6 +96,35 @@ describe('liveVehicles', () => {
       ]);
       expect(transports).toEqual(['websocket']);
       expect(requests[0]).toContain('pilot=p');
+    } finally {
+      feed.stop();
+    }
+  });
+
+  it('passes alarm changes and counts on at once, without a vehicle redraw', async () => {
+    const { url } = await listen();
+    const snapshots: VehicleStatus[][] = [];
+    const alarms: LiveAlarmMessage[] = [];
+    const change = { changeId: 4, kind: 'raised', atMs: 10, alarm: { id: 'p.bus-01.minimal-risk.9', severity: 'critical' } };
+    server!.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(1))] }));
+      ws.send(JSON.stringify({ type: 'alarm', change }));
+      ws.send(JSON.stringify({ type: 'alarm-count', critical: 1, warning: 0, info: 2 }));
+    });
+    const feed = liveVehicles(
+      api(url, { n: 0 }),
+      'p',
+      { snapshot: (v) => snapshots.push(v), error: () => undefined, alarm: (m) => alarms.push(m) },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
+    );
+    try {
+      await expect.poll(() => alarms.length, { timeout: 3000 }).toBe(2);
+      expect(alarms).toEqual([
+        { type: 'alarm', change },
+        { type: 'alarm-count', critical: 1, warning: 0, info: 2 },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(snapshots).toHaveLength(1);
     } finally {
       feed.stop();
     }

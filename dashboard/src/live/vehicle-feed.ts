@@ -1,9 +1,10 @@
 // Where the latest vehicle states come from: the WebSocket live feed (/api/v1/live), with
 // polling of GET /api/v1/pilots/:pilot/vehicles as the fallback while the socket cannot be
-// opened. Both hand the same full list to the listener, so nothing downstream knows which.
+// opened. Both hand the same full list to the listener, so nothing downstream knows which. The
+// same socket carries alarm changes (operators) and alarm counts (viewers), passed on as they come.
 
 import type { MichiApi } from '../api.js';
-import type { LiveMessage, LiveVehicleState as LiveState, VehicleStatus } from '../api-types.js';
+import type { LiveAlarmMessage, LiveMessage, LiveVehicleState as LiveState, VehicleStatus } from '../api-types.js';
 import { pollLoop, type PollOptions } from './poll-loop.js';
 
 export type FeedTransport = 'websocket' | 'polling';
@@ -15,6 +16,8 @@ export interface VehicleFeedListener {
   error(err: unknown): void;
   /** Which transport delivers the data now. */
   transport?(transport: FeedTransport): void;
+  /** An alarm change or count from the socket (polling carries none: the alarm console polls itself). */
+  alarm?(message: LiveAlarmMessage): void;
 }
 
 export interface VehicleFeed {
@@ -128,6 +131,9 @@ export function liveVehicles(api: MichiApi, pilotId: string, listener: VehicleFe
         for (const change of changes) changed = apply(change) || changed;
         // A large fleet sends hundreds of changes a second: one redraw a second is plenty.
         if (changed) flushTimer ??= setTimeout(flush, vehicles.size > LARGE_FLEET ? Math.max(flushMs, 1000) : flushMs);
+      } else if (msg.type === 'alarm' || msg.type === 'alarm-count') {
+        // Not gathered like states: an alarm is rare and should reach the operator at once.
+        listener.alarm?.(msg);
       }
     });
     ws.addEventListener('close', (event) => {

@@ -53,6 +53,11 @@ function fakeApi(readings: readonly TrackPoint[]): MichiApi {
     kpis: unused,
     coverage: unused,
     completeness: unused,
+    alarms: unused,
+    alarmHistory: unused,
+    alarmCounts: unused,
+    acknowledgeAlarm: unused,
+    clearAlarm: unused,
   };
 }
 

@@ -1,5 +1,5 @@
-// The header: the app's name, the pilot picker, live / replay, the 5G coverage toggle, the
-// live-feed status, who is signed in, and the language toggle.
+// The header: the app's name, the pilot picker, live / replay, the 5G coverage toggle, the alarm
+// counter (its own view, placed here), the live-feed status, who is signed in, and the language toggle.
 
 import type { PilotSummary, Role } from '../api-types.js';
 import type { ViewMode } from '../url-state.js';
@@ -26,9 +26,18 @@ export interface HeaderOptions {
   onModeChange: (mode: ViewMode) => void;
   onToggleCoverage: () => void;
   onSignOut: () => void;
+  /** Shown before the feed status, on every tab (the alarm counter). */
+  alarmCounter?: HTMLElement;
 }
 
-export function createHeader({ onPilotChange, onToggleLanguage, onModeChange, onToggleCoverage, onSignOut }: HeaderOptions): HeaderView {
+export function createHeader({
+  onPilotChange,
+  onToggleLanguage,
+  onModeChange,
+  onToggleCoverage,
+  onSignOut,
+  alarmCounter,
+}: HeaderOptions): HeaderView {
   const title = h('h1', { class: 'brand' }, h('span', { class: 'brand__latin' }, 'michi'), ' ', h('span', { class: 'brand__kanji' }, '道'));
   const tagline = h('p', { class: 'brand__tagline' });
   const pickerLabel = h('label', { class: 'pilot-picker__label', for: 'pilot-picker' });
@@ -61,6 +70,7 @@ export function createHeader({ onPilotChange, onToggleLanguage, onModeChange, on
     modeGroup,
     coverage,
     h('div', { class: 'header-spacer' }),
+    alarmCounter,
     status,
     userBlock,
     langToggle,

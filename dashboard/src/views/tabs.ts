@@ -1,11 +1,11 @@
-// The side panel's tabs (vehicles, sensors, events, KPIs, data quality), as the WAI-ARIA tabs
-// pattern: arrow keys move between tabs, Tab goes into the panel. Tabs can be hidden (data quality
-// for viewers, sensors for a pilot without any).
+// The side panel's tabs (vehicles, alarms, sensors, events, KPIs, data quality), as the WAI-ARIA
+// tabs pattern: arrow keys move between tabs, Tab goes into the panel. Tabs can be hidden (alarms
+// and data quality for viewers, sensors for a pilot without any).
 
 import type { MessageKey, Translate } from '../i18n.js';
 import { h, setText } from './dom.js';
 
-export type TabId = 'vehicles' | 'sensors' | 'events' | 'kpis' | 'data';
+export type TabId = 'vehicles' | 'alarms' | 'sensors' | 'events' | 'kpis' | 'data';
 
 export interface TabsView {
   readonly element: HTMLElement;
@@ -18,6 +18,7 @@ export interface TabsView {
 
 const TABS: readonly { id: TabId; label: MessageKey }[] = [
   { id: 'vehicles', label: 'tab.vehicles' },
+  { id: 'alarms', label: 'tab.alarms' },
   { id: 'sensors', label: 'tab.sensors' },
   { id: 'events', label: 'tab.events' },
   { id: 'kpis', label: 'tab.kpis' },
