@@ -13,12 +13,14 @@ import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
+import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { openOperatingRecorder, type OperatingRecorder } from './records/index.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -45,6 +47,8 @@ export interface CloudService {
   readonly live: LiveFeed;
   /** The alarm engine, when alarms.enabled. */
   readonly alarms: AlarmEngine | undefined;
+  /** The operating-state recorder, when records.enabled. */
+  readonly records: OperatingRecorder | undefined;
   close(): Promise<void>;
 }
 
@@ -79,13 +83,23 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         { store: openAlarmStore(config.alarms.dbFile), logger, metrics, now },
       )
     : undefined;
+  // Likewise the record: an unwritable records.dbFile stops start-up.
+  let records: OperatingRecorder | undefined;
+  try {
+    records = config.records.enabled ? openOperatingRecorder(config, pilots, { logger, metrics, now }) : undefined;
+  } catch (err) {
+    alarms?.close();
+    alarms?.store.close();
+    throw err;
+  }
   const closeAlarms = (): void => {
     alarms?.close();
     alarms?.store.close();
+    records?.close();
   };
   let pipeline;
   try {
-    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: alarms });
+    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: fanOutObservers([alarms, records], logger) });
   } catch (err) {
     closeAlarms();
     throw err;
@@ -112,6 +126,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     now,
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
     limits: config.api.limits,
+    records: records?.store,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
@@ -180,6 +195,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   );
 
   alarms?.start();
+  records?.start();
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
@@ -194,6 +210,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metrics,
     live: api.liveFeed,
     alarms,
+    records,
     close() {
       closing ??= (async () => {
         influxHealth.close();

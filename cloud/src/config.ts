@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from '@michi/proto';
 import { AuthSchema } from './auth-config.js';
 import type { InfluxEndpoint } from './influx-http.js';
+import { RecordsConfigSchema } from './records/records-config.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -276,6 +277,7 @@ export const CloudConfigSchema = z.strictObject({
   /** API bearer tokens (auth-config.ts, docs/api.md). */
   auth: AuthSchema.default(AuthSchema.parse({})),
   alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
+  records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -29,6 +29,7 @@ import type { LiveFeedOptions } from './live/index.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
+import type { RecordStore } from './records/index.js';
 import { addSecurityHeaders } from './security-headers.js';
 
 export interface HttpApiDeps {
@@ -49,6 +50,8 @@ export interface HttpApiDeps {
   /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
   tileOrigins?: readonly string[];
   now?: () => number;
+  /** The operating-state record, when records.enabled (GET /pilots/:pilot/records). */
+  records?: RecordStore | undefined;
 }
 
 function isDirectory(path: string): boolean {
@@ -141,6 +144,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       logger: deps.logger,
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
+      records: deps.records,
     },
     document,
     deps.live,

@@ -77,7 +77,7 @@ describe('alarms across kill -9 of the cloud', () => {
     writeFileSync(
       config,
       `seedsDir: ${seedsDir}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
-        `alarms:\n  dbFile: ${dbFile}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
+        `alarms:\n  dbFile: ${dbFile}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
     );
     const db = () => new Database(dbFile, { readonly: true });
     const openRows = (): Row[] => {

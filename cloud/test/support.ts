@@ -54,7 +54,11 @@ export function cloudConfig(
 ): CloudConfig {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
-  const { influx, alarms, ...rest } = settings as { influx?: Record<string, unknown>; alarms?: Record<string, unknown> };
+  const { influx, alarms, records, ...rest } = settings as {
+    influx?: Record<string, unknown>;
+    alarms?: Record<string, unknown>;
+    records?: Record<string, unknown>;
+  };
   writeFileSync(
     file,
     stringify({
@@ -66,6 +70,7 @@ export function cloudConfig(
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
       alarms: { dbFile: join(dir, 'alarms.sqlite'), ...alarms },
+      records: { dbFile: join(dir, 'records.sqlite'), ...records },
       ...rest,
     }),
   );

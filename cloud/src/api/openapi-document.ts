@@ -15,6 +15,7 @@ const TAGS = [
   { name: 'vehicles', description: 'Vehicles and roadside sensors with their latest state.' },
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
+  { name: 'records', description: 'The operating-state record (operators only).' },
 ];
 
 const DEFS = '#/$defs/';
