@@ -55,7 +55,13 @@ export function observeMode(runs: ModeRun[], t: number, mode: string): { change:
   if (r && t <= r.toTs) {
     // A state at a run's endpoint has the identity (vehicle, state, ts) of the one already seen: a replay.
     if (mode === r.mode || t === r.fromTs || t === r.toTs) return { change: 'none', boundaries: [] };
-    runs.splice(i, 1, { fromTs: r.fromTs, toTs: r.fromTs, mode: r.mode }, { fromTs: t, toTs: t, mode }, { fromTs: r.toTs, toTs: r.toTs, mode: r.mode });
+    runs.splice(
+      i,
+      1,
+      { fromTs: r.fromTs, toTs: r.fromTs, mode: r.mode },
+      { fromTs: t, toTs: t, mode },
+      { fromTs: r.toTs, toTs: r.toTs, mode: r.mode },
+    );
     return {
       change: 'structure',
       boundaries: [

@@ -104,7 +104,14 @@ export class OperatingRecorder implements IngestObserver {
     }
     for (const p of pilots) {
       for (const v of p.vehicles) {
-        this.vehicles.set(vehicleKey(p.id, v.id), { pilot: p.id, vehicle: v.id, runs: [], newestTs: -Infinity, position: undefined, dirty: false });
+        this.vehicles.set(vehicleKey(p.id, v.id), {
+          pilot: p.id,
+          vehicle: v.id,
+          runs: [],
+          newestTs: -Infinity,
+          position: undefined,
+          dirty: false,
+        });
       }
     }
     for (const m of this.store.loadModes()) {
@@ -180,7 +187,15 @@ export class OperatingRecorder implements IngestObserver {
     }
   }
 
-  private observeEvent(v: VehicleRecord, e: MichiEvent, t: number, late: boolean, gateway: string, recvMs: number, drafts: EntryDraft[]): void {
+  private observeEvent(
+    v: VehicleRecord,
+    e: MichiEvent,
+    t: number,
+    late: boolean,
+    gateway: string,
+    recvMs: number,
+    drafts: EntryDraft[],
+  ): void {
     const type = eventTypeName(e.type);
     const kind = RECORDED_EVENTS[type as keyof typeof RECORDED_EVENTS];
     if (kind === undefined) return;

@@ -159,7 +159,11 @@ export class RecordStore {
   }
 
   loadModes(): VehicleModes[] {
-    const rows = this.db.prepare('SELECT pilot, vehicle, runs FROM record_modes').all() as { pilot: string; vehicle: string; runs: string }[];
+    const rows = this.db.prepare('SELECT pilot, vehicle, runs FROM record_modes').all() as {
+      pilot: string;
+      vehicle: string;
+      runs: string;
+    }[];
     return rows.map((r) => ({ pilot: r.pilot, vehicle: r.vehicle, runs: JSON.parse(r.runs) as ModeRun[] }));
   }
 
@@ -232,7 +236,20 @@ export class RecordStore {
         saveCheckpoint.run(pilot, vehicle, through.n, through.hash, count, nowMs);
         const data: RetentionData = { removedCount: count, removedThroughN: through.n, lastRemovedHash: through.hash, cutoffMs };
         return this.appendTx(
-          [{ pilot, vehicle, kind: 'retention', sourceTsMs: nowMs, recvMs: nowMs, gateway: null, reading: null, position: null, late: false, data }],
+          [
+            {
+              pilot,
+              vehicle,
+              kind: 'retention',
+              sourceTsMs: nowMs,
+              recvMs: nowMs,
+              gateway: null,
+              reading: null,
+              position: null,
+              late: false,
+              data,
+            },
+          ],
           [],
         ) as StoredEntry[] & { moved: Map<string, ChainTip> };
       })();

@@ -59,12 +59,14 @@ export function verifyRecords(dbFile: string, headsFile: string, filter: { pilot
     const { heads, badLines, exists } = readHeads(headsFile);
     const warnings: string[] = [];
     if (!exists) warnings.push(`no heads file ${headsFile}: deleting the last entries of a chain cannot be detected`);
-    for (const line of badLines) warnings.push(`${headsFile}:${line} is not a head (a line cut short by a crash is expected only at the end)`);
+    for (const line of badLines)
+      warnings.push(`${headsFile}:${line} is not a head (a line cut short by a crash is expected only at the end)`);
     const wanted = (c: { pilot: string; vehicle: string }) =>
       (filter.pilot === undefined || c.pilot === filter.pilot) && (filter.vehicle === undefined || c.vehicle === filter.vehicle);
     const chains = new Map<string, { pilot: string; vehicle: string }>();
     for (const c of store.chains()) if (wanted(c)) chains.set(headKey(c), c);
-    for (const h of heads.values()) if (wanted(h) && !chains.has(headKey(h))) chains.set(headKey(h), { pilot: h.pilot, vehicle: h.vehicle });
+    for (const h of heads.values())
+      if (wanted(h) && !chains.has(headKey(h))) chains.set(headKey(h), { pilot: h.pilot, vehicle: h.vehicle });
 
     const result: VerifyResult = { chains: [], problems: [], warnings };
     for (const [k, { pilot, vehicle }] of [...chains].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -142,7 +144,12 @@ function verifyChain(
     prev = entry;
     expectedN = entry.n + 1;
   }
-  if (checkpoint && (lastRetention === undefined || lastRetention.removedThroughN !== checkpoint.throughN || lastRetention.lastRemovedHash !== checkpoint.lastHash)) {
+  if (
+    checkpoint &&
+    (lastRetention === undefined ||
+      lastRetention.removedThroughN !== checkpoint.throughN ||
+      lastRetention.lastRemovedHash !== checkpoint.lastHash)
+  ) {
     return fail(
       checkpoint.throughN + 1,
       'checkpoint',

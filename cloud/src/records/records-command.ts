@@ -39,7 +39,8 @@ export function runRecordsCommand(command: RecordsCommand, argv: readonly string
   }
   const config = loadCloudConfig(values.config ?? (io.env[CLOUD_CONFIG_ENV] || undefined), io.env);
   const { dbFile } = config.records;
-  if (!existsSync(dbFile)) throw new ConfigError(`records.dbFile: no record database ${dbFile} (has the cloud run with this configuration?)`);
+  if (!existsSync(dbFile))
+    throw new ConfigError(`records.dbFile: no record database ${dbFile} (has the cloud run with this configuration?)`);
   const filter = { ...(values.pilot ? { pilot: values.pilot } : {}), ...(values.vehicle ? { vehicle: values.vehicle } : {}) };
   return command === 'verify-records' ? verify(dbFile, headsFileOf(config.records), filter, io) : exportRecords(dbFile, filter, io);
 }
@@ -56,7 +57,9 @@ function verify(dbFile: string, headsFile: string, filter: { pilot?: string; veh
   for (const p of result.problems) io.err(`BROKEN ${p.pilot}/${p.vehicle} at n=${p.n} (${p.kind}): ${p.message}`);
   if (result.chains.length === 0) io.out('no chains to verify');
   if (result.problems.length > 0) {
-    io.err(`${result.problems.length} of ${result.chains.length} chains broken; export the record and keep the files as they are for the investigation.`);
+    io.err(
+      `${result.problems.length} of ${result.chains.length} chains broken; export the record and keep the files as they are for the investigation.`,
+    );
     return 1;
   }
   io.out(`all ${result.chains.length} chains intact`);
@@ -67,7 +70,8 @@ function exportRecords(dbFile: string, filter: { pilot?: string; vehicle?: strin
   const store = new RecordStore(dbFile, { readonly: true });
   try {
     for (const c of store.chains()) {
-      if ((filter.pilot !== undefined && c.pilot !== filter.pilot) || (filter.vehicle !== undefined && c.vehicle !== filter.vehicle)) continue;
+      if ((filter.pilot !== undefined && c.pilot !== filter.pilot) || (filter.vehicle !== undefined && c.vehicle !== filter.vehicle))
+        continue;
       // The canonical text as stored, not a re-serialization: the exported line hashes as the stored entry did.
       for (const e of store.chainEntries(c.pilot, c.vehicle)) io.out(`{"hash":${JSON.stringify(e.hash)},"entry":${e.canonical}}`);
     }

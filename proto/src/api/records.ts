@@ -8,7 +8,14 @@ import { ErrorBodySchema, PilotPathSchema, epochMsSchema } from './common.js';
 import { MAX_EPOCH_MS } from './query-params.js';
 import type { ApiRouteContract } from './routes.js';
 
-export const RECORD_ENTRY_KINDS = ['mode-change', 'takeover', 'disengagement', 'emergency-stop', 'remote-intervention', 'retention'] as const;
+export const RECORD_ENTRY_KINDS = [
+  'mode-change',
+  'takeover',
+  'disengagement',
+  'emergency-stop',
+  'remote-intervention',
+  'retention',
+] as const;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
