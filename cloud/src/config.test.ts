@@ -76,6 +76,7 @@ describe('loadCloudConfig', () => {
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
       auth: { tokens: [], allowAnonymousViewer: false },
       alarms: { enabled: true, dbFile: '.data/cloud/alarms.sqlite', lateAfterS: 30, tickIntervalMs: 1_000, keepClearedDays: 30 },
+      records: { enabled: true, dbFile: '.data/cloud/records.sqlite', retentionDays: 183 },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);
