@@ -1,11 +1,9 @@
 // The operating-state record against the real stack: readings published over MQTT as a gateway
 // into the cloud (real InfluxDB) become chained entries; the record is then verified, and attacked
 // on its stored files, through the real `michi-cloud verify-records` command in a child process.
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
@@ -16,6 +14,7 @@ import { loadCloudConfig } from '../src/config.js';
 import { chainEntry, type RecordEntry } from '../src/records/record-entry.js';
 import type { StoredEntry } from '../src/records/index.js';
 import { eventOf } from './alarms-support.js';
+import { michiCloud } from './cloud-process.js';
 import {
   API_TOKENS,
   FIXTURE_SEEDS,
@@ -30,7 +29,6 @@ import {
   vehicleState,
 } from './support.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const DAY_MS = 86_400_000;
 const MODE = { MANUAL: 1, AUTONOMOUS: 2, MINIMAL_RISK: 5 } as const;
 const EVENT = { TAKEOVER: 1, EMERGENCY_STOP: 3, GEOFENCE_ENTER: 5 } as const;
@@ -220,18 +218,6 @@ describe('what the record holds', () => {
     expect(kept.at(-1)!.entry.kind).toBe('retention');
   });
 });
-
-/** Runs `michi-cloud <args>` as an operator would; resolves with its exit code and output. */
-function michiCloud(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--conditions=michi-src', '--import', 'tsx', MAIN, ...args],
-      { env: { ...process.env, ...SECRET_ENV } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('michi-cloud verify-records', () => {
   /** A copy of the closed record's files with its own configuration, to attack. */
