@@ -1,12 +1,11 @@
 // The operating-state record against the real stack: readings published over MQTT as a gateway
 // into the cloud (real InfluxDB) become chained entries; the record is then verified, and attacked
 // on its stored files, through the real `michi-cloud verify-records` command in a child process.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
@@ -17,10 +16,9 @@ import { eventOf } from './alarms-support.js';
 import { michiCloud } from './cloud-process.js';
 import {
   API_TOKENS,
-  FIXTURE_SEEDS,
   PILOT,
   SECRET_ENV,
-  TEST_AUTH,
+  cloudConfigFile,
   batch,
   connectGateway,
   publishBatch,
@@ -36,33 +34,20 @@ const EVENT = { TAKEOVER: 1, EMERGENCY_STOP: 3, GEOFENCE_ENTER: 5 } as const;
 let influx: InfluxHandle;
 let cloud: CloudService | undefined;
 let dir: string;
+let config: string;
 const clients: MqttClient[] = [];
 let seq = 1;
 
 /** A cloud configuration file as an operator writes it, with the record in `recordDir`. */
 function configFile(recordDir: string, influxUrl: string): string {
-  const file = join(recordDir, 'cloud.yaml');
-  writeFileSync(
-    file,
-    stringify({
-      seedsDir: FIXTURE_SEEDS,
-      mqtt: { port: 0 },
-      http: { port: 0 },
-      metrics: { port: 0 },
-      dashboardDir: join(recordDir, 'no-dashboard'),
-      influx: { url: influxUrl, database: 'michi' },
-      auth: TEST_AUTH,
-      alarms: { dbFile: join(recordDir, 'alarms.sqlite') },
-      records: { dbFile: join(recordDir, 'records.sqlite'), headsFile: join(recordDir, 'heads.jsonl') },
-    }),
-  );
-  return file;
+  return cloudConfigFile(influxUrl, { records: { dbFile: join(recordDir, 'records.sqlite'), headsFile: join(recordDir, 'heads.jsonl') } });
 }
 
 beforeAll(async () => {
   influx = await startInfluxDb();
   dir = mkdtempSync(join(tmpdir(), 'michi-records-'));
-  cloud = await startCloud(loadCloudConfig(configFile(dir, influx.url), SECRET_ENV), { logger: testLogger });
+  config = configFile(dir, influx.url);
+  cloud = await startCloud(loadCloudConfig(config, SECRET_ENV), { logger: testLogger });
 });
 
 afterAll(async () => {
@@ -227,6 +212,16 @@ describe('michi-cloud verify-records', () => {
     copyFileSync(join(dir, 'heads.jsonl'), join(copy, 'heads.jsonl'));
     return { config: configFile(copy, influx.url), db: new Database(join(copy, 'records.sqlite')) };
   }
+  /** Attacks a copy of the record's database, then runs verify-records on it as an operator would. */
+  async function verifyAttacked(attack: (db: Database.Database) => void, ...args: string[]) {
+    const { config, db } = copyOfRecord();
+    try {
+      attack(db);
+    } finally {
+      db.close();
+    }
+    return { config, ...(await michiCloud(['verify-records', '--config', config, ...args])) };
+  }
 
   beforeAll(async () => {
     // The cloud stops as an operator stops it; its database is then one file (WAL checkpointed).
@@ -235,7 +230,6 @@ describe('michi-cloud verify-records', () => {
   });
 
   it('exits 0 on the intact record, retention included, and exports it as JSON lines that hash as stored', async () => {
-    const config = join(dir, 'cloud.yaml');
     const ok = await michiCloud(['verify-records', '--config', config]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
@@ -256,80 +250,84 @@ describe('michi-cloud verify-records', () => {
   });
 
   it('names an altered entry', async () => {
-    const { config, db } = copyOfRecord();
-    db.prepare(`UPDATE record_entries SET body = replace(body, '"MINIMAL_RISK"', '"AUTONOMOUS"') WHERE vehicle = 'bus-2' AND n = 2`).run();
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config]);
+    const r = await verifyAttacked((db) => {
+      db.prepare(
+        `UPDATE record_entries SET body = replace(body, '"MINIMAL_RISK"', '"AUTONOMOUS"') WHERE vehicle = 'bus-2' AND n = 2`,
+      ).run();
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BROKEN test-town/bus-2 at n=2 (altered)');
     expect(r.stdout).toContain('ok test-town/bus-1');
     // Only the chain asked for:
-    expect((await michiCloud(['verify-records', '--config', config, '--vehicle', 'bus-1'])).code).toBe(0);
+    expect((await michiCloud(['verify-records', '--config', r.config, '--vehicle', 'bus-1'])).code).toBe(0);
   });
 
   it('names an inserted entry, even one with a valid hash of its own', async () => {
-    const { config, db } = copyOfRecord();
-    const rows = db.prepare(`SELECT n, body, hash FROM record_entries WHERE vehicle = 'bus-2' ORDER BY n`).all() as {
-      n: number;
-      body: string;
-      hash: string;
-    }[];
-    const copied = JSON.parse(rows[1]!.body) as RecordEntry;
-    const forged = chainEntry({ ...copied, sourceTsMs: copied.sourceTsMs + 1 }, 2, rows[1]!.hash);
-    db.prepare(`UPDATE record_entries SET n = n + 1000 WHERE vehicle = 'bus-2' AND n >= 2`).run();
-    db.prepare(`UPDATE record_entries SET n = n - 999 WHERE vehicle = 'bus-2' AND n >= 1000`).run();
-    db.prepare(
-      `INSERT INTO record_entries (pilot, vehicle, n, kind, source_ts_ms, recv_ms, identity, body, hash) VALUES (?, 'bus-2', 2, 'mode-change', 0, 0, 'forged', ?, ?)`,
-    ).run(PILOT, forged.canonical, forged.hash);
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config]);
+    const r = await verifyAttacked((db) => {
+      const rows = db.prepare(`SELECT n, body, hash FROM record_entries WHERE vehicle = 'bus-2' ORDER BY n`).all() as {
+        n: number;
+        body: string;
+        hash: string;
+      }[];
+      const copied = JSON.parse(rows[1]!.body) as RecordEntry;
+      const forged = chainEntry({ ...copied, sourceTsMs: copied.sourceTsMs + 1 }, 2, rows[1]!.hash);
+      db.prepare(`UPDATE record_entries SET n = n + 1000 WHERE vehicle = 'bus-2' AND n >= 2`).run();
+      db.prepare(`UPDATE record_entries SET n = n - 999 WHERE vehicle = 'bus-2' AND n >= 1000`).run();
+      db.prepare(
+        `INSERT INTO record_entries (pilot, vehicle, n, kind, source_ts_ms, recv_ms, identity, body, hash) VALUES (?, 'bus-2', 2, 'mode-change', 0, 0, 'forged', ?, ?)`,
+      ).run(PILOT, forged.canonical, forged.hash);
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BROKEN test-town/bus-2 at n=3 (inserted)');
   });
 
   it('names a deleted entry in the middle', async () => {
-    const { config, db } = copyOfRecord();
-    db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-2' AND n = 3`).run();
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config]);
+    const r = await verifyAttacked((db) => {
+      db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-2' AND n = 3`).run();
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BROKEN test-town/bus-2 at n=3 (deleted): vehicle "bus-2" of pilot "test-town": entry n=3 is missing');
   });
 
   it('names deleted last entries, by the heads file', async () => {
-    const { config, db } = copyOfRecord();
-    db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-2' AND n >= 4`).run();
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config]);
+    const r = await verifyAttacked((db) => {
+      db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-2' AND n >= 4`).run();
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BROKEN test-town/bus-2 at n=4 (deleted)');
     expect(r.stderr).toContain('the chain ends at n=3, but the heads file recorded n=5');
   });
 
   it('names a chain rewritten from an altered entry on, by the heads file', async () => {
-    const { config, db } = copyOfRecord();
-    const rows = db.prepare(`SELECT n, body FROM record_entries WHERE vehicle = 'bus-2' ORDER BY n`).all() as { n: number; body: string }[];
-    let prev = (JSON.parse(rows[0]!.body) as RecordEntry).prevHash;
-    const update = db.prepare(`UPDATE record_entries SET body = ?, hash = ? WHERE vehicle = 'bus-2' AND n = ?`);
-    for (const row of rows) {
-      const e = JSON.parse(row.body) as RecordEntry;
-      if (row.n === 2) e.late = false;
-      const re = chainEntry(e, e.n, prev);
-      update.run(re.canonical, re.hash, row.n);
-      prev = re.hash;
-    }
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config]);
+    const r = await verifyAttacked((db) => {
+      const rows = db.prepare(`SELECT n, body FROM record_entries WHERE vehicle = 'bus-2' ORDER BY n`).all() as {
+        n: number;
+        body: string;
+      }[];
+      let prev = (JSON.parse(rows[0]!.body) as RecordEntry).prevHash;
+      const update = db.prepare(`UPDATE record_entries SET body = ?, hash = ? WHERE vehicle = 'bus-2' AND n = ?`);
+      for (const row of rows) {
+        const e = JSON.parse(row.body) as RecordEntry;
+        if (row.n === 2) e.late = false;
+        const re = chainEntry(e, e.n, prev);
+        update.run(re.canonical, re.hash, row.n);
+        prev = re.hash;
+      }
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BROKEN test-town/bus-2 at n=5 (rewritten)');
   });
 
   it('names entries removed from the start outside retention', async () => {
-    const { config, db } = copyOfRecord();
-    const first = (db.prepare(`SELECT MIN(n) AS n FROM record_entries WHERE vehicle = 'bus-1'`).get() as { n: number }).n;
-    db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-1' AND n = ?`).run(first);
-    db.close();
-    const r = await michiCloud(['verify-records', '--config', config, '--pilot', PILOT]);
+    let first = -1;
+    const r = await verifyAttacked(
+      (db) => {
+        first = (db.prepare(`SELECT MIN(n) AS n FROM record_entries WHERE vehicle = 'bus-1'`).get() as { n: number }).n;
+        db.prepare(`DELETE FROM record_entries WHERE vehicle = 'bus-1' AND n = ?`).run(first);
+      },
+      '--pilot',
+      PILOT,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`BROKEN test-town/bus-1 at n=${first} (deleted)`);
   });

@@ -52,6 +52,11 @@ export function cloudConfig(
   settings: Record<string, unknown> = {},
   env: Record<string, string> = SECRET_ENV,
 ): CloudConfig {
+  return loadCloudConfig(cloudConfigFile(influxUrl, settings), env);
+}
+
+/** The YAML configuration file of cloudConfig, its databases in a new temporary directory unless `settings` name others. */
+export function cloudConfigFile(influxUrl: string, settings: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
   const { influx, alarms, records, ...rest } = settings as {
@@ -74,7 +79,7 @@ export function cloudConfig(
       ...rest,
     }),
   );
-  return loadCloudConfig(file, env);
+  return file;
 }
 
 export function vehicleState(
