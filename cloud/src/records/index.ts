@@ -10,8 +10,6 @@ import { headsFileOf } from './records-config.js';
 
 export { OperatingRecorder } from './operating-recorder.js';
 export { RecordStore, type StoredEntry } from './record-store.js';
-export { RecordsConfigSchema, headsFileOf } from './records-config.js';
-export { verifyRecords } from './record-verifier.js';
 
 /** Six months, as the Road Traffic Act asks; a shorter retention is allowed but warned about. */
 const LEGAL_RETENTION_DAYS = 183;
