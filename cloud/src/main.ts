@@ -23,6 +23,8 @@ gateway secrets come from the variables the seeds' credentialsRef name.`;
 async function main(argv: readonly string[]): Promise<void> {
   const command = argv[0];
   if ((RECORDS_COMMANDS as readonly string[]).includes(command ?? '')) {
+    // `export-records | head`: a reader that stops early ends the command, not a stack trace.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : EXIT_FAILED));
     const io = { out: (l: string) => console.log(l), err: (l: string) => console.error(`michi-cloud: ${l}`), env: process.env };
     process.exitCode = runRecordsCommand(command as RecordsCommand, argv.slice(1), io);
     return;
