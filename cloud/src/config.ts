@@ -317,7 +317,8 @@ export function secretResolver(env: Readonly<Record<string, string | undefined>>
  * influx.url). Throws ConfigError naming the file, the path and what was expected.
  */
 export function loadCloudConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): CloudConfig {
-  const { [CLOUD_CONFIG_ENV]: _file, ...overrides } = env;
+  // MICHI_CLOUD_METRICS_PORT is `make run`'s (README): a shell that set it for make run can still run michi-cloud.
+  const { [CLOUD_CONFIG_ENV]: _file, MICHI_CLOUD_METRICS_PORT: _makeRun, ...overrides } = env;
   const settings = loadConfig(CloudConfigSchema, { file, env: overrides, envPrefix: CLOUD_ENV_PREFIX });
   const config = Object.defineProperty({ ...settings }, 'resolveSecret', { value: secretResolver({ ...env }), enumerable: false });
   return Object.freeze(config) as CloudConfig;
