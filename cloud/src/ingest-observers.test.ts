@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { IngestObserver } from './alarms/alarm-engine.js';
 import { fanOutObservers } from './ingest-observers.js';
 
-const gw = { pilot: 'test-town', gateway: 'gw-a' };
+const gw = { pilot: 'test-town', gateway: 'gw-a', topic: 'michi/v1/test-town/gw-a/batch' };
 
 describe('fanOutObservers', () => {
   it('is the one observer when there is one, nothing when there is none', () => {

@@ -45,8 +45,12 @@ interface VehicleRecord {
   runs: ModeRun[];
   /** Newest source time of a state or recorded event: an older one is late. */
   newestTs: number;
-  /** Position of the newest state. */
-  position: { latE7: number; lonE7: number } | undefined;
+  /**
+   * Position of the newest state, in degrees (NaN before one): numbers, not an object, since a new
+   * object per state would outlive V8's young generation and cost garbage collection on ingest's path.
+   */
+  lat: number;
+  lon: number;
   /** Runs grew since they were saved. */
   dirty: boolean;
 }
@@ -54,19 +58,16 @@ interface VehicleRecord {
 /** Entries kept for a retry while the database fails; beyond this the oldest are dropped (and counted). */
 const MAX_PENDING = 10_000;
 
+/** An enum's names without their prefix, computed once: this runs for every state ingested. */
 const enumNames = (values: object, prefix: string) => {
-  const byNumber = values as Record<number, string | undefined>;
-  return (n: number | null | undefined): string => {
-    const name = byNumber[n ?? 0];
-    return name === undefined ? String(n ?? 0) : name.replace(prefix, '');
-  };
+  const names = new Map<number, string>();
+  for (const [name, n] of Object.entries(values)) if (typeof n === 'number') names.set(n, name.replace(prefix, ''));
+  return (n: number | null | undefined): string => names.get(n ?? 0) ?? String(n ?? 0);
 };
 const modeName = enumNames(michi.v1.AutonomyMode, 'AUTONOMY_MODE_');
 const eventTypeName = enumNames(michi.v1.EventType, 'EVENT_TYPE_');
 const causeName = enumNames(michi.v1.EventCause, 'EVENT_CAUSE_');
 const severityName = enumNames(michi.v1.Severity, 'SEVERITY_');
-
-const vehicleKey = (pilot: string, vehicle: string): string => `${pilot}\u0000${vehicle}`;
 
 export class OperatingRecorder implements IngestObserver {
   readonly store: RecordStore;
@@ -74,7 +75,8 @@ export class OperatingRecorder implements IngestObserver {
   private readonly opts: OperatingRecorderOptions;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly vehicles = new Map<string, VehicleRecord>();
+  /** By pilot, then vehicle id. */
+  private readonly vehicles = new Map<string, Map<string, VehicleRecord>>();
   private pending: EntryDraft[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -103,19 +105,13 @@ export class OperatingRecorder implements IngestObserver {
       });
     }
     for (const p of pilots) {
-      for (const v of p.vehicles) {
-        this.vehicles.set(vehicleKey(p.id, v.id), {
-          pilot: p.id,
-          vehicle: v.id,
-          runs: [],
-          newestTs: -Infinity,
-          position: undefined,
-          dirty: false,
-        });
-      }
+      const byId = new Map<string, VehicleRecord>();
+      for (const v of p.vehicles)
+        byId.set(v.id, { pilot: p.id, vehicle: v.id, runs: [], newestTs: -Infinity, lat: NaN, lon: NaN, dirty: false });
+      this.vehicles.set(p.id, byId);
     }
     for (const m of this.store.loadModes()) {
-      const v = this.vehicles.get(vehicleKey(m.pilot, m.vehicle));
+      const v = this.vehicles.get(m.pilot)?.get(m.vehicle);
       if (v === undefined) continue;
       v.runs = m.runs;
       v.newestTs = m.runs.at(-1)?.toTs ?? -Infinity;
@@ -132,6 +128,8 @@ export class OperatingRecorder implements IngestObserver {
   }
 
   observeBatch(gw: GatewayIdentity, recvMs: number, items: readonly michi.v1.Reading.$Properties[], valid: readonly number[]): void {
+    const byId = this.vehicles.get(gw.pilot);
+    if (byId === undefined) return;
     const drafts: EntryDraft[] = [];
     const changed = new Set<VehicleRecord>();
     for (const index of valid) {
@@ -140,7 +138,7 @@ export class OperatingRecorder implements IngestObserver {
       const event = state ? undefined : item.event;
       if (!state && !event) continue;
       const body = (state ?? event)!;
-      const v = this.vehicles.get(vehicleKey(gw.pilot, body.source_id!));
+      const v = byId.get(body.source_id!);
       if (v === undefined) continue;
       const t = Number(body.ts_ms);
       const late = t < v.newestTs;
@@ -161,14 +159,17 @@ export class OperatingRecorder implements IngestObserver {
     changed: Set<VehicleRecord>,
   ): void {
     const p = s.position;
-    const position = p ? { latE7: degreesE7(p.lat ?? 0), lonE7: degreesE7(p.lon ?? 0) } : undefined;
     if (t >= v.newestTs) {
       v.newestTs = t;
-      if (position) v.position = position;
+      if (p) {
+        v.lat = p.lat ?? 0;
+        v.lon = p.lon ?? 0;
+      }
     }
     const { change, boundaries } = observeMode(v.runs, t, modeName(s.mode));
     if (change === 'extended') v.dirty = true;
     else if (change === 'structure') changed.add(v);
+    const position = p && boundaries.length > 0 ? { latE7: degreesE7(p.lat ?? 0), lonE7: degreesE7(p.lon ?? 0) } : undefined;
     for (const b of boundaries) {
       // The second boundary of a split is at another observation's time, whose position is not kept.
       const own = b.tsMs === t;
@@ -203,7 +204,7 @@ export class OperatingRecorder implements IngestObserver {
     const p = e.position;
     let position: EntryPosition | null = null;
     if (p) position = { latE7: degreesE7(p.lat ?? 0), lonE7: degreesE7(p.lon ?? 0), from: 'reading' };
-    else if (v.position) position = { ...v.position, from: 'latest-state' };
+    else if (v.lat === v.lat) position = { latE7: degreesE7(v.lat), lonE7: degreesE7(v.lon), from: 'latest-state' };
     drafts.push({
       pilot: v.pilot,
       vehicle: v.vehicle,
@@ -247,7 +248,7 @@ export class OperatingRecorder implements IngestObserver {
     const atMs = this.now();
     for (const { entry, hash } of appended) {
       this.entriesTotal?.inc({ kind: entry.kind });
-      heads.set(vehicleKey(entry.pilot, entry.vehicle), { atMs, pilot: entry.pilot, vehicle: entry.vehicle, n: entry.n, hash });
+      heads.set(`${entry.pilot}\u0000${entry.vehicle}`, { atMs, pilot: entry.pilot, vehicle: entry.vehicle, n: entry.n, hash });
     }
     try {
       this.heads.append([...heads.values()]);
@@ -262,9 +263,11 @@ export class OperatingRecorder implements IngestObserver {
   flush(): void {
     const horizon = this.now() - this.opts.lateHorizonMs;
     const dirty: VehicleRecord[] = [];
-    for (const v of this.vehicles.values()) {
-      if (trimRuns(v.runs, horizon)) v.dirty = true;
-      if (v.dirty) dirty.push(v);
+    for (const byId of this.vehicles.values()) {
+      for (const v of byId.values()) {
+        if (trimRuns(v.runs, horizon)) v.dirty = true;
+        if (v.dirty) dirty.push(v);
+      }
     }
     if (dirty.length > 0 || this.pending.length > 0) this.commit([], dirty);
   }
