@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError } from '@michi/proto';
 import type { ModeRun } from './mode-timeline.js';
 import { GENESIS_HASH, chainEntry, entryIdentity, type EntryDraft, type RecordEntry, type RetentionData } from './record-entry.js';
 
@@ -145,6 +146,15 @@ export class RecordStore {
       // The tips move only once the transaction commits: on a throw they still name the stored chain.
       return Object.assign(appended, { moved });
     });
+  }
+
+  /** The record as it is, for reading (verify, export); a file that is not one is the configuration's fault. */
+  static openReadonly(file: string): RecordStore {
+    try {
+      return new RecordStore(file, { readonly: true });
+    } catch (err) {
+      throw new ConfigError(`records.dbFile: ${file} is not a record database michi can read: ${(err as Error).message}`, { file });
+    }
   }
 
   /** Appends the entries not stored yet (by identity) and saves the mode runs, in one transaction; returns those appended. */

@@ -54,7 +54,7 @@ function parseEntry(canonical: string): RecordEntry | undefined {
 }
 
 export function verifyRecords(dbFile: string, headsFile: string, filter: { pilot?: string; vehicle?: string } = {}): VerifyResult {
-  const store = new RecordStore(dbFile, { readonly: true });
+  const store = RecordStore.openReadonly(dbFile);
   try {
     const { heads, badLines, exists } = readHeads(headsFile);
     const warnings: string[] = [];

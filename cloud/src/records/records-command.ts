@@ -67,7 +67,7 @@ function verify(dbFile: string, headsFile: string, filter: { pilot?: string; veh
 }
 
 function exportRecords(dbFile: string, filter: { pilot?: string; vehicle?: string }, io: CommandIo): number {
-  const store = new RecordStore(dbFile, { readonly: true });
+  const store = RecordStore.openReadonly(dbFile);
   try {
     for (const c of store.chains()) {
       if ((filter.pilot !== undefined && c.pilot !== filter.pilot) || (filter.vehicle !== undefined && c.vehicle !== filter.vehicle))
