@@ -137,6 +137,8 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
         MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
+        // Its own record, not .data/ of the checkout that stacks of other tests may share.
+        MICHI_CLOUD_RECORDS__DB_FILE: join(dir, 'records.sqlite'),
       }),
       { logger },
     );

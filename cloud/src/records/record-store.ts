@@ -106,20 +106,12 @@ export class RecordStore {
     }
     this.insertEntry = this.db.prepare(
       `INSERT INTO record_entries (pilot, vehicle, n, kind, source_ts_ms, recv_ms, identity, body, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pilot, vehicle, identity) DO NOTHING`,
     );
     this.upsertModes = this.db.prepare(
       'INSERT INTO record_modes (pilot, vehicle, runs) VALUES (?, ?, ?) ON CONFLICT (pilot, vehicle) DO UPDATE SET runs = excluded.runs',
     );
-    for (const tip of this.db
-      .prepare(
-        `SELECT e.pilot, e.vehicle, e.n, e.hash FROM record_entries e
-         JOIN (SELECT pilot, vehicle, MAX(n) AS n FROM record_entries GROUP BY pilot, vehicle) m
-           ON e.pilot = m.pilot AND e.vehicle = m.vehicle AND e.n = m.n`,
-      )
-      .all() as ChainTip[]) {
-      this.tips.set(key(tip.pilot, tip.vehicle), tip);
-    }
+    this.loadTips();
     this.appendTx = this.db.transaction((drafts: readonly EntryDraft[], modes: readonly VehicleModes[]) => {
       const appended: StoredEntry[] = [];
       const moved = new Map<string, ChainTip>();
@@ -157,15 +149,33 @@ export class RecordStore {
     }
   }
 
-  /** Appends the entries not stored yet (by identity) and saves the mode runs, in one transaction; returns those appended. */
+  /**
+   * Appends the entries not stored yet (by identity) and saves the mode runs, in one transaction;
+   * returns those appended. An entry numbered like one stored (another process appended to the same
+   * file: one cloud per records.dbFile) throws; the tips are then read again, so a retry chains on.
+   */
   append(drafts: readonly EntryDraft[], modes: readonly VehicleModes[] = []): StoredEntry[] {
-    const appended = this.appendTx(drafts, modes) as StoredEntry[] & { moved: Map<string, ChainTip> };
+    let appended: StoredEntry[] & { moved: Map<string, ChainTip> };
+    try {
+      appended = this.appendTx(drafts, modes) as StoredEntry[] & { moved: Map<string, ChainTip> };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') this.loadTips();
+      throw err;
+    }
     for (const [k, tip] of appended.moved) this.tips.set(k, tip);
     return [...appended];
   }
 
-  tip(pilot: string, vehicle: string): ChainTip | undefined {
-    return this.tips.get(key(pilot, vehicle));
+  private loadTips(): void {
+    for (const tip of this.db
+      .prepare(
+        `SELECT e.pilot, e.vehicle, e.n, e.hash FROM record_entries e
+           JOIN (SELECT pilot, vehicle, MAX(n) AS n FROM record_entries GROUP BY pilot, vehicle) m
+             ON e.pilot = m.pilot AND e.vehicle = m.vehicle AND e.n = m.n`,
+      )
+      .all() as ChainTip[]) {
+      this.tips.set(key(tip.pilot, tip.vehicle), tip);
+    }
   }
 
   loadModes(): VehicleModes[] {
