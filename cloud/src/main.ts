@@ -3,6 +3,8 @@
  * michi-cloud: `michi-cloud --config FILE` (or MICHI_CLOUD_CONFIG=FILE). Wires configuration,
  * logger and signals; the service is in cloud-service.ts. A bad configuration or pilot definition
  * exits 2 with the message; SIGINT/SIGTERM close gracefully (a second signal exits at once).
+ * `michi-cloud verify-records|export-records` read the operating-state record and exit
+ * (records/records-command.ts).
  */
 import { ConfigError, SeedError } from '@michi/proto';
 import { pino } from 'pino';
