@@ -249,6 +249,20 @@ describe('michi-cloud verify-records', () => {
     }
   });
 
+  it('exits 2 with the usage for an unknown option, and naming the setting for a record that is not there', async () => {
+    const bad = await michiCloud(['verify-records', '--vehicel', 'bus-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown option --vehicel');
+    expect(bad.stderr).toContain('usage: michi-cloud verify-records');
+    const missing = await michiCloud([
+      'verify-records',
+      '--config',
+      configFile(mkdtempSync(join(tmpdir(), 'michi-records-none-')), influx.url),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/records\.dbFile: no record database .*records\.sqlite/);
+  });
+
   it('names an altered entry', async () => {
     const r = await verifyAttacked((db) => {
       db.prepare(
