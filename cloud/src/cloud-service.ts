@@ -15,12 +15,14 @@ import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
+import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { openOperatingRecorder, type OperatingRecorder } from './records/index.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -47,6 +49,8 @@ export interface CloudService {
   readonly live: LiveFeed;
   /** The alarm engine, when alarms.enabled. */
   readonly alarms: AlarmEngine | undefined;
+  /** The operating-state recorder, when records.enabled. */
+  readonly records: OperatingRecorder | undefined;
   close(): Promise<void>;
 }
 
@@ -87,15 +91,25 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         { store, logger, metrics, now },
       )
     : undefined;
-  /** The engine saves its unsaved counts (queued for the webhooks too), the outbox stops, then the database closes. */
+  // Likewise the record: an unwritable records.dbFile stops start-up.
+  let records: OperatingRecorder | undefined;
+  try {
+    records = config.records.enabled ? openOperatingRecorder(config, pilots, { logger, metrics, now }) : undefined;
+  } catch (err) {
+    alarms?.close();
+    store?.close();
+    throw err;
+  }
+  /** The engine saves its unsaved counts (queued for the webhooks too), the outbox stops, then the databases close. */
   const closeAlarms = async (): Promise<void> => {
     alarms?.close();
     await outbox?.close();
     store?.close();
+    records?.close();
   };
   let pipeline;
   try {
-    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: alarms });
+    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: fanOutObservers([alarms, records], logger) });
   } catch (err) {
     await closeAlarms();
     throw err;
@@ -123,6 +137,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
     limits: config.api.limits,
     alarms,
+    records: records?.store,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
@@ -192,6 +207,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
 
   alarms?.start();
   outbox?.start();
+  records?.start();
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
@@ -206,6 +222,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metrics,
     live: api.liveFeed,
     alarms,
+    records,
     close() {
       closing ??= (async () => {
         influxHealth.close();

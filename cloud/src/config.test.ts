@@ -83,6 +83,7 @@ describe('loadCloudConfig', () => {
         keepClearedDays: 30,
         webhooks: [],
       },
+      records: { enabled: true, dbFile: '.data/cloud/records.sqlite', retentionDays: 183 },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);

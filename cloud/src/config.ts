@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '@michi/proto';
 import { AlarmWebhooksSchema } from './alarms/webhook-config.js';
 import { AuthSchema } from './auth-config.js';
 import type { InfluxEndpoint } from './influx-http.js';
+import { RecordsConfigSchema } from './records/records-config.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -279,6 +280,7 @@ export const CloudConfigSchema = z.strictObject({
   /** API bearer tokens (auth-config.ts, docs/api.md). */
   auth: AuthSchema.default(AuthSchema.parse({})),
   alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
+  records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),
@@ -318,7 +320,8 @@ export function secretResolver(env: Readonly<Record<string, string | undefined>>
  * influx.url). Throws ConfigError naming the file, the path and what was expected.
  */
 export function loadCloudConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): CloudConfig {
-  const { [CLOUD_CONFIG_ENV]: _file, ...overrides } = env;
+  // MICHI_CLOUD_METRICS_PORT is `make run`'s (README): a shell that set it for make run can still run michi-cloud.
+  const { [CLOUD_CONFIG_ENV]: _file, MICHI_CLOUD_METRICS_PORT: _makeRun, ...overrides } = env;
   const settings = loadConfig(CloudConfigSchema, { file, env: overrides, envPrefix: CLOUD_ENV_PREFIX });
   const config = Object.defineProperty({ ...settings }, 'resolveSecret', { value: secretResolver({ ...env }), enumerable: false });
   return Object.freeze(config) as CloudConfig;

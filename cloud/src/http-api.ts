@@ -30,6 +30,7 @@ import type { LiveFeedOptions } from './live/index.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
+import type { RecordStore } from './records/index.js';
 import { addSecurityHeaders } from './security-headers.js';
 
 export interface HttpApiDeps {
@@ -52,6 +53,8 @@ export interface HttpApiDeps {
   now?: () => number;
   /** The alarm engine behind the alarm routes and the live feed's alarm messages; none when alarms are disabled. */
   alarms?: AlarmEngine | undefined;
+  /** The operating-state record, when records.enabled (GET /pilots/:pilot/records). */
+  records?: RecordStore | undefined;
 }
 
 function isDirectory(path: string): boolean {
@@ -145,6 +148,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
       alarms: deps.alarms,
+      records: deps.records,
     },
     document,
     deps.live,

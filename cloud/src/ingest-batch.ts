@@ -61,7 +61,7 @@ export interface BatchIngestDeps {
   metrics: CloudMetrics;
   logger: Logger;
   now?: () => number;
-  /** Told of each validated batch, synchronously, before its write (the alarm engine). */
+  /** Told of each validated batch, synchronously, before its write (the alarm engine and the operating-state record, ingest-observers.ts). */
   observer?: IngestObserver;
 }
 

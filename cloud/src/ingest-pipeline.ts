@@ -23,7 +23,7 @@ export interface IngestPipelineDeps {
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
   now: () => number;
-  /** Sees each batch's valid readings as ingest prepares them (the cloud's alarm engine). */
+  /** Sees each batch's valid readings as ingest prepares them (the cloud's alarm engine and record, fanned out by ingest-observers.ts). */
   observer?: IngestObserver | undefined;
 }
 

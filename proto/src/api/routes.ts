@@ -25,6 +25,7 @@ import {
 import { LiveMessageSchema } from './live.js';
 import { MeResponseSchema, PilotDetailSchema, PilotsResponseSchema, SensorsResponseSchema, VehiclesResponseSchema } from './pilots.js';
 import { QueryParams } from './query-params.js';
+import { RECORDS_ROUTE } from './records.js';
 
 export interface ApiResponseSpec {
   description: string;
@@ -257,6 +258,7 @@ export const API_ROUTES = {
     ),
     operatorOnly: true,
   },
+  records: RECORDS_ROUTE,
   /** A WebSocket upgrade (cloud/src/live/); a plain GET gets 426. */
   live: {
     operationId: 'openLiveFeed',
