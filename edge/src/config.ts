@@ -164,6 +164,13 @@ const UplinkSchema = z.strictObject({
    */
   batchMaxDelayMs: z.int().min(0).max(60_000).default(50),
   /**
+   * When a partial batch goes. `adaptive`: at once while no live batch awaits its acknowledgement,
+   * otherwise readings gather until it comes back (or batchMaxDelayMs passes), so a quiet fleet
+   * gets single-reading latency and a busy one full batches. `fixed`: every partial batch waits
+   * batchMaxDelayMs, the behaviour before adaptive batching.
+   */
+  batching: z.enum(['adaptive', 'fixed'], { error: 'expected "adaptive" or "fixed"' }).default('adaptive'),
+  /**
    * `deflate` sends each Batch as a zlib stream (about a third of the bytes for typical readings).
    * Only against a cloud that decodes it (this version does); an older one would drop such batches.
    */
