@@ -162,6 +162,28 @@ describe('uplink batching', () => {
     expect(transport.sent.flatMap((b) => b.items)).toEqual(Array.from({ length: 36 }, (_, i) => i + 1));
   });
 
+  it('adaptive, with batchMinIntervalMs: an idle uplink still sends live batches no more often than that', async () => {
+    start({ batchMinIntervalMs: 10 });
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    transport.sent[0]!.ack();
+    await vi.advanceTimersByTimeAsync(3);
+    append(2);
+    await vi.advanceTimersByTimeAsync(6);
+    expect(transport.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    transport.sent[1]!.ack();
+    await vi.advanceTimersByTimeAsync(20);
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
+      [0, [1], [0]],
+      [10, [2, 3], [7, 7]],
+      [30, [4], [0]],
+    ]);
+  });
+
   it('fixed: a partial batch waits batchMaxDelayMs even on an idle uplink', async () => {
     start({ batching: 'fixed' });
     const t0 = Date.now();

@@ -18,7 +18,11 @@
  *   current event-loop turn (readings of one socket read go together); while one is in flight,
  *   readings gather until its acknowledgement comes back, a batch fills, or the first of them has
  *   waited batchMaxDelayMs. A quiet fleet gets single-reading latency, a busy one full batches.
- *   Backlog batches in flight do not count: live readings must not wait behind history.
+ *   Backlog batches in flight do not count: live readings must not wait behind history. Live
+ *   batches also go at most every batchMinIntervalMs: against a cloud that acknowledges at once
+ *   the uplink is always idle, and one batch per socket read cost the agent more CPU than the
+ *   issue allows (each batch costs a publish, its PUBACK, and the PUBACKs to the vehicles that its
+ *   acknowledgement releases).
  * - fixed: every partial batch waits batchMaxDelayMs from its first reading (the policy before
  *   issue 15; 50 ms of it was most of a reading's 64-67 ms to the live feed at 10 vehicles).
  *
@@ -59,6 +63,8 @@ export interface UplinkSchedulerOptions {
   backlogMaxReadingsPerS: number;
   /** When a partial live batch goes (see the header); default adaptive. */
   batching?: 'adaptive' | 'fixed';
+  /** Adaptive batching: live batches go at most this often unless full (default 0). */
+  batchMinIntervalMs?: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   buffer: ReadingBuffer;
@@ -105,6 +111,8 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   /** Live and event batches among `inflight`: the adaptive policy's idea of a busy uplink. */
   private liveInflight = 0;
   private readonly adaptive: boolean;
+  /** When the last live batch went (adaptive batching spaces them by batchMinIntervalMs). */
+  private lastLiveSentAt = -Infinity;
   private immediate: NodeJS.Immediate | undefined;
   /** Bound once: a label lookup per reading would cost more than the observation. */
   private readonly heldHop: ReturnType<EdgeMetrics['hopLatency']['labels']>;
@@ -148,14 +156,22 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     if (kind === 'event') return this.pump();
     this.unsent++;
     this.dataSince ??= this.now();
-    if (this.unsent >= this.opts.batchMaxItems) this.pump();
-    else if (this.idle()) this.pumpAfterThisTurn();
-    else this.wakeIn(this.opts.batchMaxDelayMs - (this.now() - this.dataSince));
+    if (this.unsent >= this.opts.batchMaxItems) return this.pump();
+    const dueIn = this.partialDueIn();
+    if (dueIn <= 0) this.pumpAfterThisTurn();
+    else this.wakeIn(dueIn);
   }
 
-  /** Adaptive batching: no live or event batch awaits its acknowledgement. */
-  private idle(): boolean {
-    return this.adaptive && this.liveInflight === 0;
+  /**
+   * Milliseconds until the partial live batch that started gathering at dataSince may go (0 or
+   * less: now). Fixed: batchMaxDelayMs after its first reading. Adaptive: as soon as no live batch
+   * is in flight and batchMinIntervalMs passed since the last one went, at the latest then.
+   */
+  private partialDueIn(): number {
+    const now = this.now();
+    const latest = this.opts.batchMaxDelayMs - (now - (this.dataSince ?? now));
+    if (!this.adaptive || this.liveInflight > 0) return latest;
+    return Math.min(latest, this.lastLiveSentAt + (this.opts.batchMinIntervalMs ?? 0) - now);
   }
 
   /**
@@ -331,7 +347,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   }
 
   private fillInflight(): void {
-    const { buffer, batchMaxItems, batchMaxDelayMs, maxInflightBatches } = this.opts;
+    const { buffer, batchMaxItems, maxInflightBatches } = this.opts;
     const maxBytes = this.opts.batchMaxBytes - BATCH_HEADER_BYTES - PER_ITEM_OVERHEAD_BYTES * batchMaxItems;
     while (this.state === 'connected' && !this.draining && this.inflight.size < maxInflightBatches) {
       // 1. Events jump the queue, backlog or not, without waiting for company.
@@ -347,7 +363,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
       if (lastLive) {
         // peek stops early only at the byte limit, so more rows after it mean the batch is full.
         const full = live.length >= batchMaxItems || buffer.peek(lastLive.seq, 1, Infinity, { events: 'exclude' }).length > 0;
-        const wait = full || this.dataSince === undefined || this.idle() ? 0 : batchMaxDelayMs - (this.now() - this.dataSince);
+        const wait = full || this.dataSince === undefined ? 0 : this.partialDueIn();
         if (wait <= 0) {
           this.publish(live, 'live');
           this.unsent = Math.max(0, this.unsent - live.length);
@@ -420,6 +436,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.inflight.set(firstSeq, { stream, seqs, sentAt });
     for (const seq of seqs) this.inflightSeqs.add(seq);
     if (stream !== 'backlog') this.liveInflight++;
+    if (stream === 'live') this.lastLiveSentAt = sentAt;
     this.opts.metrics.batchesSent.inc({ stream });
     // Backlog readings were held through an outage by design: only the live path's wait is timed.
     if (stream !== 'backlog') for (const ms of heldMs) this.heldHop.observe(ms / 1000);
