@@ -1,11 +1,11 @@
 // The MQTT ingest against a real InfluxDB and real mqtt.js gateway clients: a PUBACK means the
 // readings are in InfluxDB; replays overwrite; gateways stay in their own lane; a failed write
 // is never acknowledged, and the resend after reconnecting lands exactly once.
-import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { encodeBatch } from '@michi/proto';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { serverNoDelayCalls, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import {
   batch,
@@ -168,17 +168,7 @@ describe('MQTT ingest', () => {
   });
 
   it('sets TCP_NODELAY on every gateway connection (Nagle cost 15-43 ms per hop on loopback)', async () => {
-    const setNoDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
-    try {
-      const gw = await gateway('gw-a');
-      const local = (gw.stream as net.Socket).localPort;
-      const serverSide = setNoDelay.mock.contexts.filter(
-        (s, i) => (s as net.Socket).remotePort === local && setNoDelay.mock.calls[i]![0] !== false,
-      );
-      expect(serverSide).toHaveLength(1);
-    } finally {
-      setNoDelay.mockRestore();
-    }
+    expect(await serverNoDelayCalls(async () => ((await gateway('gw-a')).stream as net.Socket).localPort!)).toBe(1);
   });
 
   it('refuses a wrong password, an unknown gateway and a gateway without a configured secret, and counts them', async () => {

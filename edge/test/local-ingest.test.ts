@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { connectAsync, type ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic, v1 } from '@michi/proto';
 import { BufferStore, startEdge, type EdgeHandle } from '../src/index.js';
-import { waitFor } from '../../scripts/test-support/index.js';
+import { serverNoDelayCalls, waitFor } from '../../scripts/test-support/index.js';
 import {
   body,
   deviceLogin,
@@ -101,17 +101,7 @@ describe('edge agent: local ingest to the upstream', () => {
   });
 
   it('sets TCP_NODELAY on each vehicle connection (Nagle cost 15-43 ms per hop on loopback)', async () => {
-    const setNoDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
-    try {
-      const bus = await vehicle('bus-01');
-      const local = (bus.stream as net.Socket).localPort;
-      const serverSide = setNoDelay.mock.contexts.filter(
-        (s, i) => (s as net.Socket).remotePort === local && setNoDelay.mock.calls[i]![0] !== false,
-      );
-      expect(serverSide).toHaveLength(1);
-    } finally {
-      setNoDelay.mockRestore();
-    }
+    expect(await serverNoDelayCalls(async () => ((await vehicle('bus-01')).stream as net.Socket).localPort!)).toBe(1);
   });
 
   it('acknowledges and drops bad readings, counting each by reason, while good ones before and after still arrive', async () => {
