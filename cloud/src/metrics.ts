@@ -215,4 +215,4 @@ export class CloudMetrics {
   }
 }
 
-export const CLOUD_HOPS = ['to_edge', 'edge_held', 'uplink', 'validate', 'live_push'] as const;
+const CLOUD_HOPS = ['to_edge', 'edge_held', 'uplink', 'validate', 'live_push'] as const;

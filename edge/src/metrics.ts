@@ -66,7 +66,7 @@ export interface EdgeMetrics {
   readonly hopLatency: Histogram<'hop'>;
 }
 
-export const EDGE_HOPS = ['receive', 'held', 'acked'] as const;
+const EDGE_HOPS = ['receive', 'held', 'acked'] as const;
 /** From 1 ms (the floor per hop with TCP_NODELAY) to 5 s (a reading held through a reconnect). */
 const HOP_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5];
 
