@@ -30,6 +30,7 @@ import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { LineBody } from './line-protocol.js';
 import type { IngestObserver } from './alarms/alarm-engine.js';
+import { HopTiming } from './hop-timing.js';
 import type { CloudMetrics } from './metrics.js';
 import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
@@ -122,11 +123,13 @@ export class BatchIngest {
   private readonly opts: BatchIngestOptions;
   private readonly deps: BatchIngestDeps;
   private readonly now: () => number;
+  private readonly hops: HopTiming;
 
   constructor(opts: BatchIngestOptions, deps: BatchIngestDeps) {
     this.opts = opts;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.hops = new HopTiming(deps.metrics);
   }
 
   async ingest(gw: GatewayIdentity, payload: Uint8Array): Promise<IngestOutcome> {
@@ -184,6 +187,8 @@ export class BatchIngest {
     const { metrics, directory } = this.deps;
     const log = this.deps.logger;
     const recvMs = this.now();
+    // The wall clock, not `now`: hops are timed against the gateway's clock (hop-timing.ts).
+    const arrivedMs = Date.now();
 
     let decoded;
     try {
@@ -299,6 +304,7 @@ export class BatchIngest {
       else if (kind === 'link') keepNewest(links, item.link as LinkSample);
     }
 
+    this.hops.observe(batch, lineIndices, arrivedMs, Date.now());
     if (lines.lines > 0) {
       for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
       for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));

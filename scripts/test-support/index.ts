@@ -5,6 +5,7 @@ export { startMosquitto } from './mosquitto.js';
 export type { MosquittoHandle, StartMosquittoOptions } from './mosquitto.js';
 export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
+export { serverNoDelayCalls } from './no-delay.js';
 export type { WaitForOptions } from './ports.js';
 export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';
 export { makeTestPki, type TestPki } from './tls-certs.js';
