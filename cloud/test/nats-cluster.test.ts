@@ -10,9 +10,18 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeeds } from '@michi/proto';
-import { startInfluxDb, startNatsCluster, waitFor, type InfluxHandle, type NatsClusterHandle } from '../../scripts/test-support/index.js';
+import { runFleet } from '@michi/simulators';
+import {
+  startInfluxDb,
+  startNatsCluster,
+  startPilotEdges,
+  waitFor,
+  type InfluxHandle,
+  type NatsClusterHandle,
+} from '../../scripts/test-support/index.js';
 import { secretResolver } from '../src/config.js';
 import { natsClusterFiles } from '../src/nats-cluster-config.js';
 import { MQTT_MSGS_STREAM } from '../src/worker-nats.js';
@@ -243,4 +252,56 @@ describe('the generated users and permissions', () => {
     await expect(gatewayClient('michi-ingest', WORKER_PASSWORD, 0, false)).rejects.toMatchObject({ code: expect.any(Number) });
     await expect(natsConnect({ servers: nats.servers, user: 'gw-a', pass: SECRETS['gw-a'], maxReconnectAttempts: 0 })).rejects.toThrow();
   });
+});
+
+describe('the edge agent against NATS MQTT', () => {
+  it(
+    'delivers through its MQTT uplink unchanged (3.1.1, QoS 1, persistent session, client id edge-{gateway})',
+    { timeout: 120_000 },
+    async () => {
+      if (workers.size === 0) await startWorker('w-edge');
+      const pilot = loadSeeds(FIXTURE_SEEDS).find((p) => p.id === 'test-town')!;
+      const started: { close(): Promise<void> }[] = [];
+      const logger = pino({ level: 'silent' });
+      try {
+        const since = Date.now() - 1_000;
+        const edges = await startPilotEdges({
+          // gw-nosecret has no user in NATS (its secret is not set): leave it out.
+          pilot: { ...pilot, gateways: pilot.gateways.filter((g) => g.id !== 'gw-nosecret') },
+          seedsDir: FIXTURE_SEEDS,
+          dir,
+          cloudMqttPort: nats.nodes[1]!.mqttPort,
+          env: SECRET_ENV,
+          logger,
+          started,
+        });
+        const result = await runFleet({
+          pilot,
+          mqttUrl: edges.gatewayUrls,
+          deviceKeys: edges.deviceKeys,
+          count: 300,
+          speedup: Infinity,
+          kinds: ['state'],
+          logger,
+        });
+        expect(result).toMatchObject({ sent: 300, acked: 300, failed: 0 });
+        // Every edge's buffer drains: NATS acknowledged each batch after storing it.
+        await waitFor(() => [...edges.edges.values()].every((e) => e.stats().buffer.depth === 0) || undefined, {
+          what: 'the edges to drain their buffers into NATS',
+          timeoutMs: 60_000,
+        });
+        await waitFor(
+          async () => {
+            const rows = await influx.rows(`SELECT count("seq") FROM vehicle_state WHERE time >= ${since}ms`);
+            return Number(rows[0]?.['count'] ?? 0) >= 300 || undefined;
+          },
+          { what: "the fleet's 300 readings in InfluxDB", timeoutMs: 60_000 },
+        );
+        const rows = await influx.rows(`SELECT count("seq") FROM vehicle_state WHERE time >= ${since}ms`);
+        expect(Number(rows[0]?.['count'])).toBe(300);
+      } finally {
+        for (const s of started.reverse()) await s.close().catch(() => undefined);
+      }
+    },
+  );
 });
