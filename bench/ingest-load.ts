@@ -25,7 +25,8 @@ export function gateways(): Gateway[] {
       pilot: p.id,
       id: g.id,
       secretEnv: g.credentialsRef.replace(/^env:/, ''),
-      vehicles: p.vehicles.map((v) => v.id),
+      // Only the vehicles this gateway may send for (its own, or relayed): the cloud refuses the others.
+      vehicles: p.vehicles.filter((v) => v.gatewayId === g.id || v.relayGatewayIds?.includes(g.id)).map((v) => v.id),
     })),
   );
 }

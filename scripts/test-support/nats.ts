@@ -31,6 +31,8 @@ export interface NatsNodeHandle extends NatsNodeAddress {
   /** mqtt://127.0.0.1:PORT */
   readonly mqttUrl: string;
   readonly running: boolean;
+  /** Of the running process, -1 when none. */
+  readonly pid: number;
   /** SIGKILL: no chance to flush or hand over leadership. */
   kill(): Promise<void>;
   /** Starts it again with the same configuration and JetStream directory; resolves when /healthz is ok. */
@@ -99,6 +101,9 @@ export async function startNatsCluster(opts: StartNatsClusterOptions): Promise<N
       mqttUrl: `mqtt://${node.host}:${node.mqttPort}`,
       get running() {
         return processes.get(node.name)?.running ?? false;
+      },
+      get pid() {
+        return processes.get(node.name)?.pid ?? -1;
       },
       async kill() {
         const p = processes.get(node.name);
