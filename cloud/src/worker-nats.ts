@@ -29,6 +29,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Counter } from 'prom-client';
+import { ConfigError } from '@michi/proto';
 import type { Logger } from 'pino';
 import { batchAttempt, type BrokerConsumer, type BrokerConsumerDeps } from './worker.js';
 import type { NatsWorkerSettings } from './worker-nats-settings.js';
@@ -198,7 +199,9 @@ async function ensureConsumer(nc: NatsConnection, opts: NatsConsumerOptions, log
   );
   if (!exists) {
     if (opts.stream !== MQTT_MSGS_STREAM)
-      throw new Error(`JetStream stream ${opts.stream} does not exist; create it (subjects ${batchFilterSubject(opts.stream)}) first`);
+      throw new ConfigError(
+        `worker.nats.stream names ${opts.stream}, which does not exist in JetStream; create it (subjects ${batchFilterSubject(opts.stream)}) first`,
+      );
     await jsm.streams
       .add({
         name: MQTT_MSGS_STREAM,
