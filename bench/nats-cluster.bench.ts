@@ -63,13 +63,18 @@ async function publishAll(targets: Target[], perGateway: Uint8Array[][], secrets
             clientId: `edge-${gw.id}`,
             username: gw.id,
             password: secrets[gw.secretEnv]!,
-            reconnectPeriod: 0,
+            clean: false,
+            // As the edge does: a CONNECT can time out while JetStream is busy (measured here under load).
+            reconnectPeriod: 500,
+            connectTimeout: 10_000,
           });
-          c.once('connect', () => {
+          c.on('connect', () => {
             (c.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
             resolve(c);
           });
-          c.once('error', reject);
+          c.on('error', (err: Error & { code?: unknown }) => {
+            if (typeof err.code === 'number') reject(err); // refused: wrong secret or permissions
+          });
         }),
     ),
   );
