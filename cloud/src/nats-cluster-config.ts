@@ -20,7 +20,7 @@ import { workerPassword } from './worker-service.js';
 import type { NatsClusterSettings } from './worker-nats-settings.js';
 
 /** The account every michi user is in; JetStream (which NATS's MQTT needs) is enabled for it. */
-export const NATS_ACCOUNT = 'MICHI';
+const NATS_ACCOUNT = 'MICHI';
 /** Room for the headers NATS adds to an MQTT publish (it carries the MQTT flags in a header). */
 const HEADER_ROOM = 4_096;
 
@@ -44,7 +44,7 @@ export function natsBatchSubject(pilot: string, gateway: string): string {
 }
 
 /** What a worker needs: the JetStream API of `stream` and its consumer `durable`, replies, and acks. */
-export function workerNatsPermissions(stream: string, durable: string): NatsUser['permissions'] {
+function workerNatsPermissions(stream: string, durable: string): NatsUser['permissions'] {
   return {
     publish: {
       allow: [

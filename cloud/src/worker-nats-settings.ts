@@ -22,7 +22,7 @@ const NatsNodeSchema = z.strictObject({
   httpPort: port.default(8222),
 });
 
-export const NatsClusterSchema = z
+const NatsClusterSchema = z
   .strictObject({
     name: z
       .string()
