@@ -177,8 +177,14 @@ export async function startNatsConsumer(opts: NatsConsumerOptions, deps: BrokerC
       await messages.close();
       await loop;
       await Promise.allSettled([...inFlight]);
-      // Flushes the acks and naks before the connection goes.
-      await nc.drain().catch(() => nc.close());
+      // Flushes the acks and naks before the connection goes; with no server reachable, do not wait
+      // for one (JetStream redelivers whatever was not acked after ackWaitSeconds).
+      const drained = nc.drain().then(
+        () => true,
+        () => false,
+      );
+      const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000).unref());
+      if (!(await Promise.race([drained, timedOut]))) await nc.close();
     },
   };
 }
