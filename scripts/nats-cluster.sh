@@ -77,17 +77,16 @@ worker_env() {
 }
 
 # Runs michi-ingest-worker with the secrets of the env file in its environment (not on a command
-# line, where any local user could read them in ps).
+# line, where any local user could read them in ps). Call it in a subshell, `( worker ... )`: it
+# exports the secrets and replaces the shell by the worker, so that `$!` is the worker's PID.
 worker() {
   local env_file=$1
   shift
-  (
-    set -a
-    # shellcheck disable=SC1090
-    . "$env_file"
-    set +a
-    exec node --conditions=michi-src --import tsx cloud/src/worker-main.ts --config "$CONF_DIR/cloud.yaml" "$@"
-  )
+  set -a
+  # shellcheck disable=SC1090
+  . "$env_file"
+  set +a
+  exec node --conditions=michi-src --import tsx cloud/src/worker-main.ts --config "$CONF_DIR/cloud.yaml" "$@"
 }
 
 wait_for() {
@@ -105,7 +104,7 @@ start() {
   write_config
   env_file=$CONF_DIR/env
   worker_env >"$env_file"
-  worker "$env_file" --nats-config "$CONF_DIR" >/dev/null
+  (worker "$env_file" --nats-config "$CONF_DIR") >/dev/null
   for i in 0 1 2; do
     local n=${NODES[$i]}
     if running "nats-$n"; then
@@ -123,8 +122,10 @@ start() {
       say "worker $w already running"
       continue
     fi
-    MICHI_CLOUD_WORKER__CLIENT_ID=$w MICHI_CLOUD_WORKER__METRICS__PORT=$((9465 + i)) \
-      worker "$env_file" >"$RUN_DIR/ingest-$w.log" 2>&1 </dev/null &
+    (
+      export MICHI_CLOUD_WORKER__CLIENT_ID=$w MICHI_CLOUD_WORKER__METRICS__PORT=$((9465 + i))
+      worker "$env_file"
+    ) >"$RUN_DIR/ingest-$w.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/ingest-$w.pid"
   done
   for i in 0 1; do wait_for "worker ${WORKERS[$i]}" "http://127.0.0.1:$((9465 + i))/health"; done
