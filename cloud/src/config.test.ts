@@ -54,6 +54,16 @@ describe('loadCloudConfig', () => {
         uploadRate: { perSecond: 1_000, burst: 2_000 },
       },
       worker: {
+        mode: 'mqtt',
+        nats: {
+          servers: ['nats://127.0.0.1:4222'],
+          stream: '$MQTT_msgs',
+          replicas: 3,
+          durable: 'michi-ingest',
+          ackWaitSeconds: 30,
+          maxAckPending: 1_000,
+          maxInFlight: 64,
+        },
         brokerUrl: 'mqtt://127.0.0.1:1883',
         clientId: 'michi-ingest-1',
         connections: 4,

@@ -11,6 +11,7 @@ import { AlarmWebhooksSchema } from './alarms/webhook-config.js';
 import { AuthSchema } from './auth-config.js';
 import type { InfluxEndpoint } from './influx-http.js';
 import { RecordsConfigSchema } from './records/records-config.js';
+import { NatsWorkerSchema } from './worker-nats-settings.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -90,6 +91,9 @@ const MqttSchema = z.strictObject({
 
 /** External-broker mode: `michi-ingest-worker` (cloud/src/worker.ts, docs/scaling.md). */
 const WorkerSchema = z.strictObject({
+  /** mqtt: shared subscription on an MQTT 5 broker (worker.ts); nats: durable JetStream consumer (worker-nats.ts). */
+  mode: z.enum(['mqtt', 'nats']).default('mqtt'),
+  nats: NatsWorkerSchema.default(NatsWorkerSchema.parse({})),
   brokerUrl: z
     .string()
     .regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://host:port or mqtts://host:port')

@@ -3,6 +3,8 @@ export { startInfluxDb, influxConfig } from './influxdb.js';
 export type { InfluxHandle, InfluxQueryOptions, InfluxResult, InfluxWriteOptions, StartInfluxDbOptions } from './influxdb.js';
 export { startMosquitto } from './mosquitto.js';
 export type { MosquittoHandle, StartMosquittoOptions } from './mosquitto.js';
+export { startNatsCluster } from './nats.js';
+export type { NatsClusterHandle, NatsClusterLayout, NatsNodeHandle, StartNatsClusterOptions } from './nats.js';
 export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
 export { serverNoDelayCalls } from './no-delay.js';
