@@ -55,8 +55,8 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now });
-  const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, withRollups: true });
+  const { directory, influx, influxHealth, writer, latest, ingest, rollups } = pipeline;
   const query = new InfluxQuery(influx);
   try {
     await latest.rebuild(query, logger);
@@ -78,12 +78,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     now,
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
     limits: config.api.limits,
+    rollups,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
   let metricsServer: MetricsServer | undefined;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
+    rollups?.start();
     metricsServer = await startMetricsServer(config.metrics, metrics, logger);
     const mqttTls = config.mqtt.tls;
     mqtt = await startMqttIngest(
@@ -160,6 +162,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
+        await rollups?.close();
         await writer.close();
         await api.close();
         await metricsListener.close();

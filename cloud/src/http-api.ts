@@ -29,6 +29,7 @@ import type { LiveFeedOptions } from './live/index.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
+import type { RollupCoverage } from './queries/kpi-query.js';
 import { addSecurityHeaders } from './security-headers.js';
 
 export interface HttpApiDeps {
@@ -48,6 +49,8 @@ export interface HttpApiDeps {
   dashboardDir?: string | undefined;
   /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
   tileOrigins?: readonly string[];
+  /** What the rollups cover, for long-range KPIs (rollups/rollup-job.ts); without it KPIs read raw readings only. */
+  rollups?: RollupCoverage | undefined;
   now?: () => number;
 }
 
@@ -141,6 +144,7 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       logger: deps.logger,
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
+      rollups: deps.rollups,
     },
     document,
     deps.live,

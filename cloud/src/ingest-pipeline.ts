@@ -15,6 +15,8 @@ import { BatchIngest } from './ingest-batch.js';
 import { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
+import { InfluxQuery } from './influx-query.js';
+import { RollupJob } from './rollups/rollup-job.js';
 
 export interface IngestPipelineDeps {
   logger: Logger;
@@ -22,6 +24,8 @@ export interface IngestPipelineDeps {
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
   now: () => number;
+  /** Run the rollup job (rollups.enabled): the cloud does, scale-out workers do not (docs/reports.md). */
+  withRollups?: boolean;
 }
 
 export interface IngestPipeline {
@@ -32,6 +36,8 @@ export interface IngestPipeline {
   readonly writer: InfluxWriter;
   readonly latest: LatestState;
   readonly ingest: BatchIngest;
+  /** Not started; undefined when not asked for or rollups.enabled is false. */
+  readonly rollups: RollupJob | undefined;
   /** Stops the health checks, waits for the writes in flight, then closes the InfluxDB client. */
   close(): Promise<void>;
 }
@@ -53,9 +59,21 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     observer: influxHealth,
   });
   const latest = new LatestState(pilots);
+  const rollups =
+    deps.withRollups && config.rollups.enabled
+      ? new RollupJob(
+          {
+            ...config.rollups,
+            pastMs: config.timestampWindow.pastMs,
+            // A reading is marked after its write: the writer's queueing and the write's own deadline.
+            watermarkMarginMs: config.influx.flushIntervalMs + 2 * config.influx.timeoutMs + 60_000,
+          },
+          { query: new InfluxQuery(influx), writer, pilots, logger, metrics, now: deps.now },
+        )
+      : undefined;
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now: deps.now },
+    { directory, writer, latest, metrics, logger, now: deps.now, rollups },
   );
   return {
     directory,
@@ -64,8 +82,10 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     writer,
     latest,
     ingest,
+    rollups,
     async close() {
       influxHealth.close();
+      await rollups?.close();
       await writer.close();
       influx.close();
     },

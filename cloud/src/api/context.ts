@@ -8,6 +8,7 @@ import type { InfluxQuery } from '../influx-query.js';
 import type { LatestState } from '../latest-state.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { PilotDirectory } from '../pilot-directory.js';
+import type { RollupCoverage } from '../queries/kpi-query.js';
 import type { ApiLimiter } from './request-limits.js';
 
 export interface ApiContext {
@@ -21,6 +22,8 @@ export interface ApiContext {
   now: () => number;
   /** Request rates, concurrent history queries and their InfluxDB bounds (api.limits). */
   limiter: ApiLimiter;
+  /** What the rollups cover (long-range KPIs); undefined: KPIs from raw readings only. */
+  rollups?: RollupCoverage | undefined;
 }
 
 declare module 'fastify' {

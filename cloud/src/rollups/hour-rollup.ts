@@ -1,0 +1,68 @@
+/**
+ * Computes the rollup of one source over one UTC hour from the raw readings (one InfluxDB request),
+ * and finds the hour of the source's next reading after it, whose edge segment starts in this hour.
+ */
+import { MEASUREMENTS, type FieldName } from '@michi/proto';
+import { quoteIdentifier as q, quoteLiteral, type InfluxQuery, type InfluxRow } from '../influx-query.js';
+import { anyOf, num, pilotRange } from '../queries/stats.js';
+import { addEvents, addLinks, addSourceStates, emptySegments, addSegment } from './kpi-figures.js';
+import { emptyRollup, PERIOD_MS, type SourceRollup } from './source-rollup.js';
+
+/** The fields of vehicle_state the KPIs read. */
+export const STATE_FIELDS = (['lat', 'lon', 'speed_mps', 'mode', 'odometer_m', 'recv_ms'] satisfies FieldName<'state'>[]).map(q).join(', ');
+export const LINK_FIELDS = (['rsrp_dbm', 'sinr_db', 'rtt_ms'] satisfies FieldName<'link'>[]).map(q).join(', ');
+export const KPI_EVENT_TYPES = ['TAKEOVER', 'DISENGAGEMENT', 'EMERGENCY_STOP'];
+
+/**
+ * How far back a source's previous reading is looked for: the longest KPI range. An earlier one can
+ * never be inside a range that also holds this hour, so its segment would never count.
+ */
+export const PREV_LOOKBACK_MS = 400 * 86_400_000;
+
+const HOUR_MS = PERIOD_MS.hour;
+
+function sourceWhere(pilot: string, source: string, from: number, to: number): string {
+  return `${pilotRange(pilot, from, to)} AND ${q('source')} = ${quoteLiteral(source)}`;
+}
+
+export async function computeHourRollup(query: InfluxQuery, pilot: string, source: string, hour: number): Promise<SourceRollup> {
+  const where = sourceWhere(pilot, source, hour, hour + HOUR_MS - 1);
+  const M = MEASUREMENTS;
+  const [states = [], prev = [], links = [], events = [], minutes = [], seqs = []] = await query.rowsOfEach([
+    `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${where}`,
+    `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${sourceWhere(pilot, source, hour - PREV_LOOKBACK_MS, hour - 1)} ORDER BY time DESC LIMIT 1`,
+    `SELECT ${LINK_FIELDS} FROM ${q(M.link)} WHERE ${where}`,
+    `SELECT ${q('type')}, ${q('cause')} FROM ${q(M.event)} WHERE ${where} AND ${anyOf('type', KPI_EVENT_TYPES)}`,
+    `SELECT count(${q('seq')}) FROM ${q(M.state)}, ${q(M.sensor)} WHERE ${where} GROUP BY time(1m) fill(none)`,
+    `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}) FROM ${q(M.state)}, ${q(M.link)}, ${q(M.event)}, ${q(M.sensor)} WHERE ${where}`,
+  ]);
+  const r = emptyRollup(pilot, source, 'hour', hour);
+  states.sort((a, b) => a.time - b.time);
+  addSourceStates(r.fig, states);
+  const before = prev[0];
+  if (before !== undefined && states[0] !== undefined) {
+    const seg = emptySegments();
+    addSegment(seg, before, states[0]);
+    r.edge = { prevMs: before.time, seg };
+  }
+  addLinks(r.fig, links);
+  addEvents(r.fig, events);
+  for (const m of minutes) if ((num(m['count']) ?? 0) > 0) r.minutes[Math.floor((m.time - hour) / 60_000)] = 1;
+  for (const s of seqs) {
+    r.readings += num(s['count']) ?? 0;
+    const lo = num(s['min']);
+    const hi = num(s['max']);
+    if (lo !== null) r.seqMin = r.seqMin === null ? lo : Math.min(r.seqMin, lo);
+    if (hi !== null) r.seqMax = r.seqMax === null ? hi : Math.max(r.seqMax, hi);
+  }
+  return r;
+}
+
+/** The hour of the source's first vehicle_state after `hour`, or null: its edge segment starts at or before this hour's last reading. */
+export async function nextStateHour(query: InfluxQuery, pilot: string, source: string, hour: number): Promise<number | null> {
+  const rows: InfluxRow[] = await query.rows(
+    `SELECT ${q('recv_ms')} FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND ${q('source')} = ${quoteLiteral(source)} AND time >= ${hour + HOUR_MS}ms ORDER BY time ASC LIMIT 1`,
+  );
+  const t = rows[0]?.time;
+  return t === undefined ? null : Math.floor(t / HOUR_MS) * HOUR_MS;
+}
