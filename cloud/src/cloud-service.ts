@@ -13,6 +13,7 @@ import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
+import type { RollupJob } from './rollups/rollup-job.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
@@ -42,6 +43,8 @@ export interface CloudService {
   readonly metrics: CloudMetrics;
   /** The WebSocket live feed, to push a pilot's operators a message (pushToOperators). */
   readonly live: LiveFeed;
+  /** The rollup job (rollups.enabled), e.g. to wait until it has caught up. */
+  readonly rollups: RollupJob | undefined;
   close(): Promise<void>;
 }
 
@@ -158,6 +161,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metricsUrl: metricsServer.url,
     metrics,
     live: api.liveFeed,
+    rollups,
     close() {
       closing ??= (async () => {
         influxHealth.close();

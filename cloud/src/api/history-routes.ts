@@ -145,7 +145,8 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // Distance, speed and mode share of the last seconds would say where vehicles are now: like
     // the tracks, a viewer's KPIs end at now − the pilot's delay (`from`/`to` say what was asked).
     const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
-    const kpis = until < from ? emptyKpis(pilot, from, until) : await gated(ctx, req, (query) => queryKpis(query, pilot, from, until, ctx.rollups));
+    const kpis =
+      until < from ? emptyKpis(pilot, from, until) : await gated(ctx, req, (query) => queryKpis(query, pilot, from, until, ctx.rollups));
     return { ...kpis, from, to };
   });
 

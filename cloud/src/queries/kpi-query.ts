@@ -58,7 +58,7 @@ export function planKpiPieces(from: number, to: number, rollups: RollupCoverage 
     else pieces.push({ kind, start, end });
   };
   push('raw', from, hs);
-  for (let h = hs; h < he; ) {
+  for (let h = hs; h < he;) {
     if (h % DAY_MS === 0 && h + DAY_MS <= he) {
       let whole = true;
       for (let x = h; x < h + DAY_MS && whole; x += HOUR_MS) whole = covered(x);

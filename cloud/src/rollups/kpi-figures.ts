@@ -220,7 +220,11 @@ export function kpisOfFigures(fig: KpiFigures, from: number, to: number): Kpis {
     speed_p95_kmh: pct(fig.speed, 95, PER_UNIT.speedKmh),
     availability: fig.windowMinutes > 0 ? fig.freshMinutes / fig.windowMinutes : null,
     link: {
-      rsrp_dbm: { p5: pct(fig.rsrp, 5, PER_UNIT.rsrpDbm), p50: pct(fig.rsrp, 50, PER_UNIT.rsrpDbm), p95: pct(fig.rsrp, 95, PER_UNIT.rsrpDbm) },
+      rsrp_dbm: {
+        p5: pct(fig.rsrp, 5, PER_UNIT.rsrpDbm),
+        p50: pct(fig.rsrp, 50, PER_UNIT.rsrpDbm),
+        p95: pct(fig.rsrp, 95, PER_UNIT.rsrpDbm),
+      },
       sinr_db: { p5: pct(fig.sinr, 5, PER_UNIT.sinrDb), p50: pct(fig.sinr, 50, PER_UNIT.sinrDb), p95: pct(fig.sinr, 95, PER_UNIT.sinrDb) },
       rtt_ms: { p50: pct(fig.rtt, 50, PER_UNIT.rttMs), p95: pct(fig.rtt, 95, PER_UNIT.rttMs) },
     },

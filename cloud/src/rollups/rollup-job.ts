@@ -157,15 +157,17 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     const watermark = num(rows[0]?.['watermark_ms']);
     const since = num(rows[0]?.['since_ms']);
     const now = this.now();
+    // sinceMs is set only once the hours to recompute are marked: until then the KPIs read raw readings.
     if (watermark === null || since === null) {
-      this.sinceMs = Math.floor((now - this.opts.backfillDays * DAY_MS) / DAY_MS) * DAY_MS;
+      const from = Math.floor((now - this.opts.backfillDays * DAY_MS) / DAY_MS) * DAY_MS;
       this.backfilling = true;
-      const n = await this.markReadings(this.sinceMs, now + DAY_MS, null);
-      this.log.info({ since: this.sinceMs, hours: n }, 'no rollup progress found: building the rollups of the last days');
+      const n = await this.markReadings(from, now + DAY_MS, null);
+      this.sinceMs = from;
+      this.log.info({ since: from, hours: n }, 'no rollup progress found: building the rollups of the last days');
     } else {
+      const n = await this.markReadings(Math.max(since, watermark - this.opts.pastMs), now + DAY_MS, watermark);
       this.sinceMs = since;
       this.savedWatermark = watermark;
-      const n = await this.markReadings(Math.max(since, watermark - this.opts.pastMs), now + DAY_MS, watermark);
       this.log.info({ since, watermark, hours: n }, 'rollups: recomputing the hours of readings received since the last progress');
     }
     this.initialised = true;
