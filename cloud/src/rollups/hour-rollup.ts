@@ -25,6 +25,19 @@ function sourceWhere(pilot: string, source: string, from: number, to: number): s
   return `${pilotRange(pilot, from, to)} AND ${q('source')} = ${quoteLiteral(source)}`;
 }
 
+/** What one hour of one source holds, as the statements of computeHourRollup return it. */
+export interface HourRows {
+  states: InfluxRow[];
+  /** The source's last vehicle_state before the hour (at most one). */
+  prev: readonly InfluxRow[];
+  links: readonly InfluxRow[];
+  events: readonly InfluxRow[];
+  /** `count` of vehicle_state and sensor_reading readings per minute (GROUP BY time(1m)). */
+  minutes: readonly InfluxRow[];
+  /** `count`, `min` and `max` of `seq`, a row per measurement. */
+  seqs: readonly InfluxRow[];
+}
+
 export async function computeHourRollup(query: InfluxQuery, pilot: string, source: string, hour: number): Promise<SourceRollup> {
   const where = sourceWhere(pilot, source, hour, hour + HOUR_MS - 1);
   const M = MEASUREMENTS;
@@ -36,19 +49,24 @@ export async function computeHourRollup(query: InfluxQuery, pilot: string, sourc
     `SELECT count(${q('seq')}) FROM ${q(M.state)}, ${q(M.sensor)} WHERE ${where} GROUP BY time(1m) fill(none)`,
     `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}) FROM ${q(M.state)}, ${q(M.link)}, ${q(M.event)}, ${q(M.sensor)} WHERE ${where}`,
   ]);
+  return hourRollupOfRows(pilot, source, hour, { states, prev, links, events, minutes, seqs });
+}
+
+/** The rollup of one source's hour from its rows. */
+export function hourRollupOfRows(pilot: string, source: string, hour: number, rows: HourRows): SourceRollup {
   const r = emptyRollup(pilot, source, 'hour', hour);
-  states.sort((a, b) => a.time - b.time);
+  const states = [...rows.states].sort((a, b) => a.time - b.time);
   addSourceStates(r.fig, states);
-  const before = prev[0];
+  const before = rows.prev[0];
   if (before !== undefined && states[0] !== undefined) {
     const seg = emptySegments();
     addSegment(seg, before, states[0]);
     r.edge = { prevMs: before.time, seg };
   }
-  addLinks(r.fig, links);
-  addEvents(r.fig, events);
-  for (const m of minutes) if ((num(m['count']) ?? 0) > 0) r.minutes[Math.floor((m.time - hour) / 60_000)] = 1;
-  for (const s of seqs) {
+  addLinks(r.fig, rows.links);
+  addEvents(r.fig, rows.events);
+  for (const m of rows.minutes) if ((num(m['count']) ?? 0) > 0) r.minutes[Math.floor((m.time - hour) / 60_000)] = 1;
+  for (const s of rows.seqs) {
     r.readings += num(s['count']) ?? 0;
     const lo = num(s['min']);
     const hi = num(s['max']);
