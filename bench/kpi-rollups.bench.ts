@@ -60,7 +60,8 @@ function rowOf(r: FleetReading): { kind: 'state' | 'link' | 'event'; row: Influx
     if (state.odometer_m) row['odometer_m'] = state.odometer_m;
     return { kind: 'state', row };
   }
-  if (link) return { kind: 'link', row: { time: r.ts, rsrp_dbm: link.rsrp_dbm, sinr_db: link.sinr_db, rtt_ms: link.rtt_ms, seq: link.seq } };
+  if (link)
+    return { kind: 'link', row: { time: r.ts, rsrp_dbm: link.rsrp_dbm, sinr_db: link.sinr_db, rtt_ms: link.rtt_ms, seq: link.seq } };
   const row: InfluxRow = { time: r.ts, type: TYPES[event!.type as number], seq: event!.seq };
   if (event!.cause) row['cause'] = CAUSES[event!.cause as number];
   return { kind: 'event', row };
@@ -207,7 +208,9 @@ async function main(): Promise<void> {
     const from = firstDay + HOUR + 23 * 60_000 + 45_678;
     const to = lastDay + 22 * HOUR + 34 * 60_000 + 56_789;
     const api = (a: number, b: number) => async (): Promise<Kpis> => {
-      const res = await fetch(`${cloud!.url}/api/v1/pilots/${PILOT}/kpis?from=${a}&to=${b}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${cloud!.url}/api/v1/pilots/${PILOT}/kpis?from=${a}&to=${b}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       const text = await res.text();
       if (res.status !== 200) throw new Error(`kpis answered ${res.status}: ${text}`);
       return JSON.parse(text) as Kpis;
@@ -221,15 +224,29 @@ async function main(): Promise<void> {
     const days = (to - from) / DAY;
 
     console.log(`\n### KPIs of ${days.toFixed(1)} days, 3 buses at 1 Hz (${RUNS} runs after a warm-up)\n`);
-    console.log(`setup: ${rawLines.toLocaleString('en')} raw lines written (2 days), ${generated.toLocaleString('en')} readings of 28 days rolled up in-process: ${setupS.toFixed(1)} s`);
-    console.log(`rollup job, first start: 2 raw days (${(2 * 24 * 3).toString()} source-hours and their days) built from InfluxDB in ${jobS.toFixed(1)} s\n`);
+    console.log(
+      `setup: ${rawLines.toLocaleString('en')} raw lines written (2 days), ${generated.toLocaleString('en')} readings of 28 days rolled up in-process: ${setupS.toFixed(1)} s`,
+    );
+    console.log(
+      `rollup job, first start: 2 raw days (${(2 * 24 * 3).toString()} source-hours and their days) built from InfluxDB in ${jobS.toFixed(1)} s\n`,
+    );
     console.log('| what | median | max | ratio to rollups |');
     console.log('| --- | --- | --- | --- |');
-    console.log(`| GET /kpis, ${days.toFixed(1)} days, from rollups (partial hours raw) | ${m.median.toFixed(0)} ms | ${m.max.toFixed(0)} ms | 1 |`);
-    console.log(`| raw computation, 1 day (${(rawDay.last.distance_km).toFixed(1)} km) | ${r.median.toFixed(0)} ms | ${r.max.toFixed(0)} ms | ${(r.median / m.median).toFixed(1)} |`);
-    console.log(`| raw computation, 30 days: ESTIMATE, 30 × the day | ${((r.median * 30) / 1000).toFixed(1)} s | | ${((r.median * 30) / m.median).toFixed(0)} |`);
-    console.log(`\nthe last day from its day rollup vs raw: largest relative difference ${maxDiff(apiDay, { ...rawDay.last }).toExponential(1)}`);
-    console.log(`30 days: ${month.last.distance_km.toFixed(1)} km, ${month.last.takeovers} takeovers, availability ${month.last.availability?.toFixed(3)}`);
+    console.log(
+      `| GET /kpis, ${days.toFixed(1)} days, from rollups (partial hours raw) | ${m.median.toFixed(0)} ms | ${m.max.toFixed(0)} ms | 1 |`,
+    );
+    console.log(
+      `| raw computation, 1 day (${rawDay.last.distance_km.toFixed(1)} km) | ${r.median.toFixed(0)} ms | ${r.max.toFixed(0)} ms | ${(r.median / m.median).toFixed(1)} |`,
+    );
+    console.log(
+      `| raw computation, 30 days: ESTIMATE, 30 × the day | ${((r.median * 30) / 1000).toFixed(1)} s | | ${((r.median * 30) / m.median).toFixed(0)} |`,
+    );
+    console.log(
+      `\nthe last day from its day rollup vs raw: largest relative difference ${maxDiff(apiDay, { ...rawDay.last }).toExponential(1)}`,
+    );
+    console.log(
+      `30 days: ${month.last.distance_km.toFixed(1)} km, ${month.last.takeovers} takeovers, availability ${month.last.availability?.toFixed(3)}`,
+    );
     if (m.median > 2_000) console.log(`GOAL MISSED: ${m.median.toFixed(0)} ms > 2 s`);
   } finally {
     await cloud?.close();

@@ -17,7 +17,7 @@ export const KPI_EVENT_TYPES = ['TAKEOVER', 'DISENGAGEMENT', 'EMERGENCY_STOP'];
  * How far back a source's previous reading is looked for: the longest KPI range. An earlier one can
  * never be inside a range that also holds this hour, so its segment would never count.
  */
-export const PREV_LOOKBACK_MS = 400 * 86_400_000;
+const PREV_LOOKBACK_MS = 400 * 86_400_000;
 
 const HOUR_MS = PERIOD_MS.hour;
 

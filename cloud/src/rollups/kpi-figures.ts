@@ -10,7 +10,7 @@ import { haversineM, num, str } from '../queries/stats.js';
 import { addValue, histogramPercentile, mergeHistogram, type ValueHistogram } from './value-histogram.js';
 
 /** Consecutive readings further apart than this are not joined by a straight line (no odometer), nor counted as time in a mode. */
-export const MAX_HAVERSINE_GAP_MS = 60_000;
+const MAX_HAVERSINE_GAP_MS = 60_000;
 
 /** Buckets per unit of each percentile figure: speed, RSRP, SINR and RTT to 0.1, latency to 1 ms (docs/reports.md). */
 export const PER_UNIT = { speedKmh: 10, rsrpDbm: 10, sinrDb: 10, rttMs: 10, latencyMs: 1 } as const;

@@ -13,8 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { MEASUREMENTS, ROLLUP_MEASUREMENTS, type Pilot } from '@michi/proto';
-import { MichiError } from '@michi/proto';
+import { MEASUREMENTS, MichiError, ROLLUP_MEASUREMENTS, type Pilot, type ROLLUP_PROGRESS_FIELDS } from '@michi/proto';
 import { quoteIdentifier as q, quoteLiteral, type InfluxQuery } from '../influx-query.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { RollupCoverage } from '../queries/kpi-query.js';
@@ -23,7 +22,6 @@ import { computeHourRollup, nextStateHour } from './hour-rollup.js';
 import { dayOfHours, PERIOD_MS, rollupLine, rollupOfRow, type SourceRollup } from './source-rollup.js';
 import type { RollupMarks, TouchedHours } from './touched-hours.js';
 
-const HOUR_MS = PERIOD_MS.hour;
 const DAY_MS = PERIOD_MS.day;
 
 export interface RollupJobOptions {
@@ -288,10 +286,11 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     for (const m of this.marks.values()) oldest = Math.min(oldest, m.firstAt);
     const watermark = oldest - this.opts.watermarkMarginMs;
     if (this.savedWatermark !== null && watermark <= this.savedWatermark) return;
-    await this.deps.writer.write([`${ROLLUP_MEASUREMENTS.progress} watermark_ms=${watermark}i,since_ms=${this.sinceMs ?? 0}i 0`]);
+    const fields: Record<keyof typeof ROLLUP_PROGRESS_FIELDS, number> = { watermark_ms: watermark, since_ms: this.sinceMs ?? 0 };
+    const line = `${ROLLUP_MEASUREMENTS.progress} ${Object.entries(fields)
+      .map(([k, v]) => `${k}=${Math.trunc(v)}i`)
+      .join(',')} 0`;
+    await this.deps.writer.write([line]);
     this.savedWatermark = watermark;
   }
 }
-
-/** Rounds down to the hour. */
-export const hourOf = (t: number): number => Math.floor(t / HOUR_MS) * HOUR_MS;

@@ -8,7 +8,7 @@
 /** Bucket index → count. A bucket k holds the values v with round(v × perUnit) = k. */
 export type ValueHistogram = Map<number, number>;
 
-export function bucketOf(v: number, perUnit: number): number {
+function bucketOf(v: number, perUnit: number): number {
   return Math.round(v * perUnit);
 }
 
