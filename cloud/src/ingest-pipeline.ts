@@ -59,8 +59,14 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     observer: influxHealth,
   });
   const latest = new LatestState(pilots);
-  const rollups =
+  // Rollups go through a writer of their own: a rollup line InfluxDB refused must never fail (and so
+  // acknowledge unstored) the gateways' batches a shared request would have carried.
+  const rollupWriter =
     deps.withRollups && config.rollups.enabled
+      ? new InfluxWriter(influx, { ...config.influx, maxConcurrentWrites: 1 }, { logger: logger.child({ component: 'rollup-writer' }) })
+      : undefined;
+  const rollups =
+    rollupWriter !== undefined
       ? new RollupJob(
           {
             ...config.rollups,
@@ -68,7 +74,7 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
             // A reading is marked after its write: the writer's queueing and the write's own deadline.
             watermarkMarginMs: config.influx.flushIntervalMs + 2 * config.influx.timeoutMs + 60_000,
           },
-          { query: new InfluxQuery(influx), writer, pilots, logger, metrics, now: deps.now },
+          { query: new InfluxQuery(influx), writer: rollupWriter, pilots, logger, metrics, now: deps.now },
         )
       : undefined;
   const ingest = new BatchIngest(
@@ -86,6 +92,7 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     async close() {
       influxHealth.close();
       await rollups?.close();
+      await rollupWriter?.close();
       await writer.close();
       influx.close();
     },
