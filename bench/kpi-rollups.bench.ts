@@ -23,6 +23,7 @@ import { queryKpis } from '../cloud/src/queries/kpi-query.js';
 import { hourRollupOfRows } from '../cloud/src/rollups/hour-rollup.js';
 import { dayOfHours, rollupLine, type SourceRollup } from '../cloud/src/rollups/source-rollup.js';
 import { busReadings, type FleetBus, type FleetReading } from '../cloud/test/fixtures/rollup-fleet.js';
+import { benchCloudEnv } from './bench-cloud.js';
 
 const PILOT = 'maebashi-l4-bus';
 const RUNS = Number(process.env['MICHI_BENCH_KPI_RUNS'] ?? 5);
@@ -185,20 +186,14 @@ async function main(): Promise<void> {
 
     const t1 = performance.now();
     cloud = await startCloud(
-      loadCloudConfig(undefined, {
-        MICHI_BENCH_TOKEN: TOKEN,
-        MICHI_CLOUD_SEEDS_DIR: 'seeds',
-        MICHI_CLOUD_AUTH__TOKENS: JSON.stringify([{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_TOKEN' }]),
-        MICHI_CLOUD_MQTT__PORT: '0',
-        MICHI_CLOUD_HTTP__PORT: '0',
-        MICHI_CLOUD_METRICS__PORT: '0',
-        MICHI_CLOUD_GRPC__ENABLED: 'false',
-        MICHI_CLOUD_INFLUX__URL: influx.url,
-        MICHI_CLOUD_INFLUX__DATABASE: influx.database,
-        MICHI_CLOUD_ROLLUPS__SETTLE_MS: '0',
-        MICHI_CLOUD_ROLLUPS__TICK_MS: '10',
-        MICHI_CLOUD_ROLLUPS__MAX_HOURS_PER_TICK: '500',
-      }),
+      loadCloudConfig(
+        undefined,
+        benchCloudEnv(influx, TOKEN, {
+          MICHI_CLOUD_ROLLUPS__SETTLE_MS: '0',
+          MICHI_CLOUD_ROLLUPS__TICK_MS: '10',
+          MICHI_CLOUD_ROLLUPS__MAX_HOURS_PER_TICK: '500',
+        }),
+      ),
       { logger: pino({ level: 'silent' }) },
     );
     const job = cloud.rollups!;
