@@ -13,7 +13,7 @@ import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
-import type { RollupJob } from './rollups/rollup-job.js';
+import { ROLLUP_CLOUD_INSTANCE, type RollupJob } from './rollups/rollup-job.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
@@ -58,7 +58,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   const auth = new TokenAuthenticator(config.auth, config.resolveSecret, pilotIds);
   const audit = new AuditLog({ logger, file: config.auth.auditFile });
 
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, withRollups: true });
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, rollupInstance: ROLLUP_CLOUD_INSTANCE });
   const { directory, influx, influxHealth, writer, latest, ingest, rollups } = pipeline;
   const query = new InfluxQuery(influx);
   try {

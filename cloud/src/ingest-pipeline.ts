@@ -16,7 +16,7 @@ import { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
 import { InfluxQuery } from './influx-query.js';
-import { RollupJob } from './rollups/rollup-job.js';
+import { ROLLUP_CLOUD_INSTANCE, RollupJob } from './rollups/rollup-job.js';
 
 export interface IngestPipelineDeps {
   logger: Logger;
@@ -24,8 +24,11 @@ export interface IngestPipelineDeps {
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
   now: () => number;
-  /** Run the rollup job (rollups.enabled): the cloud does, scale-out workers do not (docs/reports.md). */
-  withRollups?: boolean;
+  /**
+   * Run the rollup job (when rollups.enabled) under this name, the tag of its progress point: the
+   * cloud as ROLLUP_CLOUD_INSTANCE, each scale-out worker as its worker.clientId. Undefined: no job.
+   */
+  rollupInstance?: string | undefined;
 }
 
 export interface IngestPipeline {
@@ -61,15 +64,19 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
   const latest = new LatestState(pilots);
   // Rollups go through a writer of their own: a rollup line InfluxDB refused must never fail (and so
   // acknowledge unstored) the gateways' batches a shared request would have carried.
+  const instance = config.rollups.enabled ? deps.rollupInstance : undefined;
   const rollupWriter =
-    deps.withRollups && config.rollups.enabled
+    instance !== undefined
       ? new InfluxWriter(influx, { ...config.influx, maxConcurrentWrites: 1 }, { logger: logger.child({ component: 'rollup-writer' }) })
       : undefined;
   const rollups =
-    rollupWriter !== undefined
+    rollupWriter !== undefined && instance !== undefined
       ? new RollupJob(
           {
             ...config.rollups,
+            instance,
+            // Workers leave the first start's backfill to the cloud, which answers the KPIs.
+            backfillDays: instance === ROLLUP_CLOUD_INSTANCE ? config.rollups.backfillDays : 0,
             pastMs: config.timestampWindow.pastMs,
             // A reading is marked after its write: the writer's queueing and the write's own deadline.
             watermarkMarginMs: config.influx.flushIntervalMs + 2 * config.influx.timeoutMs + 60_000,

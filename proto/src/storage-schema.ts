@@ -104,7 +104,8 @@ export const MAP_FIELDS = {
  * Rollups (docs/reports.md): what the KPIs need of one source over one UTC hour or day, computed by
  * the cloud from the readings above and recomputed when late readings land. Tags `pilot` and
  * `source`; the point's time is the start of the hour or day. `rollup_progress` holds one point
- * (time 0, no tags): how far the rollups are known to be complete.
+ * (time 0) per process that rolls up (tag `instance`: `cloud`, or a worker's client id): how far its
+ * rollups are known to be complete.
  */
 export const ROLLUP_MEASUREMENTS = { hour: 'rollup_hour', day: 'rollup_day', progress: 'rollup_progress' } as const;
 

@@ -33,6 +33,11 @@ export interface RollupCoverage {
   since(): number | null;
   /** Starts of the pilot's hours whose rollups are waiting to be recomputed (late readings landed). */
   pendingHours(pilot: string): ReadonlySet<number>;
+  /**
+   * Hours ending later than this may not be rolled up yet even without a mark here (another
+   * process, a scale-out worker, wrote their readings and rolls them up after its settle delay).
+   */
+  settledBefore(): number;
 }
 
 /** A run of the range, [start, end) in ms, read one way. */
@@ -49,7 +54,8 @@ export function planKpiPieces(from: number, to: number, rollups: RollupCoverage 
   const he = Math.floor((to + 1) / HOUR_MS) * HOUR_MS;
   if (!rollups || since === null || hs >= he) return [{ kind: 'raw', start: from, end: to + 1 }];
   const pending = rollups.pendingHours(pilot);
-  const covered = (h: number): boolean => h >= since && !pending.has(h);
+  const settled = rollups.settledBefore();
+  const covered = (h: number): boolean => h >= since && h + HOUR_MS <= settled && !pending.has(h);
   const pieces: Piece[] = [];
   const push = (kind: Piece['kind'], start: number, end: number): void => {
     if (end <= start) return;

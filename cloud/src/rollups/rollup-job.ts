@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { MEASUREMENTS, MichiError, ROLLUP_MEASUREMENTS, type Pilot, type ROLLUP_PROGRESS_FIELDS } from '@michi/proto';
 import { quoteIdentifier as q, quoteLiteral, type InfluxQuery } from '../influx-query.js';
+import { escapeKey } from '../line-protocol.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { RollupCoverage } from '../queries/kpi-query.js';
 import { num, str } from '../queries/stats.js';
@@ -24,7 +25,12 @@ import type { RollupMarks, TouchedHours } from './touched-hours.js';
 
 const DAY_MS = PERIOD_MS.day;
 
+/** The `instance` tag of the cloud process's progress point. */
+export const ROLLUP_CLOUD_INSTANCE = 'cloud';
+
 export interface RollupJobOptions {
+  /** Whose progress point this job reads and writes (tag `instance`): each process that ingests runs its own job. */
+  instance: string;
   /** An hour is recomputed once no reading has landed in it for this long. */
   settleMs: number;
   tickMs: number;
@@ -138,6 +144,11 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     return out;
   }
 
+  settledBefore(): number {
+    // The settle delay, a tick to notice, one to compute, and a minute for a busy InfluxDB.
+    return this.now() - this.opts.settleMs - 2 * this.opts.tickMs - 60_000;
+  }
+
   /** (pilot, source, hour)s waiting to be recomputed. */
   get pending(): number {
     return this.marks.size;
@@ -151,7 +162,9 @@ export class RollupJob implements RollupMarks, RollupCoverage {
   }
 
   private async init(): Promise<void> {
-    const rows = await this.deps.query.rows(`SELECT * FROM ${q(ROLLUP_MEASUREMENTS.progress)} WHERE time = 0`);
+    const rows = await this.deps.query.rows(
+      `SELECT * FROM ${q(ROLLUP_MEASUREMENTS.progress)} WHERE ${q('instance')} = ${quoteLiteral(this.opts.instance)} AND time = 0`,
+    );
     const watermark = num(rows[0]?.['watermark_ms']);
     const since = num(rows[0]?.['since_ms']);
     const now = this.now();
@@ -287,7 +300,7 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     const watermark = oldest - this.opts.watermarkMarginMs;
     if (this.savedWatermark !== null && watermark <= this.savedWatermark) return;
     const fields: Record<keyof typeof ROLLUP_PROGRESS_FIELDS, number> = { watermark_ms: watermark, since_ms: this.sinceMs ?? 0 };
-    const line = `${ROLLUP_MEASUREMENTS.progress} ${Object.entries(fields)
+    const line = `${ROLLUP_MEASUREMENTS.progress},instance=${escapeKey(this.opts.instance)} ${Object.entries(fields)
       .map(([k, v]) => `${k}=${Math.trunc(v)}i`)
       .join(',')} 0`;
     await this.deps.writer.write([line]);
