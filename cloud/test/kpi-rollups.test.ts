@@ -138,6 +138,14 @@ describe('KPIs from rollups', () => {
   it('stay equal after a late backfill: found again after a restart, the day changes by exactly what it adds', async () => {
     const before = await apiKpis(cloud!, ...RANGES.wholeDay);
     await cloud!.close();
+    // What survives a restart: the cloud's progress point. Its start is set to a value of our own,
+    // which the restarted clouds must read back rather than start afresh.
+    const [progress, ...others] = await influx.rows('SELECT * FROM rollup_progress', { epoch: 'ms' });
+    expect(others).toEqual([]);
+    expect(progress).toMatchObject({ time: 0, instance: 'cloud' });
+    expect(Date.now() - Number(progress!['watermark_ms'])).toBeLessThan(5 * 60_000);
+    const since = DAY0 - 3 * DAY;
+    await influx.write(`rollup_progress,instance=cloud watermark_ms=${Number(progress!['watermark_ms'])}i,since_ms=${since}i 0`);
     // A cloud whose job does not settle in time takes the backfill, and stops with its marks in memory.
     cloud = await start(3_600_000);
     await ingest(cloud, readings.filter(late));
@@ -146,12 +154,14 @@ describe('KPIs from rollups', () => {
     await waitFor(() => [...cloud!.rollups!.pendingHours(PILOT.id)].sort().join() === backfillHours.join(), {
       what: 'only the backfill pending',
     });
+    expect(cloud.rollups!.since()).toBe(since);
     // Meanwhile the hours being recomputed are read raw.
     expectSameKpis(await apiKpis(cloud, ...RANGES.wholeDay), await queryKpis(raw, PILOT, ...RANGES.wholeDay), 'pending');
     await cloud.close();
 
     cloud = await start(200);
     await settled(cloud);
+    expect(cloud.rollups!.since()).toBe(since);
     expect(planKpiPieces(...RANGES.wholeDay, cloud.rollups, PILOT.id).map((p) => p.kind)).toEqual(['day']);
     for (const [name, [from, to]] of Object.entries(RANGES)) {
       expectSameKpis(await apiKpis(cloud, from, to), await queryKpis(raw, PILOT, from, to), name);

@@ -77,6 +77,8 @@ export class RollupJob implements RollupMarks, RollupCoverage {
   private readonly pilots: Set<string>;
   private sinceMs: number | null = null;
   private initialised = false;
+  /** The last tick failed: further failures are logged at debug until one succeeds. */
+  private failing = false;
   /** Hours marked by the first start's backfill and not yet computed; progress is saved only without them. */
   private backfilling = false;
   private savedWatermark: number | null = null;
@@ -237,9 +239,7 @@ export class RollupJob implements RollupMarks, RollupCoverage {
       try {
         await this.init();
       } catch (err) {
-        const reason = reasonOf(err);
-        this.failures?.inc({ reason });
-        this.log.warn({ err: (err as Error).message, reason }, 'rollups: could not read the progress from InfluxDB; retrying next tick');
+        this.failed(err, 'rollups: could not read the progress from InfluxDB; retrying next tick');
         return 0;
       }
     }
@@ -266,18 +266,32 @@ export class RollupJob implements RollupMarks, RollupCoverage {
         const next = await nextStateHour(this.deps.query, m.pilot, m.source, m.hour);
         // A marked next hour is recomputed in its own turn, with its own settle delay.
         if (next !== null && !this.marks.has(keyOf(m.pilot, m.source, next))) await recompute(m.pilot, m.source, next);
-        // A mark that got new readings while it was computed stays for another turn.
+      }
+      for (const { pilot, source, day } of days.values()) await this.recomputeDay(pilot, source, day);
+      // Only now, with their days written, are the hours done (a failure above leaves every mark for
+      // the next tick); a mark that got new readings meanwhile stays for another turn.
+      for (const m of ready) {
         const key = keyOf(m.pilot, m.source, m.hour);
         if (this.marks.get(key)?.lastAt === m.lastAt) this.marks.delete(key);
       }
-      for (const { pilot, source, day } of days.values()) await this.recomputeDay(pilot, source, day);
       await this.saveProgress();
     } catch (err) {
-      const reason = reasonOf(err);
-      this.failures?.inc({ reason });
-      this.log.warn({ err: (err as Error).message, reason, hours: ready.length }, 'rollup tick failed; retrying next tick');
+      this.failed(err, 'rollup tick failed; retrying next tick', { hours: ready.length });
+      return ready.length;
     }
+    if (this.failing) this.log.info('rollups: InfluxDB answers again; recomputing');
+    this.failing = false;
     return ready.length;
+  }
+
+  /** Counts every failure; logs the first of a run at warn (a tick every few seconds while InfluxDB is down), the rest at debug. */
+  private failed(err: unknown, msg: string, ctx: Record<string, unknown> = {}): void {
+    const reason = reasonOf(err);
+    this.failures?.inc({ reason });
+    const line = { err: (err as Error).message, reason, ...ctx };
+    if (this.failing) this.log.debug(line, msg);
+    else this.log.warn(line, msg);
+    this.failing = true;
   }
 
   private async recomputeDay(pilot: string, source: string, day: number): Promise<void> {
