@@ -118,30 +118,27 @@ function addRawPiece(fig: KpiFigures, pilot: Pilot, piece: Piece, rows: InfluxRo
     set.add(str(r['source']) ?? '');
   }
   const window = serviceMinutes(piece.start, piece.end - 1, pilot.serviceWindow, pilot.timezone);
-  addAvailability(fig, window, availabilitySources(pilot), (m) => present.get(m));
+  addAvailability(fig, window, availabilitySources(pilot), (s, m) => present.get(m)?.has(s) === true);
 }
 
 function addRollupPiece(fig: KpiFigures, pilot: Pilot, from: number, piece: Piece & { kind: Period }, rows: readonly InfluxRow[]): void {
   const period = PERIOD_MS[piece.kind];
-  const byStart = new Map<number, SourceRollup[]>();
+  const byStart = new Map<number, Map<string, SourceRollup>>();
   for (const row of rows) {
     const r = rollupOfRow(row, piece.kind);
     if (r === null) continue;
     mergeFigures(fig, r.fig);
     // An edge segment counts when its earlier reading is inside the range, like every raw segment.
     if (r.edge && r.edge.prevMs >= from) mergeSegments(fig.seg, r.edge.seg);
-    let list = byStart.get(r.start);
-    if (!list) byStart.set(r.start, (list = []));
-    list.push(r);
+    let bySource = byStart.get(r.start);
+    if (!bySource) byStart.set(r.start, (bySource = new Map()));
+    bySource.set(r.source, r);
   }
   const sources = availabilitySources(pilot);
   for (let start = piece.start; start < piece.end; start += period) {
-    const list = byStart.get(start) ?? [];
+    const bySource = byStart.get(start);
     const window = serviceMinutes(start, start + period - 1, pilot.serviceWindow, pilot.timezone);
-    addAvailability(fig, window, sources, (m) => {
-      const i = (m - start) / 60_000;
-      return new Set(list.filter((r) => r.minutes[i] === 1).map((r) => r.source));
-    });
+    addAvailability(fig, window, sources, (s, m) => bySource?.get(s)?.minutes[(m - start) / 60_000] === 1);
   }
 }
 

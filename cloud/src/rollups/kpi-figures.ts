@@ -174,20 +174,18 @@ export function addEvents(fig: KpiFigures, rows: readonly InfluxRow[]): void {
 }
 
 /**
- * Availability of some service-window minutes: `present(m)` gives the sources with a reading in
- * the minute starting at m; a minute is fresh when every counted source is among them.
+ * Availability of some service-window minutes: `hasReading(source, m)` says whether the source had a
+ * reading in the minute starting at m; a minute is fresh when every counted source had one.
  */
 export function addAvailability(
   fig: KpiFigures,
   window: readonly number[],
   sources: readonly string[],
-  present: (minute: number) => ReadonlySet<string> | undefined,
+  hasReading: (source: string, minute: number) => boolean,
 ): void {
   fig.windowMinutes += window.length;
-  for (const m of window) {
-    const set = present(m);
-    if (sources.length > 0 && set !== undefined && sources.every((s) => set.has(s))) fig.freshMinutes++;
-  }
+  if (sources.length === 0) return;
+  for (const m of window) if (sources.every((s) => hasReading(s, m))) fig.freshMinutes++;
 }
 
 const per100km = (n: number, km: number): number | null => (km > 0 ? (n / km) * 100 : null);
