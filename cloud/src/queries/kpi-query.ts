@@ -3,7 +3,7 @@
  * are computed): whole UTC days and hours from the rollups, the rest from the raw readings (the
  * partial hours at both ends, hours whose rollup is being recomputed, and anything before the
  * rollups begin). Both go through the same mergeable figures (rollups/kpi-figures.ts), so the result
- * is the raw computation's. One InfluxDB request.
+ * is the raw computation's. Up to three InfluxDB requests at once.
  */
 import { MEASUREMENTS, ROLLUP_MEASUREMENTS, type Kpis, type Pilot } from '@michi/proto';
 import { quoteIdentifier as q, type InfluxQuery, type InfluxRow } from '../influx-query.js';
@@ -134,30 +134,41 @@ function addRollupPiece(fig: KpiFigures, pilot: Pilot, from: number, piece: Piec
     if (!bySource) byStart.set(r.start, (bySource = new Map()));
     bySource.set(r.source, r);
   }
-  const sources = availabilitySources(pilot);
-  for (let start = piece.start; start < piece.end; start += period) {
-    const bySource = byStart.get(start);
-    const window = serviceMinutes(start, start + period - 1, pilot.serviceWindow, pilot.timezone);
-    addAvailability(fig, window, sources, (s, m) => bySource?.get(s)?.minutes[(m - start) / 60_000] === 1);
-  }
+  // The piece starts on a UTC hour or day: each minute's period starts a whole number of periods after it.
+  const window = serviceMinutes(piece.start, piece.end - 1, pilot.serviceWindow, pilot.timezone);
+  addAvailability(fig, window, availabilitySources(pilot), (s, m) => {
+    const start = m - ((m - piece.start) % period);
+    return byStart.get(start)?.get(s)?.minutes[(m - start) / 60_000] === 1;
+  });
 }
 
+/**
+ * InfluxDB runs the statements of one request one after the other; the rollups, the first raw part
+ * and the other raw parts go in up to three requests at once, so that a long range costs about its
+ * largest part, not the sum (bench/kpi-rollups.bench.ts). Each request is bounded like any other.
+ */
 export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, to: number, rollups?: RollupCoverage): Promise<Kpis> {
   const pieces = planKpiPieces(from, to, rollups, pilot.id);
-  const statements: string[] = [];
-  const slices: { piece: Piece; first: number; count: number }[] = [];
-  for (const piece of pieces) {
-    const own =
-      piece.kind === 'raw'
-        ? rawStatements(pilot, from, piece)
-        : [`SELECT * FROM ${q(ROLLUP_MEASUREMENTS[piece.kind])} WHERE ${pilotRange(pilot.id, piece.start, piece.end - 1)}`];
-    slices.push({ piece, first: statements.length, count: own.length });
-    statements.push(...own);
-  }
-  const results = await query.rowsOfEach(statements);
+  const raw = pieces.filter((p) => p.kind === 'raw');
+  const groups = [pieces.filter((p) => p.kind !== 'raw'), raw.slice(0, 1), raw.slice(1)].filter((g) => g.length > 0);
+  const answers = await Promise.all(
+    groups.map(async (group) => {
+      const statements = group.map((piece) =>
+        piece.kind === 'raw'
+          ? rawStatements(pilot, from, piece)
+          : [`SELECT * FROM ${q(ROLLUP_MEASUREMENTS[piece.kind])} WHERE ${pilotRange(pilot.id, piece.start, piece.end - 1)}`],
+      );
+      const results = await query.rowsOfEach(statements.flat());
+      let first = 0;
+      return group.map((piece, i) => {
+        const rows = results.slice(first, first + statements[i]!.length);
+        first += statements[i]!.length;
+        return { piece, rows };
+      });
+    }),
+  );
   const fig = emptyFigures();
-  for (const { piece, first, count } of slices) {
-    const rows = results.slice(first, first + count);
+  for (const { piece, rows } of answers.flat()) {
     if (piece.kind === 'raw') addRawPiece(fig, pilot, piece, rows);
     else addRollupPiece(fig, pilot, from, { ...piece, kind: piece.kind }, rows[0] ?? []);
   }

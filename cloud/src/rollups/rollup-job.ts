@@ -244,10 +244,13 @@ export class RollupJob implements RollupMarks, RollupCoverage {
       }
     }
     const now = this.now();
+    // Copies: ingest updates a held mark's lastAt in place, and that is how a mark marked again
+    // while its hour was computed is told apart below.
     const ready = [...this.marks.values()]
       .filter((m) => now - m.lastAt >= this.opts.settleMs)
       .sort((a, b) => a.hour - b.hour)
-      .slice(0, this.opts.maxHoursPerTick);
+      .slice(0, this.opts.maxHoursPerTick)
+      .map((m) => ({ ...m }));
     try {
       const days = new Map<string, { pilot: string; source: string; day: number }>();
       const done = new Set<string>();
