@@ -17,6 +17,7 @@ import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
 import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
+import { ROLLUP_CLOUD_INSTANCE, type RollupJob } from './rollups/rollup-job.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
@@ -51,6 +52,8 @@ export interface CloudService {
   readonly alarms: AlarmEngine | undefined;
   /** The operating-state recorder, when records.enabled. */
   readonly records: OperatingRecorder | undefined;
+  /** The rollup job (rollups.enabled), e.g. to wait until it has caught up. */
+  readonly rollups: RollupJob | undefined;
   close(): Promise<void>;
 }
 
@@ -109,12 +112,19 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   };
   let pipeline;
   try {
-    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: fanOutObservers([alarms, records], logger) });
+    pipeline = await openIngestPipeline(config, {
+      logger,
+      pilots,
+      metrics,
+      now,
+      observer: fanOutObservers([alarms, records], logger),
+      rollupInstance: ROLLUP_CLOUD_INSTANCE,
+    });
   } catch (err) {
     await closeAlarms();
     throw err;
   }
-  const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
+  const { directory, influx, influxHealth, writer, latest, ingest, rollups } = pipeline;
   const query = new InfluxQuery(influx);
   try {
     await latest.rebuild(query, logger);
@@ -138,12 +148,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     limits: config.api.limits,
     alarms,
     records: records?.store,
+    rollups,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
   let metricsServer: MetricsServer | undefined;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
+    rollups?.start();
     metricsServer = await startMetricsServer(config.metrics, metrics, logger);
     const mqttTls = config.mqtt.tls;
     mqtt = await startMqttIngest(
@@ -223,11 +235,13 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     live: api.liveFeed,
     alarms,
     records,
+    rollups,
     close() {
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
         await closeAlarms();
+        await rollups?.close();
         await writer.close();
         await api.close();
         await metricsListener.close();

@@ -84,6 +84,7 @@ describe('loadCloudConfig', () => {
       },
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
+      rollups: { enabled: true, settleMs: 30_000, tickMs: 5_000, maxHoursPerTick: 24, backfillDays: 35 },
       auth: { tokens: [], allowAnonymousViewer: false },
       alarms: {
         enabled: true,

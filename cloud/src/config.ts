@@ -266,6 +266,17 @@ const AlarmsConfigSchema = z.strictObject({
   webhooks: AlarmWebhooksSchema,
 });
 
+/** The rollup job (docs/reports.md): per source, hour and day, recomputed when readings land. */
+const RollupsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** An hour is recomputed once no reading has landed in it for this long. */
+  settleMs: z.int().min(0).default(30_000),
+  tickMs: z.int().min(10).default(5_000),
+  maxHoursPerTick: z.int().min(1).default(24),
+  /** On the first start (no rollup_progress yet), how many days of readings are rolled up. */
+  backfillDays: z.int().min(0).max(400).default(35),
+});
+
 export const CloudConfigSchema = z.strictObject({
   /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
   seedsDir: z.string().min(1).default('seeds'),
@@ -281,6 +292,7 @@ export const CloudConfigSchema = z.strictObject({
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),
   timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
+  rollups: RollupsSchema.default(RollupsSchema.parse({})),
   /** API bearer tokens (auth-config.ts, docs/api.md). */
   auth: AuthSchema.default(AuthSchema.parse({})),
   alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),

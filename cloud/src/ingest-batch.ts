@@ -33,6 +33,7 @@ import type { IngestObserver } from './alarms/alarm-engine.js';
 import { HopTiming } from './hop-timing.js';
 import type { CloudMetrics } from './metrics.js';
 import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
+import { TouchedHours, type RollupMarks } from './rollups/touched-hours.js';
 
 export interface ItemRejection {
   index: number;
@@ -64,6 +65,8 @@ export interface BatchIngestDeps {
   now?: () => number;
   /** Told of each validated batch, synchronously, before its write (the alarm engine and the operating-state record, ingest-observers.ts). */
   observer?: IngestObserver;
+  /** Told the (source, hour)s of each batch InfluxDB accepted, so their rollups are recomputed. */
+  rollups?: RollupMarks | undefined;
 }
 
 /** A metric label from a stable code: MICHI_ERR_CLOCK_SKEW → clock_skew. */
@@ -112,6 +115,7 @@ interface PreparedBatch {
   rejected: ItemRejection[];
   /** Indices of the items that became lines. */
   lineIndices: number[];
+  touched: TouchedHours;
   firstSeq: number;
   items: number;
 }
@@ -139,7 +143,7 @@ export class BatchIngest {
     // garbage already. Held for the write's ~100 ms, its ~2,500 objects per 500 readings outlived
     // V8's young generation; since they are not, garbage collection fell from 23 % to 9 % of the
     // cloud's main thread under bench/ingest-throughput.bench.ts.
-    const { lines, count, kinds, rejected, lineIndices, firstSeq, items } = ready;
+    const { lines, count, kinds, rejected, lineIndices, firstSeq, items, touched } = ready;
     const { metrics } = this.deps;
     const log = this.deps.logger;
     if (count > 0) {
@@ -173,6 +177,7 @@ export class BatchIngest {
         return { status: 'retry', reason, error: err, firstSeq, items };
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
+      this.deps.rollups?.markWritten(gw.pilot, touched);
     }
     this.countRejections(gw, firstSeq, rejected);
     return { status: 'accepted', written: count, rejected, firstSeq, items };
@@ -231,6 +236,7 @@ export class BatchIngest {
     };
     const lines = new LineBody(valid.length);
     const lineIndices: number[] = [];
+    const touched = new TouchedHours();
     const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
     // The newest state and link sample per vehicle in this batch: only those can change the cache.
     const states = new Map<string, VehicleState>();
@@ -299,6 +305,7 @@ export class BatchIngest {
         continue;
       }
       lineIndices.push(index);
+      touched.add(body.source_id, ts);
       kinds[kind]++;
       if (kind === 'state') keepNewest(states, item.state as VehicleState);
       else if (kind === 'link') keepNewest(links, item.link as LinkSample);
@@ -318,6 +325,7 @@ export class BatchIngest {
       kinds,
       rejected,
       lineIndices,
+      touched,
       firstSeq: batch.first_seq,
       items: batch.items.length,
     };

@@ -52,7 +52,8 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
   const metrics = deps.metrics ?? new CloudMetrics();
   const password = workerPassword(config);
   const ca = w.caFile && w.mode === 'mqtt' ? readFileSync(w.caFile) : undefined;
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now });
+  // Each worker keeps the rollups of what it writes (docs/reports.md), with its own progress point.
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now, rollupInstance: w.clientId });
   const { directory, ingest, influxHealth } = pipeline;
   let consumer: BrokerConsumer | undefined;
   try {
@@ -82,6 +83,7 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
       return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: connections };
     };
     const listener = await startMetricsServer(w.metrics, metrics, logger, health);
+    pipeline.rollups?.start();
     logger.info({ metricsUrl: listener.url }, 'michi ingest worker started');
     let closing: Promise<void> | undefined;
     return {

@@ -10,6 +10,7 @@ import type { LatestState } from '../latest-state.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { PilotDirectory } from '../pilot-directory.js';
 import type { RecordStore } from '../records/index.js';
+import type { RollupCoverage } from '../queries/kpi-query.js';
 import type { ApiLimiter } from './request-limits.js';
 
 export interface ApiContext {
@@ -27,6 +28,8 @@ export interface ApiContext {
   alarms?: AlarmEngine | undefined;
   /** The operating-state record; undefined when records.enabled is false. */
   records?: RecordStore | undefined;
+  /** What the rollups cover (long-range KPIs); undefined: KPIs from raw readings only. */
+  rollups?: RollupCoverage | undefined;
 }
 
 declare module 'fastify' {

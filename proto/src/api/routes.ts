@@ -238,7 +238,7 @@ export const API_ROUTES = {
     QueryParams.events,
     EventsResponseSchema,
   ),
-  kpis: history('kpis', 'getKpis', 'KPIs over a time range', 'Definitions in docs/api.md.', QueryParams.range, KpisSchema),
+  kpis: history('kpis', 'getKpis', 'KPIs over a time range', 'Definitions in docs/api.md.', QueryParams.kpis, KpisSchema),
   coverage: history(
     'coverage',
     'getCoverage',
