@@ -11,6 +11,7 @@
  */
 import { michi } from './michi-pb.js';
 import { bytesField, readBytesFields } from './wire-framing.js';
+import { asBuffer, identity, type BidiMethod } from './grpc-bidi-method.js';
 
 const v1 = michi.v1;
 
@@ -33,24 +34,7 @@ export interface UploadAck {
   detail: string;
 }
 
-/**
- * The shape of a grpc-js MethodDefinition (what one side serializes, what the other side
- * deserializes it into), so that grpc-js accepts it without this module importing grpc-js.
- */
-interface UploadMethod<Req, Res, OutReq, OutRes> {
-  path: string;
-  requestStream: true;
-  responseStream: true;
-  requestSerialize: (value: Req) => Buffer;
-  requestDeserialize: (bytes: Buffer) => OutReq;
-  responseSerialize: (value: Res) => Buffer;
-  responseDeserialize: (bytes: Buffer) => OutRes;
-  originalName: string;
-}
-
-export type UploadServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { readonly Upload: UploadMethod<Req, Res, OutReq, OutRes> };
-
-const identity = (b: Buffer): Buffer => b;
+export type UploadServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { readonly Upload: BidiMethod<Req, Res, OutReq, OutRes> };
 
 /** The server's view: requests stay bytes (decoded by the ingest), responses are encoded from the generated type. */
 export const uploadServerDefinition: UploadServiceDefinition<Buffer, michi.v1.UploadResponse.$Properties, Buffer, michi.v1.UploadResponse> =
@@ -85,7 +69,7 @@ export const uploadClientDefinition: UploadServiceDefinition<Uint8Array, Buffer,
     path: UPLOAD_PATH,
     requestStream: true,
     responseStream: true,
-    requestSerialize: (b) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+    requestSerialize: asBuffer,
     requestDeserialize: identity,
     responseSerialize: identity,
     responseDeserialize: ackOf,
@@ -103,8 +87,7 @@ export function gatewayMetadataEntries(gateway: string, secret: string): [string
 
 /** UploadRequest{batch} around an encoded Batch: field 1, length-delimited, without re-encoding it. */
 export function uploadRequest(batch: Uint8Array): Buffer {
-  const bytes = bytesField(UPLOAD_REQUEST_BATCH_FIELD, batch);
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return asBuffer(bytesField(UPLOAD_REQUEST_BATCH_FIELD, batch));
 }
 
 /**

@@ -6,6 +6,7 @@
  * serializers). Plain objects, so this module does not load @grpc/grpc-js (see cloud-ingest-wire.ts).
  */
 import { michi } from './michi-pb.js';
+import { asBuffer, identity, type BidiMethod } from './grpc-bidi-method.js';
 
 const v1 = michi.v1;
 
@@ -15,22 +16,7 @@ export const PUBLISH_PATH = `/${EDGE_INGEST_SERVICE}/Publish`;
 export const SOURCE_METADATA_KEY = 'x-michi-source';
 export const PASSWORD_METADATA_KEY = 'x-michi-password';
 
-/** The shape of a grpc-js MethodDefinition, without importing grpc-js. */
-interface PublishMethod<Req, Res, OutReq, OutRes> {
-  path: string;
-  requestStream: true;
-  responseStream: true;
-  requestSerialize: (value: Req) => Buffer;
-  requestDeserialize: (bytes: Buffer) => OutReq;
-  responseSerialize: (value: Res) => Buffer;
-  responseDeserialize: (bytes: Buffer) => OutRes;
-  originalName: string;
-}
-
-export type PublishServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { readonly Publish: PublishMethod<Req, Res, OutReq, OutRes> };
-
-const identity = (b: Buffer): Buffer => b;
-const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+export type PublishServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { readonly Publish: BidiMethod<Req, Res, OutReq, OutRes> };
 
 /**
  * The server's view: requests stay bytes until the handler decodes them, so that an undecodable one
