@@ -36,7 +36,7 @@ interface Result {
 const HOPS = ['to_edge', 'edge_held', 'uplink', 'validate', 'live_push'] as const;
 
 async function measure(vehicles: number, phases = 1): Promise<Result> {
-  const stack = await startStackProcess(vehicles, 'bench/latency-stack-main.ts');
+  const stack = await startStackProcess(vehicles);
   const { info } = stack;
   try {
     const ws = new WebSocket(`${info.apiUrl.replace(/^http/, 'ws')}/api/v1/live?pilot=${info.pilotId}&hz=10`, {

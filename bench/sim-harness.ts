@@ -15,7 +15,7 @@ export interface StackInfo {
   influxDb: string;
   influxPid: number;
   seedsDir: string;
-  /** The cloud's /metrics (bench/latency-stack-main.ts prints it). */
+  /** The cloud's /metrics, whose hop histograms give the per-hop latency breakdown. */
   metricsUrl?: string;
 }
 
@@ -47,9 +47,9 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** `main`: the script that starts the stack and prints its StackInfo line. */
-export async function startStackProcess(vehicles: number, main = 'simulators/test/load-stack-main.ts'): Promise<StackProcess> {
-  const args = ['--conditions=michi-src', '--import', 'tsx', main, String(vehicles), 'maebashi-l4-bus'];
+/** The stack of simulators/test/load-stack-main.ts, which prints its StackInfo line once it listens. */
+export async function startStackProcess(vehicles: number): Promise<StackProcess> {
+  const args = ['--conditions=michi-src', '--import', 'tsx', 'simulators/test/load-stack-main.ts', String(vehicles), 'maebashi-l4-bus'];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

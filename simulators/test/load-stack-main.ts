@@ -1,7 +1,7 @@
 // A LoadStack as its own process, for benchmarks that measure each process's CPU apart:
 //   node --conditions=michi-src --import tsx simulators/test/load-stack-main.ts [vehicles] [pilot]
-// prints one JSON line (URLs, token, InfluxDB's pid and URL, the scaled seeds dir) once everything
-// listens, and stops everything on SIGTERM or SIGINT.
+// prints one JSON line (URLs, token, InfluxDB's pid and URL, the scaled seeds dir, the cloud's
+// /metrics URL, whose hop histograms bench/latency.bench.ts reads) once everything listens, and stops everything on SIGTERM or SIGINT.
 import { startLoadStack } from './load-stack.js';
 
 const vehicles = Number(process.argv[2] ?? '100');
@@ -19,6 +19,7 @@ process.stdout.write(
     influxDb: stack.influx.database,
     influxPid: stack.influx.pid,
     seedsDir: stack.seedsDir,
+    metricsUrl: stack.cloud.metricsUrl,
   })}\n`,
 );
 let stopping = false;
