@@ -1,6 +1,6 @@
 // What the ingest benches share (ingest-throughput.bench.ts, nats-cluster.bench.ts): the seeds'
 // gateways and their vehicles, readings and edge-sized batches of them with unique timestamps, the
-// raw line-protocol baseline, and CPU time of a process.
+// raw line-protocol baseline and a path phase's share of it, and CPU time of a process.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { readingToLine } from '@michi/cloud';
@@ -95,4 +95,17 @@ export function raw(influxUrl: string, tsBase: number, total: number): () => Pro
     );
     return { readings: lines.length, ms: performance.now() - started };
   };
+}
+
+/**
+ * A path phase's raw baseline: the mean rate of the raw phases (named `raw…`) just before and just
+ * after phase i, since the rate InfluxDB manages on this shared machine drifts within minutes.
+ */
+export function rawBaselineOf(phases: readonly { name: string; readings: number; seconds: number }[], i: number): number {
+  const rate = (p: { readings: number; seconds: number }) => p.readings / p.seconds;
+  let before = i;
+  while (!phases[before]!.name.startsWith('raw')) before--;
+  let after = i;
+  while (!phases[after]!.name.startsWith('raw')) after++;
+  return (rate(phases[before]!) + rate(phases[after]!)) / 2;
 }

@@ -34,7 +34,7 @@ import { stringify } from 'yaml';
 import { cloudIngestClient, gatewayMetadata, uploadRequest, type UploadAck } from '@michi/cloud';
 import { batchTopic } from '@michi/proto';
 import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
-import { BATCH_ITEMS, batches, cpuSeconds, gateways, raw } from './ingest-load.js';
+import { BATCH_ITEMS, batches, cpuSeconds, gateways, raw, rawBaselineOf } from './ingest-load.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
 /** Rounds of MQTT, gRPC, raw after the first raw phase; each path's figure is the median of its rounds. */
@@ -323,14 +323,6 @@ async function orchestrate(): Promise<void> {
   }
 
   const rate = (p: Phase) => p.readings / p.seconds;
-  /** A path phase's raw baseline: the mean of the raw phases just before and just after its round. */
-  const baselineOf = (i: number): number => {
-    let before = i;
-    while (!phases[before]!.name.startsWith('raw')) before--;
-    let after = i;
-    while (!phases[after]!.name.startsWith('raw')) after++;
-    return (rate(phases[before]!) + rate(phases[after]!)) / 2;
-  };
   const cpu = (p: Phase, k: string) => (p.cpu[k] === undefined ? '' : p.cpu[k].toFixed(2));
   /** CPU microseconds per reading: less sensitive than rates to other load on the machine. */
   const us = (p: Phase, k: string) => (p.cpu[k] === undefined ? '' : ((p.cpu[k] / rate(p)) * 1e6).toFixed(1));
@@ -347,7 +339,7 @@ async function orchestrate(): Promise<void> {
     const r = rate(p);
     let ratio = '';
     if (!p.name.startsWith('raw')) {
-      const share = r / baselineOf(i);
+      const share = r / rawBaselineOf(phases, i);
       (ratios[p.name] ??= []).push(share);
       ratio = `${(share * 100).toFixed(0)}%`;
     }

@@ -30,7 +30,7 @@ import { batchTopic, loadSeeds } from '@michi/proto';
 import { natsClusterFiles } from '../cloud/src/nats-cluster-config.js';
 import { MQTT_MSGS_STREAM } from '../cloud/src/worker-nats.js';
 import { freePorts, startInfluxDb, startNatsCluster, tcpConnect, waitFor, type NatsClusterHandle } from '../scripts/test-support/index.js';
-import { batches, cpuSeconds, gateways, raw } from './ingest-load.js';
+import { batches, cpuSeconds, gateways, raw, rawBaselineOf } from './ingest-load.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_NATS_READINGS'] ?? 200_000);
 const ROUNDS = Number(process.env['MICHI_BENCH_NATS_ROUNDS'] ?? 2);
@@ -258,13 +258,6 @@ async function orchestrate(): Promise<void> {
   }
 
   const rate = (p: Phase) => p.readings / p.seconds;
-  const baselineOf = (i: number): number => {
-    let before = i;
-    while (!phases[before]!.name.startsWith('raw')) before--;
-    let after = i;
-    while (!phases[after]!.name.startsWith('raw')) after++;
-    return (rate(phases[before]!) + rate(phases[after]!)) / 2;
-  };
   const cores = (p: Phase, k: string) => (p.cpu[k] === undefined ? '–' : p.cpu[k].toFixed(2));
   /** CPU microseconds per reading, all michi and broker processes together (not the bench's load generator, not influxd). */
   const usPerReading = (p: Phase) => {
@@ -280,7 +273,7 @@ async function orchestrate(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [i, p] of phases.entries()) {
     const r = rate(p);
-    const ratio = p.name.startsWith('raw') ? '' : `${((r / baselineOf(i)) * 100).toFixed(0)}%`;
+    const ratio = p.name.startsWith('raw') ? '' : `${((r / rawBaselineOf(phases, i)) * 100).toFixed(0)}%`;
     const pub = p.publishSeconds === undefined ? '' : Math.round(p.readings / p.publishSeconds).toLocaleString('en');
     console.log(
       `| ${p.name} | ${Math.round(r).toLocaleString('en')} | ${ratio} | ${pub} | ${cores(p, 'cloud')} | ${cores(p, 'nats')} | ${cores(p, 'workers')} | ${cores(p, 'influxd')} | ${p.name.startsWith('raw') ? '' : usPerReading(p)} |`,
