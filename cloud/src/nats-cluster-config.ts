@@ -16,6 +16,7 @@ import bcrypt from 'bcryptjs';
 import { ConfigError, loadSeeds, type Pilot } from '@michi/proto';
 import type { CloudConfig, SecretResolver } from './config.js';
 import type { CommandOutput } from './mosquitto-auth-command.js';
+import { gatewayLogins } from './worker-broker-auth.js';
 import { workerPassword } from './worker-service.js';
 import type { NatsClusterSettings } from './worker-nats-settings.js';
 
@@ -82,21 +83,14 @@ export function natsClusterFiles(
       allowed_connection_types: ['STANDARD'],
     },
   ];
-  const missing: string[] = [];
-  for (const pilot of pilots) {
-    for (const gw of pilot.gateways) {
-      const secret = resolveSecret(gw.credentialsRef);
-      if (secret === undefined) {
-        missing.push(gw.id);
-        continue;
-      }
-      users.push({
-        user: gw.id,
-        password: bcrypt.hashSync(secret, cost),
-        permissions: { publish: { allow: [natsBatchSubject(pilot.id, gw.id)] }, subscribe: { deny: ['>'] } },
-        allowed_connection_types: ['MQTT'],
-      });
-    }
+  const { logins, missing } = gatewayLogins(pilots, resolveSecret);
+  for (const { pilot, gateway, secret } of logins) {
+    users.push({
+      user: gateway.id,
+      password: bcrypt.hashSync(secret, cost),
+      permissions: { publish: { allow: [natsBatchSubject(pilot.id, gateway.id)] }, subscribe: { deny: ['>'] } },
+      allowed_connection_types: ['MQTT'],
+    });
   }
   const { cluster } = opts;
   const files = new Map<string, string>();

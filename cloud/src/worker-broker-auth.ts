@@ -19,6 +19,30 @@ export function mosquittoPasswordLine(user: string, password: string, iterations
   return `${user}:$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
+/** A gateway of the seeds whose secret is set, so that a broker can let it log in. */
+export interface GatewayLogin {
+  pilot: Pilot;
+  gateway: Pilot['gateways'][number];
+  secret: string;
+}
+
+/**
+ * The gateways a broker's user list holds (Mosquitto's password file, NATS's accounts), in seed
+ * order, and those left out because their secret is not set (they cannot log in).
+ */
+export function gatewayLogins(pilots: readonly Pilot[], resolveSecret: SecretResolver): { logins: GatewayLogin[]; missing: string[] } {
+  const logins: GatewayLogin[] = [];
+  const missing: string[] = [];
+  for (const pilot of pilots) {
+    for (const gateway of pilot.gateways) {
+      const secret = resolveSecret(gateway.credentialsRef);
+      if (secret === undefined) missing.push(gateway.id);
+      else logins.push({ pilot, gateway, secret });
+    }
+  }
+  return { logins, missing };
+}
+
 export interface BrokerAuthFiles {
   /** Contents of password_file: every gateway with a secret, and the worker user. */
   passwords: string;
@@ -42,17 +66,10 @@ export function mosquittoAuthFiles(
     'topic read $share/+/michi/v1/+/+/batch',
     '',
   ];
-  const missing: string[] = [];
-  for (const pilot of pilots) {
-    for (const gw of pilot.gateways) {
-      const secret = resolveSecret(gw.credentialsRef);
-      if (secret === undefined) {
-        missing.push(gw.id);
-        continue;
-      }
-      passwords.push(mosquittoPasswordLine(gw.id, secret));
-      acl.push(`# ${pilot.id}`, `user ${gw.id}`, `topic write ${batchTopic(pilot.id, gw.id)}`, '');
-    }
+  const { logins, missing } = gatewayLogins(pilots, resolveSecret);
+  for (const { pilot, gateway, secret } of logins) {
+    passwords.push(mosquittoPasswordLine(gateway.id, secret));
+    acl.push(`# ${pilot.id}`, `user ${gateway.id}`, `topic write ${batchTopic(pilot.id, gateway.id)}`, '');
   }
   return { passwords: passwords.join('\n') + '\n', acl: acl.join('\n'), missing };
 }
