@@ -43,17 +43,8 @@ write_config() {
     -e "s|@AUTH_ENABLED@|true|g" scripts/influxdb.conf.in >"$CONFIG"
 }
 
-# The value of NAME in the secrets file, made (24 random bytes, base64url) and added when missing.
-secret() {
-  local name=$1 value
-  value=$(sed -n "s/^$name=//p" "$SECRETS_FILE" 2>/dev/null | tail -n 1)
-  if [ -z "$value" ]; then
-    value=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-    printf '%s=%s\n' "$name" "$value" >>"$SECRETS_FILE"
-  fi
-  chmod 600 "$SECRETS_FILE"
-  printf '%s' "$value"
-}
+# shellcheck source=scripts/secrets-file.sh
+source scripts/secrets-file.sh
 
 # Runs InfluxQL read from stdin; prints the answer. With a user, the credentials go to curl in a
 # config on a pipe, not on its command line, where any local user could read them in ps.

@@ -28,17 +28,8 @@ die() {
   exit 1
 }
 
-# The value of NAME in the secrets file, made (24 random bytes, base64url) and added when missing.
-secret() {
-  local name=$1 value
-  value=$(sed -n "s/^$name=//p" "$SECRETS_FILE" 2>/dev/null | tail -n 1)
-  if [ -z "$value" ]; then
-    value=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-    printf '%s=%s\n' "$name" "$value" >>"$SECRETS_FILE"
-  fi
-  chmod 600 "$SECRETS_FILE"
-  printf '%s' "$value"
-}
+# shellcheck source=scripts/secrets-file.sh
+source scripts/secrets-file.sh
 
 running() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
