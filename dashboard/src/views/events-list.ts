@@ -2,21 +2,11 @@
 // button that flies the map to where it happened (and, in replay, moves the cursor there). A
 // filter by type. Viewers see no detail text and no raw source ids.
 
+import { EVENT_TYPES } from '@michi/proto/event-types';
 import type { MichiEvent, Role } from '../api-types.js';
 import type { Formatters } from '../format.js';
 import { isMessageKey, type Lang, type Translate } from '../i18n.js';
 import { h, setText } from './dom.js';
-
-export const EVENT_TYPES = [
-  'TAKEOVER',
-  'DISENGAGEMENT',
-  'EMERGENCY_STOP',
-  'REMOTE_INTERVENTION',
-  'GEOFENCE_ENTER',
-  'GEOFENCE_EXIT',
-  'SENSOR_FAULT',
-  'LINK_LOSS',
-] as const;
 
 export interface EventsListView {
   readonly element: HTMLElement;

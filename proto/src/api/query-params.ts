@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ALARM_RULES, ALARM_SEVERITIES, ALARM_STATES } from './alarms.js';
+import { EVENT_TYPES, SEVERITIES } from './event-types.js';
 
 export const HOUR_MS = 3_600_000;
 /** The longest range a history query accepts. */
@@ -13,18 +14,7 @@ export const MAX_RANGE_MS = 31 * 24 * HOUR_MS;
 /** The longest range of KPIs: whole days and hours come from the rollups (docs/reports.md). */
 export const MAX_KPI_RANGE_MS = 400 * 24 * HOUR_MS;
 
-/** EventType and Severity of telemetry.proto without their prefix and UNSPECIFIED (query-params.test.ts compares them). */
-export const EVENT_TYPES = [
-  'TAKEOVER',
-  'DISENGAGEMENT',
-  'EMERGENCY_STOP',
-  'REMOTE_INTERVENTION',
-  'GEOFENCE_ENTER',
-  'GEOFENCE_EXIT',
-  'SENSOR_FAULT',
-  'LINK_LOSS',
-] as const;
-export const SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
+export { EVENT_TYPES, SEVERITIES };
 
 /**
  * The latest time InfluxDB can store: it keeps nanoseconds in a signed 64-bit integer, so
