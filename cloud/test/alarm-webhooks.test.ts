@@ -16,7 +16,7 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../../scripts/test-support/index.js';
-import type { AlarmChange, AlarmChangeKind, AlarmSeverity } from '../src/alarms/alarm-change.js';
+import { UNHANDLED_ALARM, type AlarmChange, type AlarmChangeKind, type AlarmSeverity } from '../src/alarms/alarm-change.js';
 import { AlarmWebhooksSchema, resolveWebhooks, type ResolvedWebhook } from '../src/alarms/webhook-config.js';
 import { WebhookOutbox } from '../src/alarms/webhook-outbox.js';
 import { CloudMetrics } from '../src/metrics.js';
@@ -113,13 +113,7 @@ function change(changeId: number, opts: { pilot?: string; severity?: AlarmSeveri
       flaps: 0,
       position: { lat: 35.0116, lon: 135.7681 },
       message: 'battery at 9.5 %, below 10 %',
-      acknowledgedBy: null,
-      acknowledgedAtMs: null,
-      acknowledgeComment: null,
-      escalatedAtMs: null,
-      escalations: 0,
-      clearedAtMs: null,
-      clearedBy: null,
+      ...UNHANDLED_ALARM,
     },
   };
 }

@@ -8,6 +8,7 @@ export {
   ALARM_RULES,
   ALARM_SEVERITIES,
   ALARM_STATES,
+  UNHANDLED_ALARM,
   type Alarm,
   type AlarmChange,
   type AlarmChangeKind,

@@ -5,7 +5,7 @@
  * it a reading allocates nothing unless a change is emitted. Times `t` are source time for the
  * reading rules and cloud time for the silence rules (docs/alarms.md); `now` is always cloud time.
  */
-import type { Alarm, AlarmChangeKind, AlarmRule, AlarmSeverity } from './alarm-change.js';
+import { UNHANDLED_ALARM, type Alarm, type AlarmChangeKind, type AlarmRule, type AlarmSeverity } from './alarm-change.js';
 
 /** What a slot needs to know of its rule; fixed at start-up from the pilot's `alarms` section. */
 export interface SlotRule {
@@ -162,13 +162,7 @@ export class AlarmSlot {
       flaps: 0,
       position: lat === lat ? { lat, lon } : null,
       message: this.rule.describe(this.source, worst),
-      acknowledgedBy: null,
-      acknowledgedAtMs: null,
-      acknowledgeComment: null,
-      escalatedAtMs: null,
-      escalations: 0,
-      clearedAtMs: null,
-      clearedBy: null,
+      ...UNHANDLED_ALARM,
     };
     this.pendingSince = NaN;
     this.falseSince = NaN;

@@ -1,4 +1,6 @@
 // Alarms as the API sends them, for the console's unit tests.
+// A test fixture, outside the bundle: the value import from @michi/proto/api brings zod only into tests.
+import { UNHANDLED_ALARM } from '@michi/proto/api';
 import type { Alarm } from '../api-types.js';
 
 /** An alarm as the API sends it; `over` sets what the case is about. */
@@ -16,13 +18,7 @@ export function alarm(over: Partial<Alarm> & Pick<Alarm, 'source' | 'rule' | 'ra
     flaps: 0,
     position: null,
     message: '',
-    acknowledgedBy: null,
-    acknowledgedAtMs: null,
-    acknowledgeComment: null,
-    escalatedAtMs: null,
-    escalations: 0,
-    clearedAtMs: null,
-    clearedBy: null,
+    ...UNHANDLED_ALARM,
     ...over,
   };
 }

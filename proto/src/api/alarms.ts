@@ -72,6 +72,17 @@ export const AlarmSchema = z
   .meta({ id: 'Alarm' });
 export type Alarm = z.infer<typeof AlarmSchema>;
 
+/** The fields of an alarm just raised that its handling fills in later: not acknowledged, escalated or cleared yet. */
+export const UNHANDLED_ALARM = {
+  acknowledgedBy: null,
+  acknowledgedAtMs: null,
+  acknowledgeComment: null,
+  escalatedAtMs: null,
+  escalations: 0,
+  clearedAtMs: null,
+  clearedBy: null,
+} as const satisfies Partial<Alarm>;
+
 export const AlarmChangeSchema = z
   .object({
     changeId: z
