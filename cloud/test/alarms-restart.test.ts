@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
-import { startCloudProcess } from './cloud-process.js';
-import { TEST_AUTH, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
+import { cloudProcessHarness, writeCloudConfig } from './cloud-process.js';
+import { batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 interface Row {
   id: string;
@@ -18,30 +18,19 @@ interface Row {
   body: string;
 }
 
-let influx: InfluxHandle;
-const children: ReturnType<typeof startCloudProcess>[] = [];
-
-beforeAll(async () => {
-  influx = await startInfluxDb();
-});
-afterAll(async () => {
-  for (const c of children) c.child.kill('SIGKILL');
-  await influx?.stop();
-});
+const cloud = cloudProcessHarness();
 
 describe('alarms across kill -9 of the cloud', () => {
   it('exits 2 naming alarms.dbFile when the alarm database cannot be opened', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-baddb-'));
     const notADir = join(dir, 'a-file');
     writeFileSync(notADir, '');
-    const config = join(dir, 'cloud.yaml');
-    writeFileSync(
-      config,
-      `seedsDir: ${alarmSeeds({})}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
-        `alarms:\n  dbFile: ${join(notADir, 'alarms.sqlite')}\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
-    );
-    const p = startCloudProcess(config);
-    children.push(p);
+    const config = writeCloudConfig(dir, {
+      seedsDir: alarmSeeds({}),
+      influxUrl: cloud.influxUrl(),
+      more: `alarms:\n  dbFile: ${join(notADir, 'alarms.sqlite')}\n`,
+    });
+    const p = cloud.start(config);
     expect(await p.exited).toBe(2);
     expect(p.out()).toContain(`alarms.dbFile: cannot open the alarm database ${join(notADir, 'alarms.sqlite')}`);
   });
@@ -49,16 +38,15 @@ describe('alarms across kill -9 of the cloud', () => {
   it('keeps an open alarm with its id; a continuing condition raises no second one; a resent event raises nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-restart-'));
     const dbFile = join(dir, 'alarms.sqlite');
-    const config = join(dir, 'cloud.yaml');
     const seedsDir = alarmSeeds({
       updateIntervalS: 0.1,
       rules: { 'source-silent': { enabled: false }, 'gateway-silent': { enabled: false } },
     });
-    writeFileSync(
-      config,
-      `seedsDir: ${seedsDir}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
-        `alarms:\n  dbFile: ${dbFile}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
-    );
+    const config = writeCloudConfig(dir, {
+      seedsDir,
+      influxUrl: cloud.influxUrl(),
+      more: `alarms:\n  dbFile: ${dbFile}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\n`,
+    });
     const db = () => new Database(dbFile, { readonly: true });
     const openRows = (): Row[] => {
       const d = db();
@@ -69,8 +57,7 @@ describe('alarms across kill -9 of the cloud', () => {
       }
     };
 
-    const first = startCloudProcess(config);
-    children.push(first);
+    const first = cloud.start(config);
     const t = Date.now();
     const stopEvent = batch('gw-a', [eventOf(3, 'bus-1', t, 1)], 1);
     let gw = await connectGateway(await first.mqttPort(), 'gw-a');
@@ -82,8 +69,7 @@ describe('alarms across kill -9 of the cloud', () => {
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
-    const second = startCloudProcess(config);
-    children.push(second);
+    const second = cloud.start(config);
     gw = await connectGateway(await second.mqttPort(), 'gw-a');
     try {
       await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', t + 1_000, 3, { mode: 5 })], 3));

@@ -5,37 +5,24 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { describe, expect, it } from 'vitest';
 import type { RecordEntry } from '../src/records/record-entry.js';
 import { eventOf } from './alarms-support.js';
-import { michiCloud, startCloudProcess } from './cloud-process.js';
-import { FIXTURE_SEEDS, TEST_AUTH, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
+import { cloudProcessHarness, michiCloud, writeCloudConfig } from './cloud-process.js';
+import { FIXTURE_SEEDS, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
-let influx: InfluxHandle;
-const children: ReturnType<typeof startCloudProcess>[] = [];
-
-beforeAll(async () => {
-  influx = await startInfluxDb();
-});
-afterAll(async () => {
-  for (const c of children) c.child.kill('SIGKILL');
-  await influx?.stop();
-});
+const cloud = cloudProcessHarness();
 
 function configFile(dir: string, records: string): string {
-  const file = join(dir, 'cloud.yaml');
-  writeFileSync(
-    file,
-    `seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
-      `alarms:\n  dbFile: ${join(dir, 'alarms.sqlite')}\n${records}log:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
-  );
-  return file;
+  return writeCloudConfig(dir, {
+    seedsDir: FIXTURE_SEEDS,
+    influxUrl: cloud.influxUrl(),
+    more: `alarms:\n  dbFile: ${join(dir, 'alarms.sqlite')}\n${records}`,
+  });
 }
 
 async function startAndConnect(config: string) {
-  const p = startCloudProcess(config);
-  children.push(p);
+  const p = cloud.start(config);
   const gw = await connectGateway(await p.mqttPort(), 'gw-a');
   return { p, gw };
 }
@@ -44,8 +31,7 @@ describe('the record across kill -9', () => {
   it('exits 2 naming records.dbFile when the record database cannot be opened', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'michi-records-baddb-'));
     writeFileSync(join(dir, 'a-file'), '');
-    const p = startCloudProcess(configFile(dir, `records:\n  dbFile: ${join(dir, 'a-file', 'records.sqlite')}\n`));
-    children.push(p);
+    const p = cloud.start(configFile(dir, `records:\n  dbFile: ${join(dir, 'a-file', 'records.sqlite')}\n`));
     expect(await p.exited).toBe(2);
     expect(p.out()).toContain(`records.dbFile: cannot open the record database ${join(dir, 'a-file', 'records.sqlite')}`);
   });
