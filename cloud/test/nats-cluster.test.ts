@@ -25,7 +25,8 @@ import {
 import { secretResolver } from '../src/config.js';
 import { natsClusterFiles } from '../src/nats-cluster-config.js';
 import { MQTT_MSGS_STREAM } from '../src/worker-nats.js';
-import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, vehicleState } from './support.js';
+import { expectEachReadingOnce, publishSequencedLoad } from './sequenced-load.js';
+import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, publishBatch, vehicleState } from './support.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 const WORKER_PASSWORD = 'nats-worker-password-of-the-tests';
@@ -98,10 +99,6 @@ function gatewayClient(gateway: string, password: string, first = 0, reconnect =
   });
 }
 
-function publish(c: MqttClient, topic: string, payload: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => c.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
-}
-
 /** `$MQTT_msgs` and the workers' consumer, asked as the workers' user would. */
 async function streamState(): Promise<{ leader: string; messages: number; pending: number; ackPending: number }> {
   const nc = await natsConnect({ servers: nats.servers, user: 'michi-ingest', pass: WORKER_PASSWORD });
@@ -118,11 +115,6 @@ async function streamState(): Promise<{ leader: string; messages: number; pendin
   } finally {
     await nc.close();
   }
-}
-
-async function seqsOf(source: string, since: number): Promise<number[]> {
-  const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "source" = '${source}' AND time >= ${since}ms`);
-  return rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
 }
 
 beforeAll(async () => {
@@ -155,35 +147,9 @@ describe('a three-node NATS cluster between gateways and two ingest workers', ()
       await startWorker('w1');
       await startWorker('w2');
       const t0 = Date.now() - 3 * 3_600_000;
-      const sources = [
-        { gateway: 'gw-a', pilot: 'test-town', source: 'bus-1' },
-        { gateway: 'gw-b', pilot: 'test-town', source: 'bus-2' },
-        { gateway: 'gw-other', pilot: 'other-town', source: 'robot-1' },
-      ] as const;
-      const BATCHES = 150;
-      const PER_BATCH = 20;
-      let published = 0;
-      const publishers = sources.map(async ({ gateway, pilot, source }, g) => {
-        const c = await gatewayClient(gateway, SECRETS[gateway], g);
-        const window: Promise<void>[] = [];
-        for (let b = 0; b < BATCHES; b++) {
-          const items = Array.from({ length: PER_BATCH }, (_, i) => {
-            const seq = b * PER_BATCH + i + 1;
-            return vehicleState(source, t0 + seq * 10, seq);
-          });
-          window.push(
-            publish(c, `michi/v1/${pilot}/${gateway}/batch`, batch(gateway, items, b * PER_BATCH + 1, pilot)).then(() => void published++),
-          );
-          if (window.length >= 10) await window.shift();
-          await new Promise((r) => setTimeout(r, 15));
-        }
-        await Promise.all(window);
-      });
+      const load = publishSequencedLoad(gatewayClient, t0);
 
-      await waitFor(() => published >= (sources.length * BATCHES) / 3 || undefined, {
-        what: 'a third of the batches published',
-        timeoutMs: 60_000,
-      });
+      await load.aThirdPublished(60_000);
       expect(await workers.get('w1')!.accepted()).toBeGreaterThan(0);
       expect(await workers.get('w2')!.accepted()).toBeGreaterThan(0);
       // The node leading the stream that holds the batches, and a worker holding some of them.
@@ -197,21 +163,13 @@ describe('a three-node NATS cluster between gateways and two ingest workers', ()
       influx.resume();
       await new Promise((r) => setTimeout(r, 1_500));
       await Promise.all([victim.start(), startWorker('w1')]);
-      await Promise.all(publishers);
-      expect(published).toBe(sources.length * BATCHES);
+      await load.done;
+      expect(load.published()).toBe(load.batches);
       // Off before the next test logs in with the same client ids (NATS would hand the session over).
       for (const c of clients.splice(0)) await c.endAsync(true);
 
-      const expected = BATCHES * PER_BATCH;
-      for (const { source } of sources) {
-        // w1's unacknowledged batches come back after ackWaitSeconds (5 s here).
-        await waitFor(async () => (await seqsOf(source, t0)).length >= expected || undefined, {
-          what: `${expected} readings of ${source} in InfluxDB`,
-          timeoutMs: 90_000,
-        });
-        // Exactly once: one point per reading (a redelivery overwrites its own points), no gaps, nothing extra.
-        expect(await seqsOf(source, t0)).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
-      }
+      // w1's unacknowledged batches come back after ackWaitSeconds (5 s here).
+      await expectEachReadingOnce(influx, t0, 90_000);
       // Every batch acknowledged, and so gone from the interest-retained stream.
       await waitFor(
         async () => {
@@ -237,11 +195,11 @@ describe('the generated users and permissions', () => {
     const t = Date.now() - 60_000;
     const a = await gatewayClient('gw-a', SECRETS['gw-a'], 1);
     // Another gateway's topic and another pilot's: NATS acknowledges and drops them (a permissions violation in its log).
-    await publish(a, 'michi/v1/test-town/gw-b/batch', batch('gw-b', [vehicleState('bus-2', t, 1)])).catch(() => undefined);
-    await publish(a, 'michi/v1/other-town/gw-a/batch', batch('gw-a', [vehicleState('bus-1', t + 1, 2)], 2, 'other-town')).catch(
+    await publishBatch(a, 'michi/v1/test-town/gw-b/batch', batch('gw-b', [vehicleState('bus-2', t, 1)])).catch(() => undefined);
+    await publishBatch(a, 'michi/v1/other-town/gw-a/batch', batch('gw-a', [vehicleState('bus-1', t + 1, 2)], 2, 'other-town')).catch(
       () => undefined,
     );
-    await publish(a, 'michi/v1/test-town/gw-a/batch', batch('gw-a', [vehicleState('bus-1', t + 2, 3)], 3));
+    await publishBatch(a, 'michi/v1/test-town/gw-a/batch', batch('gw-a', [vehicleState('bus-1', t + 2, 3)], 3));
     await waitFor(async () => (await influx.rows(`SELECT "seq" FROM vehicle_state WHERE time = ${t + 2}ms`)).length > 0 || undefined, {
       what: "gw-a's own reading in InfluxDB",
       timeoutMs: 30_000,

@@ -12,7 +12,8 @@ import { loadSeeds } from '@michi/proto';
 import { startInfluxDb, startMosquitto, waitFor, type InfluxHandle, type MosquittoHandle } from '../../scripts/test-support/index.js';
 import { secretResolver } from '../src/config.js';
 import { mosquittoAuthFiles, mosquittoNoDropSettings } from '../src/worker-broker-auth.js';
-import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, vehicleState } from './support.js';
+import { expectEachReadingOnce, publishSequencedLoad } from './sequenced-load.js';
+import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, publishBatch, vehicleState } from './support.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 const WORKER_PASSWORD = 'worker-password-of-the-tests';
@@ -63,10 +64,6 @@ function gatewayClient(gateway: string, password: string): Promise<MqttClient> {
   });
 }
 
-function publish(c: MqttClient, topic: string, payload: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => c.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'michi-scale-out-'));
   influx = await startInfluxDb();
@@ -104,7 +101,7 @@ describe('the broker authenticates gateways from the generated files', () => {
     for (const topic of ['michi/v1/test-town/gw-b/batch', 'michi/v1/other-town/gw-a/batch']) {
       const a = await gatewayClient('gw-a', SECRETS['gw-a']);
       const closed = new Promise<void>((resolve) => a.once('close', () => resolve()));
-      await publish(a, topic, payload).catch(() => undefined);
+      await publishBatch(a, topic, payload).catch(() => undefined);
       await closed;
     }
     // Nor can a gateway read another's batches: Mosquitto grants the subscription but delivers nothing the ACL denies.
@@ -113,7 +110,7 @@ describe('the broker authenticates gateways from the generated files', () => {
     b.on('message', (topic) => bSaw.push(topic));
     await b.subscribeAsync('michi/v1/test-town/gw-a/batch', { qos: 1 });
     const a = await gatewayClient('gw-a', SECRETS['gw-a']);
-    await publish(a, 'michi/v1/test-town/gw-a/batch', payload);
+    await publishBatch(a, 'michi/v1/test-town/gw-a/batch', payload);
     await waitFor(() => seen.length > 0 || undefined, { what: 'the spy to see the allowed publish' });
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual(['michi/v1/test-town/gw-a/batch']);
@@ -130,59 +127,19 @@ describe('two ingest workers on a shared subscription', () => {
       await startWorker('w1');
       await startWorker('w2');
       const t0 = Date.now() - 3 * 3_600_000;
-      const sources = [
-        { gateway: 'gw-a', pilot: 'test-town', source: 'bus-1' },
-        { gateway: 'gw-b', pilot: 'test-town', source: 'bus-2' },
-        { gateway: 'gw-other', pilot: 'other-town', source: 'robot-1' },
-      ] as const;
-      const BATCHES = 150;
-      const PER_BATCH = 20;
-      let published = 0;
-      const publishers = sources.map(async ({ gateway, pilot, source }) => {
-        const c = await gatewayClient(gateway, SECRETS[gateway]);
-        const window: Promise<void>[] = [];
-        for (let b = 0; b < BATCHES; b++) {
-          const items = Array.from({ length: PER_BATCH }, (_, i) => {
-            const seq = b * PER_BATCH + i + 1;
-            return vehicleState(source, t0 + seq * 10, seq);
-          });
-          window.push(
-            publish(c, `michi/v1/${pilot}/${gateway}/batch`, batch(gateway, items, b * PER_BATCH + 1, pilot)).then(() => void published++),
-          );
-          if (window.length >= 10) await window.shift();
-          await new Promise((r) => setTimeout(r, 15));
-        }
-        await Promise.all(window);
-      });
+      const load = publishSequencedLoad(gatewayClient, t0);
 
       // Mid-stream: both workers have taken a share; kill one without a chance to ack what it holds.
-      await waitFor(() => published >= (sources.length * BATCHES) / 3 || undefined, {
-        what: 'a third of the batches published',
-        timeoutMs: 30_000,
-      });
+      await load.aThirdPublished(30_000);
       const before = { w1: await accepted('w1'), w2: await accepted('w2') };
       expect(before.w1).toBeGreaterThan(0);
       expect(before.w2).toBeGreaterThan(0);
       await stopWorker('w1', 'SIGKILL');
       await new Promise((r) => setTimeout(r, 1_000));
       await startWorker('w1');
-      await Promise.all(publishers);
+      await load.done;
 
-      const expected = BATCHES * PER_BATCH;
-      for (const { source } of sources) {
-        await waitFor(
-          async () => {
-            const rows = await influx.rows(`SELECT count("seq") FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
-            return Number(rows[0]?.['count'] ?? 0) >= expected || undefined;
-          },
-          { what: `${expected} readings of ${source} in InfluxDB`, timeoutMs: 60_000 },
-        );
-        const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "source" = '${source}' AND time >= ${t0}ms`);
-        const seqs = rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
-        // Exactly once: one point per reading (same identity overwrites), every sequence number present.
-        expect(seqs.length).toBe(expected);
-        expect(seqs).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
-      }
+      await expectEachReadingOnce(influx, t0, 60_000);
       const after = { w1: await accepted('w1'), w2: await accepted('w2') };
       // The restarted w1 got its held share back (or new messages) under its old client ids.
       expect(after.w1 + after.w2).toBeGreaterThan(0);
@@ -202,7 +159,7 @@ describe('an ingest worker checks each reading against the seed like the cloud',
     const before = { owned: await rejected('source_not_owned'), field: await rejected('undeclared_field') };
     const t = Date.now() - 60_000;
     const b = await gatewayClient('gw-b', SECRETS['gw-b']);
-    await publish(
+    await publishBatch(
       b,
       'michi/v1/test-town/gw-b/batch',
       batch('gw-b', [
