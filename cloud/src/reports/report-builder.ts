@@ -1,0 +1,94 @@
+/**
+ * A report's data: the KPIs of each local day of the range and of the whole range, through the
+ * same KPI function as GET /kpis (so a day's row equals the KPIs of that day, and the totals the
+ * KPIs of the range), plus the readings each day's sequence numbers account for.
+ */
+import { REPORT_COLUMNS, type Kpis, type Pilot, type Report, type ReportCause, type ReportFigures, type ReportLang } from '@michi/proto';
+import type { InfluxQuery } from '../influx-query.js';
+import { queryCompleteness } from '../queries/completeness-query.js';
+import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
+import { localDays } from './local-days.js';
+import { COLUMN_LABELS, causeLabel } from './report-labels.js';
+
+export interface ReportRequest {
+  pilot: Pilot;
+  from: number;
+  to: number;
+  lang: ReportLang;
+  /** Nothing after this is read (a viewer's horizon: now − the pilot's delay). */
+  until: number;
+  now: number;
+}
+
+function figuresOf(k: Kpis, readings: { received: number; expected: number }, from: number, to: number): ReportFigures {
+  return {
+    from,
+    to,
+    distance_km: k.distance_km,
+    autonomous_distance_km: k.autonomous_distance_km,
+    autonomous_share: k.autonomous_share,
+    takeovers: k.takeovers,
+    disengagements: k.disengagements,
+    emergency_stops: k.emergency_stops,
+    takeovers_per_100km: k.takeovers_per_100km,
+    availability: k.availability,
+    rsrp_dbm_p50: k.link.rsrp_dbm.p50,
+    rsrp_dbm_p5: k.link.rsrp_dbm.p5,
+    sinr_db_p50: k.link.sinr_db.p50,
+    sinr_db_p5: k.link.sinr_db.p5,
+    rtt_ms_p50: k.link.rtt_ms.p50,
+    readings_received: readings.received,
+    readings_expected: readings.expected,
+  };
+}
+
+/** The figures of [from, to], read only up to `until`. */
+async function figures(query: InfluxQuery, r: ReportRequest, from: number, to: number): Promise<{ figures: ReportFigures; kpis: Kpis }> {
+  const end = Math.min(to, r.until);
+  if (end < from) {
+    const kpis = emptyKpis(r.pilot, from, end);
+    return { figures: figuresOf(kpis, { received: 0, expected: 0 }, from, to), kpis };
+  }
+  const kpis = await queryKpis(query, r.pilot, from, end);
+  const sources = await queryCompleteness(query, r.pilot, from, end, r.now);
+  const readings = sources.reduce((sum, s) => ({ received: sum.received + s.received, expected: sum.expected + s.expected }), {
+    received: 0,
+    expected: 0,
+  });
+  return { figures: figuresOf(kpis, readings, from, to), kpis };
+}
+
+function causes(counts: Record<string, number>, per100km: Record<string, number> | null, lang: ReportLang): ReportCause[] {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([cause, count]) => ({ cause, label: causeLabel(cause, lang), count, per_100km: per100km?.[cause] ?? null }));
+}
+
+/** One InfluxDB request per day and one for the range, one after the other: a month is 32 small reads, not one huge one. */
+export async function buildReport(query: InfluxQuery, r: ReportRequest): Promise<Report> {
+  const days: Report['days'] = [];
+  for (const day of localDays(r.from, r.to, r.pilot.timezone)) {
+    const { figures: f } = await figures(query, r, day.from, day.to);
+    days.push({ date: day.date, ...f });
+  }
+  const total = await figures(query, r, r.from, r.to);
+  const name = r.pilot.name[r.lang];
+  return {
+    pilot: {
+      id: r.pilot.id,
+      name,
+      municipality: r.pilot.municipality[r.lang],
+      municipality_code: r.pilot.municipality.code,
+      timezone: r.pilot.timezone,
+    },
+    lang: r.lang,
+    from: r.from,
+    to: r.to,
+    generated_at: r.now,
+    columns: REPORT_COLUMNS.map((key) => ({ key, label: COLUMN_LABELS[r.lang][key] })),
+    days,
+    totals: total.figures,
+    takeovers_by_cause: causes(total.kpis.takeovers_by_cause, total.kpis.takeovers_per_100km_by_cause, r.lang),
+    disengagements_by_cause: causes(total.kpis.disengagements_by_cause, total.kpis.disengagements_per_100km_by_cause, r.lang),
+  };
+}
