@@ -2,7 +2,7 @@
  * GET /pilots/:pilot/report: the report a municipality files (cloud/src/reports/), as JSON or as a
  * CSV attachment. Viewers get it too, since the municipality is the viewer: like the KPIs it ends at
  * now − the pilot's delay, and it names no vehicle, so a pilot that hides ids hides them here too.
- * One run of the query gate for the whole report, each InfluxDB request bounded (api.limits).
+ * Each day is one run of the query gate with its own deadline and row cap (api.limits).
  */
 import type { FastifyInstance } from 'fastify';
 import { API_ROUTES, type ReportQuery } from '@michi/proto';
@@ -25,7 +25,7 @@ export function registerReportRoutes(app: FastifyInstance, ctx: ApiContext): voi
       const now = ctx.now();
       const { from, to } = timeRange(reportRange(q, now, pilot.timezone), now);
       const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(now));
-      const report = await gated(ctx, req, (query) => buildReport(query, { pilot, from, to, lang: q.lang, until, now }));
+      const report = await buildReport((step) => gated(ctx, req, step), { pilot, from, to, lang: q.lang, until, now });
       if (q.format === 'json') return report;
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
