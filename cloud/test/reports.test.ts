@@ -3,7 +3,8 @@
 // takeovers of two causes: each day's row equals GET /kpis of that day, the totals equal GET /kpis of
 // the whole range, the CSV (parsed back by an RFC 4180 parser below) starts with a byte order mark
 // and carries the same figures under Japanese or English headings, and a viewer of a pilot that
-// hides ids gets a report that ends at now − the pilot's delay and names no vehicle.
+// hides ids gets a report that ends at now − the pilot's delay and names no vehicle. A range over
+// api.limits.maxRows gets totals combined from its days.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORT_COLUMNS, type Kpis, type Report } from '@michi/proto';
 import { stateLine } from './fixtures/api-fixture.js';
@@ -148,6 +149,7 @@ describe('the report of three local days (Asia/Tokyo)', () => {
     ]);
     for (const day of r.days) expect(day, day.date).toMatchObject(asRow(await kpis(day.from, day.to)));
     const whole = await kpis(RANGE.from, RANGE.to);
+    expect(r.totals_exact).toBe(true);
     expect(r.totals).toMatchObject(asRow(whole));
 
     // What the fixture holds, worked out by hand: 90 min before and 90 min after each midnight.
@@ -261,5 +263,46 @@ describe('viewers: the municipality reads the report, privacy-filtered', () => {
   it('a viewer gets no report of a pilot outside its token (403), nor does a request without a token (401)', async () => {
     expect((await apiGet(t.cloud, `/pilots/test-town/report?${range}`, TOKENS.otherViewer)).status).toBe(403);
     expect((await apiGet(t.cloud, `/pilots/test-town/report?${range}`)).status).toBe(401);
+  });
+});
+
+describe('a range over api.limits.maxRows: totals combined from the days', () => {
+  let small: ApiTestCloud;
+  beforeAll(async () => {
+    // 2,000 rows: any one day of the fixture fits (at most ~1,650 rows), the three days do not.
+    small = await startApiTestCloud({ api: { limits: { maxRows: 2_000 } } });
+    await small.influx.write(drives());
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('has each day equal to /kpis of that day, totals summed from them (link percentiles null), and says so', async () => {
+    const whole = await apiGet(small.cloud, `/pilots/test-town/kpis?${range}`, TOKENS.operator);
+    expect(whole.status).toBe(422);
+    const { status, body } = await apiGet(small.cloud, `/pilots/test-town/report?${range}`, TOKENS.operator);
+    expect(status).toBe(200);
+    const r = body as Report;
+    expect(r.totals_exact).toBe(false);
+    for (const day of r.days) {
+      const { body: k } = await apiGet(small.cloud, `/pilots/test-town/kpis?from=${day.from}&to=${day.to}`, TOKENS.operator);
+      expect(day, day.date).toMatchObject(asRow(k as Kpis));
+    }
+    // The days' sum: without the two segments across midnight that the exact totals hold.
+    expect(r.totals.distance_km * 1000).toBeCloseTo((539 + 1080 + 540) * 50, 6);
+    expect(r.totals.autonomous_share).toBeCloseTo(r.totals.autonomous_distance_km / r.totals.distance_km, 12);
+    expect([r.totals.takeovers, r.totals.emergency_stops, r.totals.disengagements]).toEqual([3, 1, 1]);
+    expect(r.totals.rsrp_dbm_p50).toBeNull();
+    expect(r.totals.readings_received).toBe(2 * 1081 + 2 * 361 + 5);
+    expect(r.takeovers_by_cause.map((c) => [c.cause, c.count])).toEqual([
+      ['PEDESTRIAN', 2],
+      ['PARKED_VEHICLE', 1],
+    ]);
+    expect(r.takeovers_by_cause[0]!.per_100km).toBeCloseTo((2 / r.totals.distance_km) * 100, 9);
+
+    const csv = await apiGet(small.cloud, `/pilots/test-town/report?${range}&format=csv&lang=en`, TOKENS.operator);
+    const lines = (csv.body as string).split('\r\n');
+    const at = lines.findIndex((l) => l.startsWith('Total,'));
+    expect(lines[at + 1]).toMatch(/^"?Note: the range holds more readings than one query may read/);
   });
 });

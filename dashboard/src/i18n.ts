@@ -254,6 +254,8 @@ const ja = {
   'report.chartDistance': '日ごとの走行距離（濃い色: 自動運転、数字: 自動運転率）',
   'report.chartLink': '5G 通信品質（日ごとの RSRP 中央値と 5%）',
   'report.printButton': '印刷する',
+  'report.totalsFromDays':
+    '※ 期間の読み取り量が上限を超えたため、合計は日ごとの値から算出しました（日をまたぐ区間の距離を含まず、5G の中央値・5% は空欄）。',
   'report.median': '中央値',
   'report.p5': '5%（弱い側）',
   'report.loading': '報告書を作成中…',
@@ -562,6 +564,8 @@ const en: Record<MessageKey, string> = {
   'report.chartDistance': 'Distance per day (dark: driven autonomously; figure: autonomous share)',
   'report.chartLink': '5G link quality (median and 5th percentile RSRP per day)',
   'report.printButton': 'Print',
+  'report.totalsFromDays':
+    'The range holds more readings than one query may read: the totals are combined from the days (without the distance across midnights; 5G medians and 5th percentiles left empty).',
   'report.median': 'Median',
   'report.p5': '5th percentile (weak end)',
   'report.loading': 'Making the report…',

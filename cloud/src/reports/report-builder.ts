@@ -3,10 +3,22 @@
  * same KPI function as GET /kpis (so a day's row equals the KPIs of that day, and the totals the
  * KPIs of the range), plus the readings each day's sequence numbers account for.
  */
-import { REPORT_COLUMNS, type Kpis, type Pilot, type Report, type ReportCause, type ReportFigures, type ReportLang } from '@michi/proto';
+import {
+  ErrorCodes,
+  MichiError,
+  REPORT_COLUMNS,
+  type Kpis,
+  type Pilot,
+  type Report,
+  type ReportCause,
+  type ReportFigures,
+  type ReportLang,
+} from '@michi/proto';
 import type { InfluxQuery } from '../influx-query.js';
+import { serviceMinutes } from '../queries/service-window.js';
 import { queryCompleteness } from '../queries/completeness-query.js';
 import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
+import { totalsOfDays, type ReportDayParts } from './day-totals.js';
 import { localDays } from './local-days.js';
 import { COLUMN_LABELS, causeLabel } from './report-labels.js';
 
@@ -50,11 +62,11 @@ function figuresOf(k: Kpis, readings: { received: number; expected: number }, fr
 export type ReportReader = <T>(step: (query: InfluxQuery) => Promise<T>) => Promise<T>;
 
 /** The figures of [from, to], read only up to `until`. */
-async function figures(read: ReportReader, r: ReportRequest, from: number, to: number): Promise<{ figures: ReportFigures; kpis: Kpis }> {
+async function figures(read: ReportReader, r: ReportRequest, from: number, to: number): Promise<ReportDayParts> {
   const end = Math.min(to, r.until);
   if (end < from) {
     const kpis = emptyKpis(r.pilot, from, end);
-    return { figures: figuresOf(kpis, { received: 0, expected: 0 }, from, to), kpis };
+    return { figures: figuresOf(kpis, { received: 0, expected: 0 }, from, to), kpis, windowMinutes: 0 };
   }
   const [kpis, sources] = await read(
     async (query) => [await queryKpis(query, r.pilot, from, end), await queryCompleteness(query, r.pilot, from, end, r.now)] as const,
@@ -63,7 +75,32 @@ async function figures(read: ReportReader, r: ReportRequest, from: number, to: n
     received: 0,
     expected: 0,
   });
-  return { figures: figuresOf(kpis, readings, from, to), kpis };
+  const windowMinutes = serviceMinutes(from, end, r.pilot.serviceWindow, r.pilot.timezone).length;
+  return { figures: figuresOf(kpis, readings, from, to), kpis, windowMinutes };
+}
+
+/** The KPIs of the whole range; combined from the days when the range is more than one request may hold (422 for /kpis). */
+async function totals(read: ReportReader, r: ReportRequest, days: readonly ReportDayParts[]) {
+  try {
+    const { figures: f, kpis } = await figures(read, r, r.from, r.to);
+    return {
+      exact: true,
+      figures: f,
+      takeovers: causes(kpis.takeovers_by_cause, kpis.takeovers_per_100km_by_cause, r.lang),
+      disengagements: causes(kpis.disengagements_by_cause, kpis.disengagements_per_100km_by_cause, r.lang),
+    };
+  } catch (err) {
+    if (!(err instanceof MichiError && err.code === ErrorCodes.TOO_LARGE)) throw err;
+    const t = totalsOfDays(days, r.from, r.to);
+    const per100 = (byCause: Record<string, number>) =>
+      t.km > 0 ? Object.fromEntries(Object.entries(byCause).map(([c, n]) => [c, (n / t.km) * 100])) : null;
+    return {
+      exact: false,
+      figures: t.figures,
+      takeovers: causes(t.takeoversByCause, per100(t.takeoversByCause), r.lang),
+      disengagements: causes(t.disengagementsByCause, per100(t.disengagementsByCause), r.lang),
+    };
+  }
 }
 
 function causes(counts: Record<string, number>, per100km: Record<string, number> | null, lang: ReportLang): ReportCause[] {
@@ -72,14 +109,16 @@ function causes(counts: Record<string, number>, per100km: Record<string, number>
     .map(([cause, count]) => ({ cause, label: causeLabel(cause, lang), count, per_100km: per100km?.[cause] ?? null }));
 }
 
-/** Two InfluxDB requests per day and two for the range, one step after the other. */
+/** Two InfluxDB requests per day and two for the range, one step after the other (the totals may fall back to the days). */
 export async function buildReport(read: ReportReader, r: ReportRequest): Promise<Report> {
-  const days: Report['days'] = [];
-  for (const day of localDays(r.from, r.to, r.pilot.timezone)) {
-    const { figures: f } = await figures(read, r, day.from, day.to);
-    days.push({ date: day.date, ...f });
-  }
-  const total = await figures(read, r, r.from, r.to);
+  const days: { date: string; parts: ReportDayParts }[] = [];
+  for (const day of localDays(r.from, r.to, r.pilot.timezone))
+    days.push({ date: day.date, parts: await figures(read, r, day.from, day.to) });
+  const total = await totals(
+    read,
+    r,
+    days.map((d) => d.parts),
+  );
   const name = r.pilot.name[r.lang];
   return {
     pilot: {
@@ -94,9 +133,10 @@ export async function buildReport(read: ReportReader, r: ReportRequest): Promise
     to: r.to,
     generated_at: r.now,
     columns: REPORT_COLUMNS.map((key) => ({ key, label: COLUMN_LABELS[r.lang][key] })),
-    days,
+    days: days.map((d) => ({ date: d.date, ...d.parts.figures })),
     totals: total.figures,
-    takeovers_by_cause: causes(total.kpis.takeovers_by_cause, total.kpis.takeovers_per_100km_by_cause, r.lang),
-    disengagements_by_cause: causes(total.kpis.disengagements_by_cause, total.kpis.disengagements_per_100km_by_cause, r.lang),
+    totals_exact: total.exact,
+    takeovers_by_cause: total.takeovers,
+    disengagements_by_cause: total.disengagements,
   };
 }

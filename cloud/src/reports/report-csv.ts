@@ -82,6 +82,7 @@ export function reportCsv(report: Report): string {
     row(report.columns.map((c) => c.label)),
     ...report.days.map((d) => row([d.date, ...FIGURE_COLUMNS.map((k) => cell(d, k))])),
     row([l.totals, ...FIGURE_COLUMNS.map((k) => cell(report.totals, k))]),
+    ...(report.totals_exact ? [] : [row([l.totalsFromDays])]),
     '',
     ...causeBlock(l.takeoversByCause, report.takeovers_by_cause),
     '',

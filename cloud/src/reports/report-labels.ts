@@ -58,6 +58,8 @@ export const SHEET_LABELS = {
     cause: '要因',
     count: '件数',
     per100km: '100 km あたり',
+    totalsFromDays:
+      '※ 期間の読み取り量が上限を超えたため、合計は日ごとの値から算出しました（日をまたぐ区間の距離を含まず、5G の中央値・5% は空欄）。',
   },
   en: {
     title: 'Autonomous driving pilot: operations report',
@@ -72,6 +74,8 @@ export const SHEET_LABELS = {
     cause: 'Cause',
     count: 'Count',
     per100km: 'Per 100 km',
+    totalsFromDays:
+      'Note: the range holds more readings than one query may read; the totals are combined from the days (without the distance across midnights; 5G medians and 5th percentiles left empty).',
   },
 } as const satisfies Record<ReportLang, Record<string, string>>;
 

@@ -117,6 +117,7 @@ export function renderReport(report: Report, t: Translate, f: Formatters, onPrin
         h('tbody', {}, ...report.days.map((d) => row(d.date, d, { 'data-date': d.date, 'data-testid': 'report-day' }))),
         h('tfoot', {}, row(t('report.totals'), report.totals, { 'data-testid': 'report-totals' })),
       ),
+      report.totals_exact ? null : h('p', { class: 'report__note', 'data-testid': 'report-totals-note' }, t('report.totalsFromDays')),
     ),
     h(
       'section',

@@ -113,6 +113,10 @@ export const ReportSchema = z
     columns: z.array(z.object({ key: z.enum(REPORT_COLUMNS), label: z.string() })),
     days: z.array(ReportDaySchema),
     totals: ReportFiguresSchema.meta({ description: 'The KPIs of the whole range (not the sum of the days: see docs/reports.md).' }),
+    totals_exact: z.boolean().meta({
+      description:
+        'false when the range held more readings than one query may (api.limits.maxRows): the totals are then combined from the days, with the link percentiles null (docs/reports.md).',
+    }),
     takeovers_by_cause: z.array(ReportCauseSchema),
     disengagements_by_cause: z.array(ReportCauseSchema),
   })
