@@ -119,23 +119,16 @@ async function kpis(from: number, to: number, token: string = TOKENS.operator, p
   return body as Kpis;
 }
 
-/** A report row's figures as GET /kpis gives them. */
+/** Where GET /kpis has a figure of a report row: the same name, or a link percentile (rsrp_dbm_p50 → link.rsrp_dbm.p50). */
+function kpiPath(column: string): string[] {
+  const link = /^(rsrp_dbm|sinr_db|rtt_ms)_(p\d+)$/.exec(column);
+  return link ? ['link', link[1]!, link[2]!] : [column];
+}
+
+/** A report row's figures (all but the date and the readings, which /completeness counts) as GET /kpis gives them. */
 function asRow(k: Kpis): Record<string, unknown> {
-  return {
-    distance_km: k.distance_km,
-    autonomous_distance_km: k.autonomous_distance_km,
-    autonomous_share: k.autonomous_share,
-    takeovers: k.takeovers,
-    disengagements: k.disengagements,
-    emergency_stops: k.emergency_stops,
-    takeovers_per_100km: k.takeovers_per_100km,
-    availability: k.availability,
-    rsrp_dbm_p50: k.link.rsrp_dbm.p50,
-    rsrp_dbm_p5: k.link.rsrp_dbm.p5,
-    sinr_db_p50: k.link.sinr_db.p50,
-    sinr_db_p5: k.link.sinr_db.p5,
-    rtt_ms_p50: k.link.rtt_ms.p50,
-  };
+  const columns = REPORT_COLUMNS.filter((c) => c !== 'date' && !c.startsWith('readings_'));
+  return Object.fromEntries(columns.map((c) => [c, kpiPath(c).reduce<unknown>((v, key) => (v as Record<string, unknown>)[key], k)]));
 }
 
 describe('the report of three local days (Asia/Tokyo)', () => {

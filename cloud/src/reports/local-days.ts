@@ -39,7 +39,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-function wallClock(t: number, timeZone: string): LocalDate & { hour: number; minute: number; second: number } {
+export function wallClock(t: number, timeZone: string): LocalDate & { hour: number; minute: number; second: number } {
   const parts = formatter(timeZone).formatToParts(new Date(t));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };

@@ -6,6 +6,7 @@
  * day, the totals row, and the takeovers and disengagements by cause.
  */
 import { REPORT_COLUMNS, type Report, type ReportCause, type ReportColumn, type ReportFigures } from '@michi/proto';
+import { isoDate, wallClock } from './local-days.js';
 import { SHEET_LABELS } from './report-labels.js';
 
 export const BOM = '\uFEFF';
@@ -51,16 +52,8 @@ const FIGURE_COLUMNS = REPORT_COLUMNS.filter((c): c is Exclude<ReportColumn, 'da
 
 /** `t` as YYYY-MM-DD HH:mm in `timeZone`. */
 export function localTime(t: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  })
-    .format(new Date(t))
-    .replace(',', '');
+  const w = wallClock(t, timeZone);
+  return `${isoDate(w)} ${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
 }
 
 export function reportCsv(report: Report): string {
