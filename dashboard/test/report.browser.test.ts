@@ -164,6 +164,8 @@ describe('the report in Chromium', () => {
     expect(await report.locator('[data-testid="report-link-chart"] path').count()).toBe(2);
 
     await report.setViewportSize({ width: 1280, height: 900 });
+    // Nothing wider than the window: no column is cut off or needs a sideways scroll.
+    expect(await report.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     await report.screenshot({ path: `${SHOTS}/report-${lang}.png`, fullPage: true });
     if (lang === 'en') {
       await report.emulateMedia({ media: 'print' });
