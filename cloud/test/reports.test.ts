@@ -25,11 +25,25 @@ const RANGE = { from: DAY[0]!, to: DAY[3]! - 1 };
  */
 function drives(): string[] {
   const lines: string[] = [];
+  // One sequence number per reading of every kind, in time order, as a vehicle numbers them.
   let seq = 1;
   let odometer = 10_000;
+  const events = [
+    { t: DAY[1]! - 40 * 60 * S, type: 'TAKEOVER', cause: 'PEDESTRIAN' }, // 23:20 on the 14th
+    { t: DAY[1]! + 30 * 60 * S, type: 'TAKEOVER', cause: 'PARKED_VEHICLE' }, // 00:30 on the 15th
+    { t: DAY[2]! + 10 * 60 * S, type: 'TAKEOVER', cause: 'PEDESTRIAN' }, // 00:10 on the 16th
+    { t: DAY[2]! + 11 * 60 * S, type: 'EMERGENCY_STOP', cause: 'PEDESTRIAN' },
+    { t: DAY[2]! + 50 * 60 * S, type: 'DISENGAGEMENT', cause: 'LOCALIZATION' },
+  ];
   for (const start of [DAY[1]! - 90 * 60 * S + 5 * S, DAY[2]! - 90 * 60 * S + 5 * S]) {
     for (let i = 0; i <= 3 * 360; i++) {
       const t = start + i * 10 * S;
+      while (events[0] && events[0].t <= t) {
+        const e = events.shift()!;
+        lines.push(
+          `event,pilot=test-town,source=bus-1 type="${e.type}",cause="${e.cause}",severity="WARNING",detail="driver note",seq=${seq++}i,gateway="gw-a",recv_ms=${e.t + 100}i ${e.t}`,
+        );
+      }
       lines.push(
         stateLine({
           source: 'bus-1',
@@ -51,15 +65,6 @@ function drives(): string[] {
       }
     }
   }
-  const event = (t: number, type: string, cause: string) =>
-    `event,pilot=test-town,source=bus-1 type="${type}",cause="${cause}",severity="WARNING",detail="driver note",seq=${seq++}i,gateway="gw-a",recv_ms=${t + 100}i ${t}`;
-  lines.push(
-    event(DAY[1]! - 40 * 60 * S, 'TAKEOVER', 'PEDESTRIAN'), // 23:20 on the 14th
-    event(DAY[1]! + 30 * 60 * S, 'TAKEOVER', 'PARKED_VEHICLE'), // 00:30 on the 15th
-    event(DAY[2]! + 10 * 60 * S, 'TAKEOVER', 'PEDESTRIAN'), // 00:10 on the 16th
-    event(DAY[2]! + 11 * 60 * S, 'EMERGENCY_STOP', 'PEDESTRIAN'),
-    event(DAY[2]! + 50 * 60 * S, 'DISENGAGEMENT', 'LOCALIZATION'),
-  );
   return lines;
 }
 
@@ -160,9 +165,11 @@ describe('the report of three local days (Asia/Tokyo)', () => {
     ]);
     expect(r.takeovers_by_cause[0]!.per_100km).toBeCloseTo(whole.takeovers_per_100km_by_cause!['PEDESTRIAN']!, 9);
     expect(r.disengagements_by_cause.map((c) => [c.cause, c.count])).toEqual([['LOCALIZATION', 1]]);
-    // Every reading's seq is there: received = expected = 2 × 1081 states + 2 × 361 link samples + 5 events.
+    // Every reading's seq is there, numbered in time order: received = expected = 2 × 1081 states
+    // + 2 × 361 link samples + 5 events, each day's too; the totals are the days' sums.
     expect(r.totals.readings_received).toBe(2 * 1081 + 2 * 361 + 5);
     expect(r.totals.readings_expected).toBe(r.totals.readings_received);
+    for (const day of r.days) expect(day.readings_expected, day.date).toBe(day.readings_received);
     expect(r.days.reduce((n, d) => n + d.readings_received, 0)).toBe(r.totals.readings_received);
   });
 

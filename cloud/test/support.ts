@@ -52,9 +52,18 @@ export function cloudConfig(
   settings: Record<string, unknown> = {},
   env: Record<string, string> = SECRET_ENV,
 ): CloudConfig {
+  return loadCloudConfig(cloudConfigFile(influxUrl, settings), env);
+}
+
+/** The YAML configuration file of cloudConfig, its databases in a new temporary directory unless `settings` name others. */
+export function cloudConfigFile(influxUrl: string, settings: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
-  const { influx, alarms, ...rest } = settings as { influx?: Record<string, unknown>; alarms?: Record<string, unknown> };
+  const { influx, alarms, records, ...rest } = settings as {
+    influx?: Record<string, unknown>;
+    alarms?: Record<string, unknown>;
+    records?: Record<string, unknown>;
+  };
   writeFileSync(
     file,
     stringify({
@@ -66,10 +75,11 @@ export function cloudConfig(
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
       alarms: { dbFile: join(dir, 'alarms.sqlite'), ...alarms },
+      records: { dbFile: join(dir, 'records.sqlite'), ...records },
       ...rest,
     }),
   );
-  return loadCloudConfig(file, env);
+  return file;
 }
 
 export function vehicleState(

@@ -14,6 +14,7 @@ import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
 import { registerPilotRoutes } from './pilot-routes.js';
 import { registerReportRoutes } from './report-routes.js';
+import { registerRecordRoutes } from './record-routes.js';
 import { contractOptions } from './route-contract.js';
 import { auditEntry } from './request-audit.js';
 import { hasApiRoute, isApiRequest } from './route-scope.js';
@@ -83,5 +84,6 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   registerHistoryRoutes(app, ctx);
   registerReportRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
+  registerRecordRoutes(app, ctx);
   return registerLiveFeed(app, ctx, liveOptions);
 }

@@ -16,6 +16,7 @@ const TAGS = [
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
   { name: 'alarms', description: 'Open alarms, their history, and what operators do about them (docs/alarms.md).' },
+  { name: 'records', description: 'The operating-state record (operators only).' },
 ];
 
 const DEFS = '#/$defs/';

@@ -25,7 +25,15 @@ export function registerReportRoutes(app: FastifyInstance, ctx: ApiContext): voi
       const now = ctx.now();
       const { from, to } = timeRange(reportRange(q, now, pilot.timezone), now);
       const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(now));
-      const report = await buildReport((step) => gated(ctx, req, step), { pilot, from, to, lang: q.lang, until, now });
+      const report = await buildReport((step) => gated(ctx, req, step), {
+        pilot,
+        from,
+        to,
+        lang: q.lang,
+        until,
+        now,
+        rollups: ctx.rollups,
+      });
       if (q.format === 'json') return report;
       return reply
         .header('content-type', 'text/csv; charset=utf-8')

@@ -17,7 +17,7 @@ import {
 import type { InfluxQuery } from '../influx-query.js';
 import { serviceMinutes } from '../queries/service-window.js';
 import { queryCompleteness } from '../queries/completeness-query.js';
-import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
+import { emptyKpis, queryKpis, type RollupCoverage } from '../queries/kpi-query.js';
 import { totalsOfDays, type ReportDayParts } from './day-totals.js';
 import { localDays } from './local-days.js';
 import { COLUMN_LABELS, causeLabel } from './report-labels.js';
@@ -30,6 +30,8 @@ export interface ReportRequest {
   /** Nothing after this is read (a viewer's horizon: now − the pilot's delay). */
   until: number;
   now: number;
+  /** What the rollups cover, so that long ranges are read from them (as GET /kpis does). */
+  rollups?: RollupCoverage | undefined;
 }
 
 function figuresOf(k: Kpis, readings: { received: number; expected: number }, from: number, to: number): ReportFigures {
@@ -61,15 +63,16 @@ function figuresOf(k: Kpis, readings: { received: number; expected: number }, fr
  */
 export type ReportReader = <T>(step: (query: InfluxQuery) => Promise<T>) => Promise<T>;
 
-/** The figures of [from, to], read only up to `until`. */
-async function figures(read: ReportReader, r: ReportRequest, from: number, to: number): Promise<ReportDayParts> {
+/** The figures of one day, read only up to `until`. */
+async function dayFigures(read: ReportReader, r: ReportRequest, from: number, to: number): Promise<ReportDayParts> {
   const end = Math.min(to, r.until);
   if (end < from) {
     const kpis = emptyKpis(r.pilot, from, end);
     return { figures: figuresOf(kpis, { received: 0, expected: 0 }, from, to), kpis, windowMinutes: 0 };
   }
   const [kpis, sources] = await read(
-    async (query) => [await queryKpis(query, r.pilot, from, end), await queryCompleteness(query, r.pilot, from, end, r.now)] as const,
+    async (query) =>
+      [await queryKpis(query, r.pilot, from, end, r.rollups), await queryCompleteness(query, r.pilot, from, end, r.now)] as const,
   );
   const readings = sources.reduce((sum, s) => ({ received: sum.received + s.received, expected: sum.expected + s.expected }), {
     received: 0,
@@ -79,13 +82,19 @@ async function figures(read: ReportReader, r: ReportRequest, from: number, to: n
   return { figures: figuresOf(kpis, readings, from, to), kpis, windowMinutes };
 }
 
-/** The KPIs of the whole range; combined from the days when the range is more than one request may hold (422 for /kpis). */
+/** The KPIs of the whole range (from the rollups where they cover it); combined from the days when it is more than one request may hold (422 for /kpis). */
 async function totals(read: ReportReader, r: ReportRequest, days: readonly ReportDayParts[]) {
+  // Readings are the days' sums: counting a month's sequence numbers again would read its raw readings.
+  const readings = {
+    received: days.reduce((n, d) => n + d.figures.readings_received, 0),
+    expected: days.reduce((n, d) => n + d.figures.readings_expected, 0),
+  };
   try {
-    const { figures: f, kpis } = await figures(read, r, r.from, r.to);
+    const end = Math.min(r.to, r.until);
+    const kpis = end < r.from ? emptyKpis(r.pilot, r.from, end) : await read((query) => queryKpis(query, r.pilot, r.from, end, r.rollups));
     return {
       exact: true,
-      figures: f,
+      figures: figuresOf(kpis, readings, r.from, r.to),
       takeovers: causes(kpis.takeovers_by_cause, kpis.takeovers_per_100km_by_cause, r.lang),
       disengagements: causes(kpis.disengagements_by_cause, kpis.disengagements_per_100km_by_cause, r.lang),
     };
@@ -113,7 +122,7 @@ function causes(counts: Record<string, number>, per100km: Record<string, number>
 export async function buildReport(read: ReportReader, r: ReportRequest): Promise<Report> {
   const days: { date: string; parts: ReportDayParts }[] = [];
   for (const day of localDays(r.from, r.to, r.pilot.timezone))
-    days.push({ date: day.date, parts: await figures(read, r, day.from, day.to) });
+    days.push({ date: day.date, parts: await dayFigures(read, r, day.from, day.to) });
   const total = await totals(
     read,
     r,

@@ -7,3 +7,4 @@ export * from './live.js';
 export * from './routes.js';
 export * from './alarms.js';
 export * from './reports.js';
+export * from './records.js';
