@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORT_COLUMNS, type Kpis, type Report } from '@michi/proto';
 import { stateLine } from './fixtures/api-fixture.js';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { TOKENS, apiGet, startApiTestCloud, type ApiTestCloud } from './fixtures/api-support.js';
 
 const S = 1_000;
@@ -304,5 +305,36 @@ describe('a range over api.limits.maxRows: totals combined from the days', () =>
     const lines = (csv.body as string).split('\r\n');
     const at = lines.findIndex((l) => l.startsWith('Total,'));
     expect(lines[at + 1]).toMatch(/^"?Note: the range holds more readings than one query may read/);
+  });
+});
+
+describe('the same range from the rollups: exact totals within api.limits.maxRows', () => {
+  let rolled: ApiTestCloud;
+  beforeAll(async () => {
+    // The fixture's days are ~2 months back: a backfill of 400 days rolls them up on start.
+    rolled = await startApiTestCloud(
+      { api: { limits: { maxRows: 2_000 } }, rollups: { backfillDays: 400, tickMs: 50 } },
+      {},
+      { lines: drives() },
+    );
+    await waitFor(() => rolled.cloud.rollups!.since() !== null && rolled.cloud.rollups!.pending === 0, {
+      timeoutMs: 60_000,
+      what: 'the rollups of the fixture',
+    });
+  });
+  afterAll(async () => {
+    await rolled?.close();
+  });
+
+  it('reads the range through the rollups like /kpis: the totals are exact, midnight segments included', async () => {
+    const whole = await apiGet(rolled.cloud, `/pilots/test-town/kpis?${range}`, TOKENS.operator);
+    expect(whole.status).toBe(200);
+    const { status, body } = await apiGet(rolled.cloud, `/pilots/test-town/report?${range}`, TOKENS.operator);
+    expect(status).toBe(200);
+    const r = body as Report;
+    expect(r.totals_exact).toBe(true);
+    expect(r.totals).toMatchObject(asRow(whole.body as Kpis));
+    expect(r.totals.distance_km * 1000).toBeCloseTo((539 + 1080 + 540 + 2) * 50, 6);
+    expect(r.days.map((d) => Math.round(d.distance_km * 1000))).toEqual([539 * 50, 1080 * 50, 540 * 50]);
   });
 });
