@@ -14,6 +14,8 @@ import type {
   MichiEvent,
   PilotDetail,
   PilotSummary,
+  Report,
+  ReportLang,
   SensorStatus,
   SourceCompleteness,
   TimeRange,
@@ -47,6 +49,10 @@ export interface MichiApi {
   kpis(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<Kpis>;
   coverage(pilotId: string, range: TimeRange & { res?: number }, signal?: AbortSignal): Promise<Coverage>;
   completeness(pilotId: string, range: TimeRange, signal?: AbortSignal): Promise<SourceCompleteness[]>;
+  /** The report of a range, day by day (docs/reports.md). */
+  report(pilotId: string, query: ReportQuery, signal?: AbortSignal): Promise<Report>;
+  /** The same report as the CSV file the cloud makes, and the file name it gives it. */
+  reportCsv(pilotId: string, query: ReportQuery): Promise<{ csv: Blob; fileName: string }>;
   /** Open alarms (active and acknowledged), severity then age. */
   alarms(pilotId: string, signal?: AbortSignal): Promise<Alarm[]>;
   alarmHistory(pilotId: string, query: AlarmHistoryQuery, signal?: AbortSignal): Promise<Alarm[]>;
@@ -56,6 +62,12 @@ export interface MichiApi {
   clearAlarm(pilotId: string, alarmId: string, comment?: string): Promise<Alarm>;
   /** The live feed: ws(s)://…/api/v1/live?pilot=…, and the subprotocols to offer (michi.v1, bearer.<token>). */
   live(pilotId: string): { url: string; protocols: string[] };
+}
+
+export interface ReportQuery {
+  from: number;
+  to: number;
+  lang: ReportLang;
 }
 
 export interface ApiOptions {
@@ -88,10 +100,10 @@ export function createApi({
   pageUrl = () => globalThis.location.href,
   configUrl = 'config.json',
 }: ApiOptions = {}): MichiApi {
-  /** GET, or POST with a JSON body when `body` is given. */
-  async function requestJson<T>(path: string, signal?: AbortSignal, body?: object): Promise<T> {
+  /** GET, or POST with a JSON body when `body` is given; an ApiError for no answer or a refusal. */
+  async function send(path: string, signal?: AbortSignal, body?: object, accept = 'application/json'): Promise<Response> {
     let res: Response;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept };
     const bearer = token();
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (body) headers['content-type'] = 'application/json';
@@ -118,6 +130,10 @@ export function createApi({
       const message = typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`;
       throw new ApiError(path, res.status, message, typeof e?.code === 'string' ? e.code : undefined);
     }
+    return res;
+  }
+  async function requestJson<T>(path: string, signal?: AbortSignal, body?: object): Promise<T> {
+    const res = await send(path, signal, body);
     try {
       return (await res.json()) as T;
     } catch (err) {
@@ -156,6 +172,18 @@ export function createApi({
       getJson<Coverage>(pilotPath(pilotId, `/coverage${queryString({ from, to, res })}`), signal),
     completeness: async (pilotId, { from, to }, signal) =>
       (await getJson<{ sources: SourceCompleteness[] }>(pilotPath(pilotId, `/completeness${queryString({ from, to })}`), signal)).sources,
+    report: (pilotId, { from, to, lang }, signal) =>
+      getJson<Report>(pilotPath(pilotId, `/report${queryString({ from, to, lang })}`), signal),
+    async reportCsv(pilotId, { from, to, lang }) {
+      const res = await send(
+        pilotPath(pilotId, `/report${queryString({ from, to, lang, format: 'csv' })}`),
+        undefined,
+        undefined,
+        'text/csv',
+      );
+      const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+      return { csv: await res.blob(), fileName: named?.[1] ?? `michi-report-${pilotId}.csv` };
+    },
     alarms: async (pilotId, signal) => (await getJson<{ alarms: Alarm[] }>(pilotPath(pilotId, '/alarms'), signal)).alarms,
     alarmHistory: async (pilotId, query, signal) =>
       (await getJson<{ alarms: Alarm[] }>(pilotPath(pilotId, `/alarms/history${queryString({ ...query })}`), signal)).alarms,

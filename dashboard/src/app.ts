@@ -19,6 +19,7 @@ import { createCoverageControl } from './map/coverage-control.js';
 import { createMapMount } from './map/map-mount.js';
 import { createPanels } from './panels.js';
 import { createReplayMode } from './replay/replay-mode.js';
+import { createReportSection } from './report/report-section.js';
 import { createSelection } from './selection.js';
 import { createSensorPoll } from './sensor-poll.js';
 import { staleAfterMs } from './staleness.js';
@@ -122,6 +123,13 @@ export function startApp({
     sourceName,
   });
   const kpiPanel = createKpiPanel();
+  const reportSection = createReportSection({
+    api,
+    state,
+    lang: () => langStore.get(),
+    now,
+    openPage: (url) => void window.open(url, '_blank'),
+  });
   const completeness = createCompletenessView();
   const sensorList = createSensorList({ onSelect: (id) => selection.selectSensor(id) });
   const sensorDetail = createSensorDetail({ onClose: () => selection.selectSensor(null) });
@@ -144,7 +152,7 @@ export function startApp({
   tabs.panels.alarms.append(alarmsPanel.element);
   tabs.panels.sensors.append(sensorList.element);
   tabs.panels.events.append(events.element);
-  tabs.panels.kpis.append(kpiPanel.element);
+  tabs.panels.kpis.append(kpiPanel.element, reportSection.element);
   tabs.panels.data.append(completeness.element);
   const replayBar = createReplayBar({
     onLoad: (range) => {
@@ -342,6 +350,7 @@ export function startApp({
     sensorDetail.setLanguage(lang, t, fmt, zone());
     events.setLanguage(lang, t, fmt, zone());
     kpiPanel.setLanguage(lang, t, fmt);
+    reportSection.setLanguage(t);
     completeness.setLanguage(lang, t, fmt, zone());
     replayBar.setLanguage(lang, t, fmt, zone());
     signIn.setLanguage(t);

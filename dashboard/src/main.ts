@@ -9,6 +9,8 @@ import { createTokenStore, takeTokenFromFragment } from './auth/session-token.js
 import { createLangStore } from './i18n.js';
 import { configureMaplibreWorker } from './map/maplibre-worker.js';
 import { tilesFromEnv } from './map/tiles.js';
+import { parseReportLink } from './report/report-link.js';
+import { startReportPage } from './report/report-page.js';
 import { createViewLocation } from './url-state.js';
 
 configureMaplibreWorker();
@@ -23,12 +25,17 @@ const tokens = createTokenStore();
 const fromLink = takeTokenFromFragment();
 if (fromLink) tokens.set(fromLink);
 
-startApp({
-  root,
-  api: createApi({ token: () => tokens.get() }),
-  tokens,
-  langStore: createLangStore(),
-  location: createViewLocation(),
-  buildTiles: tilesFromEnv(import.meta.env['VITE_MICHI_TILES'] as string | undefined, reportError),
-  reportError,
-});
+const api = createApi({ token: () => tokens.get() });
+// The printable report is a page of its own (report/report-page.ts); everything else is the app.
+const reportLink = parseReportLink(window.location.hash);
+if (reportLink) void startReportPage({ root, api, link: reportLink });
+else
+  startApp({
+    root,
+    api,
+    tokens,
+    langStore: createLangStore(),
+    location: createViewLocation(),
+    buildTiles: tilesFromEnv(import.meta.env['VITE_MICHI_TILES'] as string | undefined, reportError),
+    reportError,
+  });

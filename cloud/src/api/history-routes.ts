@@ -74,7 +74,7 @@ function seriesRequestOf(
 }
 
 /** Runs `run` once the query gate lets the caller in (per token; the anonymous viewer per address), InfluxDB bounded. */
-function gated<T>(ctx: ApiContext, req: FastifyRequest, run: (query: InfluxQuery) => Promise<T>): Promise<T> {
+export function gated<T>(ctx: ApiContext, req: FastifyRequest, run: (query: InfluxQuery) => Promise<T>): Promise<T> {
   const principal = principalOf(req);
   const key = principal === ANONYMOUS_VIEWER ? `address ${req.ip}` : `token "${principal.id}"`;
   return ctx.limiter.query(key, ctx.query, run);

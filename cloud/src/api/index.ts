@@ -13,6 +13,7 @@ import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
 import { registerPilotRoutes } from './pilot-routes.js';
+import { registerReportRoutes } from './report-routes.js';
 import { registerRecordRoutes } from './record-routes.js';
 import { contractOptions } from './route-contract.js';
 import { auditEntry } from './request-audit.js';
@@ -81,6 +82,7 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   app.get(API_ROUTES.openapi.url, contractOptions(API_ROUTES.openapi), async () => document.document());
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
+  registerReportRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
   registerRecordRoutes(app, ctx);
   return registerLiveFeed(app, ctx, liveOptions);

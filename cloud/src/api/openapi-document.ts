@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import type { ApiRouteContract } from '@michi/proto';
+import type { ApiResponseSpec, ApiRouteContract } from '@michi/proto';
 import { jsonSchemaOf, type JsonSchema } from './route-contract.js';
 
 const TAGS = [
@@ -63,6 +63,12 @@ function requestBody(schema: z.ZodObject, components: Record<string, JsonSchema>
   return { required, content: { 'application/json': { schema: json } } };
 }
 
+/** A response's JSON body, and the text bodies it may take instead (a CSV). */
+function content(r: ApiResponseSpec, components: Record<string, JsonSchema>): JsonSchema {
+  const text = Object.fromEntries((r.otherMediaTypes ?? []).map((type) => [type, { schema: { type: 'string' } }]));
+  return { 'application/json': { schema: lift(jsonSchemaOf(r.schema!, 'output'), components) }, ...text };
+}
+
 function operation(route: ApiRouteContract, components: Record<string, JsonSchema>): JsonSchema {
   const responses = Object.fromEntries(
     Object.entries(route.responses).map(([status, r]) => [
@@ -70,7 +76,7 @@ function operation(route: ApiRouteContract, components: Record<string, JsonSchem
       {
         description: r.description,
         ...(r.headers ? { headers: r.headers } : {}),
-        ...(r.schema ? { content: { 'application/json': { schema: lift(jsonSchemaOf(r.schema, 'output'), components) } } } : {}),
+        ...(r.schema ? { content: content(r, components) } : {}),
       },
     ]),
   );

@@ -25,12 +25,15 @@ import {
 import { LiveMessageSchema } from './live.js';
 import { MeResponseSchema, PilotDetailSchema, PilotsResponseSchema, SensorsResponseSchema, VehiclesResponseSchema } from './pilots.js';
 import { QueryParams } from './query-params.js';
+import { ReportQuerySchema, ReportSchema } from './reports.js';
 import { RECORDS_ROUTE } from './records.js';
 
 export interface ApiResponseSpec {
   description: string;
   /** The JSON body; none for a response without one (101). */
   schema?: z.ZodType;
+  /** Media types the response takes instead of JSON when asked (a text body, e.g. text/csv; charset=utf-8). */
+  otherMediaTypes?: readonly string[];
   /** Response headers, as OpenAPI header objects. */
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
@@ -257,6 +260,30 @@ export const API_ROUTES = {
       CompletenessResponseSchema,
     ),
     operatorOnly: true,
+  },
+  report: {
+    ...history(
+      'report',
+      'getReport',
+      'The report of a range, day by day (a month by default)',
+      "One row per local day of the pilot's time zone, the totals of the range and takeovers by cause, as JSON or as CSV (format=csv: UTF-8 with a BOM, an attachment) with headings in ja or en. Viewers: like the KPIs, nothing after now − the pilot's delay; the report names no vehicle. Columns in docs/reports.md.",
+      ReportQuerySchema,
+      ReportSchema,
+    ),
+    responses: {
+      ...errors(...HISTORY),
+      200: {
+        description: 'The report: JSON, or with format=csv the CSV file.',
+        schema: ReportSchema,
+        otherMediaTypes: ['text/csv; charset=utf-8'],
+        headers: {
+          'Content-Disposition': {
+            description: 'format=csv: attachment; filename="michi-report-<pilot>-<first day>-<last day>-<lang>.csv".',
+            schema: { type: 'string' },
+          },
+        },
+      },
+    },
   },
   records: RECORDS_ROUTE,
   /** A WebSocket upgrade (cloud/src/live/); a plain GET gets 426. */
