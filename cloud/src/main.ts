@@ -6,6 +6,7 @@
  */
 import { ConfigError, SeedError } from '@michi/proto';
 import { pino } from 'pino';
+import { BUNDLE_USAGE, runBundleCommand } from './bundle/bundle-command.js';
 import { startCloud } from './cloud-service.js';
 import { parseCommandLine } from './command-line.js';
 import { CLOUD_CONFIG_ENV, loadCloudConfig } from './config.js';
@@ -14,11 +15,25 @@ const EXIT_FAILED = 1;
 const EXIT_CONFIG = 2;
 
 const USAGE = `usage: michi-cloud [--config FILE]
+       michi-cloud incident-bundle --pilot P --vehicle V --at TIME [options] (--help for them)
   --config FILE   YAML configuration (see cloud/cloud.example.yaml); default $MICHI_CLOUD_CONFIG
 Environment: MICHI_CLOUD_* overrides (MICHI_CLOUD_INFLUX__URL=... sets influx.url);
 gateway secrets come from the variables the seeds' credentialsRef name.`;
 
+/** `michi-cloud incident-bundle …` (docs/incident-bundles.md): writes one archive and exits. */
+async function incidentBundle(argv: readonly string[]): Promise<void> {
+  const result = await runBundleCommand(argv, process.env);
+  if (result === 'help') {
+    console.log(BUNDLE_USAGE);
+    return;
+  }
+  console.log(`wrote ${result.file} (${result.bytes} bytes)`);
+  console.log(`sha256 of the archive:       ${result.archiveSha256}`);
+  console.log(`sha256 of its manifest.json: ${result.manifestSha256}`);
+}
+
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'incident-bundle') return incidentBundle(argv.slice(1));
   const { values, help } = parseCommandLine(argv, { config: 'a file name' }, USAGE);
   if (help) {
     console.log(USAGE);
@@ -49,6 +64,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`michi-cloud: ${err.message}`);
     process.exit(EXIT_CONFIG);
   }
-  console.error('michi-cloud: failed to start:', err);
+  const what = process.argv[2] === 'incident-bundle' ? 'michi-cloud incident-bundle: failed:' : 'michi-cloud: failed to start:';
+  console.error(what, err);
   process.exit(EXIT_FAILED);
 });

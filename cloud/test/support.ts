@@ -46,12 +46,8 @@ export const TEST_AUTH = {
 /** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
 export const testLogger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
 
-/** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
-export function cloudConfig(
-  influxUrl: string,
-  settings: Record<string, unknown> = {},
-  env: Record<string, string> = SECRET_ENV,
-): CloudConfig {
+/** Writes a YAML configuration the way an operator would; its path (for a command given --config). */
+export function cloudConfigFile(influxUrl: string, settings: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
   const { influx, alarms, ...rest } = settings as { influx?: Record<string, unknown>; alarms?: Record<string, unknown> };
@@ -69,7 +65,16 @@ export function cloudConfig(
       ...rest,
     }),
   );
-  return loadCloudConfig(file, env);
+  return file;
+}
+
+/** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
+export function cloudConfig(
+  influxUrl: string,
+  settings: Record<string, unknown> = {},
+  env: Record<string, string> = SECRET_ENV,
+): CloudConfig {
+  return loadCloudConfig(cloudConfigFile(influxUrl, settings), env);
 }
 
 export function vehicleState(

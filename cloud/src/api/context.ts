@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ErrorCodes, type Pilot } from '@michi/proto';
 import type { AlarmEngine } from '../alarms/index.js';
 import type { AuditAction, AuditLog } from '../audit-log.js';
+import type { RecordsProvider } from '../bundle/index.js';
 import { canReadPilot, type Principal, type TokenAuthenticator } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { InfluxQuery } from '../influx-query.js';
@@ -24,6 +25,8 @@ export interface ApiContext {
   limiter: ApiLimiter;
   /** The alarm engine; undefined when alarms.enabled is false (the alarm routes then find none). */
   alarms?: AlarmEngine | undefined;
+  /** The operating-state record for incident bundles; undefined: bundles say they have no records. */
+  records?: RecordsProvider | undefined;
 }
 
 declare module 'fastify' {

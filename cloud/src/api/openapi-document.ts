@@ -16,6 +16,7 @@ const TAGS = [
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
   { name: 'alarms', description: 'Open alarms, their history, and what operators do about them (docs/alarms.md).' },
+  { name: 'records', description: 'Incident bundles (docs/incident-bundles.md).' },
 ];
 
 const DEFS = '#/$defs/';
@@ -70,6 +71,8 @@ function operation(route: ApiRouteContract, components: Record<string, JsonSchem
         description: r.description,
         ...(r.headers ? { headers: r.headers } : {}),
         ...(r.schema ? { content: { 'application/json': { schema: lift(jsonSchemaOf(r.schema, 'output'), components) } } } : {}),
+        // A binary body (an archive): its media type without a schema, i.e. any bytes.
+        ...(r.contentType ? { content: { [r.contentType]: {} } } : {}),
       },
     ]),
   );

@@ -6,3 +6,4 @@ export * from './history.js';
 export * from './live.js';
 export * from './routes.js';
 export * from './alarms.js';
+export * from './bundles.js';

@@ -1,0 +1,26 @@
+/**
+ * Where an incident bundle takes a vehicle's operating-state record from (docs/incident-bundles.md,
+ * "Records"): an excerpt of its hash chain for the window, and the proof that the excerpt links up.
+ * The record itself is another module's (cloud/src/records/, docs/records.md, once merged); until a
+ * provider is passed, a bundle says in its manifest that it has no records.
+ */
+
+/** One entry of the record as stored, and its hash (hex SHA-256, as the record computes it). */
+export interface RecordEntryWithHash {
+  entry: Record<string, unknown>;
+  hash: string;
+}
+
+export interface RecordsExcerpt {
+  /** The hash of the entry before the window's first entry (the chain's genesis hash when there is none). */
+  prevHash: string;
+  /** The entries of the window, in chain order. */
+  entries: RecordEntryWithHash[];
+  /** How a verifier recomputes each entry's hash (a sentence or a document reference). */
+  hashRule: string;
+}
+
+export interface RecordsProvider {
+  /** The excerpt of `vehicle`'s record over [fromMs, toMs] (source time, both inclusive). */
+  excerpt(pilot: string, vehicle: string, fromMs: number, toMs: number): Promise<RecordsExcerpt> | RecordsExcerpt;
+}
