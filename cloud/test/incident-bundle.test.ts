@@ -27,6 +27,7 @@ import {
   cloudConfigFile,
   connectGateway,
   linkSample,
+  metric,
   publishBatch,
   takeover,
   testLogger,
@@ -301,6 +302,9 @@ describe('POST /api/v1/pilots/:pilot/incident-bundles', () => {
     expect(lines).toContainEqual(expect.objectContaining({ token: 'test-operator', status: 200, vehicle: 'bus-1', window, pilot: PILOT }));
     expect(lines).toContainEqual(expect.objectContaining({ token: 'test-town-viewer', status: 403, vehicle: 'bus-1', window }));
     expect(lines).toContainEqual(expect.objectContaining({ status: 400, vehicle: 'bus-9' }));
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_incident_bundles_total', { result: 'bad_window' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_incident_bundles_total', { result: 'unknown_vehicle' })).toBe(1);
+    expect(await metric(cloud.metricsUrl, 'michi_cloud_incident_bundles_total', { result: 'written' })).toBe(2);
   });
 });
 
