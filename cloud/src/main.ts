@@ -60,11 +60,11 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  const bundle = process.argv[2] === 'incident-bundle';
   if (err instanceof ConfigError || err instanceof SeedError) {
-    console.error(`michi-cloud: ${err.message}`);
+    console.error(`michi-cloud${bundle ? ' incident-bundle' : ''}: ${err.message}`);
     process.exit(EXIT_CONFIG);
   }
-  const what = process.argv[2] === 'incident-bundle' ? 'michi-cloud incident-bundle: failed:' : 'michi-cloud: failed to start:';
-  console.error(what, err);
+  console.error(bundle ? 'michi-cloud incident-bundle: failed:' : 'michi-cloud: failed to start:', err);
   process.exit(EXIT_FAILED);
 });
