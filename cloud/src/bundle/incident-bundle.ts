@@ -171,7 +171,8 @@ export async function buildIncidentBundle(deps: BundleDeps, w: BundleWindow): Pr
   if (deps.records) {
     const excerpt = await deps.records.excerpt(w.pilot, w.vehicle, w.fromMs, w.toMs);
     recordEntries = excerpt.entries.length;
-    const jsonl = excerpt.entries.map((e) => `${JSON.stringify({ ...e.entry, hash: e.hash })}\n`).join('');
+    // The record's own export line ({hash, entry}), so one verifier reads both.
+    const jsonl = excerpt.entries.map((e) => `${JSON.stringify({ hash: e.hash, entry: e.entry })}\n`).join('');
     const proof = { prevHash: excerpt.prevHash, hashes: excerpt.entries.map((e) => e.hash), hashRule: excerpt.hashRule };
     members.push(
       { name: 'records.jsonl', data: Buffer.from(jsonl) },

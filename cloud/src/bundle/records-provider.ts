@@ -14,7 +14,11 @@ export interface RecordEntryWithHash {
 export interface RecordsExcerpt {
   /** The hash of the entry before the window's first entry (the chain's genesis hash when there is none). */
   prevHash: string;
-  /** The entries of the window, in chain order. */
+  /**
+   * The entries of the window in chain order, as one unbroken run of the chain (consecutive n): an
+   * entry received late sits in the chain after entries of later source time, so the run goes from
+   * the first to the last entry whose source time is in the window, with whatever lies between.
+   */
   entries: RecordEntryWithHash[];
   /** How a verifier recomputes each entry's hash (a sentence or a document reference). */
   hashRule: string;
