@@ -6,7 +6,7 @@
 // the schema inside the file. Viewers are refused; the audit log names vehicle and window.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { MqttClient } from 'mqtt';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { buildIncidentBundle, type RecordsProvider } from '../src/bundle/index.js';
 import { influxEndpoint, loadCloudConfig } from '../src/config.js';
@@ -218,9 +218,10 @@ async function readRecording(
 }
 
 function auditLines(): Record<string, unknown>[] {
+  if (!existsSync(auditFile)) return [];
   return readFileSync(auditFile, 'utf8')
-    .trim()
     .split('\n')
+    .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
@@ -301,6 +302,10 @@ describe('POST /api/v1/pilots/:pilot/incident-bundles', () => {
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toMatch(/no vehicle "bus-9"/);
     const window = `${new Date(from).toISOString()}/${new Date(to).toISOString()}`;
+    // The audit line is written once the response is sent: wait for the last one.
+    await waitFor(() => auditLines().some((l) => l['status'] === 400 && l['vehicle'] === 'bus-9'), {
+      what: 'the audit line of the last refusal',
+    });
     const lines = auditLines().filter((l) => l['action'] === 'incident-bundle');
     expect(lines).toContainEqual(expect.objectContaining({ token: 'test-operator', status: 200, vehicle: 'bus-1', window, pilot: PILOT }));
     expect(lines).toContainEqual(expect.objectContaining({ token: 'test-town-viewer', status: 403, vehicle: 'bus-1', window }));

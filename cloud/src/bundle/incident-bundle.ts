@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HOUR_MS, MEASUREMENTS, readingTopic, TAGS, type ReadingKind } from '@michi/proto';
+import { MAX_BUNDLE_WINDOW_MIN, MEASUREMENTS, readingTopic, TAGS, type ReadingKind } from '@michi/proto';
 import { BytesWritable, McapReadingWriter, rowToBody } from '@michi/proto/mcap';
 import type { AlarmStore } from '../alarms/index.js';
 import { quoteIdentifier, quoteLiteral, type InfluxQuery, type InfluxRow } from '../influx-query.js';
@@ -17,9 +17,9 @@ import type { RecordsProvider } from './records-provider.js';
 import { storedCsv } from './stored-csv.js';
 import { ustarArchive, type TarMember } from './ustar.js';
 
-/** The longest window a bundle covers: an incident's minutes before and after, not a day's data. */
-export const MAX_BUNDLE_WINDOW_MS = HOUR_MS;
-export const BUNDLE_FORMAT = 'michi-incident-bundle/1';
+/** The longest window a bundle covers (the API's contract says it too): an incident's minutes before and after, not a day's data. */
+const MAX_BUNDLE_WINDOW_MS = MAX_BUNDLE_WINDOW_MIN * 60_000;
+const BUNDLE_FORMAT = 'michi-incident-bundle/1';
 /** Alarm changes kept in alarms.json at most (the store's history query needs a limit). */
 const MAX_ALARM_CHANGES = 10_000;
 
@@ -75,7 +75,7 @@ export interface IncidentBundle {
 export function bundleWindowProblem(fromMs: number, toMs: number): string | null {
   if (!(toMs > fromMs)) return `the window must end after it starts (from ${fromMs}, to ${toMs})`;
   if (toMs - fromMs > MAX_BUNDLE_WINDOW_MS) {
-    return `the window is ${((toMs - fromMs) / 60_000).toFixed(1)} min; a bundle covers at most ${MAX_BUNDLE_WINDOW_MS / 60_000} min`;
+    return `the window is ${((toMs - fromMs) / 60_000).toFixed(1)} min; a bundle covers at most ${MAX_BUNDLE_WINDOW_MIN} min`;
   }
   return null;
 }
