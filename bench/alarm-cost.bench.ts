@@ -12,6 +12,8 @@
 //
 //   node --conditions=michi-src --import tsx bench/alarm-cost.bench.ts
 //   MICHI_BENCH_ALARM_VEHICLES=10000, MICHI_BENCH_ALARM_SECONDS=10, MICHI_BENCH_ALARM_ROUNDS=5
+//   MICHI_BENCH_OBSERVERS=alarms (default), records (the operating-state recorder, docs/records.md) or alarms,records
+//   MICHI_BENCH_RECORDS_COLD=1: the recorder has not seen the vehicles (each one's first state is an entry)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +25,15 @@ import type { InfluxWriter } from '../cloud/src/influx-writer.js';
 import { LatestState } from '../cloud/src/latest-state.js';
 import { CloudMetrics } from '../cloud/src/metrics.js';
 import { PilotDirectory } from '../cloud/src/pilot-directory.js';
+import { fanOutObservers } from '../cloud/src/ingest-observers.js';
+import { HeadFile } from '../cloud/src/records/head-file.js';
+import { OperatingRecorder, RecordStore } from '../cloud/src/records/index.js';
 
 const VEHICLES = Number(process.env['MICHI_BENCH_ALARM_VEHICLES'] ?? 10_000);
 const SECONDS = Number(process.env['MICHI_BENCH_ALARM_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['MICHI_BENCH_ALARM_ROUNDS'] ?? 5);
 const BATCH = 500;
+const OBSERVERS = new Set((process.env['MICHI_BENCH_OBSERVERS'] ?? 'alarms').split(','));
 
 const seed = JSON.parse(readFileSync(new URL('../seeds/maebashi-l4-bus.json', import.meta.url), 'utf8')) as {
   vehicles: Record<string, unknown>[];
@@ -112,7 +118,35 @@ async function phase(withAlarms: boolean, round: number): Promise<number> {
   const metrics = new CloudMetrics(undefined, { defaultMetrics: false });
   let store: AlarmStore | undefined;
   let engine: AlarmEngine | undefined;
-  if (withAlarms) {
+  let recorder: OperatingRecorder | undefined;
+  if (withAlarms && OBSERVERS.has('records')) {
+    recorder = new OperatingRecorder(
+      [pilot],
+      { retentionMs: 183 * 86_400_000, lateHorizonMs: 7 * 86_400_000, flushIntervalMs: 5_000, retentionIntervalMs: 3_600_000 },
+      {
+        store: new RecordStore(join(dir, `records-${round}.sqlite`)),
+        heads: new HeadFile(join(dir, `heads-${round}.jsonl`)),
+        logger,
+        metrics,
+      },
+    );
+    // A recorder that has seen each vehicle before (as one running for a while has): the phase then
+    // measures judging every state, not the first-seen entry of each vehicle (MICHI_BENCH_RECORDS_COLD=1 measures that).
+    if (process.env['MICHI_BENCH_RECORDS_COLD'] !== '1') {
+      for (const gateway of gateways) {
+        const items = pilot.vehicles
+          .filter((v) => v.gatewayId === gateway)
+          .map((v) => ({ state: { source_id: v.id, ts_ms: t0 - 1_000, mode: 2 } }));
+        recorder.observeBatch(
+          { pilot: pilot.id, gateway, topic: '' },
+          Date.now(),
+          items,
+          items.map((_, i) => i),
+        );
+      }
+    }
+  }
+  if (withAlarms && OBSERVERS.has('alarms')) {
     store = new AlarmStore(join(dir, `alarms-${round}.sqlite`));
     engine = new AlarmEngine(
       [pilot],
@@ -122,7 +156,7 @@ async function phase(withAlarms: boolean, round: number): Promise<number> {
   }
   const ingest = new BatchIngest(
     { maxPayloadBytes: 4 * 1024 * 1024, timestampWindow: { pastMs: 7 * 86_400_000, futureMs: 300_000 } },
-    { directory, writer, latest: new LatestState([pilot]), metrics, logger, ...(engine ? { observer: engine } : {}) },
+    { directory, writer, latest: new LatestState([pilot]), metrics, logger, observer: fanOutObservers([engine, recorder], logger) },
   );
   const start = process.cpuUsage();
   for (const b of batches) {
@@ -133,6 +167,7 @@ async function phase(withAlarms: boolean, round: number): Promise<number> {
   if (store) changes.push((store.db.prepare('SELECT count(*) AS n FROM alarm_changes').get() as { n: number }).n);
   engine?.close();
   store?.close();
+  recorder?.close();
   return (used.user + used.system) / readings; // µs per reading
 }
 
@@ -151,12 +186,12 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 rmSync(dir, { recursive: true, force: true });
 console.log(
-  `Alarm rules' cost: ${VEHICLES} vehicles × ${SECONDS} s at 1 Hz (state + link), ${readings} readings per phase, ${ROUNDS} rounds`,
+  `Observers' cost (${[...OBSERVERS].join(' + ')}): ${VEHICLES} vehicles × ${SECONDS} s at 1 Hz (state + link), ${readings} readings per phase, ${ROUNDS} rounds`,
 );
 console.log('| phase | CPU µs per reading (median) |');
 console.log('| --- | --- |');
 console.log(`| ingest without alarms (baseline) | ${median(without).toFixed(2)} |`);
-console.log(`| ingest with alarms | ${median(withRules).toFixed(2)} |`);
-console.log(`| rules alone (median of the rounds' differences) | ${median(withRules.map((b, i) => b - without[i]!)).toFixed(2)} |`);
+console.log(`| ingest with ${[...OBSERVERS].join(' + ')} | ${median(withRules).toFixed(2)} |`);
+console.log(`| observers alone (median of the rounds' differences) | ${median(withRules.map((b, i) => b - without[i]!)).toFixed(2)} |`);
 console.log(`| with / without (median of rounds) | ${median(ratios).toFixed(3)} (goal ≤ 1.10) |`);
 console.log(`alarm changes stored per phase: ${changes.join(', ')}`);

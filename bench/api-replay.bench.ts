@@ -12,6 +12,7 @@ import { loadCloudConfig, readingToLine, startCloud } from '@michi/cloud';
 import { pino } from 'pino';
 import { loadSeeds } from '@michi/proto';
 import { startInfluxDb } from '../scripts/test-support/index.js';
+import { benchCloudEnv } from './bench-cloud.js';
 
 const PILOT = 'maebashi-l4-bus';
 const RUNS = Number(process.env['MICHI_BENCH_REPLAY_RUNS'] ?? 10);
@@ -103,19 +104,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < lines.length; i += 5_000) await influx.write(lines.slice(i, i + 5_000));
 
     cloud = await startCloud(
-      loadCloudConfig(undefined, {
-        MICHI_BENCH_TOKEN: TOKEN,
-        MICHI_CLOUD_AUTH__TOKENS: JSON.stringify([{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_TOKEN' }]),
-        MICHI_CLOUD_MQTT__PORT: '0',
-        MICHI_CLOUD_HTTP__PORT: '0',
-        MICHI_CLOUD_METRICS__PORT: '0',
-        MICHI_CLOUD_GRPC__ENABLED: 'false',
-        MICHI_CLOUD_INFLUX__URL: influx.url,
-        MICHI_CLOUD_INFLUX__DATABASE: influx.database,
-        // Requests back to back with one token: the per-token rate limit (api.limits) would be measured, not the API.
-        MICHI_CLOUD_API__LIMITS__RATE__PER_SECOND: '100000',
-        MICHI_CLOUD_API__LIMITS__RATE__BURST: '100000',
-      }),
+      loadCloudConfig(undefined, benchCloudEnv(influx, TOKEN)),
       // silent: the audit log would print a line per request
       { logger: pino({ level: 'silent' }) },
     );

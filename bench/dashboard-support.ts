@@ -49,6 +49,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
         http: { port: 0, host: '127.0.0.1' },
         metrics: { port: 0 },
         influx: { url: influx.url, database: influx.database },
+        records: { dbFile: join(dir, 'records.sqlite') },
         auth: { tokens: [{ id: 'bench-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_OPERATOR_TOKEN' }] },
       }),
     );

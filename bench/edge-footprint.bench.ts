@@ -394,6 +394,7 @@ async function main(): Promise<void> {
     const edge = await measure(agent, fleet, RATE, SECONDS);
     await sleep(1_000);
     const forwardedAll = upstream.readings();
+    const batchesAll = upstream.batches();
     const ackedAll = fleet.acked;
 
     const sustained = process.env['EDGE_BENCH_MAX_RATE'] === '0' ? { best: 0, rows: [] } : await maxSustainedRate(agent, fleet, upstream);
@@ -421,7 +422,9 @@ async function main(): Promise<void> {
     console.log(
       `targets: CPU ≤ 10 % (${edge.cpuPct <= 10 ? 'met' : 'NOT met'}), RSS ≤ 100 MB (${edge.rssMaxMb <= 100 ? 'met' : 'NOT met'}), written ≤ 2× payload (${edge.writeBytes <= 2 * edge.payloadBytes ? 'met' : 'NOT met'})`,
     );
-    console.log(`forwarded upstream by the end of the phase: ${forwardedAll} readings (${ackedAll} acknowledged to the vehicles)`);
+    console.log(
+      `forwarded upstream by the end of the phase: ${forwardedAll} readings in ${batchesAll} batches, ${(forwardedAll / batchesAll).toFixed(1)} per batch (${ackedAll} acknowledged to the vehicles)`,
+    );
     console.log('\n### Maximum sustained rate (acknowledged to the vehicles and forwarded upstream, 6 s per step)\n');
     console.log('| offered readings/s | acked/s | forwarded/s | agent CPU (% of one core) | sustained |');
     console.log('| ---: | ---: | ---: | ---: | --- |');

@@ -23,7 +23,7 @@
 //   MICHI_BENCH_CLOUD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the cloud.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,77 +31,20 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
-import { cloudIngestClient, gatewayMetadata, readingToLine, uploadRequest, type UploadAck } from '@michi/cloud';
-import { batchTopic, encodeBatch, loadSeeds, type michi } from '@michi/proto';
+import { cloudIngestClient, gatewayMetadata, uploadRequest, type UploadAck } from '@michi/cloud';
+import { batchTopic } from '@michi/proto';
 import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
+import { BATCH_ITEMS, batches, cpuSeconds, gateways, raw } from './ingest-load.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
 /** Rounds of MQTT, gRPC, raw after the first raw phase; each path's figure is the median of its rounds. */
 const ROUNDS = Number(process.env['MICHI_BENCH_INGEST_ROUNDS'] ?? 3);
 /** Readings of the untimed warm-up, through raw, MQTT and gRPC each. */
 const WARM_UP = Math.ceil(READINGS / 4);
-const BATCH_ITEMS = 500;
 const IN_FLIGHT = Number(process.env['MICHI_BENCH_INGEST_IN_FLIGHT'] ?? 8);
 /** Extra node flags for the cloud process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS). */
 const CLOUD_NODE_ARGS = (process.env['MICHI_BENCH_CLOUD_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-const RAW_LINES = 5_000;
-const RAW_WRITERS = 3;
 const SELF = fileURLToPath(import.meta.url);
-const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (getconf CLK_TCK)
-
-interface Gateway {
-  pilot: string;
-  id: string;
-  secretEnv: string;
-  vehicles: string[];
-}
-
-function gateways(): Gateway[] {
-  return loadSeeds('seeds').flatMap((p) =>
-    p.gateways.map((g) => ({
-      pilot: p.id,
-      id: g.id,
-      secretEnv: g.credentialsRef.replace(/^env:/, ''),
-      vehicles: p.vehicles.map((v) => v.id),
-    })),
-  );
-}
-
-/** Reading n of gateway g: its pilot's vehicles in turn; timestamps unique per (pilot, source). */
-function reading(gws: readonly Gateway[], g: number, n: number, tsBase: number): michi.v1.Reading.$Properties {
-  const gw = gws[g]!;
-  const source = gw.vehicles[n % gw.vehicles.length]!;
-  return {
-    state: {
-      source_id: source,
-      ts_ms: tsBase + n * gws.length + g,
-      seq: n + 1,
-      position: { lat: 36.38 + (n % 1000) * 1e-6, lon: 139.07 + (n % 777) * 1e-6 },
-      speed_mps: 5 + (n % 10),
-      heading_deg: n % 360,
-      mode: 2,
-      battery_pct: 80.5,
-      odometer_m: 1_000 + n,
-      signals: { 'Vehicle.Cabin.Door.Row1.IsOpen': 0 },
-    },
-  };
-}
-
-function batches(gws: readonly Gateway[], g: number, perGateway: number, tsBase: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let first = 0; first < perGateway; first += BATCH_ITEMS) {
-    const n = Math.min(BATCH_ITEMS, perGateway - first);
-    const items = Array.from({ length: n }, (_, i) => reading(gws, g, first + i, tsBase));
-    out.push(encodeBatch({ pilot_id: gws[g]!.pilot, gateway_id: gws[g]!.id, first_seq: first + 1, items, sent_ts_ms: Date.now() }));
-  }
-  return out;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15)
-}
 
 // ---- load generator (a child process): `--load mqtt|grpc PORT TS_BASE` ----
 
@@ -251,36 +194,6 @@ async function measure(
   return { name, readings, seconds: ms / 1_000, cpu };
 }
 
-/**
- * The raw phase: the lines encoded and joined first, then a function that sends them, so that only
- * the sending is measured (rate and CPU alike), as for the load generator.
- */
-function raw(influxUrl: string, tsBase: number, total = READINGS): () => Promise<{ readings: number; ms: number }> {
-  const gws = gateways();
-  const per = Math.ceil(total / gws.length);
-  const lines: string[] = [];
-  const recvMs = Date.now();
-  for (let g = 0; g < gws.length; g++)
-    for (let n = 0; n < per; n++)
-      lines.push(readingToLine(reading(gws, g, n, tsBase), { pilot: gws[g]!.pilot, gateway: gws[g]!.id, recvMs }));
-  const bodies: string[] = [];
-  for (let i = 0; i < lines.length; i += RAW_LINES) bodies.push(lines.slice(i, i + RAW_LINES).join('\n'));
-  return async () => {
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: RAW_WRITERS }, async () => {
-        while (next < bodies.length) {
-          const body = bodies[next++]!;
-          const res = await fetch(`${influxUrl}/write?db=michi&precision=ms`, { method: 'POST', body });
-          if (res.status !== 204) throw new Error(`raw write: ${res.status} ${await res.text()}`);
-        }
-      }),
-    );
-    return { readings: lines.length, ms: performance.now() - started };
-  };
-}
-
 interface LoadResult {
   readings: number;
   ms: number;
@@ -381,7 +294,7 @@ async function orchestrate(): Promise<void> {
     await raw(influx.url, range(), WARM_UP)();
     for (const transport of ['mqtt', 'grpc'] as const) await (await startLoad(loadArgs(transport, WARM_UP), secrets)).go();
     const rawPhase = async () => {
-      const send = raw(influx.url, range());
+      const send = raw(influx.url, range(), READINGS);
       phases.push(await measure('raw line protocol', { bench: process.pid, influxd: influx.pid }, send));
     };
     // Rounds: raw, then MQTT, gRPC, raw again, so that each path has a raw phase just before and

@@ -6,10 +6,16 @@
 // --phases 20, as independent vehicles' clocks are) and with all 1,000 at the same instant (the
 // simulator's default, the worst burst); against a baseline of the same path at 10 vehicles in the
 // same run. Processes: michi-sim, the stack (cloud and edges), influxd, and this one (the viewer).
+// Then where the time goes, per hop (issue 15): the cloud's hop histogram scraped at the start and
+// the end of the measured window (hop-breakdown.ts): to_edge (source timestamp to the edge's
+// receipt), edge_held (the uplink's batching), uplink (edge sent to cloud received), validate,
+// live_push (validated to sent on the feed); beside them the end-to-end figures of this viewer.
+// The hops count every reading observed in the window, the viewer those it saw after the warm-up.
 //   node --conditions=michi-src --import tsx bench/latency.bench.ts   (make bench runs it)
 // MICHI_BENCH_LATENCY_S sets the measured seconds (default 40, after a 10 s warm-up).
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { hopRows, scrapeHops, type HopRow, type HopSnapshot } from './hop-breakdown.js';
 import { percentile, startSim, startStackProcess } from './sim-harness.js';
 
 const MEASURE_S = Number(process.env['MICHI_BENCH_LATENCY_S'] ?? 40);
@@ -23,10 +29,14 @@ interface Result {
   p90: number;
   p99: number;
   max: number;
+  mean: number;
+  hops: HopRow[];
 }
 
+const HOPS = ['to_edge', 'edge_held', 'uplink', 'validate', 'live_push'] as const;
+
 async function measure(vehicles: number, phases = 1): Promise<Result> {
-  const stack = await startStackProcess(vehicles);
+  const stack = await startStackProcess(vehicles, 'bench/latency-stack-main.ts');
   const { info } = stack;
   try {
     const ws = new WebSocket(`${info.apiUrl.replace(/^http/, 'ws')}/api/v1/live?pilot=${info.pilotId}&hz=10`, {
@@ -45,11 +55,16 @@ async function measure(vehicles: number, phases = 1): Promise<Result> {
       if (ts !== undefined && ts >= from) latencies.push(now - ts);
     });
     from = Date.now() + WARMUP_S * 1000;
+    const metricsUrl = info.metricsUrl!;
+    let atStart: Promise<HopSnapshot> | undefined;
+    const warmedUp = setTimeout(() => (atStart = scrapeHops(metricsUrl)), WARMUP_S * 1000);
     const sim = startSim(info, WARMUP_S + MEASURE_S, ['--phases', String(phases)]);
     const { code, stdout } = await sim.done;
+    clearTimeout(warmedUp);
     if (code !== 0) throw new Error(`michi-sim exited with ${code}: ${stdout}`);
     await sleep(2_000);
     ws.close();
+    const hops = hopRows(await (atStart ?? scrapeHops(metricsUrl)), await scrapeHops(metricsUrl), HOPS);
     latencies.sort((a, b) => a - b);
     return {
       vehicles,
@@ -59,6 +74,8 @@ async function measure(vehicles: number, phases = 1): Promise<Result> {
       p90: percentile(latencies, 90),
       p99: percentile(latencies, 99),
       max: latencies.at(-1) ?? NaN,
+      mean: Math.round((latencies.reduce((a, b) => a + b, 0) / latencies.length) * 10) / 10,
+      hops,
     };
   } finally {
     await stack.stop();
@@ -80,3 +97,10 @@ for (const r of [base, full, burst]) {
 console.log(
   `\np99 at 1,000 vehicles × 1 Hz: ${full.p99} ms spread, ${burst.p99} ms in one burst (goal ≤ 100 ms); about ${1_000 * MEASURE_S} readings expected in the window, ${full.n} and ${burst.n} seen.`,
 );
+console.log(`\n#### Per hop (cloud hop histogram over the measured window; ms, quantiles to bucket precision)\n`);
+console.log('| vehicles | setting | hop | readings | mean | p50 | p99 |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const r of [base, full, burst]) {
+  for (const h of r.hops) console.log(`| ${r.vehicles} | ${r.setting} | ${h.hop} | ${h.n} | ${h.meanMs} | ${h.p50Ms} | ${h.p99Ms} |`);
+  console.log(`| ${r.vehicles} | ${r.setting} | end to end (this viewer) | ${r.n} | ${r.mean} | ${r.p50} | ${r.p99} |`);
+}

@@ -15,6 +15,8 @@ export interface StackInfo {
   influxDb: string;
   influxPid: number;
   seedsDir: string;
+  /** The cloud's /metrics (bench/latency-stack-main.ts prints it). */
+  metricsUrl?: string;
 }
 
 export interface StackProcess {
@@ -45,8 +47,9 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function startStackProcess(vehicles: number): Promise<StackProcess> {
-  const args = ['--conditions=michi-src', '--import', 'tsx', 'simulators/test/load-stack-main.ts', String(vehicles), 'maebashi-l4-bus'];
+/** `main`: the script that starts the stack and prints its StackInfo line. */
+export async function startStackProcess(vehicles: number, main = 'simulators/test/load-stack-main.ts'): Promise<StackProcess> {
+  const args = ['--conditions=michi-src', '--import', 'tsx', main, String(vehicles), 'maebashi-l4-bus'];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

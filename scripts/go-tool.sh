@@ -4,12 +4,14 @@
 # prints its path.
 #   bash scripts/go-tool.sh grpcurl            grpcurl (fullstorydev), for reflection and Upload
 #   bash scripts/go-tool.sh grpc-health-probe  the standard gRPC health probe
+#   bash scripts/go-tool.sh nats-server        NATS with JetStream and MQTT, for the cluster mode (docs/scaling.md)
 set -euo pipefail
 
 TOOLS_DIR="${MICHI_TOOLS_DIR:-$HOME/.cache/michi/bin}"
 declare -A MODULE=(
   [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3
   [grpc-health-probe]=github.com/grpc-ecosystem/grpc-health-probe@v0.4.63
+  [nats-server]=github.com/nats-io/nats-server/v2@v2.15.3
 )
 tool=${1:-}
 [ -n "$tool" ] && [ -n "${MODULE[$tool]:-}" ] || {

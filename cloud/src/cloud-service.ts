@@ -15,12 +15,15 @@ import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
+import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
+import { ROLLUP_CLOUD_INSTANCE, type RollupJob } from './rollups/rollup-job.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { startMqttIngest, type MqttIngestServer } from './ingest-mqtt.js';
 import type { LiveFeed } from './live/index.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { openOperatingRecorder, type OperatingRecorder } from './records/index.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -47,6 +50,10 @@ export interface CloudService {
   readonly live: LiveFeed;
   /** The alarm engine, when alarms.enabled. */
   readonly alarms: AlarmEngine | undefined;
+  /** The operating-state recorder, when records.enabled. */
+  readonly records: OperatingRecorder | undefined;
+  /** The rollup job (rollups.enabled), e.g. to wait until it has caught up. */
+  readonly rollups: RollupJob | undefined;
   close(): Promise<void>;
 }
 
@@ -87,20 +94,37 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         { store, logger, metrics, now },
       )
     : undefined;
-  /** The engine saves its unsaved counts (queued for the webhooks too), the outbox stops, then the database closes. */
+  // Likewise the record: an unwritable records.dbFile stops start-up.
+  let records: OperatingRecorder | undefined;
+  try {
+    records = config.records.enabled ? openOperatingRecorder(config, pilots, { logger, metrics, now }) : undefined;
+  } catch (err) {
+    alarms?.close();
+    store?.close();
+    throw err;
+  }
+  /** The engine saves its unsaved counts (queued for the webhooks too), the outbox stops, then the databases close. */
   const closeAlarms = async (): Promise<void> => {
     alarms?.close();
     await outbox?.close();
     store?.close();
+    records?.close();
   };
   let pipeline;
   try {
-    pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now, observer: alarms });
+    pipeline = await openIngestPipeline(config, {
+      logger,
+      pilots,
+      metrics,
+      now,
+      observer: fanOutObservers([alarms, records], logger),
+      rollupInstance: ROLLUP_CLOUD_INSTANCE,
+    });
   } catch (err) {
     await closeAlarms();
     throw err;
   }
-  const { directory, influx, influxHealth, writer, latest, ingest } = pipeline;
+  const { directory, influx, influxHealth, writer, latest, ingest, rollups } = pipeline;
   const query = new InfluxQuery(influx);
   try {
     await latest.rebuild(query, logger);
@@ -123,12 +147,15 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     live: { allowedOrigins: config.api.allowedOrigins, maxConnectionsPerToken: config.api.maxLiveConnectionsPerToken },
     limits: config.api.limits,
     alarms,
+    records: records?.store,
+    rollups,
   });
   let mqtt: MqttIngestServer | undefined;
   let grpc: GrpcIngestServer | undefined;
   let metricsServer: MetricsServer | undefined;
   try {
     await api.listen({ host: config.http.host, port: config.http.port });
+    rollups?.start();
     metricsServer = await startMetricsServer(config.metrics, metrics, logger);
     const mqttTls = config.mqtt.tls;
     mqtt = await startMqttIngest(
@@ -192,6 +219,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
 
   alarms?.start();
   outbox?.start();
+  records?.start();
 
   let closing: Promise<void> | undefined;
   const ingestServer = mqtt;
@@ -206,11 +234,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     metrics,
     live: api.liveFeed,
     alarms,
+    records,
+    rollups,
     close() {
       closing ??= (async () => {
         influxHealth.close();
         await Promise.all([ingestServer.close(), grpc?.close()]);
         await closeAlarms();
+        await rollups?.close();
         await writer.close();
         await api.close();
         await metricsListener.close();

@@ -54,6 +54,16 @@ describe('loadCloudConfig', () => {
         uploadRate: { perSecond: 1_000, burst: 2_000 },
       },
       worker: {
+        mode: 'mqtt',
+        nats: {
+          servers: ['nats://127.0.0.1:4222'],
+          stream: '$MQTT_msgs',
+          replicas: 3,
+          durable: 'michi-ingest',
+          ackWaitSeconds: 30,
+          maxAckPending: 1_000,
+          maxInFlight: 64,
+        },
         brokerUrl: 'mqtt://127.0.0.1:1883',
         clientId: 'michi-ingest-1',
         connections: 4,
@@ -74,6 +84,7 @@ describe('loadCloudConfig', () => {
       },
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
+      rollups: { enabled: true, settleMs: 30_000, tickMs: 5_000, maxHoursPerTick: 24, backfillDays: 35 },
       auth: { tokens: [], allowAnonymousViewer: false },
       alarms: {
         enabled: true,
@@ -83,6 +94,7 @@ describe('loadCloudConfig', () => {
         keepClearedDays: 30,
         webhooks: [],
       },
+      records: { enabled: true, dbFile: '.data/cloud/records.sqlite', retentionDays: 183 },
       log: { level: 'info' },
     });
     expect(Object.isFrozen(c) && Object.isFrozen(c.influx)).toBe(true);

@@ -10,6 +10,8 @@ import { ConfigError, loadConfig } from '@michi/proto';
 import { AlarmWebhooksSchema } from './alarms/webhook-config.js';
 import { AuthSchema } from './auth-config.js';
 import type { InfluxEndpoint } from './influx-http.js';
+import { RecordsConfigSchema } from './records/records-config.js';
+import { NatsWorkerSchema } from './worker-nats-settings.js';
 
 export const CLOUD_ENV_PREFIX = 'MICHI_CLOUD_';
 /** Names the configuration file (main.ts); shares the prefix but is not a setting. */
@@ -89,6 +91,9 @@ const MqttSchema = z.strictObject({
 
 /** External-broker mode: `michi-ingest-worker` (cloud/src/worker.ts, docs/scaling.md). */
 const WorkerSchema = z.strictObject({
+  /** mqtt: shared subscription on an MQTT 5 broker (worker.ts); nats: durable JetStream consumer (worker-nats.ts). */
+  mode: z.enum(['mqtt', 'nats']).default('mqtt'),
+  nats: NatsWorkerSchema.default(NatsWorkerSchema.parse({})),
   brokerUrl: z
     .string()
     .regex(/^mqtts?:\/\/[^/]+$/, 'expected mqtt://host:port or mqtts://host:port')
@@ -261,6 +266,17 @@ const AlarmsConfigSchema = z.strictObject({
   webhooks: AlarmWebhooksSchema,
 });
 
+/** The rollup job (docs/reports.md): per source, hour and day, recomputed when readings land. */
+const RollupsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** An hour is recomputed once no reading has landed in it for this long. */
+  settleMs: z.int().min(0).default(30_000),
+  tickMs: z.int().min(10).default(5_000),
+  maxHoursPerTick: z.int().min(1).default(24),
+  /** On the first start (no rollup_progress yet), how many days of readings are rolled up. */
+  backfillDays: z.int().min(0).max(400).default(35),
+});
+
 export const CloudConfigSchema = z.strictObject({
   /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
   seedsDir: z.string().min(1).default('seeds'),
@@ -276,9 +292,11 @@ export const CloudConfigSchema = z.strictObject({
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),
   timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
+  rollups: RollupsSchema.default(RollupsSchema.parse({})),
   /** API bearer tokens (auth-config.ts, docs/api.md). */
   auth: AuthSchema.default(AuthSchema.parse({})),
   alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
+  records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .default({ level: 'info' }),
@@ -318,7 +336,8 @@ export function secretResolver(env: Readonly<Record<string, string | undefined>>
  * influx.url). Throws ConfigError naming the file, the path and what was expected.
  */
 export function loadCloudConfig(file: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): CloudConfig {
-  const { [CLOUD_CONFIG_ENV]: _file, ...overrides } = env;
+  // MICHI_CLOUD_METRICS_PORT is `make run`'s (README): a shell that set it for make run can still run michi-cloud.
+  const { [CLOUD_CONFIG_ENV]: _file, MICHI_CLOUD_METRICS_PORT: _makeRun, ...overrides } = env;
   const settings = loadConfig(CloudConfigSchema, { file, env: overrides, envPrefix: CLOUD_ENV_PREFIX });
   const config = Object.defineProperty({ ...settings }, 'resolveSecret', { value: secretResolver({ ...env }), enumerable: false });
   return Object.freeze(config) as CloudConfig;

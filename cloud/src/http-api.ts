@@ -30,6 +30,8 @@ import type { LiveFeedOptions } from './live/index.js';
 import type { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
+import type { RecordStore } from './records/index.js';
+import type { RollupCoverage } from './queries/kpi-query.js';
 import { addSecurityHeaders } from './security-headers.js';
 
 export interface HttpApiDeps {
@@ -49,9 +51,13 @@ export interface HttpApiDeps {
   dashboardDir?: string | undefined;
   /** Origins of a configured base map, allowed by the Content-Security-Policy (http.tileOrigins). */
   tileOrigins?: readonly string[];
+  /** What the rollups cover, for long-range KPIs (rollups/rollup-job.ts); without it KPIs read raw readings only. */
+  rollups?: RollupCoverage | undefined;
   now?: () => number;
   /** The alarm engine behind the alarm routes and the live feed's alarm messages; none when alarms are disabled. */
   alarms?: AlarmEngine | undefined;
+  /** The operating-state record, when records.enabled (GET /pilots/:pilot/records). */
+  records?: RecordStore | undefined;
 }
 
 function isDirectory(path: string): boolean {
@@ -145,6 +151,8 @@ export async function buildHttpApi(deps: HttpApiDeps): Promise<FastifyInstance> 
       now,
       limiter: new ApiLimiter(limits, metrics, deps.logger),
       alarms: deps.alarms,
+      records: deps.records,
+      rollups: deps.rollups,
     },
     document,
     deps.live,

@@ -30,8 +30,10 @@ import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { LineBody } from './line-protocol.js';
 import type { IngestObserver } from './alarms/alarm-engine.js';
+import { HopTiming } from './hop-timing.js';
 import type { CloudMetrics } from './metrics.js';
 import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
+import { TouchedHours, type RollupMarks } from './rollups/touched-hours.js';
 
 export interface ItemRejection {
   index: number;
@@ -61,8 +63,10 @@ export interface BatchIngestDeps {
   metrics: CloudMetrics;
   logger: Logger;
   now?: () => number;
-  /** Told of each validated batch, synchronously, before its write (the alarm engine). */
+  /** Told of each validated batch, synchronously, before its write (the alarm engine and the operating-state record, ingest-observers.ts). */
   observer?: IngestObserver;
+  /** Told the (source, hour)s of each batch InfluxDB accepted, so their rollups are recomputed. */
+  rollups?: RollupMarks | undefined;
 }
 
 /** A metric label from a stable code: MICHI_ERR_CLOCK_SKEW → clock_skew. */
@@ -111,6 +115,7 @@ interface PreparedBatch {
   rejected: ItemRejection[];
   /** Indices of the items that became lines. */
   lineIndices: number[];
+  touched: TouchedHours;
   firstSeq: number;
   items: number;
 }
@@ -122,11 +127,13 @@ export class BatchIngest {
   private readonly opts: BatchIngestOptions;
   private readonly deps: BatchIngestDeps;
   private readonly now: () => number;
+  private readonly hops: HopTiming;
 
   constructor(opts: BatchIngestOptions, deps: BatchIngestDeps) {
     this.opts = opts;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.hops = new HopTiming(deps.metrics);
   }
 
   async ingest(gw: GatewayIdentity, payload: Uint8Array): Promise<IngestOutcome> {
@@ -136,7 +143,7 @@ export class BatchIngest {
     // garbage already. Held for the write's ~100 ms, its ~2,500 objects per 500 readings outlived
     // V8's young generation; since they are not, garbage collection fell from 23 % to 9 % of the
     // cloud's main thread under bench/ingest-throughput.bench.ts.
-    const { lines, count, kinds, rejected, lineIndices, firstSeq, items } = ready;
+    const { lines, count, kinds, rejected, lineIndices, firstSeq, items, touched } = ready;
     const { metrics } = this.deps;
     const log = this.deps.logger;
     if (count > 0) {
@@ -170,6 +177,7 @@ export class BatchIngest {
         return { status: 'retry', reason, error: err, firstSeq, items };
       }
       for (const [kind, n] of Object.entries(kinds)) if (n > 0) metrics.readingsAccepted.inc({ kind }, n);
+      this.deps.rollups?.markWritten(gw.pilot, touched);
     }
     this.countRejections(gw, firstSeq, rejected);
     return { status: 'accepted', written: count, rejected, firstSeq, items };
@@ -184,6 +192,8 @@ export class BatchIngest {
     const { metrics, directory } = this.deps;
     const log = this.deps.logger;
     const recvMs = this.now();
+    // The wall clock, not `now`: hops are timed against the gateway's clock (hop-timing.ts).
+    const arrivedMs = Date.now();
 
     let decoded;
     try {
@@ -226,6 +236,7 @@ export class BatchIngest {
     };
     const lines = new LineBody(valid.length);
     const lineIndices: number[] = [];
+    const touched = new TouchedHours();
     const kinds: Record<ReadingKind, number> = { state: 0, link: 0, sensor: 0, event: 0 };
     // The newest state and link sample per vehicle in this batch: only those can change the cache.
     const states = new Map<string, VehicleState>();
@@ -294,11 +305,13 @@ export class BatchIngest {
         continue;
       }
       lineIndices.push(index);
+      touched.add(body.source_id, ts);
       kinds[kind]++;
       if (kind === 'state') keepNewest(states, item.state as VehicleState);
       else if (kind === 'link') keepNewest(links, item.link as LinkSample);
     }
 
+    this.hops.observe(batch, lineIndices, arrivedMs, Date.now());
     if (lines.lines > 0) {
       for (const s of states.values()) this.deps.latest.update(gw.pilot, s.source_id, snapshotFromState(s, recvMs, gw.gateway));
       for (const l of links.values()) this.deps.latest.updateLink(gw.pilot, l.source_id, linkFromSample(l));
@@ -312,6 +325,7 @@ export class BatchIngest {
       kinds,
       rejected,
       lineIndices,
+      touched,
       firstSeq: batch.first_seq,
       items: batch.items.length,
     };

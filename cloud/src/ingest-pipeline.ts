@@ -16,6 +16,8 @@ import { BatchIngest } from './ingest-batch.js';
 import { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
+import { InfluxQuery } from './influx-query.js';
+import { ROLLUP_CLOUD_INSTANCE, RollupJob } from './rollups/rollup-job.js';
 
 export interface IngestPipelineDeps {
   logger: Logger;
@@ -23,8 +25,13 @@ export interface IngestPipelineDeps {
   metrics: CloudMetrics;
   /** The clock ingest checks source timestamps against and stamps `recv_ms` with. */
   now: () => number;
-  /** Sees each batch's valid readings as ingest prepares them (the cloud's alarm engine). */
+  /** Sees each batch's valid readings as ingest prepares them (the cloud's alarm engine and record, fanned out by ingest-observers.ts). */
   observer?: IngestObserver | undefined;
+  /**
+   * Run the rollup job (when rollups.enabled) under this name, the tag of its progress point: the
+   * cloud as ROLLUP_CLOUD_INSTANCE, each scale-out worker as its worker.clientId. Undefined: no job.
+   */
+  rollupInstance?: string | undefined;
 }
 
 export interface IngestPipeline {
@@ -35,6 +42,8 @@ export interface IngestPipeline {
   readonly writer: InfluxWriter;
   readonly latest: LatestState;
   readonly ingest: BatchIngest;
+  /** Not started; undefined when not asked for or rollups.enabled is false. */
+  readonly rollups: RollupJob | undefined;
   /** Stops the health checks, waits for the writes in flight, then closes the InfluxDB client. */
   close(): Promise<void>;
 }
@@ -56,9 +65,31 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     observer: influxHealth,
   });
   const latest = new LatestState(pilots);
+  // Rollups go through a writer of their own: a rollup line InfluxDB refused must never fail (and so
+  // acknowledge unstored) the gateways' batches a shared request would have carried.
+  const instance = config.rollups.enabled ? deps.rollupInstance : undefined;
+  const rollupWriter =
+    instance !== undefined
+      ? new InfluxWriter(influx, { ...config.influx, maxConcurrentWrites: 1 }, { logger: logger.child({ component: 'rollup-writer' }) })
+      : undefined;
+  const rollups =
+    rollupWriter !== undefined && instance !== undefined
+      ? new RollupJob(
+          {
+            ...config.rollups,
+            instance,
+            // Workers leave the first start's backfill to the cloud, which answers the KPIs.
+            backfillDays: instance === ROLLUP_CLOUD_INSTANCE ? config.rollups.backfillDays : 0,
+            pastMs: config.timestampWindow.pastMs,
+            // A reading is marked after its write: the writer's queueing and the write's own deadline.
+            watermarkMarginMs: config.influx.flushIntervalMs + 2 * config.influx.timeoutMs + 60_000,
+          },
+          { query: new InfluxQuery(influx), writer: rollupWriter, pilots, logger, metrics, now: deps.now },
+        )
+      : undefined;
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now: deps.now, ...(deps.observer ? { observer: deps.observer } : {}) },
+    { directory, writer, latest, metrics, logger, now: deps.now, rollups, ...(deps.observer ? { observer: deps.observer } : {}) },
   );
   return {
     directory,
@@ -67,8 +98,11 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
     writer,
     latest,
     ingest,
+    rollups,
     async close() {
       influxHealth.close();
+      await rollups?.close();
+      await rollupWriter?.close();
       await writer.close();
       influx.close();
     },

@@ -228,4 +228,31 @@ export class CloudMetrics {
   readonly webhookDeliveries: Counter<'webhook' | 'result'>;
   /** Notifications in the outbox not yet delivered or given up, by webhook. */
   readonly webhookOutboxPending: Gauge<'webhook'>;
+
+  // Per-hop latency of the live path (issue 15): hop-timing.ts and the live feed observe it,
+  // bench/latency.bench.ts prints it. Created on first use (BatchIngest's constructor), so that
+  // this block needs nothing in the constructor.
+  private hopLatencyHistogram: Histogram<'hop'> | undefined;
+  /**
+   * Seconds per hop of a reading (CLOUD_HOPS): to_edge (source timestamp to the gateway's receipt),
+   * edge_held (receipt to the gateway sending its batch), uplink (sent to received here), validate
+   * (received to validated and in the latest-state cache), live_push (validated to sent on a live
+   * feed connection, per connection). The first two come from the batch (Batch.held_ms).
+   */
+  get hopLatency(): Histogram<'hop'> {
+    if (!this.hopLatencyHistogram) {
+      this.hopLatencyHistogram = new Histogram({
+        name: 'michi_cloud_hop_latency_seconds',
+        help: 'Seconds per hop of a reading to the live feed: to_edge, edge_held (from the batch), uplink (gateway sent to received here), validate, live_push (validated to sent, per live connection).',
+        labelNames: ['hop'],
+        // From the 1 ms floor per hop to 5 s (a batch held through a reconnect).
+        buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+        registers: [this.registry],
+      });
+      for (const hop of CLOUD_HOPS) this.hopLatencyHistogram.zero({ hop });
+    }
+    return this.hopLatencyHistogram;
+  }
 }
+
+const CLOUD_HOPS = ['to_edge', 'edge_held', 'uplink', 'validate', 'live_push'] as const;

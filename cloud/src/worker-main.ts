@@ -9,30 +9,44 @@
  *   michi-ingest-worker --mosquitto-auth DIR [--config FILE]
  *       writes DIR/passwd, DIR/acl and DIR/michi.conf for Mosquitto from the seeds and the gateway
  *       secrets in the environment (the worker's own password from worker.passwordEnv), then exits.
+ *   michi-ingest-worker --nats-config DIR [--config FILE]
+ *       writes DIR/{node}.conf for the three NATS nodes of worker.nats.cluster (routes, JetStream,
+ *       MQTT listener, users and permissions from the seeds), then exits.
  */
 import { ConfigError, SeedError } from '@michi/proto';
 import { pino } from 'pino';
 import { parseCommandLine } from './command-line.js';
 import { CLOUD_CONFIG_ENV, loadCloudConfig } from './config.js';
 import { writeMosquittoAuth } from './mosquitto-auth-command.js';
+import { writeNatsClusterConfig } from './nats-cluster-config.js';
 import { startIngestWorker } from './worker-service.js';
 
 const USAGE = `usage: michi-ingest-worker [--config FILE]
        michi-ingest-worker --mosquitto-auth DIR [--config FILE]
+       michi-ingest-worker --nats-config DIR [--config FILE]
   --config FILE          the cloud's YAML configuration (worker, influx, seedsDir); default $MICHI_CLOUD_CONFIG
   --mosquitto-auth DIR   write Mosquitto's password file, ACL file and settings for the seeds' gateways, then exit
-  --mosquitto-user NAME  run as root: the files are given to this user, the one Mosquitto drops to (default mosquitto)`;
+  --mosquitto-user NAME  run as root: the files are given to this user, the one Mosquitto drops to (default mosquitto)
+  --nats-config DIR      write the three NATS node configurations of worker.nats.cluster (users from the seeds), then exit`;
 
 async function main(argv: readonly string[]): Promise<void> {
-  const { values, help } = parseCommandLine(argv, { config: 'a value', 'mosquitto-auth': 'a value', 'mosquitto-user': 'a value' }, USAGE);
+  const { values, help } = parseCommandLine(
+    argv,
+    { config: 'a value', 'mosquitto-auth': 'a value', 'mosquitto-user': 'a value', 'nats-config': 'a value' },
+    USAGE,
+  );
   if (help) {
     console.log(USAGE);
     return;
   }
   const config = loadCloudConfig(values.config ?? (process.env[CLOUD_CONFIG_ENV] || undefined), process.env);
   const authDir = values['mosquitto-auth'];
-  if (authDir !== undefined) {
-    const out = writeMosquittoAuth(config, authDir, values['mosquitto-user'] ?? 'mosquitto');
+  const natsDir = values['nats-config'];
+  if (authDir !== undefined || natsDir !== undefined) {
+    const out =
+      natsDir !== undefined
+        ? writeNatsClusterConfig(config, natsDir)
+        : writeMosquittoAuth(config, authDir!, values['mosquitto-user'] ?? 'mosquitto');
     for (const line of out.stderr) console.error(`michi-ingest-worker: ${line}`);
     for (const line of out.stdout) console.log(line);
     return;

@@ -1,7 +1,8 @@
 /**
  * Starts a scale-out ingest worker (docs/scaling.md) from the cloud's configuration: the same ingest
- * path as the cloud (ingest-pipeline.ts) fed by a shared subscription on an external broker
- * (worker.ts) instead of the cloud's own listeners, and the cloud's metrics listener
+ * path as the cloud (ingest-pipeline.ts) fed by a shared subscription on an external MQTT broker
+ * (worker.ts, `worker.mode: mqtt`) or a durable JetStream consumer on a NATS cluster
+ * (worker-nats.ts, `worker.mode: nats`) instead of the cloud's own listeners, and the cloud's metrics listener
  * (metrics-server.ts) on `worker.metrics`, which also answers /health: 200 while InfluxDB takes
  * writes and at least one broker connection is up, else 503. Every collaborator can be passed in;
  * the defaults are the real ones. close() acknowledges what is written, leaves the rest with the
@@ -15,6 +16,7 @@ import { openIngestPipeline } from './ingest-pipeline.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type HealthReport } from './metrics-server.js';
 import { startBrokerConsumer, type BrokerConsumer } from './worker.js';
+import { startNatsConsumer } from './worker-nats.js';
 
 export interface IngestWorkerDeps {
   logger?: Logger;
@@ -49,31 +51,39 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
   const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
   const metrics = deps.metrics ?? new CloudMetrics();
   const password = workerPassword(config);
-  const ca = w.caFile ? readFileSync(w.caFile) : undefined;
-  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now });
+  const ca = w.caFile && w.mode === 'mqtt' ? readFileSync(w.caFile) : undefined;
+  // Each worker keeps the rollups of what it writes (docs/reports.md), with its own progress point.
+  const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now, rollupInstance: w.clientId });
   const { directory, ingest, influxHealth } = pipeline;
   let consumer: BrokerConsumer | undefined;
   try {
     await influxHealth.start();
-    consumer = await startBrokerConsumer(
-      {
-        brokerUrl: w.brokerUrl,
-        clientId: w.clientId,
-        connections: w.connections,
-        group: w.group,
-        sessionExpirySeconds: w.sessionExpirySeconds,
-        username: w.username,
-        password,
-        ca,
-      },
-      { directory, ingest, metrics, logger },
-    );
+    const consumerDeps = { directory, ingest, metrics, logger };
+    consumer =
+      w.mode === 'nats'
+        ? await startNatsConsumer({ ...w.nats, name: w.clientId, username: w.username, password, caFile: w.caFile }, consumerDeps)
+        : await startBrokerConsumer(
+            {
+              brokerUrl: w.brokerUrl,
+              clientId: w.clientId,
+              connections: w.connections,
+              group: w.group,
+              sessionExpirySeconds: w.sessionExpirySeconds,
+              username: w.username,
+              password,
+              ca,
+            },
+            consumerDeps,
+          );
     const broker = consumer;
+    // One NATS connection fails over between the cluster's nodes by itself.
+    const connections = w.mode === 'nats' ? 1 : w.connections;
     const health = (): HealthReport => {
       const influx = influxHealth.up;
-      return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: w.connections };
+      return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: connections };
     };
     const listener = await startMetricsServer(w.metrics, metrics, logger, health);
+    pipeline.rollups?.start();
     logger.info({ metricsUrl: listener.url }, 'michi ingest worker started');
     let closing: Promise<void> | undefined;
     return {

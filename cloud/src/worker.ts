@@ -65,47 +65,72 @@ export function sharedBatchFilter(group: string): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: BrokerConsumerDeps): Promise<BrokerConsumer> {
+/**
+ * What became of one attempt at a batch: `stored` (InfluxDB accepted its readings), `unstorable`
+ * (it never will be: undecodable, refused, or its topic names no gateway of the seeds; counted and
+ * logged here or by BatchIngest) or `retry` (InfluxDB refused for now).
+ */
+export type BatchVerdict = 'stored' | 'unstorable' | 'retry';
+
+/**
+ * One attempt at ingesting a batch that arrived on `michi/v1/{pilot}/{gateway}/batch` through a
+ * broker (this MQTT consumer or the NATS one, worker-nats.ts). The broker authenticated the
+ * gateway and enforced the topic ACL; the gateway's identity is taken from the topic and checked
+ * against the pilot definitions again.
+ */
+export function batchAttempt(
+  deps: BrokerConsumerDeps,
+  log: Logger,
+): (topic: string, payload: Buffer, startedMs: number) => Promise<BatchVerdict> {
   const { directory, ingest, metrics } = deps;
+  return async (topic, payload, startedMs) => {
+    const parts = topic.split('/');
+    const gw = parts.length === 5 && parts[4] === 'batch' ? directory.gatewayIdentity(parts[3]!) : undefined;
+    if (!gw || gw.pilot !== parts[2]) {
+      // The broker's ACL should have stopped it: a gateway the seeds do not know, or under another pilot.
+      const reason = gw ? 'pilot_mismatch' : 'unknown_gateway';
+      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason });
+      log.warn({ transport: TRANSPORT, topic, reason }, 'batch dropped: its topic names no gateway of the seeds');
+      return 'unstorable';
+    }
+    const outcome = await ingest.ingest(gw, payload);
+    if (outcome.status === 'accepted') {
+      metrics.batchesAccepted.inc({ transport: TRANSPORT });
+      metrics.ackSeconds.observe({ transport: TRANSPORT }, (performance.now() - startedMs) / 1_000);
+      metrics.gatewayLastSeen.set({ pilot: gw.pilot, gateway: gw.gateway }, Date.now() / 1_000);
+      return 'stored';
+    }
+    if (outcome.status === 'dropped') return 'unstorable';
+    if (outcome.status === 'refused') {
+      // The gateway is authenticated by the broker, but its batch names another gateway or pilot.
+      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: outcome.reason });
+      log.warn({ transport: TRANSPORT, pilot: gw.pilot, gateway: gw.gateway, reason: outcome.reason }, 'batch dropped: refused');
+      return 'unstorable';
+    }
+    return 'retry';
+  };
+}
+
+export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: BrokerConsumerDeps): Promise<BrokerConsumer> {
+  const { metrics } = deps;
   const log = deps.logger.child({ component: 'ingest-worker' });
   const retry = opts.retryDelayMs ?? { min: 100, max: 5_000 };
   const filter = sharedBatchFilter(opts.group);
   let closing = false;
   const inFlight = new Set<Promise<unknown>>();
 
+  const attempt = batchAttempt(deps, log);
+
   /** Resolves true to acknowledge (stored, or never storable), false to leave it with the broker. */
   async function handle(topic: string, payload: Buffer): Promise<boolean> {
-    const parts = topic.split('/');
-    const gw = parts.length === 5 && parts[4] === 'batch' ? directory.gatewayIdentity(parts[3]!) : undefined;
-    if (!gw || gw.pilot !== parts[2]) {
-      // The broker's ACL should have stopped it: a gateway the seeds do not know, or under another pilot.
-      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: gw ? 'pilot_mismatch' : 'unknown_gateway' });
-      log.warn(
-        { transport: TRANSPORT, topic, reason: gw ? 'pilot_mismatch' : 'unknown_gateway' },
-        'batch dropped: its topic names no gateway of the seeds',
-      );
-      return true;
-    }
     const started = performance.now();
     metrics.pendingAcks.inc({ transport: TRANSPORT });
     try {
-      for (let attempt = 0; ; attempt++) {
-        const outcome = await ingest.ingest(gw, payload);
-        if (outcome.status === 'accepted') {
-          metrics.batchesAccepted.inc({ transport: TRANSPORT });
-          metrics.ackSeconds.observe({ transport: TRANSPORT }, (performance.now() - started) / 1_000);
-          metrics.gatewayLastSeen.set({ pilot: gw.pilot, gateway: gw.gateway }, Date.now() / 1_000);
-          return true;
-        }
-        if (outcome.status === 'dropped') return true;
-        if (outcome.status === 'refused') {
-          // The gateway is authenticated by the broker, but its batch names another gateway or pilot.
-          metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: outcome.reason });
-          log.warn({ transport: TRANSPORT, pilot: gw.pilot, gateway: gw.gateway, reason: outcome.reason }, 'batch dropped: refused');
-          return true;
-        }
+      for (let n = 0; ; n++) {
+        const verdict = await attempt(topic, payload, started);
+        if (verdict !== 'retry') return true;
         if (closing) return false;
-        await sleep(Math.min(retry.max, retry.min * 2 ** Math.min(attempt, 16)));
+        await sleep(Math.min(retry.max, retry.min * 2 ** Math.min(n, 16)));
         if (closing) return false;
       }
     } finally {

@@ -2,35 +2,15 @@
 // it, raises an alarm from readings sent over MQTT, is killed with SIGKILL and started again on the
 // same alarm database; the alarm is still open with the same id, a continuing condition updates it
 // rather than raising a second one, and the resend of an event raises nothing.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
-import { SECRET_ENV, TEST_AUTH, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
-
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-function startCloudProcess(configFile: string) {
-  const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', MAIN, '--config', configFile], {
-    env: { ...process.env, ...SECRET_ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-  const mqttPort = () =>
-    waitFor(() => Number(/"mqttPort":(\d+)/.exec(out)?.[1]) || undefined, {
-      timeoutMs: 30_000,
-      what: 'the start-up log line',
-    });
-  return { child, exited, mqttPort, out: () => out };
-}
+import { startCloudProcess } from './cloud-process.js';
+import { TEST_AUTH, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 interface Row {
   id: string;
@@ -77,7 +57,7 @@ describe('alarms across kill -9 of the cloud', () => {
     writeFileSync(
       config,
       `seedsDir: ${seedsDir}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\n` +
-        `alarms:\n  dbFile: ${dbFile}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
+        `alarms:\n  dbFile: ${dbFile}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
     );
     const db = () => new Database(dbFile, { readonly: true });
     const openRows = (): Row[] => {

@@ -1,9 +1,11 @@
 // The MQTT ingest against a real InfluxDB and real mqtt.js gateway clients: a PUBACK means the
 // readings are in InfluxDB; replays overwrite; gateways stay in their own lane; a failed write
 // is never acknowledged, and the resend after reconnecting lands exactly once.
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { encodeBatch } from '@michi/proto';
+import { serverNoDelayCalls, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import {
   batch,
@@ -125,6 +127,48 @@ describe('MQTT ingest', () => {
       `SELECT "gateway" FROM vehicle_state WHERE "source" = 'bus-2' AND time >= ${t0}ms AND time < ${t0 + 200}ms`,
     );
     expect(new Set(rows.map((r) => r['gateway']))).toEqual(new Set(['gw-a'])); // the last relay wins
+  });
+
+  it('times each hop of a reading from the batch it came in: held_ms and sent_ts_ms (issue 15)', async () => {
+    const gw = await gateway('gw-a');
+    const hop = (name: string, hop: string) => metric(cloud.metricsUrl, `michi_cloud_hop_latency_seconds_${name}`, { hop });
+    const read = async () => ({
+      heldN: await hop('count', 'edge_held'),
+      heldSum: await hop('sum', 'edge_held'),
+      toEdgeSum: await hop('sum', 'to_edge'),
+      uplinkN: await hop('count', 'uplink'),
+      uplinkSum: await hop('sum', 'uplink'),
+      validateN: await hop('count', 'validate'),
+    });
+    const before = await read();
+    const sent = Date.now() - 30;
+    // Received by the gateway 60 and 10 ms before it sent them, each 5 ms after its source timestamp.
+    const items = [vehicleState('bus-1', sent - 65, 3_001), vehicleState('bus-1', sent - 15, 3_002)];
+    const fromNewEdge = encodeBatch({
+      pilot_id: 'test-town',
+      gateway_id: 'gw-a',
+      first_seq: 3_001,
+      items,
+      sent_ts_ms: sent,
+      held_ms: [60, 10],
+    });
+    await publishBatch(gw, topicOf('gw-a'), fromNewEdge);
+    const after = await read();
+    expect(after.heldN - before.heldN).toBe(2);
+    expect(after.heldSum - before.heldSum).toBeCloseTo(0.07, 6);
+    expect(after.toEdgeSum - before.toEdgeSum).toBeCloseTo(0.01, 6);
+    expect(after.uplinkN - before.uplinkN).toBe(2);
+    expect(after.uplinkSum - before.uplinkSum).toBeGreaterThanOrEqual(0.06);
+    expect(after.validateN - before.validateN).toBe(2);
+
+    // A gateway older than held_ms: the hops after sent_ts_ms only.
+    await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', Date.now() - 5, 3_003)], 3_003));
+    const old = await read();
+    expect([old.heldN, old.uplinkN, old.validateN]).toEqual([after.heldN, after.uplinkN + 1, after.validateN + 1]);
+  });
+
+  it('sets TCP_NODELAY on every gateway connection (Nagle cost 15-43 ms per hop on loopback)', async () => {
+    expect(await serverNoDelayCalls(async () => ((await gateway('gw-a')).stream as net.Socket).localPort!)).toBe(1);
   });
 
   it('refuses a wrong password, an unknown gateway and a gateway without a configured secret, and counts them', async () => {

@@ -61,7 +61,8 @@ describe('michi-cloud', () => {
   it('serves with MICHI_CLOUD_CONFIG and stops cleanly on SIGTERM', async () => {
     const f = file(
       `seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: 0\nhttp:\n  port: 0\nmetrics:\n  port: 0\ninflux:\n  url: ${influx.url}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n` +
-        `alarms:\n  dbFile: ${join(mkdtempSync(join(tmpdir(), 'michi-cloud-alarms-')), 'alarms.sqlite')}\n`,
+        `alarms:\n  dbFile: ${join(mkdtempSync(join(tmpdir(), 'michi-cloud-alarms-')), 'alarms.sqlite')}\n` +
+        `records:\n  dbFile: ${join(mkdtempSync(join(tmpdir(), 'michi-cloud-records-')), 'records.sqlite')}\n`,
     );
     const p = run([], { MICHI_CLOUD_CONFIG: f, ...SECRET_ENV });
     try {

@@ -17,7 +17,7 @@ import { waitFor } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
 import { RANGE } from './fixtures/api-fixture.js';
 import { TOKENS, apiGet, apiPost, startApiTestCloud, watchLive, type ApiTestCloud } from './fixtures/api-support.js';
-import { batch, connectGateway, publishBatch, topicOf } from './support.js';
+import { batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -184,6 +184,15 @@ describe('every route answers as its OpenAPI document says', () => {
     await call(`/pilots/test-town/events?type=NOPE`, TOKENS.operator, 400);
     const body = (await call(`/pilots/test-town/kpis?from=${RANGE.to}&to=${RANGE.from}`, TOKENS.operator, 400)) as Json;
     expect(body).toEqual({ error: { code: 'MICHI_ERR_BAD_REQUEST', message: expect.stringContaining('query parameter "from"') } });
+  });
+
+  it('the operating-state record: entries of a state published as a gateway (operators only)', async () => {
+    const gw = await connectGateway(t.cloud.mqttPort, 'gw-a');
+    await publishBatch(gw, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', Date.now() - 1_000, 1)])).finally(() => gw.end(true));
+    const records = (await call('/pilots/test-town/records?vehicle=bus-1', TOKENS.operator, 200)) as { entries: unknown[] };
+    expect(records.entries.length).toBe(1);
+    await call('/pilots/test-town/records', TOKENS.townViewer, 403);
+    await call('/pilots/test-town/records?vehicle=no-such-bus', TOKENS.operator, 400);
   });
 
   it.each(['/api/v1/live?pilot=test-town', '/api/v1/pilots/test-town/live'])(

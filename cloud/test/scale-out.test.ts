@@ -3,83 +3,45 @@
 // two michi-ingest-worker processes share the load through $share/michi-ingest/...; one is killed
 // with SIGKILL mid-stream and restarted with the same client id; every reading lands exactly once,
 // checked per source by sequence number.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { loadSeeds } from '@michi/proto';
-import {
-  freePort,
-  startInfluxDb,
-  startMosquitto,
-  waitFor,
-  type InfluxHandle,
-  type MosquittoHandle,
-} from '../../scripts/test-support/index.js';
+import { startInfluxDb, startMosquitto, waitFor, type InfluxHandle, type MosquittoHandle } from '../../scripts/test-support/index.js';
 import { secretResolver } from '../src/config.js';
 import { mosquittoAuthFiles, mosquittoNoDropSettings } from '../src/worker-broker-auth.js';
 import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, vehicleState } from './support.js';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('../src/worker-main.ts', import.meta.url));
 const WORKER_PASSWORD = 'worker-password-of-the-tests';
 const WORKER_ENV = { ...SECRET_ENV, MICHI_TEST_WORKER_PASSWORD: WORKER_PASSWORD };
 
 let dir: string;
 let influx: InfluxHandle;
 let broker: MosquittoHandle;
-const workers = new Map<string, { child: ChildProcess; metricsUrl: string; output: () => string }>();
+const workers = new Map<string, WorkerProcess>();
 const clients: MqttClient[] = [];
 
 async function startWorker(clientId: string): Promise<void> {
-  const metricsPort = await freePort();
-  const config = join(dir, `${clientId}.yaml`);
-  writeFileSync(
-    config,
-    stringify({
-      seedsDir: FIXTURE_SEEDS,
-      influx: { url: influx.url, database: 'michi', timeoutMs: 3_000 },
-      worker: {
-        brokerUrl: broker.url,
-        clientId,
-        connections: 2,
-        sessionExpirySeconds: 600,
-        passwordEnv: 'MICHI_TEST_WORKER_PASSWORD',
-        metrics: { port: metricsPort },
-      },
-      log: { level: 'info' },
-    }),
-  );
-  const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', WORKER_MAIN, '--config', config], {
-    env: { ...process.env, ...WORKER_ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  child.stderr!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  workers.set(clientId, { child, metricsUrl, output: () => output });
-  await waitFor(async () => (await fetch(`${metricsUrl}/health`)).ok || undefined, {
-    what: `worker ${clientId} connected (${output.slice(-500)})`,
-    timeoutMs: 30_000,
-  });
+  const settings = {
+    seedsDir: FIXTURE_SEEDS,
+    influx: { url: influx.url, database: 'michi', timeoutMs: 3_000 },
+    worker: { brokerUrl: broker.url, clientId, connections: 2, sessionExpirySeconds: 600, passwordEnv: 'MICHI_TEST_WORKER_PASSWORD' },
+    log: { level: 'info' },
+  };
+  workers.set(clientId, await startWorkerProcess(dir, clientId, settings, WORKER_ENV));
 }
 
 async function stopWorker(clientId: string, signal: NodeJS.Signals): Promise<void> {
   const w = workers.get(clientId);
-  if (!w) return;
   workers.delete(clientId);
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => w.child.once('exit', () => resolve()));
-  w.child.kill(signal);
-  await exited;
+  await w?.stop(signal);
 }
 
 function accepted(clientId: string): Promise<number> {
-  return metric(`${workers.get(clientId)!.metricsUrl}/metrics`, 'michi_cloud_batches_accepted_total', { transport: 'worker' });
+  return workers.get(clientId)!.accepted();
 }
 
 /** A gateway as an edge connects to a broker: MQTT 3.1.1, username = gateway id. */

@@ -46,11 +46,24 @@ export const TEST_AUTH = {
 /** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
 export const testLogger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
 
-/** Writes a YAML configuration the way an operator would; its path (for a command given --config). */
+/** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
+export function cloudConfig(
+  influxUrl: string,
+  settings: Record<string, unknown> = {},
+  env: Record<string, string> = SECRET_ENV,
+): CloudConfig {
+  return loadCloudConfig(cloudConfigFile(influxUrl, settings), env);
+}
+
+/** The YAML configuration file of cloudConfig, its databases in a new temporary directory unless `settings` name others. */
 export function cloudConfigFile(influxUrl: string, settings: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
-  const { influx, alarms, ...rest } = settings as { influx?: Record<string, unknown>; alarms?: Record<string, unknown> };
+  const { influx, alarms, records, ...rest } = settings as {
+    influx?: Record<string, unknown>;
+    alarms?: Record<string, unknown>;
+    records?: Record<string, unknown>;
+  };
   writeFileSync(
     file,
     stringify({
@@ -62,19 +75,11 @@ export function cloudConfigFile(influxUrl: string, settings: Record<string, unkn
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
       alarms: { dbFile: join(dir, 'alarms.sqlite'), ...alarms },
+      records: { dbFile: join(dir, 'records.sqlite'), ...records },
       ...rest,
     }),
   );
   return file;
-}
-
-/** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
-export function cloudConfig(
-  influxUrl: string,
-  settings: Record<string, unknown> = {},
-  env: Record<string, string> = SECRET_ENV,
-): CloudConfig {
-  return loadCloudConfig(cloudConfigFile(influxUrl, settings), env);
 }
 
 export function vehicleState(

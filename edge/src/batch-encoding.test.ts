@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, encodeReading, v1 } from '@michi/proto';
 import { testReading } from './buffer-store.contract.js';
-import { encodeBatchOfEncoded, isWellFormedReading } from './batch-encoding.js';
+import { encodeBatchOfEncoded, isWellFormedReading, uplinkBatch } from './batch-encoding.js';
 
 describe('encodeBatchOfEncoded', () => {
   it('gives the Batch that encodeBatch gives for the decoded readings', () => {
@@ -31,6 +31,21 @@ describe('encodeBatchOfEncoded', () => {
         expect(decoded.items.map((r) => r.event?.detail)).toEqual(details);
       }),
     );
+  });
+});
+
+describe('uplinkBatch', () => {
+  it('tells the cloud how long each reading was held here (Batch.held_ms), skipping damaged rows', () => {
+    const sent = Date.UTC(2026, 11, 6);
+    const rows = [
+      { seq: 7, bytes: encodeReading(testReading(1)), receivedMs: sent - 40 },
+      { seq: 8, bytes: new Uint8Array([0xff, 0xff]), receivedMs: sent - 30 },
+      { seq: 9, bytes: encodeReading(testReading(2)), receivedMs: sent - 3 },
+    ];
+    const out = uplinkBatch({ pilot_id: 'maebashi-l4-bus', gateway_id: 'gw-ekimae', sent_ts_ms: sent }, rows, 'none');
+    expect(out.corrupt).toEqual([8]);
+    const { batch } = decodeBatch(out.body);
+    expect([Number(batch.first_seq), Number(batch.sent_ts_ms), batch.held_ms, batch.items.length]).toEqual([7, sent, [40, 3], 2]);
   });
 });
 

@@ -16,6 +16,8 @@ export interface BatchHeader {
   gateway_id: string;
   first_seq: number;
   sent_ts_ms: number;
+  /** Per item: ms from its receipt to sent_ts_ms (empty: not reported). */
+  held_ms?: number[];
 }
 
 export function encodeBatchOfEncoded(header: BatchHeader, items: readonly Uint8Array[]): Uint8Array {
@@ -38,6 +40,8 @@ export interface UplinkBatch {
   rawBytes: number;
   /** The rows in the batch, in order (none when every row was damaged). */
   seqs: number[];
+  /** How long each of them was held here: sent_ts_ms minus its receipt, ms. */
+  heldMs: number[];
   /** Rows that are not a michi.v1.Reading (damaged on disk): never acknowledgeable, so never sent. */
   corrupt: number[];
 }
@@ -47,23 +51,26 @@ export interface UplinkBatch {
  * buffered: they go into the Batch as they are.
  */
 export function uplinkBatch(
-  header: Omit<BatchHeader, 'first_seq'>,
+  header: Omit<BatchHeader, 'first_seq' | 'held_ms'>,
   items: readonly BufferedItem[],
   compression: 'none' | 'deflate',
 ): UplinkBatch {
   const encoded: Uint8Array[] = [];
   const seqs: number[] = [];
+  const heldMs: number[] = [];
   const corrupt: number[] = [];
   for (const item of items) {
     if (isWellFormedReading(item.bytes)) {
       encoded.push(item.bytes);
       seqs.push(item.seq);
+      // A clock stepped back while the row waited would make this negative; uint32 on the wire.
+      heldMs.push(Math.max(0, header.sent_ts_ms - item.receivedMs));
     } else {
       corrupt.push(item.seq);
     }
   }
-  const payload = encodeBatchOfEncoded({ ...header, first_seq: seqs[0] ?? 0 }, encoded);
+  const payload = encodeBatchOfEncoded({ ...header, first_seq: seqs[0] ?? 0, held_ms: heldMs }, encoded);
   // Level 1: most of the gain (readings repeat ids, cells and enums) for a fraction of the CPU.
   const body = compression === 'deflate' ? deflateSync(payload, { level: 1 }) : payload;
-  return { body, rawBytes: payload.byteLength, seqs, corrupt };
+  return { body, rawBytes: payload.byteLength, seqs, heldMs, corrupt };
 }

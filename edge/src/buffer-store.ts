@@ -31,6 +31,8 @@ export interface BufferedItem {
   seq: number;
   /** One encoded michi.v1.Reading. */
   bytes: Uint8Array;
+  /** When the agent appended it (ms since the epoch): the uplink reports how long it was held. */
+  receivedMs: number;
 }
 
 export interface BufferStats {
@@ -116,6 +118,7 @@ interface Pending {
   kind: ReadingKind;
   priority: number;
   bytes: Uint8Array;
+  receivedMs: number;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
   /** The cloud acknowledged it before its commit: resolved already, and never written. */
@@ -125,6 +128,7 @@ interface Pending {
 interface Row {
   seq: number;
   payload: Buffer;
+  received_ms: number;
 }
 
 export class BufferStore implements ReadingBuffer {
@@ -182,7 +186,7 @@ export class BufferStore implements ReadingBuffer {
     this.insert = this.db.prepare('INSERT INTO readings (seq, kind, priority, received_ms, payload) VALUES (?, ?, ?, ?, ?)');
     const sel = (where: string) =>
       this.db.prepare<[number, number, number], Row>(
-        `SELECT seq, payload FROM readings WHERE seq > ? AND seq <= ? ${where} ORDER BY seq LIMIT ?`,
+        `SELECT seq, payload, received_ms FROM readings WHERE seq > ? AND seq <= ? ${where} ORDER BY seq LIMIT ?`,
       );
     this.select = {
       all: sel(''),
@@ -269,7 +273,7 @@ export class BufferStore implements ReadingBuffer {
     }
     const seq = this.nextSeq++;
     const appended = new Promise<number>((resolve, reject) => {
-      const p: Pending = { seq, kind, priority, bytes, resolve, reject, acked: false };
+      const p: Pending = { seq, kind, priority, bytes, receivedMs: this.now(), resolve, reject, acked: false };
       this.pending.push(p);
       this.pendingBySeq.set(seq, p);
       this.pendingBytes += bytes.byteLength;
@@ -346,8 +350,7 @@ export class BufferStore implements ReadingBuffer {
     }
     try {
       this.begin();
-      const receivedMs = this.now();
-      for (const p of batch) this.insert.run(p.seq, p.kind, p.priority, receivedMs, p.bytes);
+      for (const p of batch) this.insert.run(p.seq, p.kind, p.priority, p.receivedMs, p.bytes);
       this.db.exec('COMMIT');
       this.inTransaction = false;
       if (lastSeq !== undefined) this.committedSeq = lastSeq;
@@ -413,7 +416,7 @@ export class BufferStore implements ReadingBuffer {
     if (committed > 0 && afterSeq < this.committedSeq) {
       for (const row of this.select[filter.events ?? 'all'].iterate(afterSeq, upTo, maxItems)) {
         if (!fits(row.payload.byteLength)) return out;
-        out.push({ seq: row.seq, bytes: row.payload });
+        out.push({ seq: row.seq, bytes: row.payload, receivedMs: row.received_ms });
       }
     }
     // Pending appends are in seq order: start at the first one after afterSeq.
@@ -429,7 +432,7 @@ export class BufferStore implements ReadingBuffer {
       if (p.acked) continue;
       if (filter.events && (p.priority === EVENT_PRIORITY) !== (filter.events === 'only')) continue;
       if (!fits(p.bytes.byteLength)) break;
-      out.push({ seq: p.seq, bytes: p.bytes });
+      out.push({ seq: p.seq, bytes: p.bytes, receivedMs: p.receivedMs });
     }
     return out;
   }

@@ -164,6 +164,21 @@ const UplinkSchema = z.strictObject({
    */
   batchMaxDelayMs: z.int().min(0).max(60_000).default(50),
   /**
+   * When a partial batch goes. `adaptive`: at once while no live batch awaits its acknowledgement,
+   * otherwise readings gather until it comes back (or batchMaxDelayMs passes), so a quiet fleet
+   * gets single-reading latency and a busy one full batches. `fixed`: every partial batch waits
+   * batchMaxDelayMs, the behaviour before adaptive batching.
+   */
+  batching: z.enum(['adaptive', 'fixed'], { error: 'expected "adaptive" or "fixed"' }).default('adaptive'),
+  /**
+   * Adaptive batching: live batches go at most this often unless full. A cloud that acknowledges
+   * at once leaves the uplink always idle; without a floor every socket read became a batch, and
+   * each batch costs the agent CPU whatever its size (bench/edge-footprint.bench.ts at 1,000
+   * readings/s: 43 readings a batch with fixed 50 ms, 25 with this at 25, 11 at 10, the agent's
+   * CPU rising with the batch count; docs/benchmarks.md).
+   */
+  batchMinIntervalMs: z.int().min(0).max(60_000).default(25),
+  /**
    * `deflate` sends each Batch as a zlib stream (about a third of the bytes for typical readings).
    * Only against a cloud that decodes it (this version does); an older one would drop such batches.
    */

@@ -55,6 +55,7 @@ const publishServiceDefinition: grpc.ServiceDefinition = publishServerDefinition
 
 export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcIngest> {
   const { buffer, metrics, devices } = opts;
+  const receiveHop = metrics.hopLatency.labels('receive');
   const log = opts.logger;
 
   function reject(rejected: Rejection[], index: number, reason: RejectReason, message: string): void {
@@ -93,6 +94,8 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
       }
       if (opts.processing) {
         const verdict = opts.processing.process(reading, kind, source, Date.now());
+        // A source clock ahead of the gateway's is skew, not a negative hop.
+        receiveHop.observe(Math.max(0, -verdict.offsetMs) / 1000);
         if (!verdict.keep) {
           metrics.filtered.inc({ reason: verdict.reason!, kind });
           accepted++;

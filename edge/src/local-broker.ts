@@ -145,6 +145,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const rejectionLog = new Map<string, { at: number; suppressed: number }>();
   /** Per known source (bounded by the pilot definition): its last clock offset, ms. */
   const clockOffsets = new Map<string, number>();
+  const receiveHop = metrics.hopLatency.labels('receive');
   const skewLoggedAt = new Map<string, number>();
   metrics.probes.clockOffsets = () => clockOffsets;
 
@@ -277,6 +278,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       if (opts.processing) {
         const verdict = opts.processing.process(accepted.reading, accepted.kind, accepted.source, (opts.now ?? Date.now)());
         clockOffsets.set(accepted.source, verdict.offsetMs);
+        // A source clock ahead of the gateway's is skew (counted apart), not a negative hop.
+        receiveHop.observe(Math.max(0, -verdict.offsetMs) / 1000);
         if (verdict.skewed) noteSkew(accepted.source, verdict.offsetMs);
         if (!verdict.keep) {
           // Received and deliberately not kept: acknowledged, counted.

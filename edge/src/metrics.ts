@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { READING_KINDS } from '@michi/proto';
 import { AUTH_REFUSALS, BROKER_REFUSALS, REJECT_REASON_CODES, REJECT_REASONS, type RejectReason } from './errors.js';
 import type { BufferStats } from './buffer-store.js';
@@ -55,7 +55,20 @@ export interface EdgeMetrics {
    * policy (reason buffer_full, by kind) or rows that do not decode (corrupt, kind unknown).
    */
   readonly dropped: Counter<'reason' | 'kind'>;
+
+  // ---- per-hop latency of the live path (issue 15) ----
+  /**
+   * Seconds per hop of a reading through this agent: `receive` from its source timestamp to its
+   * receipt here (the vehicle's clock against the gateway's), `held` from receipt until its batch
+   * was sent upstream (the batching policy's share; live and event readings, not a backlog), and,
+   * once per batch, `acked` from sending until the cloud acknowledged it (after its InfluxDB write).
+   */
+  readonly hopLatency: Histogram<'hop'>;
 }
+
+const EDGE_HOPS = ['receive', 'held', 'acked'] as const;
+/** From 1 ms (the floor per hop with TCP_NODELAY) to 5 s (a reading held through a reconnect). */
+const HOP_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5];
 
 export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   const registers = [registry];
@@ -145,7 +158,17 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       labelNames: ['reason'],
       registers,
     }),
+
+    // ---- per-hop latency of the live path (issue 15) ----
+    hopLatency: new Histogram({
+      name: 'michi_edge_hop_latency_seconds',
+      help: 'Seconds per hop of a reading: receive (source timestamp to receipt here), held (receipt to sent upstream; live and event readings), acked (per batch: sent to acknowledged by the cloud)',
+      labelNames: ['hop'],
+      buckets: HOP_BUCKETS_S,
+      registers,
+    }),
   };
+  for (const hop of EDGE_HOPS) m.hopLatency.zero({ hop });
   for (const kind of READING_KINDS) m.received.inc({ kind }, 0);
   for (const reason of REJECT_REASONS) m.rejected.inc({ reason, code: REJECT_REASON_CODES[reason] }, 0);
   for (const reason of RECONNECT_REASONS) m.reconnects.inc({ reason }, 0);

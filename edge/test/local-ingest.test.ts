@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic, v1 } from '@michi/proto';
 import { BufferStore, startEdge, type EdgeHandle } from '../src/index.js';
-import { waitFor } from '../../scripts/test-support/index.js';
+import { serverNoDelayCalls, waitFor } from '../../scripts/test-support/index.js';
 import {
   body,
   deviceLogin,
@@ -90,8 +90,18 @@ describe('edge agent: local ingest to the upstream', () => {
     expect(metricValue(text, 'michi_edge_forwarded_total')).toBe(4);
     expect(metricValue(text, 'michi_edge_uplink_connected')).toBe(1);
     expect(metricValue(text, 'michi_edge_buffer_depth')).toBe(0);
+    // Per-hop timing (issue 15): each reading's time here travels with its batch.
+    const upstreamItems = upstream.batches.reduce((n, b) => n + b.items.length, 0);
+    expect(upstream.batches.reduce((n, b) => n + b.held_ms.length, 0)).toBe(upstreamItems);
+    expect(metricValue(text, 'michi_edge_hop_latency_seconds_count', 'hop="receive"')).toBe(4);
+    expect(metricValue(text, 'michi_edge_hop_latency_seconds_count', 'hop="held"')).toBe(4);
+    expect(metricValue(text, 'michi_edge_hop_latency_seconds_count', 'hop="acked"')).toBe(upstream.batches.length);
     const health = (await (await fetch(`http://127.0.0.1:${edge.metricsPort}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', pilot: PILOT, gateway: GATEWAY, uplink: { state: 'connected' } });
+  });
+
+  it('sets TCP_NODELAY on each vehicle connection (Nagle cost 15-43 ms per hop on loopback)', async () => {
+    expect(await serverNoDelayCalls(async () => ((await vehicle('bus-01')).stream as net.Socket).localPort!)).toBe(1);
   });
 
   it('acknowledges and drops bad readings, counting each by reason, while good ones before and after still arrive', async () => {

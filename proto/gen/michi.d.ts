@@ -323,6 +323,7 @@ export namespace michi {
             first_seq: (number);
             items: michi.v1.Reading.$Properties[];
             sent_ts_ms: (number);
+            held_ms: number[];
             static create(properties: michi.v1.Batch.$Shape): michi.v1.Batch & michi.v1.Batch.$Shape;
             static create(properties?: michi.v1.Batch.$Properties): michi.v1.Batch;
             static encode(message: michi.v1.Batch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -341,6 +342,7 @@ export namespace michi {
                 first_seq?: (number|null);
                 items?: (michi.v1.Reading.$Properties[]|null);
                 sent_ts_ms?: (number|null);
+                held_ms?: (number[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -349,6 +351,7 @@ export namespace michi {
               first_seq?: number|null;
               items?: michi.v1.Reading.$Shape[]|null;
               sent_ts_ms?: number|null;
+              held_ms?: number[]|null;
               $unknowns?: Uint8Array[];
             };
         }

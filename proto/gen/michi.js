@@ -3465,6 +3465,7 @@ export const michi = $root.michi = (() => {
              * @property {number|Long|null} [first_seq] Batch first_seq
              * @property {Array.<michi.v1.Reading.$Properties>|null} [items] Batch items
              * @property {number|Long|null} [sent_ts_ms] Batch sent_ts_ms
+             * @property {Array.<number>|null} [held_ms] Batch held_ms
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3484,6 +3485,7 @@ export const michi = $root.michi = (() => {
              *   first_seq?: number|Long|null;
              *   items?: Array.<michi.v1.Reading.$Shape>|null;
              *   sent_ts_ms?: number|Long|null;
+             *   held_ms?: Array.<number>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} michi.v1.Batch.$Shape
              */
@@ -3498,6 +3500,7 @@ export const michi = $root.michi = (() => {
              */
             const Batch = function (properties) {
                 this.items = [];
+                this.held_ms = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3545,6 +3548,14 @@ export const michi = $root.michi = (() => {
             Batch.prototype.sent_ts_ms = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             /**
+             * Batch held_ms.
+             * @member {Array.<number>} held_ms
+             * @memberof michi.v1.Batch
+             * @instance
+             */
+            Batch.prototype.held_ms = $util.emptyArray;
+
+            /**
              * Creates a new Batch instance using the specified properties.
              * @function create
              * @memberof michi.v1.Batch
@@ -3587,6 +3598,8 @@ export const michi = $root.michi = (() => {
                         $root.michi.v1.Reading.encode(message.items[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.sent_ts_ms != null && $Object.hasOwnProperty.call(message, "sent_ts_ms") && (typeof message.sent_ts_ms === "object" ? message.sent_ts_ms.low || message.sent_ts_ms.high : message.sent_ts_ms !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).int64(message.sent_ts_ms);
+                if (message.held_ms != null && message.held_ms.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).uint32s(message.held_ms);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3675,6 +3688,20 @@ export const michi = $root.michi = (() => {
                                 delete message.sent_ts_ms;
                             continue;
                         }
+                    case 6: {
+                            if (wireType === 2) {
+                                if (!(message.held_ms && message.held_ms.length))
+                                    message.held_ms = [];
+                                reader.uint32s(message.held_ms);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.held_ms && message.held_ms.length))
+                                message.held_ms = [];
+                            message.held_ms.push(reader.uint32());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3728,6 +3755,13 @@ export const michi = $root.michi = (() => {
                 if (message.sent_ts_ms != null && $Object.hasOwnProperty.call(message, "sent_ts_ms"))
                     if (!$util.isInteger(message.sent_ts_ms) && !(message.sent_ts_ms && $util.isInteger(message.sent_ts_ms.low) && $util.isInteger(message.sent_ts_ms.high)))
                         return "sent_ts_ms: integer|Long expected";
+                if (message.held_ms != null && $Object.hasOwnProperty.call(message, "held_ms")) {
+                    if (!$Array.isArray(message.held_ms))
+                        return "held_ms: array expected";
+                    for (let i = 0; i < message.held_ms.length; ++i)
+                        if (!$util.isInteger(message.held_ms[i]))
+                            return "held_ms: integer[] expected";
+                }
                 return null;
             };
 
@@ -3785,6 +3819,13 @@ export const michi = $root.michi = (() => {
                             message.sent_ts_ms = object.sent_ts_ms;
                         else if (typeof object.sent_ts_ms === "object")
                             message.sent_ts_ms = new $util.LongBits(object.sent_ts_ms.low >>> 0, object.sent_ts_ms.high >>> 0).toNumber();
+                if (object.held_ms) {
+                    if (!$Array.isArray(object.held_ms))
+                        throw $TypeError(".michi.v1.Batch.held_ms: array expected");
+                    message.held_ms = $Array(object.held_ms.length);
+                    for (let i = 0; i < object.held_ms.length; ++i)
+                        message.held_ms[i] = object.held_ms[i] >>> 0;
+                }
                 return message;
             };
 
@@ -3805,8 +3846,10 @@ export const michi = $root.michi = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.items = [];
+                    object.held_ms = [];
+                }
                 if (options.defaults) {
                     object.pilot_id = "";
                     object.gateway_id = "";
@@ -3844,6 +3887,11 @@ export const michi = $root.michi = (() => {
                         object.sent_ts_ms = options.longs === $String ? $String(message.sent_ts_ms) : message.sent_ts_ms;
                     else
                         object.sent_ts_ms = options.longs === $String ? $util.Long.prototype.toString.call(message.sent_ts_ms) : options.longs === $Number ? new $util.LongBits(message.sent_ts_ms.low >>> 0, message.sent_ts_ms.high >>> 0).toNumber() : message.sent_ts_ms;
+                if (message.held_ms && message.held_ms.length) {
+                    object.held_ms = $Array(message.held_ms.length);
+                    for (let j = 0; j < message.held_ms.length; ++j)
+                        object.held_ms[j] = message.held_ms[j];
+                }
                 return object;
             };
 

@@ -151,6 +151,8 @@ export interface BatchProperties {
   first_seq: number;
   items: michi.v1.Reading.$Properties[];
   sent_ts_ms?: number;
+  /** Per item: ms from the gateway's receipt to sent_ts_ms. */
+  held_ms?: number[];
 }
 
 export function encodeBatch(b: BatchProperties): Uint8Array {

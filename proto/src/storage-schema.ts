@@ -99,3 +99,57 @@ export const MAP_FIELDS = {
   ],
   event: [],
 } as const satisfies Record<ReadingKind, readonly { map: string; prefix: string; type: FieldType }[]>;
+
+/**
+ * Rollups (docs/reports.md): what the KPIs need of one source over one UTC hour or day, computed by
+ * the cloud from the readings above and recomputed when late readings land. Tags `pilot` and
+ * `source`; the point's time is the start of the hour or day. `rollup_progress` holds one point
+ * (time 0) per process that rolls up (tag `instance`: `cloud`, or a worker's client id): how far its
+ * rollups are known to be complete.
+ */
+export const ROLLUP_MEASUREMENTS = { hour: 'rollup_hour', day: 'rollup_day', progress: 'rollup_progress' } as const;
+
+/**
+ * The fields of rollup_hour and rollup_day. Strings hold maps: `by_cause` and `mode_ms` as
+ * `KEY:n,KEY:n`; histograms as ascending bucket deltas (`delta[:count]`, count 1 left out; a bucket
+ * is round(value × buckets per unit)); `minutes` as hex, bit i (most significant first) set when
+ * minute i of the period had a vehicle_state or sensor_reading. The `edge_` fields are the segment
+ * from the source's last reading before the period to its first one in it (absent without one).
+ */
+export const ROLLUP_FIELDS = {
+  version: 'integer',
+  computed_ms: 'integer',
+  distance_m: 'float',
+  autonomous_m: 'float',
+  mode_ms: 'string',
+  edge_prev_ms: 'integer',
+  edge_distance_m: 'float',
+  edge_autonomous_m: 'float',
+  edge_mode_ms: 'string',
+  takeovers: 'integer',
+  disengagements: 'integer',
+  emergency_stops: 'integer',
+  takeovers_by_cause: 'string',
+  disengagements_by_cause: 'string',
+  speed_sum_kmh: 'float',
+  speed_n: 'integer',
+  speed_hist: 'string',
+  latency_hist: 'string',
+  rsrp_hist: 'string',
+  sinr_hist: 'string',
+  rtt_hist: 'string',
+  minutes: 'string',
+  readings: 'integer',
+  seq_min: 'integer',
+  seq_max: 'integer',
+} as const satisfies Record<string, FieldType>;
+
+export type RollupFieldName = keyof typeof ROLLUP_FIELDS;
+
+/** The fields of rollup_progress. */
+export const ROLLUP_PROGRESS_FIELDS = {
+  /** Every reading the cloud received (recv_ms) up to this time is in the rollups. */
+  watermark_ms: 'integer',
+  /** The rollups hold every reading with a source timestamp from this time on. */
+  since_ms: 'integer',
+} as const satisfies Record<string, FieldType>;

@@ -142,6 +142,7 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
         // Not .data/ of the working tree: each stack starts without alarms, and leaves none behind.
         MICHI_CLOUD_ALARMS__DB_FILE: join(dir, 'alarms.sqlite'),
         MICHI_CLOUD_AUTH__AUDIT_FILE: join(dir, 'audit.log'),
+        MICHI_CLOUD_RECORDS__DB_FILE: join(dir, 'records.sqlite'),
       }),
       { logger },
     );

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { API_ROUTES, ErrorCodes, INCIDENT_BUNDLE_CONTENT_TYPE, type IncidentBundleBody } from '@michi/proto';
 import type { AuditAction } from '../audit-log.js';
-import { buildIncidentBundle, bundleWindowProblem } from '../bundle/index.js';
+import { buildIncidentBundle, bundleWindowProblem, recordStoreExcerpts } from '../bundle/index.js';
 import { ApiError } from '../errors.js';
 import { pilotFor, type ApiContext } from './context.js';
 import { principalOf } from './pilot-routes.js';
@@ -53,7 +53,7 @@ export function registerBundleRoutes(app: FastifyInstance, ctx: ApiContext): voi
     try {
       bundle = await ctx.limiter.query(key, ctx.query, (query) =>
         buildIncidentBundle(
-          { query, alarms: ctx.alarms?.store, records: ctx.records, now: ctx.now },
+          { query, alarms: ctx.alarms?.store, records: ctx.records ? recordStoreExcerpts(ctx.records) : undefined, now: ctx.now },
           { pilot: pilot.id, vehicle, fromMs: from, toMs: to },
         ),
       );

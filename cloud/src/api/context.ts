@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { ErrorCodes, type Pilot } from '@michi/proto';
 import type { AlarmEngine } from '../alarms/index.js';
 import type { AuditAction, AuditLog } from '../audit-log.js';
-import type { RecordsProvider } from '../bundle/index.js';
 import { canReadPilot, type Principal, type TokenAuthenticator } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { InfluxQuery } from '../influx-query.js';
 import type { LatestState } from '../latest-state.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { PilotDirectory } from '../pilot-directory.js';
+import type { RecordStore } from '../records/index.js';
+import type { RollupCoverage } from '../queries/kpi-query.js';
 import type { ApiLimiter } from './request-limits.js';
 
 export interface ApiContext {
@@ -25,8 +26,10 @@ export interface ApiContext {
   limiter: ApiLimiter;
   /** The alarm engine; undefined when alarms.enabled is false (the alarm routes then find none). */
   alarms?: AlarmEngine | undefined;
-  /** The operating-state record for incident bundles; undefined: bundles say they have no records. */
-  records?: RecordsProvider | undefined;
+  /** The operating-state record; undefined when records.enabled is false. */
+  records?: RecordStore | undefined;
+  /** What the rollups cover (long-range KPIs); undefined: KPIs from raw readings only. */
+  rollups?: RollupCoverage | undefined;
 }
 
 declare module 'fastify' {

@@ -31,7 +31,7 @@ import { emptyKpis, queryKpis } from '../queries/kpi-query.js';
 import { queryLinks } from '../queries/links-query.js';
 import { queryTracks } from '../queries/tracks-query.js';
 import { pilotFor, type ApiContext } from './context.js';
-import { timeRange } from './params.js';
+import { MAX_KPI_RANGE_MS, timeRange } from './params.js';
 import { principalOf } from './pilot-routes.js';
 import { PilotPrivacy } from './privacy.js';
 import { contractOptions, validQuery } from './route-contract.js';
@@ -138,14 +138,15 @@ export function registerHistoryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   );
 
-  app.get<PilotRequest<typeof QueryParams.range>>(API_ROUTES.kpis.url, contractOptions(API_ROUTES.kpis), async (req): Promise<Kpis> => {
+  app.get<PilotRequest<typeof QueryParams.kpis>>(API_ROUTES.kpis.url, contractOptions(API_ROUTES.kpis), async (req): Promise<Kpis> => {
     const principal = principalOf(req);
     const pilot = pilotFor(ctx, principal, req.params.pilot);
-    const { from, to } = timeRange(validQuery(req), ctx.now());
+    const { from, to } = timeRange(validQuery(req), ctx.now(), MAX_KPI_RANGE_MS);
     // Distance, speed and mode share of the last seconds would say where vehicles are now: like
     // the tracks, a viewer's KPIs end at now − the pilot's delay (`from`/`to` say what was asked).
     const until = Math.min(to, new PilotPrivacy(pilot, principal).horizon(ctx.now()));
-    const kpis = until < from ? emptyKpis(pilot, from, until) : await gated(ctx, req, (query) => queryKpis(query, pilot, from, until));
+    const kpis =
+      until < from ? emptyKpis(pilot, from, until) : await gated(ctx, req, (query) => queryKpis(query, pilot, from, until, ctx.rollups));
     return { ...kpis, from, to };
   });
 

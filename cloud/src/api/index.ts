@@ -14,6 +14,7 @@ import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
 import { registerPilotRoutes } from './pilot-routes.js';
+import { registerRecordRoutes } from './record-routes.js';
 import { contractOptions } from './route-contract.js';
 import { auditEntry } from './request-audit.js';
 import { hasApiRoute, isApiRequest } from './route-scope.js';
@@ -82,6 +83,7 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   registerPilotRoutes(app, ctx);
   registerHistoryRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
+  registerRecordRoutes(app, ctx);
   registerBundleRoutes(app, ctx);
   return registerLiveFeed(app, ctx, liveOptions);
 }

@@ -16,7 +16,10 @@ const TAGS = [
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
   { name: 'alarms', description: 'Open alarms, their history, and what operators do about them (docs/alarms.md).' },
-  { name: 'records', description: 'Incident bundles (docs/incident-bundles.md).' },
+  {
+    name: 'records',
+    description: 'The operating-state record and incident bundles (operators only; docs/records.md, docs/incident-bundles.md).',
+  },
 ];
 
 const DEFS = '#/$defs/';

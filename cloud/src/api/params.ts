@@ -7,7 +7,7 @@ import { type z } from 'zod';
 import { ErrorCodes, HOUR_MS, MAX_RANGE_MS } from '@michi/proto';
 import { ApiError } from '../errors.js';
 
-export { HOUR_MS, MAX_RANGE_MS, MAX_EPOCH_MS, EVENT_TYPES, SEVERITIES, QueryParams as Params } from '@michi/proto';
+export { HOUR_MS, MAX_RANGE_MS, MAX_KPI_RANGE_MS, MAX_EPOCH_MS, EVENT_TYPES, SEVERITIES, QueryParams as Params } from '@michi/proto';
 
 /** Validates a query object; throws ApiError 400 naming the first bad parameter. */
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
@@ -31,16 +31,20 @@ export function queryError(error: z.ZodError, query: unknown, part: 'query' | 'p
   );
 }
 
-/** [from, to] with the defaults; 400 when from > to or the range is longer than MAX_RANGE_MS. */
-export function timeRange(q: { from?: number | undefined; to?: number | undefined }, now: number): { from: number; to: number } {
+/** [from, to] with the defaults; 400 when from > to or the range is longer than `maxRange` (default MAX_RANGE_MS). */
+export function timeRange(
+  q: { from?: number | undefined; to?: number | undefined },
+  now: number,
+  maxRange = MAX_RANGE_MS,
+): { from: number; to: number } {
   const to = q.to ?? now;
   const from = q.from ?? to - HOUR_MS;
   if (from > to) throw new ApiError(400, ErrorCodes.BAD_REQUEST, `query parameter "from": expected at most "to" (${to}), got ${from}`);
-  if (to - from > MAX_RANGE_MS) {
+  if (to - from > maxRange) {
     throw new ApiError(
       400,
       ErrorCodes.BAD_REQUEST,
-      `query parameter "from": expected a range of at most 31 days, got ${((to - from) / 86_400_000).toFixed(1)} days`,
+      `query parameter "from": expected a range of at most ${maxRange / 86_400_000} days, got ${((to - from) / 86_400_000).toFixed(1)} days`,
     );
   }
   return { from, to };

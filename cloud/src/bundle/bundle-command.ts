@@ -1,10 +1,11 @@
 /**
  * `michi-cloud incident-bundle`: the incident bundle of one vehicle around a moment, written to a
  * file by the operator on the cloud's machine, with the cloud's own configuration (InfluxDB, seeds,
- * alarm database, audit file). It needs no running cloud and no token; the audit log gets the same
+ * alarm and record databases, audit file). It needs no running cloud and no token; the audit log gets the same
  * line as the API's, naming the operating-system user instead.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { ConfigError, loadSeeds } from '@michi/proto';
@@ -14,7 +15,9 @@ import { parseCommandLine } from '../command-line.js';
 import { CLOUD_CONFIG_ENV, influxEndpoint, loadCloudConfig } from '../config.js';
 import { InfluxHttp } from '../influx-http.js';
 import { InfluxQuery } from '../influx-query.js';
+import { RecordStore } from '../records/index.js';
 import { buildIncidentBundle, bundleWindowProblem } from './incident-bundle.js';
+import { recordStoreExcerpts } from './record-excerpt.js';
 
 export const BUNDLE_USAGE = `usage: michi-cloud incident-bundle --pilot P --vehicle V --at TIME [--before 5m] [--after 5m] [--out FILE] [--config FILE]
   --pilot P       pilot id
@@ -85,12 +88,21 @@ export async function runBundleCommand(
   }
   const influx = new InfluxHttp(influxEndpoint(config));
   const alarms = config.alarms.enabled ? new AlarmStore(config.alarms.dbFile) : undefined;
+  // Read-only: the running cloud appends to the record; a missing database is a configuration fault.
+  if (config.records.enabled && !existsSync(config.records.dbFile)) {
+    alarms?.close();
+    throw new ConfigError(`records.dbFile: no record database ${config.records.dbFile} (has the cloud run with this configuration?)`);
+  }
+  const records = config.records.enabled ? new RecordStore(config.records.dbFile, { readonly: true }) : undefined;
   const audit = new AuditLog({ file: config.auth.auditFile });
   const started = Date.now();
   const window = { pilot: pilot.id, vehicle: values.vehicle!, fromMs, toMs };
   let status = 500;
   try {
-    const bundle = await buildIncidentBundle({ query: new InfluxQuery(influx), alarms, now: Date.now }, window);
+    const bundle = await buildIncidentBundle(
+      { query: new InfluxQuery(influx), alarms, records: records && recordStoreExcerpts(records), now: Date.now },
+      window,
+    );
     const file = values.out ?? bundle.fileName;
     await writeFile(file, bundle.archive);
     status = 200;
@@ -118,6 +130,7 @@ export async function runBundleCommand(
     });
     audit.close();
     alarms?.close();
+    records?.close();
     influx.close();
   }
 }

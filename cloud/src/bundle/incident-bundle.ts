@@ -179,7 +179,7 @@ export async function buildIncidentBundle(deps: BundleDeps, w: BundleWindow): Pr
       { name: 'records-proof.json', data: Buffer.from(`${JSON.stringify(proof, null, 2)}\n`) },
     );
   } else {
-    omitted['records.jsonl'] = 'this cloud has no operating-state record wired to incident bundles';
+    omitted['records.jsonl'] = 'the operating-state record is off in this cloud (records.enabled: false)';
   }
   members.push({ name: 'recording.mcap', data: await recording(w, rows) });
 

@@ -15,6 +15,7 @@ function setup(intervalMs = 1_000, maxBuffered = 1_000, batch = false) {
   const socket = new TestSocket();
   const states = new Map<string, number>();
   const drops = { throttled: 0, slow_client: 0 };
+  const pushedMs: number[] = [];
   const client = new LiveClient(
     socket,
     intervalMs,
@@ -23,7 +24,7 @@ function setup(intervalMs = 1_000, maxBuffered = 1_000, batch = false) {
       const s = states.get(v);
       return s === undefined ? undefined : { id: v, state: { v: s }, ts: s };
     },
-    { sent: () => undefined, dropped: (reason, n) => (drops[reason] += n) },
+    { sent: () => undefined, dropped: (reason, n) => (drops[reason] += n), pushed: (ms) => pushedMs.push(ms) },
     () => Date.now(),
     batch,
   );
@@ -31,7 +32,7 @@ function setup(intervalMs = 1_000, maxBuffered = 1_000, batch = false) {
     states.set(v, value);
     client.changed(v);
   };
-  return { socket, client, change, drops };
+  return { socket, client, change, drops, pushedMs };
 }
 
 afterEach(() => {
@@ -39,6 +40,20 @@ afterEach(() => {
 });
 
 describe('LiveClient', () => {
+  it('reports how long each sent state waited after its change (the live_push hop), throttle included', async () => {
+    vi.useFakeTimers();
+    const { socket, client, change, pushedMs } = setup(100);
+    client.start(new Map());
+    change('v1', 1);
+    await vi.advanceTimersByTimeAsync(1);
+    // Within its interval: held until its turn, 100 ms after the first send.
+    await vi.advanceTimersByTimeAsync(29);
+    change('v1', 2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(socket.sent.map((m) => m.vehicle.state.v)).toEqual([1, 2]);
+    expect(pushedMs).toEqual([0, 70]);
+  });
+
   it('with batch, sends the changes of one moment as one states message, a lone change as a state message', async () => {
     vi.useFakeTimers();
     const { socket, client, change } = setup(1_000, 1_000_000, true);

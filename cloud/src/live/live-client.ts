@@ -16,6 +16,8 @@ export interface LiveSocket {
 export interface LiveCounters {
   sent(n: number): void;
   dropped(reason: 'throttled' | 'slow_client', n: number): void;
+  /** A state was sent `ms` after the change that it shows (the live_push hop). */
+  pushed?(ms: number): void;
 }
 
 /** The state to send for a vehicle now (already privacy-filtered), with the source timestamp it shows. */
@@ -28,6 +30,8 @@ export class LiveClient {
   private readonly pending = new Set<string>();
   private readonly lastSentAt = new Map<string, number>();
   private readonly lastSentTs = new Map<string, number>();
+  /** When each pending vehicle last changed (live changes only, not a delayed viewer's ticks). */
+  private readonly changedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ready = false;
   private closed = false;
@@ -59,6 +63,7 @@ export class LiveClient {
     if (this.closed) return;
     if (count && this.pending.has(vehicle)) this.counters.dropped(this.congested() ? 'slow_client' : 'throttled', 1);
     this.pending.add(vehicle);
+    if (count && this.counters.pushed) this.changedAt.set(vehicle, this.now());
     if (this.ready) this.schedule(0);
   }
 
@@ -106,8 +111,11 @@ export class LiveClient {
         continue;
       }
       this.pending.delete(vehicle);
+      const changedAt = this.changedAt.get(vehicle);
+      this.changedAt.delete(vehicle);
       const s = this.stateOf(vehicle);
       if (!s || s.ts <= (this.lastSentTs.get(vehicle) ?? -Infinity)) continue;
+      if (changedAt !== undefined) this.counters.pushed?.(now - changedAt);
       gathered.push({ id: s.id, state: s.state });
       this.lastSentAt.set(vehicle, now);
       this.lastSentTs.set(vehicle, s.ts);

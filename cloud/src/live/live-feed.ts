@@ -62,7 +62,12 @@ export class LiveFeed {
   ) {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024;
     const { liveUpdatesSent, liveUpdatesDropped } = ctx.metrics;
-    this.counters = { sent: (n) => liveUpdatesSent.inc(n), dropped: (reason, n) => liveUpdatesDropped.inc({ reason }, n) };
+    const livePush = ctx.metrics.hopLatency.labels('live_push');
+    this.counters = {
+      sent: (n) => liveUpdatesSent.inc(n),
+      dropped: (reason, n) => liveUpdatesDropped.inc({ reason }, n),
+      pushed: (ms) => livePush.observe(ms / 1000),
+    };
     const delays = new Map<string, number>();
     for (const p of ctx.directory.pilots) {
       // A viewer's delay (privacy.ts): at least one sample period where positions are coarsened.

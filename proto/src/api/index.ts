@@ -6,4 +6,5 @@ export * from './history.js';
 export * from './live.js';
 export * from './routes.js';
 export * from './alarms.js';
+export * from './records.js';
 export * from './bundles.js';

@@ -10,6 +10,8 @@ import { ALARM_RULES, ALARM_SEVERITIES, ALARM_STATES } from './alarms.js';
 export const HOUR_MS = 3_600_000;
 /** The longest range a history query accepts. */
 export const MAX_RANGE_MS = 31 * 24 * HOUR_MS;
+/** The longest range of KPIs: whole days and hours come from the rollups (docs/reports.md). */
+export const MAX_KPI_RANGE_MS = 400 * 24 * HOUR_MS;
 
 /** EventType and Severity of telemetry.proto without their prefix and UNSPECIFIED (query-params.test.ts compares them). */
 export const EVENT_TYPES = [
@@ -80,6 +82,13 @@ const range = {
 
 export const QueryParams = {
   range: z.object(range),
+  kpis: z.object({
+    from: range.from,
+    to: epochMs(
+      'to',
+      `End of the range, ms since the epoch (inclusive). Default: now. At most ${MAX_KPI_RANGE_MS / 86_400_000} days after \`from\`.`,
+    ),
+  }),
   /** Per-vehicle series: tracks and link histories. */
   series: z.object({
     ...range,

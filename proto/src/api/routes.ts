@@ -26,6 +26,7 @@ import {
 import { LiveMessageSchema } from './live.js';
 import { MeResponseSchema, PilotDetailSchema, PilotsResponseSchema, SensorsResponseSchema, VehiclesResponseSchema } from './pilots.js';
 import { QueryParams } from './query-params.js';
+import { RECORDS_ROUTE } from './records.js';
 
 export interface ApiResponseSpec {
   description: string;
@@ -240,7 +241,7 @@ export const API_ROUTES = {
     QueryParams.events,
     EventsResponseSchema,
   ),
-  kpis: history('kpis', 'getKpis', 'KPIs over a time range', 'Definitions in docs/api.md.', QueryParams.range, KpisSchema),
+  kpis: history('kpis', 'getKpis', 'KPIs over a time range', 'Definitions in docs/api.md.', QueryParams.kpis, KpisSchema),
   coverage: history(
     'coverage',
     'getCoverage',
@@ -260,6 +261,7 @@ export const API_ROUTES = {
     ),
     operatorOnly: true,
   },
+  records: RECORDS_ROUTE,
   /** A WebSocket upgrade (cloud/src/live/); a plain GET gets 426. */
   live: {
     operationId: 'openLiveFeed',

@@ -1,0 +1,196 @@
+// The uplink's batching policies (issue 15), against a real buffer and a transport that
+// acknowledges only when told to, so that "in flight" is in the test's hands. The clock is faked:
+// the assertions are about what was sent when, in the scheduler's own milliseconds.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { v1 } from '@michi/proto';
+import { BufferStore } from './buffer-store.js';
+import { testReading } from './buffer-store.contract.js';
+import { createEdgeMetrics } from './metrics.js';
+import { UplinkScheduler, type UplinkSchedulerOptions } from './uplink-scheduler.js';
+import type { UplinkLinkEvents, UplinkTransport } from './uplink-transport.js';
+
+interface Sent {
+  /** Scheduler time when the batch was handed to the transport. */
+  at: number;
+  items: number[];
+  heldMs: number[];
+  ack(): void;
+}
+
+/** Records each batch; acknowledges one when the test calls its ack(). */
+function heldTransport(): UplinkTransport & { sent: Sent[]; up(): void } {
+  let events: UplinkLinkEvents | undefined;
+  const sent: Sent[] = [];
+  return {
+    target: 'test',
+    sent,
+    up: () => events!.up(),
+    open(e) {
+      events = e;
+      return {
+        send(body, acked) {
+          const batch = v1.Batch.decode(body);
+          sent.push({
+            at: Date.now(),
+            items: batch.items.map((r) => Number(r.state?.seq)),
+            heldMs: batch.held_ms.map(Number),
+            ack: () => acked(),
+          });
+        },
+        end: () => Promise.resolve(),
+      };
+    },
+  };
+}
+
+describe('uplink batching', () => {
+  let dir: string;
+  let buffer: BufferStore;
+  let transport: ReturnType<typeof heldTransport>;
+  let scheduler: UplinkScheduler;
+  let seq = 0;
+
+  function start(opts: Partial<UplinkSchedulerOptions> = {}): void {
+    buffer = new BufferStore({ path: join(dir, 'buffer.sqlite'), maxBytes: 1 << 24, commitIntervalMs: 5, commitMaxItems: 1_000 });
+    transport = heldTransport();
+    scheduler = new UplinkScheduler(
+      {
+        pilotId: 'maebashi-l4-bus',
+        gatewayId: 'gw-ekimae',
+        batchMaxItems: 10,
+        batchMaxBytes: 1 << 20,
+        batchMaxDelayMs: 50,
+        maxInflightBatches: 8,
+        compression: 'none',
+        backlogMaxReadingsPerS: 5_000,
+        reconnectMinMs: 500,
+        reconnectMaxMs: 30_000,
+        buffer,
+        metrics: createEdgeMetrics(new Registry()),
+        logger: pino({ level: 'silent' }),
+        ...opts,
+      },
+      transport,
+    );
+    scheduler.start();
+    transport.up();
+  }
+
+  /** Appends n vehicle states in this turn of the event loop; their seq fields count up from 1. */
+  function append(n = 1): void {
+    for (let i = 0; i < n; i++) void buffer.append(testReading(++seq));
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
+    dir = mkdtempSync(join(tmpdir(), 'michi-uplink-'));
+    seq = 0;
+  });
+
+  afterEach(async () => {
+    vi.useRealTimers();
+    await scheduler.close(0);
+    await buffer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adaptive, idle uplink: a reading goes at once, with the readings of the same turn', async () => {
+    start();
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([[0, [1], [0]]]);
+    transport.sent[0]!.ack();
+    append(3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => b.items)).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('adaptive, a batch in flight: readings gather until its acknowledgement, then go together', async () => {
+    start();
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 4; i++) {
+      append();
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    expect(transport.sent).toHaveLength(1);
+    transport.sent[0]!.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
+      [0, [1], [0]],
+      [20, [2, 3, 4, 5], [20, 15, 10, 5]],
+    ]);
+  });
+
+  it('adaptive: nothing waits beyond batchMaxDelayMs for an acknowledgement that does not come', async () => {
+    start();
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    append();
+    await vi.advanceTimersByTimeAsync(49);
+    expect(transport.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
+      [0, [1], [0]],
+      [50, [2], [50]],
+    ]);
+  });
+
+  it('adaptive, at load: full batches go at once, the rest once the batches in flight are acknowledged', async () => {
+    start();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    append(35);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => b.items.length)).toEqual([1, 10, 10, 10]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(transport.sent).toHaveLength(4);
+    transport.sent[0]!.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent).toHaveLength(4);
+    for (const b of transport.sent.slice(1)) b.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => b.items.length)).toEqual([1, 10, 10, 10, 5]);
+    expect(transport.sent.flatMap((b) => b.items)).toEqual(Array.from({ length: 36 }, (_, i) => i + 1));
+  });
+
+  it('adaptive, with batchMinIntervalMs: an idle uplink still sends live batches no more often than that', async () => {
+    start({ batchMinIntervalMs: 10 });
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    transport.sent[0]!.ack();
+    await vi.advanceTimersByTimeAsync(3);
+    append(2);
+    await vi.advanceTimersByTimeAsync(6);
+    expect(transport.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    transport.sent[1]!.ack();
+    await vi.advanceTimersByTimeAsync(20);
+    append();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
+      [0, [1], [0]],
+      [10, [2, 3], [7, 7]],
+      [30, [4], [0]],
+    ]);
+  });
+
+  it('fixed: a partial batch waits batchMaxDelayMs even on an idle uplink', async () => {
+    start({ batching: 'fixed' });
+    const t0 = Date.now();
+    append();
+    await vi.advanceTimersByTimeAsync(49);
+    expect(transport.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([[50, [1], [50]]]);
+  });
+});
