@@ -26,10 +26,16 @@ export interface AuditEntry {
   alarm?: string;
   /** The operator's comment on that action. */
   comment?: string;
+  /** The vehicle an incident bundle was asked for. */
+  vehicle?: string;
+  /** The window of that bundle, ISO 8601 `from/to` (source time). */
+  window?: string;
+  /** The operating-system user who ran a command (michi-cloud incident-bundle), which has no token. */
+  user?: string;
 }
 
 /** The part of an audit entry a route that changes something adds (FastifyContextConfig.auditAction). */
-export type AuditAction = Pick<AuditEntry, 'action' | 'alarm' | 'comment'>;
+export type AuditAction = Pick<AuditEntry, 'action' | 'alarm' | 'comment' | 'vehicle' | 'window'>;
 
 /** Query parameter names, once decoded and lower-cased, whose value is a secret. */
 const SECRET_PARAMS = new Set(['token', 'access_token']);

@@ -57,6 +57,8 @@ export class CloudMetrics {
   readonly alarmStoreFailures: Counter<'reason'>;
   /** Operators' acknowledge and clear requests, by action and result (done, not_found, already_cleared, invalid). */
   readonly alarmActions: Counter<'action' | 'result'>;
+  /** Incident bundles asked for over the API or the command, by result (written, bad_window, unknown_vehicle, failed). */
+  readonly incidentBundles: Counter<'result'>;
 
   constructor(registry = new Registry(), { defaultMetrics = true } = {}) {
     this.registry = registry;
@@ -211,6 +213,12 @@ export class CloudMetrics {
       name: 'michi_cloud_alarm_actions_total',
       help: "Operators' alarm actions over the API, by action (acknowledge, clear) and result (done, not_found, already_cleared, invalid).",
       labelNames: ['action', 'result'],
+      registers,
+    });
+    this.incidentBundles = new Counter({
+      name: 'michi_cloud_incident_bundles_total',
+      help: 'Incident bundles asked for (API and michi-cloud incident-bundle), by result (written, bad_window, unknown_vehicle, failed).',
+      labelNames: ['result'],
       registers,
     });
   }

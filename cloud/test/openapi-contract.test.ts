@@ -48,22 +48,32 @@ function templateOf(path: string): string | undefined {
   return Object.keys(doc.paths).find((tpl) => new RegExp(`^${tpl.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
 }
 
+/** A response that is not JSON, by its media type. */
+class BinaryBody {
+  constructor(readonly contentType: string) {}
+}
+
 /** Validates `body` against the document's schema of `method` `path` at `status`; records the route as covered. */
 function expectDocumented(path: string, status: number, body: unknown, method: 'GET' | 'POST' = 'GET'): void {
   const tpl = templateOf(path.split('?')[0]!);
   expect(tpl, `${path} is not in the OpenAPI document`).toBeDefined();
   const op = doc.paths[tpl!]![method.toLowerCase()];
   expect(op, `${method} ${tpl} is not in the OpenAPI document`).toBeDefined();
-  const response = op!.responses[String(status)] as { content?: Record<string, { schema: Json }> } | undefined;
+  const response = op!.responses[String(status)] as { content?: Record<string, { schema?: Json }> } | undefined;
   expect(response, `${method} ${tpl} does not document status ${status}`).toBeDefined();
-  // A text body (the report's CSV) is documented as a string of its media type.
-  const media = typeof body === 'string' ? Object.keys(response!.content ?? {}).find((m) => m.startsWith('text/')) : 'application/json';
-  const schema = media === undefined ? undefined : response!.content?.[media]?.schema;
-  expect(schema, `${method} ${tpl} ${status} has no ${typeof body === 'string' ? 'text/*' : 'application/json'} schema`).toBeDefined();
-  // The document as the root, so that #/components/schemas/… references resolve.
-  const validate = ajv.compile({ ...schema, components: doc.components });
-  const ok = validate(body);
-  expect(ok, `${method} ${path} → ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  if (body instanceof BinaryBody) {
+    // A binary body (an archive): its media type must be the documented one.
+    expect(Object.keys(response!.content ?? {}), `${method} ${tpl} ${status}`).toEqual([body.contentType]);
+  } else {
+    // A text body (the report's CSV) is documented as a string of its media type.
+    const media = typeof body === 'string' ? Object.keys(response!.content ?? {}).find((m) => m.startsWith('text/')) : 'application/json';
+    const schema = media === undefined ? undefined : response!.content?.[media]?.schema;
+    expect(schema, `${method} ${tpl} ${status} has no ${typeof body === 'string' ? 'text/*' : 'application/json'} schema`).toBeDefined();
+    // The document as the root, so that #/components/schemas/… references resolve.
+    const validate = ajv.compile({ ...schema, components: doc.components });
+    const ok = validate(body);
+    expect(ok, `${method} ${path} → ${status}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  }
   let seen = covered.get(`${method} ${tpl}`);
   if (!seen) covered.set(`${method} ${tpl}`, (seen = new Set()));
   seen.add(status);
@@ -241,6 +251,24 @@ describe('every route answers as its OpenAPI document says', () => {
     await post('/pilots/test-town/alarms/test-town.bus-9.takeover.1/clear', TOKENS.operator, {}, 404);
     const history = (await call(`/pilots/test-town/alarms/history?state=cleared`, TOKENS.operator, 200)) as { alarms: unknown[] };
     expect(history.alarms.length).toBe(1);
+  });
+
+  it('incident bundles: an operator gets a tar archive; viewers, unknown vehicles and long windows are refused', async () => {
+    const path = '/pilots/test-town/incident-bundles';
+    const body = { vehicle: 'bus-1', from: RANGE.from, to: RANGE.from + 600_000 };
+    expectDocumentedRequest(`/api/v1${path}`, body);
+    const res = await fetch(`${t.cloud.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.operator}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength % 512).toBe(0);
+    expectDocumented(`/api/v1${path}`, 200, new BinaryBody(res.headers.get('content-type')!), 'POST');
+    await post(path, TOKENS.townViewer, body, 403);
+    await post(path, TOKENS.operator, { ...body, vehicle: 'bus-9' }, 400);
+    await post(path, TOKENS.operator, { ...body, to: body.from + 3_600_001 }, 400);
+    await post('/pilots/no-such-town/incident-bundles', TOKENS.operator, body, 404);
   });
 
   it('documents nothing that no call reached, and every operation once with an operationId', () => {

@@ -36,6 +36,7 @@ export type {
   PilotSummary,
   Report,
   ReportCause,
+  ReportColumn,
   ReportDay,
   ReportFigures,
   ReportLang,

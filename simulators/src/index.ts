@@ -16,7 +16,6 @@ export { scalePilot } from './scale-pilot.js';
 export { NullPublisher } from './null-publisher.js';
 export { CloudPublisher, type CloudPublisherOptions } from './publisher-cloud.js';
 export { McapRecorder, openMcapReadings, decodeRecorded, type McapReadingFile, type RecordedReading } from './mcap-file.js';
-export { michiFileDescriptorSet, KIND_MESSAGE } from './mcap-schema.js';
 export { replayRecording, type ReplayOptions, type ReplayResult } from './replay.js';
-export { exportFromInflux, rowToBody, type InfluxExportOptions } from './influx-export.js';
+export { exportFromInflux, type InfluxExportOptions } from './influx-export.js';
 export { GrpcPublisher, type GrpcPublisherOptions } from './publisher-grpc.js';

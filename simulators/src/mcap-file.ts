@@ -1,16 +1,14 @@
 /**
- * MCAP files of michi readings: one channel per source and kind, its topic the reading's MQTT topic
- * (michi/v1/{pilot}/{gateway}/{source}/{kind}), message encoding "protobuf", the michi.v1 schemas
- * embedded (mcap-schema.ts); log and publish time are the source timestamp, the sequence the
- * source's sequence number. Nothing in a file depends on the wall clock, so the same readings give
- * the same bytes.
+ * MCAP files of michi readings on disk: recording to a file and reading one back for a replay. The
+ * format (channels, schemas, times) is @michi/proto/mcap's (McapReadingWriter), so the cloud's
+ * incident bundles write recordings `michi-sim replay` reads.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { McapIndexedReader, McapWriter, type IReadable, type IWritable } from '@mcap/core';
-import { encodeReadingPayload, michi, parseTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
+import { McapIndexedReader, type IReadable, type IWritable } from '@mcap/core';
+import { michi, parseTopic, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
 import { SimErrorCodes, SimulatorError } from './errors.js';
 import type { SimReading } from './fleet.js';
-import { KIND_MESSAGE, michiFileDescriptorSet } from './mcap-schema.js';
+import { McapReadingWriter } from '@michi/proto/mcap';
 
 const LIBRARY = 'michi-sim';
 const NS_PER_MS = 1_000_000n;
@@ -32,75 +30,47 @@ class FileWritable implements IWritable {
   }
 }
 
+/** A recording to a file; the writing itself is @michi/proto/mcap's, shared with the cloud's incident bundles. */
 export class McapRecorder {
-  private readonly channels = new Map<string, number>();
-  private readonly schemas = new Map<ReadingKind, number>();
-  private tail: Promise<void> = Promise.resolve();
-  private failure: unknown;
-  private count = 0;
-
   private constructor(
     private readonly fh: FileHandle,
-    private readonly writer: McapWriter,
+    private readonly writer: McapReadingWriter,
   ) {}
 
   /** Creates (or truncates) `path` and writes the header and `metadata` (strings only, e.g. pilot, seed). */
   static async create(path: string, metadata: Record<string, string> = {}): Promise<McapRecorder> {
     const fh = await open(path, 'w');
-    const writer = new McapWriter({ writable: new FileWritable(fh), chunkSize: 1024 * 1024 });
-    await writer.start({ profile: '', library: LIBRARY });
-    if (Object.keys(metadata).length > 0) await writer.addMetadata({ name: 'michi', metadata: new Map(Object.entries(metadata).sort()) });
-    return new McapRecorder(fh, writer);
+    try {
+      return new McapRecorder(fh, await McapReadingWriter.start(new FileWritable(fh), LIBRARY, metadata));
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   /** Readings added so far. */
   get messages(): number {
-    return this.count;
+    return this.writer.messages;
   }
 
   /** Queues one reading; writes happen in order. Errors surface in `close`. */
   add(reading: SimReading): void {
-    this.count++;
-    const data = encodeReadingPayload(reading.kind, reading.body, 'protobuf');
-    this.tail = this.tail.then(async () => {
-      if (this.failure) return;
-      try {
-        const channelId = await this.channel(reading);
-        const ts = BigInt(Number(reading.body.ts_ms)) * NS_PER_MS;
-        await this.writer.addMessage({ channelId, sequence: Number(reading.body.seq ?? 0) % 2 ** 32, logTime: ts, publishTime: ts, data });
-      } catch (err) {
-        this.failure = err;
-      }
-    });
+    this.writer.add(reading);
   }
 
   /** Waits for the queued writes; call now and then in long runs to bound memory. */
-  flush(): Promise<void> {
-    return this.tail;
+  async flush(): Promise<void> {
+    // A failed write is reported by close(), as before.
+    await this.writer.flush().catch(() => undefined);
   }
 
   /** Writes the summary and index sections and closes the file. */
   async close(): Promise<void> {
     try {
-      await this.tail;
-      if (this.failure) throw this.failure;
       await this.writer.end();
     } finally {
       await this.fh.close();
     }
-  }
-
-  private async channel(r: SimReading): Promise<number> {
-    const existing = this.channels.get(r.topic);
-    if (existing !== undefined) return existing;
-    let schemaId = this.schemas.get(r.kind);
-    if (schemaId === undefined) {
-      schemaId = await this.writer.registerSchema({ name: KIND_MESSAGE[r.kind], encoding: 'protobuf', data: michiFileDescriptorSet() });
-      this.schemas.set(r.kind, schemaId);
-    }
-    const id = await this.writer.registerChannel({ topic: r.topic, schemaId, messageEncoding: 'protobuf', metadata: new Map() });
-    this.channels.set(r.topic, id);
-    return id;
   }
 }
 

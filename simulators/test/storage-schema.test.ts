@@ -16,7 +16,7 @@ import {
   type ReadingKind,
 } from '@michi/proto';
 import { describe, expect, it } from 'vitest';
-import { rowToBody } from '../src/influx-export.js';
+import { rowToBody } from '@michi/proto/mcap';
 
 const TS = 1_700_000_000_000;
 const ctx = { pilot: 'maebashi-l4-bus', gateway: 'gw-1', recvMs: TS + 250 };

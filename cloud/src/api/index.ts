@@ -9,6 +9,7 @@ import { ANONYMOUS_VIEWER, bearerToken } from '../auth.js';
 import { ApiError, HttpErrorCodes } from '../errors.js';
 import { registerLiveFeed, type LiveFeed, type LiveFeedOptions } from '../live/index.js';
 import { registerAlarmRoutes } from './alarm-routes.js';
+import { registerBundleRoutes } from './bundle-routes.js';
 import type { ApiContext } from './context.js';
 import { registerHistoryRoutes } from './history-routes.js';
 import type { ApiDocument } from './openapi-document.js';
@@ -85,5 +86,6 @@ export function registerApiV1(app: FastifyInstance, ctx: ApiContext, document: A
   registerReportRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
   registerRecordRoutes(app, ctx);
+  registerBundleRoutes(app, ctx);
   return registerLiveFeed(app, ctx, liveOptions);
 }

@@ -16,7 +16,10 @@ const TAGS = [
   { name: 'history', description: 'What InfluxDB holds over a time range, behind the query gate (api.limits).' },
   { name: 'live', description: 'The WebSocket live feed.' },
   { name: 'alarms', description: 'Open alarms, their history, and what operators do about them (docs/alarms.md).' },
-  { name: 'records', description: 'The operating-state record (operators only).' },
+  {
+    name: 'records',
+    description: 'The operating-state record and incident bundles (operators only; docs/records.md, docs/incident-bundles.md).',
+  },
 ];
 
 const DEFS = '#/$defs/';
@@ -77,6 +80,8 @@ function operation(route: ApiRouteContract, components: Record<string, JsonSchem
         description: r.description,
         ...(r.headers ? { headers: r.headers } : {}),
         ...(r.schema ? { content: content(r, components) } : {}),
+        // A binary body (an archive): its media type without a schema, i.e. any bytes.
+        ...(r.contentType ? { content: { [r.contentType]: {} } } : {}),
       },
     ]),
   );

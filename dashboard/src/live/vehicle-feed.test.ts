@@ -68,6 +68,8 @@ describe('liveVehicles', () => {
       alarmCounts: unused,
       acknowledgeAlarm: unused,
       clearAlarm: unused,
+      report: unused,
+      reportCsv: unused,
     };
   }
 

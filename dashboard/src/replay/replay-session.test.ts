@@ -58,6 +58,8 @@ function fakeApi(readings: readonly TrackPoint[]): MichiApi {
     alarmCounts: unused,
     acknowledgeAlarm: unused,
     clearAlarm: unused,
+    report: unused,
+    reportCsv: unused,
   };
 }
 

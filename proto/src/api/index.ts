@@ -8,3 +8,4 @@ export * from './routes.js';
 export * from './alarms.js';
 export * from './reports.js';
 export * from './records.js';
+export * from './bundles.js';

@@ -13,6 +13,7 @@ import {
   AlarmsResponseSchema,
   ClearAlarmBodySchema,
 } from './alarms.js';
+import { INCIDENT_BUNDLE_CONTENT_TYPE, IncidentBundleBodySchema, MAX_BUNDLE_WINDOW_MIN } from './bundles.js';
 import { ErrorBodySchema, PilotPathSchema } from './common.js';
 import {
   CompletenessResponseSchema,
@@ -30,10 +31,12 @@ import { RECORDS_ROUTE } from './records.js';
 
 export interface ApiResponseSpec {
   description: string;
-  /** The JSON body; none for a response without one (101). */
+  /** The JSON body; none for a response without one (101) or with a binary one (contentType). */
   schema?: z.ZodType;
   /** Media types the response takes instead of JSON when asked (a text body, e.g. text/csv; charset=utf-8). */
   otherMediaTypes?: readonly string[];
+  /** A body that is not JSON (an archive): its media type. */
+  contentType?: string;
   /** Response headers, as OpenAPI header objects. */
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
@@ -362,6 +365,30 @@ export const API_ROUTES = {
     'Closes an open alarm, e.g. one raised by an event; if its condition still holds, the next reading raises a new one. The audit log names the alarm, the action and the comment.',
     ClearAlarmBodySchema,
   ),
+  incidentBundle: {
+    operationId: 'createIncidentBundle',
+    method: 'POST',
+    url: '/api/v1/pilots/:pilot/incident-bundles',
+    summary: 'Incident bundle of one vehicle (operators only)',
+    description: `A tar archive of one vehicle over a window of at most ${MAX_BUNDLE_WINDOW_MIN} min: readings, link samples and events as CSV, alarm changes, record entries with their chain proof, an MCAP recording, a manifest with the SHA-256 of every file (docs/incident-bundles.md). The audit log names the vehicle and the window.`,
+    tags: ['records'],
+    operatorOnly: 'incident bundles hold unfiltered positions and free text',
+    params: PilotPathSchema,
+    body: IncidentBundleBodySchema,
+    responses: {
+      200: {
+        description: 'The archive (Content-Disposition names its file).',
+        contentType: INCIDENT_BUNDLE_CONTENT_TYPE,
+        headers: {
+          'Content-Disposition': { description: 'attachment; filename="incident-<vehicle>-<from>.tar"', schema: { type: 'string' } },
+        },
+      },
+      ...errors(...PILOT, 503, 504),
+      400: error(
+        `MICHI_ERR_BAD_REQUEST: the body is not {vehicle, from, to}, the vehicle is none of the pilot's, or the window is empty or longer than ${MAX_BUNDLE_WINDOW_MIN} min; the message says which.`,
+      ),
+    },
+  },
 } as const satisfies Record<string, ApiRouteContract>;
 
 /** The same feed with the pilot in the path (GET /api/v1/pilots/{pilot}/live), so the two never describe different feeds. */

@@ -9,7 +9,8 @@
  * to the message. Both are rewritten here into protoc's form.
  */
 import { readFileSync } from 'node:fs';
-import { descriptorPath, type ReadingKind } from '@michi/proto';
+import { descriptorPath } from '../descriptor.js';
+import type { ReadingKind } from '../topics.js';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 
