@@ -21,19 +21,19 @@
 //   rounds, MICHI_BENCH_INGEST_IN_FLIGHT=8 the unacknowledged batches per gateway (the edge's
 //   uplink.maxInflightBatches),
 //   MICHI_BENCH_CLOUD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the cloud.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import mqtt from 'mqtt';
-import { stringify } from 'yaml';
 import { cloudIngestClient, gatewayMetadata, readingToLine, uploadRequest, type UploadAck } from '@michi/cloud';
 import { batchTopic, encodeBatch, loadSeeds, type michi } from '@michi/proto';
-import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
+import { startInfluxDb } from '../scripts/test-support/index.js';
+import { median, metricSum, metricsText, readyAndWait, startCloudProcess, startLoad as startLoadScript } from './cloud-process.js';
+import { cpuSeconds } from './sim-harness.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
 /** Rounds of MQTT, gRPC, raw after the first raw phase; each path's figure is the median of its rounds. */
@@ -42,12 +42,9 @@ const ROUNDS = Number(process.env['MICHI_BENCH_INGEST_ROUNDS'] ?? 3);
 const WARM_UP = Math.ceil(READINGS / 4);
 const BATCH_ITEMS = 500;
 const IN_FLIGHT = Number(process.env['MICHI_BENCH_INGEST_IN_FLIGHT'] ?? 8);
-/** Extra node flags for the cloud process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS). */
-const CLOUD_NODE_ARGS = (process.env['MICHI_BENCH_CLOUD_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const RAW_LINES = 5_000;
 const RAW_WRITERS = 3;
 const SELF = fileURLToPath(import.meta.url);
-const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (getconf CLK_TCK)
 
 interface Gateway {
   pilot: string;
@@ -95,12 +92,6 @@ function batches(gws: readonly Gateway[], g: number, perGateway: number, tsBase:
     out.push(encodeBatch({ pilot_id: gws[g]!.pilot, gateway_id: gws[g]!.id, first_seq: first + 1, items, sent_ts_ms: Date.now() }));
   }
   return out;
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14 and 15)
 }
 
 // ---- load generator (a child process): `--load mqtt|grpc PORT TS_BASE` ----
@@ -178,8 +169,7 @@ async function load(transport: string, port: number, tsBase: number, total: numb
     };
   }
   // Batches encoded and connections up: wait for the orchestrator's go, so that only sending is timed.
-  process.stdout.write('ready\n');
-  await new Promise((resolve) => process.stdin.once('data', resolve));
+  await readyAndWait();
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   await sendAll(perGateway, send);
@@ -212,12 +202,8 @@ interface CloudFigures {
 
 /** From the cloud's metrics listener (metrics.port), not its API port. */
 async function cloudFigures(metricsPort: number): Promise<CloudFigures> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const sum = (prefix: string): number =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(prefix))
-      .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const text = await metricsText(metricsPort);
+  const sum = (prefix: string): number => metricSum(text, prefix);
   return {
     requests: sum('michi_cloud_influx_write_lines_count'),
     lines: sum('michi_cloud_influx_write_lines_sum'),
@@ -281,88 +267,23 @@ function raw(influxUrl: string, tsBase: number, total = READINGS): () => Promise
   };
 }
 
-interface LoadResult {
-  readings: number;
-  ms: number;
-  cpuSeconds: number;
-}
-
-/** Starts a load generator and resolves once it has encoded its batches and connected. */
-async function startLoad(args: string[], env: Record<string, string>): Promise<{ go: () => Promise<LoadResult> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', SELF, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  const waiters: (() => void)[] = [];
-  let buf = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      waiters.splice(0).forEach((w) => w());
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const nextLine = async (): Promise<string> => {
-    while (lines.length === 0) {
-      const more = new Promise<void>((resolve) => waiters.push(resolve));
-      const code = await Promise.race([more.then(() => undefined), exited]);
-      if (code !== undefined && lines.length === 0) throw new Error(`load generator exited ${code}`);
-    }
-    return lines.shift()!;
-  };
-  if ((await nextLine()) !== 'ready') throw new Error('load generator did not get ready');
-  return {
-    async go() {
-      child.stdin!.write('go\n');
-      const result = JSON.parse(await nextLine()) as LoadResult;
-      await exited;
-      return result;
-    },
-  };
-}
+const startLoad = (args: string[], env: Record<string, string>) => startLoadScript(SELF, args, env);
 
 async function orchestrate(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'michi-bench-ingest-'));
   const influx = await startInfluxDb();
-  const secrets: Record<string, string> = { MICHI_BENCH_API_TOKEN: randomBytes(24).toString('base64url') };
+  const secrets: Record<string, string> = {};
   for (const gw of gateways()) secrets[gw.secretEnv] = randomBytes(18).toString('base64url');
-  const [mqttPort, grpcPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
-  const config = join(dir, 'cloud.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      seedsDir: 'seeds',
-      mqtt: { port: mqttPort },
-      grpc: { enabled: true, port: grpcPort },
-      http: { port: httpPort },
-      metrics: { port: metricsPort },
-      influx: { url: influx.url, database: 'michi' },
-      dashboardDir: join(dir, 'none'),
-      auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
-      log: { level: 'warn' },
-    }),
-  );
-  const cloud = spawn(
-    process.execPath,
-    [...CLOUD_NODE_ARGS, '--conditions=michi-src', '--import', 'tsx', 'cloud/src/main.ts', '--config', config],
-    {
-      env: { ...process.env, ...secrets },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  const cloud = await startCloudProcess({
+    dir,
+    name: 'cloud',
+    influxUrl: influx.url,
+    seedsDir: 'seeds',
+    env: secrets,
+  });
+  const { mqttPort, grpcPort, metricsPort } = cloud;
   const phases: Phase[] = [];
   try {
-    await waitFor(
-      () =>
-        tcpConnect(mqttPort)
-          .then(() => tcpConnect(grpcPort))
-          .then(() => true),
-      { what: 'the cloud', timeoutMs: 60_000 },
-    );
     // Every phase writes points of its own time range, all in the past.
     const span = READINGS + 10;
     const tsBase = Date.now() - 4 * 3_600_000;
@@ -395,7 +316,7 @@ async function orchestrate(): Promise<void> {
         const before = await cloudFigures(metricsPort);
         const phase = await measure(
           transport === 'mqtt' ? 'MQTT, acknowledged' : 'gRPC, acknowledged',
-          { cloud: cloud.pid!, influxd: influx.pid },
+          { cloud: cloud.pid, influxd: influx.pid },
           () => gen.go(),
         );
         phases.push({ ...phase, cloud: figuresBetween(before, await cloudFigures(metricsPort)) });
@@ -403,8 +324,7 @@ async function orchestrate(): Promise<void> {
       await rawPhase();
     }
   } finally {
-    cloud.kill('SIGTERM');
-    await new Promise((r) => cloud.once('exit', r));
+    await cloud.stop();
     await influx.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -447,8 +367,7 @@ async function orchestrate(): Promise<void> {
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   for (const [name, list] of Object.entries(ratios)) {
     const sorted = [...list].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-    console.log(`| ${name} | ${pct(median)} | ${pct(sorted[0]!)} | ${pct(sorted.at(-1)!)} |`);
+    console.log(`| ${name} | ${pct(median(list))} | ${pct(sorted[0]!)} | ${pct(sorted.at(-1)!)} |`);
   }
   console.log('\n| path | InfluxDB requests | lines per request | ms per request | ms from batch received to acknowledged |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
