@@ -91,15 +91,18 @@ export function publishBatch(c: mqtt.MqttClient, pilot: string, gateway: string,
 /** Whether each vehicle sends a link sample per second beside its state: MICHI_BENCH_FLEET_LINK=1. */
 export const FLEET_LINK = process.env['MICHI_BENCH_FLEET_LINK'] === '1';
 
-/** Command-line arguments of the generator, for startLoad: `--fleet SEEDS_DIR PORT SECONDS LINK`. */
-export function fleetArgs(seedsDir: string, port: number, seconds: number): string[] {
-  return ['--fleet', seedsDir, String(port), String(seconds), FLEET_LINK ? 'link' : 'state'];
+/**
+ * Command-line arguments of the generator, for startLoad: `--fleet SEEDS_DIR PORT[,PORT] SECONDS LINK`.
+ * With several ports, each batch goes to each of those clouds.
+ */
+export function fleetArgs(seedsDir: string, ports: number | readonly number[], seconds: number): string[] {
+  return ['--fleet', seedsDir, [ports].flat().join(','), String(seconds), FLEET_LINK ? 'link' : 'state'];
 }
 
 /** Runs the generator when the arguments are fleetArgs' (the bench file is its own generator); false otherwise. */
 export async function runFleetLoadIfAsked(args: readonly string[]): Promise<boolean> {
   if (args[0] !== '--fleet') return false;
-  await fleetLoad(loadSeeds(args[1]!)[0]!, Number(args[2]), Number(args[3]), args[4] === 'link');
+  await fleetLoad(loadSeeds(args[1]!)[0]!, args[2]!.split(',').map(Number), Number(args[3]), args[4] === 'link');
   return true;
 }
 
@@ -108,12 +111,15 @@ export async function runFleetLoadIfAsked(args: readonly string[]): Promise<bool
  * go, then waits for every acknowledgement and prints the LoadResult. Readings not acknowledged
  * within 30 s of the end fail it.
  */
-async function fleetLoad(pilot: Pilot, port: number, seconds: number, withLink: boolean): Promise<void> {
+async function fleetLoad(pilot: Pilot, ports: readonly number[], seconds: number, withLink: boolean): Promise<void> {
   const route = pilot.routes[0]!.geometry.coordinates;
   const fleet = pilot.vehicles.filter((v) => v.id.startsWith('v'));
   const gateways = pilot.gateways.map((g) => g.id);
+  // clients[gateway index]: one connection to each cloud.
   const clients = await Promise.all(
-    gateways.map((g) => connectGateway(port, g, process.env[secretEnvOf(pilot, g)]!, `fleet${process.pid}`)),
+    gateways.map((g) =>
+      Promise.all(ports.map((port) => connectGateway(port, g, process.env[secretEnvOf(pilot, g)]!, `fleet${process.pid}`))),
+    ),
   );
   const seq = new Map(gateways.map((g) => [g, 1]));
   let acked = 0;
@@ -126,17 +132,17 @@ async function fleetLoad(pilot: Pilot, port: number, seconds: number, withLink: 
     items.set(gateway, []);
     const first = seq.get(gateway)!;
     seq.set(gateway, first + list.length);
-    pending += list.length;
-    publishBatch(clients[gateways.indexOf(gateway)]!, pilot.id, gateway, {
-      pilot_id: pilot.id,
-      gateway_id: gateway,
-      first_seq: first,
-      items: list,
-      sent_ts_ms: Date.now(),
-    })
-      .then(() => (acked += list.length))
-      .catch((err: Error) => (failed ??= err))
-      .finally(() => (pending -= list.length));
+    const payload = Buffer.from(
+      encodeBatch({ pilot_id: pilot.id, gateway_id: gateway, first_seq: first, items: list, sent_ts_ms: Date.now() }),
+    );
+    for (const c of clients[gateways.indexOf(gateway)]!) {
+      pending += list.length;
+      c.publish(batchTopic(pilot.id, gateway), payload, { qos: 1 }, (err) => {
+        pending -= list.length;
+        if (err) failed ??= err;
+        else acked += list.length;
+      });
+    }
   };
   await readyAndWait();
   const cpu0 = process.cpuUsage();
@@ -195,9 +201,12 @@ async function fleetLoad(pilot: Pilot, port: number, seconds: number, withLink: 
   if (failed || pending > 0) throw failed ?? new Error(`${pending} readings not acknowledged 30 s after the end`);
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(
-    JSON.stringify({ readings: acked, ms: Math.max(sentMs, performance.now() - started), cpuSeconds: (cpu.user + cpu.system) / 1e6 }) +
-      '\n',
+    JSON.stringify({
+      readings: acked / ports.length,
+      ms: Math.max(sentMs, performance.now() - started),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    }) + '\n',
   );
-  clients.forEach((c) => c.end(true));
+  clients.flat().forEach((c) => c.end(true));
   process.exit(0);
 }
