@@ -89,6 +89,8 @@ async function orchestrate(): Promise<void> {
       );
       const before = { cpu: targets.map((t) => cpuSeconds(t.cloud.pid)), influx: cpuSeconds(influx.pid), wall: performance.now() };
       const r = await gen.go();
+      // CPU per acknowledged reading means nothing while a backlog is left over.
+      if (r.unacknowledged) throw new Error(`${r.unacknowledged} readings not acknowledged 30 s after the phase`);
       const wall = (performance.now() - before.wall) / 1_000;
       const influxUs = ((cpuSeconds(influx.pid) - before.influx) / (r.readings * targets.length)) * 1e6;
       return targets.map((t, i) => {

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { AlarmChange } from '@michi/proto';
 import { startInfluxDb, waitFor } from '../scripts/test-support/index.js';
-import { startCloudProcess, startLoad, type CloudProcess } from './cloud-process.js';
+import { startCloudProcess, startLoad, type CloudProcess, type LoadResult } from './cloud-process.js';
 import {
   FLEET_LINK,
   connectGateway,
@@ -94,7 +94,7 @@ async function orchestrate(): Promise<void> {
   const gateways = new Map<string, Awaited<ReturnType<typeof connectGateway>>>();
   const load = { before: loadAvg(), after: '' };
   let cores: number;
-  let background: { readings: number; ms: number };
+  let background: LoadResult;
   try {
     cloud = await startCloudProcess({ dir, name: 'cloud', influxUrl: influx.url, seedsDir, env, alarmsEnabled: true });
     const api = `127.0.0.1:${cloud.httpPort}/api/v1/pilots/${pilot.id}`;
@@ -183,7 +183,7 @@ async function orchestrate(): Promise<void> {
   const isEs = (src: string) => !isMr(src);
   console.log(
     `\nreading → alarm on the live feed: ${ALARMS} alarms, one every ${EVERY_MS} ms, beside ${VEHICLES.toLocaleString('en')} vehicles × 1 Hz (${FLEET_LINK ? 'state + link' : 'state'}) over MQTT` +
-      ` (${Math.round(background.readings / (background.ms / 1_000)).toLocaleString('en')} readings/s acknowledged, cloud ${cores.toFixed(2)} cores; load average ${load.before} → ${load.after})`,
+      ` (${Math.round(background.readings / (background.ms / 1_000)).toLocaleString('en')} readings/s acknowledged, ${background.unacknowledged ?? 0} not acknowledged 30 s after the end, cloud ${cores.toFixed(2)} cores; load average ${load.before} → ${load.after})`,
   );
   console.log('\n| change | on the feed | p50 ms | p90 ms | p99 ms | max ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');

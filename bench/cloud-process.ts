@@ -89,7 +89,10 @@ export async function startCloudProcess(o: CloudProcessOptions): Promise<CloudPr
 
 /** What a load generator prints when it is done. */
 export interface LoadResult {
+  /** Acknowledged. */
   readings: number;
+  /** Sent but not acknowledged when the generator gave up waiting (fleet-load.ts). */
+  unacknowledged?: number;
   ms: number;
   cpuSeconds: number;
 }

@@ -108,8 +108,7 @@ export async function runFleetLoadIfAsked(args: readonly string[]): Promise<bool
 
 /**
  * The generator (a child process started with startLoad): plays the fleet for `seconds` after the
- * go, then waits for every acknowledgement and prints the LoadResult. Readings not acknowledged
- * within 30 s of the end fail it.
+ * go, then waits for every acknowledgement, 30 s at most, and prints the LoadResult.
  */
 async function fleetLoad(pilot: Pilot, ports: readonly number[], seconds: number, withLink: boolean): Promise<void> {
   const route = pilot.routes[0]!.geometry.coordinates;
@@ -198,11 +197,12 @@ async function fleetLoad(pilot: Pilot, ports: readonly number[], seconds: number
   const sentMs = performance.now() - started;
   const deadline = performance.now() + 30_000;
   while (pending > 0 && failed === undefined && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  if (failed || pending > 0) throw failed ?? new Error(`${pending} readings not acknowledged 30 s after the end`);
+  if (failed) throw failed;
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(
     JSON.stringify({
       readings: acked / ports.length,
+      unacknowledged: pending / ports.length,
       ms: Math.max(sentMs, performance.now() - started),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     }) + '\n',
