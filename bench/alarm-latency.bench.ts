@@ -16,7 +16,7 @@
 //   arrived less the time its reading (or the clear request) was sent, one clock for both.
 //
 //   make bench   (or: node --conditions=michi-src --import tsx bench/alarm-latency.bench.ts)
-//   MICHI_BENCH_ALARM_LATENCY_VEHICLES=10000 (background fleet), MICHI_BENCH_ALARM_LATENCY_ALARMS=200
+//   MICHI_BENCH_ALARM_LATENCY_VEHICLES=1000 (background fleet), MICHI_BENCH_ALARM_LATENCY_ALARMS=200
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ import {
 } from './fleet-load.js';
 import { cpuSeconds } from './sim-harness.js';
 
-const VEHICLES = Number(process.env['MICHI_BENCH_ALARM_LATENCY_VEHICLES'] ?? 10_000);
+const VEHICLES = Number(process.env['MICHI_BENCH_ALARM_LATENCY_VEHICLES'] ?? 1_000);
 const ALARMS = Number(process.env['MICHI_BENCH_ALARM_LATENCY_ALARMS'] ?? 200);
 const EVERY_MS = 250;
 const HOLD_MS = 500;
