@@ -120,6 +120,8 @@ async function orchestrate(): Promise<void> {
     const fleet = await startLoad(SELF, fleetArgs(seedsDir, cloud.mqttPort, runS), env);
     const cpu0 = { cloud: cpuSeconds(cloud.pid), wall: performance.now() };
     const fleetDone = fleet.go();
+    // Awaited at the end; until then a failing generator must not crash this process past its cleanup.
+    fleetDone.catch(() => undefined);
     await sleep(WARM_UP_S * 1_000);
     load.before = loadAvg();
 
