@@ -14,7 +14,7 @@
 //   MICHI_BENCH_ALARM_VEHICLES=10000, MICHI_BENCH_ALARM_SECONDS=10, MICHI_BENCH_ALARM_ROUNDS=5
 //   MICHI_BENCH_OBSERVERS=alarms (default), records (the operating-state recorder, docs/records.md) or alarms,records
 //   MICHI_BENCH_RECORDS_COLD=1: the recorder has not seen the vehicles (each one's first state is an entry)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -28,6 +28,7 @@ import { PilotDirectory } from '../cloud/src/pilot-directory.js';
 import { fanOutObservers } from '../cloud/src/ingest-observers.js';
 import { HeadFile } from '../cloud/src/records/head-file.js';
 import { OperatingRecorder, RecordStore } from '../cloud/src/records/index.js';
+import { scaledBusSeed } from './fleet-load.js';
 
 const VEHICLES = Number(process.env['MICHI_BENCH_ALARM_VEHICLES'] ?? 10_000);
 const SECONDS = Number(process.env['MICHI_BENCH_ALARM_SECONDS'] ?? 10);
@@ -35,21 +36,9 @@ const ROUNDS = Number(process.env['MICHI_BENCH_ALARM_ROUNDS'] ?? 5);
 const BATCH = 500;
 const OBSERVERS = new Set((process.env['MICHI_BENCH_OBSERVERS'] ?? 'alarms').split(','));
 
-const seed = JSON.parse(readFileSync(new URL('../seeds/maebashi-l4-bus.json', import.meta.url), 'utf8')) as {
-  vehicles: Record<string, unknown>[];
-  gateways: { id: string }[];
-  routes: { geometry: { coordinates: [number, number][] } }[];
-};
-const template = seed.vehicles[0]!;
-const gateways = seed.gateways.map((g) => g.id);
-seed.vehicles = Array.from({ length: VEHICLES }, (_, i) => ({
-  ...template,
-  id: `v${String(i).padStart(5, '0')}`,
-  gatewayId: gateways[i % gateways.length],
-  relayGatewayIds: undefined,
-}));
-const pilot = PilotSchema.parse(seed);
-const route = seed.routes[0]!.geometry.coordinates;
+const pilot = PilotSchema.parse(scaledBusSeed(VEHICLES));
+const gateways = pilot.gateways.map((g) => g.id);
+const route = pilot.routes[0]!.geometry.coordinates;
 
 // Readings of the last SECONDS seconds, grouped per gateway into batches, encoded once.
 const t0 = Date.now() - SECONDS * 1_000;

@@ -21,7 +21,7 @@
 //   rounds, MICHI_BENCH_INGEST_IN_FLIGHT=8 the unacknowledged batches per gateway (the edge's
 //   uplink.maxInflightBatches),
 //   MICHI_BENCH_CLOUD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the cloud.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import { cloudIngestClient, gatewayMetadata, uploadRequest, type UploadAck } fro
 import { batchTopic } from '@michi/proto';
 import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
 import { BATCH_ITEMS, batches, cpuSeconds, gateways, raw, rawBaselineOf } from './ingest-load.js';
+import { startLoad as startLoadScript } from './cloud-process.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_INGEST_READINGS'] ?? 400_000);
 /** Rounds of MQTT, gRPC, raw after the first raw phase; each path's figure is the median of its rounds. */
@@ -194,48 +195,9 @@ async function measure(
   return { name, readings, seconds: ms / 1_000, cpu };
 }
 
-interface LoadResult {
-  readings: number;
-  ms: number;
-  cpuSeconds: number;
-}
-
-/** Starts a load generator and resolves once it has encoded its batches and connected. */
-async function startLoad(args: string[], env: Record<string, string>): Promise<{ go: () => Promise<LoadResult> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', SELF, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  const waiters: (() => void)[] = [];
-  let buf = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    buf += c.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      waiters.splice(0).forEach((w) => w());
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const nextLine = async (): Promise<string> => {
-    while (lines.length === 0) {
-      const more = new Promise<void>((resolve) => waiters.push(resolve));
-      const code = await Promise.race([more.then(() => undefined), exited]);
-      if (code !== undefined && lines.length === 0) throw new Error(`load generator exited ${code}`);
-    }
-    return lines.shift()!;
-  };
-  if ((await nextLine()) !== 'ready') throw new Error('load generator did not get ready');
-  return {
-    async go() {
-      child.stdin!.write('go\n');
-      const result = JSON.parse(await nextLine()) as LoadResult;
-      await exited;
-      return result;
-    },
-  };
+/** Starts a load generator (this file with --load) and resolves once it has encoded its batches and connected. */
+function startLoad(args: string[], env: Record<string, string>): ReturnType<typeof startLoadScript> {
+  return startLoadScript(SELF, args, env);
 }
 
 async function orchestrate(): Promise<void> {
