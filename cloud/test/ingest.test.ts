@@ -2,14 +2,13 @@
 // readings are in InfluxDB; replays overwrite; gateways stay in their own lane; a failed write
 // is never acknowledged, and the resend after reconnecting lands exactly once.
 import type net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
 import { encodeBatch } from '@michi/proto';
-import { serverNoDelayCalls, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
+import { serverNoDelayCalls, waitFor } from '../../scripts/test-support/index.js';
 import {
   batch,
   cloudConfig,
+  cloudOnInflux,
   connectGateway,
   linkSample,
   metric,
@@ -17,36 +16,17 @@ import {
   publishOutcome,
   sensorReading,
   takeover,
-  testLogger,
   topicOf,
   vehicleState,
 } from './support.js';
 
-let influx: InfluxHandle;
-let cloud: CloudService;
-const clients: MqttClient[] = [];
-
-async function gateway(id: string, opts: Parameters<typeof connectGateway>[2] = {}): Promise<MqttClient> {
-  const c = await connectGateway(cloud.mqttPort, id, opts);
-  clients.push(c);
-  return c;
-}
+const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { influx: { timeoutMs: 3_000 } }));
+const gateway = stack.gateway;
 
 async function count(measurement: string, where = 'true'): Promise<number> {
-  const rows = await influx.rows(`SELECT count("seq") FROM "${measurement}" WHERE ${where}`);
+  const rows = await stack.influx.rows(`SELECT count("seq") FROM "${measurement}" WHERE ${where}`);
   return Number(rows[0]?.['count'] ?? 0);
 }
-
-beforeAll(async () => {
-  influx = await startInfluxDb();
-  cloud = await startCloud(cloudConfig(influx.url, { influx: { timeoutMs: 3_000 } }), { logger: testLogger });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  await cloud?.close();
-  await influx?.stop();
-});
 
 describe('MQTT ingest', () => {
   it('acknowledges a batch only once every reading is queryable in InfluxDB, with the values sent', async () => {
@@ -62,7 +42,9 @@ describe('MQTT ingest', () => {
 
     // No waiting: the PUBACK itself says the points are there.
     expect(await count('vehicle_state', `"source" = 'bus-1'`)).toBe(50);
-    const [state] = await influx.rows(`SELECT * FROM vehicle_state WHERE "source" = 'bus-1' AND time = ${t0 + 4900}ms`, { epoch: 'ms' });
+    const [state] = await stack.influx.rows(`SELECT * FROM vehicle_state WHERE "source" = 'bus-1' AND time = ${t0 + 4900}ms`, {
+      epoch: 'ms',
+    });
     expect(state).toMatchObject({
       time: t0 + 4900,
       pilot: 'test-town',
@@ -80,7 +62,7 @@ describe('MQTT ingest', () => {
     });
     expect(state!['recv_ms']).toBeGreaterThanOrEqual(t0 + 10_000 - 5_000);
 
-    const [link] = await influx.rows(`SELECT * FROM link_sample WHERE "source" = 'bus-1'`, { epoch: 'ms' });
+    const [link] = await stack.influx.rows(`SELECT * FROM link_sample WHERE "source" = 'bus-1'`, { epoch: 'ms' });
     expect(link).toMatchObject({
       time: t0 + 1,
       cell: '001-01:0x0000a1',
@@ -93,7 +75,7 @@ describe('MQTT ingest', () => {
       handover: false,
       seq: 100,
     });
-    const [sensor] = await influx.rows(`SELECT * FROM sensor_reading WHERE "source" = 'lidar-1'`, { epoch: 'ms' });
+    const [sensor] = await stack.influx.rows(`SELECT * FROM sensor_reading WHERE "source" = 'lidar-1'`, { epoch: 'ms' });
     expect(sensor).toMatchObject({
       time: t0 + 2,
       sensor_kind: 'LIDAR',
@@ -101,7 +83,7 @@ describe('MQTT ingest', () => {
       'count.vehicles': 12,
       'measure.queue_length_m': 35.5,
     });
-    const [event] = await influx.rows(`SELECT * FROM event WHERE "source" = 'bus-1'`, { epoch: 'ms' });
+    const [event] = await stack.influx.rows(`SELECT * FROM event WHERE "source" = 'bus-1'`, { epoch: 'ms' });
     expect(event).toMatchObject({
       time: t0 + 3,
       type: 'TAKEOVER',
@@ -111,7 +93,7 @@ describe('MQTT ingest', () => {
       detail: 'pedestrian stepped out, "quoted", back\\slash\nnew line',
     });
 
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_accepted_total', { kind: 'state' })).toBeGreaterThanOrEqual(50);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_accepted_total', { kind: 'state' })).toBeGreaterThanOrEqual(50);
   });
 
   it('overwrites on replay: the same batch again, or relayed by another gateway, adds no points', async () => {
@@ -123,7 +105,7 @@ describe('MQTT ingest', () => {
     await publishBatch(b, topicOf('gw-b'), batch('gw-b', items, 1_000));
     await publishBatch(a, topicOf('gw-a'), batch('gw-a', items, 1_000));
     expect(await count('vehicle_state', `"source" = 'bus-2' AND time >= ${t0}ms AND time < ${t0 + 200}ms`)).toBe(20);
-    const rows = await influx.rows(
+    const rows = await stack.influx.rows(
       `SELECT "gateway" FROM vehicle_state WHERE "source" = 'bus-2' AND time >= ${t0}ms AND time < ${t0 + 200}ms`,
     );
     expect(new Set(rows.map((r) => r['gateway']))).toEqual(new Set(['gw-a'])); // the last relay wins
@@ -131,7 +113,7 @@ describe('MQTT ingest', () => {
 
   it('times each hop of a reading from the batch it came in: held_ms and sent_ts_ms (issue 15)', async () => {
     const gw = await gateway('gw-a');
-    const hop = (name: string, hop: string) => metric(cloud.metricsUrl, `michi_cloud_hop_latency_seconds_${name}`, { hop });
+    const hop = (name: string, hop: string) => metric(stack.cloud.metricsUrl, `michi_cloud_hop_latency_seconds_${name}`, { hop });
     const read = async () => ({
       heldN: await hop('count', 'edge_held'),
       heldSum: await hop('sum', 'edge_held'),
@@ -172,11 +154,11 @@ describe('MQTT ingest', () => {
   });
 
   it('refuses a wrong password, an unknown gateway and a gateway without a configured secret, and counts them', async () => {
-    await expect(connectGateway(cloud.mqttPort, 'gw-a', { password: 'wrong' })).rejects.toMatchObject({ code: 4 });
-    await expect(connectGateway(cloud.mqttPort, 'gw-nobody', { password: 'x' })).rejects.toMatchObject({ code: 4 });
-    await expect(connectGateway(cloud.mqttPort, 'gw-nosecret', { password: 'anything' })).rejects.toMatchObject({ code: 5 });
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBe(1);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBe(1);
+    await expect(connectGateway(stack.cloud.mqttPort, 'gw-a', { password: 'wrong' })).rejects.toMatchObject({ code: 4 });
+    await expect(connectGateway(stack.cloud.mqttPort, 'gw-nobody', { password: 'x' })).rejects.toMatchObject({ code: 4 });
+    await expect(connectGateway(stack.cloud.mqttPort, 'gw-nosecret', { password: 'anything' })).rejects.toMatchObject({ code: 5 });
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'bad_password' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_failed_logins_total', { reason: 'unknown_gateway' })).toBe(1);
   });
 
   it("refuses gateway A publishing on gateway B's topic or with B's id in the batch, closing the connection", async () => {
@@ -191,18 +173,18 @@ describe('MQTT ingest', () => {
     );
 
     expect(await count('vehicle_state', `time >= ${t}ms AND time <= ${t + 2}ms`)).toBe(0);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBe(1);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBe(1);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'pilot_mismatch' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'forbidden_topic' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'gateway_mismatch' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'pilot_mismatch' })).toBe(1);
   });
 
   it('writes the valid items of a batch and counts the others by reason', async () => {
     const gw = await gateway('gw-a');
     const now = Date.now();
     const before = {
-      invalid: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' }),
-      unknown: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' }),
-      skew: await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' }),
+      invalid: await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' }),
+      unknown: await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' }),
+      skew: await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' }),
     };
     const items = [
       vehicleState('bus-1', now - 500, 9_000),
@@ -214,11 +196,15 @@ describe('MQTT ingest', () => {
       vehicleState('bus-1', now - 100, 9_006),
     ];
     await publishBatch(gw, topicOf('gw-a'), batch('gw-a', items, 9_000));
-    const rows = await influx.rows(`SELECT "seq" FROM vehicle_state WHERE "seq" >= 9000 AND "seq" < 9100`);
+    const rows = await stack.influx.rows(`SELECT "seq" FROM vehicle_state WHERE "seq" >= 9000 AND "seq" < 9100`);
     expect(rows.map((r) => r['seq']).sort()).toEqual([9_000, 9_006]);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' })).toBe(before.invalid + 1);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' })).toBe(before.unknown + 2);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' })).toBe(before.skew + 2);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'invalid_reading' })).toBe(
+      before.invalid + 1,
+    );
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'unknown_source' })).toBe(
+      before.unknown + 2,
+    );
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason: 'clock_skew' })).toBe(before.skew + 2);
   });
 
   it('acknowledges and counts a payload that can never be decoded, so the gateway does not resend it forever', async () => {
@@ -226,7 +212,7 @@ describe('MQTT ingest', () => {
     expect(await publishOutcome(gw, topicOf('gw-a'), Buffer.from('{"pilot_id": "test-town", "gateway_id": "gw-a", "bogus": 1}'))).toBe(
       'acked',
     );
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBe(1);
   });
 
   it("ignores a gateway's last will, even one on its batch topic", async () => {
@@ -235,7 +221,7 @@ describe('MQTT ingest', () => {
       will: { topic: topicOf('gw-a'), payload: Buffer.from(batch('gw-a', [vehicleState('bus-1', t, 30_000)])), qos: 1 },
     });
     gw.stream.destroy(); // an unclean disconnect: the broker publishes the will
-    await waitFor(async () => (await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'will' })) === 1, {
+    await waitFor(async () => (await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'will' })) === 1, {
       what: 'the will to be refused',
     });
     expect(await count('vehicle_state', `"seq" = 30000`)).toBe(0);
@@ -248,7 +234,7 @@ describe('MQTT ingest', () => {
     let acked = false;
     let closes = 0;
     gw.on('close', () => closes++);
-    influx.pause();
+    stack.influx.pause();
     const published = publishBatch(gw, topicOf('gw-b'), batch('gw-b', items, 20_000)).then(() => {
       acked = true;
     });
@@ -256,10 +242,10 @@ describe('MQTT ingest', () => {
       await waitFor(() => closes > 0, { timeoutMs: 10_000, what: 'the cloud to close the connection' });
       expect(acked).toBe(false);
       expect(
-        await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'storage_unreachable' }),
+        await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'storage_unreachable' }),
       ).toBeGreaterThanOrEqual(1);
     } finally {
-      influx.resume();
+      stack.influx.resume();
     }
     await published; // mqtt.js resent it after reconnecting; this PUBACK follows the write
     expect(await count('vehicle_state', `"seq" >= 20000 AND "seq" < 20010`)).toBe(10);

@@ -1,13 +1,17 @@
 // Shared by the cloud's integration tests: a configuration for a private InfluxDB, the fixture
-// pilots (test-town, other-town), readings and batches, and gateway MQTT clients.
+// pilots (test-town, other-town), readings and batches, gateway MQTT clients, and a cloud on a
+// real InfluxDB started and stopped around one test file.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { batchTopic, encodeBatch, type BatchProperties, type michi } from '@michi/proto';
+import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { loadCloudConfig, type CloudConfig } from '../src/config.js';
 
 export const FIXTURE_SEEDS = fileURLToPath(new URL('./fixtures/seeds', import.meta.url));
@@ -226,4 +230,51 @@ export async function metric(metricsUrl: string, name: string, labels: Record<st
     if (want.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/** A real InfluxDB and a cloud writing to it, for the tests of one file (see cloudOnInflux). */
+export interface CloudOnInflux {
+  readonly influx: InfluxHandle;
+  readonly cloud: CloudService;
+  /** Connects as a gateway (connectGateway); the client is ended before the cloud stops. */
+  gateway(id: string, opts?: GatewayClientOptions): Promise<MqttClient>;
+}
+
+/**
+ * Starts an InfluxDB and a cloud configured by `config` in beforeAll and stops both (and the gateway
+ * clients of `gateway()`) in afterAll. Hooks registered before this call run before the start and,
+ * since vitest runs afterAll hooks in reverse, after the stop.
+ */
+export function cloudOnInflux(
+  config: (influxUrl: string) => CloudConfig = (url) => cloudConfig(url),
+  opts: { logger?: Logger } = {},
+): CloudOnInflux {
+  let influx: InfluxHandle | undefined;
+  let cloud: CloudService | undefined;
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    influx = await startInfluxDb();
+    cloud = await startCloud(config(influx.url), { logger: opts.logger ?? testLogger });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await cloud?.close();
+    await influx?.stop();
+  });
+  const handle: CloudOnInflux = {
+    get influx() {
+      if (!influx) throw new Error('InfluxDB starts in beforeAll');
+      return influx;
+    },
+    get cloud() {
+      if (!cloud) throw new Error('the cloud starts in beforeAll');
+      return cloud;
+    },
+    async gateway(id, gatewayOpts = {}) {
+      const c = await connectGateway(handle.cloud.mqttPort, id, gatewayOpts);
+      clients.push(c);
+      return c;
+    },
+  };
+  return handle;
 }
