@@ -1,33 +1,27 @@
 // Each alarm rule family against the real cloud: readings published over MQTT as a gateway, into a
 // real InfluxDB, raise and clear alarms that the engine holds and its SQLite store keeps.
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../scripts/test-support/index.js';
 import type { Alarm, AlarmChange, AlarmRule } from '../src/alarms/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { NO_GO, OUTSIDE, SLOW, alarmSeeds, eventOf } from './alarms-support.js';
 import {
   PILOT,
   batch,
   cloudConfig,
-  connectGateway,
+  cloudOnInflux,
   linkSample,
   metric,
   publishBatch,
   sensorReading,
-  testLogger,
   topicOf,
   vehicleState,
 } from './support.js';
 
-let influx: InfluxHandle;
-let cloud: CloudService;
-const clients: MqttClient[] = [];
 const changes: AlarmChange[] = [];
 let seq = 1;
 
-beforeAll(async () => {
-  influx = await startInfluxDb();
+const stack = cloudOnInflux((influxUrl) => {
   const seedsDir = alarmSeeds(
     {
       rules: {
@@ -43,21 +37,20 @@ beforeAll(async () => {
       (town['gateways'] as Record<string, unknown>[])[1]!['silenceS'] = 2; // gw-b
     },
   );
-  cloud = await startCloud(cloudConfig(influx.url, { seedsDir, alarms: { lateAfterS: 5, tickIntervalMs: 100 } }), { logger: testLogger });
-  cloud.alarms!.onChange((c) => changes.push(c));
+  return cloudConfig(influxUrl, { seedsDir, alarms: { lateAfterS: 5, tickIntervalMs: 100 } });
 });
+/** The one client of each gateway that send() publishes with. */
+const clients = new Map<string, MqttClient>();
 
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  await cloud?.close();
-  await influx?.stop();
+beforeAll(() => {
+  stack.cloud.alarms!.onChange((c) => changes.push(c));
 });
 
 async function send(gateway: string, ...items: Parameters<typeof batch>[1]): Promise<void> {
-  let c = clients.find((x) => x.options.username === gateway);
+  let c = clients.get(gateway);
   if (!c) {
-    c = await connectGateway(cloud.mqttPort, gateway);
-    clients.push(c);
+    c = await stack.gateway(gateway);
+    clients.set(gateway, c);
   }
   await publishBatch(c, topicOf(gateway), batch(gateway, items, seq));
   seq += items.length;
@@ -65,7 +58,7 @@ async function send(gateway: string, ...items: Parameters<typeof batch>[1]): Pro
 
 /** The open alarm of (source, rule), as the store has it. */
 function open(source: string, rule: AlarmRule): Alarm | undefined {
-  return cloud.alarms!.store.listOpen(PILOT).find((a) => a.source === source && a.rule === rule);
+  return stack.cloud.alarms!.store.listOpen(PILOT).find((a) => a.source === source && a.rule === rule);
 }
 
 function kinds(source: string, rule: AlarmRule): string[] {
@@ -85,22 +78,21 @@ describe('alarm rules on ingested readings', () => {
       what: 'the remote intervention auto-cleared',
     });
     const stop = open('bus-1', 'emergency-stop')!;
-    cloud.alarms!.acknowledge(stop.id, 'test-operator', 'on the phone with the driver');
-    cloud.alarms!.clear(stop.id, 'test-operator');
+    stack.cloud.alarms!.acknowledge(stop.id, 'test-operator', 'on the phone with the driver');
+    stack.cloud.alarms!.clear(stop.id, 'test-operator');
     expect(open('bus-1', 'emergency-stop')).toBeUndefined();
-    expect(cloud.alarms!.store.get(stop.id)).toMatchObject({
+    expect(stack.cloud.alarms!.store.get(stop.id)).toMatchObject({
       state: 'cleared',
       clearedBy: 'test-operator',
       acknowledgedBy: 'test-operator',
     });
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_alarm_changes_total', { kind: 'raised', rule: 'emergency-stop' })).toBe(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_alarm_changes_total', { kind: 'raised', rule: 'emergency-stop' })).toBe(1);
   });
 
   it('the same batch sent twice yields one alarm', async () => {
-    cloud.alarms!.clear(open('bus-1', 'takeover')!.id, 'test-operator');
+    stack.cloud.alarms!.clear(open('bus-1', 'takeover')!.id, 'test-operator');
     const payload = batch('gw-a', [eventOf(1, 'bus-1', Date.now(), 500)], 500);
-    const c = await connectGateway(cloud.mqttPort, 'gw-a');
-    clients.push(c);
+    const c = await stack.gateway('gw-a');
     await publishBatch(c, topicOf('gw-a'), payload);
     await publishBatch(c, topicOf('gw-a'), payload);
     expect(kinds('bus-1', 'takeover')).toEqual(['raised', 'cleared', 'raised']);
@@ -171,6 +163,6 @@ describe('alarm rules on ingested readings', () => {
     await send('gw-b', state('bus-2', Date.now()));
     expect(open('gw-b', 'gateway-backlog')).toBeDefined();
     await waitFor(() => kinds('gw-b', 'gateway-backlog').includes('cleared'), { timeoutMs: 10_000, what: 'the backlog alarm cleared' });
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_alarms_open', { severity: 'info' })).toBe(0);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_alarms_open', { severity: 'info' })).toBe(0);
   });
 });

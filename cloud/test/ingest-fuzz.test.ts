@@ -6,10 +6,8 @@ import net from 'node:net';
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PayloadError, encodeBatch } from '@michi/proto';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { batchBytesOf, uploadRequest } from '../src/ingest-grpc-client.js';
 import { PacketSizeGuard } from '@michi/proto';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
@@ -17,17 +15,16 @@ import {
   SECRETS,
   batch,
   cloudConfig,
+  cloudOnInflux,
   connectGateway,
   metric,
   publishBatch,
   publishOutcome,
-  testLogger,
   topicOf,
   vehicleState,
 } from './support.js';
 
-let influx: InfluxHandle;
-let cloud: CloudService;
+const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { grpc: { enabled: true, port: 0 } }));
 
 /** Bytes that look like what the path expects often enough to get past the first check. */
 const payloads = fc.oneof(
@@ -43,18 +40,8 @@ const payloads = fc.oneof(
     .map((h) => encodeBatch({ ...h, items: [{}, { state: { source_id: 'bus-1' } }] })),
 );
 
-beforeAll(async () => {
-  influx = await startInfluxDb();
-  cloud = await startCloud(cloudConfig(influx.url, { grpc: { enabled: true, port: 0 } }), { logger: testLogger });
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await influx?.stop();
-});
-
 async function stillServing(): Promise<void> {
-  const c = await connectGateway(cloud.mqttPort, 'gw-b');
+  const c = await connectGateway(stack.cloud.mqttPort, 'gw-b');
   await publishBatch(c, topicOf('gw-b'), batch('gw-b', [vehicleState('bus-2', Date.now() - 1_000, 1)]));
   c.end(true);
 }
@@ -132,7 +119,7 @@ describe('the running service under arbitrary input', () => {
     const outcomes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(payloads, async (payload) => {
-        client ??= await connectGateway(cloud.mqttPort, 'gw-a');
+        client ??= await connectGateway(stack.cloud.mqttPort, 'gw-a');
         const outcome = await publishOutcome(client, topicOf('gw-a'), payload);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
         if (outcome === 'closed') {
@@ -145,12 +132,12 @@ describe('the running service under arbitrary input', () => {
     );
     client?.end(true);
     expect(outcomes.get('acked')).toBeGreaterThan(0);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBeGreaterThan(0);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_rejected_total', { reason: 'decode' })).toBeGreaterThan(0);
     await stillServing();
   });
 
   it('gRPC: any UploadRequest bytes get an UploadResponse (typed rejection) or a status naming a MICHI_ERR code', async () => {
-    const client = grpcClient(cloud.grpcPort!);
+    const client = grpcClient(stack.cloud.grpcPort!);
     let up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     await fc.assert(
       fc.asyncProperty(
@@ -181,7 +168,7 @@ describe('the running service under arbitrary input', () => {
   it('MQTT listener: arbitrary bytes instead of MQTT packets close that connection only', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 400 }), async (bytes) => {
-        const socket = net.connect(cloud.mqttPort, '127.0.0.1');
+        const socket = net.connect(stack.cloud.mqttPort, '127.0.0.1');
         socket.on('error', () => undefined);
         await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
         socket.write(bytes);

@@ -6,18 +6,15 @@
 //   so a device cannot grow the InfluxDB schema without bound.
 // The other readings of an attacking batch are stored; each refusal is counted and logged.
 import { Writable } from 'node:stream';
-import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
+import { describe, expect, it } from 'vitest';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
 import {
   API_TOKENS,
   SECRETS,
   batch,
   cloudConfig,
-  connectGateway,
+  cloudOnInflux,
   metric,
   publishBatch,
   sensorReading,
@@ -27,9 +24,6 @@ import {
 
 const DAY_MS = 24 * 3_600_000;
 
-let influx: InfluxHandle;
-let cloud: CloudService;
-const clients: MqttClient[] = [];
 const logLines: Record<string, unknown>[] = [];
 
 const logger = pino(
@@ -42,14 +36,11 @@ const logger = pino(
   }),
 );
 
-async function gateway(id: string): Promise<MqttClient> {
-  const c = await connectGateway(cloud.mqttPort, id);
-  clients.push(c);
-  return c;
-}
+const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { grpc: { enabled: true, port: 0 } }), { logger });
+const gateway = stack.gateway;
 
 function rejectedReadings(reason: string): Promise<number> {
-  return metric(cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason });
+  return metric(stack.cloud.metricsUrl, 'michi_cloud_readings_rejected_total', { reason });
 }
 
 /** The skipped-items log lines of a gateway, with the codes of the rejections they show. */
@@ -60,26 +51,17 @@ function loggedCodes(gatewayId: string): string[] {
 }
 
 async function points(measurement: string, where: string): Promise<Record<string, unknown>[]> {
-  return influx.rows(`SELECT * FROM "${measurement}" WHERE ${where}`, { epoch: 'ms' });
+  return stack.influx.rows(`SELECT * FROM "${measurement}" WHERE ${where}`, { epoch: 'ms' });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON is dug into by the assertions
 async function liveVehicle(id: string): Promise<any> {
-  const res = await fetch(`${cloud.url}/api/v1/pilots/test-town/vehicles`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
+  const res = await fetch(`${stack.cloud.url}/api/v1/pilots/test-town/vehicles`, {
+    headers: { authorization: `Bearer ${API_TOKENS.operator}` },
+  });
   const body = (await res.json()) as { vehicles: { id: string; state: unknown }[] };
   return body.vehicles.find((v) => v.id === id)?.state;
 }
-
-beforeAll(async () => {
-  influx = await startInfluxDb();
-  cloud = await startCloud(cloudConfig(influx.url, { grpc: { enabled: true, port: 0 } }), { logger });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  await cloud?.close();
-  await influx?.stop();
-});
 
 describe('source ownership (finding 1)', () => {
   it("MQTT: gw-b cannot write, overwrite or freeze gw-a's bus-1 and lidar-1; its own bus-2 in the same batch is stored", async () => {
@@ -123,7 +105,7 @@ describe('source ownership (finding 1)', () => {
   });
 
   it('gRPC: the ack refuses the foreign reading by index with MICHI_ERR_SOURCE_NOT_OWNED and stores the rest', async () => {
-    const client = grpcClient(cloud.grpcPort!);
+    const client = grpcClient(stack.cloud.grpcPort!);
     const up = openUpload(client, { gateway: 'gw-b', secret: SECRETS['gw-b'] });
     const t = Date.now() - 20_000;
     const ack = await up.send(batch('gw-b', [vehicleState('bus-1', t, 200), vehicleState('bus-2', t, 201)], 200));
@@ -144,7 +126,7 @@ describe('source ownership (finding 1)', () => {
   });
 
   it('accepts a relay the seed lists: gw-a may send bus-2 (relayGatewayIds), over gRPC and MQTT', async () => {
-    const client = grpcClient(cloud.grpcPort!);
+    const client = grpcClient(stack.cloud.grpcPort!);
     const up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     const t = Date.now() - 30_000;
     const ack = await up.send(batch('gw-a', [vehicleState('bus-2', t, 300)], 300));
@@ -160,7 +142,7 @@ describe('source ownership (finding 1)', () => {
   });
   it("never shows a viewer the relay gateways (gateway ids), while an operator sees bus-2's", async () => {
     const pilot = async (token: string): Promise<string> =>
-      (await fetch(`${cloud.url}/api/v1/pilots/test-town`, { headers: { authorization: `Bearer ${token}` } })).text();
+      (await fetch(`${stack.cloud.url}/api/v1/pilots/test-town`, { headers: { authorization: `Bearer ${token}` } })).text();
     expect(await pilot(API_TOKENS.operator)).toContain('"relayGatewayIds":["gw-a"]');
     const viewer = await pilot(API_TOKENS.viewer);
     expect(viewer).not.toContain('relayGatewayIds');
@@ -170,7 +152,7 @@ describe('source ownership (finding 1)', () => {
 
 describe('declared field names (finding 12)', () => {
   async function fieldKeys(measurement: string): Promise<string[]> {
-    return (await influx.rows(`SHOW FIELD KEYS FROM "${measurement}"`)).map((r) => String(r['fieldKey']));
+    return (await stack.influx.rows(`SHOW FIELD KEYS FROM "${measurement}"`)).map((r) => String(r['fieldKey']));
   }
 
   it('MQTT: 50 made-up signal names create no InfluxDB fields; the readings are refused, counted and logged', async () => {
@@ -187,7 +169,7 @@ describe('declared field names (finding 12)', () => {
   });
 
   it('gRPC: an undeclared count or measure is refused by index with MICHI_ERR_UNDECLARED_FIELD', async () => {
-    const client = grpcClient(cloud.grpcPort!);
+    const client = grpcClient(stack.cloud.grpcPort!);
     const up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     const t = Date.now() - 50_000;
     const badCount = sensorReading('lidar-1', t, 500);
