@@ -3,50 +3,31 @@
 // and JSON batches) and gRPC; InfluxDB must hold no such field for those points, the API must
 // answer null, the KPI link percentiles must be taken over the samples that had the value only,
 // and a measured 0 (a battery at 0 %, an RTT of 0 ms) must stay 0.
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { michi } from '@michi/proto';
-import { makeTestPki, startInfluxDb, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
+import { makeTestPki, type TestPki } from '../../scripts/test-support/index.js';
 import type { CloudIngestClient } from '../src/ingest-grpc-client.js';
 import { apiGet } from './fixtures/api-support.js';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
-import {
-  API_TOKENS,
-  PILOT,
-  SECRETS,
-  batch,
-  cloudConfig,
-  connectGateway,
-  publishBatch,
-  testLogger,
-  topicOf,
-  vehicleState,
-} from './support.js';
+import { API_TOKENS, PILOT, SECRETS, batch, cloudConfig, cloudOnInflux, publishBatch, topicOf, vehicleState } from './support.js';
 
 let pki: TestPki;
-let influx: InfluxHandle;
-let cloud: CloudService;
 let grpc: CloudIngestClient;
-const clients: MqttClient[] = [];
 
-beforeAll(async () => {
+beforeAll(() => {
   pki = makeTestPki();
-  influx = await startInfluxDb();
-  cloud = await startCloud(
-    cloudConfig(influx.url, { grpc: { enabled: true, port: 0, tls: { certFile: pki.certFile, keyFile: pki.keyFile } } }),
-    { logger: testLogger },
-  );
-  grpc = grpcClient(cloud.grpcPort!, pki.ca);
 });
+afterAll(() => pki?.remove());
 
-afterAll(async () => {
-  for (const c of clients) c.end(true);
-  grpc?.close();
-  await cloud?.close();
-  await influx?.stop();
-  pki?.remove();
+const stack = cloudOnInflux((influxUrl) =>
+  cloudConfig(influxUrl, { grpc: { enabled: true, port: 0, tls: { certFile: pki.certFile, keyFile: pki.keyFile } } }),
+);
+const gateway = stack.gateway;
+
+beforeAll(() => {
+  grpc = grpcClient(stack.cloud.grpcPort!, pki.ca);
 });
+afterAll(() => grpc?.close());
 
 const RADIO_OPTIONAL = ['rtt_ms', 'rsrq_db', 'ul_mbps', 'dl_mbps'] as const;
 
@@ -103,7 +84,7 @@ function jsonBatch(gateway: string, items: michi.v1.Reading.$Properties[], first
 }
 
 async function linkRows(t0: number): Promise<Record<string, unknown>[]> {
-  return influx.rows(
+  return stack.influx.rows(
     `SELECT "seq", ${RADIO_OPTIONAL.map((f) => `"${f}"`).join(', ')} FROM "link_sample" WHERE "source" = 'bus-1' AND time >= ${t0}ms AND time <= ${t0 + 600}ms`,
     { epoch: 'ms' },
   );
@@ -126,7 +107,7 @@ async function expectStoredAndAnswered(t0: number): Promise<void> {
   expect(byTime.get(t0)).toMatchObject({ rtt_ms: 30, rsrq_db: -10.5, ul_mbps: 40, dl_mbps: 300 });
 
   const range = `from=${t0}&to=${t0 + 600}`;
-  const links = await apiGet(cloud, `/pilots/${PILOT}/links?${range}&source=bus-1`, API_TOKENS.operator);
+  const links = await apiGet(stack.cloud, `/pilots/${PILOT}/links?${range}&source=bus-1`, API_TOKENS.operator);
   expect(links.status).toBe(200);
   const points = (links.body as { links: { source: string; points: { ts_ms: number; rtt_ms: number | null }[] }[] }).links[0]!.points;
   expect(points.map((p) => [p.ts_ms - t0, p.rtt_ms])).toEqual([
@@ -139,15 +120,9 @@ async function expectStoredAndAnswered(t0: number): Promise<void> {
     [600, 20],
   ]);
 
-  const kpis = await apiGet(cloud, `/pilots/${PILOT}/kpis?${range}`, API_TOKENS.operator);
+  const kpis = await apiGet(stack.cloud, `/pilots/${PILOT}/kpis?${range}`, API_TOKENS.operator);
   expect(kpis.status).toBe(200);
   expect((kpis.body as { link: { rtt_ms: unknown } }).link.rtt_ms).toEqual({ p50: 20, p95: 40 });
-}
-
-async function gateway(id: 'gw-a' | 'gw-b'): Promise<MqttClient> {
-  const c = await connectGateway(cloud.mqttPort, id);
-  clients.push(c);
-  return c;
 }
 
 describe('measurements that were not taken', () => {
@@ -186,7 +161,7 @@ describe('measurements that were not taken', () => {
     expect((await up.send(batch('gw-b', [state('bus-2', t0 + 3, 4)], 4))).status).toBe('ACK_STATUS_ACCEPTED');
     up.end();
 
-    const rows = await influx.rows(
+    const rows = await stack.influx.rows(
       `SELECT "seq", "battery_pct", "odometer_m" FROM "vehicle_state" WHERE "source" = 'bus-2' AND time >= ${t0}ms AND time <= ${t0 + 3}ms`,
       { epoch: 'ms' },
     );
@@ -197,7 +172,7 @@ describe('measurements that were not taken', () => {
       [3, null, null],
     ]);
 
-    const vehicles = await apiGet(cloud, `/pilots/${PILOT}/vehicles`, API_TOKENS.operator);
+    const vehicles = await apiGet(stack.cloud, `/pilots/${PILOT}/vehicles`, API_TOKENS.operator);
     const bus2 = (
       vehicles.body as { vehicles: { id: string; state: { ts_ms: number; battery_pct: number | null } | null }[] }
     ).vehicles.find((v) => v.id === 'bus-2');
