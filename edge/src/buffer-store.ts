@@ -202,16 +202,7 @@ export class BufferStore implements ReadingBuffer {
     );
     this.saveHighWater = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('high_water_seq', ?)");
 
-    const totals = this.db
-      .prepare<[], { priority: number; depth: number; bytes: number }>(
-        'SELECT priority, COUNT(*) AS depth, COALESCE(SUM(length(payload)), 0) AS bytes FROM readings GROUP BY priority',
-      )
-      .all();
-    for (const t of totals) {
-      this.depth += t.depth;
-      this.bytes += t.bytes;
-      this.countByPriority[t.priority] = t.depth;
-    }
+    this.recount();
     const maxSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM readings').get() as { s: number }).s;
     const highWater = (this.db.prepare("SELECT value FROM meta WHERE key = 'high_water_seq'").get() as { value: number } | undefined)
       ?.value;
@@ -379,6 +370,7 @@ export class BufferStore implements ReadingBuffer {
     }
   }
 
+  /** The counters from the table itself: when the store opens, and after a failed write transaction. */
   private recount(): void {
     this.depth = 0;
     this.bytes = 0;
