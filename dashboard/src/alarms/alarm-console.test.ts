@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MichiApi } from '../api.js';
+import { fakeMichiApi } from '../fake-michi-api.js';
 import type { Alarm, AlarmChange, AlarmCounts, Me, PilotDetail } from '../api-types.js';
 import { createAppState, type BannerState } from '../app-state.js';
 import { ApiError } from '../errors.js';
@@ -29,8 +30,7 @@ class FakeAlarmApi {
   refuseAck: ApiError | null = null;
 
   api(): MichiApi {
-    const unused = () => Promise.reject(new Error('not used here'));
-    return {
+    return fakeMichiApi({
       alarms: async () => {
         this.listCalls += 1;
         const snapshot = [...this.open];
@@ -48,9 +48,7 @@ class FakeAlarmApi {
         this.open = this.open.map((a) => (a.id === id ? acked : a));
         return acked;
       },
-      clearAlarm: unused,
-      alarmHistory: unused,
-    } as Partial<MichiApi> as MichiApi;
+    });
   }
 }
 

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { MichiApi } from '../api.js';
+import { fakeMichiApi } from '../fake-michi-api.js';
 import type { LiveAlarmMessage, VehicleStatus } from '../api-types.js';
 import { liveVehicles, type FeedTransport } from './vehicle-feed.js';
 
@@ -44,33 +45,14 @@ describe('liveVehicles', () => {
   }
 
   function api(url: string, polled: { n: number }): MichiApi {
-    const unused = () => Promise.reject(new Error('not used here'));
-    return {
+    return fakeMichiApi({
       token: () => 't',
       live: () => ({ url, protocols: ['michi.v1'] }),
       listVehicles: async () => {
         polled.n += 1;
         return [bus('bus-01', state(1))];
       },
-      me: unused,
-      config: unused,
-      listPilots: unused,
-      getPilot: unused,
-      listSensors: unused,
-      tracks: unused,
-      links: unused,
-      events: unused,
-      kpis: unused,
-      coverage: unused,
-      completeness: unused,
-      alarms: unused,
-      alarmHistory: unused,
-      alarmCounts: unused,
-      acknowledgeAlarm: unused,
-      clearAlarm: unused,
-      report: unused,
-      reportCsv: unused,
-    };
+    });
   }
 
   it('merges the snapshot and state messages into one list', async () => {

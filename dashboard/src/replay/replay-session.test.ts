@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fakeMichiApi } from '../fake-michi-api.js';
 import type { MichiApi } from '../api.js';
 import type { TimeRange, TrackPoint, TracksResponse } from '../api-types.js';
 import { ReplaySession } from './replay-session.js';
@@ -33,8 +34,7 @@ function downsampled(points: readonly TrackPoint[], range: TimeRange, maxPoints:
 }
 
 function fakeApi(readings: readonly TrackPoint[]): MichiApi {
-  const unused = () => Promise.reject(new Error('not used here'));
-  return {
+  return fakeMichiApi({
     token: () => 't',
     live: () => ({ url: 'ws://127.0.0.1:1/api/v1/live', protocols: ['michi.v1'] }),
     tracks: async (_pilot, { from, to, maxPoints = 2000 }): Promise<TracksResponse> => ({
@@ -42,25 +42,7 @@ function fakeApi(readings: readonly TrackPoint[]): MichiApi {
       to,
       tracks: [{ source: 'bus-01', points: downsampled(readings, { from, to }, maxPoints) }],
     }),
-    me: unused,
-    config: unused,
-    listPilots: unused,
-    getPilot: unused,
-    listVehicles: unused,
-    listSensors: unused,
-    links: unused,
-    events: unused,
-    kpis: unused,
-    coverage: unused,
-    completeness: unused,
-    alarms: unused,
-    alarmHistory: unused,
-    alarmCounts: unused,
-    acknowledgeAlarm: unused,
-    clearAlarm: unused,
-    report: unused,
-    reportCsv: unused,
-  };
+  });
 }
 
 async function loaded(range: TimeRange, readings: readonly TrackPoint[]): Promise<ReplaySession> {
