@@ -2,61 +2,25 @@
 // oldest routine telemetry goes first, link samples before states, events never) and the drop
 // counters equal what is missing in InfluxDB once the cloud is back. Agent as a child process;
 // cloud and InfluxDB real.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReadingKind } from '@michi/proto';
-import { freePorts, waitFor } from '../../scripts/test-support/index.js';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { metricValue } from './support.js';
-import {
-  agentYaml,
-  pointsOf,
-  scrape,
-  spawnAgent,
-  startRealCloud,
-  Vehicle,
-  type AgentProcess,
-  type Cloud,
-  type Sent,
-} from './durability-support.js';
+import { pointsOf, scrape, Vehicle, type Sent } from './durability-support.js';
+import { durabilityRig } from './durability-rig.js';
 
 const MAX_BYTES = 64 * 1024;
 
 describe('edge agent: a full buffer', () => {
-  let dir: string;
-  let cloud: Cloud;
-  let agent: AgentProcess | undefined;
+  const rig = durabilityRig('full');
   const vehicles = [new Vehicle('bus-01', 20), new Vehicle('bus-02', 20)];
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'michi-edge-full-'));
-    cloud = await startRealCloud();
-  });
-
-  afterAll(async () => {
-    for (const v of vehicles) await v.close();
-    await agent?.kill('SIGKILL');
-    await cloud?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  rig.vehicles.push(...vehicles);
 
   it('evicts the oldest link samples, then states, never events, and counts every drop', { timeout: 120_000 }, async () => {
-    await cloud.stop();
-    const [mqttPort, metricsPort] = await freePorts(2);
-    agent = await spawnAgent(
-      dir,
-      agentYaml({
-        mqttPort: mqttPort!,
-        metricsPort: metricsPort!,
-        bufferPath: join(dir, 'buffer.sqlite'),
-        cloudPort: cloud.mqttPort,
-        buffer: [`maxBytes: ${MAX_BYTES}`],
-        uplink: ['batchMaxBytes: 8192', 'maxInflightBatches: 4'],
-      }).replace('  mqtt:\n', '  mqtt:\n    maxPayloadBytes: 1024\n'),
-    );
-    const a = agent;
+    await rig.cloud.stop();
+    const yaml = await rig.agentYaml({ buffer: [`maxBytes: ${MAX_BYTES}`], uplink: ['batchMaxBytes: 8192', 'maxInflightBatches: 4'] });
+    const a = await rig.spawnAgent(yaml.replace('  mqtt:\n', '  mqtt:\n    maxPayloadBytes: 1024\n'));
     for (const v of vehicles) await v.connect(a.mqttPort);
 
     // About 150 KB of readings into 64 KB: a link sample, a state, ..., and every 25th an event.
@@ -71,7 +35,7 @@ describe('edge agent: a full buffer', () => {
     expect(metricValue(full, 'michi_edge_buffer_bytes')).toBeLessThanOrEqual(MAX_BYTES);
     expect(metricValue(full, 'michi_edge_rejected_total', 'reason="buffer_full",code="MICHI_ERR_BUFFER_FULL"')).toBe(0);
 
-    await cloud.start();
+    await rig.cloud.start();
     await waitFor(async () => metricValue(await scrape(a.metricsPort), 'michi_edge_buffer_depth') === 0, {
       what: 'the buffer to drain',
       timeoutMs: 30_000,
@@ -84,7 +48,7 @@ describe('edge agent: a full buffer', () => {
     const delivered: Record<ReadingKind, Sent[]> = { state: [], link: [], sensor: [], event: [] };
     for (const v of vehicles) {
       for (const kind of ['state', 'link', 'event'] as const) {
-        const have = new Set((await pointsOf(cloud.influx, kind, v.source)).map((p) => Number(p['seq'])));
+        const have = new Set((await pointsOf(rig.cloud.influx, kind, v.source)).map((p) => Number(p['seq'])));
         for (const r of v.acked.filter((x) => x.kind === kind)) (have.has(r.seq) ? delivered : missing)[kind].push(r);
       }
     }

@@ -1,53 +1,21 @@
 // Issue 3, "done when": kill -9 of the agent mid-stream, then a restart. The agent is a real child
 // process (michi-edge --config), the cloud and InfluxDB are real. Every reading the agent
 // acknowledged to a vehicle must end up in InfluxDB exactly once, with its values.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, waitFor } from '../../scripts/test-support/index.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { metricValue } from './support.js';
-import {
-  agentYaml,
-  bodyAt,
-  drive,
-  pointsOf,
-  scrape,
-  spawnAgent,
-  startRealCloud,
-  Vehicle,
-  type AgentProcess,
-  type Cloud,
-} from './durability-support.js';
+import { bodyAt, drive, pointsOf, scrape, Vehicle } from './durability-support.js';
+import { durabilityRig } from './durability-rig.js';
 
 describe('edge agent: kill -9 mid-stream and restart', () => {
-  let dir: string;
-  let cloud: Cloud;
-  const agents: AgentProcess[] = [];
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'michi-edge-kill-'));
-    cloud = await startRealCloud();
-  });
-
-  afterAll(async () => {
-    for (const a of agents) await a.kill('SIGKILL');
-    await cloud?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const rig = durabilityRig('kill');
 
   it('delivers every acknowledged reading to InfluxDB exactly once, values included', { timeout: 180_000 }, async () => {
-    const [mqttPort, metricsPort] = await freePorts(2);
-    const yaml = agentYaml({
-      mqttPort: mqttPort!,
-      metricsPort: metricsPort!,
-      bufferPath: join(dir, 'buffer.sqlite'),
-      cloudPort: cloud.mqttPort,
-    });
-    let agent = await spawnAgent(dir, yaml);
-    agents.push(agent);
+    const yaml = await rig.agentYaml();
+    let agent = await rig.spawnAgent(yaml);
     const vehicles = [new Vehicle('bus-01', 50), new Vehicle('bus-02', 50), new Vehicle('weather-ekimae', 50)];
+    rig.vehicles.push(...vehicles);
     for (const v of vehicles) await v.connect(agent.mqttPort);
 
     // 1,200 readings/s in, states, links, sensor readings and now and then an event.
@@ -56,7 +24,7 @@ describe('edge agent: kill -9 mid-stream and restart', () => {
     const traffic = drive(vehicles, 400, kindOf);
     await sleep(2_000);
     // InfluxDB hangs: acknowledgements from the cloud stop, batches stay in flight, the buffer grows.
-    cloud.influx.pause();
+    rig.cloud.influx.pause();
     await sleep(1_500);
     const before = await scrape(agent.metricsPort);
     expect(metricValue(before, 'michi_edge_buffer_depth')).toBeGreaterThan(200);
@@ -67,10 +35,9 @@ describe('edge agent: kill -9 mid-stream and restart', () => {
     traffic.stop();
     const ackedBeforeKill = vehicles.reduce((n, v) => n + v.acked.length, 0);
     expect(ackedBeforeKill).toBeGreaterThan(1_000);
-    cloud.influx.resume();
+    rig.cloud.influx.resume();
 
-    agent = await spawnAgent(dir, yaml);
-    agents.push(agent);
+    agent = await rig.spawnAgent(yaml);
     // What the killed agent had committed is there; it goes upstream as the backlog.
     expect(agent.logs().find((l) => l['msg'] === 'buffer open')?.['depth']).toBeGreaterThan(200);
     for (const v of vehicles) {
@@ -101,7 +68,7 @@ describe('edge agent: kill -9 mid-stream and restart', () => {
               : kind === 'sensor'
                 ? 'seq, "measure.rain_mm_h"'
                 : 'seq, detail';
-        const points = await pointsOf(cloud.influx, kind, v.source, fields);
+        const points = await pointsOf(rig.cloud.influx, kind, v.source, fields);
         const bySeq = new Map<number, Record<string, unknown>>();
         for (const p of points) {
           // Exactly once: one point per seq (a duplicate would have its own timestamp, hence its own point).
@@ -130,6 +97,5 @@ describe('edge agent: kill -9 mid-stream and restart', () => {
         }
       }
     }
-    for (const v of vehicles) await v.close();
   });
 });

@@ -2,70 +2,43 @@
 // ingest and its MQTT TLS listener, certificates from a test CA) in front of a real InfluxDB, the
 // agent as a child process. Every reading a vehicle had acknowledged is in InfluxDB exactly once;
 // a wrong gateway secret is refused, counted and logged, and the agent keeps retrying with backoff.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsync } from 'mqtt';
 import { encodeReadingPayload, readingTopic, type ReadingKind } from '@michi/proto';
-import { freePorts, makeTestPki, waitFor, type TestPki } from '../../scripts/test-support/index.js';
+import { makeTestPki, waitFor, type TestPki } from '../../scripts/test-support/index.js';
 import { deviceLogin, GATEWAY, metricValue, PILOT } from './support.js';
-import {
-  agentYaml,
-  bodyAt,
-  drive,
-  MEASUREMENT,
-  scrape,
-  SECRET_ENV,
-  spawnAgent,
-  startRealCloud,
-  Vehicle,
-  type AgentProcess,
-  type Cloud,
-} from './durability-support.js';
+import { bodyAt, drive, MEASUREMENT, scrape, SECRET_ENV, Vehicle, type AgentProcess } from './durability-support.js';
+import { durabilityRig } from './durability-rig.js';
 
 const kindOf = (_v: Vehicle, n: number): ReadingKind => (n % 50 === 0 ? 'event' : n % 3 === 0 ? 'link' : 'state');
 
 describe('edge uplink with TLS against the real cloud', () => {
   let pki: TestPki;
-  let cloud: Cloud;
-  let dir: string;
-  const agents: AgentProcess[] = [];
-  const vehicles: Vehicle[] = [];
-
-  beforeAll(async () => {
+  beforeAll(() => {
     pki = makeTestPki();
-    // A write InfluxDB has not answered within 2 s fails, and the gRPC ingest answers RETRY.
-    cloud = await startRealCloud({ grpc: true, pki, env: { MICHI_CLOUD_INFLUX__TIMEOUT_MS: '2000' } });
-    dir = mkdtempSync(join(tmpdir(), 'michi-edge-tls-'));
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const v of vehicles) await v.close();
-    for (const a of agents) await a.kill('SIGKILL');
-    await cloud?.close();
-    pki?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
+  afterAll(() => pki?.remove());
+  // A write InfluxDB has not answered within 2 s fails, and the gRPC ingest answers RETRY.
+  const rig = durabilityRig('tls', () => ({ grpc: true, pki, env: { MICHI_CLOUD_INFLUX__TIMEOUT_MS: '2000' } }));
+  const vehicles = rig.vehicles;
 
-  const grpcTls = () => ['mode: grpc', 'grpc:', `  address: 127.0.0.1:${cloud.grpcPort}`, '  tls: true', 'tls:', `  caFile: ${pki.caFile}`];
+  const grpcTls = () => [
+    'mode: grpc',
+    'grpc:',
+    `  address: 127.0.0.1:${rig.cloud.grpcPort}`,
+    '  tls: true',
+    'tls:',
+    `  caFile: ${pki.caFile}`,
+  ];
 
   async function agent(name: string, o: { url?: string; uplink: string[]; env?: Record<string, string> }): Promise<AgentProcess> {
-    const home = join(dir, name);
+    const home = join(rig.dir, name);
     mkdirSync(home);
-    const [mqttPort, metricsPort] = await freePorts(2);
-    const yaml = agentYaml({
-      mqttPort: mqttPort!,
-      metricsPort: metricsPort!,
-      bufferPath: join(home, 'buffer.sqlite'),
-      cloudPort: cloud.mqttPort,
-      url: o.url,
-      uplink: o.uplink,
-    });
-    const a = await spawnAgent(home, yaml, o.env);
-    agents.push(a);
-    return a;
+    const yaml = await rig.agentYaml({ url: o.url, uplink: o.uplink }, home);
+    return rig.spawnAgent(yaml, { home, env: o.env });
   }
 
   /** Drives one vehicle for `ms`, waits until the agent's buffer is empty, and stops the agent. */
@@ -93,7 +66,7 @@ describe('edge uplink with TLS against the real cloud', () => {
     for (const kind of ['state', 'link', 'event'] as const) {
       const acked = v.acked.filter((r) => r.kind === kind).map((r) => r.seq);
       expect(acked.length, `${v.source}/${kind}: readings sent`).toBeGreaterThan(0);
-      const rows = await cloud.influx.rows(
+      const rows = await rig.cloud.influx.rows(
         `SELECT seq FROM ${MEASUREMENT[kind]} WHERE source = '${v.source}' AND time >= ${from}ms AND time <= ${to}ms`,
         { epoch: 'ms' },
       );
@@ -112,7 +85,7 @@ describe('edge uplink with TLS against the real cloud', () => {
       // Deflated batches too: the cloud recognizes a zlib stream inside UploadRequest.batch as it does on MQTT.
       const a = await agent('grpc', { uplink: [...grpcTls(), 'compression: deflate'] });
       const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the gRPC uplink' });
-      expect(connected['target']).toBe(`grpcs://127.0.0.1:${cloud.grpcPort}`);
+      expect(connected['target']).toBe(`grpcs://127.0.0.1:${rig.cloud.grpcPort}`);
       const v = await deliver(a, 'bus-01', 3_000);
       const m = await scrape(a.metricsPort);
       expect(metricValue(m, 'michi_edge_uplink_connected')).toBe(1);
@@ -191,12 +164,12 @@ describe('edge uplink with TLS against the real cloud', () => {
       await v.connect(a.mqttPort);
       const traffic = drive([v], 50, kindOf);
       await sleep(1_000);
-      cloud.influx.pause();
+      rig.cloud.influx.pause();
       const retryLogs = () => a.logs().filter((l) => l['msg'] === 'uplink disconnected' && l['reason'] === 'retry');
       try {
         await waitFor(() => retryLogs().length >= 2, { what: 'two RETRY answers', timeoutMs: 30_000 });
       } finally {
-        cloud.influx.resume();
+        rig.cloud.influx.resume();
       }
       const retries = retryLogs();
       expect(metricValue(await scrape(a.metricsPort), 'michi_edge_uplink_reconnects_total', 'reason="retry"')).toBeGreaterThanOrEqual(2);
@@ -218,9 +191,9 @@ describe('edge uplink with TLS against the real cloud', () => {
   );
 
   it('MQTT mode over TLS: mqtts:// with the CA file reaches the cloud’s TLS listener', { timeout: 90_000 }, async () => {
-    const a = await agent('mqtts', { url: `mqtts://127.0.0.1:${cloud.mqttTlsPort}`, uplink: ['tls:', `  caFile: ${pki.caFile}`] });
+    const a = await agent('mqtts', { url: `mqtts://127.0.0.1:${rig.cloud.mqttTlsPort}`, uplink: ['tls:', `  caFile: ${pki.caFile}`] });
     const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected'), { what: 'the mqtts uplink' });
-    expect(connected['target']).toBe(`mqtts://127.0.0.1:${cloud.mqttTlsPort}`);
+    expect(connected['target']).toBe(`mqtts://127.0.0.1:${rig.cloud.mqttTlsPort}`);
     const v = await deliver(a, 'bus-02', 3_000);
     await a.kill('SIGTERM');
     await expectExactlyOnce(v);

@@ -5,26 +5,13 @@
 // Agent as a child process; cloud and InfluxDB real. The same case runs for both uplink modes; the
 // gRPC cut is 20 s to keep the suite short (the scheduler under both transports is the same code,
 // so the 60 s MQTT run covers the longer backlog).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReadingKind } from '@michi/proto';
-import { freePorts, waitFor } from '../../scripts/test-support/index.js';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { metricValue } from './support.js';
-import {
-  agentYaml,
-  drive,
-  MEASUREMENT,
-  pointsOf,
-  scrape,
-  spawnAgent,
-  startRealCloud,
-  Vehicle,
-  type AgentProcess,
-  type Cloud,
-} from './durability-support.js';
+import { drive, MEASUREMENT, pointsOf, scrape, Vehicle } from './durability-support.js';
+import { durabilityRig } from './durability-rig.js';
 
 const BACKLOG_RATE = 1_000;
 
@@ -32,46 +19,25 @@ describe.each([
   { mode: 'mqtt', cutMs: 60_000 },
   { mode: 'grpc', cutMs: 20_000 },
 ] as const)('edge agent, $mode uplink: a $cutMs ms upstream cut', ({ mode, cutMs }) => {
-  let dir: string;
-  let cloud: Cloud;
-  let agent: AgentProcess | undefined;
+  const rig = durabilityRig('cut', () => ({ grpc: mode === 'grpc' }));
   const vehicles = [new Vehicle('bus-01', 50), new Vehicle('bus-02', 50)];
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'michi-edge-cut-'));
-    cloud = await startRealCloud({ grpc: mode === 'grpc' });
-  });
-
-  afterAll(async () => {
-    for (const v of vehicles) await v.close();
-    await agent?.kill('SIGKILL');
-    await cloud?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  rig.vehicles.push(...vehicles);
 
   it('drains the backlog behind live readings, loses nothing and keeps per-source order', { timeout: 240_000 }, async () => {
-    const [mqttPort, metricsPort] = await freePorts(2);
-    agent = await spawnAgent(
-      dir,
-      agentYaml({
-        mqttPort: mqttPort!,
-        metricsPort: metricsPort!,
-        bufferPath: join(dir, 'buffer.sqlite'),
-        cloudPort: cloud.mqttPort,
-        uplink: [
-          `backlogMaxReadingsPerS: ${BACKLOG_RATE}`,
-          ...(mode === 'grpc' ? ['mode: grpc', 'grpc:', `  address: 127.0.0.1:${cloud.grpcPort}`] : []),
-        ],
-      }),
-    );
-    const a = agent;
+    const yaml = await rig.agentYaml({
+      uplink: [
+        `backlogMaxReadingsPerS: ${BACKLOG_RATE}`,
+        ...(mode === 'grpc' ? ['mode: grpc', 'grpc:', `  address: 127.0.0.1:${rig.cloud.grpcPort}`] : []),
+      ],
+    });
+    const a = await rig.spawnAgent(yaml);
     for (const v of vehicles) await v.connect(a.mqttPort);
     // 100 readings/s: states and link samples, an event every 100th.
     const kindOf = (_v: Vehicle, n: number): ReadingKind => (n % 100 === 0 ? 'event' : n % 3 === 0 ? 'link' : 'state');
     const traffic = drive(vehicles, 50, kindOf);
     await sleep(3_000);
 
-    await cloud.stop();
+    await rig.cloud.stop();
     const cutAt = Date.now();
     await sleep(cutMs);
     // What the vehicles handed over during the cut is the backlog. Their rate drops on a loaded
@@ -85,7 +51,7 @@ describe.each([
     expect(backlogDepth).toBeGreaterThanOrEqual(ackedInCut);
 
     const restartAt = Date.now();
-    await cloud.start();
+    await rig.cloud.start();
     const connected = await waitFor(() => a.logs().find((l) => l['msg'] === 'uplink connected' && Number(l['time']) >= restartAt), {
       what: 'the uplink to reconnect',
       timeoutMs: 10_000,
@@ -95,16 +61,19 @@ describe.each([
     // The first reading bus-01 published after the reconnection is in InfluxDB within 2 s...
     const firstLive = await waitFor(
       async () => {
-        const rows = await cloud.influx.rows(`SELECT seq FROM vehicle_state WHERE source = 'bus-01' AND time >= ${connectedAt}ms LIMIT 1`, {
-          epoch: 'ms',
-        });
+        const rows = await rig.cloud.influx.rows(
+          `SELECT seq FROM vehicle_state WHERE source = 'bus-01' AND time >= ${connectedAt}ms LIMIT 1`,
+          {
+            epoch: 'ms',
+          },
+        );
         return rows[0] ? { visibleAt: Date.now(), ts: Number(rows[0]['time']) } : undefined;
       },
       { what: 'a live reading in InfluxDB', timeoutMs: 10_000, intervalMs: 50 },
     );
     const health = (await (await fetch(`http://127.0.0.1:${a.metricsPort}/healthz`)).json()) as { uplink: { backlogDraining: boolean } };
     // ...while the backlog still drains.
-    const backlogSoFar = await cloud.influx.rows(
+    const backlogSoFar = await rig.cloud.influx.rows(
       `SELECT count(seq) FROM vehicle_state WHERE time >= ${cutAt}ms AND time < ${connectedAt}ms`,
       {
         epoch: 'ms',
@@ -134,7 +103,7 @@ describe.each([
     for (const v of vehicles) {
       for (const kind of ['state', 'link', 'event'] as const) {
         const acked = v.acked.filter((r) => r.kind === kind);
-        const points = await pointsOf(cloud.influx, kind, v.source);
+        const points = await pointsOf(rig.cloud.influx, kind, v.source);
         const seqs = points.map((p) => Number(p['seq']));
         expect(new Set(seqs).size, `${v.source}/${kind}: one point per seq`).toBe(seqs.length);
         const have = new Set(seqs);
