@@ -5,12 +5,10 @@
 // sequence numbers complete in the API's completeness report).
 import http from 'k6/http';
 import { check, sleep } from 'k6';
-import { Counter } from 'k6/metrics';
-import { CFG, latencyThreshold, missingReadings } from './lib/common.js';
+import { CFG, latencyThreshold, lossCheck } from './lib/common.js';
 
 const H = CFG.http || {};
-const lost = new Counter('readings_lost');
-const lossChecked = new Counter('loss_checked');
+const loss = lossCheck();
 
 export const options = {
   scenarios: { viewers: { executor: 'constant-vus', vus: H.viewers || 5, duration: H.duration || '10s' } },
@@ -19,9 +17,7 @@ export const options = {
     ...latencyThreshold('http_req_duration', H.p95Ms, 500),
     http_req_failed: ['rate<0.01'],
     checks: ['rate>0.99'],
-    readings_lost: ['count==0'],
-    // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).
-    loss_checked: ['count==1'],
+    ...loss.thresholds,
   },
 };
 
@@ -48,6 +44,5 @@ export default function () {
 
 export function teardown() {
   // The preloaded sources: each must have all its readings (of every kind) without a gap.
-  lost.add(missingReadings(H.sources || [], 0, H.fromMs || Date.now() - 15 * 60000));
-  lossChecked.add(1);
+  loss.run(H.sources || [], 0, H.fromMs || Date.now() - 15 * 60000);
 }

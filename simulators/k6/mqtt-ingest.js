@@ -6,7 +6,7 @@
 import { WebSocket } from 'k6/websockets';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
-import { CFG, latencyThreshold, missingReadings, vehicleState } from './lib/common.js';
+import { CFG, latencyThreshold, lossCheck, vehicleState } from './lib/common.js';
 import { connectPacket, disconnectPacket, packetReader, publishPacket, TYPES } from './lib/mqtt.js';
 
 const M = CFG.mqtt || {};
@@ -16,8 +16,7 @@ const perVu = M.readingsPerVu || 10;
 const pubackMs = new Trend('mqtt_puback_ms', true);
 const failed = new Rate('mqtt_publish_failed');
 const acked = new Counter('mqtt_readings_acked');
-const lost = new Counter('readings_lost');
-const lossChecked = new Counter('loss_checked');
+const loss = lossCheck();
 
 export const options = {
   scenarios: {
@@ -27,9 +26,7 @@ export const options = {
   thresholds: {
     ...latencyThreshold('mqtt_puback_ms', M.p95Ms, 250),
     mqtt_publish_failed: ['rate<0.01'],
-    readings_lost: ['count==0'],
-    // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).
-    loss_checked: ['count==1'],
+    ...loss.thresholds,
   },
 };
 
@@ -94,12 +91,9 @@ export default function () {
 }
 
 export function teardown(data) {
-  lost.add(
-    missingReadings(
-      sources.map((s) => s.id),
-      perVu,
-      data.startMs,
-    ),
+  loss.run(
+    sources.map((s) => s.id),
+    perVu,
+    data.startMs,
   );
-  lossChecked.add(1);
 }

@@ -4,6 +4,7 @@
 // API's data completeness (per-source sequence numbers: received, missing, gaps).
 import http from 'k6/http';
 import { sleep } from 'k6';
+import { Counter } from 'k6/metrics';
 
 export const CFG = JSON.parse(__ENV.MICHI_LOAD_CONFIG || '{}');
 
@@ -36,7 +37,7 @@ export function vehicleState(sourceId, seq, tsMs) {
  * Waits (up to timeoutS) until the API's completeness shows every one of `sources` with
  * `expected` readings received and no gap; returns how many are missing at the end.
  */
-export function missingReadings(sources, expected, fromMs, timeoutS = 120) {
+function missingReadings(sources, expected, fromMs, timeoutS = 120) {
   const deadline = Date.now() + timeoutS * 1000;
   const want = new Set(sources);
   let missing = sources.length * expected;
@@ -60,4 +61,24 @@ export function missingReadings(sources, expected, fromMs, timeoutS = 120) {
     if (Date.now() > deadline) return missing;
     sleep(1);
   }
+}
+
+/**
+ * The zero-loss check a script ends with: its thresholds, and `run` for its teardown, which adds
+ * what missingReadings reports to readings_lost. Call it in the init context, where k6 creates metrics.
+ */
+export function lossCheck() {
+  const lost = new Counter('readings_lost');
+  const checked = new Counter('loss_checked');
+  return {
+    thresholds: {
+      readings_lost: ['count==0'],
+      // The loss check ran to its end (a teardown that timed out would leave readings_lost empty).
+      loss_checked: ['count==1'],
+    },
+    run(sources, expected, fromMs) {
+      lost.add(missingReadings(sources, expected, fromMs));
+      checked.add(1);
+    },
+  };
 }
