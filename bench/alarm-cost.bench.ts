@@ -28,7 +28,7 @@ import { PilotDirectory } from '../cloud/src/pilot-directory.js';
 import { fanOutObservers } from '../cloud/src/ingest-observers.js';
 import { HeadFile } from '../cloud/src/records/head-file.js';
 import { OperatingRecorder, RecordStore } from '../cloud/src/records/index.js';
-import { scaledBusSeed } from './fleet-load.js';
+import { busLink, busState, scaledBusSeed } from './fleet-load.js';
 
 const VEHICLES = Number(process.env['MICHI_BENCH_ALARM_VEHICLES'] ?? 10_000);
 const SECONDS = Number(process.env['MICHI_BENCH_ALARM_SECONDS'] ?? 10);
@@ -47,39 +47,9 @@ for (let s = 0; s < SECONDS; s++) {
   const perGateway = new Map<string, michi.v1.Reading.$Properties[]>(gateways.map((g) => [g, []]));
   for (let i = 0; i < VEHICLES; i++) {
     const v = pilot.vehicles[i]!;
-    const [lon, lat] = route[(i + s) % route.length]!;
+    const at = route[(i + s) % route.length]!;
     const ts = t0 + s * 1_000 + (i % 1_000);
-    const items = perGateway.get(v.gatewayId)!;
-    items.push(
-      {
-        state: {
-          source_id: v.id,
-          ts_ms: ts,
-          seq: 2 * s,
-          position: { lat, lon },
-          speed_mps: 5,
-          heading_deg: 90,
-          mode: 2,
-          battery_pct: 80 - s / 100,
-          odometer_m: 1_000 + s * 5,
-        },
-      },
-      {
-        link: {
-          source_id: v.id,
-          ts_ms: ts,
-          seq: 2 * s + 1,
-          cell_id: '',
-          pci: 101,
-          band: 'n79',
-          rsrp_dbm: -95,
-          sinr_db: 15,
-          rtt_ms: 20,
-          slice: 'URLLC',
-          position: { lat, lon },
-        },
-      },
-    );
+    perGateway.get(v.gatewayId)!.push(busState(v.id, ts, 2 * s, s, at), busLink(v.id, ts, 2 * s + 1, at));
   }
   for (const [gateway, items] of perGateway) {
     for (let k = 0; k < items.length; k += BATCH) {

@@ -89,6 +89,48 @@ export function publishBatch(c: mqtt.MqttClient, pilot: string, gateway: string,
 }
 
 /** Whether each vehicle sends a link sample per second beside its state: MICHI_BENCH_FLEET_LINK=1. */
+/** The state of a bus of the scaled fleet in second `s` of a run, at a point of its route: what the fleet benches send. */
+export function busState(
+  source: string,
+  ts: number,
+  seq: number,
+  s: number,
+  [lon, lat]: readonly [number, number],
+): michi.v1.Reading.$Properties {
+  return {
+    state: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      position: { lat, lon },
+      speed_mps: 5,
+      heading_deg: 90,
+      mode: 2,
+      battery_pct: 80 - s / 100,
+      odometer_m: 1_000 + s * 5,
+    },
+  };
+}
+
+/** The 5G link sample the fleet benches send beside busState. */
+export function busLink(source: string, ts: number, seq: number, [lon, lat]: readonly [number, number]): michi.v1.Reading.$Properties {
+  return {
+    link: {
+      source_id: source,
+      ts_ms: ts,
+      seq,
+      cell_id: '',
+      pci: 101,
+      band: 'n79',
+      rsrp_dbm: -95,
+      sinr_db: 15,
+      rtt_ms: 20,
+      slice: 'URLLC',
+      position: { lat, lon },
+    },
+  };
+}
+
 export const FLEET_LINK = process.env['MICHI_BENCH_FLEET_LINK'] === '1';
 
 /**
@@ -156,39 +198,12 @@ async function fleetLoad(pilot: Pilot, ports: readonly number[], seconds: number
       const s = Math.floor(done / fleet.length);
       const v = fleet[i]!;
       const ts = t0 + Math.floor((done * 1_000) / fleet.length);
-      const [lon, lat] = route[(i + s) % route.length]!;
+      const at = route[(i + s) % route.length]!;
       const list = items.get(v.gatewayId)!;
       // Per-source sequence numbers go on rising from one generator (one phase) to the next.
       const sq = 2 * Math.floor(ts / 1_000);
-      list.push({
-        state: {
-          source_id: v.id,
-          ts_ms: ts,
-          seq: sq + 1,
-          position: { lat, lon },
-          speed_mps: 5,
-          heading_deg: 90,
-          mode: 2,
-          battery_pct: 80 - s / 100,
-          odometer_m: 1_000 + s * 5,
-        },
-      });
-      if (withLink)
-        list.push({
-          link: {
-            source_id: v.id,
-            ts_ms: ts,
-            seq: sq + 2,
-            cell_id: '',
-            pci: 101,
-            band: 'n79',
-            rsrp_dbm: -95,
-            sinr_db: 15,
-            rtt_ms: 20,
-            slice: 'URLLC',
-            position: { lat, lon },
-          },
-        });
+      list.push(busState(v.id, ts, sq + 1, s, at));
+      if (withLink) list.push(busLink(v.id, ts, sq + 2, at));
       if (list.length >= BATCH_ITEMS) flush(v.gatewayId);
     }
     gateways.forEach(flush);
