@@ -6,43 +6,37 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestPki, startInfluxDb, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
+import { makeTestPki, type TestPki } from '../../scripts/test-support/index.js';
 import type { CloudIngestClient } from '../src/ingest-grpc-client.js';
 import { TLS_CHANNEL_OPTIONS, grpcClient, openUpload } from './ingest-grpc-support.js';
-import { SECRETS, batch, cloudConfig, linkSample, metric, testLogger, vehicleState } from './support.js';
+import { SECRETS, batch, cloudConfig, cloudOnInflux, linkSample, metric, vehicleState } from './support.js';
 
 const require = createRequire(import.meta.url);
 
 let pki: TestPki;
-let influx: InfluxHandle;
-let cloud: CloudService;
 let client: CloudIngestClient;
 
+beforeAll(() => {
+  pki = makeTestPki();
+});
+afterAll(() => pki?.remove());
+
+const stack = cloudOnInflux((influxUrl) =>
+  cloudConfig(influxUrl, {
+    influx: { timeoutMs: 2_000 },
+    grpc: { enabled: true, port: 0, tls: { certFile: pki.certFile, keyFile: pki.keyFile } },
+  }),
+);
+
+beforeAll(() => {
+  client = grpcClient(stack.cloud.grpcPort!, pki.ca);
+});
+afterAll(() => client?.close());
+
 async function count(measurement: string, where = 'true'): Promise<number> {
-  const rows = await influx.rows(`SELECT count("seq") FROM "${measurement}" WHERE ${where}`);
+  const rows = await stack.influx.rows(`SELECT count("seq") FROM "${measurement}" WHERE ${where}`);
   return Number(rows[0]?.['count'] ?? 0);
 }
-
-beforeAll(async () => {
-  pki = makeTestPki();
-  influx = await startInfluxDb();
-  cloud = await startCloud(
-    cloudConfig(influx.url, {
-      influx: { timeoutMs: 2_000 },
-      grpc: { enabled: true, port: 0, tls: { certFile: pki.certFile, keyFile: pki.keyFile } },
-    }),
-    { logger: testLogger },
-  );
-  client = grpcClient(cloud.grpcPort!, pki.ca);
-});
-
-afterAll(async () => {
-  client?.close();
-  await cloud?.close();
-  await influx?.stop();
-  pki?.remove();
-});
 
 describe('gRPC ingest', () => {
   it('answers each UploadRequest only once its readings are queryable in InfluxDB', async () => {
@@ -56,8 +50,8 @@ describe('gRPC ingest', () => {
     expect(await count('link_sample', `time = ${t0 + 5}ms`)).toBe(1);
     up.end();
     expect((await up.status).code).toBe(grpc.status.OK);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'grpc' })).toBeGreaterThanOrEqual(1);
-    expect(await metric(cloud.metricsUrl, 'michi_cloud_gateway_last_seen_seconds', { gateway: 'gw-a' })).toBeGreaterThan(
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'grpc' })).toBeGreaterThanOrEqual(1);
+    expect(await metric(stack.cloud.metricsUrl, 'michi_cloud_gateway_last_seen_seconds', { gateway: 'gw-a' })).toBeGreaterThan(
       Date.now() / 1000 - 60,
     );
   });
@@ -92,7 +86,7 @@ describe('gRPC ingest', () => {
     const first = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     expect((await first.send(payload)).status).toBe('ACK_STATUS_ACCEPTED');
     first.cancel();
-    const again = grpcClient(cloud.grpcPort!, pki.ca);
+    const again = grpcClient(stack.cloud.grpcPort!, pki.ca);
     const second = openUpload(again, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     expect((await second.send(payload)).status).toBe('ACK_STATUS_ACCEPTED');
     expect((await second.send(payload)).status).toBe('ACK_STATUS_ACCEPTED');
@@ -109,12 +103,12 @@ describe('gRPC ingest', () => {
       Array.from({ length: 25 }, (_, i) => vehicleState('bus-1', t0 + i, i + 1)),
       7001,
     );
-    influx.pause();
+    stack.influx.pause();
     let ack;
     try {
       ack = await up.send(payload);
     } finally {
-      influx.resume();
+      stack.influx.resume();
     }
     expect(ack.status).toBe('ACK_STATUS_RETRY');
     expect(ack.first_seq).toBe(7001);
@@ -129,7 +123,7 @@ describe('gRPC ingest', () => {
   it('serves the standard health service', async () => {
     const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
     const health = new Health(
-      `127.0.0.1:${cloud.grpcPort}`,
+      `127.0.0.1:${stack.cloud.grpcPort}`,
       grpc.credentials.createSsl(pki.ca),
       TLS_CHANNEL_OPTIONS,
     ) as unknown as grpc.Client & {
@@ -158,7 +152,7 @@ describe('gRPC ingest', () => {
       };
     };
     const reflection = new pkg.grpc.reflection.v1.ServerReflection(
-      `127.0.0.1:${cloud.grpcPort}`,
+      `127.0.0.1:${stack.cloud.grpcPort}`,
       grpc.credentials.createSsl(pki.ca),
       TLS_CHANNEL_OPTIONS,
     ) as grpc.Client & {
@@ -187,7 +181,7 @@ describe('gRPC ingest', () => {
   });
 
   it('refuses a plaintext client on the TLS port', async () => {
-    const plain = grpcClient(cloud.grpcPort!);
+    const plain = grpcClient(stack.cloud.grpcPort!);
     const up = openUpload(plain, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     await expect(up.send(batch('gw-a', [vehicleState('bus-1', Date.now(), 1)]))).rejects.toThrow(/call ended: 14/);
     plain.close();

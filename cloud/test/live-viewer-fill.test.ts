@@ -4,13 +4,12 @@
 // the last 30 s come due one by one. Before, the feed kept a delay history only from the first
 // delayed viewer's connection on, so the map stood still for the whole delay after connecting.
 // Real cloud, real InfluxDB, readings over MQTT from a real gateway client.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { waitFor } from '../../scripts/test-support/index.js';
 import { VIEWER_MAX_SPEED_MPS, coarsen } from '../src/api/privacy.js';
-import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { AUTH, TOKENS, TOKEN_ENV, apiGet } from './fixtures/api-support.js';
-import { batch, cloudConfig, connectGateway, publishBatch, testLogger, topicOf, vehicleState } from './support.js';
+import { batch, cloudConfig, cloudOnInflux, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 const DELAY_MS = 30_000;
 const GRID_M = 50;
@@ -20,18 +19,7 @@ const LON = 139.9505678;
 /** robot-1's latitude at reading k: 0.001° (~110 m) apart, so every reading lands on its own 50 m cell. */
 const latOf = (k: number): number => 35.88 + k * 0.001;
 
-let influx: InfluxHandle;
-let cloud: CloudService;
-
-beforeAll(async () => {
-  influx = await startInfluxDb();
-  cloud = await startCloud(cloudConfig(influx.url, { auth: AUTH }, TOKEN_ENV), { logger: testLogger });
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await influx?.stop();
-});
+const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { auth: AUTH }, TOKEN_ENV));
 
 interface Received {
   at: number;
@@ -41,7 +29,7 @@ interface Received {
 
 describe('live feed, a delayed viewer connecting', () => {
   it('gets the state as of now − delay at once, then the delayed stream without waiting out the delay', async () => {
-    const gw = await connectGateway(cloud.mqttPort, 'gw-other');
+    const gw = await connectGateway(stack.cloud.mqttPort, 'gw-other');
     /** reading k's source timestamp */
     const tsOf = new Map<number, number>();
     const publish = async (k: number, ts: number): Promise<void> => {
@@ -57,13 +45,20 @@ describe('live feed, a delayed viewer connecting', () => {
       // 50 s of drive at 1 Hz, the last reading now: the ones older than 30 s are what a viewer may see.
       const start = Date.now() - 50_000;
       for (let k = 0; k <= 50; k++) await publish(k, start + k * 1000);
-      await waitFor(async () => (await apiGet(cloud, '/pilots/other-town/vehicles', TOKENS.operator)).body.vehicles[0]?.state?.seq === 50, {
-        what: 'the last reading in the cache',
-      });
+      await waitFor(
+        async () => (await apiGet(stack.cloud, '/pilots/other-town/vehicles', TOKENS.operator)).body.vehicles[0]?.state?.seq === 50,
+        {
+          what: 'the last reading in the cache',
+        },
+      );
       // ...and in InfluxDB, where the stream's first 30 s come from
       await waitFor(
         async () => {
-          const r = await apiGet(cloud, `/pilots/other-town/tracks?from=${start}&to=${start + 50_000}&maxPoints=100`, TOKENS.operator);
+          const r = await apiGet(
+            stack.cloud,
+            `/pilots/other-town/tracks?from=${start}&to=${start + 50_000}&maxPoints=100`,
+            TOKENS.operator,
+          );
           return (r.body.tracks?.[0]?.points?.length ?? 0) === 51;
         },
         { what: 'the readings in InfluxDB' },
@@ -74,7 +69,7 @@ describe('live feed, a delayed viewer connecting', () => {
       const live = setInterval(() => void publish(k++, Date.now()).catch(() => undefined), 1000);
 
       const connectedAt = Date.now();
-      const socket = new WebSocket(`${cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=other-town&hz=5`, [
+      const socket = new WebSocket(`${stack.cloud.url.replace(/^http/, 'ws')}/api/v1/live?pilot=other-town&hz=5`, [
         'michi.v1',
         `bearer.${TOKENS.otherViewer}`,
       ]);
