@@ -29,7 +29,6 @@ import { StorageError } from './errors.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { linkFromSample, snapshotFromState, type LatestState } from './latest-state.js';
 import { LineBody } from './line-protocol.js';
-import type { IngestObserver } from './alarms/alarm-engine.js';
 import { HopTiming } from './hop-timing.js';
 import type { CloudMetrics } from './metrics.js';
 import type { FieldNameSets, GatewayIdentity, PilotDirectory } from './pilot-directory.js';
@@ -50,6 +49,12 @@ export type IngestOutcome =
   | { status: 'refused'; reason: string; error: MichiError }
   /** Nothing was stored (InfluxDB unavailable or overloaded): do not acknowledge, the edge resends. */
   | { status: 'retry'; reason: string; error: StorageError; firstSeq: number; items: number };
+
+/** What ingest tells an observer of each batch it has validated: the alarm engine, the operating-state record (ingest-observers.ts fans out). */
+export interface IngestObserver {
+  /** `items[i]` for each i of `valid` passed validation; called before the InfluxDB write. */
+  observeBatch(gw: GatewayIdentity, recvMs: number, items: readonly michi.v1.Reading.$Properties[], valid: readonly number[]): void;
+}
 
 export interface BatchIngestOptions {
   maxPayloadBytes: number;

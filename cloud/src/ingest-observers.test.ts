@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { IngestObserver } from './alarms/alarm-engine.js';
+import type { IngestObserver } from './ingest-batch.js';
 import { fanOutObservers } from './ingest-observers.js';
 
 const gw = { pilot: 'test-town', gateway: 'gw-a', topic: 'michi/v1/test-town/gw-a/batch' };

@@ -4,7 +4,7 @@
  * from seeing the batch, nor ingest from writing it.
  */
 import type { Logger } from 'pino';
-import type { IngestObserver } from './alarms/alarm-engine.js';
+import type { IngestObserver } from './ingest-batch.js';
 
 export function fanOutObservers(observers: readonly (IngestObserver | undefined)[], logger: Logger): IngestObserver | undefined {
   const present = observers.filter((o): o is IngestObserver => o !== undefined);

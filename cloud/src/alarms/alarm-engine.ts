@@ -18,12 +18,7 @@ import { AlarmSlot, type ChangeSink, type SlotRule } from './alarm-lifecycle.js'
 import { pilotRules, type PilotRules } from './alarm-rules-config.js';
 import type { AlarmStore } from './alarm-store.js';
 import { evaluateEvent, evaluateLink, evaluateState, type SourceAlarms } from './reading-rules.js';
-
-/** What ingest tells an observer of each batch it has validated (ingest-batch.ts). */
-export interface IngestObserver {
-  /** `items[i]` for each i of `valid` passed validation; called before the InfluxDB write. */
-  observeBatch(gw: GatewayIdentity, recvMs: number, items: readonly michi.v1.Reading.$Properties[], valid: readonly number[]): void;
-}
+import type { IngestObserver } from '../ingest-batch.js';
 
 export interface AlarmEngineOptions {
   /** A reading older than cloud now − this is part of a draining backlog (never raises). */

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { michi, type MichiEvent, type Pilot, type VehicleState } from '@michi/proto';
-import type { IngestObserver } from '../alarms/alarm-engine.js';
+import type { IngestObserver } from '../ingest-batch.js';
 import type { CloudMetrics } from '../metrics.js';
 import type { GatewayIdentity } from '../pilot-directory.js';
 import type { ChainHead, HeadFile } from './head-file.js';
