@@ -189,6 +189,18 @@ export class BatchIngest {
   }
 
   /**
+   * Decodes, validates and observes a batch without storing it: the cloud watching a scale-out
+   * deployment whose ingest workers store (fleet-watch.ts). The latest-state cache (and so the live
+   * feed) and the observer (alarms, record) see exactly what a worker's ingest of the same batch
+   * stores; item rejections are the workers' to count.
+   */
+  observe(gw: GatewayIdentity, payload: Uint8Array): IngestOutcome {
+    const ready = this.prepare(gw, payload);
+    if ('status' in ready) return ready;
+    return { status: 'accepted', written: 0, rejected: ready.rejected, firstSeq: ready.firstSeq, items: ready.items };
+  }
+
+  /**
    * Everything before the write, synchronously: decode, authorize the header, validate each item,
    * encode the valid ones as lines and update the latest-state cache. Returns the outcome when
    * nothing is to be written for a reason the sender must hear (dropped, refused).

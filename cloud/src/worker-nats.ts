@@ -41,9 +41,11 @@ export interface NatsConsumerOptions extends Omit<NatsWorkerSettings, 'cluster'>
   password?: string | undefined;
   /** CA file for tls:// servers. */
   caFile?: string | undefined;
+  /** The `transport` label of its metrics and log lines; default `worker`. */
+  transport?: string | undefined;
+  /** Messages pulled ahead of those being handled; default maxInFlight. */
+  pullWindow?: number | undefined;
 }
-
-const TRANSPORT = 'worker';
 /** Where NATS stores MQTT QoS 1 publishes: `$MQTT.msgs.` + the subject of the topic (`/` → `.`). */
 export const MQTT_MSGS_STREAM = '$MQTT_msgs';
 const MQTT_MSGS_PREFIX = '$MQTT.msgs.';
@@ -84,9 +86,10 @@ function natsWorkerCounters(deps: BrokerConsumerDeps): { naks: Counter<'reason'>
 
 export async function startNatsConsumer(opts: NatsConsumerOptions, deps: BrokerConsumerDeps): Promise<BrokerConsumer> {
   const { metrics } = deps;
-  const log = deps.logger.child({ component: 'ingest-worker', transport: 'nats' });
+  const TRANSPORT = opts.transport ?? 'worker';
+  const log = deps.logger.child({ component: TRANSPORT === 'worker' ? 'ingest-worker' : TRANSPORT, transport: 'nats' });
   const { naks, redelivered } = natsWorkerCounters(deps);
-  const attempt = batchAttempt(deps, log);
+  const attempt = batchAttempt(deps, log, TRANSPORT);
   const nc: NatsConnection = await connect({
     servers: opts.servers,
     name: opts.name,
@@ -125,7 +128,7 @@ export async function startNatsConsumer(opts: NatsConsumerOptions, deps: BrokerC
     throw err;
   }
   const consumer = await jetstream(nc).consumers.get(opts.stream, opts.durable);
-  const messages = await consumer.consume({ max_messages: opts.maxInFlight });
+  const messages = await consumer.consume({ max_messages: opts.pullWindow ?? opts.maxInFlight });
   let closing = false;
   const inFlight = new Set<Promise<void>>();
 
@@ -166,7 +169,10 @@ export async function startNatsConsumer(opts: NatsConsumerOptions, deps: BrokerC
       void work.finally(() => inFlight.delete(work));
     }
   })().catch((err: unknown) => log.error({ err }, 'nats consumer stopped'));
-  log.info({ servers: opts.servers, stream: opts.stream, durable: opts.durable, maxInFlight: opts.maxInFlight }, 'ingest worker consuming');
+  log.info(
+    { servers: opts.servers, stream: opts.stream, durable: opts.durable, maxInFlight: opts.maxInFlight },
+    'consuming batches from JetStream',
+  );
 
   return {
     get connected() {

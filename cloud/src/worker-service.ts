@@ -10,12 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadSeeds, type Pilot } from '@michi/proto';
+import { batchFilter, ConfigError, loadSeeds, type Pilot } from '@michi/proto';
 import type { CloudConfig } from './config.js';
 import { openIngestPipeline } from './ingest-pipeline.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type HealthReport } from './metrics-server.js';
-import { startBrokerConsumer, type BrokerConsumer } from './worker.js';
+import { startBrokerConsumer, type BrokerConsumer, type BrokerConsumerDeps } from './worker.js';
 import { startNatsConsumer } from './worker-nats.js';
 
 export interface IngestWorkerDeps {
@@ -45,36 +45,60 @@ export function workerPassword(config: CloudConfig): string | undefined {
   return value;
 }
 
+/** Batches the cloud's watch pulls ahead of the one it observes (NATS): ordered, one at a time, without a round trip each. */
+const WATCH_PULL_WINDOW = 256;
+
+/**
+ * The consumer `worker.mode` names, on the broker and with the credentials of the `worker` section:
+ * a worker's share of the batches, or, with `watch`, every batch in order under the watch's own
+ * client id or durable consumer, for the cloud watching the workers (fleet-watch.ts).
+ */
+export async function startConfiguredConsumer(
+  config: CloudConfig,
+  deps: BrokerConsumerDeps,
+  watch?: { clientId: string },
+): Promise<BrokerConsumer> {
+  const w = config.worker;
+  const password = workerPassword(config);
+  const transport = watch ? 'watch' : 'worker';
+  if (w.mode === 'nats') {
+    const settings = watch
+      ? { ...w.nats, durable: watch.clientId, maxInFlight: 1, pullWindow: WATCH_PULL_WINDOW, name: watch.clientId }
+      : { ...w.nats, name: w.clientId };
+    return startNatsConsumer({ ...settings, username: w.username, password, caFile: w.caFile, transport }, deps);
+  }
+  return startBrokerConsumer(
+    {
+      brokerUrl: w.brokerUrl,
+      clientId: watch?.clientId ?? w.clientId,
+      // One connection keeps the batches in the order the broker has them; a plain subscription gets every batch.
+      connections: watch ? 1 : w.connections,
+      group: w.group,
+      filter: watch ? batchFilter() : undefined,
+      sessionExpirySeconds: w.sessionExpirySeconds,
+      username: w.username,
+      password,
+      ca: w.caFile ? readFileSync(w.caFile) : undefined,
+      transport,
+    },
+    deps,
+  );
+}
+
 export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerDeps = {}): Promise<IngestWorkerService> {
   const w = config.worker;
   const logger = deps.logger ?? pino({ level: config.log.level, base: { service: 'michi-ingest-worker', clientId: w.clientId } });
   const pilots = deps.pilots ?? loadSeeds(config.seedsDir);
   const metrics = deps.metrics ?? new CloudMetrics();
-  const password = workerPassword(config);
-  const ca = w.caFile && w.mode === 'mqtt' ? readFileSync(w.caFile) : undefined;
+  // Before anything connects: a missing password variable stops start-up with a message.
+  workerPassword(config);
   // Each worker keeps the rollups of what it writes (docs/reports.md), with its own progress point.
   const pipeline = await openIngestPipeline(config, { logger, pilots, metrics, now: deps.now ?? Date.now, rollupInstance: w.clientId });
   const { directory, ingest, influxHealth } = pipeline;
   let consumer: BrokerConsumer | undefined;
   try {
     await influxHealth.start();
-    const consumerDeps = { directory, ingest, metrics, logger };
-    consumer =
-      w.mode === 'nats'
-        ? await startNatsConsumer({ ...w.nats, name: w.clientId, username: w.username, password, caFile: w.caFile }, consumerDeps)
-        : await startBrokerConsumer(
-            {
-              brokerUrl: w.brokerUrl,
-              clientId: w.clientId,
-              connections: w.connections,
-              group: w.group,
-              sessionExpirySeconds: w.sessionExpirySeconds,
-              username: w.username,
-              password,
-              ca,
-            },
-            consumerDeps,
-          );
+    consumer = await startConfiguredConsumer(config, { directory, ingest, metrics, logger });
     const broker = consumer;
     // One NATS connection fails over between the cluster's nodes by itself.
     const connections = w.mode === 'nats' ? 1 : w.connections;

@@ -18,8 +18,10 @@
  */
 import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
+import { batchFilter } from '@michi/proto';
 import type { Logger } from 'pino';
-import type { BatchIngest } from './ingest-batch.js';
+import type { GatewayIdentity } from './pilot-directory.js';
+import type { IngestOutcome } from './ingest-batch.js';
 import type { CloudMetrics } from './metrics.js';
 import type { PilotDirectory } from './pilot-directory.js';
 
@@ -40,11 +42,20 @@ export interface BrokerConsumerOptions {
   ca?: Buffer | undefined;
   /** Backoff between write attempts while InfluxDB refuses, in ms. */
   retryDelayMs?: { min: number; max: number };
+  /** What to subscribe to; default the shared subscription of `group` (sharedBatchFilter). */
+  filter?: string | undefined;
+  /** The `transport` label of its metrics and log lines; default `worker`. */
+  transport?: string | undefined;
+}
+
+/** Where a consumer hands each batch: BatchIngest (store it), or the cloud watching the workers (observe it, fleet-watch.ts). */
+export interface BatchSink {
+  ingest(gw: GatewayIdentity, payload: Uint8Array): Promise<IngestOutcome>;
 }
 
 export interface BrokerConsumerDeps {
   directory: PilotDirectory;
-  ingest: BatchIngest;
+  ingest: BatchSink;
   metrics: CloudMetrics;
   logger: Logger;
 }
@@ -56,11 +67,9 @@ export interface BrokerConsumer {
   close(): Promise<void>;
 }
 
-const TRANSPORT = 'worker';
-
 /** The shared-subscription filter every worker connection subscribes to. */
 export function sharedBatchFilter(group: string): string {
-  return `$share/${group}/michi/v1/+/+/batch`;
+  return `$share/${group}/${batchFilter()}`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,7 +90,9 @@ export type BatchVerdict = 'stored' | 'unstorable' | 'retry';
 export function batchAttempt(
   deps: BrokerConsumerDeps,
   log: Logger,
+  transport = 'worker',
 ): (topic: string, payload: Buffer, startedMs: number) => Promise<BatchVerdict> {
+  const TRANSPORT = transport;
   const { directory, ingest, metrics } = deps;
   return async (topic, payload, startedMs) => {
     const parts = topic.split('/');
@@ -113,13 +124,14 @@ export function batchAttempt(
 
 export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: BrokerConsumerDeps): Promise<BrokerConsumer> {
   const { metrics } = deps;
-  const log = deps.logger.child({ component: 'ingest-worker' });
+  const TRANSPORT = opts.transport ?? 'worker';
+  const log = deps.logger.child({ component: TRANSPORT === 'worker' ? 'ingest-worker' : TRANSPORT });
   const retry = opts.retryDelayMs ?? { min: 100, max: 5_000 };
-  const filter = sharedBatchFilter(opts.group);
+  const filter = opts.filter ?? sharedBatchFilter(opts.group);
   let closing = false;
   const inFlight = new Set<Promise<unknown>>();
 
-  const attempt = batchAttempt(deps, log);
+  const attempt = batchAttempt(deps, log, TRANSPORT);
 
   /** Resolves true to acknowledge (stored, or never storable), false to leave it with the broker. */
   async function handle(topic: string, payload: Buffer): Promise<boolean> {
@@ -173,8 +185,7 @@ export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: Bro
       if (!connack.sessionPresent) {
         client.subscribe(filter, { qos: 1 }, (err, granted) => {
           const code = granted?.[0]?.qos;
-          if (err || code === undefined || code > 2)
-            log.error({ clientId, filter, err: err?.message, code }, 'shared subscription refused');
+          if (err || code === undefined || code > 2) log.error({ clientId, filter, err: err?.message, code }, 'subscription refused');
         });
       }
     });
@@ -201,7 +212,10 @@ export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: Bro
     await Promise.all(clients.map((c) => c.endAsync(true)));
     throw err;
   });
-  log.info({ brokerUrl: opts.brokerUrl, filter, connections: opts.connections, clientId: opts.clientId }, 'ingest worker consuming');
+  log.info(
+    { brokerUrl: opts.brokerUrl, filter, connections: opts.connections, clientId: opts.clientId },
+    'consuming batches from the broker',
+  );
 
   return {
     get connected() {
