@@ -140,7 +140,7 @@ async function orchestrate(): Promise<void> {
       configure: (layout) =>
         natsClusterFiles(loadSeeds('seeds'), resolveSecret, {
           cluster: layout,
-          worker: { username: 'michi-ingest', password: WORKER_PASSWORD, stream: MQTT_MSGS_STREAM, durable: 'michi-ingest' },
+          worker: { username: 'michi-ingest', password: WORKER_PASSWORD, stream: MQTT_MSGS_STREAM, durables: ['michi-ingest', 'michi-watch'] },
           maxPayloadBytes: 4 * 1024 * 1024,
         }).files,
     });

@@ -15,6 +15,7 @@ import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
 import { InfluxQuery } from './influx-query.js';
+import { startFleetWatch } from './fleet-watch.js';
 import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
 import { ROLLUP_CLOUD_INSTANCE, type RollupJob } from './rollups/rollup-job.js';
@@ -24,6 +25,7 @@ import type { LiveFeed } from './live/index.js';
 import { CloudMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { openOperatingRecorder, type OperatingRecorder } from './records/index.js';
+import type { BrokerConsumer } from './worker.js';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -222,9 +224,10 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   records?.start();
 
   let closing: Promise<void> | undefined;
+  let watch: BrokerConsumer | undefined;
   const ingestServer = mqtt;
   const metricsListener = metricsServer;
-  return {
+  const service: CloudService = {
     mqttPort: mqtt.port,
     mqttTlsPort: mqtt.tlsPort,
     grpcPort: grpc?.port,
@@ -239,7 +242,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     close() {
       closing ??= (async () => {
         influxHealth.close();
-        await Promise.all([ingestServer.close(), grpc?.close()]);
+        await Promise.all([ingestServer.close(), grpc?.close(), watch?.close()]);
         await closeAlarms();
         await rollups?.close();
         await writer.close();
@@ -252,4 +255,14 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
       return closing;
     },
   };
+  if (config.watch.enabled) {
+    // Last: the engines it feeds are running. A refused login stops start-up, as a worker's does.
+    try {
+      watch = await startFleetWatch(config, { directory, ingest, metrics, logger });
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
+  }
+  return service;
 }

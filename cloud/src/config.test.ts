@@ -72,6 +72,7 @@ describe('loadCloudConfig', () => {
         username: 'michi-ingest',
         metrics: { host: '127.0.0.1', port: 9465 },
       },
+      watch: { enabled: false, clientId: 'michi-watch' },
       influx: {
         url: 'http://127.0.0.1:8086',
         database: 'michi',

@@ -120,6 +120,20 @@ const WorkerSchema = z.strictObject({
   metrics: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9465) }).default({ host: '127.0.0.1', port: 9465 }),
 });
 
+/**
+ * The cloud in front of scale-out workers (fleet-watch.ts, docs/scaling.md): it reads every batch
+ * from the workers' broker, with the `worker` section's broker and credentials, for its live feed,
+ * alarms and record; the workers store.
+ */
+const WatchSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Stable across restarts: MQTT, its persistent session's client id (`{clientId}-0`); NATS, its durable consumer's name. */
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,60}$/, 'expected 1-60 characters of A-Z a-z 0-9 _ -')
+    .default('michi-watch'),
+});
+
 /** An origin as a Content-Security-Policy source: scheme, host and optional port, nothing else. */
 const origin = z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected an origin such as https://tiles.example.jp (no path)');
 
@@ -288,6 +302,7 @@ export const CloudConfigSchema = z.strictObject({
   /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
   grpc: GrpcSchema.default(GrpcSchema.parse({})),
   worker: WorkerSchema.default(WorkerSchema.parse({})),
+  watch: WatchSchema.default(WatchSchema.parse({})),
   influx: InfluxSchema.default(InfluxSchema.parse({})),
   /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
   dashboardDir: z.string().min(1).default('dashboard/dist'),

@@ -44,19 +44,24 @@ export function natsBatchSubject(pilot: string, gateway: string): string {
   return `michi.v1.${pilot}.${gateway}.batch`;
 }
 
-/** What a worker needs: the JetStream API of `stream` and its consumer `durable`, replies, and acks. */
-function workerNatsPermissions(stream: string, durable: string): NatsUser['permissions'] {
+/**
+ * What a worker needs: the JetStream API of `stream` and of its consumers `durables` (the workers'
+ * and the cloud's watch, fleet-watch.ts), replies, and acks.
+ */
+function workerNatsPermissions(stream: string, durables: readonly string[]): NatsUser['permissions'] {
   return {
     publish: {
       allow: [
         '$JS.API.INFO',
         `$JS.API.STREAM.INFO.${stream}`,
         `$JS.API.STREAM.CREATE.${stream}`,
-        `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
-        `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
-        `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
-        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
-        `$JS.ACK.${stream}.${durable}.>`,
+        ...durables.flatMap((durable) => [
+          `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
+          `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
+          `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
+          `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+          `$JS.ACK.${stream}.${durable}.>`,
+        ]),
       ],
     },
     subscribe: { allow: ['_INBOX.>'] },
@@ -68,7 +73,8 @@ export function natsClusterFiles(
   resolveSecret: SecretResolver,
   opts: {
     cluster: NatsClusterSettings;
-    worker: { username: string; password: string; stream: string; durable: string };
+    /** `durables`: the workers' consumer and the cloud's watch consumer. */
+    worker: { username: string; password: string; stream: string; durables: readonly string[] };
     maxPayloadBytes: number;
     /** bcrypt cost; NATS checks it on every login, so not higher than needed. */
     cost?: number;
@@ -79,7 +85,7 @@ export function natsClusterFiles(
     {
       user: opts.worker.username,
       password: bcrypt.hashSync(opts.worker.password, cost),
-      permissions: workerNatsPermissions(opts.worker.stream, opts.worker.durable),
+      permissions: workerNatsPermissions(opts.worker.stream, opts.worker.durables),
       allowed_connection_types: ['STANDARD'],
     },
   ];
@@ -129,7 +135,12 @@ export function writeNatsClusterConfig(config: CloudConfig, dir: string): Comman
   if (password === undefined) throw new ConfigError('--nats-config needs worker.passwordEnv: the workers log in to NATS too');
   const generated = natsClusterFiles(loadSeeds(config.seedsDir), config.resolveSecret, {
     cluster,
-    worker: { username: config.worker.username, password, stream: config.worker.nats.stream, durable: config.worker.nats.durable },
+    worker: {
+      username: config.worker.username,
+      password,
+      stream: config.worker.nats.stream,
+      durables: [config.worker.nats.durable, config.watch.clientId],
+    },
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
   });
   mkdirSync(dir, { recursive: true });
