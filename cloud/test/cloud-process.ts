@@ -11,10 +11,10 @@ import { SECRET_ENV, TEST_AUTH } from './support.js';
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const NODE_ARGS = ['--conditions=michi-src', '--import', 'tsx', MAIN];
 
-/** `michi-cloud --config FILE` as a child process; its MQTT port from the start-up log line (log.level info). */
-export function startCloudProcess(configFile: string) {
+/** `michi-cloud --config FILE` as a child process, `env` added; its ports from the start-up log line (log.level info). */
+export function startCloudProcess(configFile: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [...NODE_ARGS, '--config', configFile], {
-    env: { ...process.env, ...SECRET_ENV },
+    env: { ...process.env, ...SECRET_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -26,7 +26,13 @@ export function startCloudProcess(configFile: string) {
       timeoutMs: 30_000,
       what: 'the start-up log line',
     });
-  return { child, exited, mqttPort, out: () => out };
+  /** Its API's http://host:port. */
+  const url = () =>
+    waitFor(() => /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1], {
+      timeoutMs: 30_000,
+      what: 'the start-up log line',
+    });
+  return { child, exited, mqttPort, url, out: () => out };
 }
 
 export type CloudProcess = ReturnType<typeof startCloudProcess>;
@@ -47,8 +53,8 @@ export function cloudProcessHarness() {
   });
   return {
     influxUrl: (): string => influx!.url,
-    start(configFile: string): CloudProcess {
-      const p = startCloudProcess(configFile);
+    start(configFile: string, env: Record<string, string> = {}): CloudProcess {
+      const p = startCloudProcess(configFile, env);
       children.push(p);
       return p;
     },

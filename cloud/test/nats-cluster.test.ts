@@ -27,6 +27,7 @@ import { natsClusterFiles } from '../src/nats-cluster-config.js';
 import { MQTT_MSGS_STREAM } from '../src/worker-nats.js';
 import { expectEachReadingOnce, publishSequencedLoad } from './sequenced-load.js';
 import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, publishBatch, vehicleState } from './support.js';
+import { describeCloudWatch } from './watch-scenario.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 const WORKER_PASSWORD = 'nats-worker-password-of-the-tests';
@@ -124,7 +125,12 @@ beforeAll(async () => {
     configure: (layout) =>
       natsClusterFiles(loadSeeds(FIXTURE_SEEDS), secretResolver(SECRET_ENV), {
         cluster: layout,
-        worker: { username: 'michi-ingest', password: WORKER_PASSWORD, stream: MQTT_MSGS_STREAM, durable: 'michi-ingest' },
+        worker: {
+          username: 'michi-ingest',
+          password: WORKER_PASSWORD,
+          stream: MQTT_MSGS_STREAM,
+          durables: ['michi-ingest', 'michi-watch'],
+        },
         maxPayloadBytes: 4 * 1024 * 1024,
         cost: 4, // the tests log in often; production keeps the default
       }).files,
@@ -262,4 +268,14 @@ describe('the edge agent against NATS MQTT', () => {
       }
     },
   );
+});
+
+describeCloudWatch(async () => {
+  if (workers.size === 0) await startWorker('w-watch');
+  return {
+    influx,
+    worker: { mode: 'nats', clientId: 'w1', passwordEnv: 'MICHI_TEST_WORKER_PASSWORD', nats: { servers: nats.servers, ackWaitSeconds: 5 } },
+    env: WORKER_ENV,
+    gateway: (id) => gatewayClient(id, SECRETS[id as 'gw-a' | 'gw-b'], 2),
+  };
 });

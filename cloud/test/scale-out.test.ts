@@ -14,6 +14,7 @@ import { secretResolver } from '../src/config.js';
 import { mosquittoAuthFiles, mosquittoNoDropSettings } from '../src/worker-broker-auth.js';
 import { expectEachReadingOnce, publishSequencedLoad } from './sequenced-load.js';
 import { FIXTURE_SEEDS, SECRETS, SECRET_ENV, batch, metric, publishBatch, vehicleState } from './support.js';
+import { describeCloudWatch } from './watch-scenario.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
 const WORKER_PASSWORD = 'worker-password-of-the-tests';
@@ -183,4 +184,14 @@ describe('an ingest worker checks each reading against the seed like the cloud',
     const output = [...workers.values()].map((w) => w.output()).join('');
     expect(output).toContain('MICHI_ERR_SOURCE_NOT_OWNED');
   });
+});
+
+describeCloudWatch(async () => {
+  if (workers.size === 0) await startWorker('w-watch');
+  return {
+    influx,
+    worker: { brokerUrl: broker.url, clientId: 'w1', passwordEnv: 'MICHI_TEST_WORKER_PASSWORD' },
+    env: WORKER_ENV,
+    gateway: (id) => gatewayClient(id, SECRETS[id as 'gw-a' | 'gw-b']),
+  };
 });
