@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, goToolPath, tcpConnect } from './test-support/index.js';
+import { goToolPath, stablePorts } from './test-support/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const LINKED = ['cloud', 'edge', 'proto', 'simulators', 'dashboard', 'seeds', 'scripts', 'node_modules', 'package.json', 'Makefile'];
@@ -49,21 +49,6 @@ function blocks(): Block[] {
   return out;
 }
 
-async function consecutiveFreePorts(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let free = true;
-    for (let p = base; p < base + n && free; p++) {
-      free = await tcpConnect(p).then(
-        () => false,
-        () => true,
-      );
-    }
-    if (free) return base;
-  }
-  throw new Error(`no ${n} consecutive free ports found`);
-}
-
 let dir: string;
 let env: NodeJS.ProcessEnv;
 const ports = new Map<number, number>();
@@ -98,9 +83,11 @@ beforeAll(async () => {
   ] as const) {
     symlinkSync(goToolPath(tool), join(bin, name));
   }
-  const [http, mqtt, grpc, influx, influxRpc, cloudMetrics] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-  const edgeBase = await consecutiveFreePorts(4);
-  const metricsBase = await consecutiveFreePorts(4);
+  // Below the ephemeral range: the stack binds them a minute later, while other tests open connections.
+  const base = await stablePorts(14);
+  const [http, mqtt, grpc, influx, influxRpc, cloudMetrics] = [0, 1, 2, 3, 4, 5].map((i) => base + i);
+  const edgeBase = base + 6;
+  const metricsBase = base + 10;
   ports.set(8080, http!).set(1883, mqtt!).set(50051, grpc!).set(8086, influx!).set(9460, cloudMetrics!);
   for (let i = 0; i < 4; i++) ports.set(1884 + i, edgeBase + i).set(9464 + i, metricsBase + i);
   env = {

@@ -6,7 +6,7 @@ export type { MosquittoHandle, StartMosquittoOptions } from './mosquitto.js';
 export { startNatsCluster } from './nats.js';
 export type { NatsClusterHandle, NatsClusterLayout, NatsNodeHandle, StartNatsClusterOptions } from './nats.js';
 export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
-export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
+export { freePort, freePorts, stablePorts, tcpConnect, waitFor } from './ports.js';
 export { serverNoDelayCalls } from './no-delay.js';
 export type { WaitForOptions } from './ports.js';
 export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';

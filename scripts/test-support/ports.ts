@@ -1,4 +1,5 @@
 // Free TCP ports and polling, for tests that start real servers on 127.0.0.1.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -27,6 +28,41 @@ export async function freePorts(count: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
+}
+
+/** The first port the kernel hands out for port 0 and outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Binds 127.0.0.1:port and releases it: false when something holds it. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free ports below the kernel's ephemeral range, for servers started long after
+ * the ports are chosen (a whole stack from a shell script): a port from the ephemeral range, free when
+ * chosen, can meanwhile be taken by any test binding port 0 or opening a connection (EADDRINUSE).
+ */
+export async function stablePorts(count: number): Promise<number> {
+  const high = ephemeralLow() - count;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * (high - 10_000));
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = await bindable(p);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found below the ephemeral range`);
 }
 
 /** Resolves once a TCP connection to host:port succeeds; rejects with the connection error otherwise. */
