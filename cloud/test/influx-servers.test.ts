@@ -5,7 +5,8 @@
 // stopped (SIGSTOP: it keeps its port and answers nothing), test-town's batches are still
 // acknowledged and stored while other-town's are not, until the resend after SIGCONT; gRPC health
 // and /api/v1/health name the server that is down. Then the same for a scale-out worker behind a
-// real Mosquitto: its /health lists each server, and each batch lands in its pilot's server.
+// real Mosquitto: its /health lists each server, and each batch lands in its pilot's server. A pilot
+// listed that the seeds do not have stops start-up.
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import mqtt from 'mqtt';
@@ -180,6 +181,16 @@ describe('pilots on two InfluxDB servers', () => {
     expect(await statesByPilot(main, `time >= ${t}ms`)).toEqual({ 'test-town': 5 });
     await waitFor(async () => (await check('')) === 'SERVING' || undefined, { timeoutMs: 15_000, what: 'SERVING again' });
     expect(await check('influx/archive')).toBe('SERVING');
+  });
+});
+
+describe('influxServers at start-up', () => {
+  it('refuses a pilot that is not in the seeds, naming the path', async () => {
+    const config = twoServers({ influxServers: [{ name: 'archive', url: archive.url, pilots: ['other-town', 'nowhere-town'] }] });
+    await expect(startCloud(config, { logger: testLogger })).rejects.toMatchObject({
+      code: 'MICHI_ERR_CONFIG',
+      message: expect.stringContaining('influxServers[0].pilots[1]: no pilot "nowhere-town" in'),
+    });
   });
 });
 
