@@ -55,8 +55,11 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
   const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
   const influx = new InfluxServers(config, pilots);
   // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
-  for (const server of influx.servers) {
-    const access = await checkInfluxAccess(server.http).catch((err: unknown) => {
+  for (const [i, server] of influx.servers.entries()) {
+    // Where its credentials are set: the entry's own, or those it takes from influx.
+    const entry = config.influxServers[i - 1];
+    const section = entry?.username !== undefined || entry?.passwordEnv !== undefined ? `influxServers[${i - 1}]` : 'influx';
+    const access = await checkInfluxAccess(server.http, section).catch((err: unknown) => {
       influx.close();
       throw err;
     });
