@@ -64,7 +64,7 @@ export interface GrpcIngestServer {
 
 const TRANSPORT = 'grpc';
 /** The health service's name of an InfluxDB server's status: `influx/default`, `influx/archive-east`. */
-export const INFLUX_SERVER_SERVICE = 'influx/';
+const INFLUX_SERVER_SERVICE = 'influx/';
 type Response = michi.v1.UploadResponse.$Properties;
 
 /** Reflection and the health service describe the .proto files; Upload itself uses the static codec. */
