@@ -14,7 +14,6 @@ import { WebhookOutbox } from './alarms/webhook-outbox.js';
 import { AuditLog } from './audit-log.js';
 import { TokenAuthenticator } from './auth.js';
 import { buildHttpApi } from './http-api.js';
-import { InfluxQuery } from './influx-query.js';
 import { startFleetWatch } from './fleet-watch.js';
 import { fanOutObservers } from './ingest-observers.js';
 import { startGrpcIngest, type GrpcIngestServer } from './ingest-grpc.js';
@@ -126,8 +125,8 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
     await closeAlarms();
     throw err;
   }
-  const { directory, influx, influxHealth, writer, latest, ingest, rollups } = pipeline;
-  const query = new InfluxQuery(influx);
+  const { directory, influx, influxHealth, writers, latest, ingest, rollups } = pipeline;
+  const query = influx.query();
   try {
     await latest.rebuild(query, logger);
   } catch (err) {
@@ -192,9 +191,10 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         throw err;
       });
       const grpcServer = grpc;
-      influxHealth.onChange((up) => grpcServer.setServing(up));
+      const serving = (): void => grpcServer.setServing(influxHealth.up, influxHealth.status());
+      influxHealth.onChange(serving);
       await influxHealth.start();
-      grpcServer.setServing(influxHealth.up);
+      serving();
     }
   } catch (err) {
     await closeAlarms();
@@ -245,7 +245,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
         await Promise.all([ingestServer.close(), grpc?.close(), watch?.close()]);
         await closeAlarms();
         await rollups?.close();
-        await writer.close();
+        await Promise.all(writers.map((w) => w.close()));
         await api.close();
         await metricsListener.close();
         audit.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@michi/proto';
-import { influxPassword, loadCloudConfig } from './config.js';
+import { influxEndpoint, influxPassword, influxServers, loadCloudConfig } from './config.js';
 
 function file(text: string): string {
   const f = join(mkdtempSync(join(tmpdir(), 'michi-cloud-config-')), 'cloud.yaml');
@@ -83,6 +83,7 @@ describe('loadCloudConfig', () => {
         maxConcurrentWrites: 2,
         healthIntervalMs: 5_000,
       },
+      influxServers: [],
       dashboardDir: 'dashboard/dist',
       timestampWindow: { pastMs: 7 * 24 * 3600 * 1000, futureMs: 5 * 60 * 1000 },
       rollups: { enabled: true, settleMs: 30_000, tickMs: 5_000, maxHoursPerTick: 24, backfillDays: 35 },
@@ -180,5 +181,58 @@ describe('loadCloudConfig', () => {
     expect(() => loadCloudConfig(file('influx:\n  passwordEnv: X\n'), {})).toThrow(/passwordEnv needs influx.username/);
     // A user without a password would send an empty one: refused at load, not at the first write.
     expect(() => loadCloudConfig(file('influx:\n  username: michi_cloud\n'), {})).toThrow(/influx.username needs influx.passwordEnv/);
+  });
+
+  it('completes each further InfluxDB server from influx, credentials as a pair', () => {
+    const c = loadCloudConfig(
+      file(
+        'influx:\n  username: michi\n  passwordEnv: PW_MAIN\n  timeoutMs: 3000\ninfluxServers:\n' +
+          '  - { name: archive-east, url: "http://east:8086", pilots: [pilot-a, pilot-b] }\n' +
+          '  - { name: archive-west, url: "http://west:8086", database: west, username: w, passwordEnv: PW_WEST, pilots: [pilot-c] }\n',
+      ),
+      { PW_MAIN: 'main', PW_WEST: 'west' },
+    );
+    const [main, east, west] = influxServers(c);
+    expect(main).toMatchObject({ name: 'default', url: 'http://127.0.0.1:8086', pilots: [] });
+    expect(east).toMatchObject({
+      name: 'archive-east',
+      url: 'http://east:8086',
+      database: 'michi',
+      username: 'michi',
+      timeoutMs: 3_000,
+      maxBatchLines: 5_000,
+    });
+    expect(influxEndpoint(c, east)).toMatchObject({ username: 'michi', password: 'main' });
+    expect(west).toMatchObject({ database: 'west', username: 'w', passwordEnv: 'PW_WEST', pilots: ['pilot-c'] });
+    expect(influxEndpoint(c, west)).toMatchObject({ url: 'http://west:8086', username: 'w', password: 'west' });
+    expect(() => influxEndpoint(c, { ...west!, passwordEnv: 'PW_NONE' })).toThrow(
+      /passwordEnv of InfluxDB server archive-west names PW_NONE/,
+    );
+  });
+
+  it('refuses a pilot on two servers, a name used twice and influx checks on a server, naming the path', () => {
+    const f = file(
+      'influxServers:\n' +
+        '  - { name: east, url: "http://east:8086", maxPendingLines: 10, pilots: [pilot-a] }\n' +
+        '  - { name: east, url: "ftp://west", pilots: [pilot-b, pilot-a] }\n' +
+        '  - { name: default, url: "http://x:8086", username: u, pilots: [pilot-c] }\n',
+    );
+    const message = (() => {
+      try {
+        loadCloudConfig(f, {});
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      return 'loaded';
+    })();
+    expect(message).toContain(`${f}: influxServers[1].name: "east" names influxServers[0] already`);
+    expect(message).toContain(`${f}: influxServers[1].pilots[1]: pilot "pilot-a" is assigned to influxServers[0] (east) already`);
+    expect(message.match(/influxServers\[1\]\.url: expected an http:\/\/ or https:\/\/ URL/g)).toHaveLength(1);
+    expect(message).toContain(
+      `${f}: influxServers[0].maxPendingLines: influxServers[0].maxPendingLines must be at least influxServers[0].maxBatchLines`,
+    );
+    expect(message).toContain(`${f}: influxServers[2].name: "default" names the influx section's server`);
+    expect(message).toContain('influxServers[2].username needs influxServers[2].passwordEnv');
   });
 });

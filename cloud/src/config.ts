@@ -191,6 +191,83 @@ const InfluxSchema = z
     path: ['username'],
   });
 
+/** What the default InfluxDB is called in health reports; no entry of influxServers may take it. */
+export const DEFAULT_INFLUX_SERVER = 'default';
+
+type Overrides<T extends z.ZodRawShape> = { [K in keyof T]: z.ZodOptional<T[K] extends z.ZodDefault<infer I> ? I : T[K]> };
+
+/** The same fields, each optional and without its default: unset means "as in the section this overrides". */
+function withoutDefaults<T extends z.ZodRawShape>(shape: T): Overrides<T> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, s]) => [k, ((s instanceof z.ZodDefault ? s.unwrap() : s) as z.ZodType).optional()]),
+  ) as unknown as Overrides<T>;
+}
+
+/**
+ * A further InfluxDB holding the data of the pilots it lists (docs/scaling.md, "Pilots on several
+ * InfluxDB servers"). Every setting of `influx` but the URL may be left out and is then `influx`'s;
+ * the credentials are taken as a pair: from here when either is set, else from `influx`.
+ */
+const InfluxServerSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected 1-63 characters of a-z 0-9 - (the name health reports use)')
+    .refine((n) => n !== DEFAULT_INFLUX_SERVER, `"${DEFAULT_INFLUX_SERVER}" names the influx section's server; choose another name`),
+  pilots: z.array(z.string().min(1)).min(1, 'expected the ids of the pilots whose data this server holds'),
+  ...withoutDefaults(InfluxSchema.shape),
+  url: InfluxSchema.shape.url.unwrap(),
+});
+
+export type InfluxServerSettings = z.infer<typeof InfluxSchema> & { name: string; pilots: readonly string[] };
+
+/** The servers with their settings completed from `influx`: the default first (no pilots listed: it holds every other pilot). */
+export function influxServers(config: Pick<CloudSettings, 'influx' | 'influxServers'>): InfluxServerSettings[] {
+  return [
+    { ...config.influx, name: DEFAULT_INFLUX_SERVER, pilots: [] },
+    ...config.influxServers.map((s) => withInfluxDefaults(config.influx, s)),
+  ];
+}
+
+function withInfluxDefaults(influx: z.infer<typeof InfluxSchema>, server: z.infer<typeof InfluxServerSchema>): InfluxServerSettings {
+  const own = server.username !== undefined || server.passwordEnv !== undefined;
+  const set = Object.fromEntries(Object.entries(server).filter(([, v]) => v !== undefined));
+  return {
+    ...influx,
+    username: undefined,
+    passwordEnv: undefined,
+    ...(own ? {} : { username: influx.username, passwordEnv: influx.passwordEnv }),
+    ...set,
+  } as InfluxServerSettings;
+}
+
+/** influx's checks on each server's completed settings, a name or a pilot used twice: issues at the entry's path. */
+function checkInfluxServers(config: Pick<CloudSettings, 'influx' | 'influxServers'>, ctx: z.RefinementCtx): void {
+  const names = new Map<string, number>();
+  const pilots = new Map<string, string>();
+  config.influxServers.forEach((server, i) => {
+    const at = ['influxServers', i];
+    const { name: _n, pilots: _p, ...settings } = withInfluxDefaults(config.influx, server);
+    // Only the checks across fields: a bad field was reported at its own path already.
+    for (const issue of (InfluxSchema.safeParse(settings).error?.issues ?? []).filter((x) => x.code === 'custom')) {
+      ctx.addIssue({ code: 'custom', path: [...at, ...issue.path], message: issue.message.replaceAll('influx.', `influxServers[${i}].`) });
+    }
+    const first = names.get(server.name);
+    if (first !== undefined)
+      ctx.addIssue({ code: 'custom', path: [...at, 'name'], message: `"${server.name}" names influxServers[${first}] already` });
+    else names.set(server.name, i);
+    server.pilots.forEach((pilot, j) => {
+      const holder = pilots.get(pilot);
+      if (holder !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'pilots', j],
+          message: `pilot "${pilot}" is assigned to ${holder} already; a pilot's data lives on one server`,
+        });
+      } else pilots.set(pilot, `influxServers[${i}] (${server.name})`);
+    });
+  });
+}
+
 /** An origin as browsers send it in `Origin`: scheme://host[:port], nothing after. */
 const OriginSchema = z.string().refine((s) => {
   try {
@@ -291,31 +368,35 @@ const RollupsSchema = z.strictObject({
   backfillDays: z.int().min(0).max(400).default(35),
 });
 
-export const CloudConfigSchema = z.strictObject({
-  /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
-  seedsDir: z.string().min(1).default('seeds'),
-  mqtt: MqttSchema.default(MqttSchema.parse({})),
-  http: HttpSchema.default(HttpSchema.parse({})),
-  /** Prometheus /metrics of the cloud, on its own listener. */
-  metrics: MetricsSchema.default(MetricsSchema.parse({})),
-  api: ApiSchema.default(ApiSchema.parse({})),
-  /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
-  grpc: GrpcSchema.default(GrpcSchema.parse({})),
-  worker: WorkerSchema.default(WorkerSchema.parse({})),
-  watch: WatchSchema.default(WatchSchema.parse({})),
-  influx: InfluxSchema.default(InfluxSchema.parse({})),
-  /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
-  dashboardDir: z.string().min(1).default('dashboard/dist'),
-  timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
-  rollups: RollupsSchema.default(RollupsSchema.parse({})),
-  /** API bearer tokens (auth-config.ts, docs/api.md). */
-  auth: AuthSchema.default(AuthSchema.parse({})),
-  alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
-  records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
-  log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
-    .default({ level: 'info' }),
-});
+export const CloudConfigSchema = z
+  .strictObject({
+    /** The pilot definitions (seeds/*.json): which gateways may connect and which sources exist. */
+    seedsDir: z.string().min(1).default('seeds'),
+    mqtt: MqttSchema.default(MqttSchema.parse({})),
+    http: HttpSchema.default(HttpSchema.parse({})),
+    /** Prometheus /metrics of the cloud, on its own listener. */
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
+    api: ApiSchema.default(ApiSchema.parse({})),
+    /** gRPC ingest (michi.v1.CloudIngestService, health, reflection). */
+    grpc: GrpcSchema.default(GrpcSchema.parse({})),
+    worker: WorkerSchema.default(WorkerSchema.parse({})),
+    watch: WatchSchema.default(WatchSchema.parse({})),
+    influx: InfluxSchema.default(InfluxSchema.parse({})),
+    /** Further InfluxDB servers, each holding the pilots it lists; the others stay on `influx`. */
+    influxServers: z.array(InfluxServerSchema).max(64).default([]),
+    /** The built dashboard (`npm run build -w @michi/dashboard`); served at / when it exists. */
+    dashboardDir: z.string().min(1).default('dashboard/dist'),
+    timestampWindow: TimestampWindowSchema.default(TimestampWindowSchema.parse({})),
+    rollups: RollupsSchema.default(RollupsSchema.parse({})),
+    /** API bearer tokens (auth-config.ts, docs/api.md). */
+    auth: AuthSchema.default(AuthSchema.parse({})),
+    alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
+    records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .default({ level: 'info' }),
+  })
+  .superRefine(checkInfluxServers);
 
 export type CloudSettings = z.infer<typeof CloudConfigSchema>;
 
@@ -358,24 +439,31 @@ export function loadCloudConfig(file: string | undefined, env: Readonly<Record<s
   return Object.freeze(config) as CloudConfig;
 }
 
-/** The InfluxDB the configuration names, with its password resolved (the cloud and the ingest workers alike). */
-export function influxEndpoint(config: CloudConfig): InfluxEndpoint {
+/** An InfluxDB the configuration names (default: `influx`), with its password resolved (the cloud and the ingest workers alike). */
+export function influxEndpoint(config: CloudConfig, server: InfluxServerSettings = influxServers(config)[0]!): InfluxEndpoint {
   return {
-    url: config.influx.url,
-    database: config.influx.database,
-    username: config.influx.username,
-    password: influxPassword(config),
-    timeoutMs: config.influx.timeoutMs,
+    url: server.url,
+    database: server.database,
+    username: server.username,
+    password: influxPassword(config, server),
+    timeoutMs: server.timeoutMs,
   };
 }
 
-/** The InfluxDB password, when the configuration names a variable for it; a missing variable is an error. */
-export function influxPassword(config: CloudConfig): string | undefined {
-  const name = config.influx.passwordEnv;
+/** An InfluxDB's password (default: `influx`'s), when the configuration names a variable for it; a missing variable is an error. */
+export function influxPassword(
+  config: CloudConfig,
+  server: Pick<InfluxServerSettings, 'passwordEnv'> & { name?: string } = config.influx,
+): string | undefined {
+  const name = server.passwordEnv;
   if (name === undefined) return undefined;
   const password = config.resolveSecret(`env:${name}`);
   if (password === undefined) {
-    throw new ConfigError(`influx.passwordEnv names ${name}, but that environment variable is not set`, { variable: name });
+    const setting =
+      server.name === undefined || server.name === DEFAULT_INFLUX_SERVER
+        ? 'influx.passwordEnv'
+        : `the passwordEnv of InfluxDB server ${server.name}`;
+    throw new ConfigError(`${setting} names ${name}, but that environment variable is not set`, { variable: name });
   }
   return password;
 }

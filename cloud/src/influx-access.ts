@@ -14,9 +14,10 @@ export type InfluxAccess = { ok: true } | { ok: false; reason: string };
  * An empty /write is authorized like any other and stores nothing; a SELECT of a measurement that
  * never exists is authorized as a READ and returns no rows.
  */
-export async function checkInfluxAccess(http: InfluxHttp): Promise<InfluxAccess> {
+/** `section`: where the configuration sets this server's credentials, for the messages (`influx`, `influxServers[0]`). */
+export async function checkInfluxAccess(http: InfluxHttp, section = 'influx'): Promise<InfluxAccess> {
   const { database, username } = http.endpoint;
-  const who = username === undefined ? 'anonymous access (influx.username is not set)' : `user ${JSON.stringify(username)}`;
+  const who = username === undefined ? `anonymous access (${section}.username is not set)` : `user ${JSON.stringify(username)}`;
   const probes = [
     { privilege: 'WRITE', send: () => http.request('POST', 'write', { db: database, precision: 'ms' }, '') },
     { privilege: 'READ', send: () => http.request('GET', 'query', { db: database, q: 'SELECT * FROM "michi_access_probe" LIMIT 1' }) },
@@ -31,7 +32,7 @@ export async function checkInfluxAccess(http: InfluxHttp): Promise<InfluxAccess>
     if (res.status === 401) {
       throw new ConfigError(
         `InfluxDB at ${http.endpoint.url} refused ${who}: ${influxErrorText(res.body)}. ` +
-          'Check influx.username and the password in the variable influx.passwordEnv names',
+          `Check ${section}.username and the password in the variable ${section}.passwordEnv names`,
         { url: http.endpoint.url, username, status: 401 },
       );
     }

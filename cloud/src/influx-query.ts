@@ -1,7 +1,8 @@
 /**
  * The one module that reads InfluxDB: InfluxQL over the v1 /query API, results as rows, and the
  * quoting that keeps ids and free text from changing a query's meaning. Timestamps come back as
- * integer milliseconds (epoch=ms).
+ * integer milliseconds (epoch=ms). With pilots on several InfluxDB servers (influxServers), every
+ * query of a pilot's data goes through forPilot() or byServer(), which pick the server holding it.
  */
 import { ErrorCodes, MichiError } from '@michi/proto';
 import { type InfluxHttp, InfluxTimeoutError, influxErrorText } from './influx-http.js';
@@ -70,6 +71,13 @@ export interface QueryLimits {
   maxRows?: number;
 }
 
+/** Which InfluxDB holds a pilot's data when there are several (influx-servers.ts). */
+export interface PilotRouting {
+  httpOf(pilot: string): InfluxHttp;
+  /** Every server, the default first. */
+  readonly servers: readonly { readonly name: string; readonly http: InfluxHttp }[];
+}
+
 /** Rows per line of InfluxDB's chunked answer: the most that is ever parsed at once. */
 const CHUNK_ROWS = 10_000;
 
@@ -84,12 +92,34 @@ export class InfluxQuery {
   /** What a caller aggregating rows itself (forEachRow) should keep at most too. */
   readonly maxRows: number;
   private readonly deadline: number | undefined;
+  private readonly routing: PilotRouting | undefined;
 
-  constructor(http: InfluxHttp, limits: QueryLimits = {}) {
+  /** `http` answers what is no pilot's (the rollups' progress point) and, without `routing`, everything. */
+  constructor(http: InfluxHttp, limits: QueryLimits = {}, routing?: PilotRouting) {
     this.http = http;
     this.timeoutMs = limits.timeoutMs ?? http.endpoint.timeoutMs;
     this.maxRows = limits.maxRows ?? Number.POSITIVE_INFINITY;
     this.deadline = limits.deadline;
+    this.routing = routing;
+  }
+
+  /** The same limits and deadline on the InfluxDB holding `pilot`'s data. */
+  forPilot(pilot: string): InfluxQuery {
+    const http = this.routing?.httpOf(pilot) ?? this.http;
+    if (http === this.http) return this;
+    return new InfluxQuery(http, { timeoutMs: this.timeoutMs, maxRows: this.maxRows, deadline: this.deadline }, this.routing);
+  }
+
+  /** `pilots` grouped by the InfluxDB holding their data, for a query over several pilots: one per server. */
+  byServer(pilots: readonly string[]): { query: InfluxQuery; pilots: string[] }[] {
+    const groups = new Map<InfluxHttp, { query: InfluxQuery; pilots: string[] }>();
+    for (const pilot of pilots) {
+      const query = this.forPilot(pilot);
+      const group = groups.get(query.http) ?? { query, pilots: [] };
+      group.pilots.push(pilot);
+      groups.set(query.http, group);
+    }
+    return [...groups.values()];
   }
 
   /**
@@ -99,7 +129,7 @@ export class InfluxQuery {
   bounded(timeoutMs: number, maxRows: number): InfluxQuery {
     // influx.timeoutMs stays the ceiling of each request, as for every other query.
     const ms = Math.min(this.timeoutMs, timeoutMs);
-    return new InfluxQuery(this.http, { timeoutMs: ms, maxRows, deadline: Date.now() + ms });
+    return new InfluxQuery(this.http, { timeoutMs: ms, maxRows, deadline: Date.now() + ms }, this.routing);
   }
 
   private timeoutError(): MichiError {
@@ -185,7 +215,20 @@ export class InfluxQuery {
     });
   }
 
-  ping(): Promise<void> {
-    return this.http.ping();
+  /** Pings every InfluxDB server; the first that does not answer is named in the error. */
+  async ping(): Promise<void> {
+    const servers = this.routing?.servers ?? [{ name: 'default', http: this.http }];
+    const failed = await Promise.all(
+      servers.map((s) =>
+        s.http.ping().then(
+          () => null,
+          (err: unknown) => ({ name: s.name, err: err as Error }),
+        ),
+      ),
+    );
+    const down = failed.filter((f) => f !== null);
+    if (down.length === 0) return;
+    if (servers.length === 1) throw down[0]!.err;
+    throw new Error(down.map((d) => `InfluxDB server ${d.name}: ${d.err.message}`).join('; '));
   }
 }

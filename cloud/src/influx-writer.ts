@@ -49,6 +49,8 @@ export class InfluxWriter {
   private queuedLines = 0;
   private inFlightLines = 0;
   private inFlight = 0;
+  /** What this writer has added to the pending-lines gauge. */
+  private reportedLines = 0;
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() when a request last returned: under load, the next partial one lingers from then. */
   private slotFreedAt = 0;
@@ -235,8 +237,10 @@ export class InfluxWriter {
     return new StorageError(message, { reason, status: 0, body: message, lines });
   }
 
+  /** By difference: with pilots on several InfluxDB servers, one writer each adds to the same gauge. */
   private updateGauge(): void {
-    this.metrics?.pendingLines.set(this.pendingLines);
+    this.metrics?.pendingLines.inc(this.pendingLines - this.reportedLines);
+    this.reportedLines = this.pendingLines;
   }
 }
 

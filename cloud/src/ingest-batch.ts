@@ -64,6 +64,8 @@ export interface BatchIngestOptions {
 export interface BatchIngestDeps {
   directory: PilotDirectory;
   writer: InfluxWriter;
+  /** With pilots on several InfluxDB servers (influxServers): the writer of the one holding `pilot`'s data. */
+  writerOf?: ((pilot: string) => InfluxWriter) | undefined;
   latest: LatestState;
   metrics: CloudMetrics;
   logger: Logger;
@@ -153,7 +155,7 @@ export class BatchIngest {
     const log = this.deps.logger;
     if (count > 0) {
       try {
-        await this.deps.writer.writeBody(lines, count);
+        await (this.deps.writerOf?.(gw.pilot) ?? this.deps.writer).writeBody(lines, count);
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;
         if (err.permanent) {

@@ -13,7 +13,8 @@
  * Also served: the standard health service (grpc.health.v1.Health, for grpc_health_probe) and server
  * reflection (v1 and v1alpha, for grpcurl). TLS when a certificate is configured. The health status
  * ('' and michi.v1.CloudIngestService) is whatever setServing() last said: the cloud service makes it
- * follow whether InfluxDB takes writes (InfluxHealth), since without InfluxDB no upload is acknowledged.
+ * follow whether InfluxDB takes writes (InfluxHealth), since without InfluxDB no upload is acknowledged;
+ * with several InfluxDB servers, whether all of them do, and `influx/<server>` says which one does not.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -53,12 +54,17 @@ export interface GrpcIngestDeps {
 
 export interface GrpcIngestServer {
   readonly port: number;
-  /** Sets what the health service reports for '' and michi.v1.CloudIngestService (ignored once closing). */
-  setServing(serving: boolean): void;
+  /**
+   * Sets what the health service reports for '' and michi.v1.CloudIngestService, and for
+   * `influx/<name>` of each InfluxDB server given (ignored once closing).
+   */
+  setServing(serving: boolean, servers?: Readonly<Record<string, 'up' | 'down'>>): void;
   close(): Promise<void>;
 }
 
 const TRANSPORT = 'grpc';
+/** The health service's name of an InfluxDB server's status: `influx/default`, `influx/archive-east`. */
+const INFLUX_SERVER_SERVICE = 'influx/';
 type Response = michi.v1.UploadResponse.$Properties;
 
 /** Reflection and the health service describe the .proto files; Upload itself uses the static codec. */
@@ -268,11 +274,13 @@ export async function startGrpcIngest(opts: GrpcIngestOptions, deps: GrpcIngestD
   let closed: Promise<void> | undefined;
   return {
     port,
-    setServing(serving) {
+    setServing(serving, servers = {}) {
       if (closing) return;
       const status = serving ? 'SERVING' : 'NOT_SERVING';
       health.setStatus('', status);
       health.setStatus(CLOUD_INGEST_SERVICE, status);
+      for (const [name, up] of Object.entries(servers))
+        health.setStatus(`${INFLUX_SERVER_SERVICE}${name}`, up === 'up' ? 'SERVING' : 'NOT_SERVING');
     },
     close() {
       closed ??= (async () => {

@@ -1,21 +1,22 @@
 /**
  * The ingest path the cloud (cloud-service.ts) and the scale-out worker (worker-service.ts) share:
- * pilot directory, InfluxDB client (credentials checked before anything listens), InfluxDB health
- * fed by every write, the group-committing writer, the latest-state cache and BatchIngest, which
- * decodes, validates and stores a gateway's batch. Each service adds its own transports.
+ * pilot directory, InfluxDB clients (credentials checked before anything listens), and per InfluxDB
+ * server (influx, influxServers) a health fed by every write and a group-committing writer; the
+ * latest-state cache and BatchIngest, which decodes, validates and stores a gateway's batch with
+ * the writer of the server holding its pilot's data. Each service adds its own transports.
  */
 import type { Logger } from 'pino';
 import type { Pilot } from '@michi/proto';
-import { influxEndpoint, type CloudConfig } from './config.js';
+import type { CloudConfig } from './config.js';
 import { checkInfluxAccess } from './influx-access.js';
 import { InfluxHealth } from './influx-health.js';
-import { InfluxHttp } from './influx-http.js';
+import { InfluxServers } from './influx-servers.js';
+import { InfluxServersHealth } from './influx-servers-health.js';
 import { InfluxWriter } from './influx-writer.js';
 import { BatchIngest, type IngestObserver } from './ingest-batch.js';
 import { LatestState } from './latest-state.js';
 import type { CloudMetrics } from './metrics.js';
 import { PilotDirectory } from './pilot-directory.js';
-import { InfluxQuery } from './influx-query.js';
 import { ROLLUP_CLOUD_INSTANCE, RollupJob } from './rollups/rollup-job.js';
 
 export interface IngestPipelineDeps {
@@ -35,10 +36,12 @@ export interface IngestPipelineDeps {
 
 export interface IngestPipeline {
   readonly directory: PilotDirectory;
-  readonly influx: InfluxHttp;
-  /** Not started: a service that reports it calls start(). */
-  readonly influxHealth: InfluxHealth;
-  readonly writer: InfluxWriter;
+  /** Every InfluxDB server and which pilots' data it holds; `influx.query()` reads each pilot's from its server. */
+  readonly influx: InfluxServers;
+  /** One per server; not started: a service that reports it calls start(). */
+  readonly influxHealth: InfluxServersHealth;
+  /** One per server, the default (`influx`) first. */
+  readonly writers: readonly InfluxWriter[];
   readonly latest: LatestState;
   readonly ingest: BatchIngest;
   /** Not started; undefined when not asked for or rollups.enabled is false. */
@@ -50,29 +53,51 @@ export interface IngestPipeline {
 export async function openIngestPipeline(config: CloudConfig, deps: IngestPipelineDeps): Promise<IngestPipeline> {
   const { logger, pilots, metrics } = deps;
   const directory = new PilotDirectory(pilots, config.resolveSecret, logger);
-  const influx = new InfluxHttp(influxEndpoint(config));
+  const influx = new InfluxServers(config, pilots);
   // Wrong InfluxDB credentials stop start-up here, with a message saying which; an unreachable InfluxDB does not.
-  const access = await checkInfluxAccess(influx).catch((err: unknown) => {
-    influx.close();
-    throw err;
+  for (const [i, server] of influx.servers.entries()) {
+    // Where its credentials are set: the entry's own, or those it takes from influx.
+    const entry = config.influxServers[i - 1];
+    const section = entry?.username !== undefined || entry?.passwordEnv !== undefined ? `influxServers[${i - 1}]` : 'influx';
+    const access = await checkInfluxAccess(server.http, section).catch((err: unknown) => {
+      influx.close();
+      throw err;
+    });
+    if (!access.ok)
+      logger.warn({ influxServer: server.name, reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
+  }
+  const perServer = influx.servers.map((server) => {
+    const log = logger.child({ influxServer: server.name });
+    const health = new InfluxHealth(server.http, { intervalMs: server.settings.healthIntervalMs }, { logger: log });
+    const writer = new InfluxWriter(server.http, server.settings, {
+      metrics,
+      logger: log.child({ component: 'influx-writer' }),
+      observer: health,
+    });
+    return { server, health, writer };
   });
-  if (!access.ok) logger.warn({ reason: access.reason }, 'could not check the InfluxDB credentials; starting anyway');
-  const influxHealth = new InfluxHealth(influx, { intervalMs: config.influx.healthIntervalMs }, { logger });
-  const writer = new InfluxWriter(influx, config.influx, {
-    metrics,
-    logger: logger.child({ component: 'influx-writer' }),
-    observer: influxHealth,
-  });
+  const influxHealth = new InfluxServersHealth(perServer.map(({ server, health }) => ({ name: server.name, health })));
+  const writers = new Map(perServer.map(({ server, writer }) => [server, writer]));
+  const writerOf = (pilot: string): InfluxWriter => writers.get(influx.of(pilot))!;
   const latest = new LatestState(pilots);
   // Rollups go through a writer of their own: a rollup line InfluxDB refused must never fail (and so
   // acknowledge unstored) the gateways' batches a shared request would have carried.
   const instance = config.rollups.enabled ? deps.rollupInstance : undefined;
-  const rollupWriter =
+  const rollupWriters =
     instance !== undefined
-      ? new InfluxWriter(influx, { ...config.influx, maxConcurrentWrites: 1 }, { logger: logger.child({ component: 'rollup-writer' }) })
+      ? new Map(
+          influx.servers.map((server) => [
+            server,
+            new InfluxWriter(
+              server.http,
+              { ...server.settings, maxConcurrentWrites: 1 },
+              { logger: logger.child({ component: 'rollup-writer', influxServer: server.name }) },
+            ),
+          ]),
+        )
       : undefined;
   const rollups =
-    rollupWriter !== undefined && instance !== undefined
+    rollupWriters !== undefined && instance !== undefined
       ? new RollupJob(
           {
             ...config.rollups,
@@ -81,28 +106,45 @@ export async function openIngestPipeline(config: CloudConfig, deps: IngestPipeli
             backfillDays: instance === ROLLUP_CLOUD_INSTANCE ? config.rollups.backfillDays : 0,
             pastMs: config.timestampWindow.pastMs,
             // A reading is marked after its write: the writer's queueing and the write's own deadline.
-            watermarkMarginMs: config.influx.flushIntervalMs + 2 * config.influx.timeoutMs + 60_000,
+            watermarkMarginMs: config.influx.flushIntervalMs + 2 * Math.max(...influx.servers.map((s) => s.settings.timeoutMs)) + 60_000,
           },
-          { query: new InfluxQuery(influx), writer: rollupWriter, pilots, logger, metrics, now: deps.now },
+          {
+            query: influx.query(),
+            writer: rollupWriters.get(influx.default)!,
+            writerOf: (pilot) => rollupWriters.get(influx.of(pilot))!,
+            pilots,
+            logger,
+            metrics,
+            now: deps.now,
+          },
         )
       : undefined;
   const ingest = new BatchIngest(
     { maxPayloadBytes: config.mqtt.maxPayloadBytes, timestampWindow: config.timestampWindow },
-    { directory, writer, latest, metrics, logger, now: deps.now, rollups, ...(deps.observer ? { observer: deps.observer } : {}) },
+    {
+      directory,
+      writer: writers.get(influx.default)!,
+      writerOf,
+      latest,
+      metrics,
+      logger,
+      now: deps.now,
+      rollups,
+      ...(deps.observer ? { observer: deps.observer } : {}),
+    },
   );
   return {
     directory,
     influx,
     influxHealth,
-    writer,
+    writers: [...writers.values()],
     latest,
     ingest,
     rollups,
     async close() {
       influxHealth.close();
       await rollups?.close();
-      await rollupWriter?.close();
-      await writer.close();
+      await Promise.all([...(rollupWriters?.values() ?? []), ...writers.values()].map((w) => w.close()));
       influx.close();
     },
   };

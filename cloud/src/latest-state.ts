@@ -165,12 +165,17 @@ export class LatestState {
    * source only, so the newest sample over all of a vehicle's cells wins (`cell` comes back as a column).
    */
   async rebuild(query: InfluxQuery, log?: Logger): Promise<number> {
-    const pilots = [...this.byPilot.keys()];
-    if (pilots.length === 0) return 0;
-    const where = pilots.map((p) => `${quoteIdentifier('pilot')} = ${quoteLiteral(p)}`).join(' OR ');
-    const latestOf = (measurement: string): string =>
-      `SELECT * FROM ${quoteIdentifier(measurement)} WHERE ${where} GROUP BY ${quoteIdentifier('pilot')}, ${quoteIdentifier('source')} ORDER BY time DESC LIMIT 1`;
-    const [rows = [], linkRows = []] = await query.rowsOfEach([latestOf(MEASUREMENTS.state), latestOf(MEASUREMENTS.link)]);
+    const rows: InfluxRow[] = [];
+    const linkRows: InfluxRow[] = [];
+    // One request per InfluxDB server, for the pilots whose data it holds.
+    for (const server of query.byServer([...this.byPilot.keys()])) {
+      const where = server.pilots.map((p) => `${quoteIdentifier('pilot')} = ${quoteLiteral(p)}`).join(' OR ');
+      const latestOf = (measurement: string): string =>
+        `SELECT * FROM ${quoteIdentifier(measurement)} WHERE ${where} GROUP BY ${quoteIdentifier('pilot')}, ${quoteIdentifier('source')} ORDER BY time DESC LIMIT 1`;
+      const [states = [], links = []] = await server.query.rowsOfEach([latestOf(MEASUREMENTS.state), latestOf(MEASUREMENTS.link)]);
+      rows.push(...states);
+      linkRows.push(...links);
+    }
     let restored = 0;
     for (const row of rows) {
       const pilot = row['pilot'];

@@ -3,8 +3,8 @@
  * path as the cloud (ingest-pipeline.ts) fed by a shared subscription on an external MQTT broker
  * (worker.ts, `worker.mode: mqtt`) or a durable JetStream consumer on a NATS cluster
  * (worker-nats.ts, `worker.mode: nats`) instead of the cloud's own listeners, and the cloud's metrics listener
- * (metrics-server.ts) on `worker.metrics`, which also answers /health: 200 while InfluxDB takes
- * writes and at least one broker connection is up, else 503. Every collaborator can be passed in;
+ * (metrics-server.ts) on `worker.metrics`, which also answers /health: 200 while every InfluxDB
+ * server takes writes and at least one broker connection is up, else 503, naming each server's state. Every collaborator can be passed in;
  * the defaults are the real ones. close() acknowledges what is written, leaves the rest with the
  * broker, then stops.
  */
@@ -104,7 +104,14 @@ export async function startIngestWorker(config: CloudConfig, deps: IngestWorkerD
     const connections = w.mode === 'nats' ? 1 : w.connections;
     const health = (): HealthReport => {
       const influx = influxHealth.up;
-      return { ok: influx && broker.connected > 0, influx: influx ? 'up' : 'down', connections: broker.connected, of: connections };
+      return {
+        ok: influx && broker.connected > 0,
+        influx: influx ? 'up' : 'down',
+        // Which server is down: only its pilots' batches wait (influxServers).
+        influxServers: influxHealth.status(),
+        connections: broker.connected,
+        of: connections,
+      };
     };
     const listener = await startMetricsServer(w.metrics, metrics, logger, health);
     pipeline.rollups?.start();

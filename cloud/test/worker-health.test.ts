@@ -52,11 +52,11 @@ describe('michi-ingest-worker /health and /metrics', () => {
 
   it('follows InfluxDB: 503 while it is paused, 200 once it answers again', async () => {
     await until(200, 'healthy at start');
-    expect((await health()).body).toEqual({ ok: true, influx: 'up', connections: 2, of: 2 });
+    expect((await health()).body).toEqual({ ok: true, influx: 'up', influxServers: { default: 'up' }, connections: 2, of: 2 });
     try {
       influx.pause();
       await until(503, '503 while InfluxDB is paused');
-      expect((await health()).body).toMatchObject({ ok: false, influx: 'down', connections: 2 });
+      expect((await health()).body).toMatchObject({ ok: false, influx: 'down', influxServers: { default: 'down' }, connections: 2 });
     } finally {
       influx.resume();
     }

@@ -12,9 +12,8 @@ import { ConfigError, loadSeeds } from '@michi/proto';
 import { AlarmStore } from '../alarms/index.js';
 import { AuditLog } from '../audit-log.js';
 import { parseCommandLine } from '../command-line.js';
-import { CLOUD_CONFIG_ENV, influxEndpoint, loadCloudConfig } from '../config.js';
-import { InfluxHttp } from '../influx-http.js';
-import { InfluxQuery } from '../influx-query.js';
+import { CLOUD_CONFIG_ENV, loadCloudConfig } from '../config.js';
+import { InfluxServers } from '../influx-servers.js';
 import { RecordStore } from '../records/index.js';
 import { buildIncidentBundle, bundleWindowProblem } from './incident-bundle.js';
 import { recordStoreExcerpts } from './record-excerpt.js';
@@ -79,14 +78,15 @@ export async function runBundleCommand(
   if (problem) throw new ConfigError(`--before/--after: ${problem}`);
 
   const config = loadCloudConfig(values.config ?? (env[CLOUD_CONFIG_ENV] || undefined), env);
-  const pilot = loadSeeds(config.seedsDir).find((p) => p.id === values.pilot);
+  const pilots = loadSeeds(config.seedsDir);
+  const pilot = pilots.find((p) => p.id === values.pilot);
   if (!pilot) throw new ConfigError(`--pilot: no pilot "${values.pilot}" in ${config.seedsDir}`);
   if (!pilot.vehicles.some((v) => v.id === values.vehicle)) {
     throw new ConfigError(
       `--vehicle: no vehicle "${values.vehicle}" in pilot "${pilot.id}"; its vehicles: ${pilot.vehicles.map((v) => v.id).join(', ')}`,
     );
   }
-  const influx = new InfluxHttp(influxEndpoint(config));
+  const influx = new InfluxServers(config, pilots);
   const alarms = config.alarms.enabled ? new AlarmStore(config.alarms.dbFile) : undefined;
   // Read-only: the running cloud appends to the record; a missing database is a configuration fault.
   if (config.records.enabled && !existsSync(config.records.dbFile)) {
@@ -100,7 +100,7 @@ export async function runBundleCommand(
   let status = 500;
   try {
     const bundle = await buildIncidentBundle(
-      { query: new InfluxQuery(influx), alarms, records: records && recordStoreExcerpts(records), now: Date.now },
+      { query: influx.query(), alarms, records: records && recordStoreExcerpts(records), now: Date.now },
       window,
     );
     const file = values.out ?? bundle.fileName;

@@ -90,7 +90,8 @@ function stamp(ms: number): string {
 }
 
 /** The vehicle's stored points of each kind over the window, oldest first: one InfluxDB request. */
-async function storedRows(query: InfluxQuery, w: BundleWindow): Promise<Record<'state' | 'link' | 'event', InfluxRow[]>> {
+async function storedRows(queries: InfluxQuery, w: BundleWindow): Promise<Record<'state' | 'link' | 'event', InfluxRow[]>> {
+  const query = queries.forPilot(w.pilot);
   const kinds = ['state', 'link', 'event'] as const;
   const where = `${pilotRange(w.pilot, w.fromMs, w.toMs)} AND ${quoteIdentifier(TAGS.source)} = ${quoteLiteral(w.vehicle)}`;
   const results = await query.rowsOfEach(

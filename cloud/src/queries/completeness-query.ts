@@ -55,12 +55,13 @@ interface Aggregate {
  * to find the gaps. A complete source costs InfluxDB an aggregate, not a transfer of every reading.
  */
 export async function queryCompleteness(
-  query: InfluxQuery,
+  queries: InfluxQuery,
   pilot: Pilot,
   from: number,
   to: number,
   now: number = Date.now(),
 ): Promise<SourceCompleteness[]> {
+  const query = queries.forPilot(pilot.id);
   const q = quoteIdentifier;
   const measurements = Object.values(MEASUREMENTS).map(q).join(', ');
   const where = pilotRange(pilot.id, from, to);

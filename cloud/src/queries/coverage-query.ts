@@ -23,12 +23,13 @@ class Mean {
 }
 
 export async function queryCoverage(
-  query: InfluxQuery,
+  queries: InfluxQuery,
   pilot: string,
   from: number,
   to: number,
   resolution: number,
 ): Promise<CoverageCell[]> {
+  const query = queries.forPilot(pilot);
   const q = quoteIdentifier;
   const cells = new Map<string, { samples: number; rsrp: Mean; sinr: Mean; rtt: Mean }>();
   await query.forEachRow(

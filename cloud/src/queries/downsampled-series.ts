@@ -36,11 +36,12 @@ export interface DownsampledSeries {
  * fields come from that same reading.
  */
 export async function queryDownsampledSeries(
-  query: InfluxQuery,
+  queries: InfluxQuery,
   measurement: string,
   fields: readonly [string, ...string[]],
   req: SeriesRequest,
 ): Promise<DownsampledSeries> {
+  const query = queries.forPilot(req.pilot);
   const m = quoteIdentifier(measurement);
   const src = anyOf('source', req.sources);
   const where = `${pilotRange(req.pilot, req.from, req.to)}${src ? ` AND ${src}` : ''}`;

@@ -13,7 +13,8 @@ export interface EventsRequest {
   limit: number;
 }
 
-export async function queryEvents(query: InfluxQuery, req: EventsRequest): Promise<EventView[]> {
+export async function queryEvents(queries: InfluxQuery, req: EventsRequest): Promise<EventView[]> {
+  const query = queries.forPilot(req.pilot);
   const filters = [
     pilotRange(req.pilot, req.from, req.to),
     anyOf('type', req.types),

@@ -147,7 +147,8 @@ function addRollupPiece(fig: KpiFigures, pilot: Pilot, from: number, piece: Piec
  * and the other raw parts go in up to three requests at once, so that a long range costs about its
  * largest part, not the sum (bench/kpi-rollups.bench.ts). Each request is bounded like any other.
  */
-export async function queryKpis(query: InfluxQuery, pilot: Pilot, from: number, to: number, rollups?: RollupCoverage): Promise<Kpis> {
+export async function queryKpis(queries: InfluxQuery, pilot: Pilot, from: number, to: number, rollups?: RollupCoverage): Promise<Kpis> {
+  const query = queries.forPilot(pilot.id);
   const pieces = planKpiPieces(from, to, rollups, pilot.id);
   const raw = pieces.filter((p) => p.kind === 'raw');
   const groups = [pieces.filter((p) => p.kind !== 'raw'), raw.slice(0, 1), raw.slice(1)].filter((g) => g.length > 0);

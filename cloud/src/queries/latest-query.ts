@@ -16,7 +16,7 @@ function lastPerSource(measurement: string, pilot: string, atOrBefore?: number):
 
 /** sensor id → its last reading's counts and measures. */
 export async function querySensorsLatest(query: InfluxQuery, pilot: string): Promise<Map<string, SensorLatest>> {
-  const rows = await query.rows(lastPerSource(MEASUREMENTS.sensor, pilot));
+  const rows = await query.forPilot(pilot).rows(lastPerSource(MEASUREMENTS.sensor, pilot));
   const out = new Map<string, SensorLatest>();
   for (const r of rows) {
     const source = str(r['source']);
@@ -34,7 +34,7 @@ export async function querySensorsLatest(query: InfluxQuery, pilot: string): Pro
 
 /** vehicle id → its last state with a source timestamp ≤ `atOrBefore`. */
 export async function queryVehicleStatesAt(query: InfluxQuery, pilot: string, atOrBefore: number): Promise<Map<string, VehicleSnapshot>> {
-  const rows = await query.rows(lastPerSource(MEASUREMENTS.state, pilot, atOrBefore));
+  const rows = await query.forPilot(pilot).rows(lastPerSource(MEASUREMENTS.state, pilot, atOrBefore));
   const out = new Map<string, VehicleSnapshot>();
   for (const r of rows) {
     const source = str(r['source']);
@@ -55,9 +55,11 @@ export async function queryVehicleStatesBetween(
   limitPerVehicle: number,
 ): Promise<Map<string, VehicleSnapshot[]>> {
   const q = quoteIdentifier;
-  const rows = await query.rows(
-    `SELECT * FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND time > ${Math.trunc(after)}ms AND time <= ${Math.trunc(until)}ms GROUP BY ${q('source')} ORDER BY time ASC LIMIT ${Math.max(1, Math.trunc(limitPerVehicle))}`,
-  );
+  const rows = await query
+    .forPilot(pilot)
+    .rows(
+      `SELECT * FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND time > ${Math.trunc(after)}ms AND time <= ${Math.trunc(until)}ms GROUP BY ${q('source')} ORDER BY time ASC LIMIT ${Math.max(1, Math.trunc(limitPerVehicle))}`,
+    );
   const out = new Map<string, VehicleSnapshot[]>();
   for (const r of rows) {
     const source = str(r['source']);

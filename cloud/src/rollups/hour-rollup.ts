@@ -41,14 +41,16 @@ export interface HourRows {
 export async function computeHourRollup(query: InfluxQuery, pilot: string, source: string, hour: number): Promise<SourceRollup> {
   const where = sourceWhere(pilot, source, hour, hour + HOUR_MS - 1);
   const M = MEASUREMENTS;
-  const [states = [], prev = [], links = [], events = [], minutes = [], seqs = []] = await query.rowsOfEach([
-    `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${where}`,
-    `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${sourceWhere(pilot, source, hour - PREV_LOOKBACK_MS, hour - 1)} ORDER BY time DESC LIMIT 1`,
-    `SELECT ${LINK_FIELDS} FROM ${q(M.link)} WHERE ${where}`,
-    `SELECT ${q('type')}, ${q('cause')} FROM ${q(M.event)} WHERE ${where} AND ${anyOf('type', KPI_EVENT_TYPES)}`,
-    `SELECT count(${q('seq')}) FROM ${q(M.state)}, ${q(M.sensor)} WHERE ${where} GROUP BY time(1m) fill(none)`,
-    `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}) FROM ${q(M.state)}, ${q(M.link)}, ${q(M.event)}, ${q(M.sensor)} WHERE ${where}`,
-  ]);
+  const [states = [], prev = [], links = [], events = [], minutes = [], seqs = []] = await query
+    .forPilot(pilot)
+    .rowsOfEach([
+      `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${where}`,
+      `SELECT ${STATE_FIELDS} FROM ${q(M.state)} WHERE ${sourceWhere(pilot, source, hour - PREV_LOOKBACK_MS, hour - 1)} ORDER BY time DESC LIMIT 1`,
+      `SELECT ${LINK_FIELDS} FROM ${q(M.link)} WHERE ${where}`,
+      `SELECT ${q('type')}, ${q('cause')} FROM ${q(M.event)} WHERE ${where} AND ${anyOf('type', KPI_EVENT_TYPES)}`,
+      `SELECT count(${q('seq')}) FROM ${q(M.state)}, ${q(M.sensor)} WHERE ${where} GROUP BY time(1m) fill(none)`,
+      `SELECT count(${q('seq')}), min(${q('seq')}), max(${q('seq')}) FROM ${q(M.state)}, ${q(M.link)}, ${q(M.event)}, ${q(M.sensor)} WHERE ${where}`,
+    ]);
   return hourRollupOfRows(pilot, source, hour, { states, prev, links, events, minutes, seqs });
 }
 
@@ -78,9 +80,11 @@ export function hourRollupOfRows(pilot: string, source: string, hour: number, ro
 
 /** The hour of the source's first vehicle_state after `hour`, or null: its edge segment starts at or before this hour's last reading. */
 export async function nextStateHour(query: InfluxQuery, pilot: string, source: string, hour: number): Promise<number | null> {
-  const rows: InfluxRow[] = await query.rows(
-    `SELECT ${q('recv_ms')} FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND ${q('source')} = ${quoteLiteral(source)} AND time >= ${hour + HOUR_MS}ms ORDER BY time ASC LIMIT 1`,
-  );
+  const rows: InfluxRow[] = await query
+    .forPilot(pilot)
+    .rows(
+      `SELECT ${q('recv_ms')} FROM ${q(MEASUREMENTS.state)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND ${q('source')} = ${quoteLiteral(source)} AND time >= ${hour + HOUR_MS}ms ORDER BY time ASC LIMIT 1`,
+    );
   const t = rows[0]?.time;
   return t === undefined ? null : Math.floor(t / HOUR_MS) * HOUR_MS;
 }

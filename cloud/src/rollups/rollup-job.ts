@@ -43,10 +43,16 @@ export interface RollupJobOptions {
   watermarkMarginMs: number;
 }
 
+export interface RollupWriter {
+  write(lines: readonly string[]): Promise<void>;
+}
+
 export interface RollupJobDeps {
   query: InfluxQuery;
-  /** Resolves once InfluxDB accepted the lines (InfluxWriter). */
-  writer: { write(lines: readonly string[]): Promise<void> };
+  /** Resolves once InfluxDB accepted the lines (InfluxWriter); the progress point's, and every pilot's without writerOf. */
+  writer: RollupWriter;
+  /** The writer of the InfluxDB holding `pilot`'s data, where its rollups belong beside its readings (influxServers). */
+  writerOf?: ((pilot: string) => RollupWriter) | undefined;
   pilots: readonly Pilot[];
   logger: Logger;
   metrics?: CloudMetrics | undefined;
@@ -194,17 +200,21 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     const measurements = Object.values(MEASUREMENTS).map(q).join(', ');
     let n = 0;
     const ready = this.now() - this.opts.settleMs;
-    for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
-      const recv = receivedAfter === null ? '' : ` AND ${q('recv_ms')} > ${receivedAfter}`;
-      const rows = await this.deps.query.rows(
-        `SELECT count(${q('seq')}) FROM ${measurements} WHERE time >= ${Math.max(from, day)}ms AND time < ${Math.min(to, day + DAY_MS)}ms${recv} GROUP BY time(1h), ${q('pilot')}, ${q('source')} fill(none)`,
-      );
-      for (const r of rows) {
-        const pilot = str(r['pilot']);
-        const source = str(r['source']);
-        if (pilot === null || source === null || !this.pilots.has(pilot) || (num(r['count']) ?? 0) <= 0) continue;
-        if (!this.marks.has(keyOf(pilot, source, r.time))) n++;
-        this.mark(pilot, source, r.time, this.now(), ready);
+    // Each server for the pilots it holds: readings of a pilot moved elsewhere are not its data any more.
+    for (const server of this.deps.query.byServer([...this.pilots])) {
+      const pilots = new Set(server.pilots);
+      for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
+        const recv = receivedAfter === null ? '' : ` AND ${q('recv_ms')} > ${receivedAfter}`;
+        const rows = await server.query.rows(
+          `SELECT count(${q('seq')}) FROM ${measurements} WHERE time >= ${Math.max(from, day)}ms AND time < ${Math.min(to, day + DAY_MS)}ms${recv} GROUP BY time(1h), ${q('pilot')}, ${q('source')} fill(none)`,
+        );
+        for (const r of rows) {
+          const pilot = str(r['pilot']);
+          const source = str(r['source']);
+          if (pilot === null || source === null || !pilots.has(pilot) || (num(r['count']) ?? 0) <= 0) continue;
+          if (!this.marks.has(keyOf(pilot, source, r.time))) n++;
+          this.mark(pilot, source, r.time, this.now(), ready);
+        }
       }
     }
     return n;
@@ -259,7 +269,7 @@ export class RollupJob implements RollupMarks, RollupCoverage {
         if (done.has(key)) return;
         done.add(key);
         const r = await computeHourRollup(this.deps.query, pilot, source, hour);
-        await this.deps.writer.write([rollupLine(r, this.now())]);
+        await this.writerOf(pilot).write([rollupLine(r, this.now())]);
         this.computed?.inc({ period: 'hour' });
         const day = Math.floor(hour / DAY_MS) * DAY_MS;
         days.set(keyOf(pilot, source, day), { pilot, source, day });
@@ -297,12 +307,18 @@ export class RollupJob implements RollupMarks, RollupCoverage {
     this.failing = true;
   }
 
+  private writerOf(pilot: string): RollupWriter {
+    return this.deps.writerOf?.(pilot) ?? this.deps.writer;
+  }
+
   private async recomputeDay(pilot: string, source: string, day: number): Promise<void> {
-    const rows = await this.deps.query.rows(
-      `SELECT * FROM ${q(ROLLUP_MEASUREMENTS.hour)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND ${q('source')} = ${quoteLiteral(source)} AND time >= ${day}ms AND time < ${day + DAY_MS}ms`,
-    );
+    const rows = await this.deps.query
+      .forPilot(pilot)
+      .rows(
+        `SELECT * FROM ${q(ROLLUP_MEASUREMENTS.hour)} WHERE ${q('pilot')} = ${quoteLiteral(pilot)} AND ${q('source')} = ${quoteLiteral(source)} AND time >= ${day}ms AND time < ${day + DAY_MS}ms`,
+      );
     const hours = rows.map((r) => rollupOfRow(r, 'hour')).filter((r): r is SourceRollup => r !== null);
-    await this.deps.writer.write([rollupLine(dayOfHours(pilot, source, day, hours), this.now())]);
+    await this.writerOf(pilot).write([rollupLine(dayOfHours(pilot, source, day, hours), this.now())]);
     this.computed?.inc({ period: 'day' });
   }
 
