@@ -9,6 +9,9 @@
 //   publishes to node g mod 3. Two times: until the last PUBACK (the batches are in JetStream, R3),
 //   and until the workers' durable consumer has nothing pending or unacknowledged (every batch in
 //   InfluxDB and acked): the second is the acknowledged rate compared with the cloud's.
+// - NATS, 2 workers, the cloud watching: once, last, with the cloud process reading every batch from
+//   its own durable consumer for its live feed, alarms and record (watch.enabled, fleet-watch.ts);
+//   done when both consumers have nothing pending. Its CPU is in the cloud column.
 // - CPU per process group from /proc/<pid>/stat over each phase, in cores (1.00 = one core).
 // - Rounds of raw, cloud, NATS ×1, NATS ×2, raw; each path's share is its rate over the mean of the
 //   raw phases around it (the InfluxDB ceiling drifts; only same-run ratios mean anything).
@@ -140,7 +143,12 @@ async function orchestrate(): Promise<void> {
       configure: (layout) =>
         natsClusterFiles(loadSeeds('seeds'), resolveSecret, {
           cluster: layout,
-          worker: { username: 'michi-ingest', password: WORKER_PASSWORD, stream: MQTT_MSGS_STREAM, durables: ['michi-ingest', 'michi-watch'] },
+          worker: {
+            username: 'michi-ingest',
+            password: WORKER_PASSWORD,
+            stream: MQTT_MSGS_STREAM,
+            durables: ['michi-ingest', 'michi-watch'],
+          },
           maxPayloadBytes: 4 * 1024 * 1024,
         }).files,
     });
@@ -148,17 +156,15 @@ async function orchestrate(): Promise<void> {
     const [mqttPort, httpPort, metricsPort, w1Port, w2Port] = (await freePorts(5)) as [number, number, number, number, number];
     const base = { seedsDir: 'seeds', influx: { url: influx.url, database: 'michi' }, log: { level: 'warn' } };
     // A failed run says why in the processes' warnings; a good one prints only the tables.
-    writeFileSync(
-      join(dir, 'cloud.yaml'),
-      stringify({
-        ...base,
-        mqtt: { port: mqttPort },
-        http: { port: httpPort },
-        metrics: { port: metricsPort },
-        dashboardDir: join(dir, 'none'),
-        auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
-      }),
-    );
+    const cloudSettings = {
+      ...base,
+      mqtt: { port: mqttPort },
+      http: { port: httpPort },
+      metrics: { port: metricsPort },
+      dashboardDir: join(dir, 'none'),
+      auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
+    };
+    writeFileSync(join(dir, 'cloud.yaml'), stringify(cloudSettings));
     const startWorker = async (id: string, port: number): Promise<ChildProcess> => {
       const file = join(dir, `${id}.yaml`);
       writeFileSync(
@@ -177,12 +183,16 @@ async function orchestrate(): Promise<void> {
       return child;
     };
     const nc = await natsConnect({ servers: cluster.servers, user: 'michi-ingest', pass: WORKER_PASSWORD });
+    /** Every batch acknowledged by the workers' consumer and, once the watching cloud runs, by its own. */
+    let consumers = ['michi-ingest'];
     const drained = async (): Promise<void> => {
       const jsm = await jetstreamManager(nc);
-      for (;;) {
-        const c = await jsm.consumers.info(MQTT_MSGS_STREAM, 'michi-ingest');
-        if (c.num_pending === 0 && c.num_ack_pending === 0) return;
-        await new Promise((r) => setTimeout(r, 20));
+      for (const durable of consumers) {
+        for (;;) {
+          const c = await jsm.consumers.info(MQTT_MSGS_STREAM, durable);
+          if (c.num_pending === 0 && c.num_ack_pending === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
     };
 
@@ -207,10 +217,17 @@ async function orchestrate(): Promise<void> {
         }),
       );
     };
-    const natsPhase = async (name: string, workerPids: number[]): Promise<void> => {
+    const natsPhase = async (name: string, workerPids: number[], cloudPids: number[] = []): Promise<void> => {
       const load = perGatewayBatches();
+      const pids = {
+        bench: [process.pid],
+        nats: natsPids(),
+        workers: workerPids,
+        influxd: [influx.pid],
+        ...(cloudPids.length ? { cloud: cloudPids } : {}),
+      };
       phases.push(
-        await measure(name, { bench: [process.pid], nats: natsPids(), workers: workerPids, influxd: [influx.pid] }, async () => {
+        await measure(name, pids, async () => {
           const t0 = performance.now();
           await publishAll(natsTargets, load, secrets);
           const published = performance.now();
@@ -249,6 +266,37 @@ async function orchestrate(): Promise<void> {
       await stopChild(w2);
       await rawPhase();
     }
+    // Last and once: the consumer the watching cloud creates holds every later batch for it (interest
+    // retention), so no phase without it may follow.
+    await stopChild(cloud);
+    // On the ports of the cloud it replaces.
+    writeFileSync(
+      join(dir, 'watch.yaml'),
+      stringify({
+        ...cloudSettings,
+        worker: { mode: 'nats', passwordEnv: 'MICHI_BENCH_WORKER', nats: { servers: cluster.servers } },
+        watch: { enabled: true, clientId: 'michi-watch' },
+        alarms: { dbFile: join(dir, 'alarms.sqlite') },
+        records: { dbFile: join(dir, 'records.sqlite') },
+      }),
+    );
+    const watching = spawnNode(['cloud/src/main.ts', '--config', join(dir, 'watch.yaml')], secrets);
+    children.push(watching);
+    await waitFor(() => tcpConnect(mqttPort).then(() => true), { what: 'the watching cloud', timeoutMs: 60_000 });
+    await waitFor(async () => (await jetstreamManager(nc)).consumers.info(MQTT_MSGS_STREAM, 'michi-watch').then(() => true), {
+      what: "the watching cloud's consumer",
+      timeoutMs: 60_000,
+    });
+    consumers = ['michi-ingest', 'michi-watch'];
+    const w2 = await startWorker('w2', w2Port);
+    await publishAll(natsTargets, perGatewayBatches(), secrets); // its warm-up
+    await drained();
+    await natsPhase(
+      'NATS cluster, 2 workers, the cloud watching (alarms, record), acknowledged by both',
+      [w1.pid!, w2.pid!],
+      [watching.pid!],
+    );
+    await rawPhase();
     await nc.close();
   } finally {
     for (const c of children) await stopChild(c);

@@ -258,7 +258,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
   if (config.watch.enabled) {
     // Last: the engines it feeds are running. A refused login stops start-up, as a worker's does.
     try {
-      watch = await startFleetWatch(config, { directory, ingest, metrics, logger });
+      watch = await startFleetWatch(config, { pilots, directory, ingest, metrics, logger });
     } catch (err) {
       await service.close();
       throw err;

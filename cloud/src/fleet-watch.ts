@@ -7,11 +7,13 @@
  * of its own (NATS; interest retention keeps a batch until the workers' consumer and this one have
  * acknowledged it). It decodes and validates each batch as the workers do and hands it to its
  * latest-state cache (the live feed and the API), alarm engine and record, without writing it:
- * the workers store. One cloud, so each alarm is raised once and each state pushed once.
+ * the workers store. One cloud per pilot, so each alarm is raised once and each state pushed once:
+ * it reads only the batches of the pilots in its seeds, so that clouds serving different groups of
+ * pilots can watch the same broker.
  */
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { ConfigError } from '@michi/proto';
+import { ConfigError, type Pilot } from '@michi/proto';
 import type { CloudConfig } from './config.js';
 import type { BatchIngest } from './ingest-batch.js';
 import type { CloudMetrics } from './metrics.js';
@@ -20,6 +22,8 @@ import type { BrokerConsumer } from './worker.js';
 import { startConfiguredConsumer } from './worker-service.js';
 
 export interface FleetWatchDeps {
+  /** The pilots the cloud serves (its seeds): it reads their batches only. */
+  pilots: readonly Pilot[];
   directory: PilotDirectory;
   ingest: BatchIngest;
   metrics: CloudMetrics;
@@ -35,11 +39,11 @@ export async function startFleetWatch(config: CloudConfig, deps: FleetWatchDeps)
     throw new ConfigError(`watch.clientId ${clientId} is the workers' durable consumer (worker.nats.durable); give the cloud its own`);
   if (config.worker.mode === 'mqtt' && clientId === config.worker.clientId)
     throw new ConfigError(`watch.clientId ${clientId} is a worker's client id (worker.clientId); give the cloud its own`);
-  const { ingest } = deps;
+  const { ingest, directory, metrics, logger } = deps;
   const consumer = await startConfiguredConsumer(
     config,
-    { ...deps, ingest: { ingest: (gw, payload) => Promise.resolve(ingest.observe(gw, payload)) } },
-    { clientId },
+    { directory, metrics, logger, ingest: { ingest: (gw, payload) => Promise.resolve(ingest.observe(gw, payload)) } },
+    { clientId, pilots: deps.pilots.map((p) => p.id) },
   );
   // Without it the live feed freezes and every gateway looks silent: make the link itself visible.
   const registry = deps.metrics.registry;

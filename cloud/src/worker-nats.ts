@@ -45,14 +45,16 @@ export interface NatsConsumerOptions extends Omit<NatsWorkerSettings, 'cluster'>
   transport?: string | undefined;
   /** Messages pulled ahead of those being handled; default maxInFlight. */
   pullWindow?: number | undefined;
+  /** Only these pilots' batches (the cloud's watch: the pilots it serves); default every pilot's. */
+  pilots?: readonly string[] | undefined;
 }
 /** Where NATS stores MQTT QoS 1 publishes: `$MQTT.msgs.` + the subject of the topic (`/` → `.`). */
 export const MQTT_MSGS_STREAM = '$MQTT_msgs';
 const MQTT_MSGS_PREFIX = '$MQTT.msgs.';
 
-/** The subjects of `michi/v1/+/+/batch` in `stream` (NATS maps MQTT topic levels to subject tokens). */
-export function batchFilterSubject(stream: string): string {
-  return `${stream === MQTT_MSGS_STREAM ? MQTT_MSGS_PREFIX : ''}michi.v1.*.*.batch`;
+/** The subjects of `michi/v1/{pilot}/+/batch` in `stream` (NATS maps MQTT topic levels to subject tokens). */
+export function batchFilterSubject(stream: string, pilot = '*'): string {
+  return `${stream === MQTT_MSGS_STREAM ? MQTT_MSGS_PREFIX : ''}michi.v1.${pilot}.*.batch`;
 }
 
 /** The MQTT topic a batch was published on, from its subject: its last five tokens (ids contain no '.'). */
@@ -234,11 +236,13 @@ async function ensureConsumer(nc: NatsConnection, opts: NatsConsumerOptions, log
       });
     log.info({ stream: opts.stream, replicas: opts.replicas }, 'created the MQTT messages stream');
   }
+  const filters = opts.pilots?.map((pilot) => batchFilterSubject(opts.stream, pilot)) ?? [batchFilterSubject(opts.stream)];
   const config = {
     durable_name: opts.durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    filter_subject: batchFilterSubject(opts.stream),
+    // One subject as `filter_subject`, as consumers made before NATS 2.10 have it.
+    ...(filters.length === 1 ? { filter_subject: filters[0] } : { filter_subjects: filters }),
     ack_wait: nanos(opts.ackWaitSeconds * 1_000),
     max_ack_pending: opts.maxAckPending,
     // Never give up on a batch: one that can never be stored is terminated by the worker, not here.
@@ -251,8 +255,18 @@ async function ensureConsumer(nc: NatsConnection, opts: NatsConsumerOptions, log
   if (!current) {
     await jsm.consumers.add(opts.stream, config);
     log.info({ stream: opts.stream, durable: opts.durable }, 'created the durable consumer');
-  } else if (current.config.ack_wait !== config.ack_wait || current.config.max_ack_pending !== config.max_ack_pending) {
-    await jsm.consumers.update(opts.stream, opts.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+  } else {
+    const currentFilters = current.config.filter_subjects ?? (current.config.filter_subject ? [current.config.filter_subject] : []);
+    // The cloud's pilots change with its seeds: its consumer follows.
+    const filtersChanged = currentFilters.join('\n') !== filters.join('\n');
+    if (filtersChanged || current.config.ack_wait !== config.ack_wait || current.config.max_ack_pending !== config.max_ack_pending) {
+      await jsm.consumers.update(opts.stream, opts.durable, {
+        ack_wait: config.ack_wait,
+        max_ack_pending: config.max_ack_pending,
+        ...(filters.length === 1 ? { filter_subject: filters[0], filter_subjects: [] } : { filter_subject: '', filter_subjects: filters }),
+      });
+      if (filtersChanged) log.info({ durable: opts.durable, filters }, 'durable consumer now filters these subjects');
+    }
   }
 }
 

@@ -50,20 +50,20 @@ const WATCH_PULL_WINDOW = 256;
 
 /**
  * The consumer `worker.mode` names, on the broker and with the credentials of the `worker` section:
- * a worker's share of the batches, or, with `watch`, every batch in order under the watch's own
- * client id or durable consumer, for the cloud watching the workers (fleet-watch.ts).
+ * a worker's share of the batches, or, with `watch`, every batch of the watch's pilots in order under
+ * its own client id or durable consumer, for the cloud watching the workers (fleet-watch.ts).
  */
 export async function startConfiguredConsumer(
   config: CloudConfig,
   deps: BrokerConsumerDeps,
-  watch?: { clientId: string },
+  watch?: { clientId: string; pilots: readonly string[] },
 ): Promise<BrokerConsumer> {
   const w = config.worker;
   const password = workerPassword(config);
   const transport = watch ? 'watch' : 'worker';
   if (w.mode === 'nats') {
     const settings = watch
-      ? { ...w.nats, durable: watch.clientId, maxInFlight: 1, pullWindow: WATCH_PULL_WINDOW, name: watch.clientId }
+      ? { ...w.nats, durable: watch.clientId, maxInFlight: 1, pullWindow: WATCH_PULL_WINDOW, name: watch.clientId, pilots: watch.pilots }
       : { ...w.nats, name: w.clientId };
     return startNatsConsumer({ ...settings, username: w.username, password, caFile: w.caFile, transport }, deps);
   }
@@ -74,7 +74,7 @@ export async function startConfiguredConsumer(
       // One connection keeps the batches in the order the broker has them; a plain subscription gets every batch.
       connections: watch ? 1 : w.connections,
       group: w.group,
-      filter: watch ? batchFilter() : undefined,
+      filters: watch?.pilots.map((pilot) => batchFilter(pilot)),
       sessionExpirySeconds: w.sessionExpirySeconds,
       username: w.username,
       password,

@@ -43,7 +43,7 @@ export interface BrokerConsumerOptions {
   /** Backoff between write attempts while InfluxDB refuses, in ms. */
   retryDelayMs?: { min: number; max: number };
   /** What to subscribe to; default the shared subscription of `group` (sharedBatchFilter). */
-  filter?: string | undefined;
+  filters?: readonly string[] | undefined;
   /** The `transport` label of its metrics and log lines; default `worker`. */
   transport?: string | undefined;
 }
@@ -127,7 +127,7 @@ export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: Bro
   const TRANSPORT = opts.transport ?? 'worker';
   const log = deps.logger.child({ component: TRANSPORT === 'worker' ? 'ingest-worker' : TRANSPORT });
   const retry = opts.retryDelayMs ?? { min: 100, max: 5_000 };
-  const filter = opts.filter ?? sharedBatchFilter(opts.group);
+  const filters = opts.filters ?? [sharedBatchFilter(opts.group)];
   let closing = false;
   const inFlight = new Set<Promise<unknown>>();
 
@@ -182,10 +182,14 @@ export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: Bro
       // Nagle would hold every PUBACK back ~15 ms (measured on loopback), and acks here are serial.
       (client.stream as net.Socket | undefined)?.setNoDelay?.(true);
       log.info({ clientId, sessionPresent: connack.sessionPresent }, 'worker connection up');
-      if (!connack.sessionPresent) {
-        client.subscribe(filter, { qos: 1 }, (err, granted) => {
-          const code = granted?.[0]?.qos;
-          if (err || code === undefined || code > 2) log.error({ clientId, filter, err: err?.message, code }, 'subscription refused');
+      // Given filters (the cloud's pilots, which change with its seeds) are subscribed again on every
+      // connection; subscribing again to what the session has replaces it.
+      if (!connack.sessionPresent || opts.filters) {
+        client.subscribe([...filters], { qos: 1 }, (err, granted) => {
+          for (const [i, filter] of filters.entries()) {
+            const code = granted?.[i]?.qos;
+            if (err || code === undefined || code > 2) log.error({ clientId, filter, err: err?.message, code }, 'subscription refused');
+          }
         });
       }
     });
@@ -213,7 +217,7 @@ export async function startBrokerConsumer(opts: BrokerConsumerOptions, deps: Bro
     throw err;
   });
   log.info(
-    { brokerUrl: opts.brokerUrl, filter, connections: opts.connections, clientId: opts.clientId },
+    { brokerUrl: opts.brokerUrl, filters, connections: opts.connections, clientId: opts.clientId },
     'consuming batches from the broker',
   );
 

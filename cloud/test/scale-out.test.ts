@@ -192,6 +192,6 @@ describeCloudWatch(async () => {
     influx,
     worker: { brokerUrl: broker.url, clientId: 'w1', passwordEnv: 'MICHI_TEST_WORKER_PASSWORD' },
     env: WORKER_ENV,
-    gateway: (id) => gatewayClient(id, SECRETS[id as 'gw-a' | 'gw-b']),
+    gateway: (id) => gatewayClient(id, SECRETS[id as keyof typeof SECRETS]),
   };
 });

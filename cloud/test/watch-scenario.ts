@@ -4,7 +4,7 @@
 // broker for its live feed and alarms. A batch sent twice raises one alarm and pushes its state
 // once; the cloud stores nothing itself; after a kill -9 of the cloud the open alarm is still one,
 // and what gateways sent while it was down raises its alarm when it is back.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -115,6 +115,8 @@ async function cloudWatchesTheWorkers(
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'michi-watch-'));
   const seedsDir = alarmSeeds({ rules: { 'source-silent': { enabled: false }, 'gateway-silent': { enabled: false } } });
+  // This cloud serves test-town only: other-town's batches, which the workers store, are not its to read.
+  rmSync(join(seedsDir, 'other-town.json'));
   const config = writeCloudConfig(dir, {
     seedsDir,
     influxUrl: s.influx.url,
@@ -157,6 +159,25 @@ async function cloudWatchesTheWorkers(
   expect(live.messages.filter((m) => m.type === 'state' && m.vehicle?.id === 'bus-1' && m.vehicle.state.ts_ms === t)).toHaveLength(1);
   // The workers stored the reading; the cloud wrote nothing itself.
   expect(await metric(metricsUrl, 'michi_cloud_readings_accepted_total', { kind: 'state' })).toBe(0);
+  // Another pilot's batch: stored by the workers, never read by this cloud (not even to be refused).
+  const observed = await metric(metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'watch' });
+  const other = await s.gateway('gw-other');
+  const tOther = Date.now();
+  await publishBatch(other, topicOf('gw-other', 'other-town'), batch('gw-other', [vehicleState('robot-1', tOther, 1)], 1, 'other-town'));
+  await publishBatch(gwA, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-1', t + 1, 2, { mode: 5 })], 2));
+  await waitFor(
+    async () => (await metric(metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'watch' })) > observed || undefined,
+    {
+      what: "the cloud to observe test-town's next batch",
+    },
+  );
+  await waitFor(async () => (await s.influx.rows(`SELECT "seq" FROM vehicle_state WHERE time = ${tOther}ms`)).length === 1 || undefined, {
+    what: "the workers' write of other-town's reading",
+    timeoutMs: 30_000,
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await metric(metricsUrl, 'michi_cloud_batches_accepted_total', { transport: 'watch' })).toBe(observed + 1);
+  expect(await metric(metricsUrl, 'michi_cloud_ingest_refusals_total', { transport: 'watch', reason: 'unknown_gateway' })).toBe(0);
   live.close();
 
   // kill -9 of the cloud; meanwhile another gateway's bus stops in an emergency.
