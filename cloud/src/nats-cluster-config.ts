@@ -59,6 +59,8 @@ function workerNatsPermissions(stream: string, durables: readonly string[]): Nat
           `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
           `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
           `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
+          // The client's subject for a consumer with several filter subjects (the cloud's watch of its pilots).
+          `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
           `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
           `$JS.ACK.${stream}.${durable}.>`,
         ]),

@@ -120,6 +120,12 @@ export async function startNatsConsumer(opts: NatsConsumerOptions, deps: BrokerC
         break;
       } catch (err) {
         if (err instanceof JetStreamApiError && !isTransient(err)) throw err;
+        // Waiting will not grant a permission: say which, and stop.
+        if (isPermissionViolation(err))
+          throw new ConfigError(
+            `NATS refused the user ${opts.username ?? '(none)'} this JetStream request: ${(err as Error).message}; ` +
+              'regenerate the node configurations (michi-ingest-worker --nats-config DIR) from this configuration and reload the nodes (SIGHUP)',
+          );
         if (nc.isClosed()) throw err;
         log.warn({ err: (err as Error).message, attempt: n + 1 }, 'JetStream not ready; retrying');
         await new Promise((r) => setTimeout(r, retryDelayMs(n + 1) * 4));
@@ -268,6 +274,10 @@ async function ensureConsumer(nc: NatsConnection, opts: NatsConsumerOptions, log
       if (filtersChanged) log.info({ durable: opts.durable, filters }, 'durable consumer now filters these subjects');
     }
   }
+}
+
+function isPermissionViolation(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'PermissionViolationError' || /permissions violation/i.test(err.message));
 }
 
 function isNotFound(err: unknown, code: number): boolean {

@@ -277,5 +277,6 @@ describeCloudWatch(async () => {
     worker: { mode: 'nats', clientId: 'w1', passwordEnv: 'MICHI_TEST_WORKER_PASSWORD', nats: { servers: nats.servers, ackWaitSeconds: 5 } },
     env: WORKER_ENV,
     gateway: (id) => gatewayClient(id, SECRETS[id as keyof typeof SECRETS], 2),
+    servesOtherTown: true,
   };
 });

@@ -193,5 +193,6 @@ describeCloudWatch(async () => {
     worker: { brokerUrl: broker.url, clientId: 'w1', passwordEnv: 'MICHI_TEST_WORKER_PASSWORD' },
     env: WORKER_ENV,
     gateway: (id) => gatewayClient(id, SECRETS[id as keyof typeof SECRETS]),
+    servesOtherTown: false,
   };
 });
