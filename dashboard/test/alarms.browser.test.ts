@@ -11,7 +11,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingTopic } from '@michi/proto';
@@ -33,6 +33,11 @@ interface ApiAlarm {
   severity: string;
   state: string;
   acknowledgeComment: string | null;
+}
+
+interface Cues {
+  flashes: number;
+  beeps: number;
 }
 
 /** A copy of the seeds with the bus pilot's `alarms` section extended by `alarms`. */
@@ -129,7 +134,7 @@ class ConsoleStack {
   }
 
   /** How many flashes of the header counter and beeps the page has made so far. */
-  async cues(): Promise<{ flashes: number; beeps: number }> {
+  async cues(): Promise<Cues> {
     const flashes = Number((await this.page.locator('[data-testid="alarm-counter"]').getAttribute('data-flashes')) ?? 0);
     const beeps = await this.page.evaluate(() => (window as unknown as { __oscillators: number }).__oscillators);
     return { flashes, beeps };
@@ -440,20 +445,34 @@ describe('an escalated critical alarm in Chromium against the live stack', () =>
   beforeAll(() => env.start());
   afterAll(() => env.close());
 
-  /** Resolves when the cloud has escalated `alarmId` `n` times and the page has flashed for it. */
-  async function escalation(alarmId: string, n: number, flashes: number): Promise<void> {
-    await waitFor(async () => (await env.cues()).flashes >= flashes || undefined, {
+  /**
+   * Waits for the `n`th escalation of the alarm of `row`: the API says so, the page has flashed once
+   * more than `before` and the row says how many times, in `lang`. Screenshots it once the flash
+   * has ended; returns the page's cues.
+   */
+  async function escalation(row: Locator, n: number, before: Cues, lang: Lang): Promise<Cues> {
+    const { page } = env;
+    await waitFor(async () => (await env.cues()).flashes > before.flashes || undefined, {
       timeoutMs: (ESCALATE_S + 5) * 1000,
       what: `the flash of escalation ${n}`,
     });
     const alarm = await env.openAlarmOf(env.stack.pilot.vehicles[0]!.id);
-    expect(alarm).toMatchObject({ id: alarmId, state: 'active', escalations: n });
+    expect(alarm).toMatchObject({ id: await row.getAttribute('data-alarm-id'), state: 'active', escalations: n });
+    const after = await env.cues();
+    expect(after.flashes).toBe(before.flashes + 1);
+    await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.toContain(
+      MESSAGES[lang]['alarms.escalated'].replace('{count}', String(n)),
+    );
+    await waitFor(async () => !(await page.locator('[data-testid="alarm-counter"]').getAttribute('class'))?.includes('is-flashing'), {
+      what: 'the flash to end',
+    });
+    await page.screenshot({ path: `${SHOTS}/alarm-escalated-${lang}.png` });
+    return after;
   }
 
   it('cues again at each escalation of an unacknowledged critical alarm: flash and beep, only the flash once muted', async () => {
     const { page } = env;
     const bus = env.stack.pilot.vehicles[0]!;
-    const counter = page.locator('[data-testid="alarm-counter"]');
     const start = await env.cues();
     env.modes.set(bus.id, MODE_MINIMAL_RISK);
     env.report(bus.id);
@@ -468,15 +487,8 @@ describe('an escalated critical alarm in Chromium against the live stack', () =>
     );
 
     // Nobody acknowledges it: escalated once, the page flashes and beeps again, and says so on the row.
-    await escalation(alarm.id, 1, raised.flashes + 1);
-    const first = await env.cues();
-    expect(first.flashes).toBe(raised.flashes + 1);
+    const first = await escalation(row, 1, raised, 'ja');
     expect(first.beeps).toBeGreaterThan(raised.beeps);
-    await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.toContain(
-      MESSAGES.ja['alarms.escalated'].replace('{count}', '1'),
-    );
-    await waitFor(async () => !(await counter.getAttribute('class'))?.includes('is-flashing'), { what: 'the flash to end' });
-    await page.screenshot({ path: `${SHOTS}/alarm-escalated-ja.png` });
 
     // Muted, and in English: the next escalation flashes the counter, silently.
     await page.locator('[data-testid="alarm-mute"]').click();
@@ -485,15 +497,8 @@ describe('an escalated critical alarm in Chromium against the live stack', () =>
     await waitFor(async () => (await page.locator('[data-testid="tab-alarms"]').textContent()) === MESSAGES.en['tab.alarms'], {
       what: 'the English page',
     });
-    await escalation(alarm.id, 2, first.flashes + 1);
-    const second = await env.cues();
-    expect(second.flashes).toBe(first.flashes + 1);
+    const second = await escalation(row, 2, first, 'en');
     expect(second.beeps).toBe(first.beeps);
-    await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.toContain(
-      MESSAGES.en['alarms.escalated'].replace('{count}', '2'),
-    );
-    await waitFor(async () => !(await counter.getAttribute('class'))?.includes('is-flashing'), { what: 'the flash to end' });
-    await page.screenshot({ path: `${SHOTS}/alarm-escalated-en.png` });
   });
 
   it('left no error in the page', () => {
