@@ -7,7 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AlarmStore } from './alarm-store.js';
 
 /** Rows per delete: a few milliseconds of SQLite. */
-export const HISTORY_PRUNE_ROWS = 1_000;
+const HISTORY_PRUNE_ROWS = 1_000;
 
 export interface HistoryPruneOptions {
   rowsPerDelete?: number;
