@@ -7,7 +7,8 @@
  * Readings are judged on source time, and only a reading newer than the newest of its source and
  * kind counts, so a resent batch raises nothing twice. A reading older than cloud now − lateAfterMs
  * is part of a backlog being drained: it may update or clear an alarm that is open, never raise one
- * (docs/alarms.md, "Source time and backlogs").
+ * (docs/alarms.md, "Source time and backlogs"). At start-up it clears the open alarms of sources
+ * no longer in the seeds; hourly it prunes cleared alarms and old history.
  */
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError, type LinkSample, type MichiEvent, type Pilot, type VehicleState, type michi } from '@michi/proto';
