@@ -7,6 +7,9 @@
 //
 //   make bench   (or: node --conditions=michi-src --import tsx bench/api-replay.bench.ts)
 //   MICHI_BENCH_REPLAY_RUNS=20 sets the repetitions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadCloudConfig, readingToLine, startCloud } from '@michi/cloud';
 import { pino } from 'pino';
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
   const pilot = loadSeeds('seeds').find((p) => p.id === PILOT);
   if (!pilot) throw new Error(`no pilot ${PILOT} in seeds/`);
   const influx = await startInfluxDb();
+  const dir = mkdtempSync(join(tmpdir(), 'michi-bench-api-'));
   const from = Math.floor((Date.now() - 2 * HOUR_MS) / 1000) * 1000;
   const to = from + HOUR_MS - 1;
   let cloud;
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < lines.length; i += 5_000) await influx.write(lines.slice(i, i + 5_000));
 
     cloud = await startCloud(
-      loadCloudConfig(undefined, benchCloudEnv(influx, TOKEN)),
+      loadCloudConfig(undefined, benchCloudEnv(influx, TOKEN, dir)),
       // silent: the audit log would print a line per request
       { logger: pino({ level: 'silent' }) },
     );
@@ -166,6 +170,7 @@ async function main(): Promise<void> {
   } finally {
     await cloud?.close();
     await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

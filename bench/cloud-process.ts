@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { freePorts, tcpConnect, waitFor } from '../scripts/test-support/index.js';
+import { freePorts, scratchDatabases, tcpConnect, waitFor } from '../scripts/test-support/index.js';
 
 /** Extra node flags for the cloud process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS). */
 export const CLOUD_NODE_ARGS = (process.env['MICHI_BENCH_CLOUD_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
@@ -38,6 +38,7 @@ export interface CloudProcessOptions {
 export async function startCloudProcess(o: CloudProcessOptions): Promise<CloudProcess> {
   const [mqttPort, grpcPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
   const config = join(o.dir, `${o.name}.yaml`);
+  const db = scratchDatabases(o.dir, `${o.name}-`);
   const token = randomBytes(24).toString('base64url');
   writeFileSync(
     config,
@@ -50,7 +51,8 @@ export async function startCloudProcess(o: CloudProcessOptions): Promise<CloudPr
       influx: { url: o.influxUrl, database: 'michi' },
       dashboardDir: join(o.dir, 'none'),
       auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
-      alarms: { enabled: o.alarmsEnabled ?? true, dbFile: join(o.dir, `${o.name}-alarms.sqlite`) },
+      alarms: { ...db.alarms, enabled: o.alarmsEnabled ?? true },
+      records: db.records,
       log: { level: 'warn' },
     }),
   );

@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import type { Pilot } from '@michi/proto';
 import { startInfluxDb, type InfluxHandle } from '../scripts/test-support/influxdb.js';
+import { scratchDatabases } from '../scripts/test-support/scratch-databases.js';
 import { startPilotEdges } from '../scripts/test-support/stack.js';
 
 export interface BenchStack {
@@ -49,7 +50,7 @@ export async function startBenchStack(pilot: Pilot): Promise<BenchStack> {
         http: { port: 0, host: '127.0.0.1' },
         metrics: { port: 0 },
         influx: { url: influx.url, database: influx.database },
-        records: { dbFile: join(dir, 'records.sqlite') },
+        ...scratchDatabases(dir),
         auth: { tokens: [{ id: 'bench-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_OPERATOR_TOKEN' }] },
       }),
     );

@@ -33,7 +33,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { cloudIngestClient, gatewayMetadata, uploadRequest, type UploadAck } from '@michi/cloud';
 import { batchTopic } from '@michi/proto';
-import { freePorts, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
+import { freePorts, scratchDatabases, startInfluxDb, tcpConnect, waitFor } from '../scripts/test-support/index.js';
 import { BATCH_ITEMS, batches, cpuSeconds, gateways, raw, rawBaselineOf } from './ingest-load.js';
 import { startLoad as startLoadScript } from './cloud-process.js';
 
@@ -218,6 +218,7 @@ async function orchestrate(): Promise<void> {
       influx: { url: influx.url, database: 'michi' },
       dashboardDir: join(dir, 'none'),
       auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
+      ...scratchDatabases(dir),
       log: { level: 'warn' },
     }),
   );

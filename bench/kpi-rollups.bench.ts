@@ -12,6 +12,9 @@
 //
 //   make bench   (or: node --conditions=michi-src --import tsx bench/kpi-rollups.bench.ts)
 //   MICHI_BENCH_KPI_RUNS=10 sets the repetitions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadCloudConfig, readingToLine, startCloud } from '@michi/cloud';
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
   const lastDay = Math.floor(Date.now() / DAY) * DAY - DAY;
   const firstDay = lastDay - (DAYS - 1) * DAY;
   const influx = await startInfluxDb();
+  const dir = mkdtempSync(join(tmpdir(), 'michi-bench-kpi-'));
   let cloud;
   try {
     // Raw readings of the first and the last day; rollups generated for the 28 days between.
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
     cloud = await startCloud(
       loadCloudConfig(
         undefined,
-        benchCloudEnv(influx, TOKEN, {
+        benchCloudEnv(influx, TOKEN, dir, {
           MICHI_CLOUD_ROLLUPS__SETTLE_MS: '0',
           MICHI_CLOUD_ROLLUPS__TICK_MS: '10',
           MICHI_CLOUD_ROLLUPS__MAX_HOURS_PER_TICK: '500',
@@ -261,6 +265,7 @@ async function main(): Promise<void> {
   } finally {
     await cloud?.close();
     await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -32,7 +32,15 @@ import { loadCloudConfig } from '@michi/cloud';
 import { batchTopic, loadSeeds } from '@michi/proto';
 import { natsClusterFiles } from '../cloud/src/nats-cluster-config.js';
 import { MQTT_MSGS_STREAM } from '../cloud/src/worker-nats.js';
-import { freePorts, startInfluxDb, startNatsCluster, tcpConnect, waitFor, type NatsClusterHandle } from '../scripts/test-support/index.js';
+import {
+  freePorts,
+  scratchDatabases,
+  startInfluxDb,
+  startNatsCluster,
+  tcpConnect,
+  waitFor,
+  type NatsClusterHandle,
+} from '../scripts/test-support/index.js';
 import { batches, cpuSeconds, gateways, raw, rawBaselineOf } from './ingest-load.js';
 
 const READINGS = Number(process.env['MICHI_BENCH_NATS_READINGS'] ?? 200_000);
@@ -163,6 +171,7 @@ async function orchestrate(): Promise<void> {
       metrics: { port: metricsPort },
       dashboardDir: join(dir, 'none'),
       auth: { tokens: [{ id: 'bench', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_BENCH_API_TOKEN' }] },
+      ...scratchDatabases(dir),
     };
     writeFileSync(join(dir, 'cloud.yaml'), stringify(cloudSettings));
     const startWorker = async (id: string, port: number): Promise<ChildProcess> => {
@@ -276,8 +285,6 @@ async function orchestrate(): Promise<void> {
         ...cloudSettings,
         worker: { mode: 'nats', passwordEnv: 'MICHI_BENCH_WORKER', nats: { servers: cluster.servers } },
         watch: { enabled: true, clientId: 'michi-watch' },
-        alarms: { dbFile: join(dir, 'alarms.sqlite') },
-        records: { dbFile: join(dir, 'records.sqlite') },
       }),
     );
     const watching = spawnNode(['cloud/src/main.ts', '--config', join(dir, 'watch.yaml')], secrets);

@@ -91,6 +91,7 @@ export async function startCloud(config: CloudConfig, deps: CloudDeps = {}): Pro
           lateAfterMs: config.alarms.lateAfterS * 1_000,
           tickIntervalMs: config.alarms.tickIntervalMs,
           keepClearedMs: config.alarms.keepClearedDays * 86_400_000,
+          keepHistoryMs: config.alarms.keepHistoryDays * 86_400_000,
         },
         { store, logger, metrics, now },
       )

@@ -94,6 +94,7 @@ describe('loadCloudConfig', () => {
         lateAfterS: 30,
         tickIntervalMs: 1_000,
         keepClearedDays: 30,
+        keepHistoryDays: 400,
         webhooks: [],
       },
       records: { enabled: true, dbFile: '.data/cloud/records.sqlite', retentionDays: 183 },

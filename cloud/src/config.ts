@@ -353,8 +353,14 @@ const AlarmsConfigSchema = z.strictObject({
   tickIntervalMs: z.int().min(50).max(60_000).default(1_000),
   /** Cleared alarms stay in the alarms table this long; their changes stay in the history table. */
   keepClearedDays: z.number().positive().max(3_650).default(30),
+  /** Changes stay in the history this long (open alarms' while they are open); 400: a fiscal year's report, and some. */
+  keepHistoryDays: z.number().positive().max(36_500).default(400),
   /** Where alarm changes are POSTed, signed, from a durable outbox (docs/alarms.md, "Webhooks"). */
   webhooks: AlarmWebhooksSchema,
+});
+const AlarmsSchema = AlarmsConfigSchema.refine((a) => a.keepHistoryDays >= a.keepClearedDays, {
+  message: 'expected keepHistoryDays to be at least keepClearedDays: a cleared alarm still listed keeps its history',
+  path: ['keepHistoryDays'],
 });
 
 /** The rollup job (docs/reports.md): per source, hour and day, recomputed when readings land. */
@@ -390,7 +396,7 @@ export const CloudConfigSchema = z
     rollups: RollupsSchema.default(RollupsSchema.parse({})),
     /** API bearer tokens (auth-config.ts, docs/api.md). */
     auth: AuthSchema.default(AuthSchema.parse({})),
-    alarms: AlarmsConfigSchema.default(AlarmsConfigSchema.parse({})),
+    alarms: AlarmsSchema.default(AlarmsSchema.parse({})),
     records: RecordsConfigSchema.default(RecordsConfigSchema.parse({})),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -1,7 +1,8 @@
 // Open alarms survive kill -9 of the cloud: the michi-cloud process is started as an operator runs
 // it, raises an alarm from readings sent over MQTT, is killed with SIGKILL and started again on the
 // same alarm database; the alarm is still open with the same id, a continuing condition updates it
-// rather than raising a second one, and the resend of an event raises nothing.
+// rather than raising a second one, and the resend of an event raises nothing. An alarm of a bus
+// taken out of the seeds before the restart is cleared then, as the API shows.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
 import { cloudProcessHarness, writeCloudConfig } from './cloud-process.js';
-import { batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
+import { API_TOKENS, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 interface Row {
   id: string;
@@ -96,6 +97,58 @@ describe('alarms across kill -9 of the cloud', () => {
       expect(second.out()).toContain('open alarms restored');
     } finally {
       gw.end(true);
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
+  it('clears, at the restart, the open alarm of a bus taken out of the seeds: source_removed, in the API and its history', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-removed-'));
+    const silenceOff = { rules: { 'source-silent': { enabled: false }, 'gateway-silent': { enabled: false } } };
+    const configWith = (seedsDir: string) =>
+      writeCloudConfig(dir, {
+        seedsDir,
+        influxUrl: cloud.influxUrl(),
+        more: `alarms:\n  dbFile: ${join(dir, 'alarms.sqlite')}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\n`,
+      });
+    const api = async <T>(p: ReturnType<typeof cloud.start>, path: string): Promise<T> => {
+      const url = /"url":"(http:[^"]+)"/.exec(p.out())![1]!;
+      const res = await fetch(`${url}/api/v1/pilots/test-town${path}`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { alarms: T }).alarms;
+    };
+
+    const first = cloud.start(configWith(alarmSeeds(silenceOff)));
+    const t = Date.now();
+    const gw = await connectGateway(await first.mqttPort(), 'gw-a');
+    await publishBatch(
+      gw,
+      topicOf('gw-a'),
+      batch('gw-a', [vehicleState('bus-1', t, 1, { mode: 5 }), vehicleState('bus-2', t, 2, { mode: 5 })], 1),
+    );
+    await waitFor(async () => (await api<unknown[]>(first, '/alarms')).length === 2 || undefined, {
+      timeoutMs: 10_000,
+      what: 'the two buses’ alarms',
+    });
+    gw.end(true);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    // bus-2 retired from the pilot between the two runs.
+    const withoutBus2 = alarmSeeds(silenceOff, (town) => {
+      town['vehicles'] = (town['vehicles'] as { id: string }[]).filter((v) => v.id !== 'bus-2');
+    });
+    const second = cloud.start(configWith(withoutBus2));
+    try {
+      await second.mqttPort();
+      const now = await api<{ source: string; state: string }[]>(second, '/alarms');
+      expect(now.map((a) => [a.source, a.state])).toEqual([['bus-1', 'active']]);
+      const history = await api<{ id: string; state: string; clearedBy: string | null }[]>(second, '/alarms/history?source=bus-2');
+      expect(history).toEqual([
+        expect.objectContaining({ id: `test-town.bus-2.minimal-risk.${t}`, state: 'cleared', clearedBy: 'source_removed' }),
+      ]);
+      expect(second.out().match(/open alarms of sources no longer in the seeds cleared/g)).toHaveLength(1);
+    } finally {
       second.child.kill('SIGTERM');
       await second.exited;
     }

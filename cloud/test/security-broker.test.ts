@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { freePorts, scratchDatabases, startInfluxDb, waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import {
   closedWithin,
   failedLoginFlood,
@@ -35,9 +35,11 @@ beforeAll(async () => {
   const [mqttP, httpPort] = (await freePorts(2)) as [number, number];
   mqttPort = mqttP;
   const config = join(dir, 'cloud.yaml');
+  const db = scratchDatabases(dir);
   writeFileSync(
     config,
-    `seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: ${mqttPort}\nhttp:\n  port: ${httpPort}\ninflux:\n  url: ${influx.url}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n`,
+    `seedsDir: ${FIXTURE_SEEDS}\nmqtt:\n  port: ${mqttPort}\nhttp:\n  port: ${httpPort}\ninflux:\n  url: ${influx.url}\nlog:\n  level: info\nauth: ${JSON.stringify(TEST_AUTH)}\n` +
+      `alarms: ${JSON.stringify(db.alarms)}\nrecords: ${JSON.stringify(db.records)}\n`,
   );
   cloud = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', MAIN, '--config', config], {
     env: { ...process.env, ...SECRET_ENV },

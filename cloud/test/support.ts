@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { batchTopic, encodeBatch, type BatchProperties, type michi } from '@michi/proto';
-import { startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { scratchDatabases, startInfluxDb, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
 import { loadCloudConfig, type CloudConfig } from '../src/config.js';
 
@@ -63,6 +63,7 @@ export function cloudConfig(
 export function cloudConfigFile(influxUrl: string, settings: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-cloud-test-'));
   const file = join(dir, 'cloud.yaml');
+  const db = scratchDatabases(dir);
   const { influx, alarms, records, ...rest } = settings as {
     influx?: Record<string, unknown>;
     alarms?: Record<string, unknown>;
@@ -78,8 +79,8 @@ export function cloudConfigFile(influxUrl: string, settings: Record<string, unkn
       dashboardDir: join(dir, 'no-dashboard'),
       influx: { url: influxUrl, database: 'michi', ...influx },
       auth: TEST_AUTH,
-      alarms: { dbFile: join(dir, 'alarms.sqlite'), ...alarms },
-      records: { dbFile: join(dir, 'records.sqlite'), ...records },
+      alarms: { ...db.alarms, ...alarms },
+      records: { ...db.records, ...records },
       ...rest,
     }),
   );

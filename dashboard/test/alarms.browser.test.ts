@@ -4,12 +4,14 @@
 // and the Alarms tab within 2 s of its reading, with a flash and a beep; selecting it flies the map
 // to the bus and opens its panel; the operator acknowledges it with a comment, it leaves the active
 // list and the cloud's audit log has the line. Once in Japanese and once in English. A viewer of a
-// pilot that opted in to the count sees only the count. Screenshots of each step go to
-// .run/screenshots/ (the ones in docs/screenshots/ are copies of them).
+// pilot that opted in to the count sees only the count. On a pilot that escalates after a few
+// seconds, an alarm nobody acknowledges flashes and beeps again at each escalation, and only
+// flashes once the sound is muted. Screenshots of each step go to .run/screenshots/ (the ones in
+// docs/screenshots/ are copies of them).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingTopic } from '@michi/proto';
@@ -33,34 +35,120 @@ interface ApiAlarm {
   acknowledgeComment: string | null;
 }
 
-/** The seeds with the bus pilot opted in to showing viewers the alarm count. */
-function seedsWithViewerCount(): string {
+interface Cues {
+  flashes: number;
+  beeps: number;
+}
+
+/** A copy of the seeds with the bus pilot's `alarms` section extended by `alarms`. */
+function seedsWith(alarms: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'michi-alarm-console-seeds-'));
   cpSync('seeds', dir, { recursive: true, filter: (src) => !src.endsWith('.test.ts') });
   const file = join(dir, `${PILOT}.json`);
   const pilot = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  pilot['alarms'] = { ...((pilot['alarms'] as object | undefined) ?? {}), viewerCount: true };
+  pilot['alarms'] = { ...((pilot['alarms'] as object | undefined) ?? {}), ...alarms };
   writeFileSync(file, JSON.stringify(pilot));
   return dir;
 }
 
-describe('the alarm console in Chromium against the live stack', () => {
-  let seedsDir: string;
-  let stack: TestStack;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let publisher: MqttPublisher;
-  const stopFleet = new AbortController();
-  let fleet: Promise<unknown>;
-  /** Buses this test drives itself, and the mode each reports every second. */
-  const modes = new Map<string, number>();
-  let seq = 1;
-  let driving: ReturnType<typeof setInterval> | null = null;
-  const problems: string[] = [];
+/**
+ * The stack for one describe, on its own seeds: two buses stand at stops reporting the mode a case
+ * sets, every second, as their gateway relays it; the rest of the fleet drives its route (so no
+ * gateway falls silent); Chromium with an operator's page on the Alarms tab, counting its beeps.
+ */
+class ConsoleStack {
+  stack!: TestStack;
+  browser!: Browser;
+  context!: BrowserContext;
+  page!: Page;
+  /** Buses the test drives itself, and the mode each reports every second. */
+  readonly modes = new Map<string, number>();
+  readonly problems: string[] = [];
+  private publisher!: MqttPublisher;
+  private readonly stopFleet = new AbortController();
+  private fleet: Promise<unknown> | undefined;
+  private seq = 1;
+  private driving: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly seedsDir: string) {}
+
+  async start(): Promise<void> {
+    if (!existsSync('dashboard/dist/index.html'))
+      throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
+    mkdirSync(SHOTS, { recursive: true });
+    const stack = (this.stack = await startStack({ pilotId: PILOT, seedsDir: this.seedsDir }));
+    const [first, second, ...rest] = stack.pilot.vehicles;
+    this.publisher = await MqttPublisher.open({
+      pilotId: PILOT,
+      gatewayUrls: new Map(Object.entries(stack.gatewayUrls)),
+      deviceKeys: new Map(Object.entries(stack.deviceKeys)),
+      clientIdPrefix: 'alarm-console',
+      logger: pino({ level: 'silent' }),
+    });
+    for (const bus of [first!, second!]) this.modes.set(bus.id, MODE_AUTONOMOUS);
+    this.driving = setInterval(() => {
+      for (const id of this.modes.keys()) this.report(id);
+    }, 1000);
+    this.fleet = runFleet({
+      pilot: { ...stack.pilot, vehicles: rest, sensors: [] },
+      mqttUrl: stack.gatewayUrls,
+      deviceKeys: stack.deviceKeys,
+      rateHz: 1,
+      kinds: ['state', 'link'],
+      signal: this.stopFleet.signal,
+    });
+    this.browser = await launchChromium();
+    this.context = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Counts the beeps: every one starts oscillators on an AudioContext (no sound file).
+    await this.context.addInitScript(() => {
+      const w = window as unknown as { __oscillators: number };
+      w.__oscillators = 0;
+      const create = AudioContext.prototype.createOscillator;
+      AudioContext.prototype.createOscillator = function (this: AudioContext) {
+        w.__oscillators += 1;
+        return create.call(this);
+      };
+    });
+    const page = (this.page = await this.context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') this.problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => this.problems.push(`page error: ${e.message}`));
+    await page.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.operator}`);
+    await waitFor(async () => (await page.locator('[data-testid="feed-status"]').getAttribute('data-transport')) === 'websocket', {
+      timeoutMs: 30_000,
+      what: 'the live feed on the WebSocket',
+    });
+    // A click: browsers let an AudioContext play only after the person has interacted with the page.
+    await page.locator('[data-testid="tab-alarms"]').click();
+  }
+
+  async close(): Promise<void> {
+    if (this.driving) clearInterval(this.driving);
+    this.stopFleet.abort();
+    await this.fleet?.catch(() => undefined);
+    await this.publisher?.close().catch(() => undefined);
+    await this.browser?.close();
+    await this.stack?.close();
+    rmSync(this.seedsDir, { recursive: true, force: true });
+  }
+
+  /** How many flashes of the header counter and beeps the page has made so far. */
+  async cues(): Promise<Cues> {
+    const flashes = Number((await this.page.locator('[data-testid="alarm-counter"]').getAttribute('data-flashes')) ?? 0);
+    const beeps = await this.page.evaluate(() => (window as unknown as { __oscillators: number }).__oscillators);
+    return { flashes, beeps };
+  }
+
+  /** The bus's open minimal-risk alarm, from the API. */
+  async openAlarmOf(busId: string): Promise<ApiAlarm | undefined> {
+    const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(this.stack, `/pilots/${PILOT}/alarms`, this.stack.tokens.operator);
+    return alarms.find((a) => a.source === busId && a.rule === 'minimal-risk');
+  }
 
   /** One state of `busId` standing at a stop, as its gateway relays it; returns its source time. */
-  function report(busId: string): number {
+  report(busId: string): number {
+    const { stack, publisher, modes } = this;
     const bus = stack.pilot.vehicles.find((v) => v.id === busId)!;
     // Each at a stop of its own, so that neither marker hides the other.
     const [lon, lat] = stack.pilot.stops[stack.pilot.vehicles.indexOf(bus)]!.position;
@@ -71,25 +159,35 @@ describe('the alarm console in Chromium against the live stack', () => {
       gatewayId: bus.gatewayId,
       sourceId: busId,
       topic: readingTopic(PILOT, bus.gatewayId, busId, 'state'),
-      body: { source_id: busId, ts_ms: ts, seq: seq++, position: { lat, lon }, speed_mps: 0, heading_deg: 0, mode: modes.get(busId)! },
+      body: { source_id: busId, ts_ms: ts, seq: this.seq++, position: { lat, lon }, speed_mps: 0, heading_deg: 0, mode: modes.get(busId)! },
     });
     return ts;
   }
 
   /** An emergency stop of `busId` (EVENT_TYPE_EMERGENCY_STOP, SEVERITY_CRITICAL), as its gateway relays it. */
-  function emergencyStop(busId: string): number {
-    const bus = stack.pilot.vehicles.find((v) => v.id === busId)!;
+  emergencyStop(busId: string): number {
+    const bus = this.stack.pilot.vehicles.find((v) => v.id === busId)!;
     const ts = Date.now();
-    publisher.publish({
+    this.publisher.publish({
       kind: 'event',
       pilotId: PILOT,
       gatewayId: bus.gatewayId,
       sourceId: busId,
       topic: readingTopic(PILOT, bus.gatewayId, busId, 'event'),
-      body: { source_id: busId, ts_ms: ts, seq: seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
+      body: { source_id: busId, ts_ms: ts, seq: this.seq++, type: 3, severity: 3, detail: 'emergency stop button pressed' },
     });
     return ts;
   }
+}
+
+describe('the alarm console in Chromium against the live stack', () => {
+  const env = new ConsoleStack(seedsWith({ viewerCount: true }));
+  let stack: TestStack;
+  let browser: Browser;
+  let page: Page;
+  const report = (busId: string) => env.report(busId);
+  const emergencyStop = (busId: string) => env.emergencyStop(busId);
+  const openAlarmOf = (busId: string) => env.openAlarmOf(busId);
 
   /** The cloud's audit log, one entry per line. */
   function auditEntries(): Record<string, unknown>[] {
@@ -100,74 +198,10 @@ describe('the alarm console in Chromium against the live stack', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync('dashboard/dist/index.html'))
-      throw new Error('dashboard/dist is missing: run `npm run build -w @michi/dashboard` first');
-    mkdirSync(SHOTS, { recursive: true });
-    seedsDir = seedsWithViewerCount();
-    stack = await startStack({ pilotId: PILOT, seedsDir });
-    const [first, second, ...rest] = stack.pilot.vehicles;
-    // Two buses stand at the first stop reporting autonomous mode until a case puts one in a
-    // minimal-risk stop; the others drive their route.
-    publisher = await MqttPublisher.open({
-      pilotId: PILOT,
-      gatewayUrls: new Map(Object.entries(stack.gatewayUrls)),
-      deviceKeys: new Map(Object.entries(stack.deviceKeys)),
-      clientIdPrefix: 'alarm-console',
-      logger: pino({ level: 'silent' }),
-    });
-    for (const bus of [first!, second!]) modes.set(bus.id, MODE_AUTONOMOUS);
-    driving = setInterval(() => {
-      for (const id of modes.keys()) report(id);
-    }, 1000);
-    fleet = runFleet({
-      pilot: { ...stack.pilot, vehicles: rest, sensors: [] },
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
-      kinds: ['state', 'link'],
-      signal: stopFleet.signal,
-    });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    // Counts the beeps: every one starts oscillators on an AudioContext (no sound file).
-    await context.addInitScript(() => {
-      const w = window as unknown as { __oscillators: number };
-      w.__oscillators = 0;
-      const create = AudioContext.prototype.createOscillator;
-      AudioContext.prototype.createOscillator = function (this: AudioContext) {
-        w.__oscillators += 1;
-        return create.call(this);
-      };
-    });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(`${stack.cloud.url}/?pilot=${PILOT}#token=${stack.tokens.operator}`);
-    await waitFor(async () => (await page.locator('[data-testid="feed-status"]').getAttribute('data-transport')) === 'websocket', {
-      timeoutMs: 30_000,
-      what: 'the live feed on the WebSocket',
-    });
-    // A click: browsers let an AudioContext play only after the person has interacted with the page.
-    await page.locator('[data-testid="tab-alarms"]').click();
+    await env.start();
+    ({ stack, browser, page } = env);
   });
-
-  afterAll(async () => {
-    if (driving) clearInterval(driving);
-    stopFleet.abort();
-    await fleet?.catch(() => undefined);
-    await publisher?.close().catch(() => undefined);
-    await browser?.close();
-    await stack?.close();
-    if (seedsDir) rmSync(seedsDir, { recursive: true, force: true });
-  });
-
-  /** The bus's open minimal-risk alarm, from the API. */
-  async function openAlarmOf(busId: string): Promise<ApiAlarm | undefined> {
-    const { alarms } = await apiGet<{ alarms: ApiAlarm[] }>(stack, `/pilots/${PILOT}/alarms`, stack.tokens.operator);
-    return alarms.find((a) => a.source === busId && a.rule === 'minimal-risk');
-  }
+  afterAll(() => env.close());
 
   /** Puts `busId` in a minimal-risk stop and returns when the page showed it, in ms after the reading. */
   async function raiseAndTime(busId: string): Promise<{ counterMs: number; rowMs: number }> {
@@ -190,7 +224,7 @@ describe('the alarm console in Chromium against the live stack', () => {
       const observer = new MutationObserver(check);
       observer.observe(document.body, { subtree: true, childList: true, characterData: true });
     }, busId);
-    modes.set(busId, MODE_MINIMAL_RISK);
+    env.modes.set(busId, MODE_MINIMAL_RISK);
     const ts = report(busId);
     const seen = await waitFor(
       () =>
@@ -209,16 +243,16 @@ describe('the alarm console in Chromium against the live stack', () => {
     // The panel of the bus of the case before closes: the screenshot shows the list and the map.
     const close = page.locator('[data-testid="vehicle-detail-close"]');
     if (await close.isVisible()) await close.click();
-    const flashesBefore = Number((await page.locator('[data-testid="alarm-counter"]').getAttribute('data-flashes')) ?? 0);
-    const beepsBefore = await page.evaluate(() => (window as unknown as { __oscillators: number }).__oscillators);
+    const before = await env.cues();
 
     const { counterMs, rowMs } = await raiseAndTime(busId);
     expect(counterMs, 'header counter within 2 s of the reading').toBeLessThanOrEqual(2000);
     expect(rowMs, 'row in the active list within 2 s of the reading').toBeLessThanOrEqual(2000);
     const counter = page.locator('[data-testid="alarm-counter"]');
     await expect(counter.getAttribute('class')).resolves.toContain('is-alert');
-    await expect(counter.getAttribute('data-flashes')).resolves.toBe(String(flashesBefore + 1));
-    expect(await page.evaluate(() => (window as unknown as { __oscillators: number }).__oscillators)).toBeGreaterThan(beepsBefore);
+    const after = await env.cues();
+    expect(after.flashes).toBe(before.flashes + 1);
+    expect(after.beeps).toBeGreaterThan(before.beeps);
 
     const alarm = (await openAlarmOf(busId))!;
     expect(alarm).toMatchObject({ severity: 'critical', state: 'active' });
@@ -400,6 +434,74 @@ describe('the alarm console in Chromium against the live stack', () => {
   });
 
   it('left no error in the page', () => {
-    expect(problems).toEqual([]);
+    expect(env.problems).toEqual([]);
+  });
+});
+
+describe('an escalated critical alarm in Chromium against the live stack', () => {
+  // Escalated every 8 s instead of 5 min: long enough for the checks and screenshots between two.
+  const ESCALATE_S = 8;
+  const env = new ConsoleStack(seedsWith({ escalateAfterS: ESCALATE_S }));
+  beforeAll(() => env.start());
+  afterAll(() => env.close());
+
+  /**
+   * Waits for the `n`th escalation of the alarm of `row`: the API says so, the page has flashed once
+   * more than `before` and the row says how many times, in `lang`. Screenshots it once the flash
+   * has ended; returns the page's cues.
+   */
+  async function escalation(row: Locator, n: number, before: Cues, lang: Lang): Promise<Cues> {
+    const { page } = env;
+    await waitFor(async () => (await env.cues()).flashes > before.flashes || undefined, {
+      timeoutMs: (ESCALATE_S + 5) * 1000,
+      what: `the flash of escalation ${n}`,
+    });
+    const alarm = await env.openAlarmOf(env.stack.pilot.vehicles[0]!.id);
+    expect(alarm).toMatchObject({ id: await row.getAttribute('data-alarm-id'), state: 'active', escalations: n });
+    const after = await env.cues();
+    expect(after.flashes).toBe(before.flashes + 1);
+    await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.toContain(
+      MESSAGES[lang]['alarms.escalated'].replace('{count}', String(n)),
+    );
+    await waitFor(async () => !(await page.locator('[data-testid="alarm-counter"]').getAttribute('class'))?.includes('is-flashing'), {
+      what: 'the flash to end',
+    });
+    await page.screenshot({ path: `${SHOTS}/alarm-escalated-${lang}.png` });
+    return after;
+  }
+
+  it('cues again at each escalation of an unacknowledged critical alarm: flash and beep, only the flash once muted', async () => {
+    const { page } = env;
+    const bus = env.stack.pilot.vehicles[0]!;
+    const start = await env.cues();
+    env.modes.set(bus.id, MODE_MINIMAL_RISK);
+    env.report(bus.id);
+    const alarm = await waitFor(() => env.openAlarmOf(bus.id), { timeoutMs: 10_000, what: 'the minimal-risk alarm' });
+    const row = page.locator(`[data-testid="alarms-active"] [data-testid="alarm-row"][data-alarm-id="${alarm.id}"]`);
+    await row.waitFor({ state: 'visible', timeout: 5000 });
+    await waitFor(async () => (await env.cues()).flashes === start.flashes + 1 || undefined, { what: 'the flash of the new alarm' });
+    const raised = await env.cues();
+    expect(raised.beeps).toBeGreaterThan(start.beeps);
+    await expect(row.locator('[data-testid="alarm-meta"]').textContent()).resolves.not.toContain(
+      MESSAGES.ja['alarms.escalated'].replace('{count}', '1'),
+    );
+
+    // Nobody acknowledges it: escalated once, the page flashes and beeps again, and says so on the row.
+    const first = await escalation(row, 1, raised, 'ja');
+    expect(first.beeps).toBeGreaterThan(raised.beeps);
+
+    // Muted, and in English: the next escalation flashes the counter, silently.
+    await page.locator('[data-testid="alarm-mute"]').click();
+    await expect(page.locator('[data-testid="alarm-mute"]').getAttribute('aria-pressed')).resolves.toBe('true');
+    await page.locator('[data-testid="lang-toggle"]').click();
+    await waitFor(async () => (await page.locator('[data-testid="tab-alarms"]').textContent()) === MESSAGES.en['tab.alarms'], {
+      what: 'the English page',
+    });
+    const second = await escalation(row, 2, first, 'en');
+    expect(second.beeps).toBe(first.beeps);
+  });
+
+  it('left no error in the page', () => {
+    expect(env.problems).toEqual([]);
   });
 });

@@ -11,4 +11,5 @@ export { serverNoDelayCalls } from './no-delay.js';
 export type { WaitForOptions } from './ports.js';
 export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';
 export { makeTestPki, type TestPki } from './tls-certs.js';
+export { scratchDatabaseEnv, scratchDatabases } from './scratch-databases.js';
 export { goToolPath, type GoTool } from './go-tools.js';

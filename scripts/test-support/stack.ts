@@ -10,6 +10,7 @@ import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { parseEdgeConfig, startEdge, type EdgeHandle } from '@michi/edge';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import { startInfluxDb, type InfluxHandle } from './influxdb.js';
+import { scratchDatabaseEnv } from './scratch-databases.js';
 
 export interface StackOptions {
   pilotId: string;
@@ -140,9 +141,8 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
         // Not .data/ of the working tree: each stack starts without alarms, and leaves none behind.
-        MICHI_CLOUD_ALARMS__DB_FILE: join(dir, 'alarms.sqlite'),
+        ...scratchDatabaseEnv(dir),
         MICHI_CLOUD_AUTH__AUDIT_FILE: join(dir, 'audit.log'),
-        MICHI_CLOUD_RECORDS__DB_FILE: join(dir, 'records.sqlite'),
       }),
       { logger },
     );

@@ -15,7 +15,7 @@ import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import type { EdgeHandle } from '@michi/edge';
 import { loadSeeds, type Pilot } from '@michi/proto';
 import { scalePilot } from '@michi/simulators';
-import { startInfluxDb, startPilotEdges, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { scratchDatabaseEnv, startInfluxDb, startPilotEdges, type InfluxHandle } from '../../scripts/test-support/index.js';
 
 export interface LoadStackOptions {
   pilotId?: string;
@@ -111,8 +111,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
         MICHI_CLOUD_SEEDS_DIR: seedsDir,
         MICHI_CLOUD_DASHBOARD_DIR: 'dashboard/dist',
         // Not .data/ of the checkout: a later `make run` there would load this scaled pilot's open alarms.
-        MICHI_CLOUD_ALARMS__DB_FILE: join(dir, 'alarms.sqlite'),
-        MICHI_CLOUD_RECORDS__DB_FILE: join(dir, 'records.sqlite'),
+        ...scratchDatabaseEnv(dir),
         MICHI_CLOUD_MQTT__PORT: '0',
         MICHI_CLOUD_HTTP__PORT: '0',
         MICHI_CLOUD_METRICS__PORT: '0',

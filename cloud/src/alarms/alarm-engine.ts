@@ -7,7 +7,8 @@
  * Readings are judged on source time, and only a reading newer than the newest of its source and
  * kind counts, so a resent batch raises nothing twice. A reading older than cloud now − lateAfterMs
  * is part of a backlog being drained: it may update or clear an alarm that is open, never raise one
- * (docs/alarms.md, "Source time and backlogs").
+ * (docs/alarms.md, "Source time and backlogs"). At start-up it clears the open alarms of sources
+ * no longer in the seeds; hourly it prunes cleared alarms and old history.
  */
 import type { Logger } from 'pino';
 import { ErrorCodes, MichiError, type LinkSample, type MichiEvent, type Pilot, type VehicleState, type michi } from '@michi/proto';
@@ -19,6 +20,7 @@ import { pilotRules, type PilotRules } from './alarm-rules-config.js';
 import type { AlarmStore } from './alarm-store.js';
 import { evaluateEvent, evaluateLink, evaluateState, type SourceAlarms } from './reading-rules.js';
 import type { IngestObserver } from '../ingest-batch.js';
+import { pruneHistoryInSteps } from './history-pruner.js';
 
 export interface AlarmEngineOptions {
   /** A reading older than cloud now − this is part of a draining backlog (never raises). */
@@ -26,6 +28,10 @@ export interface AlarmEngineOptions {
   tickIntervalMs: number;
   /** Cleared alarms stay in the alarms table this long (their changes stay in the history). */
   keepClearedMs: number;
+  /** Changes older than this leave the history, except those of open alarms; absent: kept for ever. */
+  keepHistoryMs?: number;
+  /** Rows per delete when pruning the history (tests make it small). */
+  historyPruneRows?: number;
 }
 
 export interface AlarmEngineDeps {
@@ -62,7 +68,7 @@ const VEHICLE_RULES: readonly AlarmRule[] = [...RULES_BY_KIND.newestState, ...RU
 
 export type AlarmListener = (change: AlarmChange) => void;
 
-/** How often cleared alarms past keepClearedMs are dropped (and once at the first tick). */
+/** How often cleared alarms and old history are pruned (and once at the first tick). */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1_000;
 
 export class AlarmEngine implements IngestObserver, ChangeSink {
@@ -77,6 +83,8 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
   private readonly listeners = new Set<AlarmListener>();
   private timer: NodeJS.Timeout | undefined;
   private nextPruneMs = 0;
+  private historyPrune: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(pilots: readonly Pilot[], opts: AlarmEngineOptions, deps: AlarmEngineDeps) {
     this.opts = opts;
@@ -183,14 +191,39 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
     }
     if (now >= this.nextPruneMs) {
       this.nextPruneMs = now + PRUNE_INTERVAL_MS;
-      try {
-        const pruned = this.store.pruneCleared(now - this.opts.keepClearedMs);
-        if (pruned > 0) this.log.info({ pruned }, 'cleared alarms pruned');
-      } catch (err) {
-        this.metrics?.alarmStoreFailures.inc({ reason: 'prune' });
-        this.log.error({ err }, 'could not prune cleared alarms');
-      }
+      void this.prune(now);
     }
+  }
+
+  /**
+   * Drops cleared alarms past keepClearedMs from the alarms table, and changes past keepHistoryMs
+   * from the history in small deletes (resolves when those are done); the tick calls it at its
+   * first run and hourly. Public for tests.
+   */
+  prune(now = this.now()): Promise<void> {
+    try {
+      const pruned = this.store.pruneCleared(now - this.opts.keepClearedMs);
+      if (pruned > 0) this.log.info({ pruned }, 'cleared alarms pruned');
+    } catch (err) {
+      this.metrics?.alarmStoreFailures.inc({ reason: 'prune' });
+      this.log.error({ err }, 'could not prune cleared alarms');
+    }
+    const keep = this.opts.keepHistoryMs;
+    if (keep !== undefined && this.historyPrune === undefined) {
+      this.historyPrune = pruneHistoryInSteps(this.store, now - keep, {
+        rowsPerDelete: this.opts.historyPruneRows,
+        signal: this.stopping.signal,
+      })
+        .then((pruned) => {
+          if (pruned > 0) this.log.info({ pruned, olderThanMs: now - keep }, 'alarm history pruned');
+        })
+        .catch((err: unknown) => {
+          this.metrics?.alarmStoreFailures.inc({ reason: 'prune' });
+          this.log.error({ err }, 'could not prune the alarm history');
+        })
+        .finally(() => (this.historyPrune = undefined));
+    }
+    return this.historyPrune ?? Promise.resolve();
   }
 
   /** An operator has seen the alarm. Throws MICHI_ERR_NOT_FOUND or MICHI_ERR_ALARM_CLEARED. */
@@ -215,6 +248,7 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
 
   /** Stops the tick and saves unsaved counts; the store stays open (its owner closes it). */
   close(): void {
+    this.stopping.abort();
     clearInterval(this.timer);
     this.timer = undefined;
     const now = this.now();
@@ -314,19 +348,25 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
 
   /** Puts back the alarms open when the cloud stopped, and the newest source time each rule had seen. */
   private restore(now: number): void {
+    const removed: AlarmSlot[] = [];
     for (const { alarm, raisedAtMs } of this.store.loadOpen()) {
       const pilot = this.pilots.get(alarm.pilot);
-      const slot =
-        alarm.sourceType === 'gateway'
-          ? alarm.rule === 'gateway-silent'
-            ? pilot?.gateways.get(alarm.source)?.silent
-            : pilot?.gateways.get(alarm.source)?.backlog
-          : pilot?.sources.get(alarm.source)?.slots[alarm.rule];
-      // A rule since disabled or a source since removed from the seeds: kept so an operator can clear it.
+      const gateway = alarm.sourceType === 'gateway' ? pilot?.gateways.get(alarm.source) : undefined;
+      const source = alarm.sourceType === 'gateway' ? undefined : pilot?.sources.get(alarm.source);
+      const slot = gateway ? (alarm.rule === 'gateway-silent' ? gateway.silent : gateway.backlog) : source?.slots[alarm.rule];
+      // A rule since disabled: kept so an operator can clear it. A source since removed from the seeds: cleared below.
       const holder = slot ?? new AlarmSlot(alarm.pilot, alarm.source, alarm.sourceType, detachedRule(alarm), this, Infinity);
       holder.restore(alarm, raisedAtMs, now);
       this.open.set(alarm.id, holder);
       this.metrics?.alarmsOpen.inc({ severity: alarm.severity });
+      if (gateway === undefined && source === undefined) removed.push(holder);
+    }
+    // Nothing will ever report for it again, so no condition could end it: an alarm nobody can act on
+    // would stay in every operator's list. Cleared like any other (history, webhooks), with the reason.
+    for (const slot of removed) slot.clear(SOURCE_REMOVED, now);
+    if (removed.length > 0) {
+      const pilots = [...new Set(removed.map((s) => s.pilot))];
+      this.log.warn({ cleared: removed.length, pilots }, 'open alarms of sources no longer in the seeds cleared');
     }
     // Without this, the edge's resend of a batch the cloud did not acknowledge before it stopped would raise its events again.
     for (const [kind, rules] of Object.entries(RULES_BY_KIND) as [keyof typeof RULES_BY_KIND, readonly AlarmRule[]][]) {
@@ -340,6 +380,9 @@ export class AlarmEngine implements IngestObserver, ChangeSink {
     if (this.open.size > 0) this.log.info({ open: this.open.size }, 'open alarms restored');
   }
 }
+
+/** `clearedBy` of an alarm whose pilot, source or gateway is no longer in the seeds at start-up. */
+export const SOURCE_REMOVED = 'source_removed';
 
 function detachedRule(alarm: Alarm): SlotRule {
   return {

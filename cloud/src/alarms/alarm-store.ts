@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS alarm_changes (
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alarm_changes_pilot_at ON alarm_changes (pilot, at_ms);
+-- For pruning by age across pilots (alarms.keepHistoryDays): the oldest rows first, without a scan.
+CREATE INDEX IF NOT EXISTS alarm_changes_at ON alarm_changes (at_ms);
 `;
 
 interface ChangeRow {
@@ -77,6 +79,7 @@ export class AlarmStore {
   private readonly sinks: AlarmChangeSink[] = [];
   private readonly insertChange: Database.Statement;
   private readonly upsertAlarm: Database.Statement;
+  private readonly pruneHistoryStmt: Database.Statement<[number, number]>;
   private readonly commitTx: (kind: AlarmChangeKind, atMs: number, alarm: Alarm, raisedAtMs: number) => AlarmChange;
 
   /** `file` is created with its directory when missing; ':memory:' for a store that dies with the process. */
@@ -96,6 +99,13 @@ export class AlarmStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, severity = excluded.severity,
          last_seen_ts_ms = excluded.last_seen_ts_ms, updated_at_ms = excluded.updated_at_ms, body = excluded.body`,
+    );
+    this.pruneHistoryStmt = this.db.prepare(
+      `DELETE FROM alarm_changes WHERE change_id IN (
+         SELECT c.change_id FROM alarm_changes c WHERE c.at_ms < ?
+           AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.id = c.alarm_id AND a.state != 'cleared')
+         ORDER BY c.at_ms LIMIT ?
+       )`,
     );
     this.commitTx = this.db.transaction((kind: AlarmChangeKind, atMs: number, alarm: Alarm, raisedAtMs: number) => {
       const body = JSON.stringify(alarm);
@@ -217,6 +227,15 @@ export class AlarmStore {
   /** Drops cleared alarms last changed before `beforeMs` from `alarms` (their changes stay in the history); returns how many. */
   pruneCleared(beforeMs: number): number {
     return this.db.prepare("DELETE FROM alarms WHERE state = 'cleared' AND updated_at_ms < ?").run(beforeMs).changes;
+  }
+
+  /**
+   * Deletes at most `limit` changes made before `beforeMs`, the oldest first, except those of alarms
+   * still open (an open alarm keeps its whole story); returns how many. One short transaction, so
+   * a caller that repeats it between other work never holds the database for long.
+   */
+  pruneHistory(beforeMs: number, limit: number): number {
+    return this.pruneHistoryStmt.run(beforeMs, limit).changes;
   }
 
   close(): void {

@@ -98,7 +98,7 @@ describe('the alarm console (the alarms slice)', () => {
     expect(store.get('alarmCounts')).toBeNull();
   });
 
-  it('applies live changes in changeId order, drops repeats, cues a new critical once, and removes cleared alarms', async () => {
+  it('applies live changes in changeId order, drops repeats, cues a new critical once and again when escalated, removes cleared alarms', async () => {
     const { fake, store, cues, show, console: c } = setUp(OPERATOR);
     show();
     await until(() => fake.listCalls > 0, 'the first list');
@@ -121,7 +121,15 @@ describe('the alarm console (the alarms slice)', () => {
     expect(store.get('alarms')[0]!.count).toBe(5);
     expect(cues).toHaveLength(1);
 
-    c.feedMessage(change(12, 'cleared', { ...updated, state: 'cleared', clearedBy: 'condition' }));
+    // Nobody acknowledged it for escalateAfterS: the cloud escalates it, and the console calls again.
+    const escalated = { ...updated, escalations: 1, escalatedAtMs: T + 300_000 };
+    c.feedMessage(change(12, 'escalated', escalated));
+    expect(cues).toEqual([[mrm.id], [mrm.id]]);
+    expect(store.get('alarms')[0]!.escalations).toBe(1);
+    c.feedMessage(change(12, 'escalated', escalated));
+    expect(cues).toHaveLength(2);
+
+    c.feedMessage(change(13, 'cleared', { ...escalated, state: 'cleared', clearedBy: 'condition' }));
     expect(store.get('alarms')).toEqual([]);
     // On the socket, no polling.
     await tick(80);

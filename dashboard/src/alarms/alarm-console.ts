@@ -10,7 +10,7 @@ import type { AppStateReader, AppStateWriter, BannerState } from '../app-state.j
 import { ApiError, isAbort } from '../errors.js';
 import { pollLoop, type PollLoop } from '../live/poll-loop.js';
 import type { FeedTransport } from '../live/vehicle-feed.js';
-import { newCriticals, sortAlarms, upsertAlarm } from './alarm-list.js';
+import { criticalsToCue, sortAlarms, upsertAlarm } from './alarm-list.js';
 
 /** How often the console asks while the live feed is down; a new alarm shows within this (plus the answer). */
 export const ALARM_POLL_MS = 2000;
@@ -22,7 +22,10 @@ export interface AlarmConsoleDeps {
   role: () => Role;
   reportError: (err: unknown) => void;
   setBanner: (next: BannerState) => void;
-  /** Critical alarms that were not open before: the cue (sound and flash). Not called for the first list of a pilot. */
+  /**
+   * Critical alarms that were not open before, or were escalated again while nobody acknowledged
+   * them: the cue (sound and flash). Not called for the first list of a pilot.
+   */
   onNewCritical: (ids: readonly string[]) => void;
   pollMs?: number;
 }
@@ -75,8 +78,8 @@ export function createAlarmConsole({
     if (next === previous) return;
     writer.set('alarms', next);
     if (!primed) return;
-    const fresh = newCriticals(previous, next);
-    if (fresh.length) onNewCritical(fresh);
+    const calling = criticalsToCue(previous, next);
+    if (calling.length) onNewCritical(calling);
   }
 
   function learn(alarm: Alarm): void {

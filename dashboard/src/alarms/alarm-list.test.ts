@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareAlarms, countBySeverity, newCriticals, sortAlarms, upsertAlarm } from './alarm-list.js';
+import { compareAlarms, countBySeverity, criticalsToCue, sortAlarms, upsertAlarm } from './alarm-list.js';
 import { alarm } from './test-alarms.js';
 
 const T = 1_780_000_000_000;
@@ -93,9 +93,19 @@ describe('counts and new criticals', () => {
   it('names only critical, active alarms the previous list did not hold', () => {
     const fresh = alarm({ source: 'bus-4', rule: 'emergency-stop', raisedTsMs: T + 1 });
     const warning = alarm({ source: 'bus-5', rule: 'takeover', severity: 'warning', raisedTsMs: T + 1 });
-    expect(newCriticals(list, [...list, fresh, warning])).toEqual([fresh.id]);
-    expect(newCriticals(list, list)).toEqual([]);
+    expect(criticalsToCue(list, [...list, fresh, warning])).toEqual([fresh.id]);
+    expect(criticalsToCue(list, list)).toEqual([]);
     // Acknowledged elsewhere before this page heard of it: nothing to call out.
-    expect(newCriticals([], [{ ...fresh, state: 'acknowledged' }])).toEqual([]);
+    expect(criticalsToCue([], [{ ...fresh, state: 'acknowledged' }])).toEqual([]);
+  });
+
+  it('names a critical, active alarm again when it was escalated, not when it was only updated', () => {
+    const mrm = alarm({ source: 'bus-1', rule: 'minimal-risk', raisedTsMs: T });
+    const escalated = { ...mrm, escalations: 1, escalatedAtMs: T + 300_000 };
+    expect(criticalsToCue([mrm], [escalated])).toEqual([mrm.id]);
+    expect(criticalsToCue([escalated], [{ ...escalated, count: 9 }])).toEqual([]);
+    expect(criticalsToCue([escalated], [{ ...escalated, escalations: 2 }])).toEqual([mrm.id]);
+    const warning = alarm({ source: 'bus-5', rule: 'low-battery', severity: 'warning', raisedTsMs: T });
+    expect(criticalsToCue([warning], [{ ...warning, escalations: 1 }])).toEqual([]);
   });
 });

@@ -41,8 +41,14 @@ export function countBySeverity(alarms: readonly Alarm[], state?: AlarmState): A
   return counts;
 }
 
-/** The ids of critical, active alarms in `next` that `previous` did not hold: what the console sounds for. */
-export function newCriticals(previous: readonly Alarm[], next: readonly Alarm[]): string[] {
-  const known = new Set(previous.map((a) => a.id));
-  return next.filter((a) => a.severity === 'critical' && a.state === 'active' && !known.has(a.id)).map((a) => a.id);
+/**
+ * The ids of critical, active alarms in `next` that `previous` did not hold, or held with fewer
+ * escalations: what the console sounds for. An escalation means nobody has acknowledged the alarm
+ * for escalateAfterS; the webhooks page someone again, and the console calls the room again too.
+ */
+export function criticalsToCue(previous: readonly Alarm[], next: readonly Alarm[]): string[] {
+  const escalations = new Map(previous.map((a) => [a.id, a.escalations]));
+  return next
+    .filter((a) => a.severity === 'critical' && a.state === 'active' && a.escalations > (escalations.get(a.id) ?? -1))
+    .map((a) => a.id);
 }

@@ -102,6 +102,7 @@ export function createAlarmsPanel(o: AlarmsPanelOptions): AlarmsPanelView {
       o.sourceName(alarm),
       t('alarms.raised', { age: f.age(nowMs - alarm.raisedTsMs) }),
       t('alarms.count', { count: f.integer(alarm.count) }),
+      alarm.escalations > 0 ? t('alarms.escalated', { count: f.integer(alarm.escalations) }) : null,
       alarm.worstValue !== null && alarm.unit ? t('alarms.worst', { value: f.withUnit(alarm.worstValue, alarm.unit, 1) }) : null,
     ]
       .filter(Boolean)

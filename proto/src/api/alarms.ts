@@ -67,7 +67,10 @@ export const AlarmSchema = z
     escalatedAtMs: nullableMs.meta({ description: 'Cloud time of the last escalation.' }),
     escalations: z.int().min(0),
     clearedAtMs: nullableMs,
-    clearedBy: z.string().nullable().meta({ description: '"condition" when the condition ended, else the token id of the operator.' }),
+    clearedBy: z.string().nullable().meta({
+      description:
+        '"condition" when the condition ended, "source_removed" when its source left the seeds, else the token id of the operator.',
+    }),
   })
   .meta({ id: 'Alarm' });
 export type Alarm = z.infer<typeof AlarmSchema>;
