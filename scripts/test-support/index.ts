@@ -9,6 +9,7 @@ export { launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 export { freePort, freePorts, tcpConnect, waitFor } from './ports.js';
 export { serverNoDelayCalls } from './no-delay.js';
 export type { WaitForOptions } from './ports.js';
-export { startPilotEdges, startStack, type PilotEdgesOptions, type StackOptions, type TestStack } from './stack.js';
+export { buildStack, stackCloudEnv, startPilotEdges, startStack } from './stack.js';
+export type { PilotEdgesOptions, PilotStack, StackBase, StackOptions, TestStack } from './stack.js';
 export { makeTestPki, type TestPki } from './tls-certs.js';
 export { goToolPath, type GoTool } from './go-tools.js';
