@@ -5,14 +5,13 @@
 // - a reading may only use the signal, count and measure names its pilot declares (fieldNames),
 //   so a device cannot grow the InfluxDB schema without bound.
 // The other readings of an attacking batch are stored; each refusal is counted and logged.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
 import {
   API_TOKENS,
   SECRETS,
   batch,
+  capturingLogger,
   cloudConfig,
   cloudOnInflux,
   metric,
@@ -24,17 +23,7 @@ import {
 
 const DAY_MS = 24 * 3_600_000;
 
-const logLines: Record<string, unknown>[] = [];
-
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
+const { logger, lines: logLines } = capturingLogger();
 
 const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { grpc: { enabled: true, port: 0 } }), { logger });
 const gateway = stack.gateway;

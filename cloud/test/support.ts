@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
@@ -49,6 +50,21 @@ export const TEST_AUTH = {
 
 /** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
 export const testLogger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
+
+/** A logger at info that keeps every line the cloud writes, parsed, to check what is logged and what never is. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  return { logger, lines };
+}
 
 /** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
 export function cloudConfig(
