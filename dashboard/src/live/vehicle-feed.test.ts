@@ -7,7 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { MichiApi } from '../api.js';
 import { fakeMichiApi } from '../fake-michi-api.js';
 import type { LiveAlarmMessage, VehicleStatus } from '../api-types.js';
-import { liveVehicles, type FeedTransport } from './vehicle-feed.js';
+import { liveVehicles, type FeedTransport, type VehicleFeedListener } from './vehicle-feed.js';
 
 const state = (ts_ms: number, lat = 36.39): VehicleStatus['state'] => ({
   ts_ms,
@@ -55,9 +55,20 @@ describe('liveVehicles', () => {
     });
   }
 
+  /** The feed on the test's server, the lists it shows collected; `listener` adds to its callbacks. */
+  function follow(url: string, listener: Partial<VehicleFeedListener> = {}, polled = { n: 0 }) {
+    const snapshots: VehicleStatus[][] = [];
+    const feed = liveVehicles(
+      api(url, polled),
+      'p',
+      { snapshot: (v) => snapshots.push(v), error: () => undefined, ...listener },
+      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
+    );
+    return { feed, snapshots };
+  }
+
   it('merges the snapshot and state messages into one list', async () => {
     const { url, requests } = await listen();
-    const snapshots: VehicleStatus[][] = [];
     const transports: FeedTransport[] = [];
     const polled = { n: 0 };
     server!.on('connection', (ws) => {
@@ -65,12 +76,7 @@ describe('liveVehicles', () => {
       ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-02', state: state(2, 36.5) } }));
       ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(3, 36.6) } }));
     });
-    const feed = liveVehicles(
-      api(url, polled),
-      'p',
-      { snapshot: (v) => snapshots.push(v), error: () => undefined, transport: (t) => transports.push(t) },
-      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
-    );
+    const { feed, snapshots } = follow(url, { transport: (t) => transports.push(t) }, polled);
     try {
       await expect.poll(() => snapshots.length, { timeout: 3000 }).toBeGreaterThanOrEqual(2);
       const last = snapshots[snapshots.length - 1]!;
@@ -87,7 +93,6 @@ describe('liveVehicles', () => {
 
   it('passes alarm changes and counts on at once, without a vehicle redraw', async () => {
     const { url } = await listen();
-    const snapshots: VehicleStatus[][] = [];
     const alarms: LiveAlarmMessage[] = [];
     const change = { changeId: 4, kind: 'raised', atMs: 10, alarm: { id: 'p.bus-01.minimal-risk.9', severity: 'critical' } };
     server!.on('connection', (ws) => {
@@ -95,12 +100,7 @@ describe('liveVehicles', () => {
       ws.send(JSON.stringify({ type: 'alarm', change }));
       ws.send(JSON.stringify({ type: 'alarm-count', critical: 1, warning: 0, info: 2 }));
     });
-    const feed = liveVehicles(
-      api(url, { n: 0 }),
-      'p',
-      { snapshot: (v) => snapshots.push(v), error: () => undefined, alarm: (m) => alarms.push(m) },
-      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
-    );
+    const { feed, snapshots } = follow(url, { alarm: (m) => alarms.push(m) });
     try {
       await expect.poll(() => alarms.length, { timeout: 3000 }).toBe(2);
       expect(alarms).toEqual([
@@ -116,7 +116,6 @@ describe('liveVehicles', () => {
 
   it('takes a states message (the changes of one moment) like one state message per vehicle', async () => {
     const { url } = await listen();
-    const snapshots: VehicleStatus[][] = [];
     server!.on('connection', (ws) => {
       ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(5)), bus('bus-02', null)] }));
       ws.send(
@@ -130,12 +129,7 @@ describe('liveVehicles', () => {
         }),
       );
     });
-    const feed = liveVehicles(
-      api(url, { n: 0 }),
-      'p',
-      { snapshot: (v) => snapshots.push(v), error: () => undefined },
-      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
-    );
+    const { feed, snapshots } = follow(url);
     try {
       await expect.poll(() => snapshots.at(-1)?.length, { timeout: 3000 }).toBe(3);
       // bus-01's older state is ignored; the others are taken, a vehicle not in the snapshot too.
@@ -151,7 +145,6 @@ describe('liveVehicles', () => {
 
   it('ignores a state older than the one it shows for that vehicle', async () => {
     const { url } = await listen();
-    const snapshots: VehicleStatus[][] = [];
     server!.on('connection', (ws) => {
       ws.send(JSON.stringify({ type: 'snapshot', now_ms: 1, vehicles: [bus('bus-01', state(5)), bus('bus-02', null)] }));
       ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(3, 36.1) } }));
@@ -159,12 +152,7 @@ describe('liveVehicles', () => {
       ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-01', state: state(4, 36.2) } }));
       ws.send(JSON.stringify({ type: 'state', vehicle: { id: 'bus-02', state: state(2) } }));
     });
-    const feed = liveVehicles(
-      api(url, { n: 0 }),
-      'p',
-      { snapshot: (v) => snapshots.push(v), error: () => undefined },
-      { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, flushMs: 20 },
-    );
+    const { feed, snapshots } = follow(url);
     try {
       // bus-02's state comes last: once it is shown, every message has been handled
       await expect.poll(() => snapshots.at(-1)?.find((v) => v.id === 'bus-02')?.state?.ts_ms, { timeout: 3000 }).toBe(2);
