@@ -125,7 +125,13 @@ export function vehicleState(
   };
 }
 
-export function linkSample(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+/** A link sample with only what a modem always reports; `measured` adds the optional figures. */
+export function bareLinkSample(
+  source: string,
+  ts: number,
+  seq: number,
+  measured: Partial<michi.v1.LinkSample.$Properties> = {},
+): michi.v1.Reading.$Properties {
   return {
     link: {
       source_id: source,
@@ -135,15 +141,15 @@ export function linkSample(source: string, ts: number, seq: number): michi.v1.Re
       pci: 101,
       band: 'n79',
       rsrp_dbm: -85.5,
-      rsrq_db: -10.5,
       sinr_db: 18,
-      rtt_ms: 12.5,
-      ul_mbps: 40,
-      dl_mbps: 300,
-      slice: 'URLLC',
-      handover: false,
+      ...measured,
     },
   };
+}
+
+/** A link sample with every figure. */
+export function linkSample(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+  return bareLinkSample(source, ts, seq, { rsrq_db: -10.5, rtt_ms: 12.5, ul_mbps: 40, dl_mbps: 300, slice: 'URLLC', handover: false });
 }
 
 export function sensorReading(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
