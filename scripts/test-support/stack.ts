@@ -112,6 +112,8 @@ export async function startPilotEdges(
 export interface StackBase {
   dir: string;
   influx: InfluxHandle;
+  /** At MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
+  logger: Logger;
   /** What the build starts, pushed as soon as it runs: close stops it, last first, before InfluxDB. */
   started: { close(): Promise<void> }[];
 }
@@ -135,7 +137,7 @@ export async function buildStack<T extends object>(
   };
   try {
     influx = await startInfluxDb();
-    return { ...(await build({ dir, influx, started })), close };
+    return { ...(await build({ dir, influx, logger, started })), close };
   } catch (err) {
     await close();
     throw err;
@@ -190,13 +192,11 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
     );
     started.push(cloud);
     const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
+      ...base,
       pilot,
       seedsDir,
-      dir,
       cloudMqttPort: cloud.mqttPort,
       env: secrets,
-      logger,
-      started,
     });
     const cloudMqttUrl = `mqtt://127.0.0.1:${cloud.mqttPort}`;
     return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, auditFile };

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { loadCloudConfig, startCloud } from '@michi/cloud';
 import { loadSeeds } from '@michi/proto';
@@ -30,8 +29,6 @@ export interface LoadStack extends PilotStack {
   /** Where the scaled pilot definition is. */
   readonly seedsDir: string;
 }
-
-const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
 
 /** A WebSocket server relaying each connection's binary frames to and from a TCP port chosen by path. */
 async function startRelay(targets: ReadonlyMap<string, number>): Promise<{ url: string; close(): Promise<void> }> {
@@ -80,7 +77,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
   env['MICHI_LOAD_API_OPERATOR'] = operatorToken;
 
   return buildStack('michi-load-', async (base) => {
-    const { dir, influx, started } = base;
+    const { dir, influx, logger, started } = base;
     const seedsDir = join(dir, 'seeds');
     mkdirSync(seedsDir, { recursive: true });
     writeFileSync(join(seedsDir, `${pilot.id}.json`), JSON.stringify(pilot));
@@ -108,15 +105,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       { logger },
     );
     started.push(cloud);
-    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
-      pilot,
-      seedsDir,
-      dir,
-      cloudMqttPort: cloud.mqttPort,
-      env,
-      logger,
-      started,
-    });
+    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({ ...base, pilot, seedsDir, cloudMqttPort: cloud.mqttPort, env });
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
     started.push(relay);
