@@ -13,10 +13,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingTopic } from '@michi/proto';
-import { MqttPublisher, runFleet } from '@michi/simulators';
+import { MqttPublisher } from '@michi/simulators';
 import { MESSAGES, type Lang } from '../src/i18n.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
-import { apiGet, visibleText } from './support.js';
+import { apiGet, driveFleet, visibleText } from './support.js';
 
 const PILOT = 'maebashi-l4-bus';
 const SHOTS = '.run/screenshots';
@@ -119,11 +119,8 @@ describe('the alarm console in Chromium against the live stack', () => {
     driving = setInterval(() => {
       for (const id of modes.keys()) report(id);
     }, 1000);
-    fleet = runFleet({
+    fleet = driveFleet(stack, {
       pilot: { ...stack.pilot, vehicles: rest, sensors: [] },
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
       kinds: ['state', 'link'],
       signal: stopFleet.signal,
     });
