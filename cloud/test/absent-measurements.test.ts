@@ -20,6 +20,7 @@ import {
   publishBatch,
   topicOf,
   vehicleState,
+  type LinkFigures,
 } from './support.js';
 
 let pki: TestPki;
@@ -43,7 +44,7 @@ afterAll(() => grpc?.close());
 const RADIO_OPTIONAL = ['rtt_ms', 'rsrq_db', 'ul_mbps', 'dl_mbps'] as const;
 
 /** A link sample of bus-1 with what a modem always reports; `measured` adds the optional figures it had. */
-function link(ts: number, seq: number, measured: Partial<michi.v1.LinkSample.$Properties> = {}): michi.v1.Reading.$Properties {
+function link(ts: number, seq: number, measured: LinkFigures = {}): michi.v1.Reading.$Properties {
   return bareLinkSample('bus-1', ts, seq, { position: { lat: 36.3839, lon: 139.0733 }, ...measured });
 }
 

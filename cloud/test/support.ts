@@ -125,13 +125,11 @@ export function vehicleState(
   };
 }
 
+/** The figures of a link sample a modem may leave out (RSRQ, RTT, throughput, slice, handover) and its position. */
+export type LinkFigures = Partial<michi.v1.LinkSample.$Properties>;
+
 /** A link sample with only what a modem always reports; `measured` adds the optional figures. */
-export function bareLinkSample(
-  source: string,
-  ts: number,
-  seq: number,
-  measured: Partial<michi.v1.LinkSample.$Properties> = {},
-): michi.v1.Reading.$Properties {
+export function bareLinkSample(source: string, ts: number, seq: number, measured: LinkFigures = {}): michi.v1.Reading.$Properties {
   return {
     link: {
       source_id: source,
