@@ -28,11 +28,8 @@ URL=http://127.0.0.1:$PORT
 START_TIMEOUT_S=30
 STOP_TIMEOUT_S=10
 
-say() { printf 'influxdb: %s\n' "$*"; }
-die() {
-  printf 'influxdb: error: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=scripts/say.sh
+source scripts/say.sh influxdb
 
 # The settings (shared with the tests' InfluxDB) are in scripts/influxdb.conf.in.
 write_config() {

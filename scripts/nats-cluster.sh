@@ -22,11 +22,8 @@ WORKERS=(w1 w2)
 START_TIMEOUT_S=60
 STOP_TIMEOUT_S=10
 
-say() { printf 'nats-cluster: %s\n' "$*"; }
-die() {
-  printf 'nats-cluster: error: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=scripts/say.sh
+source scripts/say.sh nats-cluster
 
 # shellcheck source=scripts/secrets-file.sh
 source scripts/secrets-file.sh

@@ -16,11 +16,8 @@ declare -A SERVICE_DAEMON=([influxdb]=influxd [mosquitto]=mosquitto)
 NODE_MIN=20.19
 NPM_STAMP=node_modules/.michi-installed
 
-say() { printf 'setup: %s\n' "$*"; }
-die() {
-  printf 'setup: error: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=scripts/say.sh
+source "$(dirname "${BASH_SOURCE[0]}")/say.sh" setup
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then

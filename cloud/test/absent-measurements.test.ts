@@ -9,7 +9,19 @@ import { makeTestPki, type TestPki } from '../../scripts/test-support/index.js';
 import type { CloudIngestClient } from '../src/ingest-grpc-client.js';
 import { apiGet } from './fixtures/api-support.js';
 import { grpcClient, openUpload } from './ingest-grpc-support.js';
-import { API_TOKENS, PILOT, SECRETS, batch, cloudConfig, cloudOnInflux, publishBatch, topicOf, vehicleState } from './support.js';
+import {
+  API_TOKENS,
+  PILOT,
+  SECRETS,
+  bareLinkSample,
+  batch,
+  cloudConfig,
+  cloudOnInflux,
+  publishBatch,
+  topicOf,
+  vehicleState,
+  type LinkFigures,
+} from './support.js';
 
 let pki: TestPki;
 let grpc: CloudIngestClient;
@@ -31,22 +43,9 @@ afterAll(() => grpc?.close());
 
 const RADIO_OPTIONAL = ['rtt_ms', 'rsrq_db', 'ul_mbps', 'dl_mbps'] as const;
 
-/** A link sample with what a modem always reports; `measured` adds the optional figures it had. */
-function link(ts: number, seq: number, measured: Partial<michi.v1.LinkSample.$Properties> = {}): michi.v1.Reading.$Properties {
-  return {
-    link: {
-      source_id: 'bus-1',
-      ts_ms: ts,
-      seq,
-      cell_id: '001-01:0x0000a1',
-      pci: 101,
-      band: 'n79',
-      rsrp_dbm: -85.5,
-      sinr_db: 18,
-      position: { lat: 36.3839, lon: 139.0733 },
-      ...measured,
-    },
-  };
+/** A link sample of bus-1 with what a modem always reports; `measured` adds the optional figures it had. */
+function link(ts: number, seq: number, measured: LinkFigures = {}): michi.v1.Reading.$Properties {
+  return bareLinkSample('bus-1', ts, seq, { position: { lat: 36.3839, lon: 139.0733 }, ...measured });
 }
 
 /** The tests' usual state (support.ts), without battery_pct or odometer_m unless given. */

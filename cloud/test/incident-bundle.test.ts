@@ -336,8 +336,10 @@ describe('POST /api/v1/pilots/:pilot/incident-bundles', () => {
 });
 
 describe('michi-cloud incident-bundle', () => {
+  /** `michi-cloud incident-bundle` of the test pilot with the test's configuration, and `args`. */
   function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-    const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', MAIN, 'incident-bundle', ...args], {
+    const cli = [MAIN, 'incident-bundle', '--config', configFile, '--pilot', PILOT, ...args];
+    const child = spawn(process.execPath, ['--conditions=michi-src', '--import', 'tsx', ...cli], {
       env: { ...process.env, ...SECRET_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -351,22 +353,7 @@ describe('michi-cloud incident-bundle', () => {
   it('writes the same kind of archive around a moment, audited with the operating-system user', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'michi-bundle-cli-')), 'incident.tar');
     const at = new Date(TAKEOVER_AT).toISOString();
-    const r = await run([
-      '--config',
-      configFile,
-      '--pilot',
-      PILOT,
-      '--vehicle',
-      'bus-1',
-      '--at',
-      at,
-      '--before',
-      '20s',
-      '--after',
-      '150s',
-      '--out',
-      out,
-    ]);
+    const r = await run(['--vehicle', 'bus-1', '--at', at, '--before', '20s', '--after', '150s', '--out', out]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const archive = readFileSync(out);
@@ -397,23 +384,10 @@ describe('michi-cloud incident-bundle', () => {
   });
 
   it('exits 2 saying why for a window over an hour or a vehicle the pilot does not have', async () => {
-    const long = await run([
-      '--config',
-      configFile,
-      '--pilot',
-      PILOT,
-      '--vehicle',
-      'bus-1',
-      '--at',
-      String(TAKEOVER_AT),
-      '--before',
-      '31m',
-      '--after',
-      '30m',
-    ]);
+    const long = await run(['--vehicle', 'bus-1', '--at', String(TAKEOVER_AT), '--before', '31m', '--after', '30m']);
     expect(long.code).toBe(2);
     expect(long.err).toMatch(/at most 60 min/);
-    const unknown = await run(['--config', configFile, '--pilot', PILOT, '--vehicle', 'bus-9', '--at', String(TAKEOVER_AT)]);
+    const unknown = await run(['--vehicle', 'bus-9', '--at', String(TAKEOVER_AT)]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/no vehicle "bus-9" in pilot "test-town"; its vehicles: bus-1, bus-2/);
   });

@@ -55,3 +55,15 @@ export function openUpload(client: CloudIngestClient, metadata: grpc.Metadata | 
     cancel: () => call.cancel(),
   };
 }
+
+/** One batch on a connection and Upload stream of its own, as `login`: its ack, the stream ended and the connection closed. */
+export async function uploadOnce(port: number, login: { gateway: string; secret: string }, batch: Uint8Array): Promise<UploadAck> {
+  const client = grpcClient(port);
+  const up = openUpload(client, login);
+  try {
+    return await up.send(batch);
+  } finally {
+    up.end();
+    client.close();
+  }
+}

@@ -5,14 +5,14 @@
 // - a reading may only use the signal, count and measure names its pilot declares (fieldNames),
 //   so a device cannot grow the InfluxDB schema without bound.
 // The other readings of an attacking batch are stored; each refusal is counted and logged.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { grpcClient, openUpload } from './ingest-grpc-support.js';
+import type { michi } from '@michi/proto';
+import { uploadOnce } from './ingest-grpc-support.js';
 import {
   API_TOKENS,
   SECRETS,
   batch,
+  capturingLogger,
   cloudConfig,
   cloudOnInflux,
   metric,
@@ -24,17 +24,11 @@ import {
 
 const DAY_MS = 24 * 3_600_000;
 
-const logLines: Record<string, unknown>[] = [];
+const { logger, lines: logLines } = capturingLogger();
 
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
+/** One batch over gRPC as `gateway`: its ack. */
+const uploadAs = (gateway: 'gw-a' | 'gw-b', readings: michi.v1.Reading.$Properties[], firstSeq: number) =>
+  uploadOnce(stack.cloud.grpcPort!, { gateway, secret: SECRETS[gateway] }, batch(gateway, readings, firstSeq));
 
 const stack = cloudOnInflux((influxUrl) => cloudConfig(influxUrl, { grpc: { enabled: true, port: 0 } }), { logger });
 const gateway = stack.gateway;
@@ -105,12 +99,8 @@ describe('source ownership (finding 1)', () => {
   });
 
   it('gRPC: the ack refuses the foreign reading by index with MICHI_ERR_SOURCE_NOT_OWNED and stores the rest', async () => {
-    const client = grpcClient(stack.cloud.grpcPort!);
-    const up = openUpload(client, { gateway: 'gw-b', secret: SECRETS['gw-b'] });
     const t = Date.now() - 20_000;
-    const ack = await up.send(batch('gw-b', [vehicleState('bus-1', t, 200), vehicleState('bus-2', t, 201)], 200));
-    up.end();
-    client.close();
+    const ack = await uploadAs('gw-b', [vehicleState('bus-1', t, 200), vehicleState('bus-2', t, 201)], 200);
     // The whole batch is acknowledged (count: its items), the refused reading listed by index.
     expect(ack.status).toBe('ACK_STATUS_ACCEPTED');
     expect(ack.count).toBe(2);
@@ -126,12 +116,8 @@ describe('source ownership (finding 1)', () => {
   });
 
   it('accepts a relay the seed lists: gw-a may send bus-2 (relayGatewayIds), over gRPC and MQTT', async () => {
-    const client = grpcClient(stack.cloud.grpcPort!);
-    const up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     const t = Date.now() - 30_000;
-    const ack = await up.send(batch('gw-a', [vehicleState('bus-2', t, 300)], 300));
-    up.end();
-    client.close();
+    const ack = await uploadAs('gw-a', [vehicleState('bus-2', t, 300)], 300);
     expect(ack).toMatchObject({ status: 'ACK_STATUS_ACCEPTED', count: 1, rejected: [] });
     const a = await gateway('gw-a');
     await publishBatch(a, topicOf('gw-a'), batch('gw-a', [vehicleState('bus-2', t + 1, 301)], 301));
@@ -169,16 +155,12 @@ describe('declared field names (finding 12)', () => {
   });
 
   it('gRPC: an undeclared count or measure is refused by index with MICHI_ERR_UNDECLARED_FIELD', async () => {
-    const client = grpcClient(stack.cloud.grpcPort!);
-    const up = openUpload(client, { gateway: 'gw-a', secret: SECRETS['gw-a'] });
     const t = Date.now() - 50_000;
     const badCount = sensorReading('lidar-1', t, 500);
     badCount.sensor!.counts = { pedestrians: 1, zebras: 2 };
     const badMeasure = sensorReading('lidar-1', t + 1, 501);
     badMeasure.sensor!.measures = { queue_length_m: 3, made_up: 4 };
-    const ack = await up.send(batch('gw-a', [badCount, badMeasure, sensorReading('lidar-1', t + 2, 502)], 500));
-    up.end();
-    client.close();
+    const ack = await uploadAs('gw-a', [badCount, badMeasure, sensorReading('lidar-1', t + 2, 502)], 500);
     expect(ack.status).toBe('ACK_STATUS_ACCEPTED');
     expect(ack.count).toBe(3);
     expect(ack.rejected).toEqual([

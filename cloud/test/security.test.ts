@@ -1,10 +1,8 @@
 // Security of the ingest endpoints against real aedes, mqtt.js and grpc-js clients, a real InfluxDB:
 // every attack is refused, counted in /metrics, logged (without the secret), and a well-behaved
 // gateway publishing all along keeps getting its acknowledgements and its data lands.
-import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
 import { startCloud, type CloudService } from '../src/cloud-service.js';
@@ -14,6 +12,7 @@ import {
   API_TOKENS,
   SECRETS,
   batch,
+  capturingLogger,
   cloudConfig,
   connectGateway,
   metric,
@@ -29,19 +28,8 @@ const MAX_PAYLOAD = 64 * 1024;
 let pki: TestPki;
 let influx: InfluxHandle;
 let cloud: CloudService;
-const logLines: Record<string, unknown>[] = [];
+const { logger, lines: logLines } = capturingLogger();
 const clients: MqttClient[] = [];
-
-/** Every log line the cloud writes, parsed, to check what is logged and what never is. */
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
 
 function logged(msgPattern: RegExp, fields: Record<string, unknown> = {}): boolean {
   return logLines.some((l) => msgPattern.test(String(l['msg'])) && Object.entries(fields).every(([k, v]) => l[k] === v));

@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
@@ -49,6 +50,21 @@ export const TEST_AUTH = {
 
 /** Logs at MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
 export const testLogger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
+
+/** A logger at info that keeps every line the cloud writes, parsed, to check what is logged and what never is. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  return { logger, lines };
+}
 
 /** Writes a YAML configuration the way an operator would, and loads it with the secrets in `env`. */
 export function cloudConfig(
@@ -110,7 +126,11 @@ export function vehicleState(
   };
 }
 
-export function linkSample(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+/** The figures of a link sample a modem may leave out (RSRQ, RTT, throughput, slice, handover) and its position. */
+export type LinkFigures = Partial<michi.v1.LinkSample.$Properties>;
+
+/** A link sample with only what a modem always reports; `measured` adds the optional figures. */
+export function bareLinkSample(source: string, ts: number, seq: number, measured: LinkFigures = {}): michi.v1.Reading.$Properties {
   return {
     link: {
       source_id: source,
@@ -120,15 +140,15 @@ export function linkSample(source: string, ts: number, seq: number): michi.v1.Re
       pci: 101,
       band: 'n79',
       rsrp_dbm: -85.5,
-      rsrq_db: -10.5,
       sinr_db: 18,
-      rtt_ms: 12.5,
-      ul_mbps: 40,
-      dl_mbps: 300,
-      slice: 'URLLC',
-      handover: false,
+      ...measured,
     },
   };
+}
+
+/** A link sample with every figure. */
+export function linkSample(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {
+  return bareLinkSample(source, ts, seq, { rsrq_db: -10.5, rtt_ms: 12.5, ul_mbps: 40, dl_mbps: 300, slice: 'URLLC', handover: false });
 }
 
 export function sensorReading(source: string, ts: number, seq: number): michi.v1.Reading.$Properties {

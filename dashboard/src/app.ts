@@ -6,6 +6,7 @@ import { createAlarmConsole } from './alarms/alarm-console.js';
 import { createAlarmCue } from './alarms/alarm-cue.js';
 import { countBySeverity } from './alarms/alarm-list.js';
 import type { MichiApi } from './api.js';
+import type { AppContext } from './app-context.js';
 import type { Alarm, AlarmSeverity, PilotDetail, Role, TileSource } from './api-types.js';
 import { createBoot } from './boot.js';
 import { createAppState, DEFAULT_TIME_ZONE, LIVE_RANGE_MS, PANEL_REFRESH_MS, type AppStateReader, type BannerState } from './app-state.js';
@@ -182,12 +183,10 @@ export function startApp({
     dialogs: [signIn.element],
   });
 
+  const app: AppContext = { state, api, now, reportError };
   const selection = createSelection({
-    state,
+    ...app,
     writer: store.writer('selection'),
-    api,
-    now,
-    reportError,
     detail,
     sensorDetail,
     vehicleList,
@@ -225,11 +224,8 @@ export function startApp({
     },
   });
   const live = createLiveMode({
-    state,
+    ...app,
     writer: store.writer('live-mode'),
-    api,
-    now,
-    reportError,
     zone,
     startFeed,
     setBanner,
@@ -240,11 +236,9 @@ export function startApp({
     alarms: alarmConsole,
   });
   const replay = createReplayMode({
-    state,
+    ...app,
     writer: store.writer('replay-mode'),
-    api,
     location,
-    reportError,
     header,
     replayBar,
     vehicleList,
@@ -253,13 +247,11 @@ export function startApp({
   });
   const sensorPoll = createSensorPoll({ state, writer: store.writer('sensor-poll'), api, now, sensorList, drawSensorDetail });
   const boot = createBoot({
-    state,
+    ...app,
     writer: store.writer('boot'),
-    api,
     tokens,
     location,
     retryMs,
-    reportError,
     signIn,
     header,
     setBanner,

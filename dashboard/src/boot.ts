@@ -1,24 +1,21 @@
 // Start-up: a token or the sign-in dialog, who is signed in, the cloud's configuration, the
 // pilots' list and the pilot to show first. While the cloud is not up yet, it asks again.
 
-import type { MichiApi } from './api.js';
-import type { AppStateReader, AppStateWriter, BannerState } from './app-state.js';
+import type { AppContext } from './app-context.js';
+import type { AppStateWriter, BannerState } from './app-state.js';
 import type { TokenStore } from './auth/session-token.js';
 import { ApiError } from './errors.js';
 import type { ViewLocation } from './url-state.js';
 import type { HeaderView } from './views/header.js';
 import type { SignInView } from './views/sign-in.js';
 
-export interface BootDeps {
-  state: AppStateReader;
+export interface BootDeps extends AppContext {
   /** Boot owns who is signed in, the tile source and the pilots' list. */
   writer: AppStateWriter<'boot'>;
-  api: MichiApi;
   tokens: TokenStore;
   location: ViewLocation;
   /** Wait before asking again when the server is not up yet. */
   retryMs: number;
-  reportError: (err: unknown) => void;
   signIn: SignInView;
   header: HeaderView;
   setBanner: (next: BannerState) => void;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatters, NO_VALUE } from './format.js';
-import { fromWallInput, toWallInput, zoneOffsetMs } from './time-zone.js';
+import { zoneOffsetMs } from '@michi/proto/time-zone';
+import { fromWallInput, toWallInput } from './time-zone.js';
 
 describe('formatting in the chosen language', () => {
   const ja = formatters('ja');

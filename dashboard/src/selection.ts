@@ -2,9 +2,9 @@
 // the map flying to it. Another pilot clears the selection. (The live mode seeds the vehicle's
 // charts when it hears of a selection.)
 
-import type { MichiApi } from './api.js';
 import type { LinkPoint, TimeRange } from './api-types.js';
-import { HISTORY_MS, type AppStateReader, type AppStateWriter } from './app-state.js';
+import type { AppContext } from './app-context.js';
+import { HISTORY_MS, type AppStateWriter } from './app-state.js';
 import { isAbort } from './errors.js';
 import { speedSeries } from './state-values.js';
 import { linkAt } from './link-history.js';
@@ -14,12 +14,8 @@ import type { SensorListView } from './views/sensor-list.js';
 import type { VehicleDetailView } from './views/vehicle-detail.js';
 import type { VehicleListView } from './views/vehicle-list.js';
 
-export interface SelectionDeps {
-  state: AppStateReader;
+export interface SelectionDeps extends AppContext {
   writer: AppStateWriter<'selection'>;
-  api: MichiApi;
-  now: () => number;
-  reportError: (err: unknown) => void;
   detail: VehicleDetailView;
   sensorDetail: SensorDetailView;
   vehicleList: VehicleListView;

@@ -15,10 +15,10 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingTopic } from '@michi/proto';
-import { MqttPublisher, runFleet } from '@michi/simulators';
+import { MqttPublisher } from '@michi/simulators';
 import { MESSAGES, type Lang } from '../src/i18n.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
-import { apiGet, visibleText } from './support.js';
+import { apiGet, driveFleet, visibleText } from './support.js';
 
 const PILOT = 'maebashi-l4-bus';
 const SHOTS = '.run/screenshots';
@@ -89,11 +89,8 @@ class ConsoleStack {
     this.driving = setInterval(() => {
       for (const id of this.modes.keys()) this.report(id);
     }, 1000);
-    this.fleet = runFleet({
+    this.fleet = driveFleet(stack, {
       pilot: { ...stack.pilot, vehicles: rest, sensors: [] },
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
       kinds: ['state', 'link'],
       signal: this.stopFleet.signal,
     });

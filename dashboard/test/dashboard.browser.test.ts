@@ -7,11 +7,10 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFleet } from '@michi/simulators';
 import { MESSAGES } from '../src/i18n.js';
 import { COVERAGE_BANDS, coverageResolution, NO_DATA_COLOR, type CoverageMetric } from '../src/map/coverage.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
-import { apiGet, markers, recordHistory, visibleText, type StackTokens } from './support.js';
+import { apiGet, driveFleet, markers, recordHistory, visibleText, type StackTokens } from './support.js';
 
 const PILOT = 'maebashi-l4-bus';
 const OTHER_PILOT = 'tsukuba-center-delivery';
@@ -56,14 +55,7 @@ describe('dashboard in Chromium against the live stack', () => {
     tokens = stack.tokens;
     history = await recordHistory(stack, HISTORY_S);
     // Buses driven in real time at 1 Hz, and the roadside sensors at their own rates, for as long as the test runs.
-    fleet = runFleet({
-      pilot: stack.pilot,
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
-      kinds: ['state', 'link', 'sensor'],
-      signal: stopFleet.signal,
-    });
+    fleet = driveFleet(stack, { kinds: ['state', 'link', 'sensor'], signal: stopFleet.signal });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();

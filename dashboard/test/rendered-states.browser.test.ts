@@ -9,7 +9,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { readingTopic } from '@michi/proto';
-import { MqttPublisher, runFleet } from '@michi/simulators';
+import { MqttPublisher } from '@michi/simulators';
+import { driveFleet } from './support.js';
 import { launchChromium, startStack, waitFor, type TestStack } from '../../scripts/test-support/index.js';
 
 const PILOT = 'maebashi-l4-bus';
@@ -99,20 +100,14 @@ describe('what a person sees of vehicle rows and markers', () => {
     liveId = vehicles[0]!.id;
     staleId = vehicles[vehicles.length - 1]!.id;
     // One bus reports for a few seconds and then falls silent: it goes stale while the others drive on.
-    await runFleet({
+    await driveFleet(stack, {
       pilot: { ...stack.pilot, vehicles: [vehicles[vehicles.length - 1]!], sensors: [] },
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
       kinds: ['state'],
       durationS: 3,
       clientIdPrefix: 'silent',
     });
-    fleet = runFleet({
+    fleet = driveFleet(stack, {
       pilot: { ...stack.pilot, vehicles: vehicles.slice(0, -1), sensors: [] },
-      mqttUrl: stack.gatewayUrls,
-      deviceKeys: stack.deviceKeys,
-      rateHz: 1,
       kinds: ['state', 'link'],
       signal: stopFleet.signal,
     });

@@ -3,19 +3,20 @@
 // What the dashboard's browser tests share: the real stack with a pilot's vehicles driving, some
 // recorded history to replay, Chromium, and helpers to read the page.
 import type { Page } from 'playwright-core';
-import { runFleet } from '@michi/simulators';
+import { runFleet, type RunFleetOptions, type RunFleetResult } from '@michi/simulators';
 import type { TestStack } from '../../scripts/test-support/index.js';
 
 export type StackTokens = TestStack['tokens'];
 
+/** The simulator on the stack's edges, at 1 Hz unless `options` say otherwise; the pilot is the stack's unless given. */
+export function driveFleet(stack: TestStack, options: Partial<RunFleetOptions>): Promise<RunFleetResult> {
+  return runFleet({ pilot: stack.pilot, mqttUrl: stack.gatewayUrls, deviceKeys: stack.deviceKeys, rateHz: 1, ...options });
+}
+
 /** Drives the pilot's fleet through `windowS` seconds ending now, as fast as the stack takes it: history to replay. */
 export async function recordHistory(stack: TestStack, windowS: number): Promise<{ from: number; to: number }> {
   const from = Date.now() - windowS * 1000;
-  const result = await runFleet({
-    pilot: stack.pilot,
-    mqttUrl: stack.gatewayUrls,
-    deviceKeys: stack.deviceKeys,
-    rateHz: 1,
+  const result = await driveFleet(stack, {
     kinds: ['state', 'link', 'event'],
     durationS: windowS - 5,
     speedup: Number.POSITIVE_INFINITY,

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { connectAsync, type ErrorWithSubackPacket, type MqttClient } from 'mqtt';
+import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic, v1 } from '@michi/proto';
@@ -13,7 +13,7 @@ import { BufferStore, startEdge, type EdgeHandle } from '../src/index.js';
 import { serverNoDelayCalls, waitFor } from '../../scripts/test-support/index.js';
 import {
   body,
-  deviceLogin,
+  connectDevice,
   expected,
   GATEWAY,
   metrics,
@@ -33,12 +33,7 @@ describe('edge agent: local ingest to the upstream', () => {
   const clients: MqttClient[] = [];
 
   async function vehicle(username: string): Promise<MqttClient> {
-    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      ...deviceLogin(username),
-      clientId: `${username}.${clients.length}`,
-    });
+    const client = await connectDevice(edge.mqttPort, username, `${username}.${clients.length}`);
     clients.push(client);
     return client;
   }
@@ -275,12 +270,7 @@ describe('edge agent: a full buffer', () => {
       commitMaxItems: 100,
     });
     const edge = await startEdge(config, { buffer });
-    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      clientId: 'bus-01',
-      ...deviceLogin('bus-01'),
-    });
+    const client = await connectDevice(edge.mqttPort, 'bus-01');
     try {
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       for (let seq = 1; seq <= 3; seq++) await publish(client, 'event', 'bus-01', seq);

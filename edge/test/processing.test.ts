@@ -3,13 +3,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
 import { startEdge } from '../src/index.js';
 import { waitFor } from '../../scripts/test-support/index.js';
-import { body, deviceLogin, GATEWAY, metrics, metricValue, PILOT, startUpstream, testEdgeConfig } from './support.js';
+import { body, connectDevice, GATEWAY, metrics, metricValue, PILOT, startUpstream, testEdgeConfig } from './support.js';
 
 describe('edge agent: processing', () => {
   it('keeps link samples at most once a second per source, acknowledges the rest, and reports clock offsets', async () => {
@@ -20,12 +19,7 @@ describe('edge agent: processing', () => {
       testEdgeConfig(dir, upstream.port, { processing: { minIntervalMs: { link: 1_000 }, clockSkewWarnMs: 2_000 } }),
       { logger: pino({ level: 'info' }, { write: (l: string) => logs.push(JSON.parse(l) as Record<string, unknown>) }) },
     );
-    const client = await connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      clientId: 'bus-01',
-      ...deviceLogin('bus-01'),
-    });
+    const client = await connectDevice(edge.mqttPort, 'bus-01');
     try {
       const now = Date.now();
       // 30 link samples 100 ms apart in source time (3 s): 3 kept. All acknowledged.

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
-import type { MqttClient } from 'mqtt';
+import { connectAsync, type MqttClient } from 'mqtt';
 import {
   bodyToJson,
   decodeBatch,
@@ -33,6 +33,11 @@ export const EDGE_ENV: Readonly<Record<string, string>> = { TEST_GW_SECRET: SECR
 /** MQTT CONNECT credentials of a device of the test gateway (the password from DEVICE_KEY). */
 export function deviceLogin(id: string): { username: string; password: string } {
   return { username: id, password: devicePassword(DEVICE_KEY, id) };
+}
+
+/** Device `id` of the test gateway on the edge's local broker (MQTT 3.1.1), by default with its own id as client id. */
+export function connectDevice(port: number, id: string, clientId = id): Promise<MqttClient> {
+  return connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, clientId, ...deviceLogin(id) });
 }
 const T0 = Date.now() - 60_000;
 

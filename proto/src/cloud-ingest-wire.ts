@@ -11,7 +11,7 @@
  */
 import { michi } from './michi-pb.js';
 import { bytesField, readBytesFields } from './wire-framing.js';
-import { asBuffer, identity, type BidiMethod } from './grpc-bidi-method.js';
+import { asBuffer, bidiMethod, identity, type BidiMethod } from './grpc-bidi-method.js';
 
 const v1 = michi.v1;
 
@@ -39,16 +39,12 @@ export type UploadServiceDefinition<Req, Res, OutReq = Req, OutRes = Res> = { re
 /** The server's view: requests stay bytes (decoded by the ingest), responses are encoded from the generated type. */
 export const uploadServerDefinition: UploadServiceDefinition<Buffer, michi.v1.UploadResponse.$Properties, Buffer, michi.v1.UploadResponse> =
   {
-    Upload: {
-      path: UPLOAD_PATH,
-      requestStream: true,
-      responseStream: true,
+    Upload: bidiMethod(UPLOAD_PATH, 'upload', {
       requestSerialize: identity,
       requestDeserialize: identity,
       responseSerialize: (r) => Buffer.from(v1.UploadResponse.encode(r).finish()),
       responseDeserialize: (b) => v1.UploadResponse.decode(b),
-      originalName: 'upload',
-    },
+    }),
   };
 
 function ackOf(b: Buffer): UploadAck {
@@ -65,16 +61,12 @@ function ackOf(b: Buffer): UploadAck {
  * gateway can send a Batch it already encoded without decoding it again; responses are UploadAcks.
  */
 export const uploadClientDefinition: UploadServiceDefinition<Uint8Array, Buffer, Buffer, UploadAck> = {
-  Upload: {
-    path: UPLOAD_PATH,
-    requestStream: true,
-    responseStream: true,
+  Upload: bidiMethod(UPLOAD_PATH, 'upload', {
     requestSerialize: asBuffer,
     requestDeserialize: identity,
     responseSerialize: identity,
     responseDeserialize: ackOf,
-    originalName: 'upload',
-  },
+  }),
 };
 
 /** The metadata entries a gateway authenticates its Upload stream with (the secret is never logged). */

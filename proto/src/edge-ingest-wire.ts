@@ -6,7 +6,7 @@
  * serializers). Plain objects, so this module does not load @grpc/grpc-js (see cloud-ingest-wire.ts).
  */
 import { michi } from './michi-pb.js';
-import { asBuffer, identity, type BidiMethod } from './grpc-bidi-method.js';
+import { asBuffer, bidiMethod, identity, type BidiMethod } from './grpc-bidi-method.js';
 
 const v1 = michi.v1;
 
@@ -28,16 +28,12 @@ export const publishServerDefinition: PublishServiceDefinition<
   Buffer,
   michi.v1.PublishResponse
 > = {
-  Publish: {
-    path: PUBLISH_PATH,
-    requestStream: true,
-    responseStream: true,
+  Publish: bidiMethod(PUBLISH_PATH, 'publish', {
     requestSerialize: identity,
     requestDeserialize: identity,
     responseSerialize: (r) => asBuffer(v1.PublishResponse.encode(r).finish()),
     responseDeserialize: (b) => v1.PublishResponse.decode(b),
-    originalName: 'publish',
-  },
+  }),
 };
 
 /** The publisher's view: PublishRequests in, decoded PublishResponses out. */
@@ -47,16 +43,12 @@ export const publishClientDefinition: PublishServiceDefinition<
   michi.v1.PublishRequest,
   michi.v1.PublishResponse
 > = {
-  Publish: {
-    path: PUBLISH_PATH,
-    requestStream: true,
-    responseStream: true,
+  Publish: bidiMethod(PUBLISH_PATH, 'publish', {
     requestSerialize: (r) => asBuffer(v1.PublishRequest.encode(r).finish()),
     requestDeserialize: (b) => v1.PublishRequest.decode(b),
     responseSerialize: identity,
     responseDeserialize: (b) => v1.PublishResponse.decode(b),
-    originalName: 'publish',
-  },
+  }),
 };
 
 /** The metadata entries a device authenticates its Publish stream with (the password is never logged). */

@@ -16,6 +16,15 @@ export interface BidiMethod<Req, Res, OutReq, OutRes> {
   originalName: string;
 }
 
+/** The method at `path` (`originalName` is its camel-cased name) with these serializers, streaming both ways. */
+export function bidiMethod<Req, Res, OutReq, OutRes>(
+  path: string,
+  originalName: string,
+  serializers: Omit<BidiMethod<Req, Res, OutReq, OutRes>, 'path' | 'requestStream' | 'responseStream' | 'originalName'>,
+): BidiMethod<Req, Res, OutReq, OutRes> {
+  return { path, requestStream: true, responseStream: true, ...serializers, originalName };
+}
+
 /** Bytes passed through unchanged: the side that decodes them does so itself. */
 export const identity = (b: Buffer): Buffer => b;
 

@@ -1,10 +1,10 @@
 // A private InfluxDB 1.x (Debian's influxd) per test: free ports, a tmp data dir, the v1 HTTP API.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.js';
-import { ServerProcess } from './server-process.js';
+import { ScratchServer, ServerProcess } from './server-process.js';
 
 export interface StartInfluxDbOptions {
   /** Created once InfluxDB answers; default "michi". */
@@ -146,9 +146,8 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
     );
   };
 
-  let server: ServerProcess;
-  try {
-    server = await launch();
+  const scratch = await ScratchServer.start(dir, async () => {
+    const server = await launch();
     if (opts.admin) {
       // No Authorization yet: with no users, InfluxDB takes only this statement, unauthenticated.
       const body = new URLSearchParams({
@@ -158,36 +157,28 @@ export async function startInfluxDb(opts: StartInfluxDbOptions = {}): Promise<In
       if (!res.ok) throw new Error(`InfluxDB refused to create the admin user: ${res.status} ${await res.text()}`);
     }
     await query(`CREATE DATABASE "${database.replace(/["\\]/g, '\\$&')}"`);
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+    return server;
+  });
 
-  let stopped = false;
   return {
     url,
     port,
     database,
     dir,
     get pid() {
-      return server.pid;
+      return scratch.server.pid;
     },
     query,
     rows,
     write,
-    pause: () => server.pause(),
-    resume: () => server.resume(),
+    pause: () => scratch.server.pause(),
+    resume: () => scratch.server.resume(),
     async restart() {
-      if (stopped) throw new Error('InfluxDB was stopped; start a new one');
-      await server.stop(5_000);
-      server = await launch();
+      if (scratch.stopped) throw new Error('InfluxDB was stopped; start a new one');
+      await scratch.server.stop(5_000);
+      scratch.server = await launch();
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop(5_000);
-      await rm(dir, { recursive: true, force: true });
-    },
-    logs: () => server.outputTail(),
+    stop: () => scratch.stop(),
+    logs: () => scratch.server.outputTail(),
   };
 }

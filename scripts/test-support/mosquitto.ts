@@ -1,9 +1,9 @@
 // A private Mosquitto broker per test (Debian's mosquitto 2.0): a free loopback port, a tmp dir.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, tcpConnect } from './ports.js';
-import { ServerProcess } from './server-process.js';
+import { ScratchServer, ServerProcess } from './server-process.js';
 
 export interface StartMosquittoOptions {
   /**
@@ -58,9 +58,8 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
   ];
   await writeFile(configPath, lines.filter((l) => l !== '').join('\n') + '\n');
 
-  let server: ServerProcess;
-  try {
-    server = new ServerProcess({
+  const scratch = await ScratchServer.start(dir, async () => {
+    const server = new ServerProcess({
       name: 'mosquitto',
       command: opts.binary ?? '/usr/sbin/mosquitto',
       args: ['-c', configPath],
@@ -68,12 +67,9 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
       tmpDir: dir,
     });
     await server.waitReady(() => tcpConnect(port), `mosquitto on 127.0.0.1:${port}`, opts.timeoutMs ?? 10_000);
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  let stopped = false;
+    return server;
+  });
+  const { server } = scratch;
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
@@ -81,12 +77,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
     dir,
     pause: () => server.pause(),
     resume: () => server.resume(),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop(5_000);
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => scratch.stop(),
     logs: () => server.outputTail(),
   };
 }

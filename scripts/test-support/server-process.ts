@@ -2,6 +2,7 @@
 // output for error messages, stops it by its own PID, and makes sure it does not outlive the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from './ports.js';
 
@@ -211,5 +212,41 @@ function processState(pid: number): string {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
     return '';
+  }
+}
+
+/**
+ * A server that lives in a scratch directory of its own (InfluxDB, Mosquitto): the directory is
+ * removed when the server fails to start, and by stop(), which is safe to call twice.
+ */
+export class ScratchServer {
+  private stoppedFlag = false;
+
+  private constructor(
+    readonly dir: string,
+    /** Replaced when the caller restarts the server in the same directory. */
+    public server: ServerProcess,
+  ) {}
+
+  /** Runs `launch` (start the process, wait until it is ready); on failure removes `dir` and rethrows. */
+  static async start(dir: string, launch: () => Promise<ServerProcess>): Promise<ScratchServer> {
+    try {
+      return new ScratchServer(dir, await launch());
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+
+  /** SIGTERM (SIGKILL after 5 s), then the directory is removed. */
+  async stop(): Promise<void> {
+    if (this.stoppedFlag) return;
+    this.stoppedFlag = true;
+    await this.server.stop(5_000);
+    await rm(this.dir, { recursive: true, force: true });
   }
 }

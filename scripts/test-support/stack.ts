@@ -19,7 +19,8 @@ export interface StackOptions {
   dashboardDir?: string;
 }
 
-export interface TestStack {
+/** A pilot's path on free loopback ports: InfluxDB, the cloud, and one edge agent per gateway. */
+export interface PilotStack {
   readonly pilot: Pilot;
   readonly influx: InfluxHandle;
   readonly cloud: CloudService;
@@ -28,6 +29,10 @@ export interface TestStack {
   readonly gatewayUrls: Readonly<Record<string, string>>;
   /** gateway id → its edge's device key, for runFleet's deviceKeys (each vehicle then has its own password). */
   readonly deviceKeys: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export interface TestStack extends PilotStack {
   /** API bearer tokens: an operator of every pilot, and a viewer of this pilot only. */
   readonly tokens: { readonly operator: string; readonly viewer: string };
   /** The gateways' secrets by the variable their credentialsRef names, for a sender that logs in as a gateway. */
@@ -36,7 +41,6 @@ export interface TestStack {
   readonly cloudMqttUrl: string;
   /** The cloud's audit log (auth.auditFile): one JSON line per API request, in the stack's temporary directory. */
   readonly auditFile: string;
-  close(): Promise<void>;
 }
 
 const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
@@ -105,6 +109,59 @@ export async function startPilotEdges(
   return { edges, gatewayUrls, deviceKeys };
 }
 
+/** What a stack is built on: a scratch directory and an InfluxDB. */
+export interface StackBase {
+  dir: string;
+  influx: InfluxHandle;
+  /** At MICHI_TEST_LOG (e.g. "debug") to stderr, silent by default. */
+  logger: Logger;
+  /** What the build starts, pushed as soon as it runs: close stops it, last first, before InfluxDB. */
+  started: { close(): Promise<void> }[];
+}
+
+/**
+ * A scratch directory and an InfluxDB, then `build` on them. The result's close stops what
+ * `started` holds, then InfluxDB, and removes the directory; a build that fails is closed the
+ * same way before its error is thrown.
+ */
+export async function buildStack<T extends object>(
+  dirPrefix: string,
+  build: (base: StackBase) => Promise<T>,
+): Promise<T & { close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const started: { close(): Promise<void> }[] = [];
+  let influx: InfluxHandle | undefined;
+  const close = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+    await influx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    influx = await startInfluxDb();
+    return { ...(await build({ dir, influx, logger, started })), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The cloud's settings every stack shares, as variables: free ports, the stack's InfluxDB, and the
+ * alarm and record databases in the scratch directory, not .data/ of the checkout, so that each
+ * stack starts without alarms and leaves none behind (a later `make run` would load them).
+ */
+export function stackCloudEnv({ dir, influx }: StackBase): Record<string, string> {
+  return {
+    MICHI_CLOUD_MQTT__PORT: '0',
+    MICHI_CLOUD_HTTP__PORT: '0',
+    MICHI_CLOUD_METRICS__PORT: '0',
+    MICHI_CLOUD_INFLUX__URL: influx.url,
+    MICHI_CLOUD_INFLUX__DATABASE: influx.database,
+    // Not .data/ of the working tree: each stack starts without alarms, and leaves none behind.
+    ...scratchDatabaseEnv(dir),
+  };
+}
+
 export async function startStack(opts: StackOptions): Promise<TestStack> {
   const seedsDir = opts.seedsDir ?? 'seeds';
   const pilot = loadSeeds(seedsDir).find((p) => p.id === opts.pilotId);
@@ -118,49 +175,31 @@ export async function startStack(opts: StackOptions): Promise<TestStack> {
     { id: 'stack-viewer', role: 'viewer', pilots: [pilot.id], tokenEnv: 'MICHI_STACK_API_VIEWER' },
   ];
 
-  const dir = mkdtempSync(join(tmpdir(), 'michi-stack-'));
-  const influx = await startInfluxDb();
-  const started: { close(): Promise<void> }[] = [];
-  const close = async (): Promise<void> => {
-    for (const s of started.reverse()) await s.close().catch(() => undefined);
-    await influx.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
+  return buildStack('michi-stack-', async (base) => {
+    const { dir, influx, started } = base;
+    const auditFile = join(dir, 'audit.log');
     const cloud = await startCloud(
       loadCloudConfig(undefined, {
         ...secrets,
+        ...stackCloudEnv(base),
         MICHI_STACK_API_OPERATOR: tokens.operator,
         MICHI_STACK_API_VIEWER: tokens.viewer,
         MICHI_CLOUD_AUTH__TOKENS: JSON.stringify(apiTokens),
         MICHI_CLOUD_SEEDS_DIR: seedsDir,
         MICHI_CLOUD_DASHBOARD_DIR: opts.dashboardDir ?? 'dashboard/dist',
-        MICHI_CLOUD_MQTT__PORT: '0',
-        MICHI_CLOUD_HTTP__PORT: '0',
-        MICHI_CLOUD_METRICS__PORT: '0',
-        MICHI_CLOUD_INFLUX__URL: influx.url,
-        MICHI_CLOUD_INFLUX__DATABASE: influx.database,
-        // Not .data/ of the working tree: each stack starts without alarms, and leaves none behind.
-        ...scratchDatabaseEnv(dir),
-        MICHI_CLOUD_AUTH__AUDIT_FILE: join(dir, 'audit.log'),
+        MICHI_CLOUD_AUTH__AUDIT_FILE: auditFile,
       }),
       { logger },
     );
     started.push(cloud);
     const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
+      ...base,
       pilot,
       seedsDir,
-      dir,
       cloudMqttPort: cloud.mqttPort,
       env: secrets,
-      logger,
-      started,
     });
     const cloudMqttUrl = `mqtt://127.0.0.1:${cloud.mqttPort}`;
-    const auditFile = join(dir, 'audit.log');
-    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, auditFile, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, tokens, secretEnv: { ...secrets }, cloudMqttUrl, auditFile };
+  });
 }

@@ -1,12 +1,5 @@
 #!/usr/bin/env node
 // A committed launcher, so npm links the command at install time, before dist/ is built.
-import { access } from 'node:fs/promises';
+import { runBuilt } from '@michi/proto/run-built';
 
-const target = new URL('../dist/cli.js', import.meta.url);
-try {
-  await access(target);
-} catch {
-  process.stderr.write('michi-sim: not built yet. Run `make build` (or `make run`) in the michi checkout first.\n');
-  process.exit(2);
-}
-await import(target.href);
+await runBuilt('michi-sim', new URL('../dist/cli.js', import.meta.url));

@@ -7,7 +7,7 @@
 import grpc from 'k6/net/grpc';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
-import { CFG, latencyThreshold, lossCheck, vehicleState } from './lib/common.js';
+import { CFG, latencyThreshold, perSourceRun, vehicleState } from './lib/common.js';
 
 const G = CFG.grpc || {};
 const sources = G.sources || [];
@@ -20,23 +20,11 @@ client.load([CFG.protoDir], 'michi/v1/ingest.proto');
 const ackMs = new Trend('grpc_ack_ms', true);
 const failed = new Rate('grpc_batch_failed');
 const acked = new Counter('grpc_readings_acked');
-const loss = lossCheck();
 
-export const options = {
-  scenarios: {
-    gateways: { executor: 'per-vu-iterations', vus: Math.max(1, sources.length), iterations: 1, maxDuration: G.maxDuration || '5m' },
-  },
-  teardownTimeout: '150s',
-  thresholds: {
-    ...latencyThreshold('grpc_ack_ms', G.p95Ms, 500),
-    grpc_batch_failed: ['rate<0.01'],
-    ...loss.thresholds,
-  },
-};
-
-export function setup() {
-  return { startMs: Date.now() };
-}
+export const { options, setup, teardown } = perSourceRun('gateways', G, batches * batchSize, {
+  ...latencyThreshold('grpc_ack_ms', G.p95Ms, 500),
+  grpc_batch_failed: ['rate<0.01'],
+});
 
 export default function () {
   const source = sources[exec.vu.idInTest - 1];
@@ -79,12 +67,4 @@ export default function () {
   stream.on('end', () => client.close());
   // A window of batches in flight, then one more per acknowledgement.
   for (let i = 0; i < Math.min(G.window || 4, batches); i++) sendBatch();
-}
-
-export function teardown(data) {
-  loss.run(
-    sources.map((s) => s.id),
-    batches * batchSize,
-    data.startMs,
-  );
 }

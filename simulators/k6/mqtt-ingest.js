@@ -6,7 +6,7 @@
 import { WebSocket } from 'k6/websockets';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import exec from 'k6/execution';
-import { CFG, latencyThreshold, lossCheck, vehicleState } from './lib/common.js';
+import { CFG, latencyThreshold, perSourceRun, vehicleState } from './lib/common.js';
 import { connectPacket, disconnectPacket, packetReader, publishPacket, TYPES } from './lib/mqtt.js';
 
 const M = CFG.mqtt || {};
@@ -16,23 +16,11 @@ const perVu = M.readingsPerVu || 10;
 const pubackMs = new Trend('mqtt_puback_ms', true);
 const failed = new Rate('mqtt_publish_failed');
 const acked = new Counter('mqtt_readings_acked');
-const loss = lossCheck();
 
-export const options = {
-  scenarios: {
-    vehicles: { executor: 'per-vu-iterations', vus: Math.max(1, sources.length), iterations: 1, maxDuration: M.maxDuration || '5m' },
-  },
-  teardownTimeout: '150s',
-  thresholds: {
-    ...latencyThreshold('mqtt_puback_ms', M.p95Ms, 250),
-    mqtt_publish_failed: ['rate<0.01'],
-    ...loss.thresholds,
-  },
-};
-
-export function setup() {
-  return { startMs: Date.now() };
-}
+export const { options, setup, teardown } = perSourceRun('vehicles', M, perVu, {
+  ...latencyThreshold('mqtt_puback_ms', M.p95Ms, 250),
+  mqtt_publish_failed: ['rate<0.01'],
+});
 
 export default function () {
   const source = sources[exec.vu.idInTest - 1];
@@ -88,12 +76,4 @@ export default function () {
     if (done < perVu) failed.add(true);
     if (timer) clearInterval(timer);
   };
-}
-
-export function teardown(data) {
-  loss.run(
-    sources.map((s) => s.id),
-    perVu,
-    data.startMs,
-  );
 }

@@ -5,17 +5,14 @@
 // an operator token, the gRPC port, and a WebSocket relay to each edge's MQTT port, because k6
 // speaks WebSocket but not MQTT over TCP (MQTT over WebSocket is standard, MQTT 3.1.1 §6).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
-import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
-import type { EdgeHandle } from '@michi/edge';
-import { loadSeeds, type Pilot } from '@michi/proto';
+import { loadCloudConfig, startCloud } from '@michi/cloud';
+import { loadSeeds } from '@michi/proto';
 import { scalePilot } from '@michi/simulators';
-import { scratchDatabaseEnv, startInfluxDb, startPilotEdges, type InfluxHandle } from '../../scripts/test-support/index.js';
+import { buildStack, stackCloudEnv, startPilotEdges, type PilotStack } from '../../scripts/test-support/index.js';
 
 export interface LoadStackOptions {
   pilotId?: string;
@@ -23,15 +20,7 @@ export interface LoadStackOptions {
   seedsDir?: string;
 }
 
-export interface LoadStack {
-  readonly pilot: Pilot;
-  readonly influx: InfluxHandle;
-  readonly cloud: CloudService;
-  readonly edges: ReadonlyMap<string, EdgeHandle>;
-  /** gateway id → mqtt://127.0.0.1:port of its edge's local broker. */
-  readonly gatewayUrls: Readonly<Record<string, string>>;
-  /** gateway id → its edge's device key (vehicles connect with passwords derived from it). */
-  readonly deviceKeys: Readonly<Record<string, string>>;
+export interface LoadStack extends PilotStack {
   /** ws://127.0.0.1:port/<gateway id> carries MQTT over WebSocket to that gateway's edge. */
   readonly relayUrl: string;
   /** gateway id → its secret (username = gateway id on MQTT; bearer token on gRPC). */
@@ -39,10 +28,7 @@ export interface LoadStack {
   readonly operatorToken: string;
   /** Where the scaled pilot definition is. */
   readonly seedsDir: string;
-  close(): Promise<void>;
 }
-
-const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
 
 /** A WebSocket server relaying each connection's binary frames to and from a TCP port chosen by path. */
 async function startRelay(targets: ReadonlyMap<string, number>): Promise<{ url: string; close(): Promise<void> }> {
@@ -79,10 +65,6 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
   const seeded = loadSeeds(opts.seedsDir ?? 'seeds').find((p) => p.id === pilotId);
   if (!seeded) throw new Error(`no pilot ${pilotId} in ${opts.seedsDir ?? 'seeds'}`);
   const pilot = opts.vehicles !== undefined ? scalePilot(seeded, opts.vehicles) : seeded;
-  const dir = mkdtempSync(join(tmpdir(), 'michi-load-'));
-  const seedsDir = join(dir, 'seeds');
-  mkdirSync(seedsDir, { recursive: true });
-  writeFileSync(join(seedsDir, `${pilot.id}.json`), JSON.stringify(pilot));
 
   const env: Record<string, string> = {};
   const secrets: Record<string, string> = {};
@@ -94,27 +76,20 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
   const operatorToken = randomBytes(24).toString('base64url');
   env['MICHI_LOAD_API_OPERATOR'] = operatorToken;
 
-  const influx = await startInfluxDb();
-  const started: { close(): Promise<void> }[] = [];
-  const close = async (): Promise<void> => {
-    for (const s of started.reverse()) await s.close().catch(() => undefined);
-    await influx.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
+  return buildStack('michi-load-', async (base) => {
+    const { dir, influx, logger, started } = base;
+    const seedsDir = join(dir, 'seeds');
+    mkdirSync(seedsDir, { recursive: true });
+    writeFileSync(join(seedsDir, `${pilot.id}.json`), JSON.stringify(pilot));
     const cloud = await startCloud(
       loadCloudConfig(undefined, {
         ...env,
+        ...stackCloudEnv(base),
         MICHI_CLOUD_AUTH__TOKENS: JSON.stringify([
           { id: 'load-operator', role: 'operator', pilots: ['*'], tokenEnv: 'MICHI_LOAD_API_OPERATOR' },
         ]),
         MICHI_CLOUD_SEEDS_DIR: seedsDir,
         MICHI_CLOUD_DASHBOARD_DIR: 'dashboard/dist',
-        // Not .data/ of the checkout: a later `make run` there would load this scaled pilot's open alarms.
-        ...scratchDatabaseEnv(dir),
-        MICHI_CLOUD_MQTT__PORT: '0',
-        MICHI_CLOUD_HTTP__PORT: '0',
-        MICHI_CLOUD_METRICS__PORT: '0',
         MICHI_CLOUD_GRPC__ENABLED: 'true',
         MICHI_CLOUD_GRPC__PORT: '0',
         // One stream per virtual user; the default (8 per gateway) guards production gateways.
@@ -126,27 +101,14 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
         MICHI_CLOUD_API__LIMITS__MAX_QUERIES_PER_TOKEN: '64',
         MICHI_CLOUD_API__LIMITS__MAX_QUERIES: '64',
         MICHI_CLOUD_API__LIMITS__MAX_QUEUED_PER_TOKEN: '1000',
-        MICHI_CLOUD_INFLUX__URL: influx.url,
-        MICHI_CLOUD_INFLUX__DATABASE: influx.database,
       }),
       { logger },
     );
     started.push(cloud);
-    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
-      pilot,
-      seedsDir,
-      dir,
-      cloudMqttPort: cloud.mqttPort,
-      env,
-      logger,
-      started,
-    });
+    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({ ...base, pilot, seedsDir, cloudMqttPort: cloud.mqttPort, env });
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
     started.push(relay);
-    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, relayUrl: relay.url, secrets, operatorToken, seedsDir, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+    return { pilot, influx, cloud, edges, gatewayUrls, deviceKeys, relayUrl: relay.url, secrets, operatorToken, seedsDir };
+  });
 }

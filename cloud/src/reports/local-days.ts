@@ -5,12 +5,7 @@
  * day's 00:00 − 1 ms], inclusive like every range of the API.
  */
 
-export interface LocalDate {
-  year: number;
-  /** 1…12 */
-  month: number;
-  day: number;
-}
+import { wallClock, wallTimeToInstant, type LocalDate } from '@michi/proto/time-zone';
 
 export interface LocalDay {
   /** YYYY-MM-DD */
@@ -19,51 +14,15 @@ export interface LocalDay {
   to: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-export function wallClock(t: number, timeZone: string): LocalDate & { hour: number; minute: number; second: number } {
-  const parts = formatter(timeZone).formatToParts(new Date(t));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
-}
-
-/** The zone's offset from UTC at `t`, in ms (Asia/Tokyo: +9 h). */
-function offsetAt(t: number, timeZone: string): number {
-  const w = wallClock(t, timeZone);
-  const whole = Math.floor(t / 1000) * 1000;
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole;
-}
-
 /** The local date at `t`. */
-export function localDateAt(t: number, timeZone: string): LocalDate {
+function localDateAt(t: number, timeZone: string): LocalDate {
   const { year, month, day } = wallClock(t, timeZone);
   return { year, month, day };
 }
 
 /** The instant of 00:00 local time on `date` (month and day may overflow, as with Date.UTC). */
-export function localMidnight(date: LocalDate, timeZone: string): number {
-  const wall = Date.UTC(date.year, date.month - 1, date.day);
-  // The offset at the guess, then at the corrected guess: exact unless midnight itself is skipped by a DST change.
-  const guess = wall - offsetAt(wall, timeZone);
-  return wall - offsetAt(guess, timeZone);
+function localMidnight(date: LocalDate, timeZone: string): number {
+  return wallTimeToInstant(Date.UTC(date.year, date.month - 1, date.day), timeZone);
 }
 
 export function isoDate(d: LocalDate): string {

@@ -6,7 +6,8 @@
  * day, the totals row, and the takeovers and disengagements by cause.
  */
 import { REPORT_COLUMNS, type Report, type ReportCause, type ReportColumn, type ReportFigures } from '@michi/proto';
-import { isoDate, wallClock } from './local-days.js';
+import { wallClock } from '@michi/proto/time-zone';
+import { isoDate } from './local-days.js';
 import { SHEET_LABELS } from './report-labels.js';
 
 export const BOM = '\uFEFF';

@@ -4,7 +4,8 @@
 
 import type { MichiApi } from '../api.js';
 import type { PilotDetail, VehicleStatus } from '../api-types.js';
-import { HISTORY_MS, type AppStateReader, type AppStateWriter, type BannerState } from '../app-state.js';
+import type { AppContext } from '../app-context.js';
+import { HISTORY_MS, type AppStateWriter, type BannerState } from '../app-state.js';
 import { ApiError, isAbort } from '../errors.js';
 import { LiveLinkHistory } from '../link-history.js';
 import type { SeriesPoint } from '../views/charts.js';
@@ -14,12 +15,8 @@ import type { VehicleListView } from '../views/vehicle-list.js';
 import type { AlarmConsole } from '../alarms/alarm-console.js';
 import type { FeedTransport, VehicleFeed, VehicleFeedListener } from './vehicle-feed.js';
 
-export interface LiveModeDeps {
-  state: AppStateReader;
+export interface LiveModeDeps extends AppContext {
   writer: AppStateWriter<'live-mode'>;
-  api: MichiApi;
-  now: () => number;
-  reportError: (err: unknown) => void;
   zone: () => string;
   startFeed: (api: MichiApi, pilotId: string, listener: VehicleFeedListener) => VehicleFeed;
   setBanner: (next: BannerState) => void;

@@ -11,9 +11,9 @@
 import { Marker, type Map as MapLibreMap } from 'maplibre-gl';
 import type { PilotSensor, SensorStatus } from '../api-types.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
-import { h, setText } from '../views/dom.js';
+import { setAttr, setText } from '../views/dom.js';
 import { isSensorStale, sensorKindLabel } from '../views/sensor-readings.js';
-import { STALE_MARKER_OPACITY } from './vehicle-markers.js';
+import { markerElement, setMarkerStale } from './marker-element.js';
 
 const SENSOR_SVG =
   '<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">' +
@@ -83,34 +83,17 @@ export class SensorMarkers {
   }
 
   private create(sensor: PilotSensor): Entry {
-    const icon = h('div', { class: 'sensor-marker__icon' });
-    icon.innerHTML = SENSOR_SVG;
-    const label = h('div', { class: 'sensor-marker__label' });
-    const root = h(
-      'div',
-      {
-        class: 'sensor-marker',
-        'data-testid': 'sensor-marker',
+    const { root, label } = markerElement({
+      name: 'sensor',
+      iconClass: 'sensor-marker__icon',
+      svg: SENSOR_SVG,
+      data: {
         'data-sensor-id': sensor.id,
         'data-kind': sensor.kind,
         'data-lon': sensor.position[0].toFixed(7),
         'data-lat': sensor.position[1].toFixed(7),
-        role: 'button',
-        tabindex: 0,
       },
-      icon,
-      label,
-    );
-    const select = (event: Event) => {
-      event.stopPropagation();
-      this.onSelect(sensor.id);
-    };
-    root.addEventListener('click', select);
-    root.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' || event.key === ' ') {
-        event.preventDefault();
-        select(event);
-      }
+      select: () => this.onSelect(sensor.id),
     });
     const marker = new Marker({ element: root, anchor: 'center' }).setLngLat(sensor.position).addTo(this.map);
     const entry: Entry = { sensor, latest: null, marker, root, label };
@@ -120,17 +103,14 @@ export class SensorMarkers {
 
   private decorate(entry: Entry): void {
     const { sensor, root, label } = entry;
-    // classList, not className: MapLibre keeps its own maplibregl-marker classes on this element.
     const stale = entry.latest ? isSensorStale(entry.latest, this.nowMs) : false;
-    // Through MapLibre's setter: it owns the element's inline opacity (see vehicle-markers.ts).
-    if (root.classList.contains('is-stale') !== stale) entry.marker.setOpacity(stale ? STALE_MARKER_OPACITY : '1');
-    root.classList.toggle('is-stale', stale);
+    setMarkerStale(entry.marker, root, stale);
     root.classList.toggle('is-selected', sensor.id === this.selectedId);
     const name = pick(sensor.name, this.lang);
     setText(label, name);
     if (this.t) {
       const aria = `${this.t('sensor.marker', { name, kind: sensorKindLabel(sensor.kind, this.t) })}${stale ? ` (${this.t('sensor.stale')})` : ''}`;
-      if (root.getAttribute('aria-label') !== aria) root.setAttribute('aria-label', aria);
+      setAttr(root, 'aria-label', aria);
     }
   }
 }

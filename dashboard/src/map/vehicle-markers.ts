@@ -12,12 +12,10 @@ import { positionOf } from '../state-values.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { STALE_AFTER_MS } from '../staleness.js';
-import { h, setText } from '../views/dom.js';
+import { setAttr, setText } from '../views/dom.js';
+import { markerElement, setMarkerStale } from './marker-element.js';
 import { Glide, type Pose } from './motion.js';
 import type { VehicleLayer } from './vehicle-layer.js';
-
-/** How faint a marker is drawn once it is stale (vehicles and sensors alike). */
-export const STALE_MARKER_OPACITY = '0.45';
 
 export interface AnimationClock {
   now(): number;
@@ -151,31 +149,16 @@ export class VehicleMarkers implements VehicleLayer {
   }
 
   private create(status: VehicleStatus, pose: Pose): Entry {
-    const arrow = h('div', { class: 'vehicle-marker__arrow' });
-    arrow.innerHTML = ARROW_SVG;
-    const label = h('div', { class: 'vehicle-marker__label' });
-    const root = h(
-      'div',
-      {
-        class: 'vehicle-marker',
-        'data-testid': 'vehicle-marker',
-        'data-vehicle-id': status.id,
-        role: 'button',
-        tabindex: 0,
-      },
-      arrow,
+    const {
+      root,
+      icon: arrow,
       label,
-    );
-    const select = (event: Event) => {
-      event.stopPropagation();
-      this.options.onSelect(status.id);
-    };
-    root.addEventListener('click', select);
-    root.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' || event.key === ' ') {
-        event.preventDefault();
-        select(event);
-      }
+    } = markerElement({
+      name: 'vehicle',
+      iconClass: 'vehicle-marker__arrow',
+      svg: ARROW_SVG,
+      data: { 'data-vehicle-id': status.id },
+      select: () => this.options.onSelect(status.id),
     });
     // Sub-pixel positions: a bus at 20 km/h moves less than a pixel per frame at town zoom, and
     // whole-pixel rounding would turn the glide into a stutter.
@@ -200,10 +183,7 @@ export class VehicleMarkers implements VehicleLayer {
     const modeCls = `mode-${modeClass(mode)}`;
     for (const cls of [...root.classList]) if (cls.startsWith('mode-') && cls !== modeCls) root.classList.remove(cls);
     root.classList.add(modeCls);
-    // MapLibre writes the marker element's inline opacity itself, which beats any stylesheet rule:
-    // the stale dimming goes through its own setter.
-    if (root.classList.contains('is-stale') !== stale) entry.marker.setOpacity(stale ? STALE_MARKER_OPACITY : '1');
-    root.classList.toggle('is-stale', stale);
+    setMarkerStale(entry.marker, root, stale);
     root.classList.toggle('is-selected', status.id === this.selectedId);
     root.dataset.mode = mode ?? 'UNSPECIFIED';
     root.dataset.stale = String(stale);
@@ -211,7 +191,7 @@ export class VehicleMarkers implements VehicleLayer {
     setText(label, name);
     if (this.t) {
       const aria = `${name}: ${this.t(modeLabelKey(mode))}${stale ? ` (${this.t('vehicle.stale')})` : ''}`;
-      if (root.getAttribute('aria-label') !== aria) root.setAttribute('aria-label', aria);
+      setAttr(root, 'aria-label', aria);
     }
   }
 

@@ -1,9 +1,9 @@
 // The replay mode's wiring: a ReplaySession over the chosen range drives the replay bar, the
 // vehicles on the map and in the list, their trails, and the cursor in the URL.
 
-import type { MichiApi } from '../api.js';
 import type { LinkSampleView, TimeRange, VehicleStatus } from '../api-types.js';
-import type { AppStateReader, AppStateWriter } from '../app-state.js';
+import type { AppContext } from '../app-context.js';
+import type { AppStateWriter } from '../app-state.js';
 import type { ViewLocation } from '../url-state.js';
 import type { HeaderView } from '../views/header.js';
 import type { ReplayBarView } from '../views/replay-bar.js';
@@ -11,12 +11,9 @@ import type { VehicleListView } from '../views/vehicle-list.js';
 import { ReplaySession } from './replay-session.js';
 import type { ReplayPose } from './timeline.js';
 
-export interface ReplayModeDeps {
-  state: AppStateReader;
+export interface ReplayModeDeps extends AppContext {
   writer: AppStateWriter<'replay-mode'>;
-  api: MichiApi;
   location: ViewLocation;
-  reportError: (err: unknown) => void;
   header: HeaderView;
   replayBar: ReplayBarView;
   vehicleList: VehicleListView;

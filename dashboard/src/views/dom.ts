@@ -26,3 +26,11 @@ export function append(parent: Node, children: Child[]): void {
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
+
+/** Class and attribute writes only when they change: each write costs a style recalculation. */
+export function setClass(el: Element, cls: string): void {
+  if (el.className !== cls) el.className = cls;
+}
+export function setAttr(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}

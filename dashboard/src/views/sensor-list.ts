@@ -6,8 +6,9 @@
 import type { PilotSensor, SensorStatus } from '../api-types.js';
 import type { Formatters } from '../format.js';
 import { pick, type Lang, type Translate } from '../i18n.js';
-import { h, setText } from './dom.js';
+import { h, setAttr, setClass, setText } from './dom.js';
 import { isSensorStale, readingEntries, sensorKindLabel } from './sensor-readings.js';
+import { listedFirst, syncRows, type ListedItem } from './sync-rows.js';
 
 interface Row {
   item: HTMLLIElement;
@@ -73,19 +74,8 @@ export function createSensorList({ onSelect }: { onSelect: (sensorId: string) =>
 
   function render(): void {
     // Sensors the API reports but the pilot file does not list (a newer seed) go at the end.
-    const ids = new Set(known.map((s) => s.id));
-    const all = [...known, ...[...statuses.values()].filter((s) => !ids.has(s.id))];
-    for (const [id, row] of rows) {
-      if (all.some((s) => s.id === id)) continue;
-      row.item.remove();
-      rows.delete(id);
-    }
-    all.forEach((sensor, index) => {
-      let row = rows.get(sensor.id);
-      if (!row) rows.set(sensor.id, (row = createRow(sensor.id)));
-      if (list.children[index] !== row.item) list.insertBefore(row.item, list.children[index] ?? null);
-      fill(row, sensor, statuses.get(sensor.id)?.latest ?? null);
-    });
+    const all = listedFirst(known, statuses.values());
+    syncRows(list, rows, all, createRow, (row, sensor) => fill(row, sensor, statuses.get(sensor.id)?.latest ?? null));
     setText(count, fmt ? fmt.integer(all.length) : String(all.length));
     const reporting = String(all.filter((s) => statuses.get(s.id)?.latest).length);
     // How many have a reading, for tools and tests.
@@ -94,7 +84,7 @@ export function createSensorList({ onSelect }: { onSelect: (sensorId: string) =>
     status.hidden = !status.textContent;
   }
 
-  function fill(row: Row, sensor: { id: string; kind: string; name: PilotSensor['name'] }, latest: SensorStatus['latest']): void {
+  function fill(row: Row, sensor: ListedItem, latest: SensorStatus['latest']): void {
     const name = pick(sensor.name, lang);
     setText(row.name, name);
     setText(row.kind, sensorKindLabel(sensor.kind, t));
@@ -117,11 +107,9 @@ export function createSensorList({ onSelect }: { onSelect: (sensorId: string) =>
       );
     }
     const cls = `vehicle-row sensor-row${latest && isSensorStale(latest, lastNow) ? ' is-stale' : ''}${sensor.id === selected ? ' is-selected' : ''}`;
-    if (row.button.className !== cls) row.button.className = cls;
-    if (row.button.getAttribute('aria-pressed') !== String(sensor.id === selected))
-      row.button.setAttribute('aria-pressed', String(sensor.id === selected));
-    const title = t('sensor.show', { name });
-    if (row.button.title !== title) row.button.title = title;
+    setClass(row.button, cls);
+    setAttr(row.button, 'aria-pressed', String(sensor.id === selected));
+    setAttr(row.button, 'title', t('sensor.show', { name }));
   }
 
   return {

@@ -2,12 +2,12 @@
 // charts of its speed and of its link's RSRP and SINR (the last minutes live; around the cursor in
 // replay, with the cursor drawn). Viewers do not see the raw vehicle id.
 
-import type { LinkPoint, Role, VehicleState } from '../api-types.js';
-import { NO_VALUE, type Formatters } from '../format.js';
-import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
+import type { LinkPoint, VehicleState } from '../api-types.js';
+import { NO_VALUE } from '../format.js';
+import { isMessageKey, pick } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { lineChart, type LineChartOptions, type SeriesPoint } from './charts.js';
-import { createDetailShell } from './detail-shell.js';
+import { createDetailView, detailRow, type DetailLocale, type DetailShell, type DetailView } from './detail-view.js';
 import { h, setText } from './dom.js';
 
 export interface VehicleDetailData {
@@ -21,108 +21,71 @@ export interface VehicleDetailData {
   cursor: number | null;
 }
 
-export interface VehicleDetailView {
-  readonly element: HTMLElement;
-  show(data: VehicleDetailData | null): void;
-  setLanguage(lang: Lang, t: Translate, fmt: Formatters, timeZone: string): void;
-  setRole(role: Role): void;
-}
+export type VehicleDetailView = DetailView<VehicleDetailData>;
 
 export function createVehicleDetail({ onClose }: { onClose: () => void }): VehicleDetailView {
-  const { element, title, close, body } = createDetailShell('vehicle', onClose);
-  let data: VehicleDetailData | null = null;
-  let lang: Lang = 'ja';
-  let t: Translate = (k) => k;
-  let fmt: Formatters | null = null;
-  let zone = 'Asia/Tokyo';
-  let role: Role = 'viewer';
+  return createDetailView('vehicle', onClose, renderVehicle);
+}
 
-  const row = (term: string, value: Node | string, testid?: string) =>
-    h('div', { class: 'detail__row' }, h('dt', {}, term), h('dd', testid ? { 'data-testid': testid } : {}, value));
-
-  function render(): void {
-    element.hidden = !data;
-    if (!data || !fmt) return;
-    const { vehicle, state } = data;
-    setText(title, pick(vehicle.name, lang));
-    close.setAttribute('aria-label', t('panel.close'));
-    close.title = t('panel.close');
-    const kindKey = `kind.${vehicle.kind}`;
-    const kind = isMessageKey(kindKey) ? t(kindKey) : vehicle.kind;
-    title.title = kind;
-    const rows: HTMLElement[] = [];
-    if (role === 'operator') rows.push(row(t('panel.id'), vehicle.id, 'vehicle-detail-id'));
-    const mode = h(
-      'span',
-      { class: `mode-badge mode-${modeClass(state?.mode)}` },
-      state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'),
-    );
-    rows.push(row(t('panel.mode'), mode, 'vehicle-detail-mode'));
-    rows.push(row(t('panel.speed'), state?.speed_mps != null ? fmt.speed(state.speed_mps) : '—', 'vehicle-detail-speed'));
+function renderVehicle({ title, body }: DetailShell, data: VehicleDetailData, { lang, t, fmt, zone, role }: DetailLocale): void {
+  const { vehicle, state } = data;
+  setText(title, pick(vehicle.name, lang));
+  const kindKey = `kind.${vehicle.kind}`;
+  const kind = isMessageKey(kindKey) ? t(kindKey) : vehicle.kind;
+  title.title = kind;
+  const rows: HTMLElement[] = [];
+  if (role === 'operator') rows.push(detailRow(t('panel.id'), vehicle.id, 'vehicle-detail-id'));
+  const mode = h('span', { class: `mode-badge mode-${modeClass(state?.mode)}` }, state ? t(modeLabelKey(state.mode)) : t('vehicle.noData'));
+  rows.push(detailRow(t('panel.mode'), mode, 'vehicle-detail-mode'));
+  rows.push(detailRow(t('panel.speed'), state?.speed_mps != null ? fmt.speed(state.speed_mps) : '—', 'vehicle-detail-speed'));
+  rows.push(
+    detailRow(
+      t('panel.heading'),
+      state?.heading_deg != null && Number.isFinite(state.heading_deg) ? `${fmt.decimal(state.heading_deg, 0)}°` : '—',
+    ),
+  );
+  // A battery the vehicle did not report is "—", never 0 %.
+  if (state) {
+    const pct = state.battery_pct;
     rows.push(
-      row(
-        t('panel.heading'),
-        state?.heading_deg != null && Number.isFinite(state.heading_deg) ? `${fmt.decimal(state.heading_deg, 0)}°` : '—',
+      detailRow(
+        t('panel.battery'),
+        typeof pct === 'number' && Number.isFinite(pct) ? fmt.percent(pct) : NO_VALUE,
+        'vehicle-detail-battery',
       ),
-    );
-    // A battery the vehicle did not report is "—", never 0 %.
-    if (state) {
-      const pct = state.battery_pct;
-      rows.push(
-        row(t('panel.battery'), typeof pct === 'number' && Number.isFinite(pct) ? fmt.percent(pct) : NO_VALUE, 'vehicle-detail-battery'),
-      );
-    }
-    const link = state?.link;
-    rows.push(
-      row(
-        t('panel.link'),
-        link
-          ? `RSRP ${fmt.withUnit(link.rsrp_dbm, 'dBm')} · SINR ${fmt.withUnit(link.sinr_db, 'dB', 1)} · RTT ${fmt.milliseconds(link.rtt_ms)}`
-          : t('panel.noLink'),
-        'vehicle-detail-link',
-      ),
-    );
-    if (state) rows.push(row(t('panel.updated'), fmt.dateTime(state.ts_ms, zone)));
-    const { window, cursor } = data;
-    const format = (v: number) => fmt!.decimal(v, 0);
-    const chart = (label: string, points: readonly SeriesPoint[], testid: string, options: Partial<LineChartOptions>): HTMLElement[] => [
-      h('h3', { class: 'detail__chart-title' }, label),
-      h(
-        'div',
-        { class: 'detail__chart', 'data-testid': testid },
-        points.length > 1
-          ? lineChart(points, { label, from: window.from, to: window.to, cursor, format, width: 288, ...options })
-          : h('p', { class: 'detail__empty' }, t('panel.noHistory')),
-      ),
-    ];
-    const rsrp = linkSeries(data.link, 'rsrp_dbm');
-    const sinr = linkSeries(data.link, 'sinr_db');
-    body.replaceChildren(
-      h('dl', { class: 'detail__list' }, ...rows),
-      ...chart(t('panel.speedChart'), data.speed, 'vehicle-detail-chart', { height: 80 }),
-      ...chart(t('panel.rsrpChart'), rsrp, 'vehicle-detail-rsrp-chart', { height: 64, color: '#7c3aed', ...decibelRange(rsrp) }),
-      ...chart(t('panel.sinrChart'), sinr, 'vehicle-detail-sinr-chart', { height: 64, color: '#0f766e' }),
     );
   }
-
-  return {
-    element,
-    show(next) {
-      data = next;
-      render();
-    },
-    setLanguage(nextLang, nextT, nextFmt, timeZone) {
-      lang = nextLang;
-      t = nextT;
-      fmt = nextFmt;
-      zone = timeZone;
-      render();
-    },
-    setRole(next) {
-      role = next;
-      render();
-    },
-  };
+  const link = state?.link;
+  rows.push(
+    detailRow(
+      t('panel.link'),
+      link
+        ? `RSRP ${fmt.withUnit(link.rsrp_dbm, 'dBm')} · SINR ${fmt.withUnit(link.sinr_db, 'dB', 1)} · RTT ${fmt.milliseconds(link.rtt_ms)}`
+        : t('panel.noLink'),
+      'vehicle-detail-link',
+    ),
+  );
+  if (state) rows.push(detailRow(t('panel.updated'), fmt.dateTime(state.ts_ms, zone)));
+  const { window, cursor } = data;
+  const format = (v: number) => fmt.decimal(v, 0);
+  const chart = (label: string, points: readonly SeriesPoint[], testid: string, options: Partial<LineChartOptions>): HTMLElement[] => [
+    h('h3', { class: 'detail__chart-title' }, label),
+    h(
+      'div',
+      { class: 'detail__chart', 'data-testid': testid },
+      points.length > 1
+        ? lineChart(points, { label, from: window.from, to: window.to, cursor, format, width: 288, ...options })
+        : h('p', { class: 'detail__empty' }, t('panel.noHistory')),
+    ),
+  ];
+  const rsrp = linkSeries(data.link, 'rsrp_dbm');
+  const sinr = linkSeries(data.link, 'sinr_db');
+  body.replaceChildren(
+    h('dl', { class: 'detail__list' }, ...rows),
+    ...chart(t('panel.speedChart'), data.speed, 'vehicle-detail-chart', { height: 80 }),
+    ...chart(t('panel.rsrpChart'), rsrp, 'vehicle-detail-rsrp-chart', { height: 64, color: '#7c3aed', ...decibelRange(rsrp) }),
+    ...chart(t('panel.sinrChart'), sinr, 'vehicle-detail-sinr-chart', { height: 64, color: '#0f766e' }),
+  );
 }
 
 /** One field of the link samples as a chart series, samples without it left out. */

@@ -8,7 +8,8 @@ import type { Formatters } from '../format.js';
 import { isMessageKey, pick, type Lang, type Translate } from '../i18n.js';
 import { modeClass, modeLabelKey } from '../modes.js';
 import { STALE_AFTER_MS } from '../staleness.js';
-import { h, setText } from './dom.js';
+import { h, setAttr, setClass, setText } from './dom.js';
+import { listedFirst, syncRows, type ListedItem } from './sync-rows.js';
 
 interface Row {
   item: HTMLLIElement;
@@ -56,14 +57,6 @@ function renderBattery(el: HTMLElement, pct: number | null, t: Translate, fmt: F
 /** Rows drawn at most; beyond, the list says how many more the map shows. */
 export const LIST_LIMIT = 60;
 
-/** Attribute and class writes only when they change: each write costs a style recalculation. */
-function setClass(el: Element, cls: string): void {
-  if (el.className !== cls) el.className = cls;
-}
-function setAttr(el: Element, name: string, value: string): void {
-  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
-}
-
 export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) => void }): VehicleListView {
   const heading = h('h2', { class: 'panel-heading', id: 'vehicles-heading' });
   const count = h('span', { class: 'panel-heading__count' });
@@ -108,33 +101,13 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
     return { item, button, dot, name, kind, mode, speed, battery, age };
   }
 
-  function order(): { id: string; name: { ja: string; en: string }; kind: string }[] {
-    // Vehicles the API reports but the pilot file does not list (a new one) go at the end.
-    const ids = new Set(known.map((v) => v.id));
-    return [...known, ...[...statuses.values()].filter((s) => !ids.has(s.id))];
-  }
-
   function render(): void {
-    const all = order();
+    // Vehicles the API reports but the pilot file does not list (a new one) go at the end.
+    const all = listedFirst(known, statuses.values());
     // A fleet of hundreds: the list shows the selected vehicle and the first LIST_LIMIT others
     // (the map shows them all); a thousand rows re-rendered every second would take the main thread.
     const vehicles = all.length > LIST_LIMIT ? all.filter((v, i) => i < LIST_LIMIT || v.id === selected) : all;
-    const wanted = new Set(vehicles.map((v) => v.id));
-    for (const [id, row] of rows) {
-      if (!wanted.has(id)) {
-        row.item.remove();
-        rows.delete(id);
-      }
-    }
-    vehicles.forEach((vehicle, index) => {
-      let row = rows.get(vehicle.id);
-      if (!row) {
-        row = createRow(vehicle.id);
-        rows.set(vehicle.id, row);
-      }
-      if (list.children[index] !== row.item) list.insertBefore(row.item, list.children[index] ?? null);
-      fill(row, vehicle, statuses.get(vehicle.id)?.state ?? null);
-    });
+    syncRows(list, rows, vehicles, createRow, (row, vehicle) => fill(row, vehicle, statuses.get(vehicle.id)?.state ?? null));
     setText(count, fmt ? fmt.integer(all.length) : String(all.length));
     const live = all.reduce((n, v) => (statuses.get(v.id)?.state ? n + 1 : n), 0);
     // How many report, for tools and tests (the rows of a large fleet are not all drawn).
@@ -151,7 +124,7 @@ export function createVehicleList({ onSelect }: { onSelect: (vehicleId: string) 
     empty.hidden = all.length > 0;
   }
 
-  function fill(row: Row, vehicle: { id: string; name: { ja: string; en: string }; kind: string }, state: VehicleStatus['state']): void {
+  function fill(row: Row, vehicle: ListedItem, state: VehicleStatus['state']): void {
     const stale = !state || lastNow - state.ts_ms > staleAfter;
     const cls = modeClass(state?.mode);
     const name = pick(vehicle.name, lang);

@@ -82,3 +82,34 @@ export function lossCheck() {
     },
   };
 }
+
+/**
+ * What the ingest scripts share (one virtual user per source of cfg.sources, one iteration each):
+ * their options (scenario `scenario`; `thresholds` and the zero-loss check's), setup (the start
+ * time) and teardown (the loss check: `expected` readings of each source). Call it in the init context.
+ */
+export function perSourceRun(scenario, cfg, expected, thresholds) {
+  const sources = cfg.sources || [];
+  const loss = lossCheck();
+  return {
+    options: {
+      scenarios: {
+        [scenario]: {
+          executor: 'per-vu-iterations',
+          vus: Math.max(1, sources.length),
+          iterations: 1,
+          maxDuration: cfg.maxDuration || '5m',
+        },
+      },
+      teardownTimeout: '150s',
+      thresholds: { ...thresholds, ...loss.thresholds },
+    },
+    setup: () => ({ startMs: Date.now() }),
+    teardown: (data) =>
+      loss.run(
+        sources.map((s) => s.id),
+        expected,
+        data.startMs,
+      ),
+  };
+}
