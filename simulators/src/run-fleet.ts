@@ -84,6 +84,7 @@ const SAME_INSTANT_S = 1e-9;
 const FLUSH_EVERY_MS = 1;
 
 export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
+  const calledAt = { wall: performance.now(), ts: Date.now() };
   const rateHz = opts.rateHz ?? 1;
   const linkRateHz = opts.linkRateHz ?? 1;
   const speedup = opts.speedup ?? 1;
@@ -113,8 +114,13 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
     }));
 
   const readings: SimReading[] = [];
-  const startTsMs = opts.startTsMs ?? Date.now();
-  const wallStart = performance.now();
+  // Simulated time 0 is due when the run was asked for, not once its fleet is built: a caller
+  // (michi-sim) stamps startTsMs before calling, and building 1,000 vehicles took 100-300 ms, by
+  // which every reading was stamped before it was sent (the latency bench counted it in to_edge;
+  // issue 15). The first instant goes late instead. A publisher opened here connects first.
+  const anchor = ownPublisher ? { wall: performance.now(), ts: Date.now() } : calledAt;
+  const startTsMs = opts.startTsMs ?? anchor.ts;
+  const wallStart = anchor.wall;
   // What is due when, in a fixed order within one instant, so runs are reproducible: every
   // vehicle's state then link sample (per phase group), then each roadside sensor at its own rate.
   const schedule: {
