@@ -15,7 +15,8 @@
 // MICHI_BENCH_LATENCY_S sets the measured seconds (default 40, after a 10 s warm-up).
 // MICHI_BENCH_LATENCY_ONLY=burst (or base, spread; comma-separated) runs only those fleets, and
 // MICHI_BENCH_STACK_NODE_ARGS / MICHI_BENCH_SIM_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profile
-// the stack and the simulator (sim-harness.ts).
+// the stack and the simulator (sim-harness.ts); MICHI_LOAD_EDGE_UPLINK='{"maxLiveBatchesInFlight":1}'
+// runs the edges with other uplink settings (simulators/test/load-stack-main.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { hopRows, scrapeHops, type HopRow, type HopSnapshot } from './hop-breakdown.js';

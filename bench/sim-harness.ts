@@ -92,7 +92,13 @@ export interface SimRun {
 }
 
 /** michi-sim (from source, as tests run it; the transpile happens before the warm-up ends) driving the stack's scaled pilot: state readings at `rate` Hz for `durationS`. */
-export function startSim(info: StackInfo, durationS: number, extra: string[] = []): SimRun {
+export function startSim(
+  info: Pick<StackInfo, 'pilotId' | 'seedsDir' | 'gatewayUrls' | 'deviceKeys'>,
+  durationS: number,
+  extra: string[] = [],
+  /** The checkout whose simulator runs (default: this one). */
+  cwd?: string,
+): SimRun {
   const args = [
     ...nodeArgs('MICHI_BENCH_SIM_NODE_ARGS'),
     '--conditions=michi-src',
@@ -116,7 +122,11 @@ export function startSim(info: StackInfo, durationS: number, extra: string[] = [
     args.push('--device-key-env', `${gw}=MICHI_BENCH_DEVICE_KEY_${i}`);
   });
   args.push('--kinds', 'state', '--no-clock-drift', '--no-autonomy-events', ...extra);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...keyEnv } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...keyEnv },
+    ...(cwd ? { cwd } : {}),
+  });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   return { pid: child.pid!, done: waitExit(child).then((code) => ({ code, stdout })) };

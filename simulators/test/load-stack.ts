@@ -21,6 +21,8 @@ export interface LoadStackOptions {
   pilotId?: string;
   vehicles?: number;
   seedsDir?: string;
+  /** More uplink settings for the edges (scripts/test-support/stack.ts). */
+  edgeUplink?: Record<string, unknown>;
 }
 
 export interface LoadStack {
@@ -141,6 +143,7 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       env,
       logger,
       started,
+      ...(opts.edgeUplink ? { uplink: opts.edgeUplink } : {}),
     });
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
