@@ -13,6 +13,10 @@
 // The hops count every reading observed in the window, the viewer those it saw after the warm-up.
 //   node --conditions=michi-src --import tsx bench/latency.bench.ts   (make bench runs it)
 // MICHI_BENCH_LATENCY_S sets the measured seconds (default 40, after a 10 s warm-up).
+// MICHI_BENCH_LATENCY_ONLY=burst (or base, spread; comma-separated) runs only those fleets, and
+// MICHI_BENCH_STACK_NODE_ARGS / MICHI_BENCH_SIM_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profile
+// the stack and the simulator (sim-harness.ts); MICHI_LOAD_EDGE_UPLINK='{"maxLiveBatchesInFlight":1}'
+// runs the edges with other uplink settings (simulators/test/load-stack-main.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { hopRows, scrapeHops, type HopRow, type HopSnapshot } from './hop-breakdown.js';
@@ -82,12 +86,18 @@ async function measure(vehicles: number, phases = 1): Promise<Result> {
   }
 }
 
-console.error('latency: baseline, 10 vehicles');
-const base = await measure(10);
-console.error('latency: 1,000 vehicles, reports spread over the second');
-const full = await measure(1_000, 20);
-console.error('latency: 1,000 vehicles, all at the same instant');
-const burst = await measure(1_000);
+/** Runs a fleet unless MICHI_BENCH_LATENCY_ONLY names others (`base`, `spread`, `burst`; to profile one). */
+const ONLY = (process.env['MICHI_BENCH_LATENCY_ONLY'] ?? 'base,spread,burst').split(',');
+const skipped: Result = { vehicles: 0, setting: 'skipped', n: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN, hops: [] };
+async function phase(name: string, label: string, run: () => Promise<Result>): Promise<Result> {
+  if (!ONLY.includes(name)) return skipped;
+  console.error(`latency: ${label}`);
+  return run();
+}
+
+const base = await phase('base', 'baseline, 10 vehicles', () => measure(10));
+const full = await phase('spread', '1,000 vehicles, reports spread over the second', () => measure(1_000, 20));
+const burst = await phase('burst', '1,000 vehicles, all at the same instant', () => measure(1_000));
 console.log(`\n### Latency: simulator → edge → cloud → InfluxDB → live WebSocket feed (${MEASURE_S} s at 1 Hz per vehicle)\n`);
 console.log('| vehicles | setting | readings seen | p50 ms | p90 ms | p99 ms | max ms | p99 / baseline p99 |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -47,9 +47,23 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/**
+ * Node flags for the stack and the simulator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to see where a
+ * hop's time goes), from MICHI_BENCH_STACK_NODE_ARGS and MICHI_BENCH_SIM_NODE_ARGS.
+ */
+const nodeArgs = (name: string): string[] => (process.env[name] ?? '').split(' ').filter(Boolean);
+
 /** The stack of simulators/test/load-stack-main.ts, which prints its StackInfo line once it listens. */
 export async function startStackProcess(vehicles: number): Promise<StackProcess> {
-  const args = ['--conditions=michi-src', '--import', 'tsx', 'simulators/test/load-stack-main.ts', String(vehicles), 'maebashi-l4-bus'];
+  const args = [
+    ...nodeArgs('MICHI_BENCH_STACK_NODE_ARGS'),
+    '--conditions=michi-src',
+    '--import',
+    'tsx',
+    'simulators/test/load-stack-main.ts',
+    String(vehicles),
+    'maebashi-l4-bus',
+  ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -78,8 +92,15 @@ export interface SimRun {
 }
 
 /** michi-sim (from source, as tests run it; the transpile happens before the warm-up ends) driving the stack's scaled pilot: state readings at `rate` Hz for `durationS`. */
-export function startSim(info: StackInfo, durationS: number, extra: string[] = []): SimRun {
+export function startSim(
+  info: Pick<StackInfo, 'pilotId' | 'seedsDir' | 'gatewayUrls' | 'deviceKeys'>,
+  durationS: number,
+  extra: string[] = [],
+  /** The checkout whose simulator runs (default: this one). */
+  cwd?: string,
+): SimRun {
   const args = [
+    ...nodeArgs('MICHI_BENCH_SIM_NODE_ARGS'),
     '--conditions=michi-src',
     '--import',
     'tsx',
@@ -101,7 +122,11 @@ export function startSim(info: StackInfo, durationS: number, extra: string[] = [
     args.push('--device-key-env', `${gw}=MICHI_BENCH_DEVICE_KEY_${i}`);
   });
   args.push('--kinds', 'state', '--no-clock-drift', '--no-autonomy-events', ...extra);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...keyEnv } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...keyEnv },
+    ...(cwd ? { cwd } : {}),
+  });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   return { pid: child.pid!, done: waitExit(child).then((code) => ({ code, stdout })) };

@@ -34,6 +34,7 @@ describe('edge configuration', () => {
         batchMaxDelayMs: 50,
         backlogMaxReadingsPerS: 5_000,
         maxInflightBatches: 8,
+        maxLiveBatchesInFlight: 4,
         reconnectMinMs: 500,
         reconnectMaxMs: 30_000,
       },
@@ -116,6 +117,9 @@ describe('edge configuration', () => {
     const base = { pilotId: 'p1', gatewayId: 'gw', local: { deviceKeyEnv: 'GW_DEVICE_KEY' } };
     expect(() => parseEdgeConfig({ ...base, buffer: { maxBytes: 4 * 1024 * 1024 } })).toThrow(
       /buffer.maxBytes: buffer.maxBytes \(4194304\) must be larger than uplink.batchMaxBytes × uplink.maxInflightBatches \(8388608\)/,
+    );
+    expect(() => parseEdgeConfig({ ...base, uplink: { maxInflightBatches: 2, maxLiveBatchesInFlight: 3 } })).toThrow(
+      /uplink.maxLiveBatchesInFlight: uplink.maxLiveBatchesInFlight \(3\) must be at most uplink.maxInflightBatches \(2\)/,
     );
     expect(() => parseEdgeConfig({ ...base, uplink: { reconnectMinMs: 5_000, reconnectMaxMs: 1_000 } })).toThrow(
       /uplink.reconnectMaxMs \(1000\) must be at least uplink.reconnectMinMs \(5000\)/,

@@ -23,13 +23,14 @@ interface Sent {
 }
 
 /** Records each batch; acknowledges one when the test calls its ack(). */
-function heldTransport(): UplinkTransport & { sent: Sent[]; up(): void } {
+function heldTransport(): UplinkTransport & { sent: Sent[]; up(): void; down(): void } {
   let events: UplinkLinkEvents | undefined;
   const sent: Sent[] = [];
   return {
     target: 'test',
     sent,
     up: () => events!.up(),
+    down: () => events!.down(new Error('connection lost')),
     open(e) {
       events = e;
       return {
@@ -182,6 +183,51 @@ describe('uplink batching', () => {
       [10, [2, 3], [7, 7]],
       [30, [4], [0]],
     ]);
+  });
+
+  it('adaptive, a window of live batches: readings go at once until that many are in flight', async () => {
+    start({ maxLiveBatchesInFlight: 3 });
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) {
+      append();
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    expect(transport.sent.map((b) => [b.at - t0, b.items])).toEqual([
+      [0, [1]],
+      [5, [2]],
+      [10, [3]],
+    ]);
+    // Any acknowledgement makes room, not only the oldest batch's.
+    transport.sent[1]!.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs]).at(-1)).toEqual([25, [4, 5], [10, 5]]);
+    expect(scheduler.stats().inflightBatches).toBe(3);
+  });
+
+  it('a window of batches acknowledged out of order: each deletes only its own rows, a new connection resends the rest', async () => {
+    start({ maxLiveBatchesInFlight: 3, reconnectMinMs: 10, reconnectMaxMs: 10 });
+    for (let i = 0; i < 3; i++) {
+      append(2);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(transport.sent.map((b) => b.items)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    transport.sent[2]!.ack();
+    transport.sent[1]!.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    const buffered = () => buffer.peek(0, 100).map((item) => v1.Reading.decode(item.bytes).state?.seq);
+    expect(buffered().map(Number)).toEqual([1, 2]);
+    transport.down();
+    await vi.advanceTimersByTimeAsync(10);
+    transport.up();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(transport.sent.slice(3).map((b) => b.items)).toEqual([[1, 2]]);
+    transport.sent[3]!.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(buffered()).toEqual([]);
   });
 
   it('fixed: a partial batch waits batchMaxDelayMs even on an idle uplink', async () => {

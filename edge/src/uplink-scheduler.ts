@@ -13,11 +13,16 @@
  * stream keeps per-source order; a source's live readings overtake its backlog by design.
  *
  * How long live readings wait for company (uplink.batching):
- * - adaptive (the default) is self-clocking, as Nagle's algorithm and Kafka's producer are: while no
- *   live or event batch is in flight the uplink is idle and what arrived is sent at the end of the
- *   current event-loop turn (readings of one socket read go together); while one is in flight,
- *   readings gather until its acknowledgement comes back, a batch fills, or the first of them has
- *   waited batchMaxDelayMs. A quiet fleet gets single-reading latency, a busy one full batches.
+ * - adaptive (the default) is self-clocking, as Nagle's algorithm and Kafka's producer are: while
+ *   fewer than maxLiveBatchesInFlight live or event batches are in flight the uplink has room and
+ *   what arrived is sent at the end of the current event-loop turn (readings of one socket read go
+ *   together); once that many are in flight, readings gather until one of them is acknowledged, a
+ *   batch fills, or the first of them has waited batchMaxDelayMs. A quiet fleet gets single-reading
+ *   latency, a busy one full batches. The window (as Kafka's max.in.flight.requests) exists because
+ *   the cloud acknowledges a batch only after its InfluxDB write: with one live batch at a time a
+ *   burst's readings waited tens of ms behind that write (issue 15). The cloud writes what arrives
+ *   while others are in flight in its next group commit and acknowledges each once written, so
+ *   acknowledgements may come back in any order; each deletes exactly its own rows.
  *   Backlog batches in flight do not count: live readings must not wait behind history. Live
  *   batches also go at most every batchMinIntervalMs: against a cloud that acknowledges at once
  *   the uplink is always idle, and one batch per socket read cost the agent more CPU than the
@@ -65,6 +70,11 @@ export interface UplinkSchedulerOptions {
   batching?: 'adaptive' | 'fixed';
   /** Adaptive batching: live batches go at most this often unless full (default 0). */
   batchMinIntervalMs?: number;
+  /**
+   * Adaptive batching: live and event batches that may await their acknowledgement before new
+   * live readings wait for one (default 1); at most maxInflightBatches.
+   */
+  maxLiveBatchesInFlight?: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   buffer: ReadingBuffer;
@@ -111,6 +121,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   /** Live and event batches among `inflight`: the adaptive policy's idea of a busy uplink. */
   private liveInflight = 0;
   private readonly adaptive: boolean;
+  private readonly liveWindow: number;
   /** When the last live batch went (adaptive batching spaces them by batchMinIntervalMs). */
   private lastLiveSentAt = -Infinity;
   private immediate: NodeJS.Immediate | undefined;
@@ -131,6 +142,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.transport = transport;
     this.now = opts.now ?? Date.now;
     this.adaptive = (opts.batching ?? 'adaptive') === 'adaptive';
+    this.liveWindow = Math.min(opts.maxLiveBatchesInFlight ?? 1, opts.maxInflightBatches);
     this.heldHop = opts.metrics.hopLatency.labels('held');
     this.ackedHop = opts.metrics.hopLatency.labels('acked');
     this.opts.metrics.probes.uplinkConnected = () => this.state === 'connected';
@@ -164,13 +176,13 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
 
   /**
    * Milliseconds until the partial live batch that started gathering at dataSince may go (0 or
-   * less: now). Fixed: batchMaxDelayMs after its first reading. Adaptive: as soon as no live batch
-   * is in flight and batchMinIntervalMs passed since the last one went, at the latest then.
+   * less: now). Fixed: batchMaxDelayMs after its first reading. Adaptive: as soon as the live window
+   * has room and batchMinIntervalMs passed since the last live batch went, at the latest then.
    */
   private partialDueIn(): number {
     const now = this.now();
     const latest = this.opts.batchMaxDelayMs - (now - (this.dataSince ?? now));
-    if (!this.adaptive || this.liveInflight > 0) return latest;
+    if (!this.adaptive || this.liveInflight >= this.liveWindow) return latest;
     return Math.min(latest, this.lastLiveSentAt + (this.opts.batchMinIntervalMs ?? 0) - now);
   }
 
@@ -379,18 +391,22 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
         this.dataSince = undefined;
       }
 
-      // 3. The backlog, at a capped rate, never taking the last slot in flight from live readings.
+      // 3. The backlog, at a capped rate, never taking the live window's slots in flight.
       if (!this.sendBacklog()) return;
     }
   }
 
-  /** Sends one backlog batch if the rate and the room in flight allow; false when it did not. */
+  /**
+   * Sends one backlog batch if the rate and the room in flight allow; false when it did not. The
+   * backlog leaves the live window free (and always has one slot), so history never makes live
+   * readings wait for an acknowledgement.
+   */
   private sendBacklog(): boolean {
     if (!this.backlogDraining) return false;
     const { buffer, batchMaxItems, maxInflightBatches, backlogMaxReadingsPerS: rate } = this.opts;
     let backlogInflight = 0;
     for (const b of this.inflight.values()) if (b.stream === 'backlog') backlogInflight++;
-    if (backlogInflight >= Math.max(1, maxInflightBatches - 1)) return false;
+    if (backlogInflight >= Math.max(1, maxInflightBatches - this.liveWindow)) return false;
     const now = this.now();
     this.tokens = Math.min(batchMaxItems, this.tokens + ((now - this.tokensAt) * rate) / 1000);
     this.tokensAt = now;

@@ -58,6 +58,8 @@ export interface PilotEdgesOptions {
   started: { close(): Promise<void> }[];
   /** Also serve the local gRPC ingest (EdgeHandle.grpcPort). */
   grpc?: boolean;
+  /** More uplink settings for every edge (a benchmark comparing, e.g., uplink.maxLiveBatchesInFlight). */
+  uplink?: Record<string, unknown>;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function startPilotEdges(
             deviceKeyEnv: keyEnv,
           },
           buffer: { path: join(o.dir, `${gw.id}.sqlite`) },
-          uplink: { url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
+          uplink: { ...o.uplink, url: `mqtt://127.0.0.1:${o.cloudMqttPort}`, passwordEnv: gw.credentialsRef.replace(/^env:/, '') },
           metrics: { port: 0 },
           log: { level: 'silent' },
         },

@@ -30,6 +30,11 @@ export interface PublishStats {
 /** Where readings go. The MQTT publisher is one; a gRPC publisher will be another. */
 export interface ReadingPublisher {
   publish(reading: SimReading): void;
+  /**
+   * Optional: does the work of publish() that needs no connection (encoding) ahead of it; the
+   * simulator calls it before a reading's instant comes, so that a burst costs only the sends.
+   */
+  prepare?(reading: SimReading): void;
   /** Publishes `payload` as the body of `reading` (a malformed one, to test a receiver). */
   publishRaw(reading: SimReading, payload: Uint8Array): void;
   /** Readings sent and neither acknowledged nor failed yet. */
@@ -83,6 +88,8 @@ export class MqttPublisher implements ReadingPublisher {
    */
   private readonly beforeConnect = new Map<MqttClient, (() => void)[]>();
   private readonly format: PayloadFormat;
+  /** Payloads encoded by prepare(); weak, so that a reading never published leaves nothing behind. */
+  private readonly prepared = new WeakMap<SimReading, Uint8Array>();
   private readonly logger: Logger;
   private sent = 0;
   private acked = 0;
@@ -141,7 +148,13 @@ export class MqttPublisher implements ReadingPublisher {
   }
 
   publish(reading: SimReading): void {
-    this.publishRaw(reading, encodeReadingPayload(reading.kind, reading.body, this.format));
+    const payload = this.prepared.get(reading) ?? encodeReadingPayload(reading.kind, reading.body, this.format);
+    this.prepared.delete(reading);
+    this.publishRaw(reading, payload);
+  }
+
+  prepare(reading: SimReading): void {
+    this.prepared.set(reading, encodeReadingPayload(reading.kind, reading.body, this.format));
   }
 
   publishRaw(reading: SimReading, bytes: Uint8Array): void {

@@ -80,8 +80,11 @@ export interface RunFleetResult extends PublishStats {
 
 /** Due times closer than this (seconds) are the same instant. */
 const SAME_INSTANT_S = 1e-9;
+/** At most this long (ms) between pauses that let the publishes made so far leave (emit). */
+const FLUSH_EVERY_MS = 1;
 
 export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
+  const calledAt = { wall: performance.now(), ts: Date.now() };
   const rateHz = opts.rateHz ?? 1;
   const linkRateHz = opts.linkRateHz ?? 1;
   const speedup = opts.speedup ?? 1;
@@ -111,8 +114,13 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
     }));
 
   const readings: SimReading[] = [];
-  const startTsMs = opts.startTsMs ?? Date.now();
-  const wallStart = performance.now();
+  // Simulated time 0 is due when the run was asked for, not once its fleet is built: a caller
+  // (michi-sim) stamps startTsMs before calling, and building 1,000 vehicles took 100-300 ms, by
+  // which every reading was stamped before it was sent (the latency bench counted it in to_edge;
+  // issue 15). The first instant goes late instead. A publisher opened here connects first.
+  const anchor = ownPublisher ? { wall: performance.now(), ts: Date.now() } : calledAt;
+  const startTsMs = opts.startTsMs ?? anchor.ts;
+  const wallStart = anchor.wall;
   // What is due when, in a fixed order within one instant, so runs are reproducible: every
   // vehicle's state then link sample (per phase group), then each roadside sensor at its own rate.
   const schedule: {
@@ -138,6 +146,12 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
   const withEvents = kinds.includes('event');
   let total = 0;
   let simulatedS = 0;
+  let flushedAt = performance.now();
+  /** Lets the publishes made so far go: mqtt.js's ticks run before the one this waits for. */
+  const flushWrites = async (): Promise<void> => {
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    flushedAt = performance.now();
+  };
   const emit = async (reading: SimReading): Promise<boolean> => {
     if (publisher.inFlight >= maxInFlight) await publisher.waitForCapacity(maxInFlight);
     if (opts.signal?.aborted) return false;
@@ -148,7 +162,41 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
       else publisher.publish(out.reading);
     }
     total++;
+    // mqtt.js writes each publish in a process.nextTick, and this loop runs in one chain of
+    // promise jobs, which Node finishes before any tick: without a pause the first of 1,000
+    // readings due at once left only when the last was made (~20 ms later, profiled in
+    // bench/latency.bench.ts), while the receiver idled. A tick's pause lets what was made go.
+    if (performance.now() - flushedAt >= FLUSH_EVERY_MS) await flushWrites();
     return !(opts.count !== undefined && total >= opts.count);
+  };
+  /**
+   * The readings of instant t, in their fixed order: events that happened since the previous
+   * instant first, then what the schedule says. Made (and encoded, by publishers that can) before
+   * their instant comes, so that at the instant only the sends are left.
+   */
+  const readingsAt = (t: number): SimReading[] => {
+    fleet.advance(t - fleet.simTimeS);
+    const out: SimReading[] = [];
+    for (const vehicle of fleet.vehicles) {
+      if (withEvents) out.push(...fleet.events(vehicle, startTsMs));
+      else vehicle.model.takeEvents();
+    }
+    const due = schedule.filter((s) => dueAt(s) - t < SAME_INSTANT_S);
+    for (const s of due) s.ticks++;
+    const tsMs = startTsMs + Math.round(t * 1000);
+    const dueKinds = new Map<number, ('state' | 'link')[]>();
+    for (const s of due) if (s.vehicleKind) dueKinds.set(s.phase!, [...(dueKinds.get(s.phase!) ?? []), s.vehicleKind]);
+    for (const [phase, phaseKinds] of dueKinds) {
+      for (let i = phase; i < fleet.vehicles.length; i += phases) {
+        for (const kind of phaseKinds) {
+          const reading = fleet.reading(fleet.vehicles[i]!, kind, tsMs);
+          if (reading) out.push(reading);
+        }
+      }
+    }
+    for (const s of due) if (s.make) out.push(s.make(tsMs));
+    for (const reading of out) publisher.prepare?.(reading);
+    return out;
   };
   try {
     run: for (;;) {
@@ -156,36 +204,18 @@ export async function runFleet(opts: RunFleetOptions): Promise<RunFleetResult> {
       const t = Math.min(...schedule.map(dueAt));
       if (opts.durationS !== undefined && t >= opts.durationS - SAME_INSTANT_S) break;
       if (opts.signal?.aborted) break;
+      const due = readingsAt(t);
       if (Number.isFinite(speedup)) {
         const waitMs = wallStart + (t * 1000) / speedup - performance.now();
         if (waitMs > 0 && !(await sleepUnlessAborted(waitMs, opts.signal))) break;
       } else {
         await yieldToEventLoop();
       }
-      fleet.advance(t - fleet.simTimeS);
       simulatedS = t;
-      // Events happened between the previous instant and this one: they go first.
-      for (const vehicle of fleet.vehicles) {
-        if (!withEvents) {
-          vehicle.model.takeEvents();
-          continue;
-        }
-        for (const reading of fleet.events(vehicle, startTsMs)) if (!(await emit(reading))) break run;
-      }
-      const due = schedule.filter((s) => dueAt(s) - t < SAME_INSTANT_S);
-      for (const s of due) s.ticks++;
-      const tsMs = startTsMs + Math.round(t * 1000);
-      const dueKinds = new Map<number, ('state' | 'link')[]>();
-      for (const s of due) if (s.vehicleKind) dueKinds.set(s.phase!, [...(dueKinds.get(s.phase!) ?? []), s.vehicleKind]);
-      for (const [phase, phaseKinds] of dueKinds) {
-        for (let i = phase; i < fleet.vehicles.length; i += phases) {
-          for (const kind of phaseKinds) {
-            const reading = fleet.reading(fleet.vehicles[i]!, kind, tsMs);
-            if (reading && !(await emit(reading))) break run;
-          }
-        }
-      }
-      for (const s of due) if (s.make && !(await emit(s.make(tsMs)))) break run;
+      flushedAt = performance.now();
+      for (const reading of due) if (!(await emit(reading))) break run;
+      // Before the next instant's readings are made: the last of these must not wait for them.
+      await flushWrites();
     }
     // Readings held back by a burst still go out.
     for (const out of faults.flush()) publisher.publish(out.reading);

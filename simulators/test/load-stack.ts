@@ -18,6 +18,8 @@ export interface LoadStackOptions {
   pilotId?: string;
   vehicles?: number;
   seedsDir?: string;
+  /** More uplink settings for the edges (scripts/test-support/stack.ts). */
+  edgeUplink?: Record<string, unknown>;
 }
 
 export interface LoadStack extends PilotStack {
@@ -105,7 +107,14 @@ export async function startLoadStack(opts: LoadStackOptions = {}): Promise<LoadS
       { logger },
     );
     started.push(cloud);
-    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({ ...base, pilot, seedsDir, cloudMqttPort: cloud.mqttPort, env });
+    const { edges, gatewayUrls, deviceKeys } = await startPilotEdges({
+      ...base,
+      pilot,
+      seedsDir,
+      cloudMqttPort: cloud.mqttPort,
+      env,
+      ...(opts.edgeUplink ? { uplink: opts.edgeUplink } : {}),
+    });
     const ports = new Map([...edges].map(([id, edge]) => [id, edge.mqttPort]));
     const relay = await startRelay(ports);
     started.push(relay);
