@@ -9,6 +9,9 @@
 //   make bench   (or: npx tsc -b && node --conditions=michi-src --import tsx bench/edge-footprint.bench.ts)
 //   EDGE_BENCH_SECONDS=30 EDGE_BENCH_RATE=1000 set the footprint phase; EDGE_BENCH_MAX_RATE=0 skips the
 //   maximum-rate phase; EDGE_BENCH_NODE_ARGS the agent's node flags; MICHI_EDGE_* settings pass through.
+//   EDGE_BENCH_COMPARE='{"MICHI_EDGE_UPLINK__BATCHING":"fixed"}' instead measures the agent as configured
+//   against one with these settings, in turns (EDGE_BENCH_ROUNDS, default 3), each a fresh agent and
+//   buffer under the same load: their CPU ratio needs no baseline, whose own CPU varies run to run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -127,7 +130,7 @@ function stopper(proc: ChildProcess): () => Promise<void> {
   };
 }
 
-async function startAgent(dir: string, upstreamPort: number): Promise<Child> {
+async function startAgent(dir: string, upstreamPort: number, settings: Record<string, string> = {}): Promise<Child> {
   const config = join(dir, 'edge.yaml');
   writeFileSync(
     config,
@@ -155,6 +158,7 @@ async function startAgent(dir: string, upstreamPort: number): Promise<Child> {
       [SECRET_ENV]: SECRET,
       [DEVICE_KEY_ENV]: DEVICE_KEY,
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MICHI_EDGE_'))),
+      ...settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -371,7 +375,53 @@ async function maxSustainedRate(agent: Child, fleet: Fleet, upstream: Awaited<Re
   return { best, rows };
 }
 
+/** The agent as configured against one with `settings` (MICHI_EDGE_* variables), in turns, same load. */
+async function compare(settings: Record<string, string>, rounds: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'michi-edge-compare-'));
+  const rows: { round: number; name: string; cpuPct: number; perBatch: number; rssMaxMb: number }[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [name, env] of [
+        ['as configured', {}],
+        [JSON.stringify(settings), settings],
+      ] as const) {
+        const upstream = await startUpstream();
+        const agent = await startAgent(mkdtempSync(join(dir, 'agent-')), upstream.port, env);
+        const fleet = new Fleet();
+        try {
+          await fleet.connect(agent.port, DEVICE_KEY);
+          const f = await measure(agent, fleet, RATE, SECONDS);
+          rows.push({ round, name, cpuPct: f.cpuPct, perBatch: upstream.readings() / upstream.batches(), rssMaxMb: f.rssMaxMb });
+        } finally {
+          await fleet.close();
+          await agent.stop();
+          await upstream.close();
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\n### Edge agent, as configured against ${JSON.stringify(settings)}: ${RATE} readings/s, ${SECONDS} s each, in turns\n`);
+  console.log('| round | agent | CPU (% of one core) | readings per upstream batch | RSS max (MB) |');
+  console.log('| ---: | --- | ---: | ---: | ---: |');
+  for (const r of rows)
+    console.log(`| ${r.round} | ${r.name} | ${r.cpuPct.toFixed(1)} | ${r.perBatch.toFixed(1)} | ${r.rssMaxMb.toFixed(1)} |`);
+  const ratios = [];
+  for (let round = 1; round <= rounds; round++) {
+    const [a, b] = rows.filter((r) => r.round === round);
+    ratios.push(a!.cpuPct / b!.cpuPct);
+  }
+  const median = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
+  console.log(
+    `\nCPU as configured / with the settings: median ${median.toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
+  );
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+}
+
 async function main(): Promise<void> {
+  const comparing = process.env['EDGE_BENCH_COMPARE'];
+  if (comparing) return compare(JSON.parse(comparing) as Record<string, string>, Number(process.env['EDGE_BENCH_ROUNDS'] ?? 3));
   const dir = mkdtempSync(join(tmpdir(), 'michi-edge-bench-'));
   const cleanup: (() => Promise<void>)[] = [];
   try {
