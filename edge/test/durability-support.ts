@@ -2,14 +2,22 @@
 // MQTT port) in front of a real InfluxDB, the edge agent as a child process that can really be
 // SIGKILLed, and vehicles that publish at QoS 1 and remember which readings were acknowledged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { loadCloudConfig, startCloud, type CloudService } from '@michi/cloud';
 import { MEASUREMENTS, encodeReadingPayload, readingTopic, v1, type ReadingBodyProperties, type ReadingKind } from '@michi/proto';
-import { freePorts, startInfluxDb, waitFor, type InfluxHandle, type TestPki } from '../../scripts/test-support/index.js';
+import {
+  freePorts,
+  scratchDatabaseEnv,
+  startInfluxDb,
+  waitFor,
+  type InfluxHandle,
+  type TestPki,
+} from '../../scripts/test-support/index.js';
 import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, PILOT, SEEDS } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,6 +60,9 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
       }
     : {};
   const logger = pino({ level: process.env['MICHI_TEST_LOG'] ?? 'silent' }, pino.destination(2));
+  // The cloud's alarm and record databases: kept across its restarts, never in .data/ of the checkout
+  // (a make run there found these tests' open alarms of the demo pilot's buses).
+  const scratch = mkdtempSync(join(tmpdir(), 'michi-durability-cloud-'));
   let service: CloudService | undefined;
   const start = async () => {
     service = await startCloud(
@@ -68,6 +79,7 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
         MICHI_CLOUD_AUTH__ALLOW_ANONYMOUS_VIEWER: 'true',
         MICHI_CLOUD_INFLUX__URL: influx.url,
         MICHI_CLOUD_INFLUX__DATABASE: influx.database,
+        ...scratchDatabaseEnv(scratch),
       }),
       { logger },
     );
@@ -81,6 +93,7 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
     await start();
   } catch (err) {
     await influx.stop();
+    rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -96,6 +109,7 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
     close: async () => {
       await stop();
       await influx.stop();
+      rmSync(scratch, { recursive: true, force: true });
     },
   };
 }
