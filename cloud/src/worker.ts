@@ -20,10 +20,9 @@ import type net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { batchFilter } from '@michi/proto';
 import type { Logger } from 'pino';
-import type { GatewayIdentity } from './pilot-directory.js';
 import type { IngestOutcome } from './ingest-batch.js';
 import type { CloudMetrics } from './metrics.js';
-import type { PilotDirectory } from './pilot-directory.js';
+import type { GatewayIdentity, PilotDirectory } from './pilot-directory.js';
 
 export interface BrokerConsumerOptions {
   /** mqtt://host:port or mqtts://host:port of the broker. */
@@ -92,7 +91,6 @@ export function batchAttempt(
   log: Logger,
   transport = 'worker',
 ): (topic: string, payload: Buffer, startedMs: number) => Promise<BatchVerdict> {
-  const TRANSPORT = transport;
   const { directory, ingest, metrics } = deps;
   return async (topic, payload, startedMs) => {
     const parts = topic.split('/');
@@ -100,22 +98,22 @@ export function batchAttempt(
     if (!gw || gw.pilot !== parts[2]) {
       // The broker's ACL should have stopped it: a gateway the seeds do not know, or under another pilot.
       const reason = gw ? 'pilot_mismatch' : 'unknown_gateway';
-      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason });
-      log.warn({ transport: TRANSPORT, topic, reason }, 'batch dropped: its topic names no gateway of the seeds');
+      metrics.ingestRefusals.inc({ transport, reason });
+      log.warn({ transport, topic, reason }, 'batch dropped: its topic names no gateway of the seeds');
       return 'unstorable';
     }
     const outcome = await ingest.ingest(gw, payload);
     if (outcome.status === 'accepted') {
-      metrics.batchesAccepted.inc({ transport: TRANSPORT });
-      metrics.ackSeconds.observe({ transport: TRANSPORT }, (performance.now() - startedMs) / 1_000);
+      metrics.batchesAccepted.inc({ transport });
+      metrics.ackSeconds.observe({ transport }, (performance.now() - startedMs) / 1_000);
       metrics.gatewayLastSeen.set({ pilot: gw.pilot, gateway: gw.gateway }, Date.now() / 1_000);
       return 'stored';
     }
     if (outcome.status === 'dropped') return 'unstorable';
     if (outcome.status === 'refused') {
       // The gateway is authenticated by the broker, but its batch names another gateway or pilot.
-      metrics.ingestRefusals.inc({ transport: TRANSPORT, reason: outcome.reason });
-      log.warn({ transport: TRANSPORT, pilot: gw.pilot, gateway: gw.gateway, reason: outcome.reason }, 'batch dropped: refused');
+      metrics.ingestRefusals.inc({ transport, reason: outcome.reason });
+      log.warn({ transport, pilot: gw.pilot, gateway: gw.gateway, reason: outcome.reason }, 'batch dropped: refused');
       return 'unstorable';
     }
     return 'retry';
