@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
 import { cloudProcessHarness, writeCloudConfig } from './cloud-process.js';
+import { apiGet } from './fixtures/api-support.js';
 import { API_TOKENS, batch, connectGateway, publishBatch, topicOf, vehicleState } from './support.js';
 
 interface Row {
@@ -112,10 +113,9 @@ describe('alarms across kill -9 of the cloud', () => {
         more: `alarms:\n  dbFile: ${join(dir, 'alarms.sqlite')}\nrecords:\n  dbFile: ${join(dir, 'records.sqlite')}\n`,
       });
     const api = async <T>(p: ReturnType<typeof cloud.start>, path: string): Promise<T> => {
-      const url = /"url":"(http:[^"]+)"/.exec(p.out())![1]!;
-      const res = await fetch(`${url}/api/v1/pilots/test-town${path}`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
+      const res = await apiGet({ url: await p.url() }, `/pilots/test-town${path}`, API_TOKENS.operator);
       expect(res.status).toBe(200);
-      return ((await res.json()) as { alarms: T }).alarms;
+      return (res.body as { alarms: T }).alarms;
     };
 
     const first = cloud.start(configWith(alarmSeeds(silenceOff)));

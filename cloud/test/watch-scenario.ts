@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { waitFor, type InfluxHandle } from '../../scripts/test-support/index.js';
 import { alarmSeeds, eventOf } from './alarms-support.js';
 import { startCloudProcess, writeCloudConfig, type CloudProcess } from './cloud-process.js';
+import { apiGet } from './fixtures/api-support.js';
 import { API_TOKENS, PILOT, batch, metric, publishBatch, topicOf, vehicleState } from './support.js';
 
 export interface WatchScenario {
@@ -71,16 +72,15 @@ interface LiveMessage {
 }
 
 async function activeAlarms(url: string): Promise<AlarmView[]> {
-  const res = await fetch(`${url}/api/v1/pilots/${PILOT}/alarms`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
+  const res = await apiGet({ url }, `/pilots/${PILOT}/alarms`, API_TOKENS.operator);
   expect(res.status).toBe(200);
-  return ((await res.json()) as { alarms: AlarmView[] }).alarms;
+  return (res.body as { alarms: AlarmView[] }).alarms;
 }
 
 /** The newest state the cloud has of `bus`, as the API shows it. */
 async function stateTs(url: string, bus: string): Promise<number | undefined> {
-  const res = await fetch(`${url}/api/v1/pilots/${PILOT}/vehicles`, { headers: { authorization: `Bearer ${API_TOKENS.operator}` } });
-  const { vehicles } = (await res.json()) as { vehicles: { id: string; state: { ts_ms: number } | null }[] };
-  return vehicles.find((v) => v.id === bus)?.state?.ts_ms;
+  const { body } = await apiGet({ url }, `/pilots/${PILOT}/vehicles`, API_TOKENS.operator);
+  return (body as { vehicles: { id: string; state: { ts_ms: number } | null }[] }).vehicles.find((v) => v.id === bus)?.state?.ts_ms;
 }
 
 /** The operator's live feed of the pilot, collecting every message. */
