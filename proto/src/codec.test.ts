@@ -6,11 +6,14 @@ import {
   decodeBatch,
   decodeReading,
   decodeReadingPayload,
+  decodeReadingPayloadEncoded,
   encodeBatch,
   encodeReading,
   encodeReadingPayload,
   makeReading,
+  PASSTHROUGH_MAX_BYTES,
   readingKind,
+  readingToJson,
   v1,
 } from './codec.js';
 import { ErrorCodes, PayloadError } from './errors.js';
@@ -84,6 +87,34 @@ describe('reading payloads', () => {
       expect(viaProto[kind]!.ts_ms).toBe(TS);
     });
   }
+
+  it('gives the Reading encoding of a payload that decodes to the same reading, wrapping a small protobuf body as it came', () => {
+    const long = { ...event, detail: 'x'.repeat(300) }; // a length of two varint bytes
+    const cases: [keyof typeof bodies, object][] = [...(Object.entries(bodies) as [keyof typeof bodies, object][]), ['event', long]];
+    for (const [kind, body] of cases) {
+      for (const format of ['protobuf', 'json'] as const) {
+        const payload = encodeReadingPayload(kind, body, format);
+        const { reading, encoded } = decodeReadingPayloadEncoded(kind, payload);
+        expect(readingToJson(decodeReading(encoded)), `${kind} ${format}`).toEqual(readingToJson(reading));
+        expect(readingToJson(reading)).toEqual(readingToJson(decodeReadingPayload(kind, payload)));
+        if (format === 'protobuf') expect(Buffer.from(encoded).subarray(-payload.byteLength)).toEqual(Buffer.from(payload));
+      }
+    }
+    // A body larger than the bound is encoded from the decoded message: unknown fields (here field
+    // 99, a string) do not travel with it; a small one keeps them, and still decodes the same.
+    const unknown = (n: number) => Buffer.concat([Buffer.from([0x9a, 0x06, n]), Buffer.alloc(n, 0x41)]);
+    const small = Buffer.concat([encodeReadingPayload('link', link), unknown(100)]);
+    const smallOut = decodeReadingPayloadEncoded('link', small);
+    expect(smallOut.encoded.byteLength).toBe(small.byteLength + 3);
+    expect(readingToJson(decodeReading(smallOut.encoded))).toEqual(readingToJson(smallOut.reading));
+    const big = Buffer.concat([encodeReadingPayload('link', link), unknown(120), ...Array.from({ length: 8 }, () => unknown(120))]);
+    expect(big.byteLength).toBeGreaterThan(PASSTHROUGH_MAX_BYTES);
+    const bigOut = decodeReadingPayloadEncoded('link', big);
+    expect(Buffer.from(bigOut.encoded)).toEqual(Buffer.from(encodeReading(bigOut.reading)));
+    expect(bigOut.encoded.byteLength).toBeLessThan(200);
+    // Invalid payloads are refused as by decodeReadingPayload.
+    expect(() => decodeReadingPayloadEncoded('state', encodeReadingPayload('state', { ...state, speed_mps: -1 }))).toThrow(PayloadError);
+  });
 
   it('keeps presence: an optional measurement not sent is absent, a sent 0 is 0, over protobuf and JSON (issue 11)', () => {
     const sent = { source_id: 'bus-1', ts_ms: TS, seq: 1, rtt_ms: 0, sinr_db: 12 };
