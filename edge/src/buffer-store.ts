@@ -58,9 +58,10 @@ export type DropReason = 'buffer_full' | 'corrupt';
 export interface ReadingBuffer {
   /**
    * Resolves with the reading's seq once the group commit holding it is done. Makes room by the
-   * eviction policy when needed; rejects with BufferFullError when even that cannot.
+   * eviction policy when needed; rejects with BufferFullError when even that cannot. `encoded`, when
+   * given, is the reading's protobuf encoding (decodeReadingPayloadEncoded), stored instead of encoding it again.
    */
-  append(reading: michi.v1.Reading.$Properties): Promise<number>;
+  append(reading: michi.v1.Reading.$Properties, encoded?: Uint8Array): Promise<number>;
   /**
    * Readings with seq > afterSeq in seq order, committed or still waiting for their commit: at most
    * maxItems, and at most maxBytes (but always one).
@@ -248,11 +249,11 @@ export class BufferStore implements ReadingBuffer {
     this.hooks = { ...this.hooks, ...hooks };
   }
 
-  append(reading: michi.v1.Reading.$Properties): Promise<number> {
+  append(reading: michi.v1.Reading.$Properties, encoded?: Uint8Array): Promise<number> {
     if (this.closed) return Promise.reject(new BufferClosedError());
     const kind = readingKind(reading);
     const priority = PRIORITY[kind];
-    const bytes = encodeReading(reading);
+    const bytes = encoded ?? encodeReading(reading);
     const used = this.bytes + this.pendingBytes;
     if (used + bytes.byteLength > this.opts.maxBytes) {
       const needed = used + bytes.byteLength - this.opts.maxBytes;

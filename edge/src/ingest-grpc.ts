@@ -106,7 +106,7 @@ export async function startGrpcIngest(opts: GrpcIngestOptions): Promise<GrpcInge
         buffer.append(reading).then(
           () => {
             accepted++;
-            metrics.received.inc({ kind });
+            metrics.receivedOne(kind);
           },
           (err: unknown) => {
             const reason: RejectReason = err instanceof BufferFullError ? 'buffer_full' : 'store_error';
