@@ -163,26 +163,65 @@ describe('uplink batching', () => {
     expect(transport.sent.flatMap((b) => b.items)).toEqual(Array.from({ length: 36 }, (_, i) => i + 1));
   });
 
-  it('adaptive, with batchMinIntervalMs: an idle uplink still sends live batches no more often than that', async () => {
-    start({ batchMinIntervalMs: 10 });
+  // At rest busyReadingsPerS hardly matters: 3 readings in the last second grow the interval by
+  // 3/2,000 of (50 - 10) ms, to 10.06 ms, which the timer rounds to 11.
+  for (const [busyReadingsPerS, second] of [
+    [0, 10],
+    [2_000, 11],
+  ] as const) {
+    it(`adaptive, with batchMinIntervalMs: an idle uplink still sends live batches no more often than that (busyReadingsPerS ${busyReadingsPerS})`, async () => {
+      start({ batchMinIntervalMs: 10, busyReadingsPerS });
+      const t0 = Date.now();
+      append();
+      await vi.advanceTimersByTimeAsync(0);
+      transport.sent[0]!.ack();
+      await vi.advanceTimersByTimeAsync(3);
+      append(2);
+      await vi.advanceTimersByTimeAsync(6);
+      expect(transport.sent).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(second - 9);
+      transport.sent[1]!.ack();
+      await vi.advanceTimersByTimeAsync(20);
+      append();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
+        [0, [1], [0]],
+        [second, [2, 3], [second - 3, second - 3]],
+        [second + 20, [4], [0]],
+      ]);
+    });
+  }
+
+  it('adaptive, under load: the interval grows with the live rate, and a burst above that rate goes at once', async () => {
+    start({ batchMaxItems: 500, batchMinIntervalMs: 25, busyReadingsPerS: 2_000 });
     const t0 = Date.now();
-    append();
+    // Every batch is acknowledged at once, so only the interval holds readings back.
+    const ackAll = () => {
+      for (const b of transport.sent) b.ack();
+    };
+    // 2 s at 1,000 readings/s, 5 every 5 ms.
+    for (let t = 0; t < 2_000; t += 5) {
+      append(5);
+      await vi.advanceTimersByTimeAsync(5);
+      ackAll();
+    }
+    const steady = transport.sent.filter((b) => b.at - t0 >= 1_000 && b.at - t0 < 2_000);
+    const gaps = steady.slice(1).map((b, i) => b.at - steady[i]!.at);
+    // 25 ms at rest, 50 at 2,000/s: 37.5 ms at 1,000/s, about 37 readings a batch (40 with a fixed 25 ms).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(35);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(45);
+    expect(steady.length).toBeGreaterThanOrEqual(24);
+    expect(steady.length).toBeLessThanOrEqual(28);
+    // A burst of 200 in one turn at that rate: it goes at once, however recently the last batch went.
+    await vi.advanceTimersByTimeAsync(5);
+    ackAll();
+    const before = transport.sent.length;
+    append(200);
     await vi.advanceTimersByTimeAsync(0);
-    transport.sent[0]!.ack();
-    await vi.advanceTimersByTimeAsync(3);
-    append(2);
-    await vi.advanceTimersByTimeAsync(6);
-    expect(transport.sent).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
-    transport.sent[1]!.ack();
-    await vi.advanceTimersByTimeAsync(20);
-    append();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(transport.sent.map((b) => [b.at - t0, b.items, b.heldMs])).toEqual([
-      [0, [1], [0]],
-      [10, [2, 3], [7, 7]],
-      [30, [4], [0]],
-    ]);
+    const burst = transport.sent.slice(before);
+    expect(burst).toHaveLength(1);
+    // With the burst, what waited for the interval.
+    expect(burst[0]!.items.slice(-200)).toEqual(Array.from({ length: 200 }, (_, i) => seq - 199 + i));
   });
 
   it('adaptive, a window of live batches: readings go at once until that many are in flight', async () => {

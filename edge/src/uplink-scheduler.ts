@@ -27,7 +27,9 @@
  *   batches also go at most every batchMinIntervalMs: against a cloud that acknowledges at once
  *   the uplink is always idle, and one batch per socket read cost the agent more CPU than the
  *   issue allows (each batch costs a publish, its PUBACK, and the PUBACKs to the vehicles that its
- *   acknowledgement releases).
+ *   acknowledgement releases). Under load that interval grows with the live rate of the last
+ *   second, up to batchMaxDelayMs at busyReadingsPerS, so that batches stay as full as fixed ones;
+ *   a burst above the recent rate goes as soon as twice the interval's worth of it waits.
  * - fixed: every partial batch waits batchMaxDelayMs from its first reading (the policy before
  *   issue 15; 50 ms of it was most of a reading's 64-67 ms to the live feed at 10 vehicles).
  *
@@ -71,6 +73,11 @@ export interface UplinkSchedulerOptions {
   /** Adaptive batching: live batches go at most this often unless full (default 0). */
   batchMinIntervalMs?: number;
   /**
+   * Adaptive batching: the live readings per second at which the interval between live batches has
+   * grown from batchMinIntervalMs to batchMaxDelayMs, in proportion (default 0: it does not grow).
+   */
+  busyReadingsPerS?: number;
+  /**
    * Adaptive batching: live and event batches that may await their acknowledgement before new
    * live readings wait for one (default 1); at most maxInflightBatches.
    */
@@ -90,6 +97,12 @@ interface Inflight {
   seqs: number[];
   sentAt: number;
 }
+
+/** The live rate is counted in RATE_SLOTS slots of RATE_SLOT_MS: over the last second. */
+const RATE_SLOTS = 10;
+const RATE_SLOT_MS = 100;
+/** A live batch goes before its interval only with at least this many readings (see partialDueIn). */
+const EARLY_MIN_ITEMS = 16;
 
 /** Bytes of a Batch beyond its items' bytes: ids, first_seq, sent_ts_ms, and a few per item. */
 const BATCH_HEADER_BYTES = 160;
@@ -122,8 +135,12 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   private liveInflight = 0;
   private readonly adaptive: boolean;
   private readonly liveWindow: number;
-  /** When the last live batch went (adaptive batching spaces them by batchMinIntervalMs). */
+  private readonly busyRate: number;
+  /** When the last live batch went (adaptive batching spaces them by liveInterval()). */
   private lastLiveSentAt = -Infinity;
+  /** Live readings appended per 100 ms slot, the last second of them (RATE_SLOTS), for liveRate(). */
+  private readonly rateSlots = new Float64Array(RATE_SLOTS);
+  private rateSlot = 0;
   private immediate: NodeJS.Immediate | undefined;
   /** Bound once: a label lookup per reading would cost more than the observation. */
   private readonly heldHop: ReturnType<EdgeMetrics['hopLatency']['labels']>;
@@ -143,6 +160,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     this.now = opts.now ?? Date.now;
     this.adaptive = (opts.batching ?? 'adaptive') === 'adaptive';
     this.liveWindow = Math.min(opts.maxLiveBatchesInFlight ?? 1, opts.maxInflightBatches);
+    this.busyRate = opts.busyReadingsPerS ?? 0;
     this.heldHop = opts.metrics.hopLatency.labels('held');
     this.ackedHop = opts.metrics.hopLatency.labels('acked');
     this.opts.metrics.probes.uplinkConnected = () => this.state === 'connected';
@@ -167,6 +185,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     if (this.state !== 'connected') return;
     if (kind === 'event') return this.pump();
     this.unsent++;
+    if (this.busyRate > 0) this.rateSlots[this.advanceRate(this.now()) % RATE_SLOTS]!++;
     this.dataSince ??= this.now();
     if (this.unsent >= this.opts.batchMaxItems) return this.pump();
     const dueIn = this.partialDueIn();
@@ -183,7 +202,34 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     const now = this.now();
     const latest = this.opts.batchMaxDelayMs - (now - (this.dataSince ?? now));
     if (!this.adaptive || this.liveInflight >= this.liveWindow) return latest;
-    return Math.min(latest, this.lastLiveSentAt + (this.opts.batchMinIntervalMs ?? 0) - now);
+    const minInterval = this.opts.batchMinIntervalMs ?? 0;
+    if (this.busyRate <= 0) return Math.min(latest, this.lastLiveSentAt + minInterval - now);
+    // Under load the interval grows, so that batches stay as full as fixed 50 ms ones and the
+    // agent's CPU with them (each batch costs about the same whatever it holds). A burst need not
+    // wait: once twice as many readings wait as the interval gathers at the recent rate, the batch
+    // goes (twice, so that a steady rate, whose count arrives in clumps, keeps to the interval).
+    const rate = this.liveRate(now);
+    const interval = minInterval + (Math.max(minInterval, this.opts.batchMaxDelayMs) - minInterval) * Math.min(1, rate / this.busyRate);
+    if (this.unsent >= Math.max(EARLY_MIN_ITEMS, (2 * rate * interval) / 1000)) return 0;
+    return Math.min(latest, this.lastLiveSentAt + interval - now);
+  }
+
+  /** Moves the rate window to `now`, clearing the slots it passed; answers the current slot. */
+  private advanceRate(now: number): number {
+    const slot = Math.floor(now / RATE_SLOT_MS);
+    if (slot !== this.rateSlot) {
+      for (let s = Math.max(this.rateSlot + 1, slot - RATE_SLOTS + 1); s <= slot; s++) this.rateSlots[s % RATE_SLOTS] = 0;
+      this.rateSlot = slot;
+    }
+    return slot;
+  }
+
+  /** Live readings appended per second, over the last second. */
+  private liveRate(now: number): number {
+    this.advanceRate(now);
+    let n = 0;
+    for (const c of this.rateSlots) n += c;
+    return n;
   }
 
   /**
