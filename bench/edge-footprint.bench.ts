@@ -10,13 +10,16 @@
 //   EDGE_BENCH_SECONDS=30 EDGE_BENCH_RATE=1000 set the footprint phase; EDGE_BENCH_MAX_RATE=0 skips the
 //   maximum-rate phase; EDGE_BENCH_NODE_ARGS the agent's node flags; MICHI_EDGE_* settings pass through.
 //   EDGE_BENCH_COMPARE='{"MICHI_EDGE_UPLINK__BATCHING":"fixed"}' instead measures the agent as configured
-//   against one with these settings, in turns (EDGE_BENCH_ROUNDS, default 3), each a fresh agent and
-//   buffer under the same load: their CPU ratio needs no baseline, whose own CPU varies run to run.
+//   against one with these settings, both at the same time, each with its own vehicles and upstream
+//   under the same load, in EDGE_BENCH_ROUNDS rounds (default 3) of fresh agents and buffers: their
+//   CPU ratio needs no baseline, whose own CPU varies run to run.
+//   EDGE_BENCH_COMPARE_CHECKOUT=DIR runs the other side from another checkout (built, its own seeds),
+//   e.g. the code before a change: EDGE_BENCH_COMPARE='{}' EDGE_BENCH_COMPARE_CHECKOUT=../old.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
@@ -130,14 +133,14 @@ function stopper(proc: ChildProcess): () => Promise<void> {
   };
 }
 
-async function startAgent(dir: string, upstreamPort: number, settings: Record<string, string> = {}): Promise<Child> {
+async function startAgent(dir: string, upstreamPort: number, settings: Record<string, string> = {}, root = ROOT): Promise<Child> {
   const config = join(dir, 'edge.yaml');
   writeFileSync(
     config,
     [
       `pilotId: ${PILOT}`,
       `gatewayId: ${GATEWAY}`,
-      `seedsDir: ${join(ROOT, 'seeds')}`,
+      `seedsDir: ${join(root, 'seeds')}`,
       `local: { mqtt: { port: 0 }, deviceKeyEnv: ${DEVICE_KEY_ENV} }`,
       `buffer: { path: ${join(dir, 'buffer.sqlite')} }`,
       `uplink: { url: "mqtt://127.0.0.1:${upstreamPort}", passwordEnv: ${SECRET_ENV} }`,
@@ -147,19 +150,22 @@ async function startAgent(dir: string, upstreamPort: number, settings: Record<st
     ].join('\n'),
   );
   // The built agent, as it runs on a gateway; the sources through tsx if it is not built.
-  const built = join(ROOT, 'edge/dist/main.js');
-  const args = existsSync(built) ? [built] : ['--conditions=michi-src', '--import', 'tsx', join(ROOT, 'edge/src/main.ts')];
+  const built = join(root, 'edge/dist/main.js');
+  const args = existsSync(built) ? [built] : ['--conditions=michi-src', '--import', 'tsx', join(root, 'edge/src/main.ts')];
   const nodeArgs = NODE_ARGS.split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, ...args, '--config', config], {
-    cwd: ROOT,
+    cwd: root,
     // MICHI_EDGE_* settings pass through, to compare settings.
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      [SECRET_ENV]: SECRET,
-      [DEVICE_KEY_ENV]: DEVICE_KEY,
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MICHI_EDGE_'))),
-      ...settings,
-    },
+    // A setting given as "" is unset for that side (an older checkout refuses settings it lacks).
+    env: Object.fromEntries(
+      Object.entries({
+        PATH: process.env['PATH'] ?? '',
+        [SECRET_ENV]: SECRET,
+        [DEVICE_KEY_ENV]: DEVICE_KEY,
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MICHI_EDGE_'))),
+        ...settings,
+      }).filter(([, v]) => v !== ''),
+    ),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const port = await waitForLine(
@@ -375,34 +381,51 @@ async function maxSustainedRate(agent: Child, fleet: Fleet, upstream: Awaited<Re
   return { best, rows };
 }
 
-/** The agent as configured against one with `settings` (MICHI_EDGE_* variables), in turns, same load. */
-async function compare(settings: Record<string, string>, rounds: number): Promise<void> {
+/** The agent as configured against one with `settings` (MICHI_EDGE_* variables), side by side, same load. */
+async function compare(settings: Record<string, string>, rounds: number, otherRoot = ROOT): Promise<void> {
+  const otherName = otherRoot === ROOT ? JSON.stringify(settings) : `${otherRoot} ${JSON.stringify(settings)}`;
   const dir = mkdtempSync(join(tmpdir(), 'michi-edge-compare-'));
   const rows: { round: number; name: string; cpuPct: number; perBatch: number; rssMaxMb: number }[] = [];
   try {
+    const sides = [
+      ['as configured', {}, ROOT],
+      [otherName, settings, otherRoot],
+    ] as const;
     for (let round = 1; round <= rounds; round++) {
-      for (const [name, env] of [
-        ['as configured', {}],
-        [JSON.stringify(settings), settings],
-      ] as const) {
-        const upstream = await startUpstream();
-        const agent = await startAgent(mkdtempSync(join(dir, 'agent-')), upstream.port, env);
-        const fleet = new Fleet();
-        try {
-          await fleet.connect(agent.port, DEVICE_KEY);
-          const f = await measure(agent, fleet, RATE, SECONDS);
-          rows.push({ round, name, cpuPct: f.cpuPct, perBatch: upstream.readings() / upstream.batches(), rssMaxMb: f.rssMaxMb });
-        } finally {
-          await fleet.close();
-          await agent.stop();
-          await upstream.close();
+      // Both at the same time, each with its own upstream and vehicles: whatever else the machine
+      // runs meanwhile slows both alike, which taking turns did not (one agent's CPU moved by a
+      // third from one turn to the next).
+      const started: { name: string; upstream: Awaited<ReturnType<typeof startUpstream>>; agent?: Child; fleet?: Fleet }[] = [];
+      try {
+        for (const [name, env, root] of sides) {
+          const side: (typeof started)[number] = { name, upstream: await startUpstream() };
+          started.push(side);
+          side.agent = await startAgent(mkdtempSync(join(dir, 'agent-')), side.upstream.port, env, root);
+          side.fleet = new Fleet();
+          await side.fleet.connect(side.agent.port, DEVICE_KEY);
+        }
+        const results = await Promise.all(started.map((s) => measure(s.agent!, s.fleet!, RATE, SECONDS)));
+        started.forEach((s, i) =>
+          rows.push({
+            round,
+            name: s.name,
+            cpuPct: results[i]!.cpuPct,
+            perBatch: s.upstream.readings() / s.upstream.batches(),
+            rssMaxMb: results[i]!.rssMaxMb,
+          }),
+        );
+      } finally {
+        for (const s of started) {
+          await s.fleet?.close();
+          await s.agent?.stop();
+          await s.upstream.close();
         }
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\n### Edge agent, as configured against ${JSON.stringify(settings)}: ${RATE} readings/s, ${SECONDS} s each, in turns\n`);
+  console.log(`\n### Edge agent, as configured against ${otherName}: ${RATE} readings/s each, ${SECONDS} s, side by side\n`);
   console.log('| round | agent | CPU (% of one core) | readings per upstream batch | RSS max (MB) |');
   console.log('| ---: | --- | ---: | ---: | ---: |');
   for (const r of rows)
@@ -421,7 +444,14 @@ async function compare(settings: Record<string, string>, rounds: number): Promis
 
 async function main(): Promise<void> {
   const comparing = process.env['EDGE_BENCH_COMPARE'];
-  if (comparing) return compare(JSON.parse(comparing) as Record<string, string>, Number(process.env['EDGE_BENCH_ROUNDS'] ?? 3));
+  if (comparing) {
+    const other = process.env['EDGE_BENCH_COMPARE_CHECKOUT'];
+    return compare(
+      JSON.parse(comparing) as Record<string, string>,
+      Number(process.env['EDGE_BENCH_ROUNDS'] ?? 3),
+      other ? resolve(other) : ROOT,
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'michi-edge-bench-'));
   const cleanup: (() => Promise<void>)[] = [];
   try {
