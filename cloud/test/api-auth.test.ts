@@ -205,25 +205,21 @@ describe('audit log', () => {
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const expected = [
+      { audit: true, token: 'town-viewer', role: 'viewer', route: '/api/v1/pilots/:pilot/kpis', pilot: 'test-town', status: kpis.status },
+      { token: 'town-viewer', route: '/api/v1/pilots/:pilot/vehicles', pilot: 'other-town', status: 403 },
+      { token: null, role: null, route: '/api/v1/pilots', status: 401 },
+    ];
+    const has = (lines: Record<string, unknown>[], want: Record<string, unknown>) =>
+      lines.some((l) => Object.entries(want).every(([k, v]) => l[k] === v));
+    // The audit log is written asynchronously: wait for every line this test expects (earlier tests
+    // left 401 lines of their own, so waiting for any one of them was not enough; a CI run failed so).
     let lines = read();
-    for (let i = 0; i < 50 && !lines.some((l) => l['status'] === 401 && l['route'] === '/api/v1/pilots'); i++) {
+    for (let i = 0; i < 50 && !expected.every((want) => has(lines, want)); i++) {
       await new Promise((r) => setTimeout(r, 100));
       lines = read();
     }
-    expect(lines).toContainEqual(
-      expect.objectContaining({
-        audit: true,
-        token: 'town-viewer',
-        role: 'viewer',
-        route: '/api/v1/pilots/:pilot/kpis',
-        pilot: 'test-town',
-        status: kpis.status,
-      }),
-    );
-    expect(lines).toContainEqual(
-      expect.objectContaining({ token: 'town-viewer', route: '/api/v1/pilots/:pilot/vehicles', pilot: 'other-town', status: 403 }),
-    );
-    expect(lines).toContainEqual(expect.objectContaining({ token: null, role: null, route: '/api/v1/pilots', status: 401 }));
+    for (const want of expected) expect(lines).toContainEqual(expect.objectContaining(want));
     // health and openapi.json are not audited
     expect(lines.some((l) => String(l['route']).endsWith('/health'))).toBe(false);
     const text = readFileSync(t.auditFile, 'utf8');
