@@ -5,6 +5,7 @@
 #   bash scripts/go-tool.sh grpcurl            grpcurl (fullstorydev), for reflection and Upload
 #   bash scripts/go-tool.sh grpc-health-probe  the standard gRPC health probe
 #   bash scripts/go-tool.sh nats-server        NATS with JetStream and MQTT, for the cluster mode (docs/scaling.md)
+#   bash scripts/go-tool.sh promtool           Prometheus's promtool, to check the /metrics texts (a larger build: ~3 min)
 set -euo pipefail
 
 TOOLS_DIR="${MICHI_TOOLS_DIR:-$HOME/.cache/michi/bin}"
@@ -12,6 +13,7 @@ declare -A MODULE=(
   [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3
   [grpc-health-probe]=github.com/grpc-ecosystem/grpc-health-probe@v0.4.63
   [nats-server]=github.com/nats-io/nats-server/v2@v2.15.3
+  [promtool]=github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 )
 tool=${1:-}
 [ -n "$tool" ] && [ -n "${MODULE[$tool]:-}" ] || {

@@ -33,6 +33,8 @@ export interface Cloud {
   /** The MQTT TLS listener's port (with `pki`). */
   readonly mqttTlsPort: number;
   readonly running: boolean;
+  /** The running cloud's /metrics. */
+  readonly metricsUrl: string;
   start(): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,10 @@ export async function startRealCloud(opts: RealCloudOptions = {}): Promise<Cloud
     mqttTlsPort: mqttTlsPort!,
     get running() {
       return service !== undefined;
+    },
+    get metricsUrl() {
+      if (!service) throw new Error('the cloud is not running');
+      return service.metricsUrl;
     },
     start,
     stop,

@@ -1,5 +1,6 @@
 // Issue 3, "done when": malformed, oversized and unauthorized publishes are rejected and counted,
 // and everything else is delivered — checked against the real cloud and InfluxDB.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeReadingPayload, readingTopic } from '@michi/proto';
 import { startEdge, type EdgeHandle } from '../src/index.js';
-import { waitFor } from '../../scripts/test-support/index.js';
+import { goToolPath, waitFor } from '../../scripts/test-support/index.js';
 import { DEVICE_KEY, DEVICE_KEY_ENV, deviceLogin, GATEWAY, metrics, metricValue, PILOT, testEdgeConfig } from './support.js';
 import { bodyAt, GW_SECRET, pointsOf, SECRET_ENV, startRealCloud, type Cloud } from './durability-support.js';
 
@@ -97,5 +98,27 @@ describe('edge agent: bad publishes end to end', () => {
     expect(metricValue(after, 'michi_edge_connections_refused_total', 'reason="unknown_username"')).toBe(1);
     expect(metricValue(after, 'michi_edge_connections_refused_total', 'reason="bad_password"')).toBe(2);
     expect(bus1.connected && bus2.connected).toBe(true);
+  });
+
+  // After the test above, both expositions hold every kind of series: counters with reasons, the
+  // hop histograms with observations (the edge's is michi's own, hop-histogram.ts), gauges.
+  it("serves /metrics that Prometheus's promtool accepts, the edge agent's and the cloud's", { timeout: 900_000 }, async () => {
+    // Built once through the Go module proxy when missing (about 3 minutes), then cached.
+    const promtool = goToolPath('promtool');
+    const edgeText = await metrics(edge);
+    expect(metricValue(edgeText, 'michi_edge_hop_latency_seconds_count', 'hop="receive"')).toBeGreaterThan(0);
+    const cloudRes = await fetch(cloud.metricsUrl);
+    expect(cloudRes.status).toBe(200);
+    for (const [who, text] of [
+      ['edge', edgeText],
+      ['cloud', await cloudRes.text()],
+    ] as const) {
+      const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      // Exit 1: the text does not parse. Exit 3: lint problems, one line each, named by metric.
+      // prom-client's default process and Node.js metrics (prefixed michi_cloud_ in the cloud) have
+      // some (nodejs_active_handles_total is a gauge); michi's own must have none.
+      const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/^(michi_cloud_)?(nodejs|process)_/.test(l));
+      expect({ who, parsed: r.status === 0 || r.status === 3, problems }).toEqual({ who, parsed: true, problems: [] });
+    }
   });
 });
