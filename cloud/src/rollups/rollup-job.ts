@@ -116,8 +116,8 @@ export class RollupJob implements RollupMarks, RollupCoverage {
       });
       const marks = this.marks;
       new Gauge({
-        name: 'michi_cloud_rollup_pending_hours',
-        help: '(pilot, source, hour)s waiting to be recomputed',
+        name: 'michi_cloud_rollups_pending',
+        help: 'Hourly rollups, one per (pilot, source, hour), waiting to be recomputed',
         registers,
         collect() {
           this.set(marks.size);
