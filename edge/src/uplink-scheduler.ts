@@ -136,7 +136,7 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
   private readonly adaptive: boolean;
   private readonly liveWindow: number;
   private readonly busyRate: number;
-  /** When the last live batch went (adaptive batching spaces them by liveInterval()). */
+  /** When the last live batch went (adaptive batching spaces them by the interval of partialDueIn()). */
   private lastLiveSentAt = -Infinity;
   /** Live readings appended per 100 ms slot, the last second of them (RATE_SLOTS), for liveRate(). */
   private readonly rateSlots = new Float64Array(RATE_SLOTS);
@@ -185,8 +185,9 @@ export class UplinkScheduler extends EventEmitter<UplinkEvents> {
     if (this.state !== 'connected') return;
     if (kind === 'event') return this.pump();
     this.unsent++;
-    if (this.busyRate > 0) this.rateSlots[this.advanceRate(this.now()) % RATE_SLOTS]!++;
-    this.dataSince ??= this.now();
+    const now = this.now();
+    if (this.busyRate > 0) this.rateSlots[this.advanceRate(now) % RATE_SLOTS]!++;
+    this.dataSince ??= now;
     if (this.unsent >= this.opts.batchMaxItems) return this.pump();
     const dueIn = this.partialDueIn();
     if (dueIn <= 0) this.pumpAfterThisTurn();
